@@ -1,0 +1,208 @@
+"""Typed manuals read from a folder of raw manuals, whichever source wrote it (generator or crawler).
+
+>>> manuals = load_manuals("raw/")          # doctest: +SKIP
+>>> manuals[0].rows[1].step_class, manuals[0].rows[1].lines[0].first("verb")   # doctest: +SKIP
+('eop', 'Find')
+
+Session, step number and step class come from the image file names exactly as in the real data;
+entities come from the span classes. Anything that cannot be read is either an error (``strict``)
+or a :class:`Skip` recorded in :attr:`ManualSet.skips` and logged, never a silent drop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import overload
+from urllib.parse import unquote
+
+from lego_arta.parse.page import PageFormatError, TextLine, parse_page
+from lego_arta.source.layout import (
+    ImageName,
+    StepClass,
+    UnknownImageName,
+    file_name_from_src,
+    images_dir,
+    page_path,
+    parse_image_name,
+    split_manual_id,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ManualError(ValueError):
+    """A raw manual that cannot be read; the message names the file and what was expected."""
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image of a row: on-disk path, source URL and what its file name says."""
+
+    file: str
+    path: Path
+    src: str
+    name: ImageName
+
+    @property
+    def decoded_file(self) -> str:
+        return unquote(self.file)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a manual page: one image and its text lines."""
+
+    index: int
+    image: ImageRef
+    lines: tuple[TextLine, ...]
+
+    @property
+    def step_class(self) -> StepClass:
+        return self.image.name.step_class
+
+    @property
+    def session(self) -> str:
+        return self.image.name.session
+
+    @property
+    def step_num(self) -> int | None:
+        return self.image.name.step_num
+
+    @property
+    def text(self) -> str:
+        """All lines joined by a space: the row's instruction as one string."""
+        return " ".join(line.text for line in self.lines)
+
+
+@dataclass(frozen=True)
+class Manual:
+    """A parsed manual: its id, set and rows in page order."""
+
+    manual_id: str
+    set_number: str
+    title: str
+    folder: Path
+    rows: tuple[Row, ...]
+
+    @property
+    def sessions(self) -> tuple[str, ...]:
+        """Session names (``id_sign``) in order of first appearance, start images excluded."""
+        seen = dict.fromkeys(row.session for row in self.rows if row.step_class != "start")
+        return tuple(seen)
+
+    def eop_row(self, session: str, step_num: int) -> Row | None:
+        """The object-finding row paired with an assembly step (same session and step number)."""
+        return next(
+            (r for r in self.rows if r.step_class == "eop" and r.session == session and r.step_num == step_num),
+            None,
+        )
+
+    def count(self, step_class: StepClass) -> int:
+        return sum(1 for row in self.rows if row.step_class == step_class)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Something left out while loading, and why."""
+
+    manual_id: str
+    reason: str
+    row: int | None = None
+
+    def __str__(self) -> str:
+        where = self.manual_id if self.row is None else f"{self.manual_id} row {self.row}"
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ManualSet(Sequence[Manual]):
+    """The manuals of a folder plus everything that was skipped while reading them."""
+
+    manuals: tuple[Manual, ...]
+    skips: tuple[Skip, ...] = field(default_factory=tuple)
+
+    @overload
+    def __getitem__(self, index: int) -> Manual: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Manual]: ...
+    def __getitem__(self, index: int | slice) -> Manual | Sequence[Manual]:
+        return self.manuals[index]
+
+    def __len__(self) -> int:
+        return len(self.manuals)
+
+    def __iter__(self) -> Iterator[Manual]:
+        return iter(self.manuals)
+
+    def skip_counts(self) -> Counter[str]:
+        """Skips per kind of reason (the text before the first colon)."""
+        return Counter(skip.reason.split(":", 1)[0] for skip in self.skips)
+
+
+def read_manual(folder: Path, *, strict: bool = False, skips: list[Skip] | None = None) -> Manual:
+    """Read one manual folder; bad rows raise when ``strict``, else are appended to ``skips``."""
+    folder = Path(folder)
+    manual_id = folder.name
+    html_file = page_path(folder)
+    if not html_file.is_file():
+        raise ManualError(f"{folder}: missing page {html_file.name} (expected <manual_id>/<manual_id>.html)")
+    try:
+        set_number, _ = split_manual_id(manual_id)
+    except ValueError as error:
+        raise ManualError(f"{folder}: {error}") from error
+    try:
+        page = parse_page(html_file.read_text(encoding="utf-8"), source=html_file)
+    except UnicodeDecodeError as error:
+        raise ManualError(f"{html_file}: not UTF-8 text ({error})") from error
+    except PageFormatError as error:
+        raise ManualError(str(error)) from error
+
+    rows: list[Row] = []
+    for index, page_row in enumerate(page.rows):
+        try:
+            file = file_name_from_src(page_row.src)
+            name = parse_image_name(file)
+            path = images_dir(folder) / file
+            if not path.is_file():
+                raise ManualError(f"missing image: {path} (row {index}, src {page_row.src!r})")
+        except (UnknownImageName, ManualError, ValueError) as error:
+            if strict:
+                raise ManualError(f"{html_file} row {index}: {error}") from error
+            reason = "unknown image name" if isinstance(error, UnknownImageName) else "missing image"
+            if skips is not None:
+                skips.append(Skip(manual_id, f"{reason}: {error}", row=index))
+            log.warning("%s row %d skipped: %s", manual_id, index, error)
+            continue
+        rows.append(Row(index=index, image=ImageRef(file, path, page_row.src, name), lines=page_row.lines))
+    return Manual(manual_id=manual_id, set_number=set_number, title=page.title, folder=folder, rows=tuple(rows))
+
+
+def manual_folders(root: Path) -> list[Path]:
+    """Sub-folders of ``root`` that look like manual folders, in sorted (deterministic) order."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ManualError(f"{root}: not a folder of raw manuals")
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def load_manuals(root: Path | str, *, strict: bool = False) -> ManualSet:
+    """Read every manual folder under ``root``.
+
+    With ``strict`` the first problem raises :class:`ManualError`; otherwise unreadable manuals and
+    rows are recorded as skips (and logged) so a caller can report them.
+    """
+    manuals: list[Manual] = []
+    skips: list[Skip] = []
+    for folder in manual_folders(Path(root)):
+        try:
+            manuals.append(read_manual(folder, strict=strict, skips=skips))
+        except ManualError as error:
+            if strict:
+                raise
+            skips.append(Skip(folder.name, f"unreadable manual: {error}"))
+            log.warning("manual %s skipped: %s", folder.name, error)
+    return ManualSet(manuals=tuple(manuals), skips=tuple(skips))
