@@ -1,0 +1,137 @@
+"""``lego-arta``: one command-line entry point; each sub-command is a thin adapter over the package."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+console = Console()
+
+Runner = Callable[[argparse.Namespace], int]
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from lego_arta.source.synth.generator import SynthConfig, synthesize
+
+    config = SynthConfig(manuals=args.manuals, seed=args.seed, width=args.width, height=args.height)
+    ids = synthesize(args.out, config, workers=args.workers, overwrite=args.overwrite)
+    console.print(f"wrote {len(ids)} synthetic manuals to {args.out}")
+    if args.summary:
+        _print_summary(args.out, strict=True)
+    return 0
+
+
+def _print_summary(folder: Path, *, strict: bool) -> None:
+    from lego_arta.manual import load_manuals
+    from lego_arta.parse.statistics import corpus_statistics, statistics_table
+
+    manuals = load_manuals(folder, strict=strict)
+    console.print(statistics_table(corpus_statistics(manuals), title=f"Raw manuals in {folder}"))
+    for skip in manuals.skips:
+        console.print(f"[yellow]skipped[/yellow] {skip}")
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from lego_arta.manual import load_manuals
+    from lego_arta.parse.records import write_records
+    from lego_arta.parse.statistics import corpus_statistics, statistics_table
+
+    manuals = load_manuals(args.folder, strict=args.strict)
+    count = write_records(manuals, args.out)
+    console.print(statistics_table(corpus_statistics(manuals), title=f"Parsed {args.folder}"))
+    for kind, number in sorted(manuals.skip_counts().items()):
+        console.print(f"[yellow]skipped {number} × {kind}[/yellow]")
+    for skip in manuals.skips:
+        console.print(f"  {skip}", highlight=False)
+    console.print(f"wrote {count} records to {args.out}")
+    return 0
+
+
+def _quickstart(args: argparse.Namespace) -> int:
+    """The main job on the embedded default: synthesize the quick-start manuals and summarise them."""
+    from lego_arta.manual import load_manuals
+    from lego_arta.parse.records import write_records
+    from lego_arta.source.synth.generator import SynthConfig, synthesize
+
+    raw = args.out / "raw"
+    synthesize(raw, SynthConfig(manuals=args.manuals, seed=args.seed), workers=args.workers, overwrite=True)
+    manuals = load_manuals(raw, strict=True)
+    count = write_records(manuals, args.out / "records.jsonl")
+    _print_summary(raw, strict=True)
+    console.print(f"{count} normalised row records in {args.out / 'records.jsonl'}")
+    return 0
+
+
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("synth", help="generate synthetic raw manuals (HTML + images + truth)")
+    p.add_argument("--manuals", type=int, default=6, help="number of manuals (study scale: 65)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--width", type=int, default=1024)
+    p.add_argument("--height", type=int, default=473)
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--no-summary", dest="summary", action="store_false", help="skip the statistics table")
+    p.set_defaults(run=_synth)
+
+
+def _add_parse(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("parse", help="parse a folder of raw manuals into the study's per-row JSON lines")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="output .jsonl file")
+    p.add_argument("--strict", action="store_true", help="fail on the first unreadable manual or row")
+    p.set_defaults(run=_parse)
+
+
+def _add_crawl(sub: argparse._SubParsersAction) -> None:
+    from lego_arta.source.crawl import add_crawl_arguments, run_crawl
+
+    p = sub.add_parser("crawl", help="crawl the LEGO Audio & Braille site into the raw layout")
+    add_crawl_arguments(p)
+    p.set_defaults(run=run_crawl)
+
+
+def _add_quickstart(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("quickstart", help="main job on the embedded default data")
+    p.add_argument("--out", type=Path, default=Path("out/quickstart"))
+    p.add_argument("--manuals", type=int, default=6)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    p.set_defaults(run=_quickstart)
+
+
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    _add_quickstart,
+    _add_synth,
+    _add_parse,
+    _add_crawl,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lego-arta", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args))
+    except (ValueError, FileExistsError, FileNotFoundError) as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
