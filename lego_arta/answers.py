@@ -1,0 +1,245 @@
+"""Read what a vision-language model answered: boxes, yes/no verdicts and object labels.
+
+Models rarely follow the requested answer format to the letter, so every metric reads answers
+through these three parsers and nothing else. They are total functions: any string goes in, a
+well-formed value (or ``None`` / an empty list) comes out, never an exception.
+
+Boxes (:func:`parse_boxes`) are returned in the benchmark's 0–100 frame as
+``(label, (x1, y1, x2, y2))``. Accepted notations, in any mix and number::
+
+    <p>1 light purple brick</p>{<57><15><82><35>}     MiniGPT-v2 (braces and spaces optional)
+    <p>obj</p> {<10><20><30><40><delim><50><60><70><80>}   several boxes of one object
+    <20><61><30><78>                                   bare quadruple, no label
+    [20, 61, 30, 78]   (20, 61, 30, 78)                list or tuple in the 0–100 frame
+    [0.2, 0.61, 0.3, 0.78]                             list in the 0–1 frame (see the scale rule)
+    <ref>brick</ref><box>(200,610),(300,780)</box>     Qwen-VL, 0–1000 frame
+    <|object_ref_start|>brick<|object_ref_end|><|box_start|>(200,610),(300,780)<|box_end|>
+
+Rules, applied in this order:
+
+1. Scale. Qwen-VL boxes are always in the 0–1000 frame (divided by 10). Any other box is read in
+   the 0–1 frame (multiplied by 100) when all four numbers lie in [0, 1] and at least one is
+   written with a decimal point (``0.2``, ``1.0``); otherwise in the 0–100 frame. So
+   ``[0, 0, 1, 1]`` is a tiny 0–100 box, ``[0.0, 0.0, 1.0, 1.0]`` the whole image.
+2. Clip every coordinate to [0, 100] (a model pointing past the edge still means the edge).
+3. Order swapped corners (``<30><78><20><61>`` is the box ``(20, 61, 30, 78)``).
+4. Reject boxes with no area left (``x1 == x2`` or ``y1 == y2``), e.g. a box wholly outside the
+   image: they cannot overlap anything, and counting them as valid would inflate the valid rate.
+
+A label is the text of a ``<p>…</p>`` (or ``<ref>…</ref>``) tag directly before a box group (only
+spaces, ``:`` or ``=`` between); every box of a ``<delim>`` group shares it; other boxes get
+``None``. Absolute pixel coordinates (e.g. Qwen2.5-VL JSON) cannot be told from the 0–100 frame
+without the image size; they are clipped like any out-of-range value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+Box = tuple[float, float, float, float]
+LabelledBox = tuple[str | None, Box]
+
+#: The benchmark's coordinate frame: every returned coordinate lies in [0, FRAME].
+FRAME = 100.0
+#: Qwen-VL and Qwen2-VL write coordinates in a 0–1000 frame.
+QWEN_FRAME = 1000.0
+
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+_ANGLE_QUAD = rf"<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>"
+_QUAD_RE = re.compile(_ANGLE_QUAD)
+_DELIM = r"\s*\}?\s*<delim>\s*\{?\s*"
+_QWEN_PAIRS = rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)\s*,?\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)"
+_QWEN_PAIRS_RE = re.compile(_QWEN_PAIRS)
+_LIST = rf"[\[(]\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*[\])]"
+_LIST_RE = re.compile(_LIST)
+
+#: Longest label read from a tag; bounds the regex work on answers with an unclosed ``<p>``.
+MAX_LABEL_CHARS = 500
+_LABEL_TAGS = (
+    rf"<p>(?P<p_text>.{{0,{MAX_LABEL_CHARS}}}?)</p>"
+    rf"|<ref>(?P<ref_text>.{{0,{MAX_LABEL_CHARS}}}?)</ref>"
+    rf"|<\|object_ref_start\|>(?P<qref_text>.{{0,{MAX_LABEL_CHARS}}}?)<\|object_ref_end\|>"
+)
+_LABEL_TAG_RE = re.compile(_LABEL_TAGS, re.DOTALL | re.IGNORECASE)
+
+#: One alternative per notation; ``finditer`` walks the answer left to right over all of them.
+#: Every alternative starts with a fixed character so long runs of spaces cost linear time.
+_TOKEN_RE = re.compile(
+    rf"(?P<label>{_LABEL_TAGS})"
+    rf"|(?P<angle>(?:\{{\s*)?{_ANGLE_QUAD}(?:{_DELIM}{_ANGLE_QUAD})*(?:\s*\}})?)"
+    rf"|(?P<qwen><box>\s*{_QWEN_PAIRS}\s*</box>|<\|box_start\|>\s*{_QWEN_PAIRS}\s*<\|box_end\|>)"
+    rf"|(?P<list>{_LIST})",
+    re.DOTALL | re.IGNORECASE,
+)
+_LABEL_GAP_RE = re.compile(r"[\s:=]*")
+
+#: Words read as a verdict; informal variants appear in chat-tuned models' answers.
+YES_WORDS = frozenset({"yes", "yeah", "yep", "yup"})
+NO_WORDS = frozenset({"no", "nope"})
+_SENTENCE_END_RE = re.compile(r"[.!?;\n]+")
+_WORD_RE = re.compile(r"[^\W_]+")
+#: Hedges that name both verdicts ("yes and no", "Yes or No?", "yes/no") right after the first.
+_HEDGE_WORDS = frozenset({"and", "or"})
+
+
+@dataclass(frozen=True)
+class _Token:
+    """One recognised piece of an answer: a label tag or a group of boxes."""
+
+    start: int
+    end: int
+    label: str | None
+    boxes: tuple[Box, ...]
+
+
+def _scale(values: tuple[float, ...], frame: float | None, written: tuple[str, ...]) -> tuple[float, ...]:
+    """Bring raw numbers into the 0–100 frame (rule 1 of the module docstring)."""
+    if frame is not None:
+        return tuple(v * FRAME / frame for v in values)
+    if all(0.0 <= v <= 1.0 for v in values) and any("." in w for w in written):
+        return tuple(v * FRAME for v in values)
+    return values
+
+
+def _finish_box(written: tuple[str, ...], frame: float | None = None) -> Box | None:
+    """Scale, clip and order one box; ``None`` when it has no area (rules 1–4)."""
+    values = tuple(float(w) for w in written)
+    scaled = _scale(values, frame, written)
+    clipped = [min(max(v, 0.0), FRAME) if not math.isnan(v) else 0.0 for v in scaled]
+    x1, x2 = sorted((clipped[0], clipped[2]))
+    y1, y2 = sorted((clipped[1], clipped[3]))
+    if x2 <= x1 or y2 <= y1:
+        return None
+    return (x1, y1, x2, y2)
+
+
+def _tag_text(match: re.Match[str]) -> str:
+    """The stripped text of whichever label tag matched."""
+    texts = (match.group("p_text"), match.group("ref_text"), match.group("qref_text"))
+    return next(t for t in texts if t is not None).strip()
+
+
+def _tokens(text: str) -> list[_Token]:
+    """Every label tag and box group of ``text``, in reading order."""
+    tokens: list[_Token] = []
+    for match in _TOKEN_RE.finditer(text):
+        if match.group("label") is not None:
+            tokens.append(_Token(match.start(), match.end(), _tag_text(match), ()))
+            continue
+        if match.group("angle") is not None:
+            boxes = [_finish_box(q.groups()) for q in _QUAD_RE.finditer(match.group("angle"))]
+        elif match.group("qwen") is not None:
+            pairs = _QWEN_PAIRS_RE.search(match.group("qwen"))
+            boxes = [_finish_box(pairs.groups(), QWEN_FRAME)] if pairs else []
+        else:
+            numbers = _LIST_RE.fullmatch(match.group("list"))
+            boxes = [_finish_box(numbers.groups())] if numbers else []
+        tokens.append(_Token(match.start(), match.end(), None, tuple(b for b in boxes if b is not None)))
+    return tokens
+
+
+def parse_boxes(text: str) -> list[LabelledBox]:
+    """All boxes in a model answer as ``(label, (x1, y1, x2, y2))`` in the 0–100 frame.
+
+    See the module docstring for the accepted notations and the scale/clip/order rules.
+
+    >>> parse_boxes("<p>1 light purple brick</p>{<57><15><82><35>}")
+    [('1 light purple brick', (57.0, 15.0, 82.0, 35.0))]
+    >>> parse_boxes("It is at [0.2, 0.61, 0.3, 0.78] and (120, 61, 30, 78).")
+    [(None, (20.0, 61.0, 30.0, 78.0)), (None, (30.0, 61.0, 100.0, 78.0))]
+    """
+    if not isinstance(text, str):
+        return []
+    found: list[LabelledBox] = []
+    previous: _Token | None = None
+    for token in _tokens(text):
+        if token.label is None:
+            attached = (
+                previous is not None
+                and previous.label is not None
+                and _LABEL_GAP_RE.fullmatch(text, previous.end, token.start) is not None
+            )
+            label = previous.label if attached and previous is not None else None
+            found.extend((label, box) for box in token.boxes)
+        previous = token
+    return found
+
+
+def parse_object_label(text: str) -> str:
+    """The object an answer names: the first ``<p>…</p>`` (or ``<ref>…</ref>``) text, stripped.
+
+    Without a tag the whole answer is the label, minus any box notation (its coordinates name no
+    object and could spuriously match numeric entity words).
+
+    >>> parse_object_label("<p>2 red bricks 1x2</p>{<1><2><30><40>}")
+    '2 red bricks 1x2'
+    >>> parse_object_label("red bricks [10, 20, 30, 40]")
+    'red bricks'
+    """
+    if not isinstance(text, str):
+        return ""
+    tag = _LABEL_TAG_RE.search(text)
+    if tag is not None:
+        return _tag_text(tag)
+    pieces: list[str] = []
+    cursor = 0
+    for token in _tokens(text):
+        pieces.append(text[cursor : token.start])
+        cursor = token.end
+    pieces.append(text[cursor:])
+    return " ".join(" ".join(pieces).split())
+
+
+def _verdict_words(sentence: str) -> list[str]:
+    return _WORD_RE.findall(unicodedata.normalize("NFKC", sentence).casefold())
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """Read a yes/no verdict: ``True`` for yes, ``False`` for no, ``None`` when there is none.
+
+    The rule: find the first sentence (split at ``. ! ? ;`` and newlines) that contains a verdict
+    word (yes/yeah/yep/yup, no/nope; whole words, any case).
+
+    - If the sentence *starts* with the word, that word decides ("No, it is not." → False;
+      "Yes, there is no gap." → True), unless it is hedged by ``and``/``or``/``/`` and the
+      opposite word right after ("yes and no", "Yes or No?", "yes/no" → None).
+    - Otherwise the sentence decides if it holds only one polarity ("The answer is yes" → True);
+      both polarities in it ("There is no gap, so yes") → None.
+
+    Answers with no verdict word ("maybe", "It is not correct", "") are ``None`` (invalid).
+
+    >>> parse_yes_no("Yes! The red brick is on top.")
+    True
+    >>> parse_yes_no("yes and no") is None
+    True
+    """
+    if not isinstance(text, str):
+        return None
+    for sentence in _SENTENCE_END_RE.split(text):
+        words = _verdict_words(sentence)
+        verdicts = [w in YES_WORDS for w in words if w in YES_WORDS or w in NO_WORDS]
+        if not verdicts:
+            continue
+        if words[0] in YES_WORDS or words[0] in NO_WORDS:
+            hedged = (
+                len(words) >= 3
+                and words[1] in _HEDGE_WORDS
+                and (words[2] in YES_WORDS) != (words[0] in YES_WORDS)
+                and (words[2] in YES_WORDS or words[2] in NO_WORDS)
+            )
+            slash_hedged = len(words) >= 2 and _is_slash_hedge(sentence, words)
+            return None if hedged or slash_hedged else words[0] in YES_WORDS
+        return verdicts[0] if len(set(verdicts)) == 1 else None
+    return None
+
+
+def _is_slash_hedge(sentence: str, words: list[str]) -> bool:
+    """``yes/no`` or ``no/yes`` at the start of a sentence: the model echoed the options."""
+    first, second = words[0], words[1]
+    if (first in YES_WORDS) == (second in YES_WORDS) or not (second in YES_WORDS or second in NO_WORDS):
+        return False
+    folded = unicodedata.normalize("NFKC", sentence).casefold()
+    return re.search(rf"\b{first}\s*/\s*{second}\b", folded) is not None
