@@ -1,0 +1,347 @@
+"""Synthetic LEGO manual pictures: assembly steps, parts-to-find images and the start image.
+
+The pictures imitate the LEGO Audio & Braille manual art: an orthographic view from the front-left
+above (see :mod:`.camera`), shaded faces, round studs, thin darker edge lines, and, in highlighted
+manuals, the parts added by a step outlined and lightly tinted in the session's boundary colour.
+Assembly images are RGBA on a vertical grey gradient; parts images are RGB on flat light blue with
+the sub-assembly so far on the left and the new parts on the right.
+
+Every rendering comes with its ground truth: a label image (which placement each pixel shows) and
+the pixel box of every visible placement, so the object and state tasks have exact answers.
+
+>>> from lego_arta.source.synth.model import Colour, Placement, Shape
+>>> brick = Placement(Shape("brick", 2, 4), Colour("bright red", (201, 26, 9)), 0, 0, 0)
+>>> view = fit_view([brick], 320, 148)
+>>> rendering = render_assembly([brick], view)
+>>> rendering.image.size, rendering.image.mode, sorted(rendering.boxes)
+((320, 148), 'RGBA', [0])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from lego_arta.source.synth.camera import View, fit_extent, fit_view, screen_extent
+from lego_arta.source.synth.model import Colour, Placement, Shape
+from lego_arta.source.synth.raster import Canvas, draw_group
+
+__all__ = [
+    "PARTS_BACKGROUND",
+    "SUBASSEMBLY_LABEL",
+    "Rendering",
+    "View",
+    "fit_view",
+    "render_assembly",
+    "render_parts",
+    "render_start",
+]
+
+RGB = tuple[int, int, int]
+Box = tuple[int, int, int, int]
+
+#: Flat background of parts-to-find (eop) images, as in the real manuals.
+PARTS_BACKGROUND: RGB = (181, 217, 240)
+#: Grey of the assembly background at the top and at the bottom row (vertical gradient).
+GRADIENT_TOP = 217
+GRADIENT_BOTTOM = 246
+#: Label of sub-assembly pixels in parts images (new part ``i`` is ``i + 1``); its box key is -1.
+SUBASSEMBLY_LABEL = -1
+#: Width of the frame at which lines take their nominal thickness.
+REFERENCE_WIDTH = 1024
+#: Edge lines: 1 px at the reference width, thicker on larger frames.
+EDGE_PX_AT_REFERENCE = 1.0
+#: Edge line colour: bright parts are darkened by this factor, dark ones lightened toward white.
+EDGE_DARKEN = 0.55
+EDGE_LIGHTEN = 0.28
+DARK_LUMA = 70.0
+#: Highlight outline thickness: 3 px at the reference width, clamped to [2, 4].
+OUTLINE_PX_AT_REFERENCE = 3.0
+OUTLINE_PX_RANGE = (2, 4)
+#: Share of the boundary colour mixed into highlighted parts.
+HIGHLIGHT_TINT = 0.25
+#: Parts images: the sub-assembly region and the new parts region (fractions of the frame).
+PARTS_ASSEMBLY_REGION = (0.02, 0.05, 0.60, 0.95)
+PARTS_ASSEMBLY_MARGIN = 0.10
+PARTS_NEW_REGION = (0.63, 0.06, 0.98, 0.94)
+#: Free space between new parts on the right, in stud pitches, and at least this many pixels.
+PARTS_GAP = 0.8
+PARTS_GAP_MIN_PX = 6
+#: Scale cap of new parts when there is no sub-assembly: pixels per stud as a share of the height.
+PARTS_MAX_SCALE = 0.11
+#: Space between finished models in the start image, in stud pitches.
+START_GAP = 1.5
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A rendered image with its pixel ground truth.
+
+    ``labels`` (int32, H×W) gives the placement each pixel shows (``i + 1``; 0 = background; in
+    parts images new part ``i`` is ``i + 1`` and the sub-assembly ``SUBASSEMBLY_LABEL``).
+    ``boxes`` maps each visible placement to the pixel box ``(x1, y1, x2, y2)`` (inclusive) of its
+    labelled pixels; highlight outlines are labelled with their part, so boxes include them.
+    """
+
+    image: Image.Image
+    labels: np.ndarray
+    boxes: dict[int, Box]
+
+
+def _line_px(width: int, at_reference: float, low: int, high: int) -> int:
+    return int(min(max(round(at_reference * width / REFERENCE_WIDTH), low), high))
+
+
+@lru_cache(maxsize=8)
+def gradient_background(width: int, height: int) -> np.ndarray:
+    """The assembly background (read-only): grey rows from ``GRADIENT_TOP`` to ``GRADIENT_BOTTOM``."""
+    rows = np.linspace(GRADIENT_TOP, GRADIENT_BOTTOM, num=height, dtype=np.float64).round().astype(np.uint8)
+    return _frozen(np.broadcast_to(rows[:, None, None], (height, width, 3)))
+
+
+@lru_cache(maxsize=8)
+def flat_background(width: int, height: int, rgb: RGB = PARTS_BACKGROUND) -> np.ndarray:
+    """A flat ``H×W×3`` background (read-only)."""
+    return _frozen(np.broadcast_to(np.asarray(rgb, dtype=np.uint8), (height, width, 3)))
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    owned = np.ascontiguousarray(array).copy()
+    owned.flags.writeable = False
+    return owned
+
+
+
+
+def _drawn_zone(canvas: Canvas, pad: int) -> tuple[slice, slice] | None:
+    if not canvas.windows:
+        return None
+    windows = np.array(list(canvas.windows.values()))
+    x0, y0 = windows[:, 0].min() - pad, windows[:, 1].min() - pad
+    x1, y1 = windows[:, 2].max() + pad, windows[:, 3].max() + pad
+    return np.s_[max(y0, 0) : min(y1, canvas.height), max(x0, 0) : min(x1, canvas.width)]
+
+
+def _draw_edges(canvas: Canvas) -> None:
+    """Darken (or, on dark parts, lighten) pixels where face ids change, on the nearer side."""
+    zone = _drawn_zone(canvas, pad=2)
+    if zone is None:
+        return
+    face, near = canvas.face[zone], canvas.depth[zone]
+    edge = np.zeros(face.shape, dtype=bool)
+    across = face[:, 1:] != face[:, :-1]
+    first_nearer = near[:, :-1] >= near[:, 1:]
+    edge[:, :-1] |= across & first_nearer
+    edge[:, 1:] |= across & ~first_nearer
+    down = face[1:, :] != face[:-1, :]
+    first_nearer = near[:-1, :] >= near[1:, :]
+    edge[:-1, :] |= down & first_nearer
+    edge[1:, :] |= down & ~first_nearer
+    thickness = _line_px(canvas.width, EDGE_PX_AT_REFERENCE, 1, 3)
+    if thickness > 1:
+        edge = cv2.dilate(edge.view(np.uint8), np.ones((thickness, thickness), np.uint8)).view(bool)
+    edge &= face > 0
+    rgb = canvas.rgb[zone]
+    pixels = rgb[edge].astype(np.float32)
+    luma = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    dark = (luma < DARK_LUMA)[:, None]
+    lined = np.where(dark, pixels + (255.0 - pixels) * EDGE_LIGHTEN, pixels * EDGE_DARKEN)
+    rgb[edge] = lined.round().astype(np.uint8)
+
+
+def _highlight(canvas: Canvas, highlight: Collection[int], boundary: RGB, width: int) -> np.ndarray:
+    """Tint highlighted labels toward ``boundary`` and outline them; returns the outline mask.
+
+    Outline pixels take the label of the nearest highlighted part (largest label on ties), and no
+    other pixel is left exactly equal to ``boundary``, so the colour alone finds the outline.
+    """
+    colour = np.asarray(boundary, dtype=np.float32)
+    wanted = np.array(sorted({i + 1 for i in highlight}), dtype=np.int32)
+    outline = np.zeros(canvas.label.shape, dtype=bool)
+    thickness = _line_px(width, OUTLINE_PX_AT_REFERENCE, *OUTLINE_PX_RANGE)
+    zone = _drawn_zone(canvas, pad=thickness + 1)
+    if zone is None:
+        return outline
+    label, rgb = canvas.label[zone], canvas.rgb[zone]
+    if wanted.size:
+        lit = np.isin(label, wanted)
+        rgb[lit] = (rgb[lit].astype(np.float32) * (1.0 - HIGHLIGHT_TINT) + colour * HIGHLIGHT_TINT).round().astype(np.uint8)
+        marked = np.where(lit, label, 0).astype(np.uint16)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * thickness + 1, 2 * thickness + 1))
+        grown = cv2.dilate(marked, kernel)
+        ring = (grown > 0) & ~lit
+        label[ring] = grown[ring].astype(np.int32)
+        rgb[ring] = np.asarray(boundary, dtype=np.uint8)
+        outline[zone] = ring
+    grey = boundary[0] == boundary[1] == boundary[2]
+    _nudge_off(canvas.rgb if grey else rgb, boundary, outline if grey else outline[zone])
+    return outline
+
+
+def _nudge_off(rgb: np.ndarray, colour: RGB, keep: np.ndarray) -> None:
+    """Move every pixel of exactly ``colour`` outside ``keep`` one step off it (in red)."""
+    r, g, b = colour
+    clash = (rgb[..., 0] == r) & (rgb[..., 1] == g) & (rgb[..., 2] == b) & ~keep
+    if clash.any():
+        rgb[..., 0][clash] = r + 1 if r < 255 else r - 1
+
+
+def _boxes(canvas: Canvas, pad: int) -> dict[int, Box]:
+    """Pixel box of every label's visible pixels, searched inside where that label was drawn."""
+    boxes: dict[int, Box] = {}
+    for label, (x0, y0, x1, y1) in sorted(canvas.windows.items()):
+        x0, y0 = max(x0 - pad, 0), max(y0 - pad, 0)
+        x1, y1 = min(x1 + pad, canvas.width), min(y1 + pad, canvas.height)
+        mine = canvas.label[y0:y1, x0:x1] == label
+        rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
+        if rows.size:
+            boxes[label] = (int(x0 + cols[0]), int(y0 + rows[0]), int(x0 + cols[-1]), int(y0 + rows[-1]))
+    return boxes
+
+
+def render_assembly(
+    placements: Sequence[Placement],
+    view: View,
+    *,
+    highlight: Collection[int] = (),
+    boundary: RGB | None = None,
+) -> Rendering:
+    """Render an assembly step (RGBA, grey gradient); ``highlight`` indexes ``placements``.
+
+    With a ``boundary`` colour the highlighted placements are tinted and outlined in it; with
+    ``boundary=None`` nothing is highlighted. Boxes are keyed by placement index.
+    """
+    bad = sorted(i for i in highlight if not 0 <= i < len(placements))
+    if bad:
+        raise ValueError(f"highlight indexes {bad} are outside the {len(placements)} placements")
+    canvas = Canvas.over(gradient_background(view.width, view.height))
+    draw_group(canvas, placements, range(1, len(placements) + 1), view.scale, view.offset_x, view.offset_y)
+    _draw_edges(canvas)
+    pad = 1
+    if boundary is not None:
+        _highlight(canvas, highlight, boundary, view.width)
+        pad = _line_px(view.width, OUTLINE_PX_AT_REFERENCE, *OUTLINE_PX_RANGE) + 1
+    image = Image.fromarray(canvas.rgba)
+    boxes = {label - 1: box for label, box in _boxes(canvas, pad).items()}
+    return Rendering(image=image, labels=canvas.label, boxes=boxes)
+
+
+Extent = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class PartsLayout:
+    """Where new parts go in a parts image: one scale and each part's world → pixel offset."""
+
+    scale: float
+    offsets: tuple[tuple[float, float], ...]
+
+
+def _column_scale(widths: list[float], heights: list[list[float]], region_w: float, region_h: float) -> float:
+    """Largest scale at which columns of parts, with their gaps, fit the region."""
+    columns = len(widths)
+    relative = min(
+        region_w / (sum(widths) + PARTS_GAP * (columns - 1)),
+        min(region_h / (sum(column) + PARTS_GAP * (len(column) - 1)) for column in heights),
+    )
+    if PARTS_GAP * relative >= PARTS_GAP_MIN_PX:
+        return relative
+    return min(
+        (region_w - PARTS_GAP_MIN_PX * (columns - 1)) / sum(widths),
+        min((region_h - PARTS_GAP_MIN_PX * (len(column) - 1)) / sum(column) for column in heights),
+    )
+
+
+def layout_parts(extents: Sequence[Extent], region: tuple[float, float, float, float], cap: float) -> PartsLayout:
+    """Lay parts out in columns (in order, top to bottom, then the next column) inside a pixel region.
+
+    ``extents`` are the parts' scale-free screen boxes; ``region`` is ``(x0, y0, x1, y1)`` in pixels;
+    the scale never exceeds ``cap``. The column count is the one that shows the parts largest
+    (fewest columns on ties), and neighbours keep at least ``PARTS_GAP_MIN_PX`` pixels apart.
+    """
+    if not extents:
+        return PartsLayout(scale=cap, offsets=())
+    x0, y0, x1, y1 = region
+    region_w, region_h = x1 - x0, y1 - y0
+    sizes = [(r - l, b - t) for l, t, r, b in extents]
+    best: tuple[float, list[list[int]]] | None = None
+    for count in range(1, len(extents) + 1):
+        per_column = math.ceil(len(extents) / count)
+        chunks = [list(range(i, min(i + per_column, len(extents)))) for i in range(0, len(extents), per_column)]
+        widths = [max(sizes[i][0] for i in chunk) for chunk in chunks]
+        heights = [[sizes[i][1] for i in chunk] for chunk in chunks]
+        scale = min(_column_scale(widths, heights, region_w, region_h), cap)
+        if best is None or scale > best[0] + 1e-9:
+            best = (scale, chunks)
+    assert best is not None
+    scale, chunks = best
+    if scale <= 0:
+        raise ValueError(f"{len(extents)} new parts do not fit a {region_w:.0f}x{region_h:.0f} px region")
+    gap = max(PARTS_GAP * scale, PARTS_GAP_MIN_PX)
+    widths = [max(sizes[i][0] for i in chunk) * scale for chunk in chunks]
+    offsets: list[tuple[float, float]] = []
+    left = x0 + (region_w - sum(widths) - gap * (len(chunks) - 1)) / 2.0
+    for chunk, column_w in zip(chunks, widths, strict=True):
+        column_h = sum(sizes[i][1] for i in chunk) * scale + gap * (len(chunk) - 1)
+        top = y0 + (region_h - column_h) / 2.0
+        for i in chunk:
+            l, t, r, _ = extents[i]
+            centre_x = left + column_w / 2.0
+            offsets.append((centre_x - scale * (l + r) / 2.0, top - scale * t))
+            top += sizes[i][1] * scale + gap
+        left += column_w + gap
+    return PartsLayout(scale=scale, offsets=tuple(offsets))
+
+
+def render_parts(
+    assembly: Sequence[Placement], new_parts: Sequence[tuple[Shape, Colour]], width: int, height: int
+) -> Rendering:
+    """Render a parts-to-find image (RGB, flat light blue).
+
+    The sub-assembly so far is drawn small on the left (may be empty); the new parts, one instance
+    each, in columns on the right at no larger a scale than the sub-assembly, as manuals do.
+    Boxes: keys ``0..len(new_parts)-1`` for new parts, ``-1`` for the whole sub-assembly (if any).
+    """
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    canvas = Canvas.over(flat_background(width, height))
+    cap = height * PARTS_MAX_SCALE
+    if assembly:
+        view = fit_view(assembly, width, height, margin=PARTS_ASSEMBLY_MARGIN, region=PARTS_ASSEMBLY_REGION)
+        draw_group(canvas, assembly, [SUBASSEMBLY_LABEL] * len(assembly), view.scale, view.offset_x, view.offset_y)
+        cap = min(cap, view.scale)
+    lone = [Placement(shape, colour, 0, 0, 0) for shape, colour in new_parts]
+    rx0, ry0, rx1, ry1 = PARTS_NEW_REGION
+    layout = layout_parts([screen_extent([p]) for p in lone], (rx0 * width, ry0 * height, rx1 * width, ry1 * height), cap)
+    for index, (part, (offset_x, offset_y)) in enumerate(zip(lone, layout.offsets, strict=True)):
+        draw_group(canvas, [part], [index + 1], layout.scale, offset_x, offset_y)
+    _draw_edges(canvas)
+    image = Image.fromarray(np.ascontiguousarray(canvas.rgb))
+    boxes = {(label - 1 if label > 0 else -1): box for label, box in _boxes(canvas, pad=1).items()}
+    return Rendering(image=image, labels=canvas.label, boxes=boxes)
+
+
+def render_start(models: Sequence[Sequence[Placement]], width: int, height: int) -> Image.Image:
+    """Render the start image (RGBA, grey gradient): the finished sub-assemblies side by side."""
+    canvas = Canvas.over(gradient_background(width, height))
+    shown = [list(model) for model in models if model]
+    if shown:
+        extents = [screen_extent(model) for model in shown]
+        total_w = sum(r - l for l, _, r, _ in extents) + START_GAP * (len(shown) - 1)
+        top = min(t for _, t, _, _ in extents)
+        bottom = max(b for _, _, _, b in extents)
+        view = fit_extent((0.0, top, total_w, bottom), width, height, margin=0.12, region=(0.0, 0.0, 1.0, 1.0))
+        cursor = 0.0
+        for label, (model, (l, t, r, b)) in enumerate(zip(shown, extents, strict=True), start=1):
+            offset_x = view.offset_x + view.scale * (cursor - l)
+            offset_y = view.height / 2.0 - view.scale * (t + b) / 2.0
+            draw_group(canvas, model, [label] * len(model), view.scale, offset_x, offset_y)
+            cursor += (r - l) + START_GAP
+    _draw_edges(canvas)
+    return Image.fromarray(canvas.rgba)
