@@ -1,0 +1,69 @@
+"""LEGO-ARTA scene metric for ``evaluate``: T_ACC, BLEU and ROUGE-1 from ``lego_arta.metrics``.
+
+A thin adapter: every number comes from :func:`lego_arta.metrics.scene_scores`, so scores read
+through ``evaluate.load`` equal the toolkit's own.
+"""
+
+import datasets
+import evaluate
+
+from lego_arta.metrics import DEFAULT_ALPHA, add_intervals, scene_scores, scene_stats
+
+_DESCRIPTION = """\
+Scene task of LEGO-ARTA: the model reads an assembly image and the parts just found and says what
+to do next. T_ACC is the share of the reference instruction's part (theme) and colour (colorinfo)
+phrases named in the answer (micro average); BLEU is sacrebleu corpus BLEU; ROUGE-1 is the mean
+rouge-score unigram F1. Both sides are normalised first (case-folded, punctuation to spaces).
+All values in percent.
+"""
+
+_KWARGS_DESCRIPTION = """\
+Args:
+    predictions (list of str): model answers.
+    references (list of str): reference instructions of the assembly step.
+    entities (list of list of str): the reference's theme and colorinfo phrases, per sample.
+    n_resamples (int, optional): bootstrap resamples; 0 (default) skips confidence intervals.
+    seed (int, optional): bootstrap seed (default 0).
+    alpha (float, optional): two-sided error rate of the intervals (default 0.05).
+Returns:
+    t_acc, bleu, rouge1 (float, percent) and, with n_resamples > 0, <metric>_low / <metric>_high.
+Examples:
+    >>> scene = evaluate.load(lego_arta.metrics.evaluate_module_path("scene"))
+    >>> scene.compute(predictions=["Put the red brick on top."], references=["Put the red brick on top."],
+    ...               entities=[["red", "brick"]])
+    {'t_acc': 100.0, 'bleu': 100.00000000000004, 'rouge1': 100.0}
+"""
+
+_CITATION = """\
+@misc{lego_arta_toolkit,
+  title = {lego-arta: reference toolkit for the LEGO-ARTA benchmark},
+  note  = {Metrics follow the 2024 MSc thesis that introduced the LEGO-ARTA tasks}
+}
+"""
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class LegoArtaScene(evaluate.Metric):
+    """T_ACC, BLEU and ROUGE-1 of scene answers."""
+
+    def _info(self) -> evaluate.MetricInfo:
+        return evaluate.MetricInfo(
+            module_type="metric",
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Value("string"),
+                    "references": datasets.Value("string"),
+                    "entities": datasets.Sequence(datasets.Value("string")),
+                }
+            ),
+        )
+
+    def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
+        scores = scene_scores(predictions, references, entities)
+        if n_resamples:
+            stats = scene_stats(predictions, references, entities)
+            return add_intervals(scores, stats, n_resamples=n_resamples, seed=seed, alpha=alpha)
+        return scores

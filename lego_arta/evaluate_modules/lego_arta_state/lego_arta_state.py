@@ -1,0 +1,66 @@
+"""LEGO-ARTA state metric for ``evaluate``: F1, TNR, FPR and invalid rate from ``lego_arta.metrics``.
+
+A thin adapter: every number comes from :func:`lego_arta.metrics.state_scores`, so scores read
+through ``evaluate.load`` equal the toolkit's own.
+"""
+
+import datasets
+import evaluate
+
+from lego_arta.metrics import DEFAULT_ALPHA, add_intervals, state_scores, state_stats
+
+_DESCRIPTION = """\
+State task of LEGO-ARTA: the model sees an assembly image and says whether the step was done
+correctly (Yes/No). Positive class = Yes. Answers are read with lego_arta.answers.parse_yes_no;
+an answer that is neither yes nor no counts as wrong (a false negative on a positive, a false
+positive on a negative) and is reported in invalid_rate. F1 = 2TP/(2TP+FP+FN), TNR = TN/(TN+FP),
+FPR = FP/(FP+TN); undefined rates are 0. All values in percent.
+"""
+
+_KWARGS_DESCRIPTION = """\
+Args:
+    predictions (list of str): model answers.
+    references (list of bool, or list of str): true verdicts, as booleans or as the reference
+        answers "Yes." / "No.".
+    n_resamples (int, optional): bootstrap resamples; 0 (default) skips confidence intervals.
+    seed (int, optional): bootstrap seed (default 0).
+    alpha (float, optional): two-sided error rate of the intervals (default 0.05).
+Returns:
+    f1, tnr, fpr, invalid_rate (float, percent) and, with n_resamples > 0, <metric>_low / <metric>_high.
+Examples:
+    >>> state = evaluate.load(lego_arta.metrics.evaluate_module_path("state"))
+    >>> state.compute(predictions=["Yes.", "No.", "Yes", "perhaps"], references=[True, False, False, True])
+    {'f1': 50.0, 'tnr': 50.0, 'fpr': 50.0, 'invalid_rate': 25.0}
+"""
+
+_CITATION = """\
+@misc{lego_arta_toolkit,
+  title = {lego-arta: reference toolkit for the LEGO-ARTA benchmark},
+  note  = {Metrics follow the 2024 MSc thesis that introduced the LEGO-ARTA tasks}
+}
+"""
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class LegoArtaState(evaluate.Metric):
+    """F1, TNR, FPR and invalid rate of state answers."""
+
+    def _info(self) -> evaluate.MetricInfo:
+        return evaluate.MetricInfo(
+            module_type="metric",
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            # String references first: evaluate takes the first schema that encodes the input, and
+            # Value("bool") would accept "No." as True; Value("string") refuses non-strings.
+            features=[
+                datasets.Features({"predictions": datasets.Value("string"), "references": datasets.Value("string")}),
+                datasets.Features({"predictions": datasets.Value("string"), "references": datasets.Value("bool")}),
+            ],
+        )
+
+    def _compute(self, predictions, references, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
+        scores = state_scores(predictions, references)
+        if n_resamples:
+            return add_intervals(scores, state_stats(predictions, references), n_resamples=n_resamples, seed=seed, alpha=alpha)
+        return scores
