@@ -11,7 +11,7 @@ A :class:`View` maps world to screen: ``px = offset_x + scale * (P · RIGHT)``,
 
 >>> view = View(width=100, height=50, scale=10.0, offset_x=50.0, offset_y=25.0)
 >>> project(np.array([[0.0, 0.0, 0.0]]), view)[0].tolist()
-[[50.0, 25.0]]
+[50.0, 25.0]
 """
 
 from __future__ import annotations
