@@ -1,0 +1,207 @@
+"""``lego-arta synth``: plan, render and write synthetic manuals in the raw on-disk layout.
+
+Each manual is written into a temporary folder and renamed into place, and the output folder as a
+whole appears only when every manual is done, so an interrupted run leaves nothing half-written.
+Same (count, seed, size) ⇒ byte-identical folders, whatever the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from lego_arta.atomic import atomic_directory, atomic_write_bytes, atomic_write_text
+from lego_arta.source.layout import (
+    IMAGES_DIR,
+    TRUTH_FILE,
+    ImageName,
+    encode_file_name,
+)
+from lego_arta.source.synth.model import ManualPlan, Placement, SessionPlan, Shape, Colour
+from lego_arta.source.synth.page import RowSpec, page_html
+from lego_arta.source.synth.plan import plan_manual
+from lego_arta.source.synth.render import fit_view, render_assembly, render_parts, render_start
+
+#: Default image size: about 1024 px wide with the real images' aspect ratio (2778x1284).
+DEFAULT_WIDTH = 1024
+DEFAULT_HEIGHT = 473
+#: Folder of per-pixel part labels of assembly images (ground truth for segmentation checks).
+LABELS_DIR = "truth-labels"
+#: zlib level for PNGs: fast, and identical bytes for identical pixels.
+PNG_COMPRESS_LEVEL = 3
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """What a synthetic corpus is made of; recorded so a corpus can be regenerated exactly."""
+
+    manuals: int = 6
+    seed: int = 0
+    width: int = DEFAULT_WIDTH
+    height: int = DEFAULT_HEIGHT
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
+
+
+def _labels_png(labels: np.ndarray) -> bytes:
+    ok, encoded = cv2.imencode(".png", labels.astype(np.uint16))
+    if not ok:
+        raise RuntimeError("could not encode a label map as PNG")
+    return encoded.tobytes()
+
+
+def _placement_json(placement: Placement) -> dict[str, Any]:
+    return {
+        "kind": placement.shape.kind,
+        "short": placement.shape.short,
+        "long": placement.shape.long,
+        "name": placement.shape.name,
+        "colour": placement.colour.name,
+        "rgb": list(placement.colour.rgb),
+        "x": placement.x,
+        "y": placement.y,
+        "z": placement.z,
+        "along_x": placement.along_x,
+    }
+
+
+def _box(box: tuple[int, int, int, int]) -> list[int]:
+    return [int(v) for v in box]
+
+
+def start_image_name(plan: ManualPlan) -> ImageName:
+    """``sm01-Start.png``: named after the first session's prefix, as in the real data."""
+    prefix = plan.sessions[0].name.split("-", 1)[0]
+    return ImageName(session=prefix, step_class="start")
+
+
+def found_parts(session: SessionPlan, step_index: int) -> list[tuple[Shape, Colour]]:
+    """Every part instance an object-finding row asks for, in the order the line names them."""
+    return [(group.shape, group.colour) for group in session.steps[step_index].find for _ in range(group.count)]
+
+
+def _write_session(
+    session: SessionPlan, folder: Path, width: int, height: int, rows: list[RowSpec]
+) -> tuple[dict[str, Any], list[Sequence[Placement]]]:
+    placements = session.placements
+    view = fit_view(placements, width, height)
+    boundary = session.boundary.rgb if session.boundary is not None else None
+    present: list[int] = []
+    steps_truth: list[dict[str, Any]] = []
+    for step_index, step in enumerate(session.steps):
+        step_truth: dict[str, Any] = {"number": step.number, "placed": list(step.placed), "eop": None}
+        before = [placements[i] for i in present]
+        if step.has_eop:
+            name = ImageName(session.name, "eop", step.number, step.code).file_name()
+            parts = found_parts(session, step_index)
+            rendering = render_parts(before, parts, width, height)
+            atomic_write_bytes(folder / IMAGES_DIR / encode_file_name(name), _png(rendering.image.convert("RGB")))
+            rows.append((name, step.eop_lines))
+            step_truth["eop"] = {
+                "file": encode_file_name(name),
+                "parts": [
+                    {"name": shape.name, "colour": colour.name, "box": _box(rendering.boxes[i])}
+                    for i, (shape, colour) in enumerate(parts)
+                ],
+                "assembly_box": _box(rendering.boxes[-1]) if -1 in rendering.boxes else None,
+            }
+        present.extend(step.placed)
+        name = ImageName(session.name, "step", step.number, step.code).file_name()
+        rendering = render_assembly([placements[i] for i in present], view, highlight=_local(present, step.placed), boundary=boundary)
+        encoded = encode_file_name(name)
+        atomic_write_bytes(folder / IMAGES_DIR / encoded, _png(rendering.image))
+        atomic_write_bytes(folder / LABELS_DIR / encoded, _labels_png(rendering.labels))
+        rows.append((name, step.step_lines))
+        step_truth["step"] = {
+            "file": encoded,
+            "labels": f"{LABELS_DIR}/{encoded}",
+            "present": list(present),
+            "boxes": {str(present[i]): _box(box) for i, box in sorted(rendering.boxes.items())},
+        }
+        steps_truth.append(step_truth)
+    truth = {
+        "name": session.name,
+        "title": session.title,
+        "boundary": None if session.boundary is None else {"name": session.boundary.name, "rgb": list(boundary or ())},
+        "placements": [_placement_json(p) for p in placements],
+        "steps": steps_truth,
+    }
+    return truth, [placements]
+
+
+def _local(present: Sequence[int], placed: Sequence[int]) -> list[int]:
+    """Positions in the rendered list (``present``) of the placements added by this step."""
+    wanted = set(placed)
+    return [position for position, index in enumerate(present) if index in wanted]
+
+
+def write_manual(plan: ManualPlan, out_root: Path, *, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT) -> Path:
+    """Render and write one manual folder (page, images, truth) atomically under ``out_root``."""
+    target = Path(out_root) / plan.manual_id
+    with atomic_directory(target, overwrite=True) as folder:
+        start = start_image_name(plan)
+        rows: list[RowSpec] = [(start.file_name(), plan.intro_lines)]
+        sessions_truth = []
+        models: list[Sequence[Placement]] = []
+        for session in plan.sessions:
+            truth, model = _write_session(session, folder, width, height, rows)
+            sessions_truth.append(truth)
+            models.extend(model)
+        start_file = encode_file_name(start.file_name())
+        atomic_write_bytes(folder / IMAGES_DIR / start_file, _png(render_start(models, width, height).convert("RGBA")))
+        rows.extend((start.file_name(), [line]) for line in plan.closing_lines)
+        atomic_write_text(folder / f"{plan.manual_id}.html", page_html(plan, rows))
+        truth_doc = {
+            "manual_id": plan.manual_id,
+            "set_number": plan.set_number,
+            "set_name": plan.set_name,
+            "image_size": [width, height],
+            "highlighted": plan.highlighted,
+            "start": {"file": start_file},
+            "sessions": sessions_truth,
+        }
+        atomic_write_text(folder / TRUTH_FILE, json.dumps(truth_doc, indent=1, sort_keys=True) + "\n")
+    return target
+
+
+def _synth_one(args: tuple[int, int, int, int, str]) -> str:
+    index, seed, width, height, out_root = args
+    return write_manual(plan_manual(index, seed), Path(out_root), width=width, height=height).name
+
+
+def synthesize(
+    out: Path, config: SynthConfig = SynthConfig(), *, workers: int = 1, overwrite: bool = False, progress: bool = True
+) -> list[str]:
+    """Write ``config.manuals`` synthetic manuals into ``out`` (atomically); returns their ids in order."""
+    with atomic_directory(Path(out), overwrite=overwrite) as tmp:
+        jobs = [(i, config.seed, config.width, config.height, str(tmp)) for i in range(config.manuals)]
+        bar = tqdm(total=len(jobs), desc="synthesizing manuals", unit="manual", disable=not progress)
+        ids: list[str] = []
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for manual in pool.map(_synth_one, jobs):
+                    ids.append(manual)
+                    bar.update()
+        else:
+            for job in jobs:
+                ids.append(_synth_one(job))
+                bar.update()
+        bar.close()
+        recipe = {"generator": "lego-arta synth", "manuals": config.manuals, "seed": config.seed,
+                  "width": config.width, "height": config.height, "manual_ids": ids}
+        atomic_write_text(tmp / "synth.json", json.dumps(recipe, indent=1, sort_keys=True) + "\n")
+    return ids
