@@ -45,6 +45,8 @@ VERB_PREPOSITIONS: dict[str, tuple[str, ...]] = {
     "Mount": ("on", "onto"),
     "Press": ("onto",),
 }
+#: How often each verb is drawn: "Put" dominates, as in the real manuals.
+VERB_WEIGHTS: dict[str, float] = {"Put": 4.0, "Place": 2.0, "Attach": 1.5, "Add": 1.0, "Mount": 1.0, "Press": 0.5}
 #: Verbs for the base part, which goes on the table.
 BASE_VERBS: tuple[str, ...] = ("Put", "Place")
 #: Target phrase for the part placed immediately before.
@@ -226,7 +228,8 @@ def assembly_line(
         raise ValueError(f"a part placed on {target.shape.name} needs a target label")
     orientation = orientation_word(part)
     tail = f" {orientation}" if orientation else ""
-    verb = rng.choice(BASE_VERBS if target is None else sorted(VERB_PREPOSITIONS))
+    verbs = BASE_VERBS if target is None else tuple(VERB_WEIGHTS)
+    verb = rng.choices(verbs, weights=[VERB_WEIGHTS[v] for v in verbs])[0]
     segments: list[Segment] = [(VERB, verb), (None, " "), (DET, det), (None, " ")]
     if with_colour:
         segments += [(COLORINFO, part.colour.name), (None, " ")]

@@ -19,6 +19,7 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from lego_arta.source.layout import manual_id
 from lego_arta.source.synth import language
@@ -158,15 +159,8 @@ def presence_by_step(manual: ManualPlan) -> tuple[tuple[tuple[int, ...], ...], .
 
 def eop_parts(session: SessionPlan, step: int) -> tuple[int, ...]:
     """Indices of the parts an eop step's line names: placed in this step and in the following steps
-    without an eop row (what the parts image should show on the right)."""
-    if not session.steps[step].has_eop:
-        return ()
-    found = list(session.steps[step].placed)
-    for later in session.steps[step + 1 :]:
-        if later.has_eop:
-            break
-        found += later.placed
-    return tuple(found)
+    without an eop row (what the parts image should show on the right); () for a step without eop."""
+    return tuple(_found_indices(session.steps, step)) if session.steps[step].has_eop else ()
 
 
 # --- one session ----------------------------------------------------------------------------------
@@ -371,7 +365,15 @@ def _plan_session(
     return SessionPlan(name, title, placements, tuple(planned), boundary)
 
 
-def _found_indices(steps: Sequence[_Step], number: int) -> list[int]:
+class _StepLike(Protocol):
+    @property
+    def placed(self) -> Sequence[int]: ...
+
+    @property
+    def has_eop(self) -> bool: ...
+
+
+def _found_indices(steps: Sequence[_StepLike], number: int) -> list[int]:
     """Parts an eop step's line names: its own and those of the following steps without eop."""
     found = list(steps[number].placed)
     for later in steps[number + 1 :]:
