@@ -8,15 +8,20 @@ code (regular expressions, exact fractions, voxel sets), never with the planner'
 from __future__ import annotations
 
 import colorsys
+import os
+import random
 import re
+import subprocess
+import sys
 from collections import Counter
 from fractions import Fraction
 
 import pytest
 
 from lego_arta.source.layout import ImageName, parse_image_name, split_manual_id
-from lego_arta.source.synth.assembly import build_problems
-from lego_arta.source.synth.model import ManualPlan, Placement, SessionPlan
+from lego_arta.source.synth.assembly import AssemblyState, build_problems, choose_placement
+from lego_arta.source.synth.catalog import COLOURS, NoBoundaryColour, pick_boundary_colour
+from lego_arta.source.synth.model import Colour, ManualPlan, Placement, SessionPlan, Shape
 from lego_arta.source.synth.plan import (
     eop_parts,
     placements_after,
@@ -198,8 +203,8 @@ def test_build_problems_flags_overlap_floating_and_tiles() -> None:
     floating = Placement(part.shape, part.colour, 0, 0, part.z + 9, part.along_x)
     assert any("rests on nothing" in p for p in build_problems([base, floating]))
     assert any("overlaps" in p for p in build_problems([base, base]))
-    tile = Placement(type(base.shape)("tile", 2, 2), part.colour, 0, 0, 1)
-    on_tile = Placement(type(base.shape)("plate", 1, 1), part.colour, 0, 0, 2)
+    tile = Placement(Shape("tile", 2, 2), part.colour, 0, 0, 1)
+    on_tile = Placement(Shape("plate", 1, 1), part.colour, 0, 0, 2)
     assert any("tile" in p for p in build_problems([base, tile, on_tile]))
 
 
@@ -359,3 +364,48 @@ def test_highlights_are_vivid_distinct_and_unlike_the_part_colours(study_plans: 
                     gap = min(abs(hue - p_hue), 360 - abs(hue - p_hue))
                     assert gap >= 30, (session.boundary, part.colour)
     assert len(every) >= 20
+
+
+def test_plans_do_not_depend_on_the_string_hash_salt() -> None:
+    """Same plan in fresh interpreters with different PYTHONHASHSEED (no salted hash() in the planner)."""
+    code = (
+        "import hashlib; from lego_arta.source.synth.plan import plan_manual; "
+        "print(hashlib.sha256(repr(plan_manual(5, 3)).encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": salt},
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for salt in ("1", "2")
+    }
+    assert len(digests) == 1
+
+
+# --- catalog and assembly edge cases --------------------------------------------------------------
+
+
+def test_boundary_colour_avoids_given_part_hues_and_fails_when_none_is_free() -> None:
+    rng = random.Random(0)
+    palette = [c for c in COLOURS if c.name in {"bright red", "bright yellow", "bright blue", "dark green"}]
+    for _ in range(50):
+        boundary = pick_boundary_colour(rng, avoid=palette)
+        hue = _hsv(boundary.rgb)[0]
+        for colour in palette:
+            gap = abs(hue - _hsv(colour.rgb)[0])
+            assert min(gap, 360 - gap) >= 30
+    rainbow = [Colour(f"hue {h}", tuple(round(c * 255) for c in colorsys.hsv_to_rgb(h / 360, 1, 1))) for h in range(0, 360, 30)]
+    with pytest.raises(NoBoundaryColour):
+        pick_boundary_colour(rng, avoid=rainbow)
+
+
+def test_a_full_model_accepts_no_more_parts() -> None:
+    grey = COLOURS[7]
+    state = AssemblyState.start(Placement(Shape("plate", 4, 6), grey, 0, 0, 0))
+    # cover the base with tiles: nothing may rest on them
+    for x in range(0, 6, 2):
+        for y in range(0, 4, 2):
+            state = state.with_part(Placement(Shape("tile", 2, 2), grey, x, y, 1))
+    assert choose_placement(state, Shape("plate", 1, 1), grey, random.Random(0)) is None
+    with pytest.raises(ValueError):
+        state.with_part(Placement(Shape("brick", 1, 1), grey, 5, 3, 1))  # would float inside a tile
