@@ -5,12 +5,12 @@ Each manual becomes ``<out>/<manual_id>/<manual_id>.html`` (the page bytes as se
 the last segment of its ``src``, kept URL-encoded (``sm01-Bag-0012_eop_Step%20%23%23E.png``).
 
 Resumable and atomic, with no marker file:
-- every file is written to a hidden ``.<name>.<random>.part`` temp file beside it, then
-  ``os.replace``-d into place, so a file that exists is whole;
+- every file is written to a hidden ``.<name>.<random>.tmp`` file beside it, then renamed into
+  place (:func:`lego_arta.atomic.atomic_write_bytes`), so a file that exists is whole;
 - the page is written **last**, so a folder holding the page and every image it references is a
   complete manual, and is skipped without a single request;
 - a folder without its page (an interrupted or failed crawl) is finished: the page is fetched again
-  to learn its images and only the missing ones are downloaded. Leftover ``.part`` files are removed.
+  to learn its images and only the missing ones are downloaded. Leftover temp files are removed.
 
 Failures are never silent: a page or image that answers 404, stays truncated (body shorter than
 ``Content-Length``) or does not verify as an image after every retry fails its manual with a reason
@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +37,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from tqdm import tqdm
 
+from lego_arta.atomic import atomic_write_bytes
 from lego_arta.source.discover import (
     DISCOVER_MODES,
     DiscoveryError,
@@ -55,7 +54,8 @@ IMAGE_SELECTOR = "div.manual-table-container img[src]"
 CONTAINER_SELECTOR = "div.manual-table-container"
 #: Downloads with these suffixes must open and verify with PIL, or they are retried.
 VERIFIED_IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".gif")
-PART_SUFFIX = ".part"
+#: Temp files of :func:`~lego_arta.atomic.atomic_write_bytes` (``.<name>.<random>.tmp``).
+TEMP_FILE_PATTERN = ".*.tmp"
 
 Outcome = Literal["crawled", "complete", "resumed", "failed", "disallowed"]
 
@@ -163,30 +163,16 @@ def verify_image(body: bytes) -> None:
         raise InvalidBody(f"not a valid image ({len(body)} bytes): {type(error).__name__}: {error}") from None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a hidden temp file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=PART_SUFFIX)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def remove_partial_files(folder: Path) -> int:
-    """Delete temp files an interrupted run left in a manual folder; returns how many."""
-    leftovers = [p for p in folder.rglob(f".*{PART_SUFFIX}") if p.is_file()] if folder.is_dir() else []
+    """Delete the temp files of :func:`~lego_arta.atomic.atomic_write_bytes` that an interrupted run
+    left in a manual folder; returns how many."""
+    leftovers = [p for p in folder.rglob(TEMP_FILE_PATTERN) if p.is_file()] if folder.is_dir() else []
     for leftover in leftovers:
         leftover.unlink()
     return len(leftovers)
 
 
-def crawl_manual(client: PoliteClient, ref: ManualRef, out: Path) -> ManualOutcome:
+def crawl_manual(client: PoliteClient, ref: ManualRef, out: Path, *, progress: bool = False) -> ManualOutcome:
     """Bring one manual folder to completion, fetching only what is missing (see module docs)."""
     folder = out / ref.manual_id
     saved_page = page_path(folder)
@@ -197,34 +183,24 @@ def crawl_manual(client: PoliteClient, ref: ManualRef, out: Path) -> ManualOutco
             images = manual_images(saved_page.read_bytes(), ref.page_url)
         except ManualPageError as error:
             return ManualOutcome(ref.manual_id, "failed", f"saved page {saved_page}: {error}")
-        missing = missing_images(folder, images)
-        if not missing:
-            return ManualOutcome(ref.manual_id, "complete")
     else:
-        if not client.allowed(ref.page_url):
-            return ManualOutcome(ref.manual_id, "disallowed", f"page {ref.page_url} disallowed by robots.txt")
-        try:
-            response = client.fetch(ref.page_url)
-        except FetchError as error:
-            return ManualOutcome(ref.manual_id, "failed", f"page {error}")
-        if not response.ok:
-            return ManualOutcome(ref.manual_id, "failed", f"page {ref.page_url}: HTTP {response.status}")
-        page_bytes = response.content
-        try:
-            images = manual_images(page_bytes, ref.page_url)
-        except ManualPageError as error:
-            return ManualOutcome(ref.manual_id, "failed", f"page {ref.page_url}: {error}")
-        missing = missing_images(folder, images)
+        fetched = _fetch_page(client, ref)
+        if isinstance(fetched, _Problem):
+            return ManualOutcome(ref.manual_id, fetched.outcome, fetched.reason)
+        page_bytes, images = fetched
+    missing = missing_images(folder, images)
+    if page_bytes is None and not missing:
+        return ManualOutcome(ref.manual_id, "complete")
     resuming = page_bytes is None or len(missing) < len(images)
     downloaded, written = 0, 0
-    for image in missing:
+    for image in tqdm(missing, desc=ref.manual_id, unit="image", leave=False, disable=not progress, file=sys.stderr):
         saved = _download_image(client, image, images_dir(folder) / image.file_name)
         if isinstance(saved, _Problem):
             return ManualOutcome(ref.manual_id, saved.outcome, saved.reason, downloaded, written)
         downloaded += 1
         written += saved
     if page_bytes is not None:
-        write_atomic(saved_page, page_bytes)
+        atomic_write_bytes(saved_page, page_bytes)
         written += len(page_bytes)
     return ManualOutcome(ref.manual_id, "resumed" if resuming else "crawled", "", downloaded, written)
 
@@ -233,6 +209,22 @@ def crawl_manual(client: PoliteClient, ref: ManualRef, out: Path) -> ManualOutco
 class _Problem:
     outcome: Outcome
     reason: str
+
+
+def _fetch_page(client: PoliteClient, ref: ManualRef) -> tuple[bytes, tuple[ImageRef, ...]] | _Problem:
+    """The page as served and its images, or why it cannot be had."""
+    if not client.allowed(ref.page_url):
+        return _Problem("disallowed", f"page {ref.page_url} disallowed by robots.txt")
+    try:
+        response = client.fetch(ref.page_url)
+    except FetchError as error:
+        return _Problem("failed", f"page {error}")
+    if not response.ok:
+        return _Problem("failed", f"page {ref.page_url}: HTTP {response.status}")
+    try:
+        return response.content, manual_images(response.content, ref.page_url)
+    except ManualPageError as error:
+        return _Problem("failed", f"page {ref.page_url}: {error}")
 
 
 def _download_image(client: PoliteClient, image: ImageRef, target: Path) -> int | _Problem:
@@ -247,7 +239,7 @@ def _download_image(client: PoliteClient, image: ImageRef, target: Path) -> int 
         return _Problem("failed", f"{label}: {error.reason}")
     if not response.ok:
         return _Problem("failed", f"{label}: HTTP {response.status}")
-    write_atomic(target, response.content)
+    atomic_write_bytes(target, response.content)
     return len(response.content)
 
 
@@ -285,7 +277,7 @@ def crawl(
         client.load_robots()
         refs, outcomes = _manuals_to_crawl(client, base_url, discover, manuals, limit, progress)
         for ref in tqdm(refs, desc="crawl", unit="manual", disable=not progress, file=sys.stderr):
-            outcomes.append(crawl_manual(client, ref, out))
+            outcomes.append(crawl_manual(client, ref, out, progress=progress))
     return CrawlReport.from_outcomes(outcomes)
 
 
