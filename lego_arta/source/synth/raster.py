@@ -127,28 +127,37 @@ def pack(rgb: np.ndarray | RGB) -> np.uint32:
 
 @dataclass
 class Canvas:
-    """The frame being drawn: colour, depth, face ids and labels, plus where each label was drawn.
+    """The frame being drawn: colour, depth and face ids, plus where each label was drawn.
 
     Colour is kept as opaque RGBA; ``packed`` views the same memory as one ``uint32`` per pixel.
+    Labels are not written per pixel while drawing: each face id remembers its label and
+    :meth:`labels` resolves them once at the end.
     """
 
     rgba: np.ndarray
     depth: np.ndarray
     face: np.ndarray
-    label: np.ndarray
-    next_face: int = 1
+    face_labels: list[int] = field(default_factory=lambda: [0])
     windows: dict[int, list[int]] = field(default_factory=dict)
 
     @classmethod
     def over(cls, background: np.ndarray) -> Canvas:
-        """An empty canvas over an ``H×W×3`` uint8 background (copied)."""
+        """An empty canvas over an ``H×W×4`` opaque uint8 background (copied)."""
         height, width = background.shape[:2]
         return cls(
-            rgba=cv2.cvtColor(np.ascontiguousarray(background), cv2.COLOR_RGB2RGBA),
+            rgba=background.copy(),
             depth=np.full((height, width), -np.inf, dtype=np.float32),
             face=np.zeros((height, width), dtype=np.int32),
-            label=np.zeros((height, width), dtype=np.int32),
         )
+
+    def labels(self) -> np.ndarray:
+        """The ``int32`` label of every pixel (0 = background), from its face id."""
+        labels = np.zeros(self.face.shape, dtype=np.int32)
+        if self.windows:
+            windows = np.array(list(self.windows.values()))
+            zone = np.s_[windows[:, 1].min() : windows[:, 3].max(), windows[:, 0].min() : windows[:, 2].max()]
+            labels[zone] = np.asarray(self.face_labels, dtype=np.int32)[self.face[zone]]
+        return labels
 
     @property
     def rgb(self) -> np.ndarray:
@@ -196,25 +205,21 @@ class Canvas:
             return
         a, b = -nx / nd, -ny / nd
         c = d0 - a * px0 - b * py0
-        plane = (a * np.arange(x0, x1, dtype=np.float32))[None, :] + (
-            b * np.arange(y0, y1, dtype=np.float32) + c
-        )[:, None]
-        plane = plane.astype(np.float32)
+        plane = np.add.outer(
+            np.arange(y0, y1, dtype=np.float32) * np.float32(b) + np.float32(c),
+            np.arange(x0, x1, dtype=np.float32) * np.float32(a),
+        )
         zone = np.s_[y0:y1, x0:x1]
         wins = mask.view(bool) & (plane > self.depth[zone])
         np.copyto(self.depth[zone], plane, where=wins)
-        np.copyto(self.face[zone], self.next_face, where=wins)
-        np.copyto(self.label[zone], label, where=wins)
+        np.copyto(self.face[zone], len(self.face_labels), where=wins)
         np.copyto(self.packed[zone], colour, where=wins)
-        self.next_face += 1
+        self.face_labels.append(label)
         self._grow(label, x0, y0, x1, y1)
 
-    def stamp_stud(self, px: float, py: float, base_depth: float, sprite: StudSprite, colours: np.ndarray, label: int) -> None:
-        """Z-test and draw one stud whose base centre projects to pixel ``(px, py)``.
-
-        ``colours`` is the sprite's packed colour image (see :func:`pack`) for this part's colour.
-        """
-        sh, sw = sprite.part.shape
+    def stamp(self, px: float, py: float, base_depth: float, sprite: Sprite, label: int) -> None:
+        """Z-test and draw a sprite anchored at pixel ``(px, py)`` whose anchor has ``base_depth``."""
+        sh, sw = sprite.mask.shape
         x0 = int(round(px)) + sprite.dx
         y0 = int(round(py)) + sprite.dy
         cx0, cy0 = max(x0, 0), max(y0, 0)
@@ -223,14 +228,12 @@ class Canvas:
             return
         local = np.s_[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
         zone = np.s_[cy0:cy1, cx0:cx1]
-        part = sprite.part[local]
-        stud_depth = sprite.relief[local] + np.float32(base_depth)
-        wins = (part > 0) & (stud_depth > self.depth[zone])
-        np.copyto(self.depth[zone], stud_depth, where=wins)
-        np.copyto(self.face[zone], sprite.face_offset[local] + self.next_face, where=wins)
-        np.copyto(self.label[zone], label, where=wins)
-        np.copyto(self.packed[zone], colours[local], where=wins)
-        self.next_face += 2
+        sprite_depth = sprite.relief[local] + np.float32(base_depth)
+        wins = sprite.mask[local] & (sprite_depth > self.depth[zone])
+        np.copyto(self.depth[zone], sprite_depth, where=wins)
+        np.copyto(self.face[zone], sprite.face_offset[local] + len(self.face_labels), where=wins)
+        np.copyto(self.packed[zone], sprite.colours[local], where=wins)
+        self.face_labels += [label] * sprite.faces
         self._grow(label, cx0, cy0, cx1, cy1)
 
 
@@ -245,6 +248,57 @@ def _stud_colours(scale: float, rgb: RGB, transparent: bool) -> np.ndarray:
     side = np.clip(base[None, None, :] * sprite.side_shade[..., None] + DARK_LIFT * sprite.side_shade[..., None], 0, 255)
     out = np.where((sprite.part == 1)[..., None], faces["top"][None, None, :], side.round().astype(np.uint8))
     return cv2.cvtColor(np.ascontiguousarray(out.astype(np.uint8)), cv2.COLOR_RGB2RGBA).view(np.uint32)[..., 0]
+
+
+@dataclass(frozen=True)
+class Sprite:
+    """A pre-drawn group of primitives, stamped with one depth test (see :meth:`Canvas.stamp`).
+
+    Arrays share one shape; ``(dx, dy)`` is the top-left pixel relative to the anchor pixel;
+    ``relief`` is depth relative to the anchor; ``face_offset`` numbers its ``faces`` face ids.
+    """
+
+    dx: int
+    dy: int
+    mask: np.ndarray
+    relief: np.ndarray
+    face_offset: np.ndarray
+    colours: np.ndarray
+    faces: int
+
+
+@lru_cache(maxsize=2048)
+def stud_cluster(scale: float, cells: tuple[tuple[int, int], ...], rgb: RGB, transparent: bool) -> Sprite:
+    """All open studs of one part as one sprite, anchored at the base centre of ``cells[0]``.
+
+    ``cells`` are stud offsets relative to the anchor stud. Studs are laid far to near, so the
+    nearer stud covers the farther where they overlap on screen; each stud keeps its own two face
+    ids (top, side) so edge lines still separate them. Parts repeat across a session's steps,
+    which makes this cache hit almost always.
+    """
+    stud = stud_sprite(scale)
+    paint = _stud_colours(scale, rgb, transparent)
+    offsets = np.array([[x, y, 0.0] for x, y in cells])
+    shifts = np.round(screen_coords(offsets) * scale).astype(int) + (stud.dx, stud.dy)
+    reliefs = depth(offsets).astype(np.float32)
+    height, width = stud.part.shape
+    left, top = shifts.min(axis=0)
+    right, bottom = shifts.max(axis=0) + (width, height)
+    mask = np.zeros((bottom - top, right - left), dtype=bool)
+    relief = np.zeros(mask.shape, dtype=np.float32)
+    face_offset = np.zeros(mask.shape, dtype=np.int32)
+    colours = np.zeros(mask.shape, dtype=np.uint32)
+    on = stud.part > 0
+    for k in np.argsort(reliefs, kind="stable"):
+        x, y = shifts[k] - (left, top)
+        zone = np.s_[y : y + height, x : x + width]
+        mask[zone] |= on
+        np.copyto(relief[zone], stud.relief + reliefs[k], where=on)
+        np.copyto(face_offset[zone], stud.face_offset + 2 * int(k), where=on)
+        np.copyto(colours[zone], paint, where=on)
+    return Sprite(
+        dx=int(left), dy=int(top), mask=mask, relief=relief, face_offset=face_offset, colours=colours, faces=2 * len(cells)
+    )
 
 
 @dataclass(frozen=True)
@@ -283,14 +337,21 @@ class Occupancy:
         return sorted((x, y) for x, y in p.cells() if (x, y, p.top) not in self.bottoms)
 
 
-def _face_corners(p: Placement) -> dict[str, np.ndarray]:
+def _face_corners(p: Placement) -> list[list[float]]:
+    """World corners of the top, front and left faces (4 each, in that order)."""
     x0, y0, z0 = float(p.x), float(p.y), p.z * PLATE_HEIGHT
     x1, y1, z1 = x0 + p.size_x, y0 + p.size_y, p.top * PLATE_HEIGHT
-    return {
-        "top": np.array([[x0, y0, z1], [x1, y0, z1], [x1, y1, z1], [x0, y1, z1]]),
-        "front": np.array([[x0, y0, z0], [x1, y0, z0], [x1, y0, z1], [x0, y0, z1]]),
-        "left": np.array([[x0, y0, z0], [x0, y1, z0], [x0, y1, z1], [x0, y0, z1]]),
-    }
+    return [
+        [x0, y0, z1], [x1, y0, z1], [x1, y1, z1], [x0, y1, z1],
+        [x0, y0, z0], [x1, y0, z0], [x1, y0, z1], [x0, y0, z1],
+        [x0, y0, z0], [x0, y1, z0], [x0, y1, z1], [x0, y0, z1],
+    ]
+
+
+@lru_cache(maxsize=256)
+def _packed_faces(colour: Colour) -> tuple[np.uint32, ...]:
+    faces = face_colours(colour)
+    return tuple(pack(faces[name]) for name in _FACES)
 
 
 def draw_group(
@@ -302,24 +363,33 @@ def draw_group(
     offset_y: float,
 ) -> None:
     """Draw placements that touch each other (one model) under one world → pixel mapping."""
+    if not placements:
+        return
     occupancy = Occupancy.of(placements)
-    sprite = stud_sprite(round(scale, 4))
+    key = round(scale, 4)
     offset = np.array([offset_x, offset_y])
-    for placement, label in zip(placements, labels, strict=True):
-        colours = {name: pack(rgb) for name, rgb in face_colours(placement.colour).items()}
+    corners = np.array([_face_corners(p) for p in placements])
+    pixels = screen_coords(corners.reshape(-1, 3)).reshape(len(placements), 3, 4, 2) * scale + offset
+    depths = depth(corners.reshape(-1, 3)).reshape(len(placements), 3, 4)
+    studs = [occupancy.open_studs(p) for p in placements]
+    anchors = np.array(
+        [[cells[0][0] + 0.5, cells[0][1] + 0.5, p.top * PLATE_HEIGHT] for p, cells in zip(placements, studs) if cells]
+    ).reshape(-1, 3)
+    anchor_pixels = (screen_coords(anchors) * scale + offset).tolist()
+    anchor_depths = depth(anchors).tolist()
+    next_anchor = 0
+    for index, (placement, label) in enumerate(zip(placements, labels, strict=True)):
+        colours = _packed_faces(placement.colour)
         hidden = occupancy.hidden_faces(placement)
-        for name, corners in _face_corners(placement).items():
-            if name in hidden:
-                continue
-            points = screen_coords(corners) * scale + offset
-            canvas.fill_polygon(points, depth(corners), colours[name], label)
-        studs = occupancy.open_studs(placement)
-        if not studs:
+        for face, name in enumerate(_FACES):
+            if name not in hidden:
+                canvas.fill_polygon(pixels[index, face], depths[index, face], colours[face], label)
+        cells = studs[index]
+        if not cells:
             continue
-        stud_colours = _stud_colours(round(scale, 4), placement.colour.rgb, placement.colour.transparent)
-        top = placement.top * PLATE_HEIGHT
-        centres = np.array([[x + 0.5, y + 0.5, top] for x, y in studs])
-        pixels = screen_coords(centres) * scale + offset
-        depths = depth(centres)
-        for (px, py), base in zip(pixels, depths, strict=True):
-            canvas.stamp_stud(float(px), float(py), float(base), sprite, stud_colours, label)
+        first_x, first_y = cells[0]
+        relative = tuple((x - first_x, y - first_y) for x, y in cells)
+        sprite = stud_cluster(key, relative, placement.colour.rgb, placement.colour.transparent)
+        (px, py), base = anchor_pixels[next_anchor], anchor_depths[next_anchor]
+        canvas.stamp(px, py, base, sprite, label)
+        next_anchor += 1

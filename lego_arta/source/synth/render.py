@@ -100,15 +100,17 @@ def _line_px(width: int, at_reference: float, low: int, high: int) -> int:
 
 @lru_cache(maxsize=8)
 def gradient_background(width: int, height: int) -> np.ndarray:
-    """The assembly background (read-only): grey rows from ``GRADIENT_TOP`` to ``GRADIENT_BOTTOM``."""
+    """The assembly background (read-only, opaque RGBA): grey rows from ``GRADIENT_TOP`` to
+    ``GRADIENT_BOTTOM``."""
     rows = np.linspace(GRADIENT_TOP, GRADIENT_BOTTOM, num=height, dtype=np.float64).round().astype(np.uint8)
-    return _frozen(np.broadcast_to(rows[:, None, None], (height, width, 3)))
+    grey = np.broadcast_to(rows[:, None, None], (height, width, 3))
+    return _frozen(cv2.cvtColor(np.ascontiguousarray(grey), cv2.COLOR_RGB2RGBA))
 
 
 @lru_cache(maxsize=8)
 def flat_background(width: int, height: int, rgb: RGB = PARTS_BACKGROUND) -> np.ndarray:
-    """A flat ``H×W×3`` background (read-only)."""
-    return _frozen(np.broadcast_to(np.asarray(rgb, dtype=np.uint8), (height, width, 3)))
+    """A flat opaque RGBA background (read-only)."""
+    return _frozen(np.broadcast_to(np.asarray([*rgb, 255], dtype=np.uint8), (height, width, 4)))
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -155,20 +157,21 @@ def _draw_edges(canvas: Canvas) -> None:
     rgb[edge] = lined.round().astype(np.uint8)
 
 
-def _highlight(canvas: Canvas, highlight: Collection[int], boundary: RGB, width: int) -> np.ndarray:
-    """Tint highlighted labels toward ``boundary`` and outline them; returns the outline mask.
+def _highlight(canvas: Canvas, labels: np.ndarray, highlight: Collection[int], boundary: RGB, width: int) -> np.ndarray:
+    """Tint highlighted labels toward ``boundary`` and outline them (updating ``labels``); returns
+    the outline mask.
 
     Outline pixels take the label of the nearest highlighted part (largest label on ties), and no
     other pixel is left exactly equal to ``boundary``, so the colour alone finds the outline.
     """
     colour = np.asarray(boundary, dtype=np.float32)
     wanted = np.array(sorted({i + 1 for i in highlight}), dtype=np.int32)
-    outline = np.zeros(canvas.label.shape, dtype=bool)
+    outline = np.zeros(labels.shape, dtype=bool)
     thickness = _line_px(width, OUTLINE_PX_AT_REFERENCE, *OUTLINE_PX_RANGE)
     zone = _drawn_zone(canvas, pad=thickness + 1)
     if zone is None:
         return outline
-    label, rgb = canvas.label[zone], canvas.rgb[zone]
+    label, rgb = labels[zone], canvas.rgb[zone]
     if wanted.size:
         lit = np.isin(label, wanted)
         rgb[lit] = (rgb[lit].astype(np.float32) * (1.0 - HIGHLIGHT_TINT) + colour * HIGHLIGHT_TINT).round().astype(np.uint8)
@@ -192,13 +195,13 @@ def _nudge_off(rgb: np.ndarray, colour: RGB, keep: np.ndarray) -> None:
         rgb[..., 0][clash] = r + 1 if r < 255 else r - 1
 
 
-def _boxes(canvas: Canvas, pad: int) -> dict[int, Box]:
+def _boxes(canvas: Canvas, labels: np.ndarray, pad: int) -> dict[int, Box]:
     """Pixel box of every label's visible pixels, searched inside where that label was drawn."""
     boxes: dict[int, Box] = {}
     for label, (x0, y0, x1, y1) in sorted(canvas.windows.items()):
         x0, y0 = max(x0 - pad, 0), max(y0 - pad, 0)
         x1, y1 = min(x1 + pad, canvas.width), min(y1 + pad, canvas.height)
-        mine = canvas.label[y0:y1, x0:x1] == label
+        mine = labels[y0:y1, x0:x1] == label
         rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
         if rows.size:
             boxes[label] = (int(x0 + cols[0]), int(y0 + rows[0]), int(x0 + cols[-1]), int(y0 + rows[-1]))
@@ -223,13 +226,14 @@ def render_assembly(
     canvas = Canvas.over(gradient_background(view.width, view.height))
     draw_group(canvas, placements, range(1, len(placements) + 1), view.scale, view.offset_x, view.offset_y)
     _draw_edges(canvas)
+    labels = canvas.labels()
     pad = 1
     if boundary is not None:
-        _highlight(canvas, highlight, boundary, view.width)
+        _highlight(canvas, labels, highlight, boundary, view.width)
         pad = _line_px(view.width, OUTLINE_PX_AT_REFERENCE, *OUTLINE_PX_RANGE) + 1
     image = Image.fromarray(canvas.rgba)
-    boxes = {label - 1: box for label, box in _boxes(canvas, pad).items()}
-    return Rendering(image=image, labels=canvas.label, boxes=boxes)
+    boxes = {label - 1: box for label, box in _boxes(canvas, labels, pad).items()}
+    return Rendering(image=image, labels=labels, boxes=boxes)
 
 
 Extent = tuple[float, float, float, float]
@@ -323,8 +327,9 @@ def render_parts(
         draw_group(canvas, [part], [index + 1], layout.scale, offset_x, offset_y)
     _draw_edges(canvas)
     image = Image.fromarray(np.ascontiguousarray(canvas.rgb))
-    boxes = {(label - 1 if label > 0 else -1): box for label, box in _boxes(canvas, pad=1).items()}
-    return Rendering(image=image, labels=canvas.label, boxes=boxes)
+    labels = canvas.labels()
+    boxes = {(label - 1 if label > 0 else -1): box for label, box in _boxes(canvas, labels, pad=1).items()}
+    return Rendering(image=image, labels=labels, boxes=boxes)
 
 
 def render_start(models: Sequence[Sequence[Placement]], width: int, height: int) -> Image.Image:
