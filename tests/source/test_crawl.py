@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lego_arta.manual import load_manuals
+from lego_arta.parse.records import manual_records
 from lego_arta.source.crawl import (
     CrawlError,
     ManualPageError,
@@ -514,6 +516,9 @@ def test_crawl_of_synthetic_manuals_is_byte_identical(synthetic_raw: Path, tmp_p
     assert report.ok and sorted(report.crawled) == served_ids
     served = {path: data for path, data in raw_files(synthetic_raw).items() if "/" in path}
     assert raw_files(out) == {path: data for path, data in served.items() if _is_raw(path)}
+    source_records = [record for m in load_manuals(synthetic_raw, strict=True) for record in manual_records(m)]
+    crawled_records = [record for m in load_manuals(out, strict=True) for record in manual_records(m)]
+    assert crawled_records == source_records and len(source_records) > 100
 
 
 def _is_raw(relative: str) -> bool:
