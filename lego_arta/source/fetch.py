@@ -27,7 +27,7 @@ import requests
 from lego_arta import __version__
 
 DEFAULT_USER_AGENT = (
-    f"lego-arta/{__version__} (+https://github.com/lego-arta/lego-arta; research crawler)"
+    f"lego-arta/{__version__} (+https://huggingface.co/datasets/lego-arta/lego-arta; research crawler)"
 )
 #: Statuses worth asking again for: rate limiting and server-side hiccups.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
