@@ -26,21 +26,23 @@ if TYPE_CHECKING:
 BLEU_MAX_ORDER = 4
 #: sacrebleu's corpus_bleu smoothing, kept so resampled BLEU equals ``corpus_bleu`` exactly.
 BLEU_SMOOTHING = "exp"
-_SPACE_RE = re.compile(r"\s+")
+#: Runs of anything but letters and digits (``\\w`` minus ``_``), replaced by one space.
+_NON_WORD_RE = re.compile(r"[\W_]+")
 
 
 def normalise_text(text: str) -> str:
     """The one normaliser of every metric: NFKC, case-fold, punctuation to spaces, folded spaces.
 
-    Punctuation (Unicode category P*) becomes a space rather than vanishing, so
-    "bright-yellow" and "bright yellow" agree; symbols such as "×" in "1×2" are kept.
+    Everything that is not a letter, digit or space (punctuation and symbols, as in
+    ``string.punctuation``; also ``_``) becomes a space rather than vanishing, so "bright-yellow"
+    and "bright yellow" agree. NFKC runs again after case-folding so the result is stable under
+    a second call.
 
     >>> normalise_text("  Find 2 transparent-red flat tiles, 1x2! ")
     'find 2 transparent red flat tiles 1x2'
     """
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    spaced = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in folded)
-    return _SPACE_RE.sub(" ", spaced).strip()
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(_NON_WORD_RE.sub(" ", folded).split())
 
 
 def check_not_empty(answers: Sequence[object]) -> None:
