@@ -85,8 +85,10 @@ class Rendering:
 
     ``labels`` (int32, H×W) gives the placement each pixel shows (``i + 1``; 0 = background; in
     parts images new part ``i`` is ``i + 1`` and the sub-assembly ``SUBASSEMBLY_LABEL``).
-    ``boxes`` maps each visible placement to the pixel box ``(x1, y1, x2, y2)`` (inclusive) of its
-    labelled pixels; highlight outlines are labelled with their part, so boxes include them.
+    ``boxes`` maps each visible placement to the half-open pixel box ``(x1, y1, x2, y2)`` of its
+    labelled pixels (``x2``/``y2`` one past the last pixel, as ``PIL.Image.crop`` takes it, so a
+    box never has zero size and never exceeds the frame); highlight outlines are labelled with
+    their part, so boxes include them.
     """
 
     image: Image.Image
@@ -196,7 +198,7 @@ def _nudge_off(rgb: np.ndarray, colour: RGB, keep: np.ndarray) -> None:
 
 
 def _boxes(canvas: Canvas, labels: np.ndarray, pad: int) -> dict[int, Box]:
-    """Pixel box of every label's visible pixels, searched inside where that label was drawn."""
+    """Half-open pixel box of every label's visible pixels, searched where that label was drawn."""
     boxes: dict[int, Box] = {}
     for label, (x0, y0, x1, y1) in sorted(canvas.windows.items()):
         x0, y0 = max(x0 - pad, 0), max(y0 - pad, 0)
@@ -204,7 +206,7 @@ def _boxes(canvas: Canvas, labels: np.ndarray, pad: int) -> dict[int, Box]:
         mine = labels[y0:y1, x0:x1] == label
         rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
         if rows.size:
-            boxes[label] = (int(x0 + cols[0]), int(y0 + rows[0]), int(x0 + cols[-1]), int(y0 + rows[-1]))
+            boxes[label] = (int(x0 + cols[0]), int(y0 + rows[0]), int(x0 + cols[-1]) + 1, int(y0 + rows[-1]) + 1)
     return boxes
 
 

@@ -57,13 +57,13 @@ def top_centre_pixel(placement: Placement, view: View) -> tuple[int, int]:
 
 
 def boxes_from_labels(labels: np.ndarray) -> dict[int, tuple[int, int, int, int]]:
-    """Independent box computation: extremes of each label's pixel coordinates."""
+    """Independent box computation: extremes of each label's pixel coordinates, half-open."""
     boxes = {}
     for value in np.unique(labels):
         if value == 0:
             continue
         ys, xs = np.nonzero(labels == value)
-        boxes[int(value)] = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+        boxes[int(value)] = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
     return boxes
 
 
@@ -255,7 +255,9 @@ def test_boxes_agree_with_labels(model: list[Placement], highlight_first: bool) 
         x, y = top_centre_pixel(placement, view)
         if 0 <= x < W and 0 <= y < H and rendering.labels[y, x] == index + 1:
             x1, y1, x2, y2 = rendering.boxes[index]
-            assert x1 <= x <= x2 and y1 <= y <= y2
+            assert x1 <= x < x2 and y1 <= y < y2
+    for x1, y1, x2, y2 in rendering.boxes.values():
+        assert 0 <= x1 < x2 <= W and 0 <= y1 < y2 <= H
 
 
 def test_model_renders_every_visible_part() -> None:
@@ -284,7 +286,7 @@ def test_highlight_outlines_only_the_new_part(size: tuple[int, int]) -> None:
     assert outline.sum() > 0
     x1, y1, x2, y2 = rendering.boxes[3]
     ys, xs = np.nonzero(outline)
-    assert xs.min() >= x1 and xs.max() <= x2 and ys.min() >= y1 and ys.max() <= y2
+    assert xs.min() >= x1 and xs.max() < x2 and ys.min() >= y1 and ys.max() < y2
     assert (rendering.labels[outline] == 4).all()
     # The outline hugs the part: every outline pixel is within 4 px of the part's own pixels.
     part = (plain.labels == 4).astype(np.uint8)
@@ -313,7 +315,7 @@ def test_no_other_pixel_takes_the_boundary_colour() -> None:
     assert (rendering.labels[marked] == 6).all()
     x1, y1, x2, y2 = rendering.boxes[5]
     ys, xs = np.nonzero(marked)
-    assert xs.min() >= x1 and xs.max() <= x2 and ys.min() >= y1 and ys.max() <= y2
+    assert xs.min() >= x1 and xs.max() < x2 and ys.min() >= y1 and ys.max() < y2
 
 
 def test_highlight_index_must_exist() -> None:
@@ -326,7 +328,7 @@ def test_highlight_index_must_exist() -> None:
 
 
 def _disjoint(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
-    return a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1]
+    return a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
 
 
 @pytest.mark.parametrize("count", [1, 3, 9])
