@@ -1,0 +1,1 @@
+"""Evaluation harness adapters: the lmms-eval task hooks and a runner that checks what it produced."""

@@ -1,0 +1,335 @@
+"""Run the real lmms-eval CLI on the LEGO-ARTA tasks and refuse to report a run that silently failed.
+
+lmms-eval 0.7.3 catches evaluation errors and exits 0 (unless ``--verbosity DEBUG``), and its
+``llava_hf`` chat model turns a generation exception into an empty answer. So this runner runs
+the CLI in DEBUG mode, keeps its whole log beside the results, and then checks the evidence:
+a new results JSON exists, every requested task is in it with every metric its YAML declares
+as a number, and the log holds no swallowed generation error. Any gap raises
+:class:`LmmsEvalError` with the tail of the log.
+
+>>> run_lmms_eval(data="out/built", model="dummy", model_args="response=Yes",
+...               tasks="lego_arta", output=Path("out/eval"))          # doctest: +SKIP
+PosixPath('out/eval/20261123_091358_results.json')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lego_arta.harness.task_docs import DATA_ENV
+
+#: Environment variable that overrides where the task YAMLs are read from.
+TASKS_DIR_ENV = "LEGO_ARTA_TASKS"
+#: The task folder inside a checkout (``eval_tasks/lego_arta`` next to the package).
+REPO_TASKS_DIR = Path(__file__).resolve().parents[2] / "eval_tasks" / "lego_arta"
+LOG_NAME = "lmms_eval.log"
+#: ``owner/name`` of a Hugging Face Hub dataset.
+HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
+RESULTS_GLOB = "*_results.json"
+#: lmms-eval names a metric ``<metric>,<filter>``; our tasks define no filters.
+METRIC_FILTER = "none"
+LOG_TAIL_LINES = 60
+#: What lmms-eval's chat models log when they swallow a generation exception.
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Invalid|Interrupt): ")
+SWALLOWED_ERROR = re.compile(r"Error .* in generating|Traceback \(most recent call last\)")
+#: Offline switches: datasets, Hub and transformers never touch the network in a checked run.
+OFFLINE_ENV: dict[str, str] = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+class LmmsEvalError(RuntimeError):
+    """lmms-eval failed or produced incomplete results; the message ends with its log tail."""
+
+
+@dataclass(frozen=True)
+class TaskIndex:
+    """Our task folder as data: task name → declared metrics, tag → task names."""
+
+    metrics: dict[str, tuple[str, ...]]
+    tags: dict[str, tuple[str, ...]]
+
+    def expand(self, tasks: str) -> dict[str, tuple[str, ...] | None]:
+        """Requested names (tasks or tags, comma-separated) → tasks to expect with their metrics.
+
+        Names from other task folders map to ``None``: they must appear in the results, with
+        at least one metric, but we cannot know which.
+        """
+        expected: dict[str, tuple[str, ...] | None] = {}
+        for name in (part.strip() for part in tasks.split(",")):
+            if not name:
+                continue
+            if name in self.tags:
+                expected.update({task: self.metrics[task] for task in self.tags[name]})
+            else:
+                expected[name] = self.metrics.get(name)
+        if not expected:
+            raise ValueError(f"no task names in --tasks {tasks!r}")
+        return dict(sorted(expected.items()))
+
+
+class _TaskYamlLoader(yaml.SafeLoader):
+    """Reads lmms-eval YAML without importing anything: ``!function x`` stays the string ``x``."""
+
+
+_TaskYamlLoader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+
+
+def _read_task_yaml(path: Path) -> dict[str, Any]:
+    try:
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_TaskYamlLoader) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML ({error})") from error
+    included = config.pop("include", None)
+    if included is None:
+        return config
+    merged: dict[str, Any] = {}
+    for name in [included] if isinstance(included, str) else included:
+        merged.update(_read_task_yaml(path.parent / name))
+    merged.update(config)
+    return merged
+
+
+def read_task_index(task_dir: Path) -> TaskIndex:
+    """Index every ``*.yaml`` task in ``task_dir`` (templates without ``.yaml`` are only included)."""
+    metrics: dict[str, tuple[str, ...]] = {}
+    tags: dict[str, list[str]] = {}
+    for path in sorted(Path(task_dir).glob("*.yaml")):
+        config = _read_task_yaml(path)
+        if "task" not in config:
+            continue
+        name = str(config["task"])
+        metrics[name] = tuple(str(entry["metric"]) for entry in config.get("metric_list", ()))
+        tag = config.get("tag") or ()
+        for label in [tag] if isinstance(tag, str) else tag:
+            tags.setdefault(str(label), []).append(name)
+    if not metrics:
+        raise ValueError(f"{task_dir}: no lmms-eval task YAML files found")
+    return TaskIndex(metrics, {tag: tuple(names) for tag, names in sorted(tags.items())})
+
+
+def find_task_dir(explicit: Path | None = None) -> Path:
+    """The LEGO-ARTA task folder: ``explicit``, else ``$LEGO_ARTA_TASKS``, else the checkout's."""
+    candidates = [explicit] if explicit is not None else []
+    if os.environ.get(TASKS_DIR_ENV):
+        candidates.append(Path(os.environ[TASKS_DIR_ENV]))
+    candidates.append(REPO_TASKS_DIR)
+    for candidate in candidates:
+        if (Path(candidate) / "utils.py").is_file():
+            return Path(candidate).resolve()
+    tried = ", ".join(str(c) for c in candidates)
+    raise FileNotFoundError(
+        f"LEGO-ARTA lmms-eval tasks not found (tried {tried}); install lego-arta from a clone "
+        f"(pip install -e .) or pass --tasks-dir / set {TASKS_DIR_ENV} to the eval_tasks/lego_arta folder"
+    )
+
+
+def resolve_data(data: Path | str, *, offline: bool) -> str:
+    """A local dataset folder as an absolute path (lmms-eval runs elsewhere); a Hub id only online."""
+    local = Path(data).expanduser()
+    if local.exists():
+        if not (local / "README.md").is_file():
+            raise FileNotFoundError(f"{local}: not a built LEGO-ARTA dataset (no README.md with a configs: table)")
+        return str(local.resolve())
+    if offline or not HUB_ID.fullmatch(str(data)):
+        raise FileNotFoundError(f"dataset folder {data} does not exist (a Hub dataset id needs --online)")
+    return str(data)
+
+
+def lmms_eval_command(
+    *,
+    model: str,
+    model_args: str,
+    tasks: str,
+    include_path: Path,
+    output: Path,
+    limit: int | None = None,
+    batch_size: int = 1,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The CLI call: DEBUG verbosity (errors raise instead of exiting 0), UTC names, samples logged."""
+    command = [
+        sys.executable, "-m", "lmms_eval",
+        "--model", model,
+        "--tasks", tasks,
+        "--include_path", str(include_path),
+        "--output_path", str(output),
+        "--batch_size", str(batch_size),
+        "--log_samples",
+        "--timezone", "UTC",
+        "--verbosity", "DEBUG",
+    ]  # fmt: skip
+    if model_args:
+        command += ["--model_args", model_args]
+    if limit is not None:
+        command += ["--limit", str(limit)]
+    return command + list(extra)
+
+
+def lmms_eval_environment(data: str, *, offline: bool, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The child's environment: the dataset location, quiet tokenizers, offline unless told otherwise."""
+    environment = dict(os.environ if base is None else base)
+    environment[DATA_ENV] = data
+    environment.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if offline:
+        environment.update(OFFLINE_ENV)
+    return environment
+
+
+def _tail(log: Path, lines: int = LOG_TAIL_LINES) -> str:
+    if not log.is_file():
+        return "(no log written)"
+    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def exception_lines(log_text: str) -> list[str]:
+    """``module.SomeError: message`` lines, first occurrence each: the cause behind a retry wrapper."""
+    found = (line.strip() for line in log_text.splitlines() if EXCEPTION_LINE.match(line))
+    return list(dict.fromkeys(found))
+
+
+def _failure(headline: str, log: Path) -> LmmsEvalError:
+    text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+    causes = "".join(f"\n  cause: {line}" for line in exception_lines(text))
+    return LmmsEvalError(f"{headline}{causes}\nlog {log}, last {LOG_TAIL_LINES} lines:\n{_tail(log)}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_results(results: Mapping[str, Any], expected: Mapping[str, tuple[str, ...] | None]) -> list[str]:
+    """Problems with a parsed results JSON: missing tasks, missing or non-numeric metrics."""
+    problems: list[str] = []
+    per_task = results.get("results")
+    if not isinstance(per_task, Mapping):
+        return ["results JSON has no 'results' table"]
+    for task, metrics in expected.items():
+        scores = per_task.get(task)
+        if not isinstance(scores, Mapping):
+            problems.append(f"task {task}: missing from results")
+            continue
+        if metrics is None:
+            if not any(key.endswith(f",{METRIC_FILTER}") and _is_number(v) for key, v in scores.items()):
+                problems.append(f"task {task}: no numeric metric")
+            continue
+        for metric in metrics:
+            value = scores.get(f"{metric},{METRIC_FILTER}")
+            if not _is_number(value):
+                problems.append(f"task {task}: metric {metric} is {value!r}, expected a number")
+    return problems
+
+
+def swallowed_errors(log_text: str) -> list[str]:
+    """Log lines showing an error lmms-eval recovered from (the run still 'succeeded')."""
+    return [line.strip() for line in log_text.splitlines() if SWALLOWED_ERROR.search(line)]
+
+
+def run_lmms_eval(
+    *,
+    data: Path | str,
+    model: str,
+    model_args: str,
+    tasks: str,
+    output: Path,
+    limit: int | None = None,
+    batch_size: int = 1,
+    extra: Sequence[str] = (),
+    tasks_dir: Path | None = None,
+    offline: bool = True,
+) -> Path:
+    """Evaluate ``model`` on ``tasks`` over the built dataset ``data``; return the results JSON.
+
+    The CLI runs in a fresh empty working directory: lmms-eval treats ``--tasks X`` as a folder
+    of YAMLs when ``./X`` exists, and a checkout has ``./lego_arta`` (the package).
+    Raises :class:`LmmsEvalError` unless the run left complete, numeric results.
+    """
+    task_dir = find_task_dir(tasks_dir)
+    expected = read_task_index(task_dir).expand(tasks)
+    dataset = resolve_data(data, offline=offline)
+    output = Path(output).resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    earlier = {path: path.stat().st_mtime_ns for path in output.rglob(RESULTS_GLOB)}
+    log = output / LOG_NAME
+    command = lmms_eval_command(
+        model=model, model_args=model_args, tasks=tasks, include_path=task_dir, output=output,
+        limit=limit, batch_size=batch_size, extra=extra,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="lego-arta-lmms-eval-") as workdir, log.open("w", encoding="utf-8") as sink:
+        sink.write("$ " + " ".join(command) + "\n")
+        sink.flush()
+        completed = subprocess.run(
+            command, cwd=workdir, env=lmms_eval_environment(dataset, offline=offline),
+            stdout=sink, stderr=subprocess.STDOUT, check=False,
+        )  # fmt: skip
+    if completed.returncode != 0:
+        raise _failure(f"lmms-eval exited with status {completed.returncode}", log)
+    fresh = [path for path in output.rglob(RESULTS_GLOB) if earlier.get(path) != path.stat().st_mtime_ns]
+    written = sorted(fresh, key=lambda path: path.stat().st_mtime_ns)
+    if not written:
+        raise _failure(f"lmms-eval wrote no {RESULTS_GLOB} under {output}", log)
+    results_path = written[-1]
+    try:
+        results = json.loads(results_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise LmmsEvalError(f"{results_path}: unreadable results JSON ({error})") from error
+    problems = check_results(results, expected)
+    problems += [f"log: {line}" for line in swallowed_errors(log.read_text(encoding="utf-8", errors="replace"))]
+    if problems:
+        listed = "\n".join(f"  - {problem}" for problem in problems)
+        raise _failure(f"incomplete lmms-eval run ({results_path}):\n{listed}", log)
+    return results_path
+
+
+def metric_rows(results_path: Path) -> list[tuple[str, str, float]]:
+    """(task, metric, value) for every numeric ``<metric>,none`` entry, sorted: the report table."""
+    results = json.loads(Path(results_path).read_text(encoding="utf-8"))["results"]
+    rows = []
+    for task, scores in sorted(results.items()):
+        for key, value in scores.items():
+            metric, _, filter_name = key.partition(",")
+            if filter_name == METRIC_FILTER and "_stderr" not in metric and _is_number(value):
+                rows.append((task, metric, float(value)))
+    return rows
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``lego-arta eval``; anything after ``--`` goes to lmms-eval unchanged."""
+    parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
+    parser.add_argument("--model", required=True, help="lmms-eval model name, e.g. llava_hf, dummy")
+    parser.add_argument("--model_args", "--model-args", dest="model_args", default="", help="lmms-eval model_args string")
+    parser.add_argument("--tasks", default="lego_arta", help="tasks or tags, comma-separated (default: lego_arta)")
+    parser.add_argument("--output", type=Path, required=True, help="folder for results JSON, samples and the log")
+    parser.add_argument("--limit", type=int, default=None, help="first N test rows per task (smoke runs only)")
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--tasks-dir", type=Path, default=None, help=f"task YAML folder (default: ${TASKS_DIR_ENV} or the checkout's)")
+    parser.add_argument("--online", action="store_true", help="allow Hugging Face Hub downloads (models or a Hub dataset)")
+    parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: extra lmms-eval arguments")
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """``lego-arta eval``: run lmms-eval, print the metric table; 1 when lmms-eval failed."""
+    extra = [item for item in args.extra if item != "--"]
+    try:
+        path = run_lmms_eval(
+            data=args.data, model=args.model, model_args=args.model_args, tasks=args.tasks, output=args.output,
+            limit=args.limit, batch_size=args.batch_size, extra=extra, tasks_dir=args.tasks_dir, offline=not args.online,
+        )  # fmt: skip
+    except LmmsEvalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for task, metric, value in metric_rows(path):
+        print(f"{task:32s} {metric:16s} {value:8.2f}")
+    print(f"results: {path}")
+    return 0

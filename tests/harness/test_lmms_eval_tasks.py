@@ -1,0 +1,336 @@
+"""LEGO-ARTA lmms-eval tasks: YAML wiring, document hooks, scoring, and real lmms-eval CLI runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lego_arta.harness import task_docs
+from lego_arta.harness.lmms_eval_runner import (
+    REPO_TASKS_DIR,
+    add_eval_arguments,
+    check_results,
+    exception_lines,
+    find_task_dir,
+    read_task_index,
+    resolve_data,
+    run_eval,
+    run_lmms_eval,
+    swallowed_errors,
+)
+from lego_arta.models.tiny_vlm import build_tiny_vlm
+from tests.support.built_dataset import write_fixture_dataset
+
+# Written out here, not imported: the contract the task card promises.
+METRICS = {
+    "scene": ("t_acc", "bleu", "rouge1"),
+    "object": ("e_acc", "iou", "valid_box_rate"),
+    "state": ("f1", "tnr", "fpr", "invalid_rate"),
+}
+SETTINGS = {"": (True, 0), "_noctx": (False, 0), "_icl": (True, 2), "_noctx_icl": (False, 2)}
+N_ROWS = 6
+
+
+@pytest.fixture(scope="module")
+def hf_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("hf-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HOME", str(home))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("HF_DATASETS_OFFLINE", "1")
+        yield home
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, hf_home: Path) -> Iterator[Path]:
+    folder = write_fixture_dataset(tmp_path_factory.mktemp("built") / "lego-arta", n_per_split=N_ROWS, seed=0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(task_docs.DATA_ENV, str(folder))
+        yield folder
+
+
+def _split(data_dir: Path, config: str, split: str = "test"):
+    import datasets
+
+    return datasets.load_dataset(str(data_dir), config, split=split)
+
+
+def _kwargs(config: str, with_instruction: bool = True, examples: int = 0) -> dict:
+    return {"config": config, "with_instruction": with_instruction, "in_context_examples": examples}
+
+
+# --- YAML wiring -----------------------------------------------------------------------------
+
+
+def test_task_folder_has_every_config_and_query_setting() -> None:
+    index = read_task_index(REPO_TASKS_DIR)
+    expected = {f"lego_arta_{config}{suffix}" for config in METRICS for suffix in SETTINGS}
+    assert set(index.metrics) == expected
+    assert set(index.tags["lego_arta"]) == {"lego_arta_scene", "lego_arta_object", "lego_arta_state"}
+    assert set(index.tags["lego_arta_query_settings"]) == expected
+    for name, metrics in index.metrics.items():
+        config = name.split("_")[2]
+        assert metrics == METRICS[config], name
+
+
+def test_each_task_reads_its_own_config_with_the_setting_its_name_says() -> None:
+    from lego_arta.harness.lmms_eval_runner import _read_task_yaml
+
+    for path in sorted(REPO_TASKS_DIR.glob("lego_arta_*.yaml")):
+        config = _read_task_yaml(path)
+        name = config["task"]
+        dataset_config = name.split("_")[2]
+        suffix = name[len(f"lego_arta_{dataset_config}"):]
+        kwargs = config["lmms_eval_specific_kwargs"]["default"]
+        assert name == path.stem
+        assert config["dataset_name"] == kwargs["config"] == dataset_config
+        assert (kwargs["with_instruction"], kwargs["in_context_examples"]) == SETTINGS[suffix]
+        assert config["test_split"] == "test" and config["dataset_path"] == "utils.DATASET_PATH"
+
+
+def test_utils_runs_as_a_fresh_top_level_module_and_reads_the_data_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    def load_utils():
+        spec = importlib.util.spec_from_file_location("utils", REPO_TASKS_DIR / "utils.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    monkeypatch.setenv("LEGO_ARTA_DATA", "/some/built/folder")
+    assert load_utils().DATASET_PATH == "/some/built/folder"
+    monkeypatch.delenv("LEGO_ARTA_DATA")
+    assert load_utils().DATASET_PATH == "lego-arta/lego-arta"
+    source = (REPO_TASKS_DIR / "utils.py").read_text()
+    assert "def " not in source, "utils.py must only re-export package functions"
+
+
+def test_task_dir_lookup_prefers_the_explicit_folder_and_explains_a_missing_one(tmp_path: Path) -> None:
+    assert find_task_dir(None) == REPO_TASKS_DIR.resolve()
+    with pytest.raises(FileNotFoundError, match="LEGO-ARTA lmms-eval tasks not found"):
+        _missing_only(tmp_path)
+
+
+def _missing_only(folder: Path) -> Path:
+    """``find_task_dir`` with the checkout fallback hidden, to see its error."""
+    import lego_arta.harness.lmms_eval_runner as runner
+
+    saved = runner.REPO_TASKS_DIR
+    runner.REPO_TASKS_DIR = folder / "also-missing"
+    try:
+        return runner.find_task_dir(folder)
+    finally:
+        runner.REPO_TASKS_DIR = saved
+
+
+def test_data_location_errors_name_the_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        resolve_data(tmp_path / "missing", offline=True)
+    with pytest.raises(FileNotFoundError, match="needs --online"):
+        resolve_data("lego-arta/lego-arta", offline=True)
+    assert resolve_data("lego-arta/lego-arta", offline=False) == "lego-arta/lego-arta"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="README.md"):
+        resolve_data(tmp_path / "empty", offline=True)
+
+
+# --- document hooks --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("config", sorted(METRICS))
+def test_query_text_with_and_without_instruction(data_dir: Path, config: str) -> None:
+    doc = _split(data_dir, config)[0]
+    assert task_docs.doc_to_text(doc, _kwargs(config)) == doc["query"]
+    without = task_docs.doc_to_text(doc, _kwargs(config, with_instruction=False))
+    assert without == f"{doc['task_token']} {doc['question']}"
+    if doc["instruction"]:
+        assert doc["instruction"] not in without
+
+
+@pytest.mark.parametrize("config", sorted(METRICS))
+def test_in_context_examples_come_from_train_with_their_images(data_dir: Path, config: str) -> None:
+    test, train = _split(data_dir, config), _split(data_dir, config, "train")
+    doc = test[0]
+    visuals = task_docs.doc_to_visual(doc, _kwargs(config, examples=2))
+    messages = task_docs.doc_to_messages(doc, _kwargs(config, examples=2))
+    assert len(visuals) == 3
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant", "user"]
+    images = [item["url"] for m in messages for item in m["content"] if item["type"] == "image"]
+    assert [image.tobytes() for image in images] == [image.tobytes() for image in visuals]
+    assert visuals[-1].tobytes() == doc["image"].convert("RGB").tobytes()
+    train_pairs = set(zip(train["query"], train["answer"]))
+    for user, assistant in zip(messages[0:4:2], messages[1:4:2]):
+        assert (user["content"][1]["text"], assistant["content"][0]["text"]) in train_pairs
+    text = task_docs.doc_to_text(doc, _kwargs(config, examples=2))
+    assert text.endswith(doc["query"]) and text.count(doc["task_token"]) == 3
+
+
+def test_state_examples_show_one_yes_and_one_no(data_dir: Path) -> None:
+    messages = task_docs.doc_to_messages(_split(data_dir, "state")[0], _kwargs("state", examples=2))
+    assert [m["content"][0]["text"] for m in messages if m["role"] == "assistant"] == ["Yes.", "No."]
+
+
+def test_zero_examples_means_one_image_and_one_turn(data_dir: Path) -> None:
+    doc = _split(data_dir, "object")[0]
+    assert len(task_docs.doc_to_visual(doc, _kwargs("object"))) == 1
+    assert len(task_docs.doc_to_messages(doc, _kwargs("object"))) == 1
+
+
+def test_a_yaml_without_config_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="lmms_eval_specific_kwargs"):
+        task_docs.QuerySetting.from_kwargs({"with_instruction": True})
+    with pytest.raises(ValueError, match="expected one of"):
+        task_docs.QuerySetting.from_kwargs({"config": "scenes"})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.text(min_size=1, max_size=6), st.booleans()), min_size=2, max_size=20, unique_by=lambda r: r[0]),
+    st.integers(0, 2**31 - 1),
+    st.randoms(use_true_random=False),
+)
+def test_example_choice_ignores_storage_order_and_balances_verdicts(rows, seed, shuffler) -> None:
+    ids, labels = [r[0] for r in rows], [r[1] for r in rows]
+    chosen = task_docs.choose_in_context_rows(ids, labels, count=2, seed=seed)
+    shuffled = list(rows)
+    shuffler.shuffle(shuffled)
+    again = task_docs.choose_in_context_rows([r[0] for r in shuffled], [r[1] for r in shuffled], count=2, seed=seed)
+    assert [ids[i] for i in chosen] == [shuffled[i][0] for i in again]
+    assert len(set(chosen)) == 2
+    if any(labels) and not all(labels):
+        assert [labels[i] for i in chosen] == [True, False]
+    with pytest.raises(ValueError, match="train split has"):
+        task_docs.choose_in_context_rows(ids, None, count=len(ids) + 1, seed=seed)
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+AGGREGATIONS = {
+    "scene": {"t_acc": task_docs.aggregate_t_acc, "bleu": task_docs.aggregate_bleu, "rouge1": task_docs.aggregate_rouge1},
+    "object": {"e_acc": task_docs.aggregate_e_acc, "iou": task_docs.aggregate_iou, "valid_box_rate": task_docs.aggregate_valid_box_rate},
+    "state": {"f1": task_docs.aggregate_f1, "tnr": task_docs.aggregate_tnr, "fpr": task_docs.aggregate_fpr, "invalid_rate": task_docs.aggregate_invalid_rate},
+}
+PROCESS = {"scene": task_docs.process_scene_results, "object": task_docs.process_object_results, "state": task_docs.process_state_results}
+PERFECT = {
+    "scene": {"t_acc": 100.0, "bleu": 100.0, "rouge1": 100.0},
+    "object": {"e_acc": 100.0, "iou": 100.0, "valid_box_rate": 100.0},
+    "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0},
+}
+
+
+def _score(docs, answers, config: str) -> dict[str, float]:
+    per_doc = [PROCESS[config](doc, [answer]) for doc, answer in zip(docs, answers)]
+    assert all(set(entry) == set(METRICS[config]) for entry in per_doc)
+    json.dumps(per_doc)  # lmms-eval logs these records per sample
+    return {metric: pytest.approx(fn([entry[metric] for entry in per_doc])) for metric, fn in AGGREGATIONS[config].items()}
+
+
+@pytest.mark.parametrize("config", sorted(METRICS))
+def test_reference_answers_score_perfectly(data_dir: Path, config: str) -> None:
+    docs = list(_split(data_dir, config))
+    assert _score(docs, [doc["answer"] for doc in docs], config) == PERFECT[config]
+
+
+def test_state_scores_follow_the_confusion_counts(data_dir: Path) -> None:
+    docs = list(_split(data_dir, "state"))
+    positives = sum(doc["label"] for doc in docs)
+    negatives = len(docs) - positives
+    assert positives and negatives, "fixture must hold both verdicts"
+    answers = ["No." if doc["label"] else "Maybe." for doc in docs]  # every positive missed, negatives unreadable
+    assert _score(docs, answers, "state") == {"f1": 0.0, "tnr": 0.0, "fpr": 100.0, "invalid_rate": pytest.approx(100 * negatives / len(docs))}
+
+
+# --- runner checks ---------------------------------------------------------------------------
+
+
+def test_check_results_lists_missing_tasks_and_non_numeric_metrics() -> None:
+    expected = {"lego_arta_state": METRICS["state"], "other_task": None}
+    complete = {"results": {"lego_arta_state": {f"{m},none": 1.0 for m in METRICS["state"]}, "other_task": {"acc,none": 0.5}}}
+    assert check_results(complete, expected) == []
+    broken = {"results": {"lego_arta_state": {"f1,none": 1.0, "tnr,none": "N/A", "fpr,none": float("nan")}}}
+    problems = check_results(broken, expected)
+    assert "task lego_arta_state: metric tnr is 'N/A', expected a number" in problems
+    assert any("metric fpr" in p for p in problems) and any("invalid_rate" in p for p in problems)
+    assert "task other_task: missing from results" in problems
+    assert check_results({}, expected) == ["results JSON has no 'results' table"]
+
+
+def test_tags_expand_to_their_tasks() -> None:
+    index = read_task_index(REPO_TASKS_DIR)
+    expanded = index.expand("lego_arta, lego_arta_state_icl,mme")
+    assert set(expanded) == {"lego_arta_scene", "lego_arta_object", "lego_arta_state", "lego_arta_state_icl", "mme"}
+    assert expanded["mme"] is None and expanded["lego_arta_object"] == METRICS["object"]
+
+
+def test_swallowed_generation_errors_are_found_in_the_log() -> None:
+    log = "INFO fine\n2026 | ERROR | lmms_eval.models.chat.llava_hf:generate_until:104 - Error shape mismatch in generating\n"
+    assert swallowed_errors(log) == ["2026 | ERROR | lmms_eval.models.chat.llava_hf:generate_until:104 - Error shape mismatch in generating"]
+    assert swallowed_errors("INFO all good\n") == []
+
+
+def test_exception_lines_name_the_cause_once_in_order() -> None:
+    log = "Traceback (most recent call last):\nValueError: bad row\n  raise\ntenacity.RetryError: RetryError[...]\nValueError: bad row\n"
+    assert exception_lines(log) == ["ValueError: bad row", "tenacity.RetryError: RetryError[...]"]
+
+
+# --- real lmms-eval CLI runs -----------------------------------------------------------------
+
+
+def _results(path: Path) -> dict:
+    return json.loads(path.read_text())["results"]
+
+
+@pytest.mark.slow
+def test_dummy_yes_model_gets_the_scores_the_label_counts_predict(data_dir: Path, tmp_path: Path) -> None:
+    labels = _split(data_dir, "state")["label"]
+    positives, negatives = sum(labels), len(labels) - sum(labels)
+    path = run_lmms_eval(data=data_dir, model="dummy", model_args="response=Yes", tasks="lego_arta", output=tmp_path)
+    results = _results(path)
+    state = results["lego_arta_state"]
+    assert state["f1,none"] == pytest.approx(100 * 2 * positives / (2 * positives + negatives))
+    assert (state["tnr,none"], state["fpr,none"], state["invalid_rate,none"]) == (0.0, 100.0, 0.0)
+    # "Yes" names no LEGO entity, holds no box and shares no word with any reference.
+    assert {k: results["lego_arta_object"][f"{k},none"] for k in METRICS["object"]} == dict.fromkeys(METRICS["object"], 0.0)
+    assert {k: results["lego_arta_scene"][f"{k},none"] for k in METRICS["scene"]} == dict.fromkeys(METRICS["scene"], 0.0)
+    for task in ("lego_arta_scene", "lego_arta_object", "lego_arta_state"):
+        samples = list(tmp_path.glob(f"*_samples_{task}.jsonl"))
+        assert len(samples) == 1 and len(samples[0].read_text().splitlines()) == N_ROWS
+    assert (tmp_path / "lmms_eval.log").is_file()
+
+
+@pytest.mark.slow
+def test_tiny_llava_runs_every_task_through_llava_hf(data_dir: Path, tmp_path: Path) -> None:
+    model = build_tiny_vlm(tmp_path / "tiny-llava", seed=0)
+    tasks = "lego_arta,lego_arta_state_noctx_icl"
+    path = run_lmms_eval(
+        data=data_dir, model="llava_hf", model_args=f"pretrained={model},device=cpu,device_map=cpu",
+        tasks=tasks, output=tmp_path / "eval", limit=2,
+    )  # fmt: skip
+    results = json.loads(path.read_text())
+    assert results["n-samples"]["lego_arta_state_noctx_icl"]["effective"] == 2
+    for task in ("lego_arta_scene", "lego_arta_object", "lego_arta_state", "lego_arta_state_noctx_icl"):
+        config = task.split("_")[2]
+        assert all(isinstance(results["results"][task][f"{m},none"], float) for m in METRICS[config])
+
+
+@pytest.mark.slow
+def test_a_broken_dataset_fails_loudly_through_the_cli(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(data_dir, broken)
+    for parquet in (broken / "state").glob("*.parquet"):
+        parquet.write_bytes(b"not parquet")
+    parser = argparse.ArgumentParser()
+    add_eval_arguments(parser)
+    args = parser.parse_args(["--data", str(broken), "--model", "dummy", "--model_args", "response=Yes",
+                              "--tasks", "lego_arta_state", "--output", str(tmp_path / "eval")])  # fmt: skip
+    assert run_eval(args) == 1
+    error = capsys.readouterr().err
+    assert "lmms-eval exited with status" in error and "Traceback" in error
+    assert "cause: pyarrow.lib.ArrowInvalid" in error, "the root cause behind tenacity's RetryError must be named"
