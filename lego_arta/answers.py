@@ -80,9 +80,10 @@ _LABEL_GAP_RE = re.compile(r"[\s:=]*")
 YES_WORDS = frozenset({"yes", "yeah", "yep", "yup"})
 NO_WORDS = frozenset({"no", "nope"})
 _SENTENCE_END_RE = re.compile(r"[.!?;\n]+")
-_WORD_RE = re.compile(r"[^\W_]+")
-#: Hedges that name both verdicts ("yes and no", "Yes or No?", "yes/no") right after the first.
-_HEDGE_WORDS = frozenset({"and", "or"})
+#: Words, and ``/`` as a word of its own so that "yes/no" reads as a hedge.
+_WORD_RE = re.compile(r"[^\W_]+|/")
+#: Joiners that, between a verdict and its opposite, make a hedge ("yes and no", "Yes or No?").
+_HEDGE_WORDS = frozenset({"and", "or", "/"})
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,9 @@ def parse_object_label(text: str) -> str:
     return " ".join(" ".join(pieces).split())
 
 
-def _verdict_words(sentence: str) -> list[str]:
-    return _WORD_RE.findall(unicodedata.normalize("NFKC", sentence).casefold())
+def _polarity(word: str) -> bool | None:
+    """True for a yes word, False for a no word, None for any other word."""
+    return True if word in YES_WORDS else False if word in NO_WORDS else None
 
 
 def parse_yes_no(text: str) -> bool | None:
@@ -204,8 +206,8 @@ def parse_yes_no(text: str) -> bool | None:
     word (yes/yeah/yep/yup, no/nope; whole words, any case).
 
     - If the sentence *starts* with the word, that word decides ("No, it is not." → False;
-      "Yes, there is no gap." → True), unless it is hedged by ``and``/``or``/``/`` and the
-      opposite word right after ("yes and no", "Yes or No?", "yes/no" → None).
+      "Yes, there is no gap." → True), unless ``and``/``or``/``/`` and the opposite word follow
+      it directly ("yes and no", "Yes or No?", "yes/no" → None).
     - Otherwise the sentence decides if it holds only one polarity ("The answer is yes" → True);
       both polarities in it ("There is no gap, so yes") → None.
 
@@ -219,27 +221,13 @@ def parse_yes_no(text: str) -> bool | None:
     if not isinstance(text, str):
         return None
     for sentence in _SENTENCE_END_RE.split(text):
-        words = _verdict_words(sentence)
-        verdicts = [w in YES_WORDS for w in words if w in YES_WORDS or w in NO_WORDS]
-        if not verdicts:
+        words = _WORD_RE.findall(unicodedata.normalize("NFKC", sentence).casefold())
+        polarities = [p for p in map(_polarity, words) if p is not None]
+        if not polarities:
             continue
-        if words[0] in YES_WORDS or words[0] in NO_WORDS:
-            hedged = (
-                len(words) >= 3
-                and words[1] in _HEDGE_WORDS
-                and (words[2] in YES_WORDS) != (words[0] in YES_WORDS)
-                and (words[2] in YES_WORDS or words[2] in NO_WORDS)
-            )
-            slash_hedged = len(words) >= 2 and _is_slash_hedge(sentence, words)
-            return None if hedged or slash_hedged else words[0] in YES_WORDS
-        return verdicts[0] if len(set(verdicts)) == 1 else None
+        leading = _polarity(words[0])
+        if leading is not None:
+            hedged = len(words) >= 3 and words[1] in _HEDGE_WORDS and _polarity(words[2]) is (not leading)
+            return None if hedged else leading
+        return polarities[0] if len(set(polarities)) == 1 else None
     return None
-
-
-def _is_slash_hedge(sentence: str, words: list[str]) -> bool:
-    """``yes/no`` or ``no/yes`` at the start of a sentence: the model echoed the options."""
-    first, second = words[0], words[1]
-    if (first in YES_WORDS) == (second in YES_WORDS) or not (second in YES_WORDS or second in NO_WORDS):
-        return False
-    folded = unicodedata.normalize("NFKC", sentence).casefold()
-    return re.search(rf"\b{first}\s*/\s*{second}\b", folded) is not None

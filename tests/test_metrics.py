@@ -337,6 +337,8 @@ def test_every_metric_has_a_bootstrap_interval_around_its_score() -> None:
         ({"statistic": [1.0], "alpha": 1.5}, "alpha"),
         ({"statistic": []}, "at least one"),
         ({"statistic": [1.0, 2.0], "n_samples": 3}, "disagrees"),
+        ({"statistic": [50.0, None]}, "per-sample score 1"),
+        ({"statistic": [float("nan")]}, "per-sample score 0"),
     ],
 )
 def test_bootstrap_refuses_bad_arguments(kwargs: dict, message: str) -> None:

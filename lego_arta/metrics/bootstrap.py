@@ -74,6 +74,12 @@ def ratio(numerator: float, denominator: float) -> float:
 
 def mean_stats(per_sample: Sequence[float]) -> SampleStats:
     """Statistics of a plain mean of per-sample scores (already in percent)."""
+    bad = next((i for i, v in enumerate(per_sample) if v is None or not np.isfinite(v)), None)
+    if bad is not None:
+        raise ValueError(
+            f"per-sample score {bad} is {per_sample[bad]!r}: a mean needs a number per sample"
+            " (bootstrap T_ACC/E_ACC through t_acc_stats/e_acc_stats instead)"
+        )
     values = np.column_stack([np.asarray(per_sample, dtype=np.float64), np.ones(len(per_sample))])
     return SampleStats(values.reshape(len(per_sample), 2), lambda sums: sums[0] / sums[1] if sums[1] else 0.0)
 
