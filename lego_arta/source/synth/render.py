@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from lego_arta.source.synth.camera import View, fit_extent, fit_view, screen_extent
+from lego_arta.source.synth.camera import View, fit_view, screen_extent
 from lego_arta.source.synth.model import Colour, Placement, Shape
 from lego_arta.source.synth.raster import Canvas, draw_group
 
@@ -75,8 +75,9 @@ PARTS_GAP = 0.8
 PARTS_GAP_MIN_PX = 6
 #: Scale cap of new parts when there is no sub-assembly: pixels per stud as a share of the height.
 PARTS_MAX_SCALE = 0.11
-#: Space between finished models in the start image, in stud pitches.
+#: Space between finished models in the start image (stud pitches) and its free border (share).
 START_GAP = 1.5
+START_MARGIN = 0.08
 
 
 @dataclass(frozen=True)
@@ -242,37 +243,51 @@ Extent = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
-class PartsLayout:
-    """Where new parts go in a parts image: one scale and each part's world → pixel offset."""
+class ColumnLayout:
+    """Where items go: one scale and each item's world → pixel offset (new parts, start models)."""
 
     scale: float
     offsets: tuple[tuple[float, float], ...]
 
 
-def _column_scale(widths: list[float], heights: list[list[float]], region_w: float, region_h: float) -> float:
-    """Largest scale at which columns of parts, with their gaps, fit the region."""
+def _column_scale(
+    widths: list[float], heights: list[list[float]], region_w: float, region_h: float, gap: float, min_gap_px: float
+) -> float:
+    """Largest scale at which columns of items, with their gaps, fit the region."""
     columns = len(widths)
     relative = min(
-        region_w / (sum(widths) + PARTS_GAP * (columns - 1)),
-        min(region_h / (sum(column) + PARTS_GAP * (len(column) - 1)) for column in heights),
+        region_w / (sum(widths) + gap * (columns - 1)),
+        min(region_h / (sum(column) + gap * (len(column) - 1)) for column in heights),
     )
-    if PARTS_GAP * relative >= PARTS_GAP_MIN_PX:
+    if gap * relative >= min_gap_px:
         return relative
     return min(
-        (region_w - PARTS_GAP_MIN_PX * (columns - 1)) / sum(widths),
-        min((region_h - PARTS_GAP_MIN_PX * (len(column) - 1)) / sum(column) for column in heights),
+        (region_w - min_gap_px * (columns - 1)) / sum(widths),
+        min((region_h - min_gap_px * (len(column) - 1)) / sum(column) for column in heights),
     )
 
 
-def layout_parts(extents: Sequence[Extent], region: tuple[float, float, float, float], cap: float) -> PartsLayout:
-    """Lay parts out in columns (in order, top to bottom, then the next column) inside a pixel region.
+def layout_columns(
+    extents: Sequence[Extent],
+    region: tuple[float, float, float, float],
+    cap: float,
+    *,
+    gap: float = PARTS_GAP,
+    min_gap_px: float = PARTS_GAP_MIN_PX,
+) -> ColumnLayout:
+    """Lay items out in columns (in order, top to bottom, then the next column) inside a pixel region.
 
-    ``extents`` are the parts' scale-free screen boxes; ``region`` is ``(x0, y0, x1, y1)`` in pixels;
-    the scale never exceeds ``cap``. The column count is the one that shows the parts largest
-    (fewest columns on ties), and neighbours keep at least ``PARTS_GAP_MIN_PX`` pixels apart.
+    ``extents`` are the items' scale-free screen boxes; ``region`` is ``(x0, y0, x1, y1)`` in pixels;
+    the scale never exceeds ``cap``. The column count is the one that shows the items largest
+    (fewest columns on ties); neighbours keep ``gap`` stud pitches and at least ``min_gap_px``
+    pixels apart.
+
+    >>> layout = layout_columns([(0.0, 0.0, 2.0, 1.0)] * 2, (0.0, 0.0, 100.0, 100.0), cap=20.0)
+    >>> layout.scale, layout.offsets
+    (20.0, ((30.0, 22.0), (30.0, 58.0)))
     """
     if not extents:
-        return PartsLayout(scale=cap, offsets=())
+        return ColumnLayout(scale=cap, offsets=())
     x0, y0, x1, y1 = region
     region_w, region_h = x1 - x0, y1 - y0
     sizes = [(r - l, b - t) for l, t, r, b in extents]
@@ -282,27 +297,27 @@ def layout_parts(extents: Sequence[Extent], region: tuple[float, float, float, f
         chunks = [list(range(i, min(i + per_column, len(extents)))) for i in range(0, len(extents), per_column)]
         widths = [max(sizes[i][0] for i in chunk) for chunk in chunks]
         heights = [[sizes[i][1] for i in chunk] for chunk in chunks]
-        scale = min(_column_scale(widths, heights, region_w, region_h), cap)
+        scale = min(_column_scale(widths, heights, region_w, region_h, gap, min_gap_px), cap)
         if best is None or scale > best[0] + 1e-9:
             best = (scale, chunks)
     assert best is not None
     scale, chunks = best
     if scale <= 0:
-        raise ValueError(f"{len(extents)} new parts do not fit a {region_w:.0f}x{region_h:.0f} px region")
-    gap = max(PARTS_GAP * scale, PARTS_GAP_MIN_PX)
+        raise ValueError(f"{len(extents)} items do not fit a {region_w:.0f}x{region_h:.0f} px region")
+    gap_px = max(gap * scale, min_gap_px)
     widths = [max(sizes[i][0] for i in chunk) * scale for chunk in chunks]
     offsets: list[tuple[float, float]] = []
-    left = x0 + (region_w - sum(widths) - gap * (len(chunks) - 1)) / 2.0
+    left = x0 + (region_w - sum(widths) - gap_px * (len(chunks) - 1)) / 2.0
     for chunk, column_w in zip(chunks, widths, strict=True):
-        column_h = sum(sizes[i][1] for i in chunk) * scale + gap * (len(chunk) - 1)
+        column_h = sum(sizes[i][1] for i in chunk) * scale + gap_px * (len(chunk) - 1)
         top = y0 + (region_h - column_h) / 2.0
         for i in chunk:
             l, t, r, _ = extents[i]
             centre_x = left + column_w / 2.0
             offsets.append((centre_x - scale * (l + r) / 2.0, top - scale * t))
-            top += sizes[i][1] * scale + gap
-        left += column_w + gap
-    return PartsLayout(scale=scale, offsets=tuple(offsets))
+            top += sizes[i][1] * scale + gap_px
+        left += column_w + gap_px
+    return ColumnLayout(scale=scale, offsets=tuple(offsets))
 
 
 def render_parts(
@@ -324,7 +339,7 @@ def render_parts(
         cap = min(cap, view.scale)
     lone = [Placement(shape, colour, 0, 0, 0) for shape, colour in new_parts]
     rx0, ry0, rx1, ry1 = PARTS_NEW_REGION
-    layout = layout_parts([screen_extent([p]) for p in lone], (rx0 * width, ry0 * height, rx1 * width, ry1 * height), cap)
+    layout = layout_columns([screen_extent([p]) for p in lone], (rx0 * width, ry0 * height, rx1 * width, ry1 * height), cap)
     for index, (part, (offset_x, offset_y)) in enumerate(zip(lone, layout.offsets, strict=True)):
         draw_group(canvas, [part], [index + 1], layout.scale, offset_x, offset_y)
     _draw_edges(canvas)
@@ -335,20 +350,21 @@ def render_parts(
 
 
 def render_start(models: Sequence[Sequence[Placement]], width: int, height: int) -> Image.Image:
-    """Render the start image (RGBA, grey gradient): the finished sub-assemblies side by side."""
+    """Render the start image (RGBA, grey gradient): the finished sub-assemblies side by side
+    (in columns of two or more when that shows them larger), all at one scale."""
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
     canvas = Canvas.over(gradient_background(width, height))
     shown = [list(model) for model in models if model]
     if shown:
-        extents = [screen_extent(model) for model in shown]
-        total_w = sum(r - l for l, _, r, _ in extents) + START_GAP * (len(shown) - 1)
-        top = min(t for _, t, _, _ in extents)
-        bottom = max(b for _, _, _, b in extents)
-        view = fit_extent((0.0, top, total_w, bottom), width, height, margin=0.12, region=(0.0, 0.0, 1.0, 1.0))
-        cursor = 0.0
-        for label, (model, (l, t, r, b)) in enumerate(zip(shown, extents, strict=True), start=1):
-            offset_x = view.offset_x + view.scale * (cursor - l)
-            offset_y = view.height / 2.0 - view.scale * (t + b) / 2.0
-            draw_group(canvas, model, [label] * len(model), view.scale, offset_x, offset_y)
-            cursor += (r - l) + START_GAP
+        margin_x, margin_y = START_MARGIN * width, START_MARGIN * height
+        layout = layout_columns(
+            [screen_extent(model) for model in shown],
+            (margin_x, margin_y, width - margin_x, height - margin_y),
+            cap=fit_view(max(shown, key=len), width, height).scale,
+            gap=START_GAP,
+        )
+        for label, (model, (offset_x, offset_y)) in enumerate(zip(shown, layout.offsets, strict=True), start=1):
+            draw_group(canvas, model, [label] * len(model), layout.scale, offset_x, offset_y)
     _draw_edges(canvas)
     return Image.fromarray(canvas.rgba)

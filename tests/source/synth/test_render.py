@@ -14,6 +14,7 @@ from lego_arta.source.synth.camera import PLATE_HEIGHT, STUD_HEIGHT, View, fit_v
 from lego_arta.source.synth.model import Colour, Placement, Shape
 from lego_arta.source.synth.render import (
     Rendering,
+    layout_columns,
     render_assembly,
     render_parts,
     render_start,
@@ -353,6 +354,28 @@ def test_parts_image_layout(count: int, with_assembly: bool) -> None:
         assert -1 not in rendering.boxes
     expected = boxes_from_labels(np.where(rendering.labels > 0, rendering.labels, 0))
     assert {k: v for k, v in rendering.boxes.items() if k >= 0} == {label - 1: box for label, box in expected.items()}
+
+
+extents = st.tuples(
+    st.floats(-5, 5), st.floats(-5, 5), st.floats(0.5, 12), st.floats(0.5, 6)
+).map(lambda v: (v[0], v[1], v[0] + v[2], v[1] + v[3]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=st.lists(extents, min_size=1, max_size=12), cap=st.floats(1, 80))
+def test_column_layout_keeps_items_apart_and_inside(items: list[tuple[float, float, float, float]], cap: float) -> None:
+    region = (200.0, 10.0, 320.0, 140.0)
+    layout = layout_columns(items, region, cap, gap=0.8, min_gap_px=3)
+    assert 0 < layout.scale <= cap
+    placed = [
+        (ox + layout.scale * l, oy + layout.scale * t, ox + layout.scale * r, oy + layout.scale * b)
+        for (l, t, r, b), (ox, oy) in zip(items, layout.offsets, strict=True)
+    ]
+    for i, (x1, y1, x2, y2) in enumerate(placed):
+        assert region[0] - 1e-6 <= x1 and x2 <= region[2] + 1e-6
+        assert region[1] - 1e-6 <= y1 and y2 <= region[3] + 1e-6
+        for a1, b1, a2, b2 in placed[:i]:
+            assert x2 + 3 - 1e-6 <= a1 or a2 + 3 - 1e-6 <= x1 or y2 + 3 - 1e-6 <= b1 or b2 + 3 - 1e-6 <= y1
 
 
 def test_new_parts_are_shown_at_the_assembly_scale_or_smaller() -> None:
