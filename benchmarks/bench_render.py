@@ -5,6 +5,7 @@ independent of the planner). Each row times one image kind; ``peak MiB`` is the 
 allocation (tracemalloc) during one extra render.
 
 Run:  .venv/bin/python benchmarks/bench_render.py --repeat 20
+      .venv/bin/python benchmarks/bench_render.py --samples docs/images   # README sample renders
 Target (study scale, ~10,500 images): <= ~40 ms per 1024x473 assembly image of ~30 parts, one core.
 """
 
@@ -17,6 +18,7 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
 from lego_arta.source.synth.model import Colour, Placement, Shape
 from lego_arta.source.synth.render import fit_view, render_assembly, render_parts, render_start
@@ -95,13 +97,53 @@ def peak_mib(render: Callable[[], object]) -> float:
     return peak / 2**20
 
 
-def main() -> None:
+#: The planned manual the README samples show: (seed, manual index, session index).
+SAMPLE_MANUAL = (11, 3, 0)
+SAMPLE_SIZE = (1024, 473)
+
+
+def write_samples(folder: Path) -> None:
+    """Write render-{step,step-highlight,parts,start}.png of a planned manual into ``folder``.
+
+    The highlighted step is the first step two thirds into the session that has a parts image.
+    """
+    from lego_arta.source.synth.plan import eop_parts, plan_manuals
+
+    seed, index, session_index = SAMPLE_MANUAL
+    width, height = SAMPLE_SIZE
+    plan = plan_manuals(index + 1, seed)[index]
+    session = plan.sessions[session_index]
+    placements = session.placements
+    view = fit_view(placements, width, height)
+    present: list[int] = []
+    for number, step in enumerate(session.steps):
+        before = list(present)
+        present.extend(step.placed)
+        if number >= 2 * len(session.steps) // 3 and step.has_eop:
+            parts = [(placements[i].shape, placements[i].colour) for i in eop_parts(session, number)]
+            render_parts([placements[i] for i in before], parts, width, height).image.save(folder / "render-parts.png", optimize=True)
+            highlight = [position for position, i in enumerate(present) if i in set(step.placed)]
+            boundary = session.boundary.rgb if session.boundary is not None else BOUNDARY
+            step_image = render_assembly([placements[i] for i in present], view, highlight=highlight, boundary=boundary).image
+            step_image.save(folder / "render-step-highlight.png", optimize=True)
+            break
+    render_assembly(placements, view).image.save(folder / "render-step.png", optimize=True)
+    render_start([s.placements for s in plan.sessions], width, height).save(folder / "render-start.png", optimize=True)
+    print(f"wrote samples of {plan.manual_id} {session.name} to {folder}")
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=10, help="timed calls per cell (median reported)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in SIZES), help="e.g. 1024x473,320x148")
     parser.add_argument("--parts", default=",".join(map(str, PART_COUNTS)), help="model sizes, e.g. 10,30")
-    args = parser.parse_args()
+    parser.add_argument("--samples", type=Path, help="write the README sample renders here and exit")
+    args = parser.parse_args(argv)
+    if args.samples is not None:
+        args.samples.mkdir(parents=True, exist_ok=True)
+        write_samples(args.samples)
+        return 0
     sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
     counts = [int(v) for v in args.parts.split(",")]
     print(f"{'kind':<9} {'size':>10} {'parts':>5} {'wall ms':>8} {'cpu ms':>7} {'peak MiB':>9}")
@@ -121,7 +163,8 @@ def main() -> None:
                 print(f"{kind:<9} {size:>10} {parts:>5} {wall:>8.1f} {cpu:>7.1f} {peak_mib(render):>9.1f}", flush=True)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"max RSS of the run: {rss:.0f} MiB")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
