@@ -16,12 +16,15 @@ so every session renders at a similar scale.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from lego_arta.source.synth.camera import AZIMUTH_DEG, ELEVATION_DEG, PLATE_HEIGHT
 from lego_arta.source.synth.model import Colour, Placement, Shape
 
 #: Highest top (in plates) a session may reach: base plate plus four bricks.
@@ -32,6 +35,8 @@ LOW_DROP_SCALE = 3.0
 SUPPORT_WEIGHT_FLOOR = 0.2
 #: Tried drops per part before giving up on the acceptance predicate.
 MAX_TRIES = 40
+#: Sampling step (studs) of the sight line from a cell toward the camera.
+SIGHT_STEP = 0.25
 
 _TABLE, _STUDDED, _TILE = 0, 1, 2
 
@@ -98,15 +103,59 @@ def _window_reduce(values: np.ndarray, size_x: int, size_y: int, op: np.ufunc) -
     return result
 
 
+@lru_cache(maxsize=64)
+def _sight_lines(width: int, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each cell, the cells its sight line toward the camera crosses and how far the line has
+    risen there (plates); padded with a sentinel index ``width * depth``."""
+    toward_x, toward_y = -math.sin(math.radians(AZIMUTH_DEG)), -math.cos(math.radians(AZIMUTH_DEG))
+    rise = math.tan(math.radians(ELEVATION_DEG)) / PLATE_HEIGHT
+    lines: list[list[tuple[int, float]]] = []
+    for x in range(width):
+        for y in range(depth):
+            line, k = [], 1
+            while True:
+                px, py = x + 0.5 + k * SIGHT_STEP * toward_x, y + 0.5 + k * SIGHT_STEP * toward_y
+                if px < 0 or py < 0:
+                    break
+                line.append((int(px) * depth + int(py), k * SIGHT_STEP * rise))
+                k += 1
+            lines.append(line)
+    longest = max(1, max(len(line) for line in lines))
+    cells = np.full((width * depth, longest), width * depth, dtype=np.intp)
+    risen = np.zeros((width * depth, longest))
+    for i, line in enumerate(lines):
+        for k, (cell, r) in enumerate(line):
+            cells[i, k], risen[i, k] = cell, r
+    return cells, risen
+
+
+def sight_floor(state: AssemblyState) -> np.ndarray:
+    """Per cell, the height (plates) above which a top face there is seen by the fixed manual camera
+    (:mod:`lego_arta.source.synth.camera`): nearer, taller columns hide what lies behind them."""
+    cells, risen = _sight_lines(state.width, state.depth)
+    heights = np.append(state.height.ravel().astype(float), -np.inf)
+    return (heights[cells] - risen).max(axis=1).reshape(state.width, state.depth)
+
+
+def is_seen(state: AssemblyState, index: int) -> bool:
+    """Whether the manual camera sees part of the top of ``state.placements[index]``."""
+    part = state.placements[index]
+    window = (slice(part.x, part.x + part.size_x), slice(part.y, part.y + part.size_y))
+    return bool((sight_floor(state)[window] < part.top).any())
+
+
 def _drop_table(state: AssemblyState, shape: Shape) -> list[tuple[int, int, int, bool, float]]:
     """(x, y, z, along_x, weight) of every valid drop; plain tuples keep the planner fast.
 
     The window maximum of ``2 * height + is_tile`` gives both the resting height (halved) and
-    whether a tile lies at that height (odd), so one separable pass finds every drop.
+    whether a tile lies at that height (odd), so one separable pass finds every drop. Drops whose
+    top the camera sees (see :func:`sight_floor`) are returned when there are any, else hidden ones.
     """
     orientations = [True] if shape.short == shape.long else [True, False]
     keys = 2 * state.height + (state.top_kind == _TILE)
+    floor = sight_floor(state)
     found: list[tuple[int, int, int, bool, float]] = []
+    hidden: list[tuple[int, int, int, bool, float]] = []
     for along_x in orientations:
         size_x, size_y = (shape.long, shape.short) if along_x else (shape.short, shape.long)
         if size_x > state.width or size_y > state.depth:
@@ -117,18 +166,21 @@ def _drop_table(state: AssemblyState, shape: Shape) -> list[tuple[int, int, int,
         if not fits.any():
             continue
         flat = _window_reduce(state.height, size_x, size_y, np.minimum) == rest
+        seen = _window_reduce(floor, size_x, size_y, np.minimum) < rest + shape.height
         low = int(rest[fits].min())
         weight = np.exp(-(rest - low) / LOW_DROP_SCALE) * (SUPPORT_WEIGHT_FLOOR + flat)
-        xs, ys = np.nonzero(fits)
-        found += zip(xs.tolist(), ys.tolist(), rest[xs, ys].tolist(), [along_x] * len(xs), weight[xs, ys].tolist())
-    return found
+        for keep, into in ((fits & seen, found), (fits & ~seen, hidden)):
+            xs, ys = np.nonzero(keep)
+            into += zip(xs.tolist(), ys.tolist(), rest[xs, ys].tolist(), [along_x] * len(xs), weight[xs, ys].tolist())
+    return found or hidden
 
 
 def drops(state: AssemblyState, shape: Shape, colour: Colour) -> list[tuple[Placement, float]]:
     """Every valid drop of ``shape`` (both orientations) with its preference weight.
 
     Valid: inside the footprint, top at most :data:`MAX_TOP`, resting on at least one cell and only
-    on studded tops. Weight favours low drops and drops supported under their whole footprint.
+    on studded tops; visible to the manual camera when any valid drop is. Weight favours low drops
+    and drops supported under their whole footprint.
     """
     return [(Placement(shape, colour, x, y, z, along_x), w) for x, y, z, along_x, w in _drop_table(state, shape)]
 

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from lego_arta.source.layout import manual_id
 from lego_arta.source.synth import language
-from lego_arta.source.synth.assembly import AssemblyState, choose_placement, state_supports
+from lego_arta.source.synth.assembly import AssemblyState, choose_placement, is_seen, state_supports
 from lego_arta.source.synth.catalog import (
     BASE_SHAPES,
     COLOURS,
@@ -235,15 +235,25 @@ def _target(
 
 
 def _place(
-    rng: random.Random, state: AssemblyState, present: language.PresentParts, shape: Shape, colour: Colour
+    rng: random.Random,
+    state: AssemblyState,
+    present: language.PresentParts,
+    shape: Shape,
+    colour: Colour,
+    same_step: Sequence[int],
 ) -> Placement | None:
-    """A drop of ``shape`` (or a small fallback shape) whose target an instruction can name."""
+    """A drop of ``shape`` (or a small fallback shape) whose target an instruction can name and
+    that hides none of the parts placed earlier in the same step (``same_step``): the assembly
+    image must show every new part."""
 
-    def nameable(part: Placement) -> bool:
-        return _target(present, state_supports(state, part), prefer_previous=True) is not None
+    def acceptable(part: Placement) -> bool:
+        if _target(present, state_supports(state, part), prefer_previous=True) is None:
+            return False
+        after = state.with_part(part) if same_step else state
+        return all(is_seen(after, i) for i in same_step)
 
     for candidate in (shape, *FALLBACK_SHAPES):
-        part = choose_placement(state, candidate, colour, rng, accept=nameable)
+        part = choose_placement(state, candidate, colour, rng, accept=acceptable)
         if part is not None:
             return part
     return None
@@ -290,7 +300,7 @@ def _geometry(
         for shape, colour in requests:
             if not step.has_eop and sum(last_eop.found.values()) >= MAX_FIND_PIECES:
                 break
-            part = _place(rng, state, present, shape, colour)
+            part = _place(rng, state, present, shape, colour, step.placed)
             if part is None:
                 continue
             step.placed.append(len(state.placements))

@@ -409,3 +409,19 @@ def test_a_full_model_accepts_no_more_parts() -> None:
     assert choose_placement(state, Shape("plate", 1, 1), grey, random.Random(0)) is None
     with pytest.raises(ValueError):
         state.with_part(Placement(Shape("brick", 1, 1), grey, 5, 3, 1))  # would float inside a tile
+
+
+@pytest.mark.slow
+def test_every_new_part_is_visible_in_its_assembly_image() -> None:
+    """Rendered with the manual camera, each step's new parts show pixels (the state task cuts them out)."""
+    from lego_arta.source.synth.render import fit_view, render_assembly
+
+    for manual in (plan_manual(1, 2), plan_manual(4, 9)):
+        for session in manual.sessions:
+            view = fit_view(session.placements, 256, 118)
+            present: list[int] = []
+            for step in session.steps:
+                present += step.placed
+                rendering = render_assembly([session.placements[i] for i in present], view)
+                shown = {present[label] for label in rendering.boxes}
+                assert set(step.placed) <= shown, (manual.manual_id, session.name, step.number)
