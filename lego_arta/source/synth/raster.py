@@ -13,6 +13,7 @@ Labels are ``int32``: whatever the caller passes per placement (``0`` is backgro
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -117,6 +118,8 @@ def stud_sprite(scale: float) -> StudSprite:
     low, high = STUD_SIDE_SHADE
     side_shade = (low + (high - low) * (gx / max(radius, 1e-6) + 1.0) / 2.0).astype(np.float32)
     face_offset = np.where(part == 2, 1, 0).astype(np.int32)
+    for array in (part, relief, side_shade, face_offset):
+        array.flags.writeable = False
     return StudSprite(dx=-half_w, dy=top_y, part=part, relief=relief, side_shade=side_shade, face_offset=face_offset)
 
 
@@ -247,7 +250,9 @@ def _stud_colours(scale: float, rgb: RGB, transparent: bool) -> np.ndarray:
         base = base + (255.0 - base) * TRANSPARENT_WASH
     side = np.clip(base[None, None, :] * sprite.side_shade[..., None] + DARK_LIFT * sprite.side_shade[..., None], 0, 255)
     out = np.where((sprite.part == 1)[..., None], faces["top"][None, None, :], side.round().astype(np.uint8))
-    return cv2.cvtColor(np.ascontiguousarray(out.astype(np.uint8)), cv2.COLOR_RGB2RGBA).view(np.uint32)[..., 0]
+    packed = cv2.cvtColor(np.ascontiguousarray(out.astype(np.uint8)), cv2.COLOR_RGB2RGBA).view(np.uint32)[..., 0]
+    packed.flags.writeable = False
+    return packed
 
 
 @dataclass(frozen=True)
@@ -266,16 +271,53 @@ class Sprite:
     colours: np.ndarray
     faces: int
 
+    @property
+    def nbytes(self) -> int:
+        return self.mask.nbytes + self.relief.nbytes + self.face_offset.nbytes + self.colours.nbytes
 
-@lru_cache(maxsize=2048)
+
+ClusterKey = tuple[float, tuple[tuple[int, int], ...], RGB, bool]
+
+
+class _SpriteCache:
+    """Least-recently-used sprites up to a byte budget (big plates at full size take megabytes)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.entries: OrderedDict[ClusterKey, Sprite] = OrderedDict()
+
+    def get(self, key: ClusterKey) -> Sprite:
+        sprite = self.entries.get(key)
+        if sprite is not None:
+            self.entries.move_to_end(key)
+            return sprite
+        sprite = _build_cluster(*key)
+        self.entries[key] = sprite
+        self.bytes += sprite.nbytes
+        while self.bytes > self.max_bytes and len(self.entries) > 1:
+            _, dropped = self.entries.popitem(last=False)
+            self.bytes -= dropped.nbytes
+        return sprite
+
+
+#: Budget of the stud sprite cache per process.
+SPRITE_CACHE_BYTES = 64 * 2**20
+_CLUSTERS = _SpriteCache(SPRITE_CACHE_BYTES)
+
+
 def stud_cluster(scale: float, cells: tuple[tuple[int, int], ...], rgb: RGB, transparent: bool) -> Sprite:
     """All open studs of one part as one sprite, anchored at the base centre of ``cells[0]``.
 
     ``cells`` are stud offsets relative to the anchor stud. Studs are laid far to near, so the
     nearer stud covers the farther where they overlap on screen; each stud keeps its own two face
     ids (top, side) so edge lines still separate them. Parts repeat across a session's steps,
-    which makes this cache hit almost always.
+    which makes the (byte-bounded) cache hit almost always.
     """
+    return _CLUSTERS.get((scale, cells, rgb, transparent))
+
+
+def _build_cluster(scale: float, cells: tuple[tuple[int, int], ...], rgb: RGB, transparent: bool) -> Sprite:
     stud = stud_sprite(scale)
     paint = _stud_colours(scale, rgb, transparent)
     offsets = np.array([[x, y, 0.0] for x, y in cells])
@@ -296,6 +338,8 @@ def stud_cluster(scale: float, cells: tuple[tuple[int, int], ...], rgb: RGB, tra
         np.copyto(relief[zone], stud.relief + reliefs[k], where=on)
         np.copyto(face_offset[zone], stud.face_offset + 2 * int(k), where=on)
         np.copyto(colours[zone], paint, where=on)
+    for array in (mask, relief, face_offset, colours):
+        array.flags.writeable = False
     return Sprite(
         dx=int(left), dy=int(top), mask=mask, relief=relief, face_offset=face_offset, colours=colours, faces=2 * len(cells)
     )

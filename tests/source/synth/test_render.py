@@ -261,6 +261,17 @@ def test_boxes_agree_with_labels(model: list[Placement], highlight_first: bool) 
         assert 0 <= x1 < x2 <= W and 0 <= y1 < y2 <= H
 
 
+def test_parts_outside_the_frame_are_clipped() -> None:
+    model = small_model()
+    view = fit_view(model, W, H)
+    shifted = View(width=W, height=H, scale=view.scale * 2, offset_x=view.offset_x - W / 2, offset_y=view.offset_y)
+    rendering = render_assembly(model, shifted, highlight={1}, boundary=MAGENTA)
+    assert rendering.boxes
+    for x1, y1, x2, y2 in rendering.boxes.values():
+        assert 0 <= x1 < x2 <= W and 0 <= y1 < y2 <= H
+    assert rendering.boxes == {label - 1: box for label, box in boxes_from_labels(rendering.labels).items()}
+
+
 def test_model_renders_every_visible_part() -> None:
     model = small_model()
     view = fit_view(model, 1024, 473)
