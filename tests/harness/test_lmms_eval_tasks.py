@@ -334,3 +334,20 @@ def test_a_broken_dataset_fails_loudly_through_the_cli(data_dir: Path, tmp_path:
     error = capsys.readouterr().err
     assert "lmms-eval exited with status" in error and "Traceback" in error
     assert "cause: pyarrow.lib.ArrowInvalid" in error, "the root cause behind tenacity's RetryError must be named"
+
+
+def test_cli_arguments_become_one_checked_lmms_eval_call(tmp_path: Path) -> None:
+    from lego_arta.harness.lmms_eval_runner import lmms_eval_command, lmms_eval_environment
+
+    parser = argparse.ArgumentParser()
+    add_eval_arguments(parser)
+    args = parser.parse_args(["--data", "d", "--model", "dummy", "--output", "o", "--limit", "2", "--", "--seed", "1,2,3,4"])
+    assert (args.tasks, args.limit, args.online, args.extra) == ("lego_arta", 2, False, ["--", "--seed", "1,2,3,4"])
+    command = lmms_eval_command(model="dummy", model_args="", tasks="lego_arta", include_path=tmp_path, output=tmp_path / "o", limit=2, extra=["--seed", "1"])
+    assert command[1:3] == ["-m", "lmms_eval"] and command[-2:] == ["--seed", "1"]
+    for flag, value in (("--include_path", str(tmp_path)), ("--verbosity", "DEBUG"), ("--timezone", "UTC"), ("--limit", "2")):
+        assert command[command.index(flag) + 1] == value
+    assert "--log_samples" in command and "--model_args" not in command
+    environment = lmms_eval_environment("/data", offline=True, base={})
+    assert environment["LEGO_ARTA_DATA"] == "/data" and environment["HF_HUB_OFFLINE"] == "1"
+    assert "HF_HUB_OFFLINE" not in lmms_eval_environment("/data", offline=False, base={})
