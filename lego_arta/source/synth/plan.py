@@ -344,7 +344,7 @@ def _plan_session(
         eop_lines: tuple[language.Line, ...] = ()
         groups: tuple[PartGroup, ...] = ()
         if step.has_eop:
-            order = {}
+            order: dict[tuple[Shape, Colour], int] = {}
             for i in _found_indices(steps, number):
                 order.setdefault((placements[i].shape, placements[i].colour), i)
             groups = tuple(PartGroup(s, c, step.found[(s, c)]) for (s, c) in sorted(order, key=order.__getitem__))
