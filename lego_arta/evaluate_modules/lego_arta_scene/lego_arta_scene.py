@@ -13,7 +13,7 @@ _DESCRIPTION = """\
 Scene task of LEGO-ARTA: the model reads an assembly image and the parts just found and says what
 to do next. T_ACC is the share of the reference instruction's part (theme) and colour (colorinfo)
 phrases named in the answer (micro average); BLEU is sacrebleu corpus BLEU; ROUGE-1 is the mean
-rouge-score unigram F1. Both sides are normalised first (case-folded, punctuation to spaces).
+rouge-score unigram F1. Both sides are normalised first (case-folded, punctuation and symbols to spaces).
 All values in percent.
 """
 
