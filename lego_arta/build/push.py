@@ -500,10 +500,21 @@ def _summary(result: PushResult) -> list[str]:
     return lines
 
 
-def run_push(args: argparse.Namespace) -> int:
-    """CLI adapter: 0 pushed, 2 folder refused (nothing uploaded), 1 the Hub refused or failed."""
-    from huggingface_hub.errors import HfHubHTTPError
+def _push_errors() -> tuple[type[BaseException], ...]:
+    """What a failed exchange with the Hub raises: ``OSError`` (``HfHubHTTPError``, offline mode, local
+    I/O) and, since huggingface_hub 1.0, the transport errors of its HTTP client (refused, timed out)."""
+    try:
+        from httpx2 import HTTPError as TransportError
+    except ImportError:
+        try:
+            from httpx import HTTPError as TransportError
+        except ImportError:
+            return (OSError,)
+    return (OSError, TransportError)
 
+
+def run_push(args: argparse.Namespace) -> int:
+    """CLI adapter: 0 pushed, 2 folder refused (nothing uploaded), 1 the Hub refused or could not be reached."""
     console, errors = Console(), Console(stderr=True)
     try:
         result = push_dataset(
@@ -520,8 +531,8 @@ def run_push(args: argparse.Namespace) -> int:
     except BuiltFolderError as error:
         errors.print(f"[red]refused:[/red] {error}", highlight=False)
         return 2
-    except HfHubHTTPError as error:
-        errors.print(f"[red]the Hub refused the push:[/red] {error}", highlight=False)
+    except _push_errors() as error:
+        errors.print(f"[red]push failed:[/red] {type(error).__name__}: {error}", highlight=False)
         return 1
     for line in _summary(result):
         console.print(line, highlight=False)

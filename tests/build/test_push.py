@@ -354,8 +354,11 @@ def test_cli_takes_the_token_from_hf_token(built_folder: Path, hub: HubStandIn, 
     assert "pushed" in capsys.readouterr().out
 
 
-def test_cli_exit_codes(built: Path, hub: HubStandIn) -> None:
+def test_cli_exit_codes(built: Path, hub: HubStandIn, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_push(_cli(str(built), "--repo", REPO, "--endpoint", hub.endpoint, "--token", "hf_wrong", "--no-progress")) == 1
+    assert "401" in capsys.readouterr().err
+    assert run_push(_cli(str(built), "--repo", REPO, "--endpoint", UNREACHABLE_ENDPOINT, "--token", TOKEN, "--no-progress")) == 1
+    assert "push failed" in capsys.readouterr().err
     _flip_a_byte(built / "scene" / "test-00000-of-00001.parquet")
     assert run_push(_cli(str(built), "--repo", REPO, "--endpoint", hub.endpoint, "--token", TOKEN, "--no-progress")) == 2
 
