@@ -14,6 +14,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: mkdtemp makes private (0700) folders; a published folder gets the usual permissions instead.
+_DIR_MODE = 0o777 & ~_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
@@ -44,6 +54,7 @@ def atomic_directory(path: Path, *, overwrite: bool = False) -> Iterator[Path]:
         raise FileExistsError(f"{path} already exists (pass overwrite to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp.chmod(_DIR_MODE)
     try:
         yield tmp
         if path.exists():

@@ -53,18 +53,36 @@ def _parse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _quickstart(args: argparse.Namespace) -> int:
-    """The main job on the embedded default: synthesize the quick-start manuals and summarise them."""
-    from lego_arta.manual import load_manuals
-    from lego_arta.parse.records import write_records
-    from lego_arta.source.synth.generator import SynthConfig, synthesize
+def _build(args: argparse.Namespace) -> int:
+    from lego_arta.build.pipeline import build
+    from lego_arta.build.recipe import load_recipe
+    from lego_arta.build.report import build_table
 
-    raw = args.out / "raw"
-    synthesize(raw, SynthConfig(manuals=args.manuals, seed=args.seed), workers=args.workers, overwrite=True)
-    manuals = load_manuals(raw, strict=True)
-    count = write_records(manuals, args.out / "records.jsonl")
+    recipe = load_recipe(args.recipe).with_overrides(manuals=args.manuals, seed=args.seed)
+    result = build(recipe, args.out, raw=args.raw, workers=args.workers, overwrite=args.overwrite, strict=args.strict)
+    console.print(build_table(result))
+    return 0
+
+
+def _quickstart(args: argparse.Namespace) -> int:
+    """The main job on the embedded default: synthesize manuals, build all configs, load one back."""
+    from datasets import load_dataset
+
+    from lego_arta.build.pipeline import build, resolve_raw
+    from lego_arta.build.recipe import BuildRecipe
+    from lego_arta.build.report import build_table
+
+    recipe = BuildRecipe().with_overrides(manuals=args.manuals, seed=args.seed)
+    built = args.out / "lego-arta"
+    raw = resolve_raw(recipe, built, workers=args.workers)
     _print_summary(raw, strict=True)
-    console.print(f"{count} normalised row records in {args.out / 'records.jsonl'}")
+    result = build(recipe, built, raw=raw, workers=args.workers, overwrite=True)
+    console.print(build_table(result))
+    state = load_dataset(str(built), "state", split="test")
+    sample = state[0]
+    console.print(f"[bold]load_dataset({str(built)!r}, 'state', split='test')[/bold]: {len(state)} rows")
+    console.print({key: value for key, value in sample.items() if key != "image"}, highlight=False)
+    console.print(f"image: {sample['image'].size[0]}x{sample['image'].size[1]} {sample['image'].mode}")
     return 0
 
 
@@ -97,6 +115,35 @@ def _add_crawl(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_crawl)
 
 
+def _add_build(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("build", help="build the scene/object/state configs from raw manuals")
+    p.add_argument("recipe", type=Path, help="build recipe YAML (see builders/)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--manuals", type=int, default=None, help="override the recipe's number of synthetic manuals")
+    p.add_argument("--seed", type=int, default=None, help="override the recipe's seeds")
+    p.add_argument("--raw", type=Path, default=None, help="use this raw-manuals folder instead of the recipe's source")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--strict", action="store_true", help="fail on the first unreadable manual or row")
+    p.set_defaults(run=_build)
+
+
+def _add_tiny_model(sub: argparse._SubParsersAction) -> None:
+    from lego_arta.models.tiny_vlm import add_tiny_model_arguments, run_tiny_model
+
+    p = sub.add_parser("tiny-model", help="write a tiny random LLaVA for tests and smoke runs (no downloads)")
+    add_tiny_model_arguments(p)
+    p.set_defaults(run=run_tiny_model)
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    from lego_arta.harness.lmms_eval_runner import add_eval_arguments, run_eval
+
+    p = sub.add_parser("eval", help="run lmms-eval on the LEGO-ARTA tasks and check every metric came out")
+    add_eval_arguments(p)
+    p.set_defaults(run=run_eval)
+
+
 def _add_quickstart(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("quickstart", help="main job on the embedded default data")
     p.add_argument("--out", type=Path, default=Path("out/quickstart"))
@@ -111,6 +158,9 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_synth,
     _add_parse,
     _add_crawl,
+    _add_build,
+    _add_tiny_model,
+    _add_eval,
 )
 
 

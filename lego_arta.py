@@ -1,0 +1,78 @@
+"""LEGO-ARTA ``datasets`` builder: configs ``scene``, ``object`` and ``state`` with train/test splits.
+
+A thin adapter over :mod:`lego_arta.build` (the same code as ``lego-arta build``), for two kinds of
+users:
+
+* ``datasets`` < 4.0, which still runs loading scripts::
+
+      load_dataset("path/to/lego_arta.py", "state", data_dir="raw_manuals/")
+
+* current ``datasets`` (scripts are gone since 4.0): use the class directly::
+
+      import importlib, sys
+      sys.path.insert(0, "path/to/repo"); module = importlib.import_module("lego_arta_builder")  # or this file
+      builder = module.LegoArta(config_name="state", data_dir="raw_manuals/", cache_dir="cache/")
+      builder.download_and_prepare(); ds = builder.as_dataset()
+
+Without ``data_dir`` the quick-start synthetic manuals are generated (deterministically) first.
+Prefer the prebuilt Hub layout (``load_dataset(<built folder>, "state")``) when you have one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import datasets
+
+from lego_arta import __version__
+from lego_arta.build.features import config_features
+from lego_arta.build.pipeline import build_pairs, resolve_raw
+from lego_arta.build.recipe import CONFIGS, BuildRecipe, load_recipe
+from lego_arta.build.splits import split_manuals
+from lego_arta.manual import Manual, load_manuals
+
+_DESCRIPTION = "LEGO-ARTA: scene, object and state VQA tasks built from step-by-step LEGO assembly manuals."
+_CITATION = """@software{lego_arta, title = {lego-arta: reference toolkit for the LEGO-ARTA benchmark}, year = {2026}}"""
+
+
+class LegoArtaConfig(datasets.BuilderConfig):
+    """One task; ``recipe`` (a YAML path) and ``grounder`` override the quick-start defaults."""
+
+    def __init__(self, *, recipe: str | None = None, grounder: str | None = None, workers: int = 1, **kwargs) -> None:
+        super().__init__(version=datasets.Version(__version__), **kwargs)
+        self.recipe = recipe
+        self.grounder = grounder
+        self.workers = workers
+
+
+class LegoArta(datasets.GeneratorBasedBuilder):
+    BUILDER_CONFIG_CLASS = LegoArtaConfig
+    BUILDER_CONFIGS = [LegoArtaConfig(name=name, description=f"LEGO-ARTA {name} task") for name in CONFIGS]
+    DEFAULT_CONFIG_NAME = "scene"
+
+    def _recipe(self) -> BuildRecipe:
+        recipe = load_recipe(self.config.recipe) if self.config.recipe else BuildRecipe()
+        recipe = replace(recipe, configs=(self.config.name,))
+        return replace(recipe, grounder=self.config.grounder) if self.config.grounder else recipe
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(description=_DESCRIPTION, features=config_features(self.config.name), citation=_CITATION)
+
+    def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
+        recipe = self._recipe()
+        cache = Path(self.cache_dir if hasattr(self, "cache_dir") else ".") / "raw"
+        raw = Path(self.config.data_dir) if self.config.data_dir else resolve_raw(recipe, cache / "build")
+        manuals = load_manuals(raw)
+        splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed)
+        return [
+            datasets.SplitGenerator(
+                name=split, gen_kwargs={"manuals": [m for m in manuals if splits[m.manual_id] == split], "recipe": recipe}
+            )
+            for split in (datasets.Split.TRAIN, datasets.Split.TEST)
+        ]
+
+    def _generate_examples(self, manuals: list[Manual], recipe: BuildRecipe):
+        for pairs in build_pairs(manuals, recipe, workers=self.config.workers, progress=False):
+            for row in pairs.rows.get(self.config.name, []):
+                yield row["id"], row

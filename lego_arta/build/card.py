@@ -1,0 +1,89 @@
+"""The dataset card (README.md) of a build: YAML ``configs``/``dataset_info`` plus readable statistics.
+
+The YAML block is what lets ``datasets.load_dataset(<folder or repo>, "state")`` find each config's
+Parquet files without any script.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from importlib import resources
+from string import Template
+
+import datasets
+import yaml
+
+from lego_arta import __version__
+from lego_arta.build.features import config_features
+from lego_arta.build.recipe import BuildRecipe
+from lego_arta.study import study_statistics
+
+#: Study pair counts per config (Table 4.3), shown beside this build's.
+_STUDY_ITEMS = {"scene": "scenes", "object": "objects", "state": "states"}
+
+
+def card_yaml(counts: Mapping[str, Mapping[str, int]], num_bytes: Mapping[str, Mapping[str, int]]) -> str:
+    """``configs`` (data_files per split) and ``dataset_info`` (features, split sizes) for every config."""
+    configs = []
+    infos = []
+    for config in sorted(counts):
+        configs.append(
+            {"config_name": config, "data_files": [{"split": split, "path": f"{config}/{split}-*"} for split in ("train", "test")]}
+        )
+        splits = datasets.SplitDict()
+        for split in ("train", "test"):
+            splits.add(datasets.SplitInfo(split, num_bytes=int(num_bytes[config][split]), num_examples=int(counts[config][split])))
+        infos.append(datasets.DatasetInfo(features=config_features(config), config_name=config, splits=splits)._to_yaml_dict())
+    return yaml.safe_dump({"configs": configs, "dataset_info": infos, "license": "other", "task_categories": ["visual-question-answering"], "language": ["en"], "pretty_name": "LEGO-ARTA"}, sort_keys=False).strip()
+
+
+def statistics_markdown(counts: Mapping[str, Mapping[str, int]], units: Mapping[str, int]) -> str:
+    """Markdown table: pairs per split and per config, units (scenes/objects/states), study figures."""
+    study = study_statistics()
+    lines = [
+        "| config | train pairs | test pairs | all pairs | units | study units | study pairs |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for config in sorted(counts):
+        train, test = counts[config]["train"], counts[config]["test"]
+        item = _STUDY_ITEMS[config]
+        lines.append(
+            f"| {config} | {train:,} | {test:,} | {train + test:,} | {units.get(config, 0):,} | "
+            f"{study[(config, item)]:,.0f} | {study[(config, 'vqa_pairs')]:,.0f} |"
+        )
+    total = sum(c["train"] + c["test"] for c in counts.values())
+    lines.append(f"| **all** | {sum(c['train'] for c in counts.values()):,} | {sum(c['test'] for c in counts.values()):,} | "
+                 f"{total:,} | | | {study[('overall', 'vqa_pairs')]:,.0f} |")
+    return "\n".join(lines)
+
+
+def skips_markdown(skips: Counter[str]) -> str:
+    if not skips:
+        return "- nothing was skipped"
+    return "\n".join(f"- {count:,} × {reason}" for reason, count in sorted(skips.items()))
+
+
+def render_card(
+    recipe: BuildRecipe,
+    counts: Mapping[str, Mapping[str, int]],
+    num_bytes: Mapping[str, Mapping[str, int]],
+    units: Mapping[str, int],
+    skips: Counter[str],
+    *,
+    load_path: str,
+) -> str:
+    template = Template(resources.files("lego_arta").joinpath("data/dataset_card.md").read_text(encoding="utf-8"))
+    source = f"{recipe.source.kind}, {recipe.source.manuals} manuals" if recipe.source.kind == "synthetic" else "raw manuals folder"
+    return template.substitute(
+        yaml=card_yaml(counts, num_bytes),
+        recipe_name=recipe.name,
+        source=source,
+        grounder=recipe.grounder,
+        seed=recipe.seed,
+        test_percent=round(recipe.test_fraction * 100),
+        version=__version__,
+        statistics=statistics_markdown(counts, units),
+        skips=skips_markdown(skips),
+        load_path=load_path,
+    )

@@ -1,0 +1,24 @@
+"""Terminal summary of a build: pairs per config and split next to the study's, and the skips."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from lego_arta.build.pipeline import BuildResult
+from lego_arta.study import study_statistics
+
+
+def build_table(result: BuildResult) -> Table:
+    study = study_statistics()
+    table = Table(title=f"LEGO-ARTA build in {result.out}")
+    for column in ("config", "train", "test", "all pairs", "units", "study pairs", "ratio"):
+        table.add_column(column, justify="left" if column == "config" else "right")
+    units = result.manifest.get("units", {})
+    for config, counts in result.counts.items():
+        total = counts["train"] + counts["test"]
+        reference = study[(config, "vqa_pairs")]
+        table.add_row(config, f"{counts['train']:,}", f"{counts['test']:,}", f"{total:,}", f"{units.get(config, 0):,}",
+                      f"{reference:,.0f}", f"{total / reference:.2f}")
+    skipped = sum(result.skips.values())
+    table.caption = f"{skipped:,} items skipped" + "".join(f"\n  {n:,} × {reason}" for reason, n in sorted(result.skips.items()))
+    return table
