@@ -411,7 +411,6 @@ def test_a_full_model_accepts_no_more_parts() -> None:
         state.with_part(Placement(Shape("brick", 1, 1), grey, 5, 3, 1))  # would float inside a tile
 
 
-@pytest.mark.slow
 def test_every_new_part_is_visible_in_its_assembly_image() -> None:
     """Rendered with the manual camera, each step's new parts show pixels (the state task cuts them out)."""
     from lego_arta.source.synth.render import fit_view, render_assembly
