@@ -356,21 +356,24 @@ class Occupancy:
     def of(cls, placements: Sequence[Placement]) -> Occupancy:
         voxels: set[tuple[int, int, int]] = set()
         bottoms: set[tuple[int, int, int]] = set()
-        for placement in placements:
-            cells = placement.cells()
-            voxels.update((x, y, z) for x, y in cells for z in range(placement.z, placement.top))
-            bottoms.update((x, y, placement.z) for x, y in cells)
+        for p in placements:
+            z0, z1 = p.z, p.top
+            cells = p.cells()
+            voxels.update((x, y, z) for x, y in cells for z in range(z0, z1))
+            bottoms.update((x, y, z0) for x, y in cells)
         return cls(frozenset(voxels), frozenset(bottoms))
 
     def hidden_faces(self, p: Placement) -> set[str]:
         """Faces of ``p`` entirely covered by neighbouring parts (never visible)."""
         hidden: set[str] = set()
-        xs, ys, zs = range(p.x, p.x + p.size_x), range(p.y, p.y + p.size_y), range(p.z, p.top)
-        if all((x, y, p.top) in self.bottoms for x in xs for y in ys):
+        top, front, left = p.top, p.y - 1, p.x - 1
+        xs, ys, zs = range(p.x, p.x + p.size_x), range(p.y, p.y + p.size_y), range(p.z, top)
+        voxels, bottoms = self.voxels, self.bottoms
+        if all((x, y, top) in bottoms for x in xs for y in ys):
             hidden.add("top")
-        if all((x, p.y - 1, z) in self.voxels for x in xs for z in zs):
+        if all((x, front, z) in voxels for x in xs for z in zs):
             hidden.add("front")
-        if all((p.x - 1, y, z) in self.voxels for y in ys for z in zs):
+        if all((left, y, z) in voxels for y in ys for z in zs):
             hidden.add("left")
         return hidden
 
@@ -378,7 +381,8 @@ class Occupancy:
         """Stud cells of ``p`` not plugged into a part above, in a fixed order."""
         if not p.shape.studded:
             return []
-        return sorted((x, y) for x, y in p.cells() if (x, y, p.top) not in self.bottoms)
+        top, bottoms = p.top, self.bottoms
+        return sorted((x, y) for x, y in p.cells() if (x, y, top) not in bottoms)
 
 
 def _face_corners(p: Placement) -> list[list[float]]:

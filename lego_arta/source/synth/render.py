@@ -30,7 +30,7 @@ from PIL import Image
 
 from lego_arta.source.synth.camera import View, fit_view, screen_extent
 from lego_arta.source.synth.model import Colour, Placement, Shape
-from lego_arta.source.synth.raster import Canvas, draw_group
+from lego_arta.source.synth.raster import Canvas, draw_group, pack
 
 __all__ = [
     "PARTS_BACKGROUND",
@@ -134,24 +134,23 @@ def _drawn_zone(canvas: Canvas, pad: int) -> tuple[slice, slice] | None:
 
 
 def _draw_edges(canvas: Canvas) -> None:
-    """Darken (or, on dark parts, lighten) pixels where face ids change, on the nearer side."""
+    """Darken (or, on dark parts, lighten) pixels where face ids change, on the nearer side.
+
+    Only the (few) pixel pairs that straddle a face change are depth-compared.
+    """
     zone = _drawn_zone(canvas, pad=2)
     if zone is None:
         return
     face, near = canvas.face[zone], canvas.depth[zone]
     edge = np.zeros(face.shape, dtype=bool)
-    across = face[:, 1:] != face[:, :-1]
-    first_nearer = near[:, :-1] >= near[:, 1:]
-    edge[:, :-1] |= across & first_nearer
-    edge[:, 1:] |= across & ~first_nearer
-    down = face[1:, :] != face[:-1, :]
-    first_nearer = near[:-1, :] >= near[1:, :]
-    edge[:-1, :] |= down & first_nearer
-    edge[1:, :] |= down & ~first_nearer
+    ys, xs = np.nonzero(face[:, 1:] != face[:, :-1])
+    edge[ys, np.where(near[ys, xs] >= near[ys, xs + 1], xs, xs + 1)] = True
+    ys, xs = np.nonzero(face[1:, :] != face[:-1, :])
+    edge[np.where(near[ys, xs] >= near[ys + 1, xs], ys, ys + 1), xs] = True
     thickness = _line_px(canvas.width, EDGE_PX_AT_REFERENCE, 1, 3)
     if thickness > 1:
         edge = cv2.dilate(edge.view(np.uint8), np.ones((thickness, thickness), np.uint8)).view(bool)
-    edge &= face > 0
+        edge &= face > 0
     rgb = canvas.rgb[zone]
     pixels = rgb[edge].astype(np.float32)
     luma = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -160,42 +159,44 @@ def _draw_edges(canvas: Canvas) -> None:
     rgb[edge] = lined.round().astype(np.uint8)
 
 
-def _highlight(canvas: Canvas, labels: np.ndarray, highlight: Collection[int], boundary: RGB, width: int) -> np.ndarray:
-    """Tint highlighted labels toward ``boundary`` and outline them (updating ``labels``); returns
-    the outline mask.
+def _window_zone(canvas: Canvas, labels: Collection[int], pad: int) -> tuple[slice, slice] | None:
+    """The frame slice around where ``labels`` were drawn, ``pad`` pixels wider."""
+    windows = [canvas.windows[label] for label in sorted(labels) if label in canvas.windows]
+    if not windows:
+        return None
+    x0, y0 = min(w[0] for w in windows) - pad, min(w[1] for w in windows) - pad
+    x1, y1 = max(w[2] for w in windows) + pad, max(w[3] for w in windows) + pad
+    return np.s_[max(y0, 0) : min(y1, canvas.height), max(x0, 0) : min(x1, canvas.width)]
+
+
+def _highlight(canvas: Canvas, labels: np.ndarray, highlight: Collection[int], boundary: RGB, width: int) -> None:
+    """Tint highlighted labels toward ``boundary`` and outline them (updating ``labels``).
 
     Outline pixels take the label of the nearest highlighted part (largest label on ties), and no
     other pixel is left exactly equal to ``boundary``, so the colour alone finds the outline.
     """
-    colour = np.asarray(boundary, dtype=np.float32)
-    wanted = np.array(sorted({i + 1 for i in highlight}), dtype=np.int32)
-    outline = np.zeros(labels.shape, dtype=bool)
     thickness = _line_px(width, OUTLINE_PX_AT_REFERENCE, *OUTLINE_PX_RANGE)
-    zone = _drawn_zone(canvas, pad=thickness + 1)
-    if zone is None:
-        return outline
-    label, rgb = labels[zone], canvas.rgb[zone]
-    if wanted.size:
-        lit = np.isin(label, wanted)
-        rgb[lit] = (rgb[lit].astype(np.float32) * (1.0 - HIGHLIGHT_TINT) + colour * HIGHLIGHT_TINT).round().astype(np.uint8)
-        marked = np.where(lit, label, 0).astype(np.uint16)
+    wanted = sorted({i + 1 for i in highlight})
+    outline = np.zeros(labels.shape, dtype=bool)
+    zone = _window_zone(canvas, wanted, pad=thickness + 1)
+    if zone is not None:
+        label, rgb = labels[zone], canvas.rgb[zone]
+        lit = label == wanted[0] if len(wanted) == 1 else np.isin(label, wanted)
+        tinted = rgb[lit].astype(np.float32) * (1.0 - HIGHLIGHT_TINT) + np.float32(HIGHLIGHT_TINT) * np.asarray(boundary, np.float32)
+        rgb[lit] = tinted.round().astype(np.uint8)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * thickness + 1, 2 * thickness + 1))
-        grown = cv2.dilate(marked, kernel)
+        grown = cv2.dilate(np.where(lit, label, 0).astype(np.uint16), kernel)
         ring = (grown > 0) & ~lit
-        label[ring] = grown[ring].astype(np.int32)
+        label[ring] = grown[ring]
         rgb[ring] = np.asarray(boundary, dtype=np.uint8)
         outline[zone] = ring
+    # No other pixel may keep the boundary colour (the background only could if it is grey).
     grey = boundary[0] == boundary[1] == boundary[2]
-    _nudge_off(canvas.rgb if grey else rgb, boundary, outline if grey else outline[zone])
-    return outline
-
-
-def _nudge_off(rgb: np.ndarray, colour: RGB, keep: np.ndarray) -> None:
-    """Move every pixel of exactly ``colour`` outside ``keep`` one step off it (in red)."""
-    r, g, b = colour
-    clash = (rgb[..., 0] == r) & (rgb[..., 1] == g) & (rgb[..., 2] == b) & ~keep
-    if clash.any():
-        rgb[..., 0][clash] = r + 1 if r < 255 else r - 1
+    search = np.s_[:, :] if grey else _drawn_zone(canvas, pad=0)
+    if search is not None:
+        clash = (canvas.packed[search] == pack(boundary)) & ~outline[search]
+        if clash.any():
+            canvas.rgb[..., 0][search][clash] = boundary[0] + 1 if boundary[0] < 255 else boundary[0] - 1
 
 
 def _boxes(canvas: Canvas, labels: np.ndarray, pad: int) -> dict[int, Box]:
