@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -55,8 +56,6 @@ def _png(rng: np.random.Generator) -> bytes:
 
 
 def _checksums(root: Path) -> dict[str, dict[str, object]]:
-    import hashlib
-
     return {
         p.relative_to(root).as_posix(): {"sha256": hashlib.sha256(p.read_bytes()).hexdigest(), "bytes": p.stat().st_size}
         for p in sorted(root.rglob("*"))
@@ -76,7 +75,10 @@ def _write_card(root: Path) -> None:
 
 
 def write_manifest(root: Path) -> None:
-    (root / "manifest.json").write_text(json.dumps({"files": _checksums(root)}, indent=1, sort_keys=True) + "\n")
+    """``counts`` and ``files`` as ``lego-arta build`` writes them (the only manifest keys push tests read)."""
+    counts = {config: dict(ROWS_PER_SPLIT) for config in CONFIGS}
+    manifest = {"counts": counts, "files": _checksums(root)}
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
 def write_built_folder(root: Path, seed: int = 0) -> Path:
@@ -106,13 +108,22 @@ def write_built_folder(root: Path, seed: int = 0) -> Path:
 
 @pytest.fixture(scope="module")
 def built_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder pushed by these tests (read-only: ``built`` gives a copy to change)."""
+    """The folder pushed by these tests (read-only: ``built`` gives a copy to change).
+
+    Swappable for a real ``lego-arta build`` output: the tests rely only on the layout (card
+    ``configs:``, ``manifest.json`` ``files`` and ``counts``, Parquet shards, ``llava/``).
+    """
     return write_built_folder(tmp_path_factory.mktemp("build") / "lego-arta-built")
 
 
 @pytest.fixture
 def built(built_folder: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(built_folder, tmp_path / "built"))
+
+
+def _first(root: Path, pattern: str) -> str:
+    """The first file matching ``pattern``: tests name files by role, not by the fixture's names."""
+    return min(p.relative_to(root).as_posix() for p in root.glob(pattern) if p.is_file())
 
 
 def _folder_files(root: Path) -> dict[str, bytes]:
@@ -204,23 +215,24 @@ def test_the_pushed_repo_loads_offline_with_datasets(built_folder: Path, hub: Hu
         "out = {}\n"
         "for config in sys.argv[2:]:\n"
         "    d = datasets.load_dataset(sys.argv[1], config)\n"
-        "    out[config] = {split: [d[split].num_rows, list(d[split][0]['image'].size)] for split in d}\n"
+        "    out[config] = {split: [d[split].num_rows, min(d[split][0]['image'].size) > 0] for split in d}\n"
         "print(json.dumps(out))\n"
     )
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf_home"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-c", script, str(hub.repo_folder(REPO)), *CONFIGS], env=env, capture_output=True, text=True, timeout=300)
+    configs = sorted(json.loads((built_folder / "manifest.json").read_text())["counts"])
+    done = subprocess.run([sys.executable, "-c", script, str(hub.repo_folder(REPO)), *configs], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
-    expected = {config: {split: [ROWS_PER_SPLIT[split], list(IMAGE_SIZE)] for split in SPLITS} for config in CONFIGS}
-    assert loaded == expected
+    counts = json.loads((built_folder / "manifest.json").read_text())["counts"]
+    assert loaded == {config: {split: [rows, True] for split, rows in splits.items() if rows} for config, splits in counts.items()}
 
 
 def test_repush_sends_only_changes_and_deletes_stale_shards(built: Path, hub: HubStandIn) -> None:
     _push(built, hub)
-    old_shard = "scene/train-00000-of-00001.parquet"
+    old_shard = _first(built, "scene/train-*")
     data = (built / old_shard).read_bytes()
     (built / old_shard).unlink()
-    new_shards = ["scene/train-00000-of-00002.parquet", "scene/train-00001-of-00002.parquet"]
+    new_shards = ["scene/train-00000-of-00002-rebuilt.parquet", "scene/train-00001-of-00002-rebuilt.parquet"]
     for name in new_shards:  # a rebuild that sharded differently; the card's glob matches both layouts
         (built / name).write_bytes(data)
     write_manifest(built)
@@ -256,7 +268,7 @@ def test_no_llava_leaves_the_llava_folder_out(built_folder: Path, hub: HubStandI
     remote = set(_folder_files(hub.repo_folder(REPO)))
     assert not any(path.startswith("llava/") for path in remote)
     assert set(result.excluded) == {p for p in _folder_files(built_folder) if p.startswith("llava/")}
-    assert {"README.md", "manifest.json", "state/test-00000-of-00001.parquet"} <= remote
+    assert {"README.md", "manifest.json", _first(built_folder, "state/test-*")} <= remote
 
 
 # ---------------------------------------------------------------------------- refusals: nothing reaches the Hub
@@ -276,9 +288,10 @@ CORRUPTIONS = {
 
 
 @pytest.mark.parametrize("kind", sorted(CORRUPTIONS))
-@pytest.mark.parametrize("victim", ["state/test-00000-of-00001.parquet", "llava/images/scenetrain0.png", "README.md"])
-def test_a_corrupted_or_partial_folder_is_refused_naming_the_file(built: Path, hub: HubStandIn, kind: str, victim: str) -> None:
+@pytest.mark.parametrize("pattern", ["state/test-*.parquet", "llava/images/*.png", "README.md"])
+def test_a_corrupted_or_partial_folder_is_refused_naming_the_file(built: Path, hub: HubStandIn, kind: str, pattern: str) -> None:
     corrupt, word = CORRUPTIONS[kind]
+    victim = _first(built, pattern)
     corrupt(built / victim)
     with pytest.raises(BuiltFolderError) as caught:
         _push(built, hub)
@@ -359,7 +372,7 @@ def test_cli_exit_codes(built: Path, hub: HubStandIn, capsys: pytest.CaptureFixt
     assert "401" in capsys.readouterr().err
     assert run_push(_cli(str(built), "--repo", REPO, "--endpoint", UNREACHABLE_ENDPOINT, "--token", TOKEN, "--no-progress")) == 1
     assert "push failed" in capsys.readouterr().err
-    _flip_a_byte(built / "scene" / "test-00000-of-00001.parquet")
+    _flip_a_byte(built / _first(built, "scene/test-*"))
     assert run_push(_cli(str(built), "--repo", REPO, "--endpoint", hub.endpoint, "--token", TOKEN, "--no-progress")) == 2
 
 
