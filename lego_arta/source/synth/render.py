@@ -35,9 +35,11 @@ from lego_arta.source.synth.raster import Canvas, draw_group, pack
 __all__ = [
     "PARTS_BACKGROUND",
     "SUBASSEMBLY_LABEL",
+    "ColumnLayout",
     "Rendering",
     "View",
     "fit_view",
+    "layout_columns",
     "render_assembly",
     "render_parts",
     "render_start",
