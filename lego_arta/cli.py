@@ -128,6 +128,14 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_build)
 
 
+def _add_push(sub: argparse._SubParsersAction) -> None:
+    from lego_arta.build.push import add_push_arguments, run_push
+
+    p = sub.add_parser("push", help="upload a built dataset folder to the Hugging Face Hub")
+    add_push_arguments(p)
+    p.set_defaults(run=run_push)
+
+
 def _add_tiny_model(sub: argparse._SubParsersAction) -> None:
     from lego_arta.models.tiny_vlm import add_tiny_model_arguments, run_tiny_model
 
@@ -159,6 +167,7 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_parse,
     _add_crawl,
     _add_build,
+    _add_push,
     _add_tiny_model,
     _add_eval,
 )
