@@ -135,30 +135,37 @@ def _drawn_zone(canvas: Canvas, pad: int) -> tuple[slice, slice] | None:
     return np.s_[max(y0, 0) : min(y1, canvas.height), max(x0, 0) : min(x1, canvas.width)]
 
 
-def _draw_edges(canvas: Canvas) -> None:
+def _draw_edges(canvas: Canvas, groups: Sequence[Collection[int]] | None = None) -> None:
     """Darken (or, on dark parts, lighten) pixels where face ids change, on the nearer side.
 
-    Only the (few) pixel pairs that straddle a face change are depth-compared.
+    ``groups`` lists label sets drawn apart from each other (parts images, start image) so only the
+    frame around each is scanned; by default the whole drawn area. Only the (few) pixel pairs that
+    straddle a face change are depth-compared.
     """
-    zone = _drawn_zone(canvas, pad=2)
-    if zone is None:
-        return
-    face, near = canvas.face[zone], canvas.depth[zone]
-    edge = np.zeros(face.shape, dtype=bool)
-    ys, xs = np.nonzero(face[:, 1:] != face[:, :-1])
-    edge[ys, np.where(near[ys, xs] >= near[ys, xs + 1], xs, xs + 1)] = True
-    ys, xs = np.nonzero(face[1:, :] != face[:-1, :])
-    edge[np.where(near[ys, xs] >= near[ys + 1, xs], ys, ys + 1), xs] = True
+    if groups is None:
+        zones = [_drawn_zone(canvas, pad=2)]
+    else:
+        zones = [_window_zone(canvas, labels, pad=2) for labels in groups]
+    edge = np.zeros(canvas.face.shape, dtype=bool)
+    for zone in zones:
+        if zone is None:
+            continue
+        face, near, mark = canvas.face[zone], canvas.depth[zone], edge[zone]
+        ys, xs = np.nonzero(face[:, 1:] != face[:, :-1])
+        mark[ys, np.where(near[ys, xs] >= near[ys, xs + 1], xs, xs + 1)] = True
+        ys, xs = np.nonzero(face[1:, :] != face[:-1, :])
+        mark[np.where(near[ys, xs] >= near[ys + 1, xs], ys, ys + 1), xs] = True
     thickness = _line_px(canvas.width, EDGE_PX_AT_REFERENCE, 1, 3)
     if thickness > 1:
         edge = cv2.dilate(edge.view(np.uint8), np.ones((thickness, thickness), np.uint8)).view(bool)
-        edge &= face > 0
-    rgb = canvas.rgb[zone]
-    pixels = rgb[edge].astype(np.float32)
+        edge &= canvas.face > 0
+    where = np.flatnonzero(edge)
+    flat = canvas.rgba.reshape(-1, 4)
+    pixels = flat[where, :3].astype(np.float32)
     luma = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     dark = (luma < DARK_LUMA)[:, None]
     lined = np.where(dark, pixels + (255.0 - pixels) * EDGE_LIGHTEN, pixels * EDGE_DARKEN)
-    rgb[edge] = lined.round().astype(np.uint8)
+    flat[where, :3] = lined.round().astype(np.uint8)
 
 
 def _window_zone(canvas: Canvas, labels: Collection[int], pad: int) -> tuple[slice, slice] | None:
@@ -345,8 +352,8 @@ def render_parts(
     layout = layout_columns([screen_extent([p]) for p in lone], (rx0 * width, ry0 * height, rx1 * width, ry1 * height), cap)
     for index, (part, (offset_x, offset_y)) in enumerate(zip(lone, layout.offsets, strict=True)):
         draw_group(canvas, [part], [index + 1], layout.scale, offset_x, offset_y)
-    _draw_edges(canvas)
-    image = Image.fromarray(np.ascontiguousarray(canvas.rgb))
+    _draw_edges(canvas, [[SUBASSEMBLY_LABEL]] + [[index + 1] for index in range(len(lone))])
+    image = Image.fromarray(cv2.cvtColor(canvas.rgba, cv2.COLOR_RGBA2RGB))
     labels = canvas.labels()
     boxes = {(label - 1 if label > 0 else -1): box for label, box in _boxes(canvas, labels, pad=1).items()}
     return Rendering(image=image, labels=labels, boxes=boxes)
@@ -369,5 +376,5 @@ def render_start(models: Sequence[Sequence[Placement]], width: int, height: int)
         )
         for label, (model, (offset_x, offset_y)) in enumerate(zip(shown, layout.offsets, strict=True), start=1):
             draw_group(canvas, model, [label] * len(model), layout.scale, offset_x, offset_y)
-    _draw_edges(canvas)
+    _draw_edges(canvas, [[label] for label in range(1, len(shown) + 1)])
     return Image.fromarray(canvas.rgba)
