@@ -1,0 +1,293 @@
+"""Result rows: one number per (task, system, setting, metric), from our runs and from the study.
+
+Every table and chart of :mod:`lego_arta.evaluation.report` is drawn from :class:`ResultRow`
+values, whatever produced them:
+
+- our results files (``lego-arta score --out`` and ``lego-arta baselines`` write them; the
+  ``format`` key is :data:`RESULTS_FORMAT`), with bootstrap intervals;
+- lmms-eval results JSONs (``*_results.json`` from ``lego-arta eval``), without intervals (score
+  lmms-eval's per-sample log with ``lego-arta score`` to get them);
+- the study's published tables, shipped as package data (``data/thesis_results.csv``, Tables
+  8.1–8.3, and ``data/query_setting_study.csv``, Table 8.4).
+
+>>> [row.metric for row in study_rows() if row.system == "GPT-4o" and row.task == "state"]
+['f1', 'tnr', 'fpr']
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lego_arta.atomic import atomic_write_text
+from lego_arta.metrics import OBJECT_METRICS, SCENE_METRICS, STATE_METRICS
+
+TASKS: tuple[str, ...] = ("scene", "object", "state")
+#: Reported metrics of each task, in table order (the keys :mod:`lego_arta.metrics` returns).
+TASK_METRICS: dict[str, tuple[str, ...]] = {"scene": SCENE_METRICS, "object": OBJECT_METRICS, "state": STATE_METRICS}
+#: Metric key → the name the study's tables print.
+METRIC_LABELS: dict[str, str] = {
+    "t_acc": "T_ACC",
+    "bleu": "BLEU",
+    "rouge1": "ROUGE-1",
+    "e_acc": "E_ACC",
+    "iou": "IoU",
+    "valid_box_rate": "valid box %",
+    "f1": "F1",
+    "tnr": "TNR",
+    "fpr": "FPR",
+    "invalid_rate": "invalid %",
+}
+_METRIC_KEYS = {label: key for key, label in METRIC_LABELS.items()}
+_METRIC_TASK = {metric: task for task, metrics in TASK_METRICS.items() for metric in metrics}
+
+#: ``format`` value of the results files this package writes.
+RESULTS_FORMAT = "lego-arta-results/1"
+OURS = "ours"
+STUDY = "study"
+#: Settings of the study's Tables 8.1–8.3 (CSV value → printed label).
+STUDY_SETTINGS: dict[str, str] = {"zero-shot": "zero-shot", "lora": "LoRA"}
+#: In-context examples per query in the study's query settings (SPEC §3: two per task).
+STUDY_IN_CONTEXT_EXAMPLES = 2
+#: lmms-eval task names of our task folder: ``lego_arta_<config>[_noctx][_icl]``.
+LMMS_TASK_PREFIX = "lego_arta_"
+#: lmms-eval suffix of a metric value (our task YAMLs define no filters).
+LMMS_FILTER = ",none"
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One reported number in percent; ``low``/``high`` bound its confidence interval when known.
+
+    ``source`` is :data:`OURS` or :data:`STUDY`. ``setting`` says how the system was queried
+    (``baseline``, ``with instruction``, ``no instruction, 2 examples``; the study's ``zero-shot``
+    and ``LoRA``). ``n`` is the number of scored test rows, when known.
+    """
+
+    task: str
+    system: str
+    setting: str
+    metric: str
+    value: float
+    low: float | None = None
+    high: float | None = None
+    n: int | None = None
+    source: str = OURS
+
+    def __post_init__(self) -> None:
+        if self.task not in TASK_METRICS:
+            raise ValueError(f"result row task {self.task!r}: expected one of {', '.join(TASKS)}")
+        if self.metric not in TASK_METRICS[self.task]:
+            raise ValueError(f"result row metric {self.metric!r} is not a {self.task} metric ({', '.join(TASK_METRICS[self.task])})")
+        if not math.isfinite(self.value):
+            raise ValueError(f"result row {self.task}/{self.system}/{self.metric}: value {self.value!r} is not a finite number")
+
+
+def metric_label(metric: str) -> str:
+    """The printed name of a metric key (``rouge1`` → ``ROUGE-1``)."""
+    return METRIC_LABELS.get(metric, metric)
+
+
+def query_setting_label(with_instruction: bool, examples: int) -> str:
+    """How a query setting reads in a table.
+
+    >>> query_setting_label(False, 2)
+    'no instruction, 2 examples'
+    """
+    text = "with instruction" if with_instruction else "no instruction"
+    return f"{text}, {examples} examples" if examples else text
+
+
+# --- our results files -------------------------------------------------------------------------
+
+
+def results_document(rows: Sequence[ResultRow], runs: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The JSON object of a results file: the rows plus what each run counted (missing ids, …)."""
+    return {"format": RESULTS_FORMAT, "rows": [asdict(row) for row in rows], "runs": [dict(run) for run in runs]}
+
+
+def write_results(path: Path, rows: Sequence[ResultRow], runs: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Write a results file atomically (sorted keys, so equal results are equal bytes)."""
+    text = json.dumps(results_document(rows, runs), indent=1, sort_keys=True, allow_nan=False)
+    atomic_write_text(Path(path), text + "\n")
+
+
+def rows_from_document(document: Mapping[str, Any], *, where: str) -> list[ResultRow]:
+    """Rows of a parsed results file; errors name ``where`` and the bad row."""
+    rows = document.get("rows")
+    if not isinstance(rows, list):
+        raise ValueError(f"{where}: results file has no 'rows' list")
+    known = {name for name in ResultRow.__dataclass_fields__}
+    parsed = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping) or not {"task", "system", "setting", "metric", "value"} <= set(row):
+            raise ValueError(f"{where}: rows[{i}] must be an object with task, system, setting, metric and value")
+        try:
+            parsed.append(ResultRow(**{key: value for key, value in row.items() if key in known}))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: rows[{i}]: {error}") from error
+    return parsed
+
+
+# --- lmms-eval results JSON ---------------------------------------------------------------------
+
+
+def is_lmms_eval_results(document: Mapping[str, Any]) -> bool:
+    """Whether a parsed JSON is an lmms-eval results file (a ``results`` table and a run ``config``)."""
+    return isinstance(document.get("results"), Mapping) and isinstance(document.get("config"), Mapping)
+
+
+def lmms_eval_system(config: Mapping[str, Any]) -> str:
+    """A readable system name from a results file's ``config``: the model, and its checkpoint name.
+
+    >>> lmms_eval_system({"model": "llava_hf", "model_args": "pretrained=/m/tiny-llava,device=cpu"})
+    'llava_hf tiny-llava'
+    >>> lmms_eval_system({"model": "dummy", "model_args": "response=Yes"})
+    'dummy (response=Yes)'
+    """
+    model = str(config.get("model") or "unknown model")
+    model_args = str(config.get("model_args") or "")
+    arguments = dict(part.split("=", 1) for part in model_args.split(",") if "=" in part)
+    if arguments.get("pretrained"):
+        return f"{model} {Path(arguments['pretrained'].rstrip('/')).name}"
+    return f"{model} ({model_args})" if model_args else model
+
+
+def _lmms_setting(task: str, task_config: Mapping[str, Any]) -> tuple[str, bool, int] | None:
+    """(config, with_instruction, examples) of one of our lmms-eval tasks; None for other tasks."""
+    kwargs = task_config.get("lmms_eval_specific_kwargs")
+    if isinstance(kwargs, Mapping) and isinstance(kwargs.get("default"), Mapping):
+        kwargs = {**kwargs["default"], **{k: v for k, v in kwargs.items() if k != "default"}}
+    if isinstance(kwargs, Mapping) and kwargs.get("config") in TASK_METRICS:
+        return str(kwargs["config"]), bool(kwargs.get("with_instruction", True)), int(kwargs.get("in_context_examples", 0))
+    if not task.startswith(LMMS_TASK_PREFIX):
+        return None
+    config, _, variant = task[len(LMMS_TASK_PREFIX) :].partition("_")
+    if config not in TASK_METRICS or variant not in ("", "noctx", "icl", "noctx_icl"):
+        return None
+    return config, "noctx" not in variant, 2 if "icl" in variant else 0
+
+
+def lmms_eval_rows(document: Mapping[str, Any], *, where: str) -> tuple[list[ResultRow], list[str]]:
+    """Our rows of an lmms-eval results JSON, and the names of tasks that are not ours (skipped)."""
+    system = lmms_eval_system(document["config"])
+    configs = document.get("configs") if isinstance(document.get("configs"), Mapping) else {}
+    counts = document.get("n-samples") if isinstance(document.get("n-samples"), Mapping) else {}
+    rows: list[ResultRow] = []
+    skipped: list[str] = []
+    for task, scores in sorted(document["results"].items()):
+        setting = _lmms_setting(task, configs.get(task) or {})
+        if setting is None or not isinstance(scores, Mapping):
+            skipped.append(task)
+            continue
+        config, with_instruction, examples = setting
+        n = (counts.get(task) or {}).get("effective")
+        for metric in TASK_METRICS[config]:
+            value = scores.get(f"{metric}{LMMS_FILTER}")
+            if value is None:
+                continue
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ValueError(f"{where}: results.{task}.{metric}{LMMS_FILTER} is {value!r}, expected a number")
+            rows.append(ResultRow(config, system, query_setting_label(with_instruction, examples), metric, float(value),
+                                  n=int(n) if isinstance(n, int) else None))  # fmt: skip
+    return rows, skipped
+
+
+# --- reading any results path -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedResults:
+    """Rows read from results paths, with what was looked at and what was passed over."""
+
+    rows: tuple[ResultRow, ...]
+    files: tuple[str, ...]
+    skipped_files: tuple[str, ...]
+    skipped_tasks: tuple[str, ...]
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
+
+
+def load_results(paths: Iterable[Path]) -> LoadedResults:
+    """Read our results files and lmms-eval results JSONs from files or folders (searched recursively).
+
+    A file named explicitly must be one of the two kinds; JSON files found in a folder that are
+    neither (lmms-eval configs, manifests, …) are skipped and listed in ``skipped_files``.
+    """
+    rows: list[ResultRow] = []
+    files: list[str] = []
+    skipped_files: list[str] = []
+    skipped_tasks: list[str] = []
+    for given in paths:
+        given = Path(given)
+        if not given.exists():
+            raise FileNotFoundError(f"results path {given} does not exist")
+        candidates = sorted(given.rglob("*.json")) if given.is_dir() else [given]
+        for path in candidates:
+            document = _read_json(path)
+            if isinstance(document, Mapping) and document.get("format") == RESULTS_FORMAT:
+                rows.extend(rows_from_document(document, where=str(path)))
+            elif isinstance(document, Mapping) and is_lmms_eval_results(document):
+                found, other = lmms_eval_rows(document, where=str(path))
+                rows.extend(found)
+                skipped_tasks.extend(f"{path}: {task}" for task in other)
+            elif given.is_dir():
+                skipped_files.append(str(path))
+                continue
+            else:
+                raise ValueError(f"{path}: neither a lego-arta results file (format {RESULTS_FORMAT}) nor an lmms-eval results JSON")
+            files.append(str(path))
+    return LoadedResults(tuple(rows), tuple(files), tuple(skipped_files), tuple(skipped_tasks))
+
+
+# --- the study's published numbers --------------------------------------------------------------
+
+
+def _package_csv(name: str) -> list[dict[str, str]]:
+    text = resources.files("lego_arta").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+@cache
+def study_rows() -> tuple[ResultRow, ...]:
+    """The study's Tables 8.1–8.3: nine VLMs, zero-shot and LoRA, in the published order.
+
+    A metric the study printed as "/" (no valid answer to score) has no row.
+    """
+    rows = []
+    for i, record in enumerate(_package_csv("thesis_results.csv")):
+        metric = _METRIC_KEYS.get(record["metric"])
+        setting = STUDY_SETTINGS.get(record["setting"])
+        if metric is None or setting is None:
+            raise ValueError(f"data/thesis_results.csv line {i + 2}: unknown metric or setting {record}")
+        rows.append(ResultRow(record["task"], record["model"], setting, metric, float(record["value"]), source=STUDY))
+    return tuple(rows)
+
+
+@cache
+def study_query_settings() -> tuple[ResultRow, ...]:
+    """The study's Table 8.4: Qwen-VL with/without instructions and in-context examples.
+
+    Settings read as ours do (:func:`query_setting_label`), so both sit in one table.
+    """
+    rows = []
+    for record in _package_csv("query_setting_study.csv"):
+        examples = STUDY_IN_CONTEXT_EXAMPLES if record["examples"] == "yes" else 0
+        setting = query_setting_label(record["instructions"] == "yes", examples)
+        for label, value in record.items():
+            if label in _METRIC_KEYS:
+                metric = _METRIC_KEYS[label]
+                rows.append(ResultRow(_METRIC_TASK[metric], record["model"], setting, metric, float(value), source=STUDY))
+    return tuple(rows)

@@ -1,0 +1,437 @@
+"""``lego-arta score``: score a file of answers against a built dataset, with bootstrap intervals.
+
+Predictions are JSON lines ``{"id": "<row id>", "answer": "<model output>"}``, or lmms-eval's
+per-sample log (``*_samples_lego_arta_<task>.jsonl``, written by ``lego-arta eval``), whose rows
+carry our row id in the per-metric records and the answer in ``filtered_resps``.
+
+Joining on ``id`` is strict about what it cannot pair, and counts it:
+
+- a data row without a prediction is **scored as an empty answer** — wrong on every metric
+  (state: an unreadable verdict, so a false negative or false positive; object: no box, IoU 0,
+  no entity named; scene: nothing found, nothing overlapping). Leaving such rows out would
+  reward a run for skipping the hard cases; they are listed in :attr:`ScoreResult.missing`.
+- a prediction whose id is not in the split is not scored and is listed in
+  :attr:`ScoreResult.unknown` (a prediction file for another split or build shows up here).
+
+>>> result = score_predictions("state", Path("preds.jsonl"), "out/quickstart/lego-arta")  # doctest: +SKIP
+>>> result.scores["f1"], result.intervals["f1"], len(result.missing)                     # doctest: +SKIP
+(57.1, Interval(low=48.0, high=65.2), 0)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from lego_arta.atomic import atomic_write_text
+from lego_arta.evaluation.results import TASK_METRICS, TASKS, ResultRow, metric_label, write_results
+from lego_arta.metrics import (
+    DEFAULT_ALPHA,
+    DEFAULT_RESAMPLES,
+    Interval,
+    SampleStats,
+    bleu_per_sample,
+    e_acc_per_sample,
+    intervals,
+    iou_per_sample,
+    object_scores,
+    object_stats,
+    rouge1_per_sample,
+    scene_scores,
+    scene_stats,
+    state_outcomes,
+    state_scores,
+    state_stats,
+    t_acc_per_sample,
+    valid_box_per_sample,
+)
+
+#: What a data row without a prediction is scored as: an empty answer, wrong on every metric.
+MISSING_ANSWER = ""
+#: Split scored unless told otherwise (the study held out 25% for test).
+DEFAULT_SPLIT = "test"
+#: Setting recorded for scored prediction files: answers to the ``query`` column as built.
+DEFAULT_SETTING = "with instruction"
+#: Ids listed in printed warnings (all of them are in the results file).
+SHOWN_IDS = 5
+#: Columns each task reads from the data besides ``id`` and ``answer``.
+TASK_COLUMNS: dict[str, tuple[str, ...]] = {"scene": ("entities",), "object": ("entities", "box"), "state": ("label",)}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What one test row's answer is scored against (no image: scoring never needs it)."""
+
+    id: str
+    answer: str
+    entities: tuple[str, ...] = ()
+    box: tuple[float, float, float, float] | None = None
+    label: bool | None = None
+
+
+def check_task(task: str) -> str:
+    if task not in TASK_METRICS:
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    return task
+
+
+def references_from_records(task: str, records: Sequence[Mapping[str, Any]], *, where: str = "data") -> tuple[Reference, ...]:
+    """References of ``task`` from dataset rows (dicts with ``id``, ``answer`` and the task's columns)."""
+    check_task(task)
+    references = []
+    seen: dict[str, int] = {}
+    for i, record in enumerate(records):
+        missing = [name for name in ("id", "answer", *TASK_COLUMNS[task]) if name not in record]
+        if missing:
+            raise ValueError(f"{where}: row {i} has no {', '.join(missing)} column(s); is this a {task} split?")
+        row_id = str(record["id"])
+        if row_id in seen:
+            raise ValueError(f"{where}: id {row_id!r} appears in rows {seen[row_id]} and {i}; ids must be unique")
+        seen[row_id] = i
+        box = tuple(float(v) for v in record["box"]) if task == "object" else None
+        references.append(Reference(
+            id=row_id,
+            answer=str(record["answer"]),
+            entities=tuple(str(e) for e in record.get("entities") or ()),
+            box=box,  # type: ignore[arg-type]
+            label=bool(record["label"]) if task == "state" else None,
+        ))  # fmt: skip
+    if not references:
+        raise ValueError(f"{where}: no rows to score")
+    return tuple(references)
+
+
+def load_references(task: str, data: Path | str, *, split: str = DEFAULT_SPLIT) -> tuple[Reference, ...]:
+    """References of one split of a built dataset (a Hub-layout folder or a Hub id), images not decoded."""
+    import datasets
+
+    check_task(task)
+    local = Path(data).expanduser()
+    if local.exists() and not (local / "README.md").is_file():
+        raise FileNotFoundError(f"{local}: not a built LEGO-ARTA dataset (no README.md with a configs: table)")
+    where = f"{data} ({task}, {split})"
+    try:
+        table = datasets.load_dataset(str(local) if local.exists() else str(data), task, split=split)
+    except ValueError as error:
+        raise ValueError(f"{where}: cannot load ({error})") from error
+    columns = [name for name in ("id", "answer", *TASK_COLUMNS[task]) if name in table.column_names]
+    return references_from_records(task, table.select_columns(columns).to_list(), where=where)
+
+
+# --- predictions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Answers by row id, in file order, and which format the file was in."""
+
+    answers: dict[str, str]
+    source: str
+    kind: str
+
+
+def _lmms_eval_answer(response: Any) -> str:
+    """lmms-eval's ``filtered_resps``: a string, or a (nested) list whose first item is the answer."""
+    while isinstance(response, list):
+        response = response[0] if response else MISSING_ANSWER
+    return response if isinstance(response, str) else MISSING_ANSWER if response is None else str(response)
+
+
+def _lmms_eval_id(record: Mapping[str, Any]) -> str | None:
+    """Our row id from an lmms-eval sample: a per-metric record carries it (lmms-eval drops ``doc``)."""
+    doc = record.get("doc")
+    if isinstance(doc, Mapping) and "id" in doc:
+        return str(doc["id"])
+    for key in sorted(record):
+        value = record[key]
+        if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+            return value["id"]
+    return None
+
+
+def parse_prediction_line(record: Any, *, where: str) -> tuple[str, str, str]:
+    """``(id, answer, kind)`` of one parsed JSON line; ``kind`` is ``jsonl`` or ``lmms-eval samples``."""
+    if not isinstance(record, Mapping):
+        raise ValueError(f"{where}: expected a JSON object with id and answer, got {type(record).__name__}")
+    if "answer" in record and "id" in record:
+        if not isinstance(record["id"], str):
+            raise ValueError(f"{where}: id must be a string, got {record['id']!r}")
+        if not isinstance(record["answer"], str):
+            raise ValueError(f"{where}: answer must be a string, got {record['answer']!r}")
+        return record["id"], record["answer"], "jsonl"
+    if "doc_id" in record and ("filtered_resps" in record or "resps" in record):
+        row_id = _lmms_eval_id(record)
+        if row_id is None:
+            raise ValueError(f"{where}: lmms-eval sample without a LEGO-ARTA row id (was it logged by a lego_arta_* task?)")
+        return row_id, _lmms_eval_answer(record.get("filtered_resps", record.get("resps"))), "lmms-eval samples"
+    raise ValueError(f"{where}: expected keys id and answer (or an lmms-eval sample with doc_id and filtered_resps), got {sorted(record)}")
+
+
+def read_predictions(path: Path) -> Predictions:
+    """Read a predictions JSONL (or lmms-eval sample log); blank lines are allowed, duplicate ids are not."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"predictions file {path} does not exist")
+    answers: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    kinds: set[str] = set()
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{where}: not valid JSON ({error.msg})") from error
+            row_id, answer, kind = parse_prediction_line(record, where=where)
+            if row_id in answers:
+                raise ValueError(f"{where}: id {row_id!r} was already predicted on line {lines[row_id]}")
+            answers[row_id], lines[row_id] = answer, number
+            kinds.add(kind)
+    if not answers:
+        raise ValueError(f"{path}: no predictions (expected JSON lines with id and answer)")
+    return Predictions(answers, str(path), " + ".join(sorted(kinds)))
+
+
+def write_predictions(path: Path, answers: Sequence[tuple[str, str]]) -> None:
+    """Write ``(id, answer)`` pairs as predictions JSONL, atomically."""
+    text = "".join(json.dumps({"id": row_id, "answer": answer}, ensure_ascii=False) + "\n" for row_id, answer in answers)
+    atomic_write_text(Path(path), text)
+
+
+# --- scoring ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Joined:
+    """One answer per reference (``MISSING_ANSWER`` where none was given) and what did not pair."""
+
+    answers: tuple[str, ...]
+    missing: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+
+def join_answers(references: Sequence[Reference], answers: Mapping[str, str]) -> Joined:
+    """Pair answers with references by id; count both kinds of leftovers (see the module docstring)."""
+    known = {reference.id for reference in references}
+    paired = tuple(answers.get(reference.id, MISSING_ANSWER) for reference in references)
+    missing = tuple(reference.id for reference in references if reference.id not in answers)
+    unknown = tuple(row_id for row_id in answers if row_id not in known)
+    return Joined(paired, missing, unknown)
+
+
+def task_scores(task: str, answers: Sequence[str], references: Sequence[Reference]) -> dict[str, float]:
+    """The task's reported metrics in percent (one call into :mod:`lego_arta.metrics`)."""
+    entities = [list(r.entities) for r in references]
+    if check_task(task) == "scene":
+        return scene_scores(answers, [r.answer for r in references], entities)
+    if task == "object":
+        return object_scores(answers, [r.box for r in references], entities)  # type: ignore[misc]
+    return state_scores(answers, [r.label for r in references])  # type: ignore[misc]
+
+
+def task_stats(task: str, answers: Sequence[str], references: Sequence[Reference]) -> dict[str, SampleStats]:
+    """Bootstrap statistics of the task's metrics."""
+    entities = [list(r.entities) for r in references]
+    if check_task(task) == "scene":
+        return scene_stats(answers, [r.answer for r in references], entities)
+    if task == "object":
+        return object_stats(answers, [r.box for r in references], entities)  # type: ignore[misc]
+    return state_stats(answers, [r.label for r in references])  # type: ignore[misc]
+
+
+def sample_records(task: str, answers: Sequence[str], references: Sequence[Reference], missing: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The per-sample log: id, answer, reference, whether it was missing, and per-sample scores.
+
+    Per-sample scores: scene ``t_acc`` (None without entities), ``rouge1``, sentence ``bleu``;
+    object ``e_acc``, ``iou``, ``valid_box``; state the confusion ``outcome``.
+    """
+    gaps = set(missing)
+    base = [{"id": r.id, "answer": a, "reference": r.answer, "missing": r.id in gaps} for r, a in zip(references, answers)]
+    entities = [list(r.entities) for r in references]
+    if check_task(task) == "scene":
+        refs = [r.answer for r in references]
+        columns = {
+            "t_acc": t_acc_per_sample(answers, entities),
+            "rouge1": rouge1_per_sample(answers, refs),
+            "bleu": bleu_per_sample(answers, refs),
+        }
+    elif task == "object":
+        boxes = [list(r.box or ()) for r in references]
+        columns = {
+            "box": boxes,
+            "e_acc": e_acc_per_sample(answers, entities),
+            "iou": iou_per_sample(answers, boxes),
+            "valid_box": valid_box_per_sample(answers),
+        }
+    else:
+        columns = {"label": [r.label for r in references], "outcome": state_outcomes(answers, [r.label for r in references])}
+    for name, values in columns.items():
+        for record, value in zip(base, values):
+            record[name] = value
+    return base
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores of one task with their intervals, the leftovers of the join, and the per-sample log."""
+
+    task: str
+    split: str
+    n_rows: int
+    n_predictions: int
+    missing: tuple[str, ...]
+    unknown: tuple[str, ...]
+    scores: dict[str, float]
+    intervals: dict[str, Interval]
+    samples: tuple[dict[str, Any], ...] = field(repr=False)
+    n_resamples: int = DEFAULT_RESAMPLES
+    seed: int = 0
+    alpha: float = DEFAULT_ALPHA
+
+    def rows(self, system: str, setting: str = DEFAULT_SETTING) -> list[ResultRow]:
+        """The scores as result rows (table order), for results files and reports."""
+        return [
+            ResultRow(self.task, system, setting, metric, self.scores[metric], *self.intervals[metric], n=self.n_rows)
+            for metric in TASK_METRICS[self.task]
+        ]
+
+    def run_summary(self, system: str, setting: str = DEFAULT_SETTING, **extra: Any) -> dict[str, Any]:
+        """What the run counted, for the ``runs`` list of a results file."""
+        return {
+            "task": self.task, "system": system, "setting": setting, "split": self.split,
+            "rows": self.n_rows, "predictions": self.n_predictions,
+            "missing": len(self.missing), "missing_ids": list(self.missing),
+            "unknown": len(self.unknown), "unknown_ids": list(self.unknown),
+            "bootstrap": {"resamples": self.n_resamples, "seed": self.seed, "alpha": self.alpha},
+            **extra,
+        }  # fmt: skip
+
+
+def score_answers(
+    task: str,
+    references: Sequence[Reference],
+    answers: Mapping[str, str],
+    *,
+    split: str = DEFAULT_SPLIT,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    alpha: float = DEFAULT_ALPHA,
+) -> ScoreResult:
+    """Score answers by id against references: point estimates, percentile-bootstrap intervals, log."""
+    joined = join_answers(references, answers)
+    stats = task_stats(task, joined.answers, references)
+    return ScoreResult(
+        task=task,
+        split=split,
+        n_rows=len(references),
+        n_predictions=len(answers),
+        missing=joined.missing,
+        unknown=joined.unknown,
+        scores=task_scores(task, joined.answers, references),
+        intervals=intervals(stats, n_resamples=n_resamples, seed=seed, alpha=alpha),
+        samples=tuple(sample_records(task, joined.answers, references, joined.missing)),
+        n_resamples=n_resamples,
+        seed=seed,
+        alpha=alpha,
+    )
+
+
+def score_predictions(
+    task: str,
+    predictions: Path,
+    data: Path | str,
+    *,
+    split: str = DEFAULT_SPLIT,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    alpha: float = DEFAULT_ALPHA,
+) -> ScoreResult:
+    """Score a predictions file (JSONL or lmms-eval sample log) against one split of a built dataset."""
+    answers = read_predictions(Path(predictions)).answers
+    references = load_references(task, data, split=split)
+    return score_answers(task, references, answers, split=split, n_resamples=n_resamples, seed=seed, alpha=alpha)
+
+
+def _json_value(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def write_sample_log(path: Path, result: ScoreResult) -> None:
+    """The per-sample log as JSON lines, one per data row in data order, atomically."""
+    lines = (json.dumps({k: _json_value(v) for k, v in record.items()}, ensure_ascii=False, sort_keys=True) for record in result.samples)
+    atomic_write_text(Path(path), "".join(line + "\n" for line in lines))
+
+
+# --- CLI adapter --------------------------------------------------------------------------------
+
+
+def format_interval(value: float, low: float | None, high: float | None) -> str:
+    """``57.14 [48.00, 65.20]``: a score with its interval, two decimals (the study's precision)."""
+    return f"{value:.2f}" if low is None or high is None else f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def score_table(result: ScoreResult, title: str) -> Table:
+    """A rich table of one result: metric, score, interval bounds."""
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("score", justify="right")
+    table.add_column(f"{100 * (1 - result.alpha):.0f}% interval", justify="right")
+    for metric in TASK_METRICS[result.task]:
+        low, high = result.intervals[metric]
+        table.add_row(metric_label(metric), f"{result.scores[metric]:.2f}", f"[{low:.2f}, {high:.2f}]")
+    return table
+
+
+def leftover_lines(result: ScoreResult) -> list[str]:
+    """Warnings about predictions that were missing or could not be placed (empty when none)."""
+    lines = []
+    for what, ids, meaning in (
+        ("missing", result.missing, "data rows without a prediction, scored as empty (wrong) answers"),
+        ("unknown", result.unknown, f"predictions whose id is not in the {result.split} split, not scored"),
+    ):
+        if ids:
+            shown = ", ".join(ids[:SHOWN_IDS]) + (", …" if len(ids) > SHOWN_IDS else "")
+            lines.append(f"{len(ids)} {what}: {meaning} ({shown})")
+    return lines
+
+
+def add_score_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``lego-arta score``."""
+    parser.add_argument("--task", required=True, choices=TASKS)
+    parser.add_argument("--predictions", type=Path, required=True, help='JSON lines {"id": ..., "answer": ...} or an lmms-eval *_samples_*.jsonl')
+    parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
+    parser.add_argument("--split", default=DEFAULT_SPLIT)
+    parser.add_argument("--out", type=Path, default=None, help="folder for <name>-<task>.results.json and .samples.jsonl")
+    parser.add_argument("--name", default=None, help="system name in results and reports (default: the predictions file name)")
+    parser.add_argument("--setting", default=DEFAULT_SETTING, help=f"query setting recorded in the results (default: {DEFAULT_SETTING})")
+    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="two-sided error rate (0.05: 95%% intervals)")
+
+
+def run_score(args: argparse.Namespace) -> int:
+    """``lego-arta score``: print the score table; with ``--out`` write the results file and the per-sample log."""
+    console = Console()
+    result = score_predictions(args.task, args.predictions, args.data, split=args.split,
+                               n_resamples=args.resamples, seed=args.seed, alpha=args.alpha)  # fmt: skip
+    name = args.name or Path(args.predictions).stem
+    console.print(score_table(result, f"{name}: {args.task} ({args.split}, {result.n_rows} rows)"))
+    for line in leftover_lines(result):
+        console.print(f"[yellow]{line}[/yellow]", highlight=False)
+    if args.out is not None:
+        stem = Path(args.out) / f"{name}-{args.task}"
+        write_results(Path(f"{stem}.results.json"), result.rows(name, args.setting),
+                      [result.run_summary(name, args.setting, predictions=str(args.predictions), data=str(args.data))])  # fmt: skip
+        write_sample_log(Path(f"{stem}.samples.jsonl"), result)
+        console.print(f"wrote {stem}.results.json and {stem}.samples.jsonl", highlight=False)
+    return 0
