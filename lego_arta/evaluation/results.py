@@ -39,11 +39,11 @@ METRIC_LABELS: dict[str, str] = {
     "rouge1": "ROUGE-1",
     "e_acc": "E_ACC",
     "iou": "IoU",
-    "valid_box_rate": "valid box %",
+    "valid_box_rate": "valid box rate",
     "f1": "F1",
     "tnr": "TNR",
     "fpr": "FPR",
-    "invalid_rate": "invalid %",
+    "invalid_rate": "invalid rate",
 }
 _METRIC_KEYS = {label: key for key, label in METRIC_LABELS.items()}
 _METRIC_TASK = {metric: task for task, metrics in TASK_METRICS.items() for metric in metrics}
@@ -230,6 +230,7 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
     files: list[str] = []
     skipped_files: list[str] = []
     skipped_tasks: list[str] = []
+    origin: dict[tuple[str, str, str, str], str] = {}
     for given in paths:
         given = Path(given)
         if not given.exists():
@@ -238,16 +239,21 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
         for path in candidates:
             document = _read_json(path)
             if isinstance(document, Mapping) and document.get("format") == RESULTS_FORMAT:
-                rows.extend(rows_from_document(document, where=str(path)))
+                found = rows_from_document(document, where=str(path))
             elif isinstance(document, Mapping) and is_lmms_eval_results(document):
                 found, other = lmms_eval_rows(document, where=str(path))
-                rows.extend(found)
                 skipped_tasks.extend(f"{path}: {task}" for task in other)
             elif given.is_dir():
                 skipped_files.append(str(path))
                 continue
             else:
                 raise ValueError(f"{path}: neither a lego-arta results file (format {RESULTS_FORMAT}) nor an lmms-eval results JSON")
+            for row in found:
+                key = (row.task, row.system, row.setting, row.metric)
+                if key in origin:
+                    raise ValueError(f"{path}: {'/'.join(key)} is also in {origin[key]}; name the runs apart (lego-arta score --name)")
+                origin[key] = str(path)
+            rows.extend(found)
             files.append(str(path))
     return LoadedResults(tuple(rows), tuple(files), tuple(skipped_files), tuple(skipped_tasks))
 

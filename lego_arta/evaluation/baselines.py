@@ -1,0 +1,371 @@
+"""``lego-arta baselines``: what each task scores without a model, so model numbers have a floor.
+
+Every baseline sees only what a model sees (the query, the image; the train split where a model
+would be fine-tuned on it) and none needs weights:
+
+=====================  ======  ============================================================
+baseline               task    answer
+=====================  ======  ============================================================
+``always-yes``         state   "Yes." — TNR 0, FPR 100; F1 = 2P/(2P+N) of the label counts
+``always-no``          state   "No." — F1 0, TNR 100
+``random``             state   "Yes."/"No." with p = 0.5, seeded per row id
+``centre-box``         object  the query's object phrase and the centre box <25><25><75><75>
+``colour-detector``    object  the query's colour names found in the collage (OpenCV): box of the
+                               largest matching blob; the centre box when nothing matches
+``tfidf-nearest``      scene   the instruction of the most similar train query (TF-IDF cosine)
+=====================  ======  ============================================================
+
+Each baseline's answers are written as a predictions JSONL and scored by
+:func:`lego_arta.evaluation.scoring.score_predictions` (the path any model's answers take);
+the rows go to ``baselines.json`` and the report (:mod:`lego_arta.evaluation.report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from lego_arta.annotate.background import foreground_mask, mask_box
+from lego_arta.annotate.colours import BASIC_COLOURS, LEGO_COLOURS, lookup_colour, shade_distance, to_lab
+from lego_arta.build.prompts import object_answer, state_answer, templates
+from lego_arta.evaluation.results import TASKS, ResultRow, metric_label, write_results
+from lego_arta.evaluation.scoring import (
+    DEFAULT_SPLIT,
+    format_interval,
+    score_predictions,
+    write_predictions,
+    write_sample_log,
+)
+from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES
+
+Box = tuple[float, float, float, float]
+RGB = tuple[int, int, int]
+
+#: The centre quarter of the frame: the box a detector with no idea where to look would give.
+CENTRE_BOX: Box = (25.0, 25.0, 75.0, 75.0)
+#: Probability of "Yes." in the random state baseline.
+RANDOM_YES_PROBABILITY = 0.5
+#: A pixel shows a named colour when its ΔE (CIE76) to a lit shade of it is at most this.
+MAX_COLOUR_DISTANCE = 14.0
+#: Opening kernel (pixels) that removes anti-aliased edges and stray matches before blobs are counted.
+OPENING_KERNEL = 3
+#: Setting recorded for every baseline row.
+BASELINE_SETTING = "baseline"
+#: Split the scene baseline retrieves from (the split a model would be fine-tuned on).
+TRAIN_SPLIT = "train"
+#: File names under ``--out``.
+RESULTS_NAME = "baselines.json"
+REPORT_STEM = "baselines"
+
+
+# --- state ----------------------------------------------------------------------------------------
+
+
+def constant_verdicts(count: int, verdict: bool) -> list[str]:
+    """The same answer for every row ("Yes." or "No.", the dataset's answer wording)."""
+    return [state_answer(verdict)] * count
+
+
+def random_verdicts(ids: Sequence[str], *, seed: int, p_yes: float = RANDOM_YES_PROBABILITY) -> list[str]:
+    """A seeded coin per row; the draw depends on the row ids, not on the order rows are stored in.
+
+    >>> random_verdicts(["b", "a"], seed=0) == random_verdicts(["a", "b"], seed=0)[::-1]
+    True
+    """
+    order = sorted(range(len(ids)), key=lambda i: ids[i])
+    draws = np.random.default_rng(seed).random(len(ids))
+    verdicts = [False] * len(ids)
+    for rank, index in enumerate(order):
+        verdicts[index] = bool(draws[rank] < p_yes)
+    return [state_answer(verdict) for verdict in verdicts]
+
+
+# --- object ---------------------------------------------------------------------------------------
+
+
+@cache
+def _object_question_pattern() -> re.Pattern[str]:
+    """The object question template with its ``{object}`` slot as a capture group."""
+    marker = "\x00"
+    before, after = templates()["object"]["question"].format(object=marker).split(marker)
+    return re.compile(re.escape(before.strip()) + r"\s*(.+?)\s*" + re.escape(after.strip()), re.DOTALL)
+
+
+def object_phrase(query: str) -> str:
+    """The object phrase an object query asks about (what fills the template's ``{object}``).
+
+    >>> from lego_arta.build.prompts import object_query
+    >>> object_phrase(object_query("2 bright red bricks 2x4").text)
+    '2 bright red bricks 2x4'
+    """
+    found = _object_question_pattern().search(" ".join(query.split()))
+    if found is None:
+        raise ValueError(f"not an object-task query (no 'positions of <object>.' question): {query[:120]!r}")
+    return found.group(1)
+
+
+def centre_box_answer(query: str) -> str:
+    """The query's own phrase and the centre box: full E_ACC by construction, IoU from chance overlap."""
+    return object_answer(object_phrase(query), CENTRE_BOX)
+
+
+@cache
+def _colour_name_pattern() -> re.Pattern[str]:
+    """Every known colour name, longest first, so "bright red" wins over "red"."""
+    names = sorted(set(LEGO_COLOURS) | set(BASIC_COLOURS), key=lambda name: (-len(name), name))
+    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(name) for name in names) + r")(?![\w-])")
+
+
+def query_colours(phrase: str) -> tuple[str, ...]:
+    """Colour names in an object phrase, in reading order, longest match at each place.
+
+    >>> query_colours("1 white, black and bright orange brick 1x2")
+    ('white', 'black', 'bright orange')
+    """
+    text = " ".join(phrase.lower().split())
+    return tuple(match.group(1) for match in _colour_name_pattern().finditer(text))
+
+
+def colour_mask(image: np.ndarray, colours: Sequence[RGB], *, max_distance: float = MAX_COLOUR_DISTANCE) -> np.ndarray:
+    """Bool ``H×W``: foreground pixels within ``max_distance`` of a lit shade of any of ``colours``."""
+    rgb = np.ascontiguousarray(np.asarray(image)[:, :, :3])
+    height, width = rgb.shape[:2]
+    lab = to_lab(rgb).reshape(-1, 3)
+    near = np.zeros(height * width, dtype=bool)
+    for colour in colours:
+        near |= shade_distance(lab, colour) <= max_distance
+    return near.reshape(height, width) & foreground_mask(rgb)
+
+
+def largest_blob_box(mask: np.ndarray) -> Box | None:
+    """Box (0–100 frame, end-exclusive) of the largest 8-connected blob after a small opening."""
+    height, width = mask.shape
+    kernel = np.ones((OPENING_KERNEL, OPENING_KERNEL), np.uint8)
+    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    if not opened.any():
+        opened = mask.astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    if count <= 1:
+        return None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    box = mask_box(labels == largest)
+    if box is None:
+        return None
+    x1, y1, x2, y2 = box
+    return (100.0 * x1 / width, 100.0 * y1 / height, 100.0 * x2 / width, 100.0 * y2 / height)
+
+
+@dataclass(frozen=True)
+class ColourGuess:
+    """The colour detector's answer and whether it found the colour (else it fell back to the centre)."""
+
+    answer: str
+    found: bool
+
+
+def colour_detector_answer(query: str, image: np.ndarray) -> ColourGuess:
+    """Box the largest blob of the query's named colours; the centre box when none is named or seen."""
+    phrase = object_phrase(query)
+    palette = [rgb for rgb in (lookup_colour(name) for name in query_colours(phrase)) if rgb is not None]
+    box = largest_blob_box(colour_mask(image, palette)) if palette else None
+    if box is None:
+        return ColourGuess(object_answer(phrase, CENTRE_BOX), False)
+    return ColourGuess(object_answer(phrase, box), True)
+
+
+# --- scene ----------------------------------------------------------------------------------------
+
+
+def nearest_train_answers(train_queries: Sequence[str], train_answers: Sequence[str], queries: Sequence[str]) -> list[str]:
+    """For each query, the answer of the most similar train query (TF-IDF, cosine; ties → first).
+
+    >>> nearest_train_answers(["find red brick", "find blue plate"], ["A", "B"], ["a blue plate"])
+    ['B']
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if len(train_queries) != len(train_answers) or not train_queries:
+        raise ValueError(f"need one answer per train query and at least one, got {len(train_queries)} and {len(train_answers)}")
+    vectorizer = TfidfVectorizer()
+    train = vectorizer.fit_transform(train_queries)
+    similarity = (vectorizer.transform(queries) @ train.T).toarray()
+    return [train_answers[int(i)] for i in similarity.argmax(axis=1)]
+
+
+# --- running them all -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A named answer rule of one task: rows (+ train rows, seed) → one answer per row, and counters."""
+
+    name: str
+    task: str
+    description: str
+    answer: Callable[[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]], int], tuple[list[str], dict[str, int]]]
+    needs_images: bool = False
+    needs_train: bool = False
+
+
+def _always(verdict: bool) -> Callable[..., tuple[list[str], dict[str, int]]]:
+    return lambda rows, train, seed: (constant_verdicts(len(rows), verdict), {})
+
+
+def _random(rows: Sequence[Mapping[str, Any]], train: Sequence[Mapping[str, Any]], seed: int) -> tuple[list[str], dict[str, int]]:
+    return random_verdicts([str(row["id"]) for row in rows], seed=seed), {}
+
+
+def _centre(rows: Sequence[Mapping[str, Any]], train: Sequence[Mapping[str, Any]], seed: int) -> tuple[list[str], dict[str, int]]:
+    return [centre_box_answer(str(row["query"])) for row in rows], {}
+
+
+def _colour(rows: Sequence[Mapping[str, Any]], train: Sequence[Mapping[str, Any]], seed: int) -> tuple[list[str], dict[str, int]]:
+    guesses = [colour_detector_answer(str(row["query"]), np.asarray(row["image"].convert("RGB"))) for row in rows]
+    fallbacks = sum(not guess.found for guess in guesses)
+    return [guess.answer for guess in guesses], {"centre_box_fallbacks": fallbacks}
+
+
+def _tfidf(rows: Sequence[Mapping[str, Any]], train: Sequence[Mapping[str, Any]], seed: int) -> tuple[list[str], dict[str, int]]:
+    ordered = sorted(train, key=lambda row: str(row["id"]))
+    answers = nearest_train_answers([str(r["query"]) for r in ordered], [str(r["answer"]) for r in ordered], [str(r["query"]) for r in rows])
+    return answers, {"train_rows": len(ordered)}
+
+
+BASELINES: tuple[Baseline, ...] = (
+    Baseline("always-yes", "state", 'answers "Yes." to every row', _always(True)),
+    Baseline("always-no", "state", 'answers "No." to every row', _always(False)),
+    Baseline("random", "state", f'"Yes." with probability {RANDOM_YES_PROBABILITY}, seeded per row id', _random),
+    Baseline("centre-box", "object", "the query's object phrase with the centre box <25><25><75><75>", _centre),
+    Baseline("colour-detector", "object", "box of the largest blob of the query's colours (OpenCV, CIE Lab)", _colour, needs_images=True),
+    Baseline("tfidf-nearest", "scene", "instruction of the most similar train query (TF-IDF cosine)", _tfidf, needs_train=True),
+)
+
+
+@dataclass(frozen=True)
+class BaselineResults:
+    """Rows of every baseline run, what each run counted, and where its files went."""
+
+    rows: tuple[ResultRow, ...]
+    runs: tuple[dict[str, Any], ...]
+    files: tuple[Path, ...] = field(default=())
+
+
+def _load_rows(data: Path | str, task: str, split: str, *, images: bool) -> list[dict[str, Any]]:
+    import datasets
+
+    table = datasets.load_dataset(str(data), task, split=split)
+    columns = [name for name in ("id", "query", "answer", "image") if name in table.column_names and (images or name != "image")]
+    return table.select_columns(columns).to_list() if not images else [dict(row) for row in table.select_columns(columns)]
+
+
+def available_tasks(data: Path | str) -> tuple[str, ...]:
+    """The configs a built dataset holds, in task order."""
+    import datasets
+
+    names = set(datasets.get_dataset_config_names(str(data)))
+    tasks = tuple(task for task in TASKS if task in names)
+    if not tasks:
+        raise ValueError(f"{data}: no scene, object or state config (found {sorted(names)})")
+    return tasks
+
+
+def evaluate_baselines(
+    data: Path | str,
+    runs_dir: Path,
+    *,
+    split: str = DEFAULT_SPLIT,
+    seed: int = 0,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    alpha: float = DEFAULT_ALPHA,
+    baselines: Sequence[Baseline] = BASELINES,
+) -> BaselineResults:
+    """Run every baseline of every task the data holds: write its predictions and per-sample log
+    to ``runs_dir``, score it through :func:`score_predictions`, and collect the rows."""
+    runs_dir = Path(runs_dir)
+    tasks = available_tasks(data)
+    rows: list[ResultRow] = []
+    runs: list[dict[str, Any]] = []
+    files: list[Path] = []
+    for task in tasks:
+        chosen = [b for b in baselines if b.task == task]
+        if not chosen:
+            continue
+        test = _load_rows(data, task, split, images=any(b.needs_images for b in chosen))
+        train = _load_rows(data, task, TRAIN_SPLIT, images=False) if any(b.needs_train for b in chosen) else []
+        for baseline in chosen:
+            answers, counters = baseline.answer(test, train, seed)
+            predictions = runs_dir / f"{task}-{baseline.name}.predictions.jsonl"
+            samples = runs_dir / f"{task}-{baseline.name}.samples.jsonl"
+            write_predictions(predictions, [(str(row["id"]), answer) for row, answer in zip(test, answers)])
+            result = score_predictions(task, predictions, data, split=split, n_resamples=n_resamples, seed=seed, alpha=alpha)
+            write_sample_log(samples, result)
+            rows.extend(result.rows(baseline.name, BASELINE_SETTING))
+            runs.append(result.run_summary(baseline.name, BASELINE_SETTING, description=baseline.description,
+                                           predictions=predictions.name, **counters))  # fmt: skip
+            files += [predictions, samples]
+    return BaselineResults(tuple(rows), tuple(runs), tuple(files))
+
+
+# --- CLI adapter ----------------------------------------------------------------------------------
+
+
+def baselines_table(results: BaselineResults) -> Table:
+    """One rich table: task × baseline × metric with intervals."""
+    table = Table(title="Baselines (no model weights)")
+    for column in ("task", "baseline", "metric", "score [95% interval]"):
+        table.add_column(column, justify="right" if column.startswith("score") else "left")
+    for row in results.rows:
+        table.add_row(row.task, row.system, metric_label(row.metric), format_interval(row.value, row.low, row.high))
+    return table
+
+
+def baselines_preamble(results: BaselineResults, command: str) -> list[str]:
+    """What the baselines report says before its tables: the command, and each baseline in one line."""
+    lines = [f"Produced by `{command}`. No baseline needs model weights; each answers from the query, the image or",
+             "the train split only. Per baseline:", ""]  # fmt: skip
+    for run in results.runs:
+        counters = {k: v for k, v in run.items() if k in ("centre_box_fallbacks", "train_rows")}
+        counted = "".join(f"; {k.replace('_', ' ')}: {v}" for k, v in sorted(counters.items()))
+        lines.append(f"- **{run['system']}** ({run['task']}, {run['rows']} test rows): {run['description']}{counted}")
+    return lines
+
+
+def add_baselines_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``lego-arta baselines``."""
+    parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
+    parser.add_argument("--out", type=Path, required=True, help=f"folder for {RESULTS_NAME}, {REPORT_STEM}.md and the charts")
+    parser.add_argument("--runs", type=Path, default=None, help="folder for predictions and per-sample logs (default: <out>/baselines-runs)")
+    parser.add_argument("--split", default=DEFAULT_SPLIT)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random baseline and of the bootstrap")
+    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples")
+    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="two-sided error rate (0.05: 95%% intervals)")
+
+
+def run_baselines(args: argparse.Namespace) -> int:
+    """``lego-arta baselines``: run, score, print the table, write results + report with charts."""
+    from lego_arta.evaluation.report import write_report
+
+    console = Console()
+    out = Path(args.out)
+    runs_dir = args.runs if args.runs is not None else out / "baselines-runs"
+    results = evaluate_baselines(args.data, runs_dir, split=args.split, seed=args.seed, n_resamples=args.resamples, alpha=args.alpha)
+    console.print(baselines_table(results))
+    for run in results.runs:
+        if run["missing"] or run["unknown"]:
+            console.print(f"[yellow]{run['task']}/{run['system']}: {run['missing']} missing, {run['unknown']} unknown ids[/yellow]")
+    write_results(out / RESULTS_NAME, results.rows, results.runs)
+    command = f"lego-arta baselines --data {args.data} --split {args.split} --seed {args.seed} --resamples {args.resamples}"
+    written = write_report(results.rows, out, stem=REPORT_STEM, title="LEGO-ARTA baselines", preamble=baselines_preamble(results, command))
+    console.print(f"wrote {out / RESULTS_NAME}, {len(written)} report files under {out}, predictions under {runs_dir}", highlight=False)
+    return 0
+
