@@ -355,7 +355,7 @@ def run_baselines(args: argparse.Namespace) -> int:
     """``lego-arta baselines``: run, score, print the table, write results + report with charts."""
     from lego_arta.evaluation.report import write_report
 
-    console = Console()
+    console = Console(soft_wrap=True)
     out = Path(args.out)
     runs_dir = args.runs if args.runs is not None else out / "baselines-runs"
     results = evaluate_baselines(args.data, runs_dir, split=args.split, seed=args.seed, n_resamples=args.resamples, alpha=args.alpha)

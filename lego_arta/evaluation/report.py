@@ -212,7 +212,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     """``lego-arta report``: read results, write the Markdown report and charts, list what was skipped."""
-    console = Console()
+    console = Console(soft_wrap=True)
     loaded = load_results(args.results)
     for path in loaded.skipped_files:
         console.print(f"[yellow]skipped {path}: not a results file[/yellow]", highlight=False)

@@ -421,7 +421,7 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_score(args: argparse.Namespace) -> int:
     """``lego-arta score``: print the score table; with ``--out`` write the results file and the per-sample log."""
-    console = Console()
+    console = Console(soft_wrap=True)
     result = score_predictions(args.task, args.predictions, args.data, split=args.split,
                                n_resamples=args.resamples, seed=args.seed, alpha=args.alpha)  # fmt: skip
     name = args.name or Path(args.predictions).stem
