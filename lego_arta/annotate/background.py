@@ -1,0 +1,92 @@
+"""Background of manual images: flat (parts images) or a vertical gradient (assembly images).
+
+The real images have a plain backdrop, light blue (181, 217, 240) behind parts and a grey ramp
+(~217 at the top to ~246 at the bottom) behind assemblies, and a one-pixel frame of another colour.
+Estimating the backdrop row by row from the left and right border bands handles both, and the
+frame is ignored, so no colour constant is baked in:
+
+>>> image = np.full((40, 60, 3), 200, np.uint8); image[10:20, 25:35] = (200, 30, 30)
+>>> background_box(image)
+(25.0, 10.0, 34.0, 19.0)
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+Box = tuple[float, float, float, float]
+
+#: Outer pixels ignored everywhere: real images carry a thin frame in another colour.
+FRAME_PIXELS = 2
+#: Width of the border band (share of the image width, at least 2 px) the row backdrop is read from.
+BORDER_BAND_SHARE = 0.02
+#: A pixel is foreground when one RGB channel differs from its row's backdrop by more than this.
+FOREGROUND_TOLERANCE = 6
+#: Connected foreground specks smaller than this share of the image are noise, not objects.
+MIN_OBJECT_SHARE = 5e-5
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """An ``H×W×3`` uint8 view of an RGB or RGBA (alpha dropped) or grey image; clear error otherwise."""
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got dtype {array.dtype}")
+    if array.ndim == 2:
+        return np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        return array[:, :, :3]
+    raise ValueError(f"expected an H×W, H×W×3 or H×W×4 image, got shape {array.shape}")
+
+
+def row_background(image: np.ndarray) -> np.ndarray:
+    """``(H, 3)`` float backdrop colour of each row: median of its left and right border bands."""
+    rgb = as_rgb(image)
+    height, width = rgb.shape[:2]
+    band = max(2, int(round(width * BORDER_BAND_SHARE)))
+    start = min(FRAME_PIXELS, max(0, width // 2 - band))
+    left = rgb[:, start : start + band]
+    right = rgb[:, width - start - band : width - start]
+    return np.median(np.concatenate([left, right], axis=1), axis=1).astype(np.float32)
+
+
+def foreground_mask(image: np.ndarray, *, tolerance: int = FOREGROUND_TOLERANCE) -> np.ndarray:
+    """Bool ``H×W``: pixels that are not backdrop (frame excluded, isolated specks removed)."""
+    rgb = as_rgb(image)
+    backdrop = row_background(rgb)
+    diff = np.abs(rgb.astype(np.float32) - backdrop[:, None, :]).max(axis=2)
+    mask = diff > tolerance
+    f = FRAME_PIXELS
+    mask[:f, :] = False
+    mask[-f:, :] = False
+    mask[:, :f] = False
+    mask[:, -f:] = False
+    return remove_specks(mask)
+
+
+def remove_specks(mask: np.ndarray, *, min_share: float = MIN_OBJECT_SHARE) -> np.ndarray:
+    """``mask`` without connected components smaller than ``min_share`` of the image."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    min_area = max(1, int(min_share * mask.size))
+    keep = np.zeros(count, dtype=bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+    return keep[labels]
+
+
+def mask_box(mask: np.ndarray) -> Box | None:
+    """Bounding box ``(x1, y1, x2, y2)`` of a bool mask, inclusive (``x2`` is the last column), None when empty."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if cols.size == 0:
+        return None
+    return (float(cols[0]), float(rows[0]), float(cols[-1]), float(rows[-1]))
+
+
+def background_box(image: np.ndarray) -> Box:
+    """The model's bounding box ("background box"): inclusive box of all non-backdrop pixels.
+
+    Raises ValueError when the image shows nothing but backdrop.
+    """
+    box = mask_box(foreground_mask(image))
+    if box is None:
+        raise ValueError("background_box: the image has no foreground pixels (nothing but backdrop)")
+    return box

@@ -1,0 +1,238 @@
+"""The highlight ("boundary") colour of a session, and the item it outlines (SPEC §3, state task).
+
+In highlighted manuals the parts added by an assembly step are outlined (and tinted) in one vivid
+colour per session. The study recovered it from pixels: K-means (5 clusters) per image → candidate
+colours, HSV filtering for saturated ones, colours recurring across the session's steps, a vote.
+
+Saturation alone cannot tell a highlight from a vivid part (real bright orange parts are as
+saturated as any highlight), so each step votes for its candidate that is most *new*: the highlight
+moves to the newly added parts every step, while a part colour stays where it was. With a fixed
+camera per session (as in the manuals) a part colour's pixels are mostly the same as one step
+before; the highlight's are mostly not. Part colours also show in the session's parts (eop)
+images, the highlight never does: pass them as ``parts_images`` to rule those colours out.
+
+>>> import numpy as np
+>>> vote = session_boundary([np.full((20, 20, 3), 230, np.uint8)] * 3)
+>>> vote.bound_color is None, vote.support
+(True, 0.0)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from sklearn.cluster import KMeans
+
+from lego_arta.annotate.background import as_rgb
+from lego_arta.annotate.colours import to_lab
+
+RGB = tuple[int, int, int]
+
+#: K-means clusters per image (study: 5).
+CLUSTERS = 5
+#: K-means restarts; fixed so results never depend on library defaults.
+KMEANS_INIT = 3
+#: Pixels fed to K-means per image at most (a deterministic stride subsample).
+MAX_SAMPLES = 20_000
+#: HSV filter (OpenCV 0–255 scales): a candidate highlight is saturated and bright.
+MIN_SATURATION = 150
+MIN_VALUE = 150
+#: A candidate must cover at least this many pixels of its image (a real outline, not a speck).
+MIN_CANDIDATE_PIXELS = 12
+#: Two colours within this CIE Lab distance are the same candidate.
+SAME_COLOUR_DE = 12.0
+#: Per step, the candidate whose pixels are most new wins that step's vote, if at least this new.
+MIN_NOVELTY = 0.5
+#: The session's colour must recur in, and win the vote of, at least this share of its steps.
+MIN_RECURRENCE = 0.5
+MIN_SUPPORT = 0.5
+#: A colour covering this share of the pixels of a parts image is a part colour, never the highlight.
+PARTS_COLOUR_SHARE = 0.002
+#: Default RGB distance (per channel) of outline pixels from the boundary colour.
+OUTLINE_TOLERANCE = 40
+#: Gaps in an outline up to this many pixels are closed before the enclosed item is filled.
+OUTLINE_GAP_PX = 2
+
+
+@dataclass(frozen=True)
+class BoundaryVote:
+    """A session's candidate highlight colours, the voted colour (None: not highlighted) and the
+    share of the session's steps that voted for it."""
+
+    color_list: tuple[RGB, ...]
+    bound_color: RGB | None
+    support: float
+
+
+def _saturated_pixels(rgb: np.ndarray) -> np.ndarray:
+    """``(n, 3)`` uint8: the pixels passing the HSV filter."""
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+    keep = (hsv[..., 1] >= MIN_SATURATION) & (hsv[..., 2] >= MIN_VALUE)
+    return rgb[keep]
+
+
+def image_candidates(image: np.ndarray, *, clusters: int = CLUSTERS, seed: int = 0) -> list[RGB]:
+    """Candidate highlight colours of one image: K-means over its saturated pixels, each cluster
+    represented by its most frequent exact colour, kept when the cluster passes the HSV filter."""
+    pixels = _saturated_pixels(as_rgb(image))
+    if len(pixels) < MIN_CANDIDATE_PIXELS:
+        return []
+    stride = max(1, len(pixels) // MAX_SAMPLES)
+    colours, counts = np.unique(pixels[::stride], axis=0, return_counts=True)
+    k = min(clusters, len(colours))
+    model = KMeans(n_clusters=k, n_init=KMEANS_INIT, random_state=seed)
+    labels = model.fit_predict(to_lab(colours).astype(np.float64), sample_weight=counts.astype(np.float64))
+    candidates: list[RGB] = []
+    for cluster in range(k):
+        members, weights = colours[labels == cluster], counts[labels == cluster]
+        if weights.sum() * stride < MIN_CANDIDATE_PIXELS:
+            continue
+        best = members[np.argmax(weights)]
+        colour = (int(best[0]), int(best[1]), int(best[2]))
+        hsv = cv2.cvtColor(np.uint8([[colour]]), cv2.COLOR_RGB2HSV)[0, 0]
+        if hsv[1] >= MIN_SATURATION and hsv[2] >= MIN_VALUE:
+            candidates.append(colour)
+    return sorted(candidates)
+
+
+def vividness(colour: RGB) -> float:
+    """HSV saturation × value in 0–1: highlights are drawn in the most vivid colours."""
+    hsv = cv2.cvtColor(np.uint8([[colour]]), cv2.COLOR_RGB2HSV)[0, 0]
+    return float(hsv[1]) / 255.0 * float(hsv[2]) / 255.0
+
+
+def image_lab(image: np.ndarray) -> np.ndarray:
+    """``H×W×3`` float32 CIE Lab of an image (computed once per image, reused per candidate)."""
+    rgb = as_rgb(image)
+    return to_lab(rgb.reshape(-1, 3)).reshape(rgb.shape)
+
+
+def colour_mask(lab: np.ndarray, colour: RGB, *, max_de: float = SAME_COLOUR_DE) -> np.ndarray:
+    """Bool ``H×W``: pixels of a Lab image within ``max_de`` of ``colour``."""
+    target = to_lab(np.array([colour], dtype=np.uint8))[0]
+    return ((lab - target) ** 2).sum(axis=2) <= max_de * max_de
+
+
+def novelty(lab: np.ndarray, previous_lab: np.ndarray | None, colour: RGB) -> float:
+    """Share of ``colour``'s pixels in an image (Lab) that were not that colour one step before.
+
+    1.0 without a previous image of the same size (nothing to compare with).
+    """
+    now = colour_mask(lab, colour)
+    if not now.any():
+        return 0.0
+    if previous_lab is None or previous_lab.shape != lab.shape:
+        return 1.0
+    before = colour_mask(previous_lab, colour)
+    return float((now & ~before).sum() / now.sum())
+
+
+def _parts_colours(parts_images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Lab masks-of-use: for each parts image its Lab pixels (subsampled), to rule colours out."""
+    labs = []
+    for image in parts_images:
+        rgb = as_rgb(image)
+        stride = max(1, rgb.shape[0] * rgb.shape[1] // (MAX_SAMPLES * 5))
+        labs.append(to_lab(rgb.reshape(-1, 3)[::stride]))
+    return labs
+
+
+def _in_parts_images(colour: RGB, parts_labs: Sequence[np.ndarray]) -> bool:
+    target = to_lab(np.array([colour], dtype=np.uint8))[0]
+    for lab in parts_labs:
+        close = np.sqrt(((lab - target) ** 2).sum(axis=1)) <= SAME_COLOUR_DE
+        if close.mean() >= PARTS_COLOUR_SHARE:
+            return True
+    return False
+
+
+def _group(colours: Sequence[RGB]) -> list[list[RGB]]:
+    """Greedy grouping of colours within ``SAME_COLOUR_DE`` of a group's first colour, in sorted order."""
+    groups: list[list[RGB]] = []
+    for colour in sorted(colours):
+        lab = to_lab(np.array([colour], dtype=np.uint8))[0]
+        for group in groups:
+            head = to_lab(np.array([group[0]], dtype=np.uint8))[0]
+            if np.sqrt(((lab - head) ** 2).sum()) <= SAME_COLOUR_DE:
+                group.append(colour)
+                break
+        else:
+            groups.append([colour])
+    return groups
+
+
+def session_boundary(
+    step_images: Sequence[np.ndarray],
+    *,
+    clusters: int = CLUSTERS,
+    seed: int = 0,
+    parts_images: Sequence[np.ndarray] = (),
+) -> BoundaryVote:
+    """Vote the highlight colour of a session from its assembly images, in step order.
+
+    ``color_list``: every candidate colour seen (sorted); ``bound_color``: the colour most steps
+    voted for when it recurs in and wins at least half of the steps, else None (not highlighted).
+    """
+    if not step_images:
+        return BoundaryVote(color_list=(), bound_color=None, support=0.0)
+    parts_labs = _parts_colours(parts_images)
+    per_image = [image_candidates(image, clusters=clusters, seed=seed) for image in step_images]
+    per_image = [[c for c in cands if not _in_parts_images(c, parts_labs)] for cands in per_image]
+    every = sorted({c for cands in per_image for c in cands})
+    groups = _group(every)
+    group_of = {colour: index for index, group in enumerate(groups) for colour in group}
+    votes: Counter[int] = Counter()
+    voted_colours: dict[int, Counter[RGB]] = {}
+    recurrence: Counter[int] = Counter()
+    labs = [image_lab(image) if candidates else None for image, candidates in zip(step_images, per_image)]
+    for index, candidates in enumerate(per_image):
+        lab = labs[index]
+        if lab is not None and index > 0 and labs[index - 1] is None:
+            labs[index - 1] = image_lab(step_images[index - 1])
+        previous = labs[index - 1] if index > 0 else None
+        scored = sorted(
+            ((novelty(lab, previous, c), vividness(c), c) for c in candidates),
+            key=lambda item: (-item[0] * item[1], item[2]),
+        )
+        for group in {group_of[c] for c in candidates}:
+            recurrence[group] += 1
+        if scored and scored[0][0] >= MIN_NOVELTY:
+            group = group_of[scored[0][2]]
+            votes[group] += 1
+            voted_colours.setdefault(group, Counter())[scored[0][2]] += 1
+    steps = len(step_images)
+    if not votes:
+        return BoundaryVote(color_list=tuple(every), bound_color=None, support=0.0)
+    winner, count = min(votes.items(), key=lambda item: (-item[1], item[0]))
+    support = count / steps
+    if support < MIN_SUPPORT or recurrence[winner] / steps < MIN_RECURRENCE:
+        return BoundaryVote(color_list=tuple(every), bound_color=None, support=support)
+    colour = min(voted_colours[winner].items(), key=lambda item: (-item[1], item[0]))[0]
+    return BoundaryVote(color_list=tuple(every), bound_color=colour, support=support)
+
+
+def boundary_mask(image: np.ndarray, colour: RGB, *, tolerance: int = OUTLINE_TOLERANCE) -> np.ndarray:
+    """Bool ``H×W``: outline pixels, those within ``tolerance`` of ``colour`` in every RGB channel."""
+    rgb = as_rgb(image).astype(np.int16)
+    return (np.abs(rgb - np.asarray(colour, dtype=np.int16)) <= tolerance).all(axis=2)
+
+
+def highlighted_item_mask(image: np.ndarray, colour: RGB, *, tolerance: int = OUTLINE_TOLERANCE) -> np.ndarray:
+    """Bool ``H×W``: the outlined item, outline included (each closed outline filled).
+
+    Small gaps in the outline are closed first; an outline that does not close on itself adds
+    only its own pixels.
+    """
+    outline = boundary_mask(image, colour, tolerance=tolerance).astype(np.uint8)
+    if not outline.any():
+        return outline.astype(bool)
+    size = 2 * OUTLINE_GAP_PX + 1
+    closed = cv2.morphologyEx(outline, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    filled = np.zeros_like(closed)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+    return (filled > 0) | (outline > 0)
