@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -206,39 +206,62 @@ def nearest_train_answers(train_queries: Sequence[str], train_answers: Sequence[
 
 
 @dataclass(frozen=True)
+class TaskRows:
+    """What a baseline may read of one split: ids, queries, answers (train only), images on demand.
+
+    ``images`` is the split's image column as a lazy ``datasets`` table (rows decode one at a time,
+    so a study-scale split never sits in memory decoded); ``None`` when no baseline needs it.
+    """
+
+    ids: tuple[str, ...]
+    queries: tuple[str, ...]
+    answers: tuple[str, ...] = ()
+    images: Any = None  # datasets.Dataset with one "image" column
+
+    def iter_images(self) -> Iterator[np.ndarray]:
+        if self.images is None:
+            raise ValueError("these rows were loaded without images")
+        for row in self.images:
+            yield np.asarray(row["image"].convert("RGB"))
+
+
+Answerer = Callable[[TaskRows, TaskRows, int], tuple[list[str], dict[str, int]]]
+
+
+@dataclass(frozen=True)
 class Baseline:
-    """A named answer rule of one task: rows (+ train rows, seed) → one answer per row, and counters."""
+    """A named answer rule of one task: (test rows, train rows, seed) → one answer per test row, and counters."""
 
     name: str
     task: str
     description: str
-    answer: Callable[[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]], int], tuple[list[str], dict[str, int]]]
+    answer: Answerer
     needs_images: bool = False
     needs_train: bool = False
 
 
-def _always(verdict: bool) -> Callable[..., tuple[list[str], dict[str, int]]]:
-    return lambda rows, train, seed: (constant_verdicts(len(rows), verdict), {})
+def _always(verdict: bool) -> Answerer:
+    return lambda rows, train, seed: (constant_verdicts(len(rows.ids), verdict), {})
 
 
-def _random(rows: Sequence[Mapping[str, Any]], train: Sequence[Mapping[str, Any]], seed: int) -> tuple[list[str], dict[str, int]]:
-    return random_verdicts([str(row["id"]) for row in rows], seed=seed), {}
+def _random(rows: TaskRows, train: TaskRows, seed: int) -> tuple[list[str], dict[str, int]]:
+    return random_verdicts(rows.ids, seed=seed), {}
 
 
-def _centre(rows: Sequence[Mapping[str, Any]], train: Sequence[Mapping[str, Any]], seed: int) -> tuple[list[str], dict[str, int]]:
-    return [centre_box_answer(str(row["query"])) for row in rows], {}
+def _centre(rows: TaskRows, train: TaskRows, seed: int) -> tuple[list[str], dict[str, int]]:
+    return [centre_box_answer(query) for query in rows.queries], {}
 
 
-def _colour(rows: Sequence[Mapping[str, Any]], train: Sequence[Mapping[str, Any]], seed: int) -> tuple[list[str], dict[str, int]]:
-    guesses = [colour_detector_answer(str(row["query"]), np.asarray(row["image"].convert("RGB"))) for row in rows]
+def _colour(rows: TaskRows, train: TaskRows, seed: int) -> tuple[list[str], dict[str, int]]:
+    guesses = [colour_detector_answer(query, image) for query, image in zip(rows.queries, rows.iter_images())]
     fallbacks = sum(not guess.found for guess in guesses)
     return [guess.answer for guess in guesses], {"centre_box_fallbacks": fallbacks}
 
 
-def _tfidf(rows: Sequence[Mapping[str, Any]], train: Sequence[Mapping[str, Any]], seed: int) -> tuple[list[str], dict[str, int]]:
-    ordered = sorted(train, key=lambda row: str(row["id"]))
-    answers = nearest_train_answers([str(r["query"]) for r in ordered], [str(r["answer"]) for r in ordered], [str(r["query"]) for r in rows])
-    return answers, {"train_rows": len(ordered)}
+def _tfidf(rows: TaskRows, train: TaskRows, seed: int) -> tuple[list[str], dict[str, int]]:
+    order = sorted(range(len(train.ids)), key=lambda i: train.ids[i])
+    answers = nearest_train_answers([train.queries[i] for i in order], [train.answers[i] for i in order], rows.queries)
+    return answers, {"train_rows": len(order)}
 
 
 BASELINES: tuple[Baseline, ...] = (
@@ -260,12 +283,19 @@ class BaselineResults:
     files: tuple[Path, ...] = field(default=())
 
 
-def _load_rows(data: Path | str, task: str, split: str, *, images: bool) -> list[dict[str, Any]]:
+def load_task_rows(data: Path | str, task: str, split: str, *, answers: bool = False, images: bool = False) -> TaskRows:
+    """One split's ids and queries; its answers only when asked (train: never for the split a
+    baseline is scored on), its lazy image column with ``images``."""
     import datasets
 
     table = datasets.load_dataset(str(data), task, split=split)
-    columns = [name for name in ("id", "query", "answer", "image") if name in table.column_names and (images or name != "image")]
-    return table.select_columns(columns).to_list() if not images else [dict(row) for row in table.select_columns(columns)]
+    text = table.select_columns(["id", "query", "answer"] if answers else ["id", "query"]).to_dict()
+    return TaskRows(
+        ids=tuple(str(v) for v in text["id"]),
+        queries=tuple(str(v) for v in text["query"]),
+        answers=tuple(str(v) for v in text["answer"]) if answers else (),
+        images=table.select_columns(["image"]) if images else None,
+    )
 
 
 def available_tasks(data: Path | str) -> tuple[str, ...]:
@@ -300,13 +330,13 @@ def evaluate_baselines(
         chosen = [b for b in baselines if b.task == task]
         if not chosen:
             continue
-        test = _load_rows(data, task, split, images=any(b.needs_images for b in chosen))
-        train = _load_rows(data, task, TRAIN_SPLIT, images=False) if any(b.needs_train for b in chosen) else []
+        test = load_task_rows(data, task, split, images=any(b.needs_images for b in chosen))
+        train = load_task_rows(data, task, TRAIN_SPLIT, answers=True) if any(b.needs_train for b in chosen) else TaskRows((), ())
         for baseline in chosen:
             answers, counters = baseline.answer(test, train, seed)
             predictions = runs_dir / f"{task}-{baseline.name}.predictions.jsonl"
             samples = runs_dir / f"{task}-{baseline.name}.samples.jsonl"
-            write_predictions(predictions, [(str(row["id"]), answer) for row, answer in zip(test, answers)])
+            write_predictions(predictions, list(zip(test.ids, answers)))
             result = score_predictions(task, predictions, data, split=split, n_resamples=n_resamples, seed=seed, alpha=alpha)
             write_sample_log(samples, result)
             rows.extend(result.rows(baseline.name, BASELINE_SETTING))
