@@ -7,7 +7,7 @@ frame is ignored, so no colour constant is baked in:
 
 >>> image = np.full((40, 60, 3), 200, np.uint8); image[10:20, 25:35] = (200, 30, 30)
 >>> background_box(image)
-(25.0, 10.0, 34.0, 19.0)
+(25.0, 10.0, 35.0, 20.0)
 """
 
 from __future__ import annotations
@@ -74,15 +74,16 @@ def remove_specks(mask: np.ndarray, *, min_share: float = MIN_OBJECT_SHARE) -> n
 
 
 def mask_box(mask: np.ndarray) -> Box | None:
-    """Bounding box ``(x1, y1, x2, y2)`` of a bool mask, inclusive (``x2`` is the last column), None when empty."""
+    """Half-open bounding box ``(x1, y1, x2, y2)`` of a bool mask (``x2`` is one past the last
+    column), None when empty."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if cols.size == 0:
         return None
-    return (float(cols[0]), float(rows[0]), float(cols[-1]), float(rows[-1]))
+    return (float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1))
 
 
 def background_box(image: np.ndarray) -> Box:
-    """The model's bounding box ("background box"): inclusive box of all non-backdrop pixels.
+    """The model's bounding box ("background box"): half-open box of all non-backdrop pixels.
 
     Raises ValueError when the image shows nothing but backdrop.
     """

@@ -9,8 +9,8 @@ Three interchangeable implementations behind one protocol, picked by a spec stri
 >>> make_grounder("opencv").name
 'opencv'
 
-Boxes are ``(x1, y1, x2, y2)`` in pixels of the image, inclusive (``x2`` is the last column a part
-covers), the convention of the synthetic ground truth.
+Boxes are ``(x1, y1, x2, y2)`` in pixels of the image, half-open (``x2`` is one past the last column
+a part covers), the convention of the synthetic ground truth.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ best match its colour name, as many as its count says; the phrase's box is aroun
 >>> image = np.full((100, 200, 3), (181, 217, 240), np.uint8)
 >>> image[20:40, 120:160] = (196, 40, 27); image[60:80, 120:150] = (13, 105, 171)
 >>> OpenCVGrounder().ground(None, image, ["1 bright blue brick 1x2", "1 bright red brick 1x4"])
-[(120.0, 60.0, 149.0, 79.0), (120.0, 20.0, 159.0, 39.0)]
+[(120.0, 60.0, 150.0, 80.0), (120.0, 20.0, 160.0, 40.0)]
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ VIEW_AZIMUTH, VIEW_ELEVATION, PLATE_HEIGHT = 34.0, 32.0, 0.4
 
 @dataclass(frozen=True)
 class Blob:
-    """One connected foreground region: its box (inclusive pixels), area and sampled Lab pixels."""
+    """One connected foreground region: its half-open box, area, sampled Lab pixels and elongation."""
 
     box: Box
     area: int
@@ -84,7 +84,7 @@ def find_blobs(image: np.ndarray) -> list[Blob]:
         points = np.argwhere(region)[:, ::-1].astype(np.float32)
         blobs.append(
             Blob(
-                box=(float(x), float(y), float(x + w - 1), float(y + h - 1)),
+                box=(float(x), float(y), float(x + w), float(y + h)),
                 area=area,
                 centre_x=float(centroids[index][0]),
                 lab=pixels[::stride],
@@ -228,7 +228,7 @@ class OpenCVGrounder:
     name = "opencv"
 
     def ground(self, row: object, image: np.ndarray, phrases: Sequence[str]) -> list[Box | None]:
-        """One box (inclusive pixels) per phrase around all its parts, None when not found."""
+        """One half-open pixel box per phrase around all its parts, None when not found."""
         parsed = [parse_phrase(phrase) for phrase in phrases]
         if not parsed:
             return []

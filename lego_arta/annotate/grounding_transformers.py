@@ -50,6 +50,17 @@ def label_index(label: Any, phrases: Sequence[str]) -> int | None:
     return best if best is not None and overlaps[best] > 0 else None
 
 
+def clip_box(box: Box, width: int, height: int) -> Box:
+    """A detector's continuous box clipped to the image frame ``[0, width] x [0, height]``."""
+    x1, y1, x2, y2 = box
+    return (
+        float(min(max(x1, 0.0), width)),
+        float(min(max(y1, 0.0), height)),
+        float(min(max(x2, 0.0), width)),
+        float(min(max(y2, 0.0), height)),
+    )
+
+
 def pick_boxes(
     detections: Sequence[tuple[int, float, Box]], phrases: Sequence[str], width: int, height: int
 ) -> list[Box | None]:
@@ -65,9 +76,7 @@ def pick_boxes(
         y1 = min(b[1] for b in best)
         x2 = max(b[2] for b in best)
         y2 = max(b[3] for b in best)
-        clip_x = lambda v: float(min(max(v, 0.0), width - 1))  # noqa: E731
-        clip_y = lambda v: float(min(max(v, 0.0), height - 1))  # noqa: E731
-        result.append((clip_x(x1), clip_y(y1), clip_x(x2), clip_y(y2)))
+        result.append(clip_box((x1, y1, x2, y2), width, height))
     return result
 
 
@@ -90,7 +99,7 @@ class TransformersGrounder:
         self.model_type = str(getattr(self.model.config, "model_type", ""))
 
     def ground(self, row: object, image: np.ndarray, phrases: Sequence[str]) -> list[Box | None]:
-        """One box per phrase (inclusive pixels), None where the detector finds nothing above threshold."""
+        """One box per phrase (pixels, half-open), None where the detector finds nothing above threshold."""
         import torch
         from PIL import Image
 
@@ -101,7 +110,9 @@ class TransformersGrounder:
         picture = Image.fromarray(np.ascontiguousarray(rgb))
         sentence = self.model_type in SENTENCE_QUERY
         text: Any = ". ".join(phrases) + "." if sentence else [list(phrases)]
-        inputs = self.processor(text=text, images=picture, return_tensors="pt").to(self.device)
+        inputs = self.processor(
+            text=text, images=picture, padding=True, truncation=True, return_tensors="pt"
+        ).to(self.device)
         with torch.no_grad():
             outputs = self.model(**inputs)
         side = max(width, height)

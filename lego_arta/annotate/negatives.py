@@ -59,7 +59,7 @@ class NegativeResult:
 
 
 def background_box(image: np.ndarray) -> Box:
-    """The model's bounding box in an assembly image (inclusive pixels); see :mod:`.background`."""
+    """The model's bounding box in an assembly image (half-open pixels); see :mod:`.background`."""
     return _background_box(image)
 
 
@@ -69,7 +69,7 @@ def _rejected(reason: str, count: int) -> NegativeResult:
 
 def displacement_of(offset: tuple[int, int], box: Box) -> float:
     """Move of ``offset`` as a share of ``box``: the larger of the x and y shares."""
-    width, height = box[2] - box[0] + 1, box[3] - box[1] + 1
+    width, height = box[2] - box[0], box[3] - box[1]
     return max(abs(offset[0]) / width, abs(offset[1]) / height)
 
 
@@ -101,17 +101,17 @@ def make_negatives(
         return _rejected(EMPTY_MASK, count)
     height, width = step.shape[:2]
     x1, y1, x2, y2 = (int(v) for v in item)
-    if x1 == 0 or y1 == 0 or x2 == width - 1 or y2 == height - 1:
+    if x1 == 0 or y1 == 0 or x2 == width or y2 == height:
         return _rejected(ITEM_AT_BORDER, count)
     try:
         box = background_box(previous)
     except ValueError:
         return _rejected(EMPTY_PREVIOUS, count)
     bx1, by1, bx2, by2 = (int(v) for v in box)
-    item_w, item_h = x2 - x1 + 1, y2 - y1 + 1
-    if item_w > bx2 - bx1 + 1 or item_h > by2 - by1 + 1:
+    item_w, item_h = x2 - x1, y2 - y1
+    if item_w > bx2 - bx1 or item_h > by2 - by1:
         return _rejected(ITEM_TOO_LARGE, count)
-    xs, ys = _axis_positions(bx1, bx2 - item_w + 1), _axis_positions(by1, by2 - item_h + 1)
+    xs, ys = _axis_positions(bx1, bx2 - item_w), _axis_positions(by1, by2 - item_h)
     grid = np.stack(np.meshgrid(xs, ys, indexing="xy"), axis=-1).reshape(-1, 2)
     chosen: list[tuple[int, int]] = []
     for nx, ny in grid[rng.permutation(len(grid))]:
@@ -123,12 +123,12 @@ def make_negatives(
         chosen.append(offset)
         if len(chosen) == count:
             break
-    cut = mask[y1 : y2 + 1, x1 : x2 + 1]
-    pixels = step[y1 : y2 + 1, x1 : x2 + 1]
+    cut = mask[y1:y2, x1:x2]
+    pixels = step[y1:y2, x1:x2]
     negatives = []
     for dx, dy in chosen:
         image = previous.copy()
-        target = image[y1 + dy : y2 + dy + 1, x1 + dx : x2 + dx + 1]
+        target = image[y1 + dy : y2 + dy, x1 + dx : x2 + dx]
         target[cut] = pixels[cut]
         pasted = (float(x1 + dx), float(y1 + dy), float(x2 + dx), float(y2 + dy))
         negatives.append(Negative(image, (dx, dy), (float(x1), float(y1), float(x2), float(y2)), pasted, displacement_of((dx, dy), box)))
