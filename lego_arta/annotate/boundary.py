@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
 
 from lego_arta.annotate.background import as_rgb
 from lego_arta.annotate.colours import to_lab
@@ -68,21 +69,41 @@ class BoundaryVote:
     support: float
 
 
-def _saturated_pixels(rgb: np.ndarray) -> np.ndarray:
-    """``(n, 3)`` uint8: the pixels passing the HSV filter."""
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
-    keep = (hsv[..., 1] >= MIN_SATURATION) & (hsv[..., 2] >= MIN_VALUE)
-    return rgb[keep]
+@dataclass(frozen=True)
+class SaturatedPixels:
+    """The pixels of one image passing the HSV filter: flat positions, RGB and CIE Lab."""
+
+    positions: np.ndarray
+    rgb: np.ndarray
+    lab: np.ndarray
+
+    @staticmethod
+    def of(image: np.ndarray) -> SaturatedPixels:
+        rgb = as_rgb(image)
+        hsv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2HSV).reshape(-1, 3)
+        positions = np.flatnonzero((hsv[:, 1] >= MIN_SATURATION) & (hsv[:, 2] >= MIN_VALUE))
+        pixels = rgb.reshape(-1, 3)[positions]
+        return SaturatedPixels(positions=positions, rgb=pixels, lab=to_lab(pixels))
 
 
-def image_candidates(image: np.ndarray, *, clusters: int = CLUSTERS, seed: int = 0) -> list[RGB]:
-    """Candidate highlight colours of one image: K-means over its saturated pixels, each cluster
-    represented by its most frequent exact colour, kept when the cluster passes the HSV filter."""
-    pixels = _saturated_pixels(as_rgb(image))
+def _unique_colours(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct colours ``(n, 3)`` uint8 and their counts, sorted (fast: packed into one integer)."""
+    packed = (pixels[:, 0].astype(np.int32) << 16) | (pixels[:, 1].astype(np.int32) << 8) | pixels[:, 2]
+    values, counts = np.unique(packed, return_counts=True)
+    colours = np.stack([(values >> 16) & 255, (values >> 8) & 255, values & 255], axis=1).astype(np.uint8)
+    return colours, counts
+
+
+def image_candidates(image: np.ndarray | SaturatedPixels, *, clusters: int = CLUSTERS, seed: int = 0) -> list[RGB]:
+    """Candidate highlight colours of one image: K-means over its saturated pixels (weighted distinct
+    colours), each cluster represented by its most frequent exact colour, kept when that colour
+    passes the HSV filter."""
+    saturated = image if isinstance(image, SaturatedPixels) else SaturatedPixels.of(image)
+    pixels = saturated.rgb
     if len(pixels) < MIN_CANDIDATE_PIXELS:
         return []
     stride = max(1, len(pixels) // MAX_SAMPLES)
-    colours, counts = np.unique(pixels[::stride], axis=0, return_counts=True)
+    colours, counts = _unique_colours(pixels[::stride])
     k = min(clusters, len(colours))
     model = KMeans(n_clusters=k, n_init=KMEANS_INIT, random_state=seed)
     labels = model.fit_predict(to_lab(colours).astype(np.float64), sample_weight=counts.astype(np.float64))
@@ -105,30 +126,32 @@ def vividness(colour: RGB) -> float:
     return float(hsv[1]) / 255.0 * float(hsv[2]) / 255.0
 
 
-def image_lab(image: np.ndarray) -> np.ndarray:
-    """``H×W×3`` float32 CIE Lab of an image (computed once per image, reused per candidate)."""
-    rgb = as_rgb(image)
-    return to_lab(rgb.reshape(-1, 3)).reshape(rgb.shape)
-
-
-def colour_mask(lab: np.ndarray, colour: RGB, *, max_de: float = SAME_COLOUR_DE) -> np.ndarray:
-    """Bool ``H×W``: pixels of a Lab image within ``max_de`` of ``colour``."""
+def _near(lab: np.ndarray, colour: RGB, max_de: float = SAME_COLOUR_DE) -> np.ndarray:
     target = to_lab(np.array([colour], dtype=np.uint8))[0]
-    return ((lab - target) ** 2).sum(axis=2) <= max_de * max_de
+    return ((lab - target) ** 2).sum(axis=-1) <= max_de * max_de
 
 
-def novelty(lab: np.ndarray, previous_lab: np.ndarray | None, colour: RGB) -> float:
-    """Share of ``colour``'s pixels in an image (Lab) that were not that colour one step before.
+def novelty(image: np.ndarray, previous: np.ndarray | None, colour: RGB) -> float:
+    """Share of ``colour``'s pixels in ``image`` that were not that colour one step before.
 
-    1.0 without a previous image of the same size (nothing to compare with).
+    Only saturated pixels count (the HSV filter). 1.0 without a previous image of the same size.
     """
-    now = colour_mask(lab, colour)
-    if not now.any():
+    now = SaturatedPixels.of(image)
+    before = None if previous is None or as_rgb(previous).shape != as_rgb(image).shape else _lab_at(previous, now.positions)
+    return _novelty(now, before, colour)
+
+
+def _lab_at(image: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    return to_lab(as_rgb(image).reshape(-1, 3)[positions])
+
+
+def _novelty(now: SaturatedPixels, before_lab: np.ndarray | None, colour: RGB) -> float:
+    mine = _near(now.lab, colour)
+    if not mine.any():
         return 0.0
-    if previous_lab is None or previous_lab.shape != lab.shape:
+    if before_lab is None:
         return 1.0
-    before = colour_mask(previous_lab, colour)
-    return float((now & ~before).sum() / now.sum())
+    return float((mine & ~_near(before_lab, colour)).sum() / mine.sum())
 
 
 def _parts_colours(parts_images: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -180,7 +203,9 @@ def session_boundary(
     if not step_images:
         return BoundaryVote(color_list=(), bound_color=None, support=0.0)
     parts_labs = _parts_colours(parts_images)
-    per_image = [image_candidates(image, clusters=clusters, seed=seed) for image in step_images]
+    saturated = [SaturatedPixels.of(image) for image in step_images]
+    with threadpool_limits(limits=1):  # tiny K-means problems: thread start-up would dominate
+        per_image = [image_candidates(pixels, clusters=clusters, seed=seed) for pixels in saturated]
     per_image = [[c for c in cands if not _in_parts_images(c, parts_labs)] for cands in per_image]
     every = sorted({c for cands in per_image for c in cands})
     groups = _group(every)
@@ -188,14 +213,14 @@ def session_boundary(
     votes: Counter[int] = Counter()
     voted_colours: dict[int, Counter[RGB]] = {}
     recurrence: Counter[int] = Counter()
-    labs = [image_lab(image) if candidates else None for image, candidates in zip(step_images, per_image)]
     for index, candidates in enumerate(per_image):
-        lab = labs[index]
-        if lab is not None and index > 0 and labs[index - 1] is None:
-            labs[index - 1] = image_lab(step_images[index - 1])
-        previous = labs[index - 1] if index > 0 else None
+        if not candidates:
+            continue
+        now = saturated[index]
+        same_size = index > 0 and as_rgb(step_images[index - 1]).shape == as_rgb(step_images[index]).shape
+        before = _lab_at(step_images[index - 1], now.positions) if same_size else None
         scored = sorted(
-            ((novelty(lab, previous, c), vividness(c), c) for c in candidates),
+            ((_novelty(now, before, c), vividness(c), c) for c in candidates),
             key=lambda item: (-item[0] * item[1], item[2]),
         )
         for group in {group_of[c] for c in candidates}:

@@ -110,8 +110,10 @@ def lookup_colour(name: str) -> RGB | None:
 
 def to_lab(rgb: np.ndarray) -> np.ndarray:
     """CIE Lab (L 0–100) of an ``(..., 3)`` uint8 or 0–255 float RGB array."""
-    array = np.asarray(rgb, dtype=np.float32).reshape(-1, 1, 3) / 255.0
-    return cv2.cvtColor(array, cv2.COLOR_RGB2LAB).reshape(np.shape(rgb))
+    array = np.asarray(rgb, dtype=np.float32)
+    if array.size == 0:
+        return array.copy()
+    return cv2.cvtColor(array.reshape(-1, 1, 3) / 255.0, cv2.COLOR_RGB2LAB).reshape(array.shape)
 
 
 def shade_variants(rgb: RGB) -> np.ndarray:

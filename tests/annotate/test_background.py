@@ -1,0 +1,54 @@
+"""Backdrop estimation: flat and gradient backdrops, the thin frame of real images, RGBA input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lego_arta.annotate.background import as_rgb, background_box, foreground_mask, mask_box
+from tests.annotate.drawing import draw_block, gradient_backdrop, parts_backdrop
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    x=st.integers(10, 120), y=st.integers(10, 60), w=st.integers(3, 60), h=st.integers(3, 30),
+    grey=st.integers(0, 255),
+)
+def test_box_of_a_block_on_the_gradient_is_exact(x: int, y: int, w: int, h: int, grey: int) -> None:
+    image = gradient_backdrop(100, 200)
+    colour = (grey, 255 - grey, 40)
+    draw_block(image, (x, y, x + w, y + h), colour)
+    assert background_box(image) == (x, y, x + w, y + h)
+
+
+def test_frame_of_other_colour_is_not_foreground() -> None:
+    image = parts_backdrop(80, 160)
+    assert not foreground_mask(image).any()
+    draw_block(image, (50, 20, 90, 50), (196, 40, 27))
+    assert background_box(image) == (50, 20, 90, 50)
+
+
+def test_rgba_and_grey_inputs_are_accepted() -> None:
+    rgb = gradient_backdrop(60, 90)
+    draw_block(rgb, (30, 10, 60, 40), (13, 105, 171))
+    rgba = np.concatenate([rgb, np.full((60, 90, 1), 255, np.uint8)], axis=2)
+    assert background_box(rgba) == background_box(rgb) == (30, 10, 60, 40)
+    assert as_rgb(rgb[..., 0]).shape == (60, 90, 3)
+
+
+def test_empty_image_and_bad_inputs_raise_clear_errors() -> None:
+    with pytest.raises(ValueError, match="no foreground"):
+        background_box(gradient_backdrop(50, 50))
+    with pytest.raises(ValueError, match="uint8"):
+        as_rgb(np.zeros((4, 4, 3), np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        as_rgb(np.zeros((4, 4, 2), np.uint8))
+
+
+def test_mask_box_is_half_open() -> None:
+    mask = np.zeros((10, 10), bool)
+    assert mask_box(mask) is None
+    mask[2, 3] = True
+    assert mask_box(mask) == (3, 2, 4, 3)
