@@ -39,6 +39,7 @@ from rich.table import Table
 from lego_arta.annotate.background import foreground_mask, mask_box
 from lego_arta.annotate.colours import BASIC_COLOURS, LEGO_COLOURS, lookup_colour, shade_distance, to_lab
 from lego_arta.build.prompts import object_answer, state_answer, templates
+from lego_arta.evaluation.built_splits import config_names, iter_images, read_columns
 from lego_arta.evaluation.results import TASKS, ResultRow, metric_label, write_results
 from lego_arta.evaluation.scoring import (
     DEFAULT_SPLIT,
@@ -233,20 +234,20 @@ def nearest_train_answers(train_queries: Sequence[str], train_answers: Sequence[
 class TaskRows:
     """What a baseline may read of one split: ids, queries, answers (train only), images on demand.
 
-    ``images`` is the split's image column as a lazy ``datasets`` table (rows decode one at a time,
-    so a study-scale split never sits in memory decoded); ``None`` when no baseline needs it.
+    ``images`` starts a fresh pass over the split's images (decoded as consumed, so a study-scale
+    split never sits in memory decoded); ``None`` when no baseline needs them.
     """
 
     ids: tuple[str, ...]
     queries: tuple[str, ...]
     answers: tuple[str, ...] = ()
-    images: Any = None  # datasets.Dataset with one "image" column
+    images: Callable[[], Iterator[np.ndarray]] | None = None
 
     def iter_images(self) -> Iterator[np.ndarray]:
+        """The rows' images as RGB arrays, in row order, decoded as they are consumed."""
         if self.images is None:
             raise ValueError("these rows were loaded without images")
-        for row in self.images:
-            yield np.asarray(row["image"].convert("RGB"))
+        return self.images()
 
 
 Answerer = Callable[[TaskRows, TaskRows, int], tuple[list[str], dict[str, int]]]
@@ -310,23 +311,18 @@ class BaselineResults:
 def load_task_rows(data: Path | str, task: str, split: str, *, answers: bool = False, images: bool = False) -> TaskRows:
     """One split's ids and queries; its answers only when asked (train: never for the split a
     baseline is scored on), its lazy image column with ``images``."""
-    import datasets
-
-    table = datasets.load_dataset(str(data), task, split=split)
-    text = table.select_columns(["id", "query", "answer"] if answers else ["id", "query"]).to_dict()
+    text = read_columns(data, task, split, ["id", "query", "answer"] if answers else ["id", "query"])
     return TaskRows(
         ids=tuple(str(v) for v in text["id"]),
         queries=tuple(str(v) for v in text["query"]),
         answers=tuple(str(v) for v in text["answer"]) if answers else (),
-        images=table.select_columns(["image"]) if images else None,
+        images=(lambda: iter_images(data, task, split)) if images else None,
     )
 
 
 def available_tasks(data: Path | str) -> tuple[str, ...]:
     """The configs a built dataset holds, in task order."""
-    import datasets
-
-    names = set(datasets.get_dataset_config_names(str(data)))
+    names = set(config_names(data))
     tasks = tuple(task for task in TASKS if task in names)
     if not tasks:
         raise ValueError(f"{data}: no scene, object or state config (found {sorted(names)})")

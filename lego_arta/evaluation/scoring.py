@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lego_arta.atomic import atomic_write_text
+from lego_arta.evaluation.built_splits import read_columns
 from lego_arta.evaluation.results import TASK_METRICS, TASKS, ResultRow, metric_label, write_results
 from lego_arta.metrics import (
     DEFAULT_ALPHA,
@@ -110,20 +111,16 @@ def references_from_records(task: str, records: Sequence[Mapping[str, Any]], *, 
 
 
 def load_references(task: str, data: Path | str, *, split: str = DEFAULT_SPLIT) -> tuple[Reference, ...]:
-    """References of one split of a built dataset (a Hub-layout folder or a Hub id), images not decoded."""
-    import datasets
+    """References of one split of a built dataset (a Hub-layout folder or a Hub id), images not read.
 
+    Local folders are read from their Parquet files, not the ``datasets`` cache (see
+    :mod:`lego_arta.evaluation.built_splits`).
+    """
     check_task(task)
-    local = Path(data).expanduser()
-    if local.exists() and not (local / "README.md").is_file():
-        raise FileNotFoundError(f"{local}: not a built LEGO-ARTA dataset (no README.md with a configs: table)")
-    where = f"{data} ({task}, {split})"
-    try:
-        table = datasets.load_dataset(str(local) if local.exists() else str(data), task, split=split)
-    except ValueError as error:
-        raise ValueError(f"{where}: cannot load ({error})") from error
-    columns = [name for name in ("id", "answer", *TASK_COLUMNS[task]) if name in table.column_names]
-    return references_from_records(task, table.select_columns(columns).to_list(), where=where)
+    columns = ("id", "answer", *TASK_COLUMNS[task])
+    table = read_columns(data, task, split, columns)
+    records = [dict(zip(columns, values)) for values in zip(*(table[name] for name in columns))]
+    return references_from_records(task, records, where=f"{data} ({task}, {split})")
 
 
 # --- predictions --------------------------------------------------------------------------------

@@ -171,3 +171,53 @@ def test_cli_prints_the_table_and_writes_results_and_samples(built_data: Path, t
     assert all(r.n == len(rows) and r.low is not None for r in loaded.rows)
     samples = (tmp_path / "scored" / "model.v1-state.samples.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(samples) == len(rows)
+
+
+def test_an_empty_split_is_a_clear_error_naming_task_and_split(built_data: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    copy = tmp_path / "lego-arta"
+    shutil.copytree(built_data, copy)
+    for shard in (copy / "state").glob("test-*.parquet"):
+        table = pq.read_table(shard)
+        pq.write_table(table.slice(0, 0), shard)
+    predictions = _write_jsonl(tmp_path / "p.jsonl", [{"id": "a", "answer": "Yes"}])
+    with pytest.raises(ValueError, match=r"\(state, test\)"):
+        score_predictions("state", predictions, copy)
+
+
+def test_a_rewritten_build_is_scored_from_its_files_not_a_stale_cache(built_data: Path, tmp_path: Path) -> None:
+    """datasets 5.2 keys a local folder's cache by its README only; scores must follow the files."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    copy = tmp_path / "lego-arta"
+    shutil.copytree(built_data, copy)
+    rows = split_rows(copy, "state")
+    predictions = _write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "answer": r["answer"]} for r in rows])
+    assert score_predictions("state", predictions, copy, n_resamples=10).scores["f1"] == 100.0
+    for shard in (copy / "state").glob("test-*.parquet"):
+        table = pq.read_table(shard)
+        flipped = pa.compute.invert(table.column("label"))
+        pq.write_table(table.set_column(table.schema.get_field_index("label"), "label", flipped), shard)
+    assert score_predictions("state", predictions, copy, n_resamples=10).scores["f1"] == 0.0
+
+
+def test_split_files_follow_the_card_and_name_what_is_missing(built_data: Path, tmp_path: Path) -> None:
+    from lego_arta.evaluation.built_splits import config_names, split_files
+
+    assert set(config_names(built_data)) == {"scene", "object", "state"}
+    assert split_files(built_data, "state", "test") == sorted((built_data / "state").glob("test-*.parquet"))
+    with pytest.raises(ValueError, match="no config 'grounding'"):
+        split_files(built_data, "grounding", "test")
+    with pytest.raises(ValueError, match="no 'validation' split"):
+        split_files(built_data, "state", "validation")
+    (tmp_path / "README.md").write_text("# no header\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no 'configs:' list"):
+        split_files(tmp_path, "state", "test")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        config_names(tmp_path / "not" / "there")
