@@ -1,57 +1,48 @@
-"""Fixtures for fine-tuning tests: a tiny random LLaVA and a small built folder (Hub layout + llava/)."""
+"""Fixtures for fine-tuning tests: a tiny random LLaVA and a real (small, seeded) LEGO-ARTA build."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from lego_arta.build.export import LlavaWriter
+from lego_arta.build.pipeline import build
+from lego_arta.build.recipe import BuildRecipe, SourceSpec
 from lego_arta.models.tiny_vlm import build_tiny_vlm
-from tests.support.built_dataset import write_fixture_dataset
 
-ROWS_PER_SPLIT = 6
-#: Extra train conversations with two images each (the builder writes one; the format allows more).
-MULTI_IMAGE_SAMPLES = 4
-MULTI_IMAGE_SIZE = (40, 30)
-
-
-def _write_llava(folder: Path) -> None:
-    """LLaVA conversations of the fixture's rows through the real exporter (``LlavaWriter``)."""
-    import datasets
-
-    writer = LlavaWriter(folder)
-    for config in ("scene", "object", "state"):
-        for split in ("train", "test"):
-            table = datasets.load_dataset(str(folder), config, split=split).cast_column("image", datasets.Image(decode=False))
-            writer.write(config, split, list(table))
-    writer.close()
+#: Four small synthetic manuals: every task has train rows; building takes ~30 s on 2 cores.
+TEST_RECIPE = BuildRecipe(
+    name="finetune-tests",
+    source=SourceSpec(manuals=4, seed=7, width=256, height=118),
+    collage_width=128,
+    collage_height=59,
+)
+#: The builder writes one image per sample; the LLaVA format allows several. This file (beside
+#: train.json, so relative image paths resolve) pairs built images two by two.
+PAIRS_JSON = "pairs.json"
+PAIR_SAMPLES = 4
 
 
-def _add_multi_image(folder: Path, count: int, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    path = folder / "llava" / "train.json"
-    entries = json.loads(path.read_text())
-    for index in range(count):
-        names = []
-        for side in ("left", "right"):
-            pixels = rng.integers(0, 255, size=(MULTI_IMAGE_SIZE[1], MULTI_IMAGE_SIZE[0], 3), dtype=np.uint8)
-            name = f"images/pair-{index}-{side}.png"
-            Image.fromarray(pixels).save(folder / "llava" / name)
-            names.append(name)
-        entries.append({
+def _write_pairs(built: Path) -> Path:
+    llava = built / "llava"
+    entries = [entry for entry in json.loads((llava / "train.json").read_text()) if entry["task"] == "state"]
+    pairs = []
+    for index in range(PAIR_SAMPLES):
+        first, second = entries[2 * index], entries[2 * index + 1]
+        query = second["conversations"][0]["value"].replace("<image>\n", "")
+        pairs.append({
             "id": f"pair-{index}",
             "task": "state",
-            "image": names,
+            "image": [first["image"], second["image"]],
             "conversations": [
-                {"from": "human", "value": "<image>\n<image>\n[state] Did I do it correctly for the right one? Just tell me Yes or No."},
-                {"from": "gpt", "value": "Yes." if index % 2 else "No."},
+                {"from": "human", "value": f"<image>\n<image>\n{query} (the second image)"},
+                {"from": "gpt", "value": second["conversations"][1]["value"]},
             ],
         })  # fmt: skip
-    path.write_text(json.dumps(entries, indent=1))
+    path = llava / PAIRS_JSON
+    path.write_text(json.dumps(pairs, indent=1))
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +52,14 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A built folder: scene/object/state Parquet (for lmms-eval) and llava/{train,test}.json with images."""
-    folder = write_fixture_dataset(tmp_path_factory.mktemp("built") / "lego-arta", n_per_split=ROWS_PER_SPLIT, seed=0)
-    _write_llava(folder)
-    _add_multi_image(folder, MULTI_IMAGE_SAMPLES, seed=1)
-    return folder
+    """A built folder (Hub-layout Parquet, llava/{train,test}.json, manifest) plus llava/pairs.json."""
+    out = tmp_path_factory.mktemp("built") / "lego-arta"
+    build(TEST_RECIPE, out, progress=False)
+    _write_pairs(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def manifest_counts(built_data: Path) -> dict[str, dict[str, int]]:
+    """Rows per config and split as the builder recorded them (an independent count to check against)."""
+    return json.loads((built_data / "manifest.json").read_text())["counts"]

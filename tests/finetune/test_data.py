@@ -21,7 +21,7 @@ from lego_arta.finetune.data import (
     query_content,
     split_holdout,
 )
-from tests.finetune.conftest import MULTI_IMAGE_SAMPLES, ROWS_PER_SPLIT
+from tests.finetune.conftest import PAIR_SAMPLES, PAIRS_JSON
 
 #: The tiny model's <image> expands to (image_size / patch_size)^2 = (32 / 8)^2 placeholder tokens.
 TINY_IMAGE_TOKENS = 16
@@ -49,42 +49,52 @@ def _write_json(tmp_path: Path, built: Path, entries: list) -> Path:
     return path
 
 
-def _entry(**changes) -> dict:
+def _first_image(built: Path) -> str:
+    return json.loads((built / "llava" / "train.json").read_text())[0]["image"]
+
+
+def _entry(image: str, changes: dict) -> dict:
     entry = {
         "id": "x",
         "task": "state",
-        "image": "images/pair-0-left.png",
+        "image": image,
         "conversations": [{"from": "human", "value": "<image>\nDid I?"}, {"from": "gpt", "value": "Yes."}],
     }
-    entry.update(changes)
-    return entry
+    return {**entry, **changes}
 
 
 # --- loading ---------------------------------------------------------------------------------
 
 
-def test_built_folder_loads_every_task_with_absolute_existing_images(built_data: Path) -> None:
+def _sample_subset(built: Path, per_task: int):
+    """The first ``per_task`` train samples of every task."""
+    samples = load_conversations(built, "train").samples
+    return [s for task in ("scene", "object", "state") for s in [s for s in samples if s.task == task][:per_task]]
+
+
+def test_built_folder_loads_every_task_with_absolute_existing_images(built_data: Path, manifest_counts: dict) -> None:
     loaded = load_conversations(built_data, "train")
-    assert loaded.task_counts() == {"object": ROWS_PER_SPLIT, "scene": ROWS_PER_SPLIT, "state": ROWS_PER_SPLIT + MULTI_IMAGE_SAMPLES}
-    assert all(path.is_absolute() and path.is_file() for sample in loaded.samples for path in sample.images)
-    pairs = [sample for sample in loaded.samples if sample.id.startswith("pair-")]
-    assert len(pairs) == MULTI_IMAGE_SAMPLES and all(len(sample.images) == 2 for sample in pairs)
+    assert loaded.task_counts() == {task: manifest_counts[task]["train"] for task in ("object", "scene", "state")}
+    assert all(len(sample.images) == 1 and sample.images[0].is_absolute() and sample.images[0].is_file() for sample in loaded.samples)
+    assert load_conversations(built_data, "test").task_counts() == {task: manifest_counts[task]["test"] for task in ("object", "scene", "state")}
+    pairs = load_conversations(built_data / "llava" / PAIRS_JSON).samples
+    assert len(pairs) == PAIR_SAMPLES and all(len(sample.images) == 2 for sample in pairs)
 
 
-def test_task_filter_and_sample_cap_count_what_they_leave_out(built_data: Path) -> None:
+def test_task_filter_and_sample_cap_count_what_they_leave_out(built_data: Path, manifest_counts: dict) -> None:
     state = load_conversations(built_data, "train", tasks=["state"])
     assert set(state.task_counts()) == {"state"}
-    assert state.left_out == {"task object": ROWS_PER_SPLIT, "task scene": ROWS_PER_SPLIT}
+    assert state.left_out == {"task object": manifest_counts["object"]["train"], "task scene": manifest_counts["scene"]["train"]}
     capped = load_conversations(built_data, "train", max_samples=5, seed=3)
     again = load_conversations(built_data, "train", max_samples=5, seed=3)
     assert [s.id for s in capped.samples] == [s.id for s in again.samples] and len(capped.samples) == 5
-    assert capped.left_out == {"max_samples": 3 * ROWS_PER_SPLIT + MULTI_IMAGE_SAMPLES - 5}
+    assert capped.left_out == {"max_samples": sum(counts["train"] for counts in manifest_counts.values()) - 5}
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"image": ["images/pair-0-left.png", "images/pair-0-right.png"]}, r"2 image\(s\) but 1 <image> placeholder"),
+        ({"image": ["FIRST", "FIRST"]}, r"2 image\(s\) but 1 <image> placeholder"),
         ({"image": "images/missing.png"}, "image 'images/missing.png' not found"),
         ({"conversations": [{"from": "gpt", "value": "Yes."}, {"from": "human", "value": "<image>"}]}, r"conversations\[0\] must be \{'from': 'human'"),
         ({"conversations": [{"from": "human", "value": "<image>\nDid I?"}]}, "human/gpt turn pairs"),
@@ -93,7 +103,10 @@ def test_task_filter_and_sample_cap_count_what_they_leave_out(built_data: Path) 
     ],
 )
 def test_malformed_entries_name_the_file_index_and_field(tmp_path: Path, built_data: Path, changes: dict, message: str) -> None:
-    path = _write_json(tmp_path, built_data, [_entry(id="fine"), _entry(**changes)])
+    image = _first_image(built_data)
+    if changes.get("image") == ["FIRST", "FIRST"]:
+        changes = {"image": [image, image]}
+    path = _write_json(tmp_path, built_data, [_entry(image, {"id": "fine"}), _entry(image, changes)])
     with pytest.raises((ValueError, FileNotFoundError), match=message) as error:
         load_conversations(path)
     assert f"{path}[1]" in str(error.value)
@@ -148,7 +161,7 @@ def _answers(dataset: ConversationDataset) -> list[str]:
 
 
 def test_augmenter_sees_every_exchange_seeded_by_epoch_and_index(built_data: Path) -> None:
-    samples = load_conversations(built_data, "train", tasks=["state"]).samples
+    samples = load_conversations(built_data, "train", tasks=["state"]).samples[:12]
     dataset = ConversationDataset(samples, augmenter=_Shout(), seed=5)
     first = _answers(dataset)
     assert first == _answers(ConversationDataset(samples, augmenter=_Shout(), seed=5))
@@ -182,7 +195,7 @@ def _labelled_runs(labels: torch.Tensor) -> list[tuple[int, int]]:
 
 
 def test_labels_are_exactly_the_answer_tokens_and_eos(processor, built_data: Path) -> None:
-    samples = load_conversations(built_data, "train").samples
+    samples = _sample_subset(built_data, 8)
     dataset = ConversationDataset(samples)
     tokenizer = processor.tokenizer
     collator = ConversationCollator(processor)
@@ -204,7 +217,7 @@ def test_labels_are_exactly_the_answer_tokens_and_eos(processor, built_data: Pat
 
 
 def test_templates_without_generation_blocks_give_the_same_batch(processor, built_data: Path) -> None:
-    samples = load_conversations(built_data, "train").samples
+    samples = _sample_subset(built_data, 2)
     features = [ConversationDataset(samples)[i] for i in (0, 7, len(samples) - 1)]
     tagged = ConversationCollator(processor)(features)
     plain_collator = ConversationCollator(_without_generation_blocks(processor))
@@ -237,11 +250,10 @@ def test_a_template_that_reorders_turns_is_a_clear_error(processor) -> None:
 
 
 def test_several_images_per_sample_expand_in_place(processor, built_data: Path) -> None:
-    samples = load_conversations(built_data, "train", tasks=["state"]).samples
-    pair = next(i for i, s in enumerate(samples) if len(s.images) == 2)
-    single = next(i for i, s in enumerate(samples) if len(s.images) == 1)
-    dataset = ConversationDataset(samples)
-    batch = ConversationCollator(processor)([dataset[pair], dataset[single]])
+    pair = load_conversations(built_data / "llava" / PAIRS_JSON).samples[0]
+    single = load_conversations(built_data, "train", tasks=["state"]).samples[0]
+    dataset = ConversationDataset([pair, single])
+    batch = ConversationCollator(processor)([dataset[0], dataset[1]])
     image_token = processor.image_token_id
     assert batch["pixel_values"].shape[0] == 3
     assert [int((row == image_token).sum()) for row in batch["input_ids"]] == [2 * TINY_IMAGE_TOKENS, TINY_IMAGE_TOKENS]

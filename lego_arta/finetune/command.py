@@ -1,0 +1,132 @@
+"""``lego-arta finetune`` and ``lego-arta merge``: thin CLI adapters over :mod:`lego_arta.finetune.train` and ``merge``.
+
+Importing this module is cheap (no torch): the main CLI builds every sub-command's parser at start-up.
+
+    accelerate launch -m lego_arta finetune --model llava-hf/llava-1.5-7b-hf --data out/built --output out/lora
+    python -m lego_arta.finetune --model out/tiny-llava --data out/built --output out/lora --precision fp32
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lego_arta.finetune.augment import AUGMENTERS
+from lego_arta.finetune.data import TASKS
+from lego_arta.finetune.lora import DEFAULT_ALPHA, DEFAULT_DROPOUT, DEFAULT_RANK
+
+PRECISIONS: tuple[str, ...] = ("bf16", "fp32", "fp16")
+
+
+def _tasks(value: str) -> tuple[str, ...]:
+    tasks = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = sorted(set(tasks) - set(TASKS))
+    if unknown or not tasks:
+        raise argparse.ArgumentTypeError(f"unknown task(s) {unknown}; expected a comma-separated subset of {','.join(TASKS)}")
+    return tasks
+
+
+def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``lego-arta finetune``."""
+    from lego_arta.finetune.train import DEFAULT_EVAL_SAMPLES, SCHEDULERS
+
+    parser.add_argument("--model", required=True, help="Hub id or local folder of an image-text-to-text model")
+    parser.add_argument("--data", type=Path, required=True, help="built LEGO-ARTA folder (reads llava/train.json)")
+    parser.add_argument("--output", type=Path, required=True, help="run folder: adapter/, checkpoints/, log, plot, config")
+    parser.add_argument("--tasks", type=_tasks, default=TASKS, help="comma-separated subset of scene,object,state (default: all)")
+    lora = parser.add_argument_group("LoRA")
+    lora.add_argument("--lora-rank", type=int, default=DEFAULT_RANK)
+    lora.add_argument("--lora-alpha", type=int, default=DEFAULT_ALPHA)
+    lora.add_argument("--lora-dropout", type=float, default=DEFAULT_DROPOUT)
+    lora.add_argument("--target-modules", default=None,
+                      help="regex (full match) or comma-separated names; default: the language model's q/k/v/o projections")  # fmt: skip
+    optim = parser.add_argument_group("optimisation")
+    optim.add_argument("--learning-rate", type=float, default=2e-4)
+    optim.add_argument("--epochs", type=int, default=1)
+    optim.add_argument("--max-steps", type=int, default=None, help="stop after N optimizer steps (overrides --epochs)")
+    optim.add_argument("--batch-size", type=int, default=1, help="per device")
+    optim.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
+    optim.add_argument("--precision", choices=PRECISIONS, default="bf16", help="base weights and autocast dtype (LoRA weights stay fp32)")
+    optim.add_argument("--lr-scheduler", choices=SCHEDULERS, default="linear")
+    optim.add_argument("--warmup-ratio", type=float, default=0.03)
+    optim.add_argument("--weight-decay", type=float, default=0.0)
+    optim.add_argument("--max-grad-norm", type=float, default=1.0, help="gradient clipping (0: off)")
+    optim.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for memory (7B+ models)")
+    optim.add_argument("--seed", type=int, default=0)
+    run = parser.add_argument_group("run")
+    run.add_argument("--eval-every", type=int, default=0, help="held-out loss every N steps (always at the end)")
+    run.add_argument("--eval-samples", type=int, default=DEFAULT_EVAL_SAMPLES, help="train samples held out for that loss (at most a tenth)")
+    run.add_argument("--save-every", type=int, default=0, help="checkpoint every N steps (0: no checkpoints)")
+    run.add_argument("--resume", nargs="?", const="latest", default=None, metavar="CKPT",
+                     help="continue from CKPT, or from the newest checkpoint in --output")  # fmt: skip
+    run.add_argument("--overwrite", action="store_true", help="replace a finished or abandoned run in --output")
+    run.add_argument("--max-samples", type=int, default=None, help="train on N samples (seeded choice), for smoke runs")
+    run.add_argument("--augment", choices=sorted(AUGMENTERS), default="none", help="training-time text augmentation")
+    run.add_argument("--chat-template", type=Path, default=None, help="Jinja file replacing the model's chat template")
+    run.add_argument("--dataloader-workers", type=int, default=0)
+    run.add_argument("--log-every", type=int, default=1, help="log every N optimizer steps")
+    run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The :class:`FinetuneConfig` a parsed command line describes."""
+    from lego_arta.finetune.lora import LoraSettings
+    from lego_arta.finetune.train import FinetuneConfig
+
+    return FinetuneConfig(
+        model=str(args.model), data=str(args.data), output=str(args.output), tasks=tuple(args.tasks),
+        lora=LoraSettings(rank=args.lora_rank, alpha=args.lora_alpha, dropout=args.lora_dropout, target_modules=args.target_modules),
+        learning_rate=args.learning_rate, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
+        grad_accum=args.grad_accum, precision=args.precision, seed=args.seed, eval_every=args.eval_every,
+        eval_samples=args.eval_samples, save_every=args.save_every, resume=args.resume, max_samples=args.max_samples,
+        lr_scheduler=args.lr_scheduler, warmup_ratio=args.warmup_ratio, weight_decay=args.weight_decay,
+        max_grad_norm=args.max_grad_norm, gradient_checkpointing=args.gradient_checkpointing, augment=args.augment,
+        chat_template=str(args.chat_template) if args.chat_template else None,
+        dataloader_workers=args.dataloader_workers, log_every=args.log_every, overwrite=args.overwrite, progress=args.progress,
+    )  # fmt: skip
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    """``lego-arta finetune``: train, then print where the adapter went and the final losses."""
+    from lego_arta.finetune.train import finetune
+
+    result = finetune(config_from_args(args))
+    if not result.is_main_process:
+        return 0
+    losses = f"train loss {result.train_loss:.4f}" if result.train_loss is not None else "no training step"
+    if result.eval_loss is not None:
+        losses += f", held-out loss {result.eval_loss:.4f}"
+    print(f"{result.global_step} steps, {losses}, {result.samples_per_second:.2f} samples/s")
+    print(f"adapter: {result.adapter}")
+    return 0
+
+
+def add_merge_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``lego-arta merge``."""
+    parser.add_argument("--adapter", type=Path, required=True, help="adapter folder or `lego-arta finetune` output folder")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the merged model and its processor")
+    parser.add_argument("--base", default=None, help="base model (default: the one the adapter names)")
+    parser.add_argument("--dtype", default="auto", help="dtype to merge and save in: auto (as the base is stored), bfloat16, float16, float32")
+    parser.add_argument("--overwrite", action="store_true")
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """``lego-arta merge``: fold an adapter into its base; the folder loads with plain ``from_pretrained``."""
+    from lego_arta.finetune.merge import merge_adapter
+
+    path = merge_adapter(args.adapter, args.out, base=args.base, dtype=args.dtype, overwrite=args.overwrite)
+    print(f"merged model: {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lego_arta.finetune``: the finetune command on its own (also under ``accelerate launch``)."""
+    parser = argparse.ArgumentParser(prog="python -m lego_arta.finetune", description="LoRA fine-tuning on LEGO-ARTA")
+    add_finetune_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_finetune(args)
+    except (ValueError, FileExistsError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
