@@ -1,0 +1,116 @@
+"""Merging an adapter into its base for the harness, and the "w/ LoRA" run through real lmms-eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from lego_arta.finetune.command import add_merge_arguments, run_merge
+from lego_arta.finetune.data import ConversationCollator, ConversationDataset, load_conversations
+from lego_arta.finetune.merge import MERGE_RECORD, find_adapter, merge_adapter, prepare_model_for_eval
+from lego_arta.finetune.train import FinetuneConfig, finetune
+
+# Written out here: the state task's metrics as its task card promises them.
+STATE_METRICS = ("f1", "tnr", "fpr", "invalid_rate")
+
+
+@pytest.fixture(scope="module")
+def run(tiny_model: Path, built_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A short run whose adapter has moved away from zero (large steps), so merging changes outputs."""
+    config = FinetuneConfig(
+        model=str(tiny_model), data=str(built_data), output=str(tmp_path_factory.mktemp("merge-runs") / "lora"),
+        precision="fp32", max_samples=8, batch_size=2, max_steps=3, learning_rate=5e-2, seed=1, progress=False,
+    )  # fmt: skip
+    return finetune(config)
+
+
+def _batch(processor_dir: Path, built_data: Path) -> dict:
+    from transformers import AutoProcessor
+
+    dataset = ConversationDataset(load_conversations(built_data, "test", max_samples=3).samples)
+    batch = ConversationCollator(AutoProcessor.from_pretrained(processor_dir))([dataset[i] for i in range(len(dataset))])
+    batch.pop("labels")
+    return batch
+
+
+def test_without_an_adapter_the_base_is_evaluated_as_is(tmp_path: Path) -> None:
+    assert prepare_model_for_eval("llava-hf/llava-1.5-7b-hf", None, tmp_path / "work") == "llava-hf/llava-1.5-7b-hf"
+    assert not (tmp_path / "work").exists()
+
+
+def test_the_merged_folder_computes_what_base_plus_adapter_computes(run, tiny_model: Path, built_data: Path, tmp_path: Path) -> None:
+    from peft import PeftModel
+    from transformers import AutoProcessor, LlavaForConditionalGeneration
+
+    merged_path = Path(prepare_model_for_eval(str(tiny_model), run.output, tmp_path / "work"))
+    assert merged_path == (tmp_path / "work" / "merged").resolve()
+    merged = LlavaForConditionalGeneration.from_pretrained(merged_path).eval()
+    base = LlavaForConditionalGeneration.from_pretrained(tiny_model).eval()
+    adapted = PeftModel.from_pretrained(LlavaForConditionalGeneration.from_pretrained(tiny_model), str(run.adapter)).eval()
+    batch = _batch(merged_path, built_data)
+    with torch.no_grad():
+        merged_logits, adapted_logits, base_logits = (model(**batch).logits for model in (merged, adapted, base))
+    torch.testing.assert_close(merged_logits, adapted_logits, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(merged_logits, base_logits, atol=1e-4), "the adapter must matter, or this test proves nothing"
+    assert AutoProcessor.from_pretrained(merged_path).chat_template == AutoProcessor.from_pretrained(run.adapter).chat_template
+    record = json.loads((merged_path / MERGE_RECORD).read_text())
+    assert record["base"] == str(tiny_model) and record["adapter"] == str(run.adapter.resolve())
+
+
+def test_a_current_merge_is_reused_and_a_changed_adapter_is_merged_again(run, tiny_model: Path, tmp_path: Path) -> None:
+    import shutil
+
+    work = tmp_path / "work"
+    first = Path(prepare_model_for_eval(str(tiny_model), run.adapter, work))
+    stamp = (first / "model.safetensors").stat().st_mtime_ns
+    assert Path(prepare_model_for_eval(str(tiny_model), run.adapter, work)) == first
+    assert (first / "model.safetensors").stat().st_mtime_ns == stamp
+    changed = tmp_path / "changed-adapter"
+    shutil.copytree(run.adapter, changed)
+    from safetensors.torch import load_file, save_file
+
+    weights = {name: value * 2 for name, value in load_file(changed / "adapter_model.safetensors").items()}
+    save_file(weights, changed / "adapter_model.safetensors")
+    before = (first / "model.safetensors").read_bytes()
+    prepare_model_for_eval(str(tiny_model), changed, work)
+    assert (first / "model.safetensors").read_bytes() != before
+
+
+def test_a_folder_without_an_adapter_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no adapter_config.json"):
+        find_adapter(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no adapter_config.json"):
+        prepare_model_for_eval("base", tmp_path, tmp_path / "work")
+
+
+def test_merge_command_writes_a_from_pretrained_folder(run, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from transformers import AutoModelForImageTextToText
+
+    parser = argparse.ArgumentParser()
+    add_merge_arguments(parser)
+    assert run_merge(parser.parse_args(["--adapter", str(run.output), "--out", str(tmp_path / "merged")])) == 0
+    assert "merged model:" in capsys.readouterr().out
+    model = AutoModelForImageTextToText.from_pretrained(tmp_path / "merged")
+    assert not any("lora_" in name for name, _ in model.named_parameters())
+    with pytest.raises(FileExistsError):
+        merge_adapter(run.output, tmp_path / "merged")
+
+
+@pytest.mark.slow
+def test_the_merged_adapter_runs_through_lmms_eval_with_every_metric(run, tiny_model: Path, built_data: Path, tmp_path: Path) -> None:
+    from lego_arta.harness.lmms_eval_runner import run_lmms_eval
+
+    merged = prepare_model_for_eval(str(tiny_model), run.output, tmp_path / "work")
+    path = run_lmms_eval(
+        data=built_data, model="llava_hf", model_args=f"pretrained={merged},device=cpu,device_map=cpu",
+        tasks="lego_arta_state", output=tmp_path / "eval", limit=2,
+    )  # fmt: skip
+    results = json.loads(path.read_text())
+    assert results["n-samples"]["lego_arta_state"]["effective"] == 2
+    scores = results["results"]["lego_arta_state"]
+    assert all(isinstance(scores[f"{metric},none"], float) for metric in STATE_METRICS)
+    assert merged in results["config"]["model_args"]
