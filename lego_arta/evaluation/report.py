@@ -38,7 +38,8 @@ from lego_arta.evaluation.scoring import format_interval
 
 #: Printed where the study published no number for a metric it reports (its mark for "no valid answer").
 NO_VALUE = "/"
-#: Printed for a metric the study never reported (valid-box and invalid rates are ours).
+#: Printed for a number nobody measured: a metric the study never reported (valid-box and invalid
+#: rates are ours), or a task a run of ours did not cover.
 NOT_REPORTED = "–"
 #: Bar colours: ours, study zero-shot, study LoRA (colour-blind-safe Okabe–Ito hues).
 OUR_COLOUR = "#0072B2"
@@ -72,15 +73,20 @@ def _cells(rows: Iterable[ResultRow]) -> dict[tuple[Key, str], ResultRow]:
 def _cell(row: ResultRow | None, source: str, metric: str) -> str:
     if row is not None:
         return format_interval(row.value, row.low, row.high)
-    if source == STUDY and metric not in {r.metric for r in study_rows()}:
-        return NOT_REPORTED
-    return NO_VALUE
+    if source == STUDY and metric in {r.metric for r in study_rows()}:
+        return NO_VALUE
+    return NOT_REPORTED
 
 
 def markdown_table(rows: Sequence[ResultRow], metrics: Sequence[str]) -> list[str]:
-    """A Markdown table: one line per (source, system, setting), one column per metric."""
+    """A Markdown table: one line per (source, system, setting), one column per metric; ``n`` is
+    shown when all of a line's numbers come from the same number of rows."""
     cells = _cells(rows)
-    sizes = {(row.source, row.system, row.setting): row.n for row in rows if row.n is not None}
+    counts: dict[Key, set[int]] = {}
+    for row in rows:
+        if row.n is not None:
+            counts.setdefault((row.source, row.system, row.setting), set()).add(row.n)
+    sizes = {key: next(iter(ns)) for key, ns in counts.items() if len(ns) == 1}
     header = ["system", "source", "setting", "n", *(metric_label(m) for m in metrics)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 4 + ["---:"] * len(metrics)) + "|"]
     for key in _table_keys(rows):
@@ -161,7 +167,8 @@ def render_markdown(ours: Sequence[ResultRow], *, stem: str, title: str, preambl
         "Scores in percent. Ours: point estimate [95% percentile-bootstrap interval] over the test rows "
         "(`n`); answers missing from a run count as wrong. Study: the original study's published "
         f"numbers (Tables 8.1–8.3), zero-shot and LoRA; `{NO_VALUE}` marks a number the study did not "
-        f"publish (its mark for no valid answer to score), `{NOT_REPORTED}` a metric it did not report.",
+        f"publish (its mark for no valid answer to score); `{NOT_REPORTED}` marks a number nobody measured "
+        "(a metric the study did not report, a task a run did not cover).",
         "",
     ]
     for task in tasks:
