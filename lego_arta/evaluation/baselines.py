@@ -99,8 +99,8 @@ def random_verdicts(ids: Sequence[str], *, seed: int, p_yes: float = RANDOM_YES_
 def _object_question_pattern() -> re.Pattern[str]:
     """The object question template with its ``{object}`` slot as a capture group."""
     marker = "\x00"
-    before, after = templates()["object"]["question"].format(object=marker).split(marker)
-    return re.compile(re.escape(before.strip()) + r"\s*(.+?)\s*" + re.escape(after.strip()), re.DOTALL)
+    before, after = (" ".join(part.split()) for part in templates()["object"]["question"].format(object=marker).split(marker))
+    return re.compile(re.escape(before) + r"\s*(.+?)\s*" + re.escape(after), re.DOTALL)
 
 
 def object_phrase(query: str) -> str:
