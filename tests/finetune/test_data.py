@@ -200,6 +200,7 @@ def test_labels_are_exactly_the_answer_tokens_and_eos(processor, built_data: Pat
     tokenizer = processor.tokenizer
     collator = ConversationCollator(processor)
     assert collator.uses_generation_blocks and not collator.append_eos
+    readable = 0
     for start in range(0, len(samples), 4):
         features = [dataset[i] for i in range(start, min(start + 4, len(samples)))]
         batch = collator(features)
@@ -211,14 +212,18 @@ def test_labels_are_exactly_the_answer_tokens_and_eos(processor, built_data: Pat
             begin, end = runs[0]
             expected = tokenizer(answer + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
             assert labels[begin:end].tolist() == expected == ids[begin:end].tolist()
-            assert tokenizer.decode(labels[begin:end]) == answer + tokenizer.eos_token
+            if tokenizer.unk_token_id not in expected:  # the tiny vocabulary lacks some words
+                assert tokenizer.decode(labels[begin:end]) == answer + tokenizer.eos_token
+                readable += 1
             assert tokenizer.decode(ids[:begin]).rstrip().endswith("ASSISTANT:")
             assert int(batch["attention_mask"][row].sum()) == end, "the answer ends the sequence (right padding)"
+    assert readable >= len(samples) // 2, "most answers must decode back to their text"
 
 
 def test_templates_without_generation_blocks_give_the_same_batch(processor, built_data: Path) -> None:
     samples = _sample_subset(built_data, 2)
-    features = [ConversationDataset(samples)[i] for i in (0, 7, len(samples) - 1)]
+    dataset = ConversationDataset(samples)
+    features = [dataset[i] for i in range(len(dataset))]
     tagged = ConversationCollator(processor)(features)
     plain_collator = ConversationCollator(_without_generation_blocks(processor))
     assert not plain_collator.uses_generation_blocks
