@@ -325,21 +325,24 @@ class ConversationCollator:
     """Batch chat messages into model inputs with ``labels`` (-100 outside the answers).
 
     ``append_eos`` (default: decided once from the template) adds the tokenizer's EOS to the
-    last answer when the template does not end answers with it, so the model learns to stop.
+    last answer when the template ends answers with none of the ``stop_token_ids`` (the
+    tokenizer's EOS plus, from training, the model's generation-config EOS ids such as Qwen's
+    ``<|im_end|>``), so the model learns to stop.
     """
 
-    def __init__(self, processor: Any, *, append_eos: bool | None = None) -> None:
+    def __init__(self, processor: Any, *, append_eos: bool | None = None, stop_token_ids: Sequence[int] = ()) -> None:
         self.processor = processor
         self.tokenizer = getattr(processor, "tokenizer", processor)
         self.template = _template(processor)
         self.uses_generation_blocks = has_generation_blocks(self.template)
         self.eos_token = self.tokenizer.eos_token
+        self.stop_token_ids = frozenset(stop_token_ids) | ({self.tokenizer.convert_tokens_to_ids(self.eos_token)} if self.eos_token else set())
         self.append_eos = (not self._template_ends_answers_with_eos()) if append_eos is None else append_eos
         if self.append_eos and self.eos_token is None:
             raise ValueError(f"{type(self.tokenizer).__name__} has no eos_token to end answers with")
 
     def _template_ends_answers_with_eos(self) -> bool:
-        if self.eos_token is None:
+        if not self.stop_token_ids:
             return True
         messages = [
             {"role": "user", "content": [{"type": "text", "text": _PROBE_QUERY}]},
@@ -347,8 +350,8 @@ class ConversationCollator:
         ]
         encoded, masks = self._encode([messages], ["template probe"])
         ids = encoded["input_ids"][0].tolist()
-        answer_ids = [token for token, keep in zip(ids, masks[0]) if keep]
-        return self.tokenizer.convert_tokens_to_ids(self.eos_token) in answer_ids
+        answer_ids = {token for token, keep in zip(ids, masks[0]) if keep}
+        return bool(answer_ids & self.stop_token_ids)
 
     def _with_eos(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         last = dict(messages[-1])

@@ -222,6 +222,14 @@ def resolve_resume(output: Path, resume: str | None) -> Path | None:
     return path
 
 
+def generation_stop_ids(model: Any) -> list[int]:
+    """Token ids that end generation for ``model`` (its generation config's ``eos_token_id``)."""
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if eos is None:
+        return []
+    return [int(eos)] if isinstance(eos, int) else [int(token) for token in eos]
+
+
 def fresh_accelerator(config: FinetuneConfig):
     """An Accelerator with exactly this run's precision and accumulation.
 
@@ -289,7 +297,7 @@ class _Run:
         import torch
 
         config = self.config
-        collator = ConversationCollator(self.processor)
+        collator = ConversationCollator(self.processor, stop_token_ids=generation_stop_ids(self.model))
         self.train_dataset = ConversationDataset(self.train_samples, augmenter=make_augmenter(config.augment), seed=config.seed)
         self.sampler = EpochShuffleSampler(len(self.train_dataset), config.seed)
         # Its own generator: creating a loader iterator draws a seed, which must not come from the

@@ -245,6 +245,20 @@ def test_a_template_that_never_ends_answers_gets_eos_appended(processor) -> None
     assert processor.tokenizer.decode(labels[labels != IGNORE_INDEX]) == "No." + processor.tokenizer.eos_token
 
 
+def test_a_model_specific_end_of_turn_token_counts_as_the_answer_end(processor) -> None:
+    """Like Qwen's ``<|im_end|>``: not the tokenizer's EOS, but in the model's generation config."""
+    stripped = _without_generation_blocks(processor)
+    template = stripped.chat_template.replace("{{ eos_token }}", "{{ bos_token }}")
+    stripped.chat_template = stripped.tokenizer.chat_template = template
+    assert ConversationCollator(stripped).append_eos
+    end_of_turn = processor.tokenizer.bos_token_id
+    collator = ConversationCollator(stripped, stop_token_ids=[end_of_turn])
+    assert not collator.append_eos
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Did I?"}]}, {"role": "assistant", "content": [{"type": "text", "text": "Yes."}]}]
+    labels = collator([{"id": "q", "messages": messages}])["labels"][0]
+    assert labels[labels != IGNORE_INDEX].tolist()[-1] == end_of_turn
+
+
 def test_a_template_that_reorders_turns_is_a_clear_error(processor) -> None:
     reordering = _without_generation_blocks(processor)
     template = "{% for message in messages | reverse %}{{ message['role'] }}: {{ message['content'][0]['text'] }} {% endfor %}"
