@@ -102,3 +102,25 @@ def prepare_model_for_eval(model: str, adapter: Path | None, work_dir: Path) -> 
     else:
         merge_adapter(adapter, target, base=model, overwrite=True)
     return str(target.resolve())
+
+
+def model_args_with_adapter(model_args: str, adapter: Path | None, work_dir: Path) -> str:
+    """lmms-eval ``model_args`` with ``pretrained=`` pointing at base + ``adapter`` merged.
+
+    The base is the ``pretrained=`` value (or, when absent, the base the adapter names); other
+    arguments keep their order. Without an adapter the string comes back unchanged.
+
+    >>> model_args_with_adapter("pretrained=llava-hf/llava-1.5-7b-hf,device=cuda", Path("out/lora"), Path("out/eval"))  # doctest: +SKIP
+    'pretrained=/abs/out/eval/merged,device=cuda'
+    """
+    if adapter is None:
+        return model_args
+    pairs = [part.split("=", 1) if "=" in part else [part, ""] for part in model_args.split(",") if part.strip()]
+    keys = [key.strip() for key, _ in pairs]
+    base = pairs[keys.index("pretrained")][1].strip() if "pretrained" in keys else adapter_base_model(adapter)
+    merged = prepare_model_for_eval(base, adapter, work_dir)
+    if "pretrained" in keys:
+        pairs[keys.index("pretrained")] = ["pretrained", merged]
+    else:
+        pairs.insert(0, ["pretrained", merged])
+    return ",".join(f"{key}={value}" if value or key == "pretrained" else key for key, value in pairs)

@@ -11,7 +11,7 @@ import torch
 
 from lego_arta.finetune.command import add_merge_arguments, run_merge
 from lego_arta.finetune.data import ConversationCollator, ConversationDataset, load_conversations
-from lego_arta.finetune.merge import MERGE_RECORD, find_adapter, merge_adapter, prepare_model_for_eval
+from lego_arta.finetune.merge import MERGE_RECORD, find_adapter, merge_adapter, model_args_with_adapter, prepare_model_for_eval
 from lego_arta.finetune.train import FinetuneConfig, finetune
 
 # Written out here: the state task's metrics as its task card promises them.
@@ -78,6 +78,14 @@ def test_a_current_merge_is_reused_and_a_changed_adapter_is_merged_again(run, ti
     before = (first / "model.safetensors").read_bytes()
     prepare_model_for_eval(str(tiny_model), changed, work)
     assert (first / "model.safetensors").read_bytes() != before
+
+
+def test_model_args_get_the_merged_folder_in_place_of_the_base(run, tiny_model: Path, tmp_path: Path) -> None:
+    merged = str((tmp_path / "work" / "merged").resolve())
+    assert model_args_with_adapter("device=cpu", None, tmp_path / "work") == "device=cpu"
+    rewritten = model_args_with_adapter(f"pretrained={tiny_model},device=cpu,device_map=cpu", run.output, tmp_path / "work")
+    assert rewritten == f"pretrained={merged},device=cpu,device_map=cpu"
+    assert model_args_with_adapter("device=cpu", run.adapter, tmp_path / "work") == f"pretrained={merged},device=cpu"
 
 
 def test_a_folder_without_an_adapter_is_a_clear_error(tmp_path: Path) -> None:
