@@ -42,6 +42,8 @@ MAX_SAMPLES = 20_000
 #: HSV filter (OpenCV 0–255 scales): a candidate highlight is saturated and bright.
 MIN_SATURATION = 150
 MIN_VALUE = 150
+#: A cluster's colour is the median of its most vivid pixels, this share of them.
+PURE_SHARE = 0.25
 #: A candidate must cover at least this many pixels of its image (a real outline, not a speck).
 MIN_CANDIDATE_PIXELS = 12
 #: Two colours within this CIE Lab distance are the same candidate.
@@ -55,6 +57,10 @@ MIN_SUPPORT = 0.5
 PARTS_COLOUR_SHARE = 0.002
 #: Default RGB distance (per channel) of outline pixels from the boundary colour.
 OUTLINE_TOLERANCE = 40
+#: Antialiased outline pixels: same hue within this many degrees, and this share of the outline
+#: colour's saturation and value.
+OUTLINE_HUE_DEGREES = 20.0
+OUTLINE_PURITY = 0.6
 #: Gaps in an outline up to this many pixels are closed before the enclosed item is filled.
 OUTLINE_GAP_PX = 2
 
@@ -94,6 +100,23 @@ def _unique_colours(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return colours, counts
 
 
+def _purest_colour(colours: np.ndarray, counts: np.ndarray) -> RGB:
+    """Median of a cluster's most vivid pixels (the top :data:`PURE_SHARE` by HSV S×V).
+
+    An outline drawn in one colour keeps it exactly on clean images; antialiasing mixes its
+    edge pixels with their neighbours, which only makes them less vivid, so the most vivid pixels
+    are the outline's own colour.
+    """
+    hsv = cv2.cvtColor(colours.reshape(-1, 1, 3), cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.float64)
+    vivid = hsv[:, 1] * hsv[:, 2]
+    order = np.lexsort((colours[:, 2], colours[:, 1], colours[:, 0], -vivid))
+    cumulative = np.cumsum(counts[order])
+    keep = order[: int(np.searchsorted(cumulative, PURE_SHARE * cumulative[-1])) + 1]
+    expanded = np.repeat(colours[keep], counts[keep], axis=0)
+    median = np.median(expanded, axis=0)
+    return (int(round(median[0])), int(round(median[1])), int(round(median[2])))
+
+
 def image_candidates(image: np.ndarray | SaturatedPixels, *, clusters: int = CLUSTERS, seed: int = 0) -> list[RGB]:
     """Candidate highlight colours of one image: K-means over its saturated pixels (weighted distinct
     colours), each cluster represented by its most frequent exact colour, kept when that colour
@@ -112,8 +135,7 @@ def image_candidates(image: np.ndarray | SaturatedPixels, *, clusters: int = CLU
         members, weights = colours[labels == cluster], counts[labels == cluster]
         if weights.sum() * stride < MIN_CANDIDATE_PIXELS:
             continue
-        best = members[np.argmax(weights)]
-        colour = (int(best[0]), int(best[1]), int(best[2]))
+        colour = _purest_colour(members, weights)
         hsv = cv2.cvtColor(np.uint8([[colour]]), cv2.COLOR_RGB2HSV)[0, 0]
         if hsv[1] >= MIN_SATURATION and hsv[2] >= MIN_VALUE:
             candidates.append(colour)
@@ -241,9 +263,27 @@ def session_boundary(
 
 
 def boundary_mask(image: np.ndarray, colour: RGB, *, tolerance: int = OUTLINE_TOLERANCE) -> np.ndarray:
-    """Bool ``H×W``: outline pixels, those within ``tolerance`` of ``colour`` in every RGB channel."""
-    rgb = as_rgb(image).astype(np.int16)
-    return (np.abs(rgb - np.asarray(colour, dtype=np.int16)) <= tolerance).all(axis=2)
+    """Bool ``H×W``: outline pixels of ``colour``.
+
+    A pixel is outline when every RGB channel is within ``tolerance`` of the colour, or, for a
+    chromatic colour, when it has the colour's hue (±:data:`OUTLINE_HUE_DEGREES`) and at least
+    :data:`OUTLINE_PURITY` of its saturation and value: antialiasing mixes outline pixels with their
+    neighbours, which keeps the hue but dulls the colour.
+    """
+    rgb = as_rgb(image)
+    near = (np.abs(rgb.astype(np.int16) - np.asarray(colour, dtype=np.int16)) <= tolerance).all(axis=2)
+    target = cv2.cvtColor(np.uint8([[colour]]), cv2.COLOR_RGB2HSV_FULL)[0, 0].astype(np.int16)
+    if target[1] < MIN_SATURATION:
+        return near
+    hsv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2HSV_FULL).astype(np.int16)
+    hue_gap = np.abs(hsv[..., 0] - target[0])
+    hue_gap = np.minimum(hue_gap, 256 - hue_gap) * (360.0 / 256.0)
+    same_hue = (
+        (hue_gap <= OUTLINE_HUE_DEGREES)
+        & (hsv[..., 1] >= OUTLINE_PURITY * target[1])
+        & (hsv[..., 2] >= OUTLINE_PURITY * target[2])
+    )
+    return near | same_hue
 
 
 def highlighted_item_mask(image: np.ndarray, colour: RGB, *, tolerance: int = OUTLINE_TOLERANCE) -> np.ndarray:

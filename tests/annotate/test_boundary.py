@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from lego_arta.annotate.boundary import boundary_mask, highlighted_item_mask, session_boundary
+from lego_arta.annotate.colours import to_lab
 from tests.annotate.conftest import SynthManual
 from tests.annotate.drawing import draw_block, draw_outline, gradient_backdrop
 
@@ -79,6 +81,24 @@ def test_item_mask_fills_each_outline() -> None:
     ring = boundary_mask(image, MAGENTA)
     assert ring.sum() == expected.sum() - (40 * 30 + 30 * 30)
     assert not highlighted_item_mask(image, (0, 255, 0)).any()
+
+
+def _antialiased(image: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(image, (3, 3), 0.8)
+
+
+def test_antialiased_outlines_are_still_voted_and_filled() -> None:
+    session = [_antialiased(image) for image in drawn_session(MAGENTA)]
+    vote = session_boundary(session)
+    assert vote.bound_color is not None
+    voted, truth = to_lab(np.array([vote.bound_color, MAGENTA], np.uint8))
+    assert np.linalg.norm(voted - truth) <= 20.0
+    assert session_boundary([_antialiased(image) for image in drawn_session(None)]).bound_color is None
+    box = STEPS[-1][0]
+    expected = np.zeros(session[-1].shape[:2], bool)
+    expected[box[1] - 2 : box[3] + 2, box[0] - 2 : box[2] + 2] = True
+    mask = highlighted_item_mask(session[-1], vote.bound_color)
+    assert (mask & expected).sum() / (mask | expected).sum() >= 0.9
 
 
 def _truth_colour(session: dict) -> tuple[int, int, int] | None:
