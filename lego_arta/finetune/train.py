@@ -279,7 +279,6 @@ class _Run:
         self.fingerprint = data_fingerprint(conversations)
         holdout = min(config.eval_samples, len(conversations.samples) // HOLDOUT_MAX_SHARE)
         self.train_samples, self.eval_samples = split_holdout(conversations.samples, holdout, config.seed)
-        self.conversations = conversations
 
     def _build_model(self) -> None:
         config = self.config
@@ -348,13 +347,13 @@ class _Run:
             "versions": environment_versions(),
         }
         if self.checkpoint is not None:
-            self._check_resumable(run_config)
+            self._check_resumable()
         if self.accelerator.is_main_process:
             atomic_write_text(self.output / RUN_CONFIG, json.dumps(run_config, indent=1, sort_keys=True) + "\n")
             atomic_write_text(self.output / FINGERPRINT, json.dumps(self.fingerprint, indent=1, sort_keys=True) + "\n")
         self.run_config = run_config
 
-    def _check_resumable(self, run_config: dict[str, Any]) -> None:
+    def _check_resumable(self) -> None:
         """A checkpoint continues only the run that wrote it: same settings, same data."""
         saved_path = self.output / RUN_CONFIG
         if not saved_path.is_file():
