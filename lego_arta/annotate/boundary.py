@@ -53,6 +53,9 @@ MIN_NOVELTY = 0.5
 #: The session's colour must recur in, and win the vote of, at least this share of its steps.
 MIN_RECURRENCE = 0.5
 MIN_SUPPORT = 0.5
+#: ...and win at least this many votes: one image alone cannot show a colour recurring (the first
+#: step has nothing to compare with, so every colour in it looks new).
+MIN_VOTES = 2
 #: A colour covering this share of the pixels of a parts image is a part colour, never the highlight.
 PARTS_COLOUR_SHARE = 0.002
 #: Default RGB distance (per channel) of outline pixels from the boundary colour.
@@ -68,7 +71,8 @@ OUTLINE_GAP_PX = 2
 @dataclass(frozen=True)
 class BoundaryVote:
     """A session's candidate highlight colours, the voted colour (None: not highlighted) and the
-    share of the session's steps that voted for it."""
+    share of the session's steps that voted for the leading candidate (also when it was not
+    accepted, so a near miss shows)."""
 
     color_list: tuple[RGB, ...]
     bound_color: RGB | None
@@ -220,7 +224,8 @@ def session_boundary(
     """Vote the highlight colour of a session from its assembly images, in step order.
 
     ``color_list``: every candidate colour seen (sorted); ``bound_color``: the colour most steps
-    voted for when it recurs in and wins at least half of the steps, else None (not highlighted).
+    voted for when it recurs in and wins at least half of the steps (and at least
+    :data:`MIN_VOTES`), else None (not highlighted).
     """
     if not step_images:
         return BoundaryVote(color_list=(), bound_color=None, support=0.0)
@@ -256,7 +261,7 @@ def session_boundary(
         return BoundaryVote(color_list=tuple(every), bound_color=None, support=0.0)
     winner, count = min(votes.items(), key=lambda item: (-item[1], item[0]))
     support = count / steps
-    if support < MIN_SUPPORT or recurrence[winner] / steps < MIN_RECURRENCE:
+    if count < MIN_VOTES or support < MIN_SUPPORT or recurrence[winner] / steps < MIN_RECURRENCE:
         return BoundaryVote(color_list=tuple(every), bound_color=None, support=support)
     colour = min(voted_colours[winner].items(), key=lambda item: (-item[1], item[0]))[0]
     return BoundaryVote(color_list=tuple(every), bound_color=colour, support=support)
