@@ -52,10 +52,10 @@ def row_background(image: np.ndarray) -> np.ndarray:
 
 def foreground_mask(image: np.ndarray, *, tolerance: int = FOREGROUND_TOLERANCE) -> np.ndarray:
     """Bool ``H×W``: pixels that are not backdrop (frame excluded, isolated specks removed)."""
-    rgb = as_rgb(image)
-    backdrop = row_background(rgb)
-    diff = np.abs(rgb.astype(np.float32) - backdrop[:, None, :]).max(axis=2)
-    mask = diff > tolerance
+    rgb = np.ascontiguousarray(as_rgb(image))
+    backdrop = np.round(row_background(rgb)).astype(np.uint8)
+    diff = cv2.absdiff(rgb, np.broadcast_to(backdrop[:, None, :], rgb.shape).copy())
+    mask = diff.max(axis=2) > tolerance
     f = FRAME_PIXELS
     mask[:f, :] = False
     mask[-f:, :] = False

@@ -69,25 +69,23 @@ def find_blobs(image: np.ndarray) -> list[Blob]:
     cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(filled, connectivity=8)
     min_area = max(1, int(MIN_BLOB_SHARE * height * width))
-    lab_image = None
     blobs: list[Blob] = []
     for index in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[index])
         if area < min_area:
             continue
-        if lab_image is None:
-            lab_image = to_lab(rgb.reshape(-1, 3)).reshape(rgb.shape)
         region = labels[y : y + h, x : x + w] == index
         inside = region & (mask[y : y + h, x : x + w] > 0)
-        pixels = lab_image[y : y + h, x : x + w][inside]
+        pixels = rgb[y : y + h, x : x + w][inside]
         stride = max(1, len(pixels) // MAX_BLOB_PIXELS)
-        points = np.argwhere(region)[:, ::-1].astype(np.float32)
+        outline, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        points = np.concatenate(outline).reshape(-1, 2).astype(np.float32)
         blobs.append(
             Blob(
                 box=(float(x), float(y), float(x + w), float(y + h)),
                 area=area,
                 centre_x=float(centroids[index][0]),
-                lab=pixels[::stride],
+                lab=to_lab(pixels[::stride]),
                 elongation=elongation(points),
             )
         )

@@ -115,3 +115,8 @@ def test_vote_matches_synthetic_truth(synth_manuals: list[SynthManual]) -> None:
     assert any(truth is None for _, truth in results) and any(truth is not None for _, truth in results)
     accuracy = float(np.mean([voted == truth for voted, truth in results]))
     assert accuracy >= MIN_ACCURACY, results
+
+
+def test_a_single_step_cannot_show_a_recurring_highlight() -> None:
+    assert session_boundary(drawn_session(MAGENTA)[:1]).bound_color is None
+    assert session_boundary(drawn_session(MAGENTA)[:2]).bound_color == MAGENTA
