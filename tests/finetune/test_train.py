@@ -179,7 +179,7 @@ def test_the_command_runs_data_parallel_on_two_processes(tiny_model: Path, built
     """``torchrun`` (what ``accelerate launch --multi_gpu`` runs) with Accelerate told to use the CPU (gloo)."""
     output = tmp_path / "launched"
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "lego_arta.finetune",
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "lego_arta.finetune",
         "--model", str(tiny_model), "--data", str(built_data), "--output", str(output), "--precision", "fp32",
         "--max-samples", "12", "--batch-size", "2", "--max-steps", "3", "--save-every", "3", "--no-progress",
     ]  # fmt: skip
