@@ -152,6 +152,46 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_eval)
 
 
+def _add_score(sub: argparse._SubParsersAction) -> None:
+    from lego_arta.evaluation.scoring import add_score_arguments, run_score
+
+    p = sub.add_parser("score", help="score a predictions file (id -> answer) against a built split, with CIs")
+    add_score_arguments(p)
+    p.set_defaults(run=run_score)
+
+
+def _add_baselines(sub: argparse._SubParsersAction) -> None:
+    from lego_arta.evaluation.baselines import add_baselines_arguments, run_baselines
+
+    p = sub.add_parser("baselines", help="run the weight-free baselines on a built dataset and write their report")
+    add_baselines_arguments(p)
+    p.set_defaults(run=run_baselines)
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    from lego_arta.evaluation.report import add_report_arguments, run_report
+
+    p = sub.add_parser("report", help="Markdown table and PNG charts of results beside the study's rows")
+    add_report_arguments(p)
+    p.set_defaults(run=run_report)
+
+
+def _add_finetune(sub: argparse._SubParsersAction) -> None:
+    from lego_arta.finetune.command import add_finetune_arguments, run_finetune
+
+    p = sub.add_parser("finetune", help="LoRA fine-tuning of a Hub VLM on the built conversations (peft + Accelerate)")
+    add_finetune_arguments(p)
+    p.set_defaults(run=run_finetune)
+
+
+def _add_merge(sub: argparse._SubParsersAction) -> None:
+    from lego_arta.finetune.command import add_merge_arguments, run_merge
+
+    p = sub.add_parser("merge", help="fold a LoRA adapter into its base model (a folder lmms-eval can load)")
+    add_merge_arguments(p)
+    p.set_defaults(run=run_merge)
+
+
 def _add_quickstart(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("quickstart", help="main job on the embedded default data")
     p.add_argument("--out", type=Path, default=Path("out/quickstart"))
@@ -170,6 +210,11 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_push,
     _add_tiny_model,
     _add_eval,
+    _add_score,
+    _add_baselines,
+    _add_report,
+    _add_finetune,
+    _add_merge,
 )
 
 
