@@ -20,8 +20,9 @@ def _umask() -> int:
     return mask
 
 
-#: mkdtemp makes private (0700) folders; a published folder gets the usual permissions instead.
+#: mkdtemp/mkstemp make private (0700/0600) entries; published outputs get the usual permissions.
 _DIR_MODE = 0o777 & ~_umask()
+_FILE_MODE = 0o666 & ~_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -32,6 +33,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
