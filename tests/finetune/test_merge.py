@@ -109,16 +109,22 @@ def test_merge_command_writes_a_from_pretrained_folder(run, tmp_path: Path, caps
 
 
 @pytest.mark.slow
-def test_the_merged_adapter_runs_through_lmms_eval_with_every_metric(run, tiny_model: Path, built_data: Path, tmp_path: Path) -> None:
-    from lego_arta.harness.lmms_eval_runner import run_lmms_eval
+def test_eval_with_an_adapter_runs_the_merged_model_through_lmms_eval(run, tiny_model: Path, built_data: Path, tmp_path: Path) -> None:
+    """`lego-arta eval --adapter`: the user's w/-LoRA command, end to end through the real CLI."""
+    from lego_arta.cli import main
 
-    merged = prepare_model_for_eval(str(tiny_model), run.output, tmp_path / "work")
-    path = run_lmms_eval(
-        data=built_data, model="llava_hf", model_args=f"pretrained={merged},device=cpu,device_map=cpu",
-        tasks="lego_arta_state", output=tmp_path / "eval", limit=2,
-    )  # fmt: skip
+    output = tmp_path / "eval"
+    status = main([
+        "eval", "--data", str(built_data), "--model", "llava_hf", "--model_args", f"pretrained={tiny_model},device=cpu,device_map=cpu",
+        "--tasks", "lego_arta_state", "--output", str(output), "--limit", "2", "--adapter", str(run.output),
+    ])  # fmt: skip
+    assert status == 0
+    (path,) = sorted(output.rglob("*_results.json"))
     results = json.loads(path.read_text())
     assert results["n-samples"]["lego_arta_state"]["effective"] == 2
     scores = results["results"]["lego_arta_state"]
     assert all(isinstance(scores[f"{metric},none"], float) for metric in STATE_METRICS)
-    assert merged in results["config"]["model_args"]
+    merged = output / "model" / "merged"
+    assert f"pretrained={merged.resolve()}" in results["config"]["model_args"]
+    record = json.loads((merged / "merged_from.json").read_text())
+    assert record["base"] == str(tiny_model)
