@@ -106,9 +106,13 @@ class Timer:
 @dataclass
 class Report:
     rows: list[tuple[str, str, str]] = field(default_factory=list)
+    #: The same figures as numbers, keyed like the rows (``--json``).
+    values: dict[str, float] = field(default_factory=dict)
 
-    def add(self, measure: str, value: str, note: str = "") -> None:
+    def add(self, measure: str, value: str, note: str = "", number: float | None = None) -> None:
         self.rows.append((measure, value, note))
+        if number is not None:
+            self.values[measure] = number
 
     def print(self) -> None:
         width = max(len(r[0]) for r in self.rows)
@@ -135,9 +139,10 @@ def bench_grounding(raw: Path, grounder: Grounder, report: Report) -> None:
             missing += sum(box is None for box in found)
             scores.extend(iou(f, e) for f, e in zip(found, expected, strict=True) if e is not None)
     name = grounder.name
-    report.add(f"grounding[{name}] mean IoU", f"{np.mean(scores):.4f}", f"{len(scores)} phrases in {images} parts images")
-    report.add(f"grounding[{name}] IoU>={HIT_IOU}", f"{np.mean(np.array(scores) >= HIT_IOU):.4f}", f"{missing} phrases without a box")
-    report.add(f"grounding[{name}] time/image", f"{timer.per_call * 1000:.1f} ms", "")
+    report.add(f"grounding[{name}] mean IoU", f"{np.mean(scores):.4f}", f"{len(scores)} phrases in {images} parts images", float(np.mean(scores)))
+    report.add(f"grounding[{name}] IoU>={HIT_IOU}", f"{np.mean(np.array(scores) >= HIT_IOU):.4f}", f"{missing} phrases without a box",
+               float(np.mean(np.array(scores) >= HIT_IOU)))
+    report.add(f"grounding[{name}] time/image", f"{timer.per_call * 1000:.1f} ms", "", timer.per_call * 1000)
 
 
 def _session_images(folder: Path, session: dict[str, Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -187,14 +192,18 @@ def bench_boundary_and_negatives(folders: Sequence[Path], report: Report, seed: 
                 union = (mask | true_item).sum()
                 if union:
                     mask_ious.append(float((mask & true_item).sum() / union))
-    report.add("boundary accuracy (steps only)", f"{correct / sessions:.4f}", f"{correct}/{sessions} sessions, {highlighted} highlighted")
-    report.add("boundary accuracy (+ parts images)", f"{correct_parts / sessions:.4f}", f"{correct_parts}/{sessions} sessions")
-    report.add("boundary time/step image", f"{vote_timer.seconds / max(step_images, 1) * 1000:.1f} ms", f"{step_images} images")
+    report.add("boundary accuracy (steps only)", f"{correct / sessions:.4f}", f"{correct}/{sessions} sessions, {highlighted} highlighted",
+               correct / sessions)
+    report.add("boundary accuracy (+ parts images)", f"{correct_parts / sessions:.4f}", f"{correct_parts}/{sessions} sessions", correct_parts / sessions)
+    report.add("boundary time/step image", f"{vote_timer.seconds / max(step_images, 1) * 1000:.1f} ms", f"{step_images} images",
+               vote_timer.seconds / max(step_images, 1) * 1000)
     total = made + sum(rejected.values())
     reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejected.items())) or "none"
-    report.add("negatives rejection rate", f"{sum(rejected.values()) / max(total, 1):.4f}", f"{made} made of {total}; {reasons}")
-    report.add("negatives item mask IoU vs labels", f"{np.mean(mask_ious):.4f}", f"min {np.min(mask_ious):.3f} over {len(mask_ious)} states")
-    report.add("negatives time/state", f"{negative_timer.per_call * 1000:.1f} ms", "")
+    report.add("negatives rejection rate", f"{sum(rejected.values()) / max(total, 1):.4f}", f"{made} made of {total}; {reasons}",
+               sum(rejected.values()) / max(total, 1))
+    report.add("negatives item mask IoU vs labels", f"{np.mean(mask_ious):.4f}", f"min {np.min(mask_ious):.3f} over {len(mask_ious)} states",
+               float(np.mean(mask_ious)))
+    report.add("negatives time/state", f"{negative_timer.per_call * 1000:.1f} ms", "", negative_timer.per_call * 1000)
 
 
 def bench_collage(folders: Sequence[Path], report: Report) -> None:
@@ -204,7 +213,7 @@ def bench_collage(folders: Sequence[Path], report: Report) -> None:
     timer = Timer()
     for target in range(4):
         timer.run(make_collage, images, target, (10, 10, 50, 50), size=(images[0].shape[1], images[0].shape[0]))
-    report.add("collage time/collage", f"{timer.per_call * 1000:.1f} ms", "")
+    report.add("collage time/collage", f"{timer.per_call * 1000:.1f} ms", "", timer.per_call * 1000)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -220,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--degrade", nargs="?", const=f"{DEGRADE_BLUR},{DEGRADE_NOISE}", metavar="BLUR,NOISE",
         help=f"blur (sigma px) and add noise (std) to every image first; default {DEGRADE_BLUR},{DEGRADE_NOISE}",
     )
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here (benchmarks/run_all.py reads it)")
     args = parser.parse_args(argv)
     global _DEGRADE
     if args.degrade:
@@ -245,6 +255,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         bench_boundary_and_negatives(folders, report, args.seed)
         bench_collage(folders, report)
         report.print()
+        if args.json is not None:
+            result = {"benchmark": "bench_annotate", "manuals": len(folders), "image_size": f"{args.width}x{args.height}",
+                      "degraded": list(_DEGRADE) if any(_DEGRADE) else None, "figures": report.values,
+                      "notes": {measure: note for measure, _, note in report.rows if note}}
+            args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the throughputs as JSON here (benchmarks/run_all.py reads it)")
     args = parser.parse_args(argv)
 
     import transformers
@@ -130,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'lego_arta.finetune':24s} {ours_best:8.1f} samples/s")
     print(f"{'plain transformers+peft':24s} {plain_best:8.1f} samples/s")
     print(f"{'ratio ours / plain':24s} {ratio:8.2f}   (target >= {TARGET_RATIO})")
+    if args.json is not None:
+        result = {"benchmark": "bench_finetune", "steps": args.steps, "batch_size": args.batch_size, "repeats": args.repeats,
+                  "ours_samples_per_s": ours_best, "plain_samples_per_s": plain_best, "ratio": ratio, "target_ratio": TARGET_RATIO}
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0 if ratio >= TARGET_RATIO else 1
 
 

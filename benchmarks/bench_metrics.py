@@ -16,11 +16,13 @@ libraries called directly where both exist, and 1000-resample intervals of every
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -169,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing; the fastest is reported")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (0 skips)")
     parser.add_argument("--evaluate", action="store_true", help="also time the evaluate modules (imports evaluate: ~10 s)")
+    parser.add_argument("--json", type=Path, help="also write the timings as JSON here (benchmarks/run_all.py reads it)")
     args = parser.parse_args(argv)
 
     data = make_data(args.n, args.seed)
@@ -187,18 +190,31 @@ def main(argv: list[str] | None = None) -> int:
     total_ours, total_direct = sum(ours[k] for k in direct), sum(direct.values())
     print(f"{'shared total':<22}{total_ours:>10.3f}{total_direct:>10.3f}{total_ours / total_direct:>8.2f}")
     print(f"{'all our metrics':<22}{sum(ours.values()):>10.3f}")
+    result: dict[str, object] = {
+        "benchmark": "bench_metrics", "repeats": args.repeats, "resamples": args.resamples,
+        "answers": {"scene": len(data.scene_answers), "object": len(data.object_answers), "state": len(data.state_answers)},
+        "ours_s": ours, "direct_s": direct, "ratio": {k: ours[k] / direct[k] for k in direct},
+        "shared_total_ratio": total_ours / total_direct, "all_ours_s": sum(ours.values()),
+    }
     if args.evaluate:
         start = time.perf_counter()
         calls = evaluate_calls(data)
         print(f"{'evaluate import+load':<22}{time.perf_counter() - start:>10.3f}")
         plain = {"scene (evaluate)": ours["t_acc"] + ours["bleu"] + ours["rouge1"],
                  "object (evaluate)": ours["e_acc"] + ours["iou+valid"], "state (evaluate)": ours["state"]}
+        evaluate_s = {}
         for name, fn in calls.items():
-            seconds = best_time(fn, args.repeats)
+            seconds = evaluate_s[name] = best_time(fn, args.repeats)
             print(f"{name:<22}{seconds:>10.3f}{plain[name]:>10.3f}{seconds / plain[name]:>8.2f}  (vs our functions)")
+        result["evaluate_s"] = evaluate_s
     if args.resamples:
+        bootstrap_s = {}
         for name, fn in bootstrap_calls(data, args.resamples).items():
-            print(f"{name:<22}{best_time(fn, 1):>10.3f}")
+            seconds = bootstrap_s[name] = best_time(fn, 1)
+            print(f"{name:<22}{seconds:>10.3f}")
+        result["bootstrap_s"] = bootstrap_s
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

@@ -12,6 +12,7 @@ Target (study scale, ~10,500 images): <= ~40 ms per 1024x473 assembly image of ~
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
 import statistics
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in SIZES), help="e.g. 1024x473,320x148")
     parser.add_argument("--parts", default=",".join(map(str, PART_COUNTS)), help="model sizes, e.g. 10,30")
     parser.add_argument("--samples", type=Path, help="write the README sample renders here and exit")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here (benchmarks/run_all.py reads it)")
     args = parser.parse_args(argv)
     if args.samples is not None:
         args.samples.mkdir(parents=True, exist_ok=True)
@@ -147,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
     counts = [int(v) for v in args.parts.split(",")]
     print(f"{'kind':<9} {'size':>10} {'parts':>5} {'wall ms':>8} {'cpu ms':>7} {'peak MiB':>9}")
+    rows: list[dict[str, object]] = []
     for width, height in sizes:
         for parts in counts:
             model = stacked_model(parts, args.seed)
@@ -159,10 +162,14 @@ def main(argv: list[str] | None = None) -> int:
             }
             for kind, render in cases.items():
                 wall, cpu = time_ms(render, args.repeat)
-                size = f"{width}x{height}"
-                print(f"{kind:<9} {size:>10} {parts:>5} {wall:>8.1f} {cpu:>7.1f} {peak_mib(render):>9.1f}", flush=True)
+                size, peak = f"{width}x{height}", peak_mib(render)
+                print(f"{kind:<9} {size:>10} {parts:>5} {wall:>8.1f} {cpu:>7.1f} {peak:>9.1f}", flush=True)
+                rows.append({"kind": kind, "size": size, "parts": parts, "wall_ms": wall, "cpu_ms": cpu, "peak_mib": peak})
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"max RSS of the run: {rss:.0f} MiB")
+    if args.json is not None:
+        result = {"benchmark": "bench_render", "repeat": args.repeat, "rows": rows, "max_rss_mib": rss}
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

@@ -1,0 +1,247 @@
+"""The whole study-scale build, measured: wall time, peak memory, output size and pairs vs the study.
+
+Runs the two jobs a user runs for ``lego-arta build builders/study.yaml --out DIR`` (which makes the
+synthetic raw manuals first when there are none), each as its own child process:
+
+1. ``lego-arta synth`` with the recipe's source settings (65 manuals, seed 0, 1024x473), skipped
+   with ``--raw DIR`` (an existing synthetic raw folder is reused);
+2. ``lego-arta build RECIPE --raw RAW --out BUILT`` (``lego_arta.build.pipeline.build``).
+
+Per job: wall and CPU seconds, peak RSS of the largest single process (``getrusage`` of the
+job's reaped processes, workers included) and peak RSS of the whole process tree (the sum over
+the job and its workers, sampled every ``SAMPLE_SECONDS``). Then the bytes on disk (raw folder,
+build total, Parquet per config and split, LLaVA export) against the study's 11.8 GB folder, and
+the pairs and units per config against the study's Table 4.3. Prints a table, writes
+``bench_build.json`` (and the jobs' logs) into ``--out``.
+
+    .venv/bin/python benchmarks/bench_build.py --out out/bench-build                 # study scale (65 manuals)
+    .venv/bin/python benchmarks/bench_build.py --manuals 4 --out out/bench-build     # quick
+    .venv/bin/python benchmarks/bench_build.py --raw out/raw65 --out out/bench-build # reuse raw manuals
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from lego_arta.build.recipe import load_recipe
+from lego_arta.study import study_statistics
+
+#: Size of the study's full dataset folder (JSON + PNG), SPEC §5.
+STUDY_BYTES = 11.8e9
+#: How often the process tree's memory is sampled; short jobs may peak between two samples.
+SAMPLE_SECONDS = 0.25
+RECIPE = Path("builders/study.yaml")
+RESULT_FILE = "bench_build.json"
+#: Wide enough for both tables when the output is a log file, not a terminal.
+TABLE_WIDTH = 150
+#: Units of each config and their row in the study's statistics.
+STUDY_UNITS = {"scene": "scenes", "object": "objects", "state": "states"}
+
+#: Runs a command, then writes the rusage of everything it reaped (the command and its workers)
+#: as JSON to argv[1]; a fresh wrapper per job keeps one job's peak out of the next one's figure.
+_RUSAGE_WRAPPER = (
+    "import json, resource, subprocess, sys; "
+    "code = subprocess.run(sys.argv[2:]).returncode; "
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "open(sys.argv[1], 'w').write(json.dumps({'maxrss_kib': u.ru_maxrss, 'cpu_s': u.ru_utime + u.ru_stime})); "
+    "sys.exit(code)"
+)
+
+
+@dataclass(frozen=True)
+class JobMeasure:
+    """What one child job cost."""
+
+    command: str
+    wall_s: float
+    cpu_s: float
+    peak_rss_largest_mib: float
+    peak_rss_tree_mib: float
+
+
+def _tree_rss(wrapper: psutil.Process) -> int:
+    """Bytes resident in the wrapper's descendants (the wrapper itself, a few MiB, is left out)."""
+    total = 0
+    try:
+        children = wrapper.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0
+    for child in children:
+        try:
+            total += child.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def run_measured(command: list[str], log: Path, scratch: Path) -> JobMeasure:
+    """Run ``command`` (stdout to ``log``, progress bars on our stderr) and measure it."""
+    usage_file = scratch / f".rusage-{log.stem}.json"
+    start = time.perf_counter()
+    with log.open("w", encoding="utf-8") as out:
+        wrapper = psutil.Popen([sys.executable, "-c", _RUSAGE_WRAPPER, str(usage_file), *command], stdout=out)
+        peak = 0
+        while wrapper.poll() is None:
+            peak = max(peak, _tree_rss(wrapper))
+            time.sleep(SAMPLE_SECONDS)
+    wall = time.perf_counter() - start
+    if wrapper.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited with {wrapper.returncode}; see {log}")
+    usage = json.loads(usage_file.read_text(encoding="utf-8"))
+    usage_file.unlink()
+    largest = usage["maxrss_kib"] / 1024
+    return JobMeasure(" ".join(command), wall, usage["cpu_s"], largest, max(peak / 2**20, largest))
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def build_sizes(built: Path, configs: list[str]) -> dict[str, Any]:
+    """Bytes of the build: total, Parquet per config and split, the LLaVA export, the rest."""
+    parquet = {c: {s: sum(p.stat().st_size for p in (built / c).glob(f"{s}-*.parquet")) for s in ("train", "test")} for c in configs}
+    llava = folder_bytes(built / "llava") if (built / "llava").is_dir() else 0
+    total = folder_bytes(built)
+    return {"total": total, "parquet": parquet, "llava": llava,
+            "other": total - llava - sum(sum(v.values()) for v in parquet.values())}
+
+
+def pair_counts(manifest: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Pairs and units per config next to the study's."""
+    study = study_statistics()
+    rows: dict[str, dict[str, float]] = {}
+    for config, splits in sorted(manifest["counts"].items()):
+        pairs = sum(splits.values())
+        study_pairs = study[(config, "vqa_pairs")]
+        study_units = study[(config, STUDY_UNITS[config])]
+        units = manifest.get("units", {}).get(config, 0)
+        rows[config] = {"train": splits["train"], "test": splits["test"], "pairs": pairs, "study_pairs": study_pairs,
+                        "pairs_ratio": pairs / study_pairs, "units": units, "study_units": study_units,
+                        "units_ratio": units / study_units}
+    total = sum(r["pairs"] for r in rows.values())
+    study_total = study[("overall", "vqa_pairs")]
+    rows["all"] = {"train": sum(r["train"] for r in rows.values()), "test": sum(r["test"] for r in rows.values()),
+                   "pairs": total, "study_pairs": study_total, "pairs_ratio": total / study_total}
+    return rows
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:,.0f}"
+
+
+def print_report(result: dict[str, Any], console: Console) -> None:
+    jobs = Table(title=f"lego-arta build, {result['manuals']} manuals at {result['image_size']}, "
+                       f"{result['workers']} workers ({result['cores']} cores)")
+    for column in ("job", "wall s", "CPU s", "peak RSS MiB (largest)", "peak RSS MiB (tree)", "output MiB", "per item"):
+        jobs.add_column(column, justify="left" if column == "job" else "right")
+    synth, build = result["synth"], result["build"]
+    if synth:
+        jobs.add_row("synth", f"{synth['wall_s']:.0f}", f"{synth['cpu_s']:.0f}", f"{synth['peak_rss_largest_mib']:.0f}",
+                     f"{synth['peak_rss_tree_mib']:.0f}", _mib(result["raw_bytes"]),
+                     f"{1000 * synth['wall_s'] / max(result['raw_images'], 1):.0f} ms/image ({result['raw_images']:,})")
+    else:
+        jobs.add_row("synth", "reused", "", "", "", _mib(result["raw_bytes"]), f"{result['raw_images']:,} images")
+    pairs = result["pairs"]["all"]["pairs"]
+    jobs.add_row("build", f"{build['wall_s']:.0f}", f"{build['cpu_s']:.0f}", f"{build['peak_rss_largest_mib']:.0f}",
+                 f"{build['peak_rss_tree_mib']:.0f}", _mib(result["sizes"]["total"]),
+                 f"{1000 * build['wall_s'] / max(pairs, 1):.1f} ms/pair ({pairs:,})")
+    console.print(jobs)
+
+    counts = Table(title="pairs per config vs the study (Table 4.3)")
+    for column in ("config", "train", "test", "pairs", "study", "ratio", "units (steps)", "study units", "ratio ", "Parquet MiB"):
+        counts.add_column(column, justify="left" if column == "config" else "right")
+    for config, row in result["pairs"].items():
+        parquet = result["sizes"]["parquet"].get(config)
+        counts.add_row(config, f"{row['train']:,}", f"{row['test']:,}", f"{row['pairs']:,}", f"{row['study_pairs']:,.0f}",
+                       f"{row['pairs_ratio']:.2f}", f"{row['units']:,}" if "units" in row else "",
+                       f"{row['study_units']:,.0f}" if "units" in row else "", f"{row['units_ratio']:.2f}" if "units" in row else "",
+                       _mib(sum(parquet.values())) if parquet else "")
+    sizes = result["sizes"]
+    counts.caption = (f"build {sizes['total'] / 1e9:.2f} GB (Parquet {sum(sum(v.values()) for v in sizes['parquet'].values()) / 1e9:.2f}, "
+                      f"LLaVA {sizes['llava'] / 1e9:.2f}) + raw {result['raw_bytes'] / 1e9:.2f} GB vs the study's "
+                      f"{STUDY_BYTES / 1e9:.1f} GB: build {sizes['total'] / STUDY_BYTES:.0%}, "
+                      f"build + raw {(sizes['total'] + result['raw_bytes']) / STUDY_BYTES:.0%}")
+    console.print(counts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", type=Path, default=RECIPE)
+    parser.add_argument("--manuals", type=int, default=None, help="synthetic manuals (default: the recipe's, 65)")
+    parser.add_argument("--raw", type=Path, default=None, help="reuse this synthetic raw folder (skips the synth job)")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--out", type=Path, default=Path("out/bench-build"))
+    parser.add_argument("--keep", action="store_true", help="keep the raw and built folders (default: only the results)")
+    args = parser.parse_args(argv)
+
+    recipe = load_recipe(args.recipe).with_overrides(manuals=args.manuals)
+    source = recipe.source
+    if source.kind != "synthetic" and args.raw is None:
+        parser.error(f"{args.recipe}: benchmarks a synthetic recipe (or pass --raw)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = args.out / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    cli = [sys.executable, "-m", "lego_arta"]
+    console = Console(stderr=True)
+
+    synth = None
+    raw = args.raw
+    if raw is None:
+        raw = work / "raw"
+        console.print(f"[bold]synth[/bold]: {source.manuals} manuals at {source.width}x{source.height} into {raw}")
+        synth = run_measured(cli + ["synth", "--manuals", str(source.manuals), "--seed", str(source.seed),
+                                    "--width", str(source.width), "--height", str(source.height), "--out", str(raw),
+                                    "--workers", str(args.workers), "--no-summary"], args.out / "synth.log", work)
+    recorded = json.loads((raw / "synth.json").read_text(encoding="utf-8")) if (raw / "synth.json").is_file() else {}
+    built = work / "built"
+    console.print(f"[bold]build[/bold]: {args.recipe} from {raw} into {built}")
+    build_command = cli + ["build", str(args.recipe), "--raw", str(raw), "--out", str(built), "--workers", str(args.workers)]
+    if args.manuals is not None:
+        build_command += ["--manuals", str(args.manuals)]
+    build = run_measured(build_command, args.out / "build.log", work)
+
+    manifest = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
+    result: dict[str, Any] = {
+        "benchmark": "bench_build",
+        "command": " ".join(["benchmarks/bench_build.py", *(argv if argv is not None else sys.argv[1:])]),
+        "recipe": str(args.recipe),
+        "manuals": len(manifest["manuals"]),
+        "image_size": f"{recorded.get('width', source.width)}x{recorded.get('height', source.height)}",
+        "workers": args.workers,
+        "cores": os.cpu_count(),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "synth": asdict(synth) if synth else None,
+        "build": asdict(build),
+        "raw_bytes": folder_bytes(raw),
+        "raw_images": sum(1 for _ in raw.rglob("images/*.png")),
+        "sizes": build_sizes(built, sorted(manifest["counts"])),
+        "study_bytes": STUDY_BYTES,
+        "pairs": pair_counts(manifest),
+        "skips": manifest.get("skips", {}),
+    }
+    result["build_vs_study_bytes"] = result["sizes"]["total"] / STUDY_BYTES
+    (args.out / RESULT_FILE).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print_report(result, Console(width=TABLE_WIDTH))
+    print(f"results: {args.out / RESULT_FILE}")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
