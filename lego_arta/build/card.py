@@ -1,7 +1,10 @@
 """The dataset card (README.md) of a build: YAML ``configs``/``dataset_info`` plus readable statistics.
 
 The YAML block is what lets ``datasets.load_dataset(<folder or repo>, "state")`` find each config's
-Parquet files without any script.
+Parquet files without any script. Each config's ``dataset_info`` carries a digest of its Parquet
+files in ``description``: ``datasets`` keys its cache of a local folder by the card's YAML only
+(not by the files' contents), so without it a rebuild into the same folder could be served from
+the stale cache of the previous build.
 """
 
 from __future__ import annotations
@@ -23,8 +26,14 @@ from lego_arta.study import study_statistics
 _STUDY_ITEMS = {"scene": "scenes", "object": "objects", "state": "states"}
 
 
-def card_yaml(counts: Mapping[str, Mapping[str, int]], num_bytes: Mapping[str, Mapping[str, int]]) -> str:
-    """``configs`` (data_files per split) and ``dataset_info`` (features, split sizes) for every config."""
+def config_description(config: str, fingerprint: str) -> str:
+    """The ``dataset_info`` description of a config, naming the digest of its data files."""
+    return f"LEGO-ARTA {config} task; data fingerprint sha256:{fingerprint}"
+
+
+def card_yaml(counts: Mapping[str, Mapping[str, int]], num_bytes: Mapping[str, Mapping[str, int]],
+              fingerprints: Mapping[str, str]) -> str:
+    """``configs`` (data_files per split) and ``dataset_info`` (features, split sizes, data digest) for every config."""
     configs = []
     infos = []
     for config in sorted(counts):
@@ -34,7 +43,8 @@ def card_yaml(counts: Mapping[str, Mapping[str, int]], num_bytes: Mapping[str, M
         splits = datasets.SplitDict()
         for split in ("train", "test"):
             splits.add(datasets.SplitInfo(split, num_bytes=int(num_bytes[config][split]), num_examples=int(counts[config][split])))
-        infos.append(datasets.DatasetInfo(features=config_features(config), config_name=config, splits=splits)._to_yaml_dict())
+        info = datasets.DatasetInfo(features=config_features(config), config_name=config, splits=splits)._to_yaml_dict()
+        infos.append({"config_name": info.pop("config_name"), "description": config_description(config, fingerprints[config]), **info})
     return yaml.safe_dump({"configs": configs, "dataset_info": infos, "license": "other", "task_categories": ["visual-question-answering"], "language": ["en"], "pretty_name": "LEGO-ARTA"}, sort_keys=False).strip()
 
 
@@ -72,11 +82,13 @@ def render_card(
     skips: Counter[str],
     *,
     load_path: str,
+    fingerprints: Mapping[str, str],
 ) -> str:
+    """The README of a build; ``fingerprints`` maps each config to the digest of its data files."""
     template = Template(resources.files("lego_arta").joinpath("data/dataset_card.md").read_text(encoding="utf-8"))
     source = f"{recipe.source.kind}, {recipe.source.manuals} manuals" if recipe.source.kind == "synthetic" else "raw manuals folder"
     return template.substitute(
-        yaml=card_yaml(counts, num_bytes),
+        yaml=card_yaml(counts, num_bytes, fingerprints),
         recipe_name=recipe.name,
         source=source,
         grounder=recipe.grounder,

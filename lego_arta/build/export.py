@@ -26,6 +26,12 @@ MAX_SHARD_BYTES = 400 * 1024 * 1024
 LLAVA_DIR = "llava"
 
 
+class EmptySplitError(ValueError):
+    """A (config, split) without rows: ``datasets`` cannot load an empty Parquet split (a file with
+    an empty row group fails with "BatchSize must be greater than 0", one without row groups with
+    "corresponds to no data"), so no such file is ever written."""
+
+
 class ShardedParquetWriter:
     """Stream rows of one (config, split) into numbered Parquet shards with ``datasets`` metadata."""
 
@@ -63,10 +69,12 @@ class ShardedParquetWriter:
         self.rows += len(rows)
 
     def close(self) -> list[Path]:
-        """Finish the last shard and give every shard its final ``-0000i-of-0000N`` name."""
+        """Finish the last shard and give every shard its final ``-0000i-of-0000N`` name.
+
+        Raises :class:`EmptySplitError` (and writes nothing) when no row was written.
+        """
         if self._writer is None:
-            self._writer = self._open()
-            self._writer.write_table(self.schema.empty_table())
+            raise EmptySplitError(f"{self.folder.name}/{self.split}: no rows to write (datasets cannot load an empty split)")
         self._writer.close()
         total = len(self._parts)
         final = []
@@ -117,6 +125,19 @@ def sha256_file(path: Path) -> str:
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def content_fingerprint(checksums: dict[str, dict[str, Any]], prefix: str = "") -> str:
+    """One digest of the files under ``prefix`` (paths and contents): changes whenever their data does.
+
+    >>> content_fingerprint({"a/x.parquet": {"sha256": "00"}}, "a/") == content_fingerprint({"a/x.parquet": {"sha256": "01"}}, "a/")
+    False
+    """
+    digest = hashlib.sha256()
+    for path in sorted(checksums):
+        if path.startswith(prefix):
+            digest.update(f"{path}\0{checksums[path]['sha256']}\n".encode("utf-8"))
     return digest.hexdigest()
 
 

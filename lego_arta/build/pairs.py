@@ -15,6 +15,7 @@ import io
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,8 @@ class ManualPairs:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     skips: Counter[str] = field(default_factory=Counter)
     annotations: dict[str, Any] = field(default_factory=dict)
+    #: Image files (relative to the manual folder) that could not be decoded, with the decoder's reason.
+    image_errors: dict[str, str] = field(default_factory=dict)
 
 
 def pair_id(*parts: object) -> str:
@@ -110,16 +113,32 @@ def _image_value(row_id: str, data: bytes) -> dict[str, Any]:
 
 
 class _Images:
-    """Decoded images of one manual, each read once."""
+    """Decoded images of one manual, each read once; undecodable files are remembered by name."""
 
-    def __init__(self) -> None:
+    def __init__(self, manual: Manual, errors: dict[str, str]) -> None:
+        self._folder = manual.folder
         self._cache: dict[str, np.ndarray] = {}
+        self._errors = errors
 
     def get(self, row: Row) -> np.ndarray:
         key = row.image.file
         if key not in self._cache:
-            self._cache[key] = read_rgb(row)
+            try:
+                self._cache[key] = read_rgb(row)
+            except ImageError as error:
+                name = _relative(row, self._folder)
+                cause = error.__cause__ or error
+                self._errors[name] = f"{type(cause).__name__}: {cause}".replace(str(row.image.path), name)
+                raise
         return self._cache[key]
+
+
+def _relative(row: Row, folder: Path) -> str:
+    """A row's image path relative to its manual folder (so reports hold no absolute paths)."""
+    try:
+        return row.image.path.relative_to(folder).as_posix()
+    except ValueError:
+        return row.image.path.name
 
 
 def _assembly_rows(manual: Manual) -> list[tuple[Row, Row | None]]:
@@ -192,13 +211,13 @@ def object_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, rng: n
 
 
 def _session_votes(manual: Manual, recipe: BuildRecipe, images: _Images, out: ManualPairs) -> dict[str, BoundaryVote]:
+    """Boundary colour vote per session; a session with an undecodable assembly image gets none."""
     votes: dict[str, BoundaryVote] = {}
     for session in manual.sessions:
         steps = [row for row in manual.rows if row.step_class == "step" and row.session == session]
         try:
             pixels = [images.get(row) for row in steps]
         except ImageError:
-            out.skips["state: session with an undecodable assembly image"] += 1
             continue
         votes[session] = session_boundary(pixels, clusters=recipe.kmeans_clusters, seed=recipe.seed)
     out.annotations["boundary"] = {
@@ -216,7 +235,10 @@ def state_pairs(manual: Manual, recipe: BuildRecipe, rng: np.random.Generator, o
         before = previous.get(step.session)
         previous[step.session] = step
         vote = votes.get(step.session)
-        if vote is None or vote.bound_color is None:
+        if vote is None:
+            out.skips["state: step of a session with an undecodable assembly image"] += 1
+            continue
+        if vote.bound_color is None:
             out.skips["state: session without a highlight (boundary) colour"] += 1
             continue
         line = finding_line(eop.lines) if eop is not None else None
@@ -248,10 +270,18 @@ def state_pairs(manual: Manual, recipe: BuildRecipe, rng: np.random.Generator, o
     out.rows["state"] = rows
 
 
-def build_manual_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder) -> ManualPairs:
-    """All rows of every configured task for one manual, shuffled within the manual (seeded)."""
+def build_manual_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, *, strict: bool = False) -> ManualPairs:
+    """All rows of every configured task for one manual, shuffled within the manual (seeded).
+
+    An undecodable image is a counted skip (and listed in :attr:`ManualPairs.image_errors`), or with
+    ``strict`` an :class:`ImageError` naming the file before any pair is made.
+    """
     out = ManualPairs(manual.manual_id)
-    images = _Images()
+    images = _Images(manual, out.image_errors)
+    if strict:
+        for row in manual.rows:
+            if row.step_class in ("eop", "step"):
+                images.get(row)
     for config in recipe.configs:
         rng = manual_rng(manual.manual_id, recipe.seed, config)
         if config == "scene":

@@ -8,6 +8,7 @@ and ``manifest.json`` (recipe, seed, counts, skips with reasons, a checksum per 
 from __future__ import annotations
 
 import json
+import os
 import platform
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -24,7 +25,7 @@ from lego_arta import __version__
 from lego_arta.annotate.grounding import Grounder, make_grounder
 from lego_arta.atomic import atomic_directory, atomic_write_text
 from lego_arta.build.card import render_card
-from lego_arta.build.export import LlavaWriter, ShardedParquetWriter, file_checksums
+from lego_arta.build.export import EmptySplitError, LlavaWriter, ShardedParquetWriter, content_fingerprint, file_checksums
 from lego_arta.build.features import config_features
 from lego_arta.build.pairs import ManualPairs, build_manual_pairs
 from lego_arta.build.recipe import BuildRecipe
@@ -77,14 +78,15 @@ def _grounder(spec: str, raw_root: str) -> Grounder:
     return _WORKER_GROUNDER[key]
 
 
-def _pairs_job(job: tuple[Manual, BuildRecipe, str]) -> ManualPairs:
-    manual, recipe, raw_root = job
-    return build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root))
+def _pairs_job(job: tuple[Manual, BuildRecipe, str, bool]) -> ManualPairs:
+    manual, recipe, raw_root, strict = job
+    return build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict)
 
 
-def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int = 1, progress: bool = True) -> Iterator[ManualPairs]:
+def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int = 1, progress: bool = True,
+                strict: bool = False) -> Iterator[ManualPairs]:
     """Pairs of every manual, in the manuals' order (also with several worker processes)."""
-    jobs = [(manual, recipe, str(manual.folder.parent)) for manual in manuals]
+    jobs = [(manual, recipe, str(manual.folder.parent), strict) for manual in manuals]
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
     try:
         if workers > 1 and len(jobs) > 1:
@@ -101,8 +103,15 @@ def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int 
         bar.close()
 
 
-def _manifest(recipe: BuildRecipe, manuals: ManualSet, splits: dict[str, str], counts: dict[str, dict[str, int]],
-              skips: Counter[str], per_manual: dict[str, dict[str, int]], units: dict[str, int]) -> dict[str, Any]:
+def _relative_to_raw(text: str, raw_dir: Path) -> str:
+    """``text`` with the raw folder's location removed: the manifest holds no machine-specific paths."""
+    return text.replace(f"{raw_dir}{os.sep}", "").replace(str(raw_dir), ".")
+
+
+def _manifest(recipe: BuildRecipe, manuals: ManualSet, raw_dir: Path, splits: dict[str, str], counts: dict[str, dict[str, int]],
+              skips: Counter[str], per_manual: dict[str, dict[str, int]], units: dict[str, int],
+              image_errors: dict[str, dict[str, str]], fingerprints: dict[str, str]) -> dict[str, Any]:
+    """Everything that shaped the build, and nothing that differs between two runs of it (no times, no paths)."""
     return {
         "lego_arta_version": __version__,
         "datasets_version": datasets.__version__,
@@ -115,26 +124,57 @@ def _manifest(recipe: BuildRecipe, manuals: ManualSet, splits: dict[str, str], c
         "units": units,
         "skips": dict(sorted(skips.items())),
         "skips_per_manual": per_manual,
-        "parse_skips": [str(skip) for skip in manuals.skips],
+        "parse_skips": [_relative_to_raw(str(skip), raw_dir) for skip in manuals.skips],
+        "image_errors": image_errors,
+        "fingerprints": fingerprints,
     }
+
+
+def _check_splits(splits: dict[str, str], raw_dir: Path) -> None:
+    """Refuse early when a split would get no manual at all (every config would be empty there)."""
+    missing = [split for split in SPLITS if split not in splits.values()]
+    if missing:
+        raise EmptySplitError(
+            f"{raw_dir}: {len(splits)} readable manual(s) leave split(s) {missing} without any manual; "
+            "a build needs at least 2 manuals (one for train, one for test)"
+        )
+
+
+def _check_rows(counts: dict[str, dict[str, int]], splits: dict[str, str], skips: Counter[str]) -> None:
+    """Refuse a build with an empty (config, split): ``datasets`` cannot load it, and a benchmark needs both."""
+    empty = [f"{config}/{split}" for config, per_split in counts.items() for split, rows in per_split.items() if not rows]
+    if empty:
+        held = {split: sorted(m for m, s in splits.items() if s == split) for split in SPLITS}
+        reasons = "; ".join(f"{n} × {reason}" for reason, n in sorted(skips.items())) or "none"
+        raise EmptySplitError(
+            f"no rows for {', '.join(empty)} (datasets cannot load an empty split). Manuals per split: {held}. "
+            f"Skips: {reasons}. Build more manuals (--manuals) or another --seed."
+        )
 
 
 def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: int = 1, overwrite: bool = False,
           progress: bool = True, strict: bool = False) -> BuildResult:
-    """Build every configured task into ``out`` (written atomically: all or nothing)."""
+    """Build every configured task into ``out`` (written atomically: all or nothing).
+
+    Unreadable manuals, rows and images are counted skips in the manifest, card and result, or
+    with ``strict`` an error naming the file. A (config, split) without rows is an
+    :class:`EmptySplitError`, and nothing is written.
+    """
     out = Path(out)
     raw_dir = resolve_raw(recipe, out, raw, workers=workers, progress=progress)
     manuals = load_manuals(raw_dir, strict=strict)
     if not len(manuals):
         raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
     splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed)
+    _check_splits(splits, raw_dir)
     skips: Counter[str] = Counter({f"parse: {k}": v for k, v in manuals.skip_counts().items()})
     per_manual: dict[str, dict[str, int]] = {}
+    image_errors: dict[str, dict[str, str]] = {}
     units: Counter[str] = Counter()
     with atomic_directory(out, overwrite=overwrite) as tmp:
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, config_features(c)) for c in recipe.configs for s in SPLITS}
         llava = LlavaWriter(tmp)
-        for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress):
+        for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress, strict=strict):
             split = splits[pairs.manual_id]
             for config in recipe.configs:
                 rows = pairs.rows.get(config, [])
@@ -144,14 +184,19 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
             skips.update(pairs.skips)
             if pairs.skips:
                 per_manual[pairs.manual_id] = dict(sorted(pairs.skips.items()))
+            if pairs.image_errors:
+                image_errors[pairs.manual_id] = dict(sorted(pairs.image_errors.items()))
+        counts = {c: {s: writers[c, s].rows for s in SPLITS} for c in recipe.configs}
+        _check_rows(counts, splits, skips)
         for writer in writers.values():
             writer.close()
         llava.close()
-        counts = {c: {s: writers[c, s].rows for s in SPLITS} for c in recipe.configs}
         num_bytes = {c: {s: writers[c, s].num_bytes for s in SPLITS} for c in recipe.configs}
-        card = render_card(recipe, counts, num_bytes, units, skips, load_path=recipe.hub_repo)
+        data_files = file_checksums(tmp)
+        fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in recipe.configs}
+        card = render_card(recipe, counts, num_bytes, units, skips, load_path=recipe.hub_repo, fingerprints=fingerprints)
         atomic_write_text(tmp / README, card)
-        manifest = _manifest(recipe, manuals, splits, counts, skips, per_manual, dict(units))
+        manifest = _manifest(recipe, manuals, raw_dir, splits, counts, skips, per_manual, dict(units), image_errors, fingerprints)
         manifest["files"] = file_checksums(tmp)
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return BuildResult(out=out, counts=counts, skips=skips, manifest=manifest)
