@@ -27,10 +27,9 @@ import datasets
 
 from lego_arta import __version__
 from lego_arta.build.features import config_features
-from lego_arta.build.pipeline import build_pairs, resolve_raw
+from lego_arta.build.pipeline import build_pairs, read_and_split, resolve_raw
 from lego_arta.build.recipe import CONFIGS, BuildRecipe, load_recipe
-from lego_arta.build.splits import split_manuals
-from lego_arta.manual import Manual, load_manuals
+from lego_arta.manual import Manual
 
 _DESCRIPTION = "LEGO-ARTA: scene, object and state VQA tasks built from step-by-step LEGO assembly manuals."
 _CITATION = """@software{lego_arta, title = {lego-arta: reference toolkit for the LEGO-ARTA benchmark}, year = {2026}}"""
@@ -62,9 +61,8 @@ class LegoArta(datasets.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         recipe = self._recipe()
         cache = Path(self.cache_dir if hasattr(self, "cache_dir") else ".") / "raw"
-        raw = Path(self.config.data_dir) if self.config.data_dir else resolve_raw(recipe, cache / "build")
-        manuals = load_manuals(raw)
-        splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed)
+        raw = Path(self.config.data_dir) if self.config.data_dir else resolve_raw(recipe, cache / "build", progress=False)
+        manuals, splits = read_and_split(raw, recipe)
         return [
             datasets.SplitGenerator(
                 name=split, gen_kwargs={"manuals": [m for m in manuals if splits[m.manual_id] == split], "recipe": recipe}

@@ -140,6 +140,19 @@ def _check_splits(splits: dict[str, str], raw_dir: Path) -> None:
         )
 
 
+def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False) -> tuple[ManualSet, dict[str, str]]:
+    """The readable manuals of ``raw_dir`` and the split of each (manual id → ``train``/``test``).
+
+    Raises when no manual is readable or a split would get none: every config would be empty there.
+    """
+    manuals = load_manuals(raw_dir, strict=strict)
+    if not len(manuals):
+        raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
+    splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed)
+    _check_splits(splits, raw_dir)
+    return manuals, splits
+
+
 def _check_rows(counts: dict[str, dict[str, int]], splits: dict[str, str], skips: Counter[str]) -> None:
     """Refuse a build with an empty (config, split): ``datasets`` cannot load it, and a benchmark needs both."""
     empty = [f"{config}/{split}" for config, per_split in counts.items() for split, rows in per_split.items() if not rows]
@@ -162,11 +175,7 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     """
     out = Path(out)
     raw_dir = resolve_raw(recipe, out, raw, workers=workers, progress=progress)
-    manuals = load_manuals(raw_dir, strict=strict)
-    if not len(manuals):
-        raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
-    splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed)
-    _check_splits(splits, raw_dir)
+    manuals, splits = read_and_split(raw_dir, recipe, strict=strict)
     skips: Counter[str] = Counter({f"parse: {k}": v for k, v in manuals.skip_counts().items()})
     per_manual: dict[str, dict[str, int]] = {}
     image_errors: dict[str, dict[str, str]] = {}

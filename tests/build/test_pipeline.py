@@ -129,6 +129,7 @@ def _paste_offset(negative: np.ndarray, step: np.ndarray, item: np.ndarray) -> t
     return (dx, dy), float(np.mean(np.all(pasted == step[ys, xs], axis=1)))
 
 
+@pytest.mark.slow
 def test_state_positives_are_the_real_step_and_negatives_the_item_moved_at_least_5_percent(built_dataset: Path, synthetic_raw: Path) -> None:
     groups = _by_state(all_rows(built_dataset, "state"))
     assert groups
