@@ -1,0 +1,138 @@
+"""Damaged raw manuals and builds that would leave a split empty: a clear error or a counted skip, never a silent drop."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from lego_arta.build.export import EmptySplitError, ShardedParquetWriter
+from lego_arta.build.features import config_features
+from lego_arta.build.pairs import ImageError
+from lego_arta.build.pipeline import build
+from lego_arta.build.report import build_table
+from lego_arta.manual import ManualError
+from tests.build.built_folder import truth_steps
+
+#: The synthetic manual without highlighted parts (no state pairs), by its place in sorted order.
+UNHIGHLIGHTED = 1
+
+
+def _manuals(raw: Path) -> list[Path]:
+    return sorted(p for p in raw.iterdir() if p.is_dir())
+
+
+def _copy(raw: Path, target: Path, keep: list[int] | None = None) -> Path:
+    shutil.copytree(raw, target)
+    if keep is not None:
+        for index, folder in enumerate(_manuals(target)):
+            if index not in keep:
+                shutil.rmtree(folder)
+    return target
+
+
+def _step_image(manual: Path) -> Path:
+    """An assembly image of the manual's first session that has a previous assembly step."""
+    steps = truth_steps(manual.parent, manual.name)
+    step = next(s for s in steps.values() if s.previous is not None and s.boundary is not None and s.eop is not None)
+    return manual / "images" / step.step["file"]
+
+
+def _truncate(image: Path) -> None:
+    data = image.read_bytes()
+    image.write_bytes(data[: len(data) // 2])
+
+
+def _break_page(manual: Path) -> Path:
+    page = manual / f"{manual.name}.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("manual-table-container", "table-container"), encoding="utf-8")
+    return page
+
+
+def _remove_image(manual: Path) -> Path:
+    image = sorted((manual / "images").glob("*_eop_*"))[-1]
+    image.unlink()
+    return image
+
+
+def test_a_writer_without_rows_writes_no_file(tmp_path: Path) -> None:
+    writer = ShardedParquetWriter(tmp_path, "scene", "test", config_features("scene"))
+    with pytest.raises(EmptySplitError, match="scene/test"):
+        writer.close()
+    assert not list(tmp_path.rglob("*.parquet"))
+
+
+def test_one_manual_cannot_fill_both_splits(synthetic_raw: Path, built_recipe, tmp_path: Path) -> None:
+    raw = _copy(synthetic_raw, tmp_path / "raw", keep=[0])
+    with pytest.raises(EmptySplitError, match="at least 2 manuals"):
+        build(built_recipe, tmp_path / "out", raw=raw, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_config_without_rows_in_a_split_is_refused_by_name(synthetic_raw: Path, built_recipe, tmp_path: Path) -> None:
+    """With two manuals, one without highlighted parts, one split gets no state pair."""
+    raw = _copy(synthetic_raw, tmp_path / "raw", keep=[0, UNHIGHLIGHTED])
+    with pytest.raises(EmptySplitError, match=r"no rows for state/(train|test)") as error:
+        build(replace(built_recipe, configs=("scene", "state")), tmp_path / "out", raw=raw, progress=False)
+    assert "scene/" not in str(error.value).split("(")[0] and "session without a highlight" in str(error.value)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_damaged_inputs_are_counted_and_named_in_the_manifest_and_report(synthetic_raw: Path, built_recipe, tmp_path: Path) -> None:
+    raw = _copy(synthetic_raw, tmp_path / "raw")
+    manuals = _manuals(raw)
+    truncated = _step_image(manuals[0])
+    _truncate(truncated)
+    _break_page(manuals[UNHIGHLIGHTED])
+    missing = _remove_image(manuals[3])
+    result = build(replace(built_recipe, configs=("scene", "state")), tmp_path / "out", raw=raw, progress=False)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["skips"]["parse: unreadable manual"] == 1 and manifest["skips"]["parse: missing image"] == 1
+    assert manuals[UNHIGHLIGHTED].name not in manifest["manuals"]
+    parse_skips = "\n".join(manifest["parse_skips"])
+    assert f"{manuals[UNHIGHLIGHTED].name}.html" in parse_skips and missing.name in parse_skips
+    assert str(raw) not in json.dumps(manifest), "the manifest names files relative to the raw folder"
+    assert list(manifest["image_errors"][manuals[0].name]) == [f"images/{truncated.name}"]
+    assert manifest["skips"]["scene: undecodable assembly image"] == 1
+    assert manifest["skips_per_manual"][manuals[0].name]["scene: undecodable assembly image"] == 1
+    assert any("undecodable" in reason for reason in manifest["skips_per_manual"][manuals[0].name] if reason.startswith("state:"))
+    assert result.skips == manifest["skips"]
+    console = Console(width=200, record=True)
+    console.print(build_table(result))
+    report = console.export_text()
+    for reason in ("parse: unreadable manual", "parse: missing image", "scene: undecodable assembly image"):
+        assert reason in report
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "scene: undecodable assembly image" in card
+
+
+def test_strict_build_names_the_truncated_image(synthetic_raw: Path, built_recipe, tmp_path: Path) -> None:
+    raw = _copy(synthetic_raw, tmp_path / "raw")
+    truncated = _step_image(_manuals(raw)[0])
+    _truncate(truncated)
+    with pytest.raises(ImageError, match=str(truncated).replace("%", ".")):
+        build(built_recipe, tmp_path / "out", raw=raw, progress=False, strict=True)
+    assert not (tmp_path / "out").exists()
+
+
+def test_strict_build_names_the_malformed_page(synthetic_raw: Path, built_recipe, tmp_path: Path) -> None:
+    raw = _copy(synthetic_raw, tmp_path / "raw")
+    page = _break_page(_manuals(raw)[2])
+    with pytest.raises(ManualError, match=page.name):
+        build(built_recipe, tmp_path / "out", raw=raw, progress=False, strict=True)
+    assert not (tmp_path / "out").exists()
+
+
+def test_strict_build_names_the_missing_image(synthetic_raw: Path, built_recipe, tmp_path: Path) -> None:
+    raw = _copy(synthetic_raw, tmp_path / "raw")
+    missing = _remove_image(_manuals(raw)[2])
+    with pytest.raises(ManualError, match="missing image") as error:
+        build(built_recipe, tmp_path / "out", raw=raw, progress=False, strict=True)
+    assert missing.name in str(error.value)
+    assert not (tmp_path / "out").exists()
