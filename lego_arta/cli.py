@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -107,14 +108,6 @@ def _add_parse(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_parse)
 
 
-def _add_crawl(sub: argparse._SubParsersAction) -> None:
-    from lego_arta.source.crawl import add_crawl_arguments, run_crawl
-
-    p = sub.add_parser("crawl", help="crawl the LEGO Audio & Braille site into the raw layout")
-    add_crawl_arguments(p)
-    p.set_defaults(run=run_crawl)
-
-
 def _add_build(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build the scene/object/state configs from raw manuals")
     p.add_argument("recipe", type=Path, help="build recipe YAML (see builders/)")
@@ -128,68 +121,33 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_build)
 
 
-def _add_push(sub: argparse._SubParsersAction) -> None:
-    from lego_arta.build.push import add_push_arguments, run_push
-
-    p = sub.add_parser("push", help="upload a built dataset folder to the Hugging Face Hub")
-    add_push_arguments(p)
-    p.set_defaults(run=run_push)
-
-
-def _add_tiny_model(sub: argparse._SubParsersAction) -> None:
-    from lego_arta.models.tiny_vlm import add_tiny_model_arguments, run_tiny_model
-
-    p = sub.add_parser("tiny-model", help="write a tiny random LLaVA for tests and smoke runs (no downloads)")
-    add_tiny_model_arguments(p)
-    p.set_defaults(run=run_tiny_model)
-
-
-def _add_eval(sub: argparse._SubParsersAction) -> None:
-    from lego_arta.harness.lmms_eval_runner import add_eval_arguments, run_eval
-
-    p = sub.add_parser("eval", help="run lmms-eval on the LEGO-ARTA tasks and check every metric came out")
-    add_eval_arguments(p)
-    p.set_defaults(run=run_eval)
+#: Sub-commands whose arguments and runner live beside the code they drive:
+#: (name, help, module, its add-arguments function, its run function). Imported when the parser is built.
+DELEGATED: tuple[tuple[str, str, str, str, str], ...] = (
+    ("crawl", "crawl the LEGO Audio & Braille site into the raw layout", "lego_arta.source.crawl", "add_crawl_arguments", "run_crawl"),
+    ("push", "upload a built dataset folder to the Hugging Face Hub", "lego_arta.build.push", "add_push_arguments", "run_push"),
+    ("tiny-model", "write a tiny random LLaVA for tests and smoke runs (no downloads)",
+     "lego_arta.models.tiny_vlm", "add_tiny_model_arguments", "run_tiny_model"),
+    ("eval", "run lmms-eval on the LEGO-ARTA tasks and check every metric came out",
+     "lego_arta.harness.lmms_eval_runner", "add_eval_arguments", "run_eval"),
+    ("score", "score a predictions file (id -> answer) against a built split, with CIs",
+     "lego_arta.evaluation.scoring", "add_score_arguments", "run_score"),
+    ("baselines", "run the weight-free baselines on a built dataset and write their report",
+     "lego_arta.evaluation.baselines", "add_baselines_arguments", "run_baselines"),
+    ("report", "Markdown table and PNG charts of results beside the study's rows",
+     "lego_arta.evaluation.report", "add_report_arguments", "run_report"),
+    ("finetune", "LoRA fine-tuning of a Hub VLM on the built conversations (peft + Accelerate)",
+     "lego_arta.finetune.command", "add_finetune_arguments", "run_finetune"),
+    ("merge", "fold a LoRA adapter into its base model (a folder lmms-eval can load)",
+     "lego_arta.finetune.command", "add_merge_arguments", "run_merge"),
+)  # fmt: skip
 
 
-def _add_score(sub: argparse._SubParsersAction) -> None:
-    from lego_arta.evaluation.scoring import add_score_arguments, run_score
-
-    p = sub.add_parser("score", help="score a predictions file (id -> answer) against a built split, with CIs")
-    add_score_arguments(p)
-    p.set_defaults(run=run_score)
-
-
-def _add_baselines(sub: argparse._SubParsersAction) -> None:
-    from lego_arta.evaluation.baselines import add_baselines_arguments, run_baselines
-
-    p = sub.add_parser("baselines", help="run the weight-free baselines on a built dataset and write their report")
-    add_baselines_arguments(p)
-    p.set_defaults(run=run_baselines)
-
-
-def _add_report(sub: argparse._SubParsersAction) -> None:
-    from lego_arta.evaluation.report import add_report_arguments, run_report
-
-    p = sub.add_parser("report", help="Markdown table and PNG charts of results beside the study's rows")
-    add_report_arguments(p)
-    p.set_defaults(run=run_report)
-
-
-def _add_finetune(sub: argparse._SubParsersAction) -> None:
-    from lego_arta.finetune.command import add_finetune_arguments, run_finetune
-
-    p = sub.add_parser("finetune", help="LoRA fine-tuning of a Hub VLM on the built conversations (peft + Accelerate)")
-    add_finetune_arguments(p)
-    p.set_defaults(run=run_finetune)
-
-
-def _add_merge(sub: argparse._SubParsersAction) -> None:
-    from lego_arta.finetune.command import add_merge_arguments, run_merge
-
-    p = sub.add_parser("merge", help="fold a LoRA adapter into its base model (a folder lmms-eval can load)")
-    add_merge_arguments(p)
-    p.set_defaults(run=run_merge)
+def _add_delegated(sub: argparse._SubParsersAction, name: str, help_text: str, module: str, add: str, run: str) -> None:
+    imported = importlib.import_module(module)
+    p = sub.add_parser(name, help=help_text)
+    getattr(imported, add)(p)
+    p.set_defaults(run=getattr(imported, run))
 
 
 def _add_quickstart(sub: argparse._SubParsersAction) -> None:
@@ -201,29 +159,17 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_quickstart)
 
 
-SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    _add_quickstart,
-    _add_synth,
-    _add_parse,
-    _add_crawl,
-    _add_build,
-    _add_push,
-    _add_tiny_model,
-    _add_eval,
-    _add_score,
-    _add_baselines,
-    _add_report,
-    _add_finetune,
-    _add_merge,
-)
+LOCAL: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_quickstart, _add_synth, _add_parse, _add_build)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lego-arta", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in SUBCOMMANDS:
+    for add in LOCAL:
         add(sub)
+    for spec in DELEGATED:
+        _add_delegated(sub, *spec)
     return parser
 
 
