@@ -27,6 +27,7 @@ from lego_arta.annotate.grounding import Grounder, part_phrases
 from lego_arta.annotate.negatives import make_negatives
 from lego_arta.build.prompts import (
     Query,
+    answer_box,
     finding_line,
     found_phrase,
     object_answer,
@@ -202,7 +203,7 @@ def object_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, rng: n
             fillers = [images.get(others[int(i)]) for i in picks]
             tiles = fillers[:quadrant] + [images.get(row)] + fillers[quadrant:]
             collage = make_collage(tiles, quadrant, box, size=(recipe.collage_width, recipe.collage_height))
-            frame_box = tuple(float(round(v, 2)) for v in collage.box)
+            frame_box = tuple(float(v) for v in answer_box(collage.box))
             record = _base("object", manual, row, query, object_answer(phrase, frame_box), f"object-{quadrant}", recipe.seed)
             record["image"] = _image_value(record["id"], png_bytes(collage.image))
             record.update(object=phrase, box=list(frame_box), entities=entities, quadrant=quadrant)

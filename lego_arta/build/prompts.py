@@ -68,9 +68,22 @@ def state_query(found: str, instruction: str) -> Query:
     return _query("state", found=found, instruction=strip_final_punctuation(instruction))
 
 
-def object_answer(object_phrase: str, box: tuple[float, float, float, float]) -> str:
-    """``<p>phrase</p>{<x1><y1><x2><y2>}`` with integer coordinates in the 0–100 frame."""
+def answer_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """The box an object answer states: integer 0–100 coordinates, at least one unit wide and high.
+
+    The answer text is the reference, so the ``box`` column holds this box too: a model that
+    answers exactly the reference then scores an IoU of 100 (the study's answers were integers).
+
+    >>> answer_box((10.4, 20.6, 10.6, 30.2))
+    (10, 21, 11, 30)
+    """
     x1, y1, x2, y2 = (int(round(v)) for v in box)
+    return x1, y1, max(x2, x1 + 1), max(y2, y1 + 1)
+
+
+def object_answer(object_phrase: str, box: tuple[float, float, float, float]) -> str:
+    """``<p>phrase</p>{<x1><y1><x2><y2>}`` with integer coordinates in the 0–100 frame (see :func:`answer_box`)."""
+    x1, y1, x2, y2 = answer_box(box)
     return templates()["object"]["answer"].format(object=object_phrase, x1=x1, y1=y1, x2=x2, y2=y2)
 
 

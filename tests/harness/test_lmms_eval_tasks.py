@@ -26,7 +26,6 @@ from lego_arta.harness.lmms_eval_runner import (
     swallowed_errors,
 )
 from lego_arta.models.tiny_vlm import build_tiny_vlm
-from tests.support.built_dataset import write_fixture_dataset
 
 # Written out here, not imported: the contract the task card promises.
 METRICS = {
@@ -35,7 +34,6 @@ METRICS = {
     "state": ("f1", "tnr", "fpr", "invalid_rate"),
 }
 SETTINGS = {"": (True, 0), "_noctx": (False, 0), "_icl": (True, 2), "_noctx_icl": (False, 2)}
-N_ROWS = 6
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +47,11 @@ def hf_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory, hf_home: Path) -> Iterator[Path]:
-    folder = write_fixture_dataset(tmp_path_factory.mktemp("built") / "lego-arta", n_per_split=N_ROWS, seed=0)
+def data_dir(built_dataset: Path, hf_home: Path) -> Iterator[Path]:
+    """The shared real build (tests/conftest.py), read-only."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(task_docs.DATA_ENV, str(folder))
-        yield folder
+        patch.setenv(task_docs.DATA_ENV, str(built_dataset))
+        yield built_dataset
 
 
 def _split(data_dir: Path, config: str, split: str = "test"):
@@ -299,7 +297,8 @@ def test_dummy_yes_model_gets_the_scores_the_label_counts_predict(data_dir: Path
     assert {k: results["lego_arta_scene"][f"{k},none"] for k in METRICS["scene"]} == dict.fromkeys(METRICS["scene"], 0.0)
     for task in ("lego_arta_scene", "lego_arta_object", "lego_arta_state"):
         samples = list(tmp_path.glob(f"*_samples_{task}.jsonl"))
-        assert len(samples) == 1 and len(samples[0].read_text().splitlines()) == N_ROWS
+        rows = len(_split(data_dir, task.split("_")[2]))
+        assert len(samples) == 1 and len(samples[0].read_text().splitlines()) == rows
     assert (tmp_path / "lmms_eval.log").is_file()
 
 
