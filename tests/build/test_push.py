@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from lego_arta.build.push import (
     CARD_FILES,
+    MAX_FILES_PER_COMMIT,
     BuiltFolderError,
     LocalFile,
     add_push_arguments,
@@ -110,8 +111,10 @@ def write_built_folder(root: Path, seed: int = 0) -> Path:
 def built_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder pushed by these tests (read-only: ``built`` gives a copy to change).
 
-    Swappable for a real ``lego-arta build`` output: the tests rely only on the layout (card
-    ``configs:``, ``manifest.json`` ``files`` and ``counts``, Parquet shards, ``llava/``).
+    Hand-made and tiny on purpose: the real shared build (``built_dataset``) holds thousands of
+    files, which makes every push about ten times slower; one test pushes the real build instead.
+    The tests rely only on the layout (card ``configs:``, ``manifest.json`` ``files`` and
+    ``counts``, Parquet shards, ``llava/``).
     """
     return write_built_folder(tmp_path_factory.mktemp("build") / "lego-arta-built")
 
@@ -207,9 +210,7 @@ def test_push_through_the_legacy_lfs_protocol(built_folder: Path, tmp_path: Path
     assert all(r.authorization is None for r in puts)  # storage URLs are signed, the token stays with the Hub
 
 
-@pytest.mark.slow
-def test_the_pushed_repo_loads_offline_with_datasets(built_folder: Path, hub: HubStandIn, tmp_path: Path) -> None:
-    _push(built_folder, hub)
+def _assert_pushed_repo_loads_offline(built_folder: Path, hub: HubStandIn, tmp_path: Path) -> None:
     script = (
         "import json, sys, datasets\n"
         "out = {}\n"
@@ -225,6 +226,25 @@ def test_the_pushed_repo_loads_offline_with_datasets(built_folder: Path, hub: Hu
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     counts = json.loads((built_folder / "manifest.json").read_text())["counts"]
     assert loaded == {config: {split: [rows, True] for split, rows in splits.items() if rows} for config, splits in counts.items()}
+
+
+@pytest.mark.slow
+def test_the_pushed_repo_loads_offline_with_datasets(built_folder: Path, hub: HubStandIn, tmp_path: Path) -> None:
+    _push(built_folder, hub)
+    _assert_pushed_repo_loads_offline(built_folder, hub, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_real_build_is_pushed_whole_and_loads_back_offline(built_dataset: Path, hub: HubStandIn, tmp_path: Path) -> None:
+    """The shared real ``lego-arta build`` (thousands of files, full manifest): verified, pushed in
+    several commits, loadable. The other tests push the small hand-made folder above to stay fast."""
+    result = _push(built_dataset, hub)
+    local = _folder_files(built_dataset)
+    remote = _folder_files(hub.repo_folder(REPO))
+    remote.pop(".gitattributes")
+    assert remote == local and set(result.uploaded) == set(local) and result.unlisted == ()
+    assert result.commits == -(-len(local) // MAX_FILES_PER_COMMIT)
+    _assert_pushed_repo_loads_offline(built_dataset, hub, tmp_path)
 
 
 def test_repush_sends_only_changes_and_deletes_stale_shards(built: Path, hub: HubStandIn) -> None:
