@@ -7,12 +7,20 @@ users:
 
       load_dataset("path/to/lego_arta.py", "state", data_dir="raw_manuals/")
 
-* current ``datasets`` (scripts are gone since 4.0): use the class directly::
+* current ``datasets`` (scripts are gone since 4.0): use the class directly, imported under a name
+  registered in ``sys.modules`` (the builder re-imports its own module; not ``lego_arta``, the
+  package's name)::
 
-      import importlib, sys
-      sys.path.insert(0, "path/to/repo"); module = importlib.import_module("lego_arta_builder")  # or this file
+      import importlib.util, sys
+      spec = importlib.util.spec_from_file_location("lego_arta_builder", "path/to/lego_arta.py")
+      module = sys.modules["lego_arta_builder"] = importlib.util.module_from_spec(spec)
+      spec.loader.exec_module(module)
       builder = module.LegoArta(config_name="state", data_dir="raw_manuals/", cache_dir="cache/")
       builder.download_and_prepare(); ds = builder.as_dataset()
+
+It yields exactly the rows ``lego-arta build`` writes for the same recipe and raw manuals (same
+ids, images and order): both call :func:`lego_arta.build.pipeline.read_and_split` and
+:func:`lego_arta.build.pipeline.build_pairs`.
 
 Without ``data_dir`` the quick-start synthetic manuals are generated (deterministically) first.
 Prefer the prebuilt Hub layout (``load_dataset(<built folder>, "state")``) when you have one.

@@ -83,10 +83,12 @@ def render_card(
     *,
     load_path: str,
     fingerprints: Mapping[str, str],
+    manuals: int,
 ) -> str:
-    """The README of a build; ``fingerprints`` maps each config to the digest of its data files."""
+    """The README of a build; ``fingerprints`` maps each config to the digest of its data files,
+    ``manuals`` is how many manuals were actually read (a ``--raw`` folder may differ from the recipe)."""
     template = Template(resources.files("lego_arta").joinpath("data/dataset_card.md").read_text(encoding="utf-8"))
-    source = f"{recipe.source.kind}, {recipe.source.manuals} manuals" if recipe.source.kind == "synthetic" else "raw manuals folder"
+    source = f"{recipe.source.kind}, {manuals} manuals" if recipe.source.kind == "synthetic" else f"raw manuals folder, {manuals} manuals"
     return template.substitute(
         yaml=card_yaml(counts, num_bytes, fingerprints),
         recipe_name=recipe.name,

@@ -203,7 +203,8 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
         num_bytes = {c: {s: writers[c, s].num_bytes for s in SPLITS} for c in recipe.configs}
         data_files = file_checksums(tmp)
         fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in recipe.configs}
-        card = render_card(recipe, counts, num_bytes, units, skips, load_path=recipe.hub_repo, fingerprints=fingerprints)
+        card = render_card(recipe, counts, num_bytes, units, skips, load_path=recipe.hub_repo,
+                           fingerprints=fingerprints, manuals=len(manuals))
         atomic_write_text(tmp / README, card)
         manifest = _manifest(recipe, manuals, raw_dir, splits, counts, skips, per_manual, dict(units), image_errors, fingerprints)
         manifest["files"] = file_checksums(tmp)

@@ -60,6 +60,8 @@ def test_card_declares_every_config_and_split_with_its_size(built_dataset: Path)
         config = info["config_name"]
         assert {s["name"]: s["num_examples"] for s in info["splits"]} == manifest["counts"][config]
         assert manifest["fingerprints"][config] in info["description"]
+    readme = (built_dataset / "README.md").read_text(encoding="utf-8")
+    assert f"synthetic, {len(manifest['manuals'])} manuals" in readme, "the card counts the manuals read, not the recipe's"
 
 
 def _import_loading_script() -> ModuleType:

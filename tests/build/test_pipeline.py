@@ -79,6 +79,7 @@ def _quadrant(quadrant: int) -> tuple[int, int, int, int]:
     return x, y, (left if quadrant % 2 == 0 else width - left), (top if quadrant < 2 else height - top)
 
 
+@pytest.mark.slow
 def test_object_boxes_are_the_true_part_boxes_in_the_target_quadrant(built_dataset: Path, synthetic_raw: Path) -> None:
     rows = all_rows(built_dataset, "object")
     assert rows

@@ -1,0 +1,14 @@
+"""The examples in the build modules' docstrings run."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("name", ["prompts", "export", "splits", "recipe", "card", "pairs", "pipeline"])
+def test_doctests(name: str) -> None:
+    module = importlib.import_module(f"lego_arta.build.{name}")
+    assert doctest.testmod(module).failed == 0
