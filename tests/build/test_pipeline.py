@@ -169,6 +169,9 @@ def test_every_assembly_step_is_a_pair_or_a_counted_skip(built_dataset: Path, sy
     states = len(_by_state(all_rows(built_dataset, "state")))
     assert scene_rows + scene_skips == steps
     assert states + state_skips == steps
+    parts_steps = sum(1 for manual in manifest["manuals"] for step in truth_steps(synthetic_raw, manual).values() if step.eop)
+    object_skips = sum(n for reason, n in manifest["skips"].items() if reason.startswith("object:"))
+    assert len(all_rows(built_dataset, "object")) == 4 * (parts_steps - object_skips)
     assert sum(manifest["counts"]["scene"].values()) == scene_rows
 
 
