@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds = evaluate_s[name] = best_time(fn, args.repeats)
             print(f"{name:<22}{seconds:>10.3f}{plain[name]:>10.3f}{seconds / plain[name]:>8.2f}  (vs our functions)")
         result["evaluate_s"] = evaluate_s
+        result["evaluate_vs_functions"] = {name: evaluate_s[name] / plain[name] for name in evaluate_s}
     if args.resamples:
         bootstrap_s = {}
         for name, fn in bootstrap_calls(data, args.resamples).items():

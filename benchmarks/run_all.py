@@ -57,6 +57,8 @@ def _metrics_figures(result: dict[str, Any]) -> Figures:
                ("metrics: ratio ours / library, shared metrics", f"{result['shared_total_ratio']:.2f}")]
     for name, ratio in result["ratio"].items():
         figures.append((f"metrics: {name} ours / library", f"{result['ours_s'][name]:.3f} s / {result['direct_s'][name]:.3f} s = {ratio:.2f}"))
+    for name, seconds in result.get("evaluate_s", {}).items():
+        figures.append((f"metrics: {name} / our functions", f"{seconds:.3f} s = {result['evaluate_vs_functions'][name]:.2f}x"))
     for name, seconds in result.get("bootstrap_s", {}).items():
         figures.append((f"metrics: {name}", f"{seconds:.2f} s"))
     return figures
@@ -123,7 +125,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("annotate", "bench_annotate.py", ("--manuals", "6"), ("--manuals", "2"), _annotate_figures),
     Benchmark("annotate-degraded", "bench_annotate.py", ("--manuals", "6", "--degrade"), ("--manuals", "2", "--degrade"),
               _annotate_figures),
-    Benchmark("finetune", "bench_finetune.py", (), ("--steps", "10", "--repeats", "1"), _finetune_figures),
+    Benchmark("finetune", "bench_finetune.py", (), ("--steps", "20", "--repeats", "2"), _finetune_figures),
     Benchmark("build", "bench_build.py", (), ("--manuals", "3"), _build_figures, out_option="--out", result_name="bench_build.json"),
 )
 
