@@ -11,7 +11,7 @@ TORCH ?= torch==2.13.0
 LMMS_EVAL ?= lmms-eval==0.7.3
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast bench clean
+.PHONY: run test test-fast bench bench-quick clean
 
 $(VENV)/.installed-core: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,12 @@ test: $(VENV)/.installed-all
 test-fast: $(VENV)/.installed-all
 	$(PY) -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
+# Full scale (about 30 min on 2 cores: the study-scale synth + build is most of it); bench-quick: about 5 min.
 bench: $(VENV)/.installed-all
 	$(PY) benchmarks/run_all.py --out $(OUT)/benchmarks
+
+bench-quick: $(VENV)/.installed-all
+	$(PY) benchmarks/run_all.py --quick --out $(OUT)/benchmarks
 
 clean:
 	rm -rf $(OUT) .pytest_cache .hypothesis
