@@ -297,7 +297,12 @@ def highlighted_item_mask(image: np.ndarray, colour: RGB, *, tolerance: int = OU
     Small gaps in the outline are closed first; an outline that does not close on itself adds
     only its own pixels.
     """
-    outline = boundary_mask(image, colour, tolerance=tolerance).astype(np.uint8)
+    return filled_outline(boundary_mask(image, colour, tolerance=tolerance))
+
+
+def filled_outline(outline: np.ndarray) -> np.ndarray:
+    """Bool ``H×W``: ``outline`` with every closed outline filled (gaps up to :data:`OUTLINE_GAP_PX` closed)."""
+    outline = outline.astype(np.uint8)
     if not outline.any():
         return outline.astype(bool)
     size = 2 * OUTLINE_GAP_PX + 1

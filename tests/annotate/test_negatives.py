@@ -1,4 +1,5 @@
-"""Wrong-state negatives: displaced ≥5% inside the background box, inputs untouched, rejections counted."""
+"""Wrong-state negatives: displaced ≥5% inside the background box, inputs untouched, rejections counted,
+and the previous step's own highlight removed (one highlighted item per image, as in a positive)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,19 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lego_arta.annotate.background import mask_box
 from lego_arta.annotate.boundary import boundary_mask, highlighted_item_mask
 from lego_arta.annotate.negatives import (
+    MAX_TINT,
     MIN_DISPLACEMENT,
     NEGATIVES_PER_STATE,
     background_box,
     make_negatives,
+    remove_highlight,
+    tint_share,
 )
 from tests.annotate.conftest import SynthManual
 from tests.annotate.drawing import draw_block, draw_outline, gradient_backdrop
@@ -96,6 +102,97 @@ def test_degenerate_states_are_rejected_and_counted() -> None:
     assert crowded.rejected["no room to displace"] >= 1
 
 
+#: The previous step's new part (its tint must not take the outline's hue, or it counts as outline)
+#: and a tint share unlike the synthetic renderer's, so it must be estimated.
+PURPLE = (107, 50, 124)
+OLD_ITEM = (180, 90, 230, 130)
+TINT = 0.35
+
+
+def _tint(image: np.ndarray, box: tuple[int, int, int, int], rgb: tuple[int, int, int], share: float) -> None:
+    x1, y1, x2, y2 = box
+    region = image[y1:y2, x1:x2].astype(np.float64)
+    image[y1:y2, x1:x2] = (region * (1 - share) + share * np.asarray(rgb, np.float64)).round().astype(np.uint8)
+
+
+def _highlighted_previous(item: tuple[int, int, int, int] = ITEM, old: tuple[int, int, int, int] = OLD_ITEM):
+    """(step image, previous image with its own new part tinted and outlined, that previous unhighlighted)."""
+    plain = gradient_backdrop(200, 320)
+    draw_block(plain, MODEL, GREY)
+    draw_block(plain, (60, 80, 120, 110), BLUE)
+    draw_block(plain, old, PURPLE)
+    previous = plain.copy()
+    _tint(previous, old, LIME, TINT)
+    draw_outline(previous, old, LIME, thickness=2)
+    step = plain.copy()
+    draw_block(step, item, RED)
+    _tint(step, item, LIME, TINT)
+    draw_outline(step, item, LIME, thickness=2)
+    return step, previous, plain
+
+
+def _lime_pixels(image: np.ndarray) -> int:
+    """Pixels of exactly the outline colour."""
+    return int((image == LIME).all(axis=2).sum())
+
+
+def test_a_negative_shows_one_highlighted_item_and_the_previous_one_unhighlighted() -> None:
+    step, previous, plain = _highlighted_previous()
+    previous_copy = previous.copy()
+    result = make_negatives(step, previous, LIME, np.random.default_rng(0))
+    assert len(result.negatives) == NEGATIVES_PER_STATE
+    assert np.array_equal(previous, previous_copy)
+    for negative in result.negatives:
+        # exactly the outline pixels of a positive: no second outline
+        assert _lime_pixels(negative.image) == _lime_pixels(step)
+        # away from the pasted item the negative is the previous step as it looks unhighlighted
+        x1, y1, x2, y2 = (int(v) for v in negative.pasted_box)
+        away = np.ones(step.shape[:2], bool)
+        away[y1:y2, x1:x2] = False
+        assert np.array_equal(negative.image[away], plain[away])
+
+
+def test_a_highlight_hidden_in_the_next_step_is_untinted_and_its_outline_inpainted() -> None:
+    old = (110, 50, 150, 80)  # under the new item: the step image cannot show it
+    step, previous, plain = _highlighted_previous(old=old)
+    restored = remove_highlight(previous, LIME, reference=step)
+    assert _lime_pixels(restored) == 0 and not boundary_mask(restored, LIME).any()
+    x1, y1, x2, y2 = old
+    inside = np.abs(restored[y1 + 1 : y2 - 1, x1 + 1 : x2 - 1].astype(int) - plain[y1 + 1 : y2 - 1, x1 + 1 : x2 - 1])
+    assert inside.max() <= 2, "the interior is the part's own colour again, up to rounding"
+
+
+def test_without_a_usable_reference_the_outline_goes_and_the_tint_stays() -> None:
+    step, previous, _ = _highlighted_previous()
+    moved = np.roll(step, 9, axis=1)  # the camera moved: the next image cannot show the old part
+    for reference in (None, moved, step[:100]):
+        restored = remove_highlight(previous, LIME, reference=reference)
+        assert _lime_pixels(restored) == 0
+        x1, y1, x2, y2 = OLD_ITEM
+        assert np.array_equal(restored[y1 + 2 : y2 - 2, x1 + 2 : x2 - 2], previous[y1 + 2 : y2 - 2, x1 + 2 : x2 - 2])
+        ring = np.zeros(previous.shape[:2], bool)
+        ring[y1 - 6 : y2 + 6, x1 - 6 : x2 + 6] = True
+        assert np.array_equal(restored[~ring], previous[~ring])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(*[st.integers(0, 255)] * 3), min_size=20, max_size=60),
+    st.floats(0.0, MAX_TINT - 0.05),
+    st.tuples(*[st.integers(0, 255)] * 3),
+)
+def test_tint_share_recovers_the_mix(pixels: list, share: float, colour: tuple[int, int, int]) -> None:
+    plain = np.array(pixels, dtype=np.uint8)
+    towards = np.asarray(colour, np.float64) - plain
+    tinted = (plain + share * towards).round().astype(np.uint8)
+    rms = float(np.sqrt((towards * towards).sum(axis=1).mean()))
+    if rms < 20:  # nearly the boundary colour already: a tint is barely visible, no claim
+        return
+    # rounding moves each channel by at most 0.5, so the least-squares share by at most 0.5·√3 / rms
+    estimate = tint_share(tinted, plain, colour)
+    assert estimate is not None and abs(estimate - share) <= 0.5 * np.sqrt(3) / rms + 1e-9
+
+
 def test_background_box_of_the_previous_image() -> None:
     _, previous, _ = _state()
     assert background_box(previous) == MODEL
@@ -129,6 +226,8 @@ def test_negatives_on_synthetic_states_agree_with_the_truth(synth_manuals: list[
                 rejected.update(result.rejected)
                 width, height = model_box[2] - model_box[0], model_box[3] - model_box[1]
                 for negative in result.negatives:
+                    # one highlighted item, as in the positive: the previous highlight is gone
+                    assert boundary_mask(negative.image, colour, tolerance=0).sum() == boundary_mask(step, colour, tolerance=0).sum()
                     dx, dy = negative.offset
                     assert max(abs(dx) / width, abs(dy) / height) >= MIN_DISPLACEMENT
                     px1, py1, px2, py2 = negative.pasted_box
