@@ -226,24 +226,34 @@ def join_answers(references: Sequence[Reference], answers: Mapping[str, str]) ->
     return Joined(paired, missing, unknown)
 
 
-def task_scores(task: str, answers: Sequence[str], references: Sequence[Reference]) -> dict[str, float]:
-    """The task's reported metrics in percent (one call into :mod:`lego_arta.metrics`)."""
+def _metric_inputs(task: str, references: Sequence[Reference]) -> tuple[list[Any], ...]:
+    """What a task's metric functions take after the answers (one place for the three signatures)."""
     entities = [list(r.entities) for r in references]
     if check_task(task) == "scene":
-        return scene_scores(answers, [r.answer for r in references], entities)
+        return [r.answer for r in references], entities
     if task == "object":
-        return object_scores(answers, [r.box for r in references], entities)  # type: ignore[misc]
-    return state_scores(answers, [r.label for r in references])  # type: ignore[misc]
+        return [r.box for r in references], entities
+    return ([r.label for r in references],)
+
+
+#: Task → (its scores function, its bootstrap-statistics function) in :mod:`lego_arta.metrics`.
+_METRIC_FUNCTIONS: dict[str, tuple[Any, Any]] = {
+    "scene": (scene_scores, scene_stats),
+    "object": (object_scores, object_stats),
+    "state": (state_scores, state_stats),
+}
+
+
+def task_scores(task: str, answers: Sequence[str], references: Sequence[Reference]) -> dict[str, float]:
+    """The task's reported metrics in percent (one call into :mod:`lego_arta.metrics`)."""
+    scores, _ = _METRIC_FUNCTIONS[check_task(task)]
+    return scores(answers, *_metric_inputs(task, references))
 
 
 def task_stats(task: str, answers: Sequence[str], references: Sequence[Reference]) -> dict[str, SampleStats]:
     """Bootstrap statistics of the task's metrics."""
-    entities = [list(r.entities) for r in references]
-    if check_task(task) == "scene":
-        return scene_stats(answers, [r.answer for r in references], entities)
-    if task == "object":
-        return object_stats(answers, [r.box for r in references], entities)  # type: ignore[misc]
-    return state_stats(answers, [r.label for r in references])  # type: ignore[misc]
+    _, stats = _METRIC_FUNCTIONS[check_task(task)]
+    return stats(answers, *_metric_inputs(task, references))
 
 
 def sample_records(task: str, answers: Sequence[str], references: Sequence[Reference], missing: Sequence[str] = ()) -> list[dict[str, Any]]:
