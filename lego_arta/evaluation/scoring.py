@@ -38,19 +38,14 @@ from lego_arta.metrics import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
     Interval,
+    TASK_FUNCTIONS,
     SampleStats,
     bleu_per_sample,
     e_acc_per_sample,
     intervals,
     iou_per_sample,
-    object_scores,
-    object_stats,
     rouge1_per_sample,
-    scene_scores,
-    scene_stats,
     state_outcomes,
-    state_scores,
-    state_stats,
     t_acc_per_sample,
     valid_box_per_sample,
 )
@@ -236,23 +231,15 @@ def _metric_inputs(task: str, references: Sequence[Reference]) -> tuple[list[Any
     return ([r.label for r in references],)
 
 
-#: Task → (its scores function, its bootstrap-statistics function) in :mod:`lego_arta.metrics`.
-_METRIC_FUNCTIONS: dict[str, tuple[Any, Any]] = {
-    "scene": (scene_scores, scene_stats),
-    "object": (object_scores, object_stats),
-    "state": (state_scores, state_stats),
-}
-
-
 def task_scores(task: str, answers: Sequence[str], references: Sequence[Reference]) -> dict[str, float]:
     """The task's reported metrics in percent (one call into :mod:`lego_arta.metrics`)."""
-    scores, _ = _METRIC_FUNCTIONS[check_task(task)]
+    scores, _ = TASK_FUNCTIONS[check_task(task)]
     return scores(answers, *_metric_inputs(task, references))
 
 
 def task_stats(task: str, answers: Sequence[str], references: Sequence[Reference]) -> dict[str, SampleStats]:
     """Bootstrap statistics of the task's metrics."""
-    _, stats = _METRIC_FUNCTIONS[check_task(task)]
+    _, stats = TASK_FUNCTIONS[check_task(task)]
     return stats(answers, *_metric_inputs(task, references))
 
 

@@ -49,14 +49,17 @@ from lego_arta.metrics.entities import (
     t_acc_stats,
 )
 from lego_arta.metrics.tasks import (
+    CITATION,
     OBJECT_METRICS,
     SCENE_METRICS,
+    TASK_FUNCTIONS,
     add_intervals,
     intervals,
     object_scores,
     object_stats,
     scene_scores,
     scene_stats,
+    task_scores_with_intervals,
 )
 from lego_arta.metrics.text import (
     bleu,
@@ -92,6 +95,9 @@ def evaluate_module_path(name: str) -> str:
 
 
 __all__ = [
+    "CITATION",
+    "TASK_FUNCTIONS",
+    "task_scores_with_intervals",
     "DEFAULT_ALPHA",
     "DEFAULT_RESAMPLES",
     "EVALUATE_MODULES",

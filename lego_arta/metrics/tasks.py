@@ -7,15 +7,25 @@ state → F1, TNR, FPR, invalid rate (:mod:`lego_arta.metrics.yesno`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from lego_arta.metrics.bootstrap import DEFAULT_ALPHA, DEFAULT_RESAMPLES, Interval, SampleStats, bootstrap_ci
 from lego_arta.metrics.boxes import iou, iou_stats, valid_box_rate, valid_box_stats
 from lego_arta.metrics.entities import e_acc, e_acc_stats, t_acc, t_acc_stats
 from lego_arta.metrics.text import bleu, bleu_stats, rouge1, rouge1_stats
+from lego_arta.metrics.yesno import state_scores, state_stats
 
 SCENE_METRICS = ("t_acc", "bleu", "rouge1")
 OBJECT_METRICS = ("e_acc", "iou", "valid_box_rate")
+
+#: How the toolkit's metrics are cited (the ``evaluate`` modules' ``citation``).
+CITATION = """\
+@misc{lego_arta_toolkit,
+  title = {lego-arta: reference toolkit for the LEGO-ARTA benchmark},
+  note  = {Metrics follow the 2024 MSc thesis that introduced the LEGO-ARTA tasks}
+}
+"""
 
 
 def scene_scores(answers: Sequence[str], references: Sequence[str], entities: Sequence[Sequence[str]]) -> dict[str, float]:
@@ -81,3 +91,23 @@ def add_intervals(
         flat[f"{name}_low"] = low
         flat[f"{name}_high"] = high
     return flat
+
+
+#: Task → (scores function, bootstrap-statistics function); both take the answers, then the
+#: task's inputs: scene (references, entities), object (boxes, entities), state (labels).
+TASK_FUNCTIONS: dict[str, tuple[Callable[..., dict[str, float]], Callable[..., dict[str, SampleStats]]]] = {
+    "scene": (scene_scores, scene_stats),
+    "object": (object_scores, object_stats),
+    "state": (state_scores, state_stats),
+}
+
+
+def task_scores_with_intervals(
+    task: str, answers: Sequence[str], *inputs: Any, n_resamples: int = 0, seed: int = 0, alpha: float = DEFAULT_ALPHA
+) -> dict[str, float]:
+    """The task's scores; with ``n_resamples`` > 0 also ``<metric>_low`` / ``<metric>_high``."""
+    scores, stats = TASK_FUNCTIONS[task]
+    result = scores(answers, *inputs)
+    if n_resamples:
+        return add_intervals(result, stats(answers, *inputs), n_resamples=n_resamples, seed=seed, alpha=alpha)
+    return result

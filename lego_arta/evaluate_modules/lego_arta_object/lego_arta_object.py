@@ -7,7 +7,7 @@ through ``evaluate.load`` equal the toolkit's own.
 import datasets
 import evaluate
 
-from lego_arta.metrics import DEFAULT_ALPHA, add_intervals, object_scores, object_stats
+from lego_arta.metrics import CITATION, DEFAULT_ALPHA, task_scores_with_intervals
 
 _DESCRIPTION = """\
 Object task of LEGO-ARTA: the model finds the named parts in a 2x2 collage of parts images and
@@ -37,13 +37,6 @@ Examples:
     {'e_acc': 100.0, 'iou': 50.0, 'valid_box_rate': 100.0}
 """
 
-_CITATION = """\
-@misc{lego_arta_toolkit,
-  title = {lego-arta: reference toolkit for the LEGO-ARTA benchmark},
-  note  = {Metrics follow the 2024 MSc thesis that introduced the LEGO-ARTA tasks}
-}
-"""
-
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class LegoArtaObject(evaluate.Metric):
@@ -53,7 +46,7 @@ class LegoArtaObject(evaluate.Metric):
         return evaluate.MetricInfo(
             module_type="metric",
             description=_DESCRIPTION,
-            citation=_CITATION,
+            citation=CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=datasets.Features(
                 {
@@ -65,8 +58,4 @@ class LegoArtaObject(evaluate.Metric):
         )
 
     def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
-        scores = object_scores(predictions, references, entities)
-        if n_resamples:
-            stats = object_stats(predictions, references, entities)
-            return add_intervals(scores, stats, n_resamples=n_resamples, seed=seed, alpha=alpha)
-        return scores
+        return task_scores_with_intervals("object", predictions, references, entities, n_resamples=n_resamples, seed=seed, alpha=alpha)

@@ -7,7 +7,7 @@ through ``evaluate.load`` equal the toolkit's own.
 import datasets
 import evaluate
 
-from lego_arta.metrics import DEFAULT_ALPHA, add_intervals, scene_scores, scene_stats
+from lego_arta.metrics import CITATION, DEFAULT_ALPHA, task_scores_with_intervals
 
 _DESCRIPTION = """\
 Scene task of LEGO-ARTA: the model reads an assembly image and the parts just found and says what
@@ -34,13 +34,6 @@ Examples:
     {'t_acc': 100.0, 'bleu': 100.00000000000004, 'rouge1': 100.0}
 """
 
-_CITATION = """\
-@misc{lego_arta_toolkit,
-  title = {lego-arta: reference toolkit for the LEGO-ARTA benchmark},
-  note  = {Metrics follow the 2024 MSc thesis that introduced the LEGO-ARTA tasks}
-}
-"""
-
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class LegoArtaScene(evaluate.Metric):
@@ -50,7 +43,7 @@ class LegoArtaScene(evaluate.Metric):
         return evaluate.MetricInfo(
             module_type="metric",
             description=_DESCRIPTION,
-            citation=_CITATION,
+            citation=CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=datasets.Features(
                 {
@@ -62,8 +55,4 @@ class LegoArtaScene(evaluate.Metric):
         )
 
     def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
-        scores = scene_scores(predictions, references, entities)
-        if n_resamples:
-            stats = scene_stats(predictions, references, entities)
-            return add_intervals(scores, stats, n_resamples=n_resamples, seed=seed, alpha=alpha)
-        return scores
+        return task_scores_with_intervals("scene", predictions, references, entities, n_resamples=n_resamples, seed=seed, alpha=alpha)

@@ -7,7 +7,7 @@ through ``evaluate.load`` equal the toolkit's own.
 import datasets
 import evaluate
 
-from lego_arta.metrics import DEFAULT_ALPHA, add_intervals, state_scores, state_stats
+from lego_arta.metrics import CITATION, DEFAULT_ALPHA, task_scores_with_intervals
 
 _DESCRIPTION = """\
 State task of LEGO-ARTA: the model sees an assembly image and says whether the step was done
@@ -33,13 +33,6 @@ Examples:
     {'f1': 50.0, 'tnr': 50.0, 'fpr': 50.0, 'invalid_rate': 25.0}
 """
 
-_CITATION = """\
-@misc{lego_arta_toolkit,
-  title = {lego-arta: reference toolkit for the LEGO-ARTA benchmark},
-  note  = {Metrics follow the 2024 MSc thesis that introduced the LEGO-ARTA tasks}
-}
-"""
-
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class LegoArtaState(evaluate.Metric):
@@ -49,7 +42,7 @@ class LegoArtaState(evaluate.Metric):
         return evaluate.MetricInfo(
             module_type="metric",
             description=_DESCRIPTION,
-            citation=_CITATION,
+            citation=CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             # String references first: evaluate takes the first schema that encodes the input, and
             # Value("bool") would accept "No." as True; Value("string") refuses non-strings.
@@ -60,7 +53,4 @@ class LegoArtaState(evaluate.Metric):
         )
 
     def _compute(self, predictions, references, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
-        scores = state_scores(predictions, references)
-        if n_resamples:
-            return add_intervals(scores, state_stats(predictions, references), n_resamples=n_resamples, seed=seed, alpha=alpha)
-        return scores
+        return task_scores_with_intervals("state", predictions, references, n_resamples=n_resamples, seed=seed, alpha=alpha)
