@@ -247,22 +247,17 @@ def test_truncated_image_is_retried(site: LegoSite, served: Path, tmp_path: Path
     assert raw_files(out / OCEAN) == raw_files(served / OCEAN)
 
 
-def test_image_truncated_every_time_fails_clearly(site: LegoSite, tmp_path: Path) -> None:
-    target = site.image_paths(OCEAN)[0]
-    site.fault(target, Fault(truncate=True))
+@pytest.mark.parametrize(
+    ("index", "fault", "message"),
+    [(0, Fault(truncate=True), "truncated body"), (1, Fault(corrupt=True), "not a valid image")],
+    ids=["truncated", "does-not-verify"],
+)
+def test_a_bad_image_every_time_is_retried_then_fails_clearly(site: LegoSite, tmp_path: Path, index: int, fault: Fault, message: str) -> None:
+    target = site.image_paths(OCEAN)[index]
+    site.fault(target, fault)
     out = tmp_path / "out"
     report = crawl(out, base_url=site.base_url, manuals=[OCEAN], **FAST)
-    assert "truncated body" in report.failed[OCEAN]
-    assert len(site.requested(target)) == RETRIES + 1
-    assert not (images_dir(out / OCEAN) / target.rsplit("/", 1)[-1]).exists()
-
-
-def test_image_that_does_not_verify_is_retried_then_fails(site: LegoSite, tmp_path: Path) -> None:
-    target = site.image_paths(OCEAN)[1]
-    site.fault(target, Fault(corrupt=True))
-    out = tmp_path / "out"
-    report = crawl(out, base_url=site.base_url, manuals=[OCEAN], **FAST)
-    assert "not a valid image" in report.failed[OCEAN]
+    assert message in report.failed[OCEAN]
     assert len(site.requested(target)) == RETRIES + 1
     assert not (images_dir(out / OCEAN) / target.rsplit("/", 1)[-1]).exists()
 
