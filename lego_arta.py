@@ -1,6 +1,6 @@
 """LEGO-ARTA ``datasets`` builder: configs ``scene``, ``object`` and ``state`` with train/test splits.
 
-A thin adapter over :mod:`lego_arta.build` (the same code as ``lego-arta build``), for two kinds of
+A thin adapter over :mod:`lego_arta.dataset` (the same code as ``lego-arta build``), for two kinds of
 users:
 
 * ``datasets`` < 4.0, which still runs loading scripts::
@@ -19,8 +19,8 @@ users:
       builder.download_and_prepare(); ds = builder.as_dataset()
 
 It yields exactly the rows ``lego-arta build`` writes for the same recipe and raw manuals (same
-ids, images and order): both call :func:`lego_arta.build.pipeline.read_and_split` and
-:func:`lego_arta.build.pipeline.build_pairs`.
+ids, images and order): both call :func:`lego_arta.dataset.pipeline.read_and_split` and
+:func:`lego_arta.dataset.pipeline.build_pairs`.
 
 Without ``data_dir`` the quick-start synthetic manuals are generated (deterministically) first.
 Prefer the prebuilt Hub layout (``load_dataset(<built folder>, "state")``) when you have one.
@@ -34,10 +34,10 @@ from pathlib import Path
 import datasets
 
 from lego_arta import __version__
-from lego_arta.build.features import config_features
-from lego_arta.build.pipeline import build_pairs, read_and_split, resolve_raw
-from lego_arta.build.recipe import CONFIGS, BuildRecipe, load_recipe
-from lego_arta.manual import Manual
+from lego_arta.dataset.features import config_features
+from lego_arta.dataset.pipeline import build_pairs, read_and_split, resolve_raw
+from lego_arta.dataset.recipe import CONFIGS, BuildRecipe, load_recipe
+from lego_arta.parse.manual import Manual
 
 _DESCRIPTION = "LEGO-ARTA: scene, object and state VQA tasks built from step-by-step LEGO assembly manuals."
 _CITATION = """@software{lego_arta, title = {lego-arta: reference toolkit for the LEGO-ARTA benchmark}, year = {2026}}"""

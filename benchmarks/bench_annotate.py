@@ -40,7 +40,7 @@ from lego_arta.annotate.collage import make_collage
 from lego_arta.annotate.colours import to_lab
 from lego_arta.annotate.grounding import Grounder, make_grounder, part_phrases
 from lego_arta.annotate.negatives import make_negatives
-from lego_arta.manual import load_manuals
+from lego_arta.parse.manual import load_manuals
 from lego_arta.source.synth.generator import SynthConfig, synthesize
 
 #: A voted colour counts as right within this CIE Lab distance of the truth; blur leaves no pixel

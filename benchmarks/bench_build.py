@@ -5,7 +5,7 @@ synthetic raw manuals first when there are none), each as its own child process:
 
 1. ``lego-arta synth`` with the recipe's source settings (65 manuals, seed 0, 1024x473), skipped
    with ``--raw DIR`` (an existing synthetic raw folder is reused);
-2. ``lego-arta build RECIPE --raw RAW --out BUILT`` (``lego_arta.build.pipeline.build``).
+2. ``lego-arta build RECIPE --raw RAW --out BUILT`` (``lego_arta.dataset.pipeline.build``).
 
 Per job: wall and CPU seconds, peak RSS of the largest single process (``getrusage`` of the
 job's reaped processes, workers included) and peak RSS of the whole process tree (the sum over
@@ -36,7 +36,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from lego_arta.build.recipe import load_recipe
+from lego_arta.dataset.recipe import load_recipe
 from lego_arta.study import study_statistics
 
 #: Size of the study's full dataset folder (JSON + PNG), SPEC §5.

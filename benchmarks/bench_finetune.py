@@ -30,8 +30,8 @@ IGNORE_INDEX = -100
 
 def make_data(folder: Path) -> Path:
     """A small real build: four synthetic manuals (about 30 s)."""
-    from lego_arta.build.pipeline import build
-    from lego_arta.build.recipe import BuildRecipe, SourceSpec
+    from lego_arta.dataset.pipeline import build
+    from lego_arta.dataset.recipe import BuildRecipe, SourceSpec
 
     recipe = BuildRecipe(name="bench-finetune", source=SourceSpec(manuals=4, seed=7, width=256, height=118), collage_width=128, collage_height=59)
     out = folder / "lego-arta"

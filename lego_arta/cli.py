@@ -29,7 +29,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _print_summary(folder: Path, *, strict: bool) -> None:
-    from lego_arta.manual import load_manuals
+    from lego_arta.parse.manual import load_manuals
     from lego_arta.parse.statistics import corpus_statistics, statistics_table
 
     manuals = load_manuals(folder, strict=strict)
@@ -39,7 +39,7 @@ def _print_summary(folder: Path, *, strict: bool) -> None:
 
 
 def _parse(args: argparse.Namespace) -> int:
-    from lego_arta.manual import load_manuals
+    from lego_arta.parse.manual import load_manuals
     from lego_arta.parse.records import write_records
     from lego_arta.parse.statistics import corpus_statistics, statistics_table
 
@@ -55,9 +55,9 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from lego_arta.build.pipeline import build
-    from lego_arta.build.recipe import load_recipe
-    from lego_arta.build.report import build_table
+    from lego_arta.dataset.pipeline import build
+    from lego_arta.dataset.recipe import load_recipe
+    from lego_arta.dataset.report import build_table
 
     recipe = load_recipe(args.recipe).with_overrides(manuals=args.manuals, seed=args.seed)
     result = build(recipe, args.out, raw=args.raw, workers=args.workers, overwrite=args.overwrite, strict=args.strict)
@@ -69,9 +69,9 @@ def _quickstart(args: argparse.Namespace) -> int:
     """The main job on the embedded default: synthesize manuals, build all configs, load one back."""
     from datasets import load_dataset
 
-    from lego_arta.build.pipeline import build, resolve_raw
-    from lego_arta.build.recipe import BuildRecipe
-    from lego_arta.build.report import build_table
+    from lego_arta.dataset.pipeline import build, resolve_raw
+    from lego_arta.dataset.recipe import BuildRecipe
+    from lego_arta.dataset.report import build_table
 
     recipe = BuildRecipe().with_overrides(manuals=args.manuals, seed=args.seed)
     built = args.out / "lego-arta"
@@ -125,7 +125,7 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
 #: (name, help, module, its add-arguments function, its run function). Imported when the parser is built.
 DELEGATED: tuple[tuple[str, str, str, str, str], ...] = (
     ("crawl", "crawl the LEGO Audio & Braille site into the raw layout", "lego_arta.source.crawl", "add_crawl_arguments", "run_crawl"),
-    ("push", "upload a built dataset folder to the Hugging Face Hub", "lego_arta.build.push", "add_push_arguments", "run_push"),
+    ("push", "upload a built dataset folder to the Hugging Face Hub", "lego_arta.dataset.push", "add_push_arguments", "run_push"),
     ("tiny-model", "write a tiny random LLaVA for tests and smoke runs (no downloads)",
      "lego_arta.models.tiny_vlm", "add_tiny_model_arguments", "run_tiny_model"),
     ("eval", "run lmms-eval on the LEGO-ARTA tasks and check every metric came out",

@@ -13,7 +13,7 @@ import pytest
 from lego_arta.source.synth.generator import SynthConfig, synthesize
 
 if TYPE_CHECKING:  # the build imports datasets (seconds): only sessions that build pay for it
-    from lego_arta.build.recipe import BuildRecipe
+    from lego_arta.dataset.recipe import BuildRecipe
 
 #: Small images keep the suite fast; every algorithm scales with image size.
 TEST_WIDTH = 384
@@ -51,7 +51,7 @@ QUICKSTART_RECIPE = Path(__file__).resolve().parents[1] / "builders" / "quicksta
 @pytest.fixture(scope="session")
 def built_recipe() -> BuildRecipe:
     """The recipe of :func:`built_dataset`: ``builders/quickstart.yaml`` with test-sized collages."""
-    from lego_arta.build.recipe import load_recipe
+    from lego_arta.dataset.recipe import load_recipe
 
     return replace(load_recipe(QUICKSTART_RECIPE), collage_width=TEST_WIDTH, collage_height=TEST_HEIGHT)
 
@@ -59,7 +59,7 @@ def built_recipe() -> BuildRecipe:
 @pytest.fixture(scope="session")
 def built_dataset(tmp_path_factory: pytest.TempPathFactory, synthetic_raw: Path, built_recipe: BuildRecipe) -> Path:
     """A real ``lego-arta build`` of :func:`synthetic_raw` (Hub layout, LLaVA, manifest); read-only."""
-    from lego_arta.build.pipeline import build
+    from lego_arta.dataset.pipeline import build
 
     out = tmp_path_factory.mktemp("built") / "lego-arta"
     build(built_recipe, out, raw=synthetic_raw, progress=False)

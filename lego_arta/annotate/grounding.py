@@ -26,7 +26,7 @@ import numpy as np
 from lego_arta.annotate.grounding_opencv import OpenCVGrounder, union_box
 from lego_arta.annotate.grounding_transformers import TransformersGrounder
 from lego_arta.annotate.phrases import parse_phrase, part_phrases
-from lego_arta.manual import Row
+from lego_arta.parse.manual import Row
 from lego_arta.source.layout import TRUTH_FILE
 
 __all__ = [

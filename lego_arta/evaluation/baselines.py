@@ -38,7 +38,7 @@ from rich.table import Table
 
 from lego_arta.annotate.background import foreground_mask, mask_box
 from lego_arta.annotate.colours import BASIC_COLOURS, LEGO_COLOURS, lookup_colour, shade_distance, to_lab
-from lego_arta.build.prompts import object_answer, state_answer, templates
+from lego_arta.dataset.prompts import object_answer, state_answer, templates
 from lego_arta.evaluation.built_splits import config_names, iter_images, read_columns
 from lego_arta.evaluation.results import TASKS, ResultRow, metric_label, write_results
 from lego_arta.evaluation.scoring import (
@@ -106,7 +106,7 @@ def _object_question_pattern() -> re.Pattern[str]:
 def object_phrase(query: str) -> str:
     """The object phrase an object query asks about (what fills the template's ``{object}``).
 
-    >>> from lego_arta.build.prompts import object_query
+    >>> from lego_arta.dataset.prompts import object_query
     >>> object_phrase(object_query("2 bright red bricks 2x4").text)
     '2 bright red bricks 2x4'
     """

@@ -51,7 +51,7 @@ def data_fingerprint(conversations: ConversationSet) -> dict[str, Any]:
     The same data gives the same fingerprint whether the image checksums were read from the
     manifest or computed.
     """
-    from lego_arta.build.export import sha256_file  # pyarrow/datasets load only when a run starts
+    from lego_arta.dataset.export import sha256_file  # pyarrow/datasets load only when a run starts
 
     source = conversations.source.resolve()
     json_sha256 = sha256_file(source)

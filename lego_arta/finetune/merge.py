@@ -50,7 +50,7 @@ def _has_processor(folder: Path) -> bool:
 
 
 def _adapter_digest(adapter: Path) -> str:
-    from lego_arta.build.export import sha256_file
+    from lego_arta.dataset.export import sha256_file
 
     return sha256_file(adapter / "adapter_model.safetensors")
 

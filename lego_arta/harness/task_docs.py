@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from lego_arta.build.prompts import compose_query
+from lego_arta.dataset.prompts import compose_query
 from lego_arta.metrics import (
     OBJECT_METRICS,
     SCENE_METRICS,

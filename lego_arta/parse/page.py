@@ -1,7 +1,7 @@
 """Read a saved screen-reader page into rows of (image src, tagged text lines).
 
 Only the page structure is interpreted here; file names, sessions and images are the business of
-:mod:`lego_arta.manual`. The same reader serves crawled pages and synthetic ones.
+:mod:`lego_arta.parse.manual`. The same reader serves crawled pages and synthetic ones.
 """
 
 from __future__ import annotations

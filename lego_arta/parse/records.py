@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lego_arta.atomic import atomic_write_text
-from lego_arta.manual import Manual, Row
+from lego_arta.parse.manual import Manual, Row
 
 #: Keys of the ``VLM`` block that annotation fills in later.
 ANNOTATION_KEYS: tuple[str, ...] = ("background_rect", "color_list", "bound_color", "task_label", "query", "grounding")

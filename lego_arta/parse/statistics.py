@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rich.table import Table
 
-from lego_arta.manual import Manual, ManualSet
+from lego_arta.parse.manual import Manual, ManualSet
 from lego_arta.source.layout import TRUTH_FILE
 from lego_arta.study import study_statistics
 

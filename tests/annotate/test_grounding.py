@@ -15,7 +15,7 @@ from lego_arta.annotate.grounding import (
     make_grounder,
     part_phrases,
 )
-from lego_arta.manual import load_manuals
+from lego_arta.parse.manual import load_manuals
 from tests.annotate.conftest import SynthManual
 from tests.annotate.drawing import draw_block, parts_backdrop
 

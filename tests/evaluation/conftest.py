@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lego_arta.build.pipeline import build
-from lego_arta.build.recipe import BuildRecipe, SourceSpec
+from lego_arta.dataset.pipeline import build
+from lego_arta.dataset.recipe import BuildRecipe, SourceSpec
 
 #: Three manuals put one in test and two in train (25% test, grouped by manual); with this
 #: source seed every config has rows in both splits.

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lego_arta.answers import parse_boxes
-from lego_arta.build.prompts import object_query
+from lego_arta.dataset.prompts import object_query
 from lego_arta.evaluation.baselines import (
     BASELINES,
     CENTRE_BOX,

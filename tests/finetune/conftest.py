@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lego_arta.build.pipeline import build
-from lego_arta.build.recipe import BuildRecipe, SourceSpec
+from lego_arta.dataset.pipeline import build
+from lego_arta.dataset.recipe import BuildRecipe, SourceSpec
 from lego_arta.models.tiny_vlm import build_tiny_vlm
 
 #: Four small synthetic manuals: every task has train rows; building takes ~30 s on 2 cores.

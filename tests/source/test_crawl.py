@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lego_arta.manual import load_manuals
+from lego_arta.parse.manual import load_manuals
 from lego_arta.parse.records import manual_records
 from lego_arta.source.crawl import (
     CrawlError,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lego_arta.manual import load_manuals
+from lego_arta.parse.manual import load_manuals
 from lego_arta.parse.page import Entity
 from lego_arta.source.layout import TRUTH_FILE, parse_image_name
 from lego_arta.source.synth.generator import SynthConfig, synthesize

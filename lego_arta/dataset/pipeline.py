@@ -24,13 +24,13 @@ from tqdm import tqdm
 from lego_arta import __version__
 from lego_arta.annotate.grounding import Grounder, make_grounder
 from lego_arta.atomic import atomic_directory, atomic_write_text
-from lego_arta.build.card import render_card
-from lego_arta.build.export import EmptySplitError, LlavaWriter, ShardedParquetWriter, content_fingerprint, file_checksums
-from lego_arta.build.features import config_features
-from lego_arta.build.pairs import ManualPairs, build_manual_pairs
-from lego_arta.build.recipe import BuildRecipe
-from lego_arta.build.splits import SPLITS, split_manuals
-from lego_arta.manual import Manual, ManualSet, load_manuals
+from lego_arta.dataset.card import render_card
+from lego_arta.dataset.export import EmptySplitError, LlavaWriter, ShardedParquetWriter, content_fingerprint, file_checksums
+from lego_arta.dataset.features import config_features
+from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs
+from lego_arta.dataset.recipe import BuildRecipe
+from lego_arta.dataset.splits import SPLITS, split_manuals
+from lego_arta.parse.manual import Manual, ManualSet, load_manuals
 from lego_arta.source.synth.generator import SynthConfig, synthesize
 
 MANIFEST = "manifest.json"

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.build.built_folder import all_rows, decode, truth_steps
+from tests.dataset.built_folder import all_rows, decode, truth_steps
 
 RGB = tuple[int, int, int]
 

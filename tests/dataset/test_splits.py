@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lego_arta.build.splits import split_manuals
+from lego_arta.dataset.splits import split_manuals
 
 manual_ids = st.lists(st.from_regex(r"lego-\d{5}-[a-z]{1,8}", fullmatch=True), min_size=2, max_size=80, unique=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from lego_arta.build.pipeline import BuildResult
+from lego_arta.dataset.pipeline import BuildResult
 from lego_arta.study import study_statistics
 
 

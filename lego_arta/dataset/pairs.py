@@ -25,7 +25,7 @@ from lego_arta.annotate.boundary import BoundaryVote, session_boundary
 from lego_arta.annotate.collage import make_collage
 from lego_arta.annotate.grounding import Grounder, part_phrases
 from lego_arta.annotate.negatives import make_negatives
-from lego_arta.build.prompts import (
+from lego_arta.dataset.prompts import (
     Query,
     answer_box,
     finding_line,
@@ -36,8 +36,8 @@ from lego_arta.build.prompts import (
     state_answer,
     state_query,
 )
-from lego_arta.build.recipe import COLLAGE_QUADRANTS, BuildRecipe
-from lego_arta.manual import Manual, Row
+from lego_arta.dataset.recipe import COLLAGE_QUADRANTS, BuildRecipe
+from lego_arta.parse.manual import Manual, Row
 
 #: Entity classes whose presence in an answer T_ACC and E_ACC measure (SPEC §4).
 SCORED_ENTITY_CLASSES: tuple[str, ...] = ("theme", "colorinfo")

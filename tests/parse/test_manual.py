@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lego_arta.manual import ManualError, load_manuals
+from lego_arta.parse.manual import ManualError, load_manuals
 from lego_arta.parse.records import write_records
 
 

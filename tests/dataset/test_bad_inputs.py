@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from lego_arta.build.export import EmptySplitError, ShardedParquetWriter
-from lego_arta.build.features import config_features
-from lego_arta.build.pairs import ImageError
-from lego_arta.build.pipeline import build
-from lego_arta.build.report import build_table
-from lego_arta.manual import ManualError
-from tests.build.built_folder import truth_steps
+from lego_arta.dataset.export import EmptySplitError, ShardedParquetWriter
+from lego_arta.dataset.features import config_features
+from lego_arta.dataset.pairs import ImageError
+from lego_arta.dataset.pipeline import build
+from lego_arta.dataset.report import build_table
+from lego_arta.parse.manual import ManualError
+from tests.dataset.built_folder import truth_steps
 
 #: The synthetic manual without highlighted parts (no state pairs), by its place in sorted order.
 UNHIGHLIGHTED = 1

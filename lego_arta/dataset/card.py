@@ -18,8 +18,8 @@ import datasets
 import yaml
 
 from lego_arta import __version__
-from lego_arta.build.features import config_features
-from lego_arta.build.recipe import BuildRecipe
+from lego_arta.dataset.features import config_features
+from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.study import study_statistics
 
 #: Study pair counts per config (Table 4.3), shown beside this build's.

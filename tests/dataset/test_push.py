@@ -19,7 +19,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lego_arta.build.push import (
+from lego_arta.dataset.push import (
     CARD_FILES,
     MAX_FILES_PER_COMMIT,
     BuiltFolderError,

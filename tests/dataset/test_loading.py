@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 import yaml
 
-from tests.build.built_folder import CONFIGS, SPLITS, read_rows
+from tests.dataset.built_folder import CONFIGS, SPLITS, read_rows
 
 LOADING_SCRIPT = Path(__file__).resolve().parents[2] / "lego_arta.py"
 #: The module name the loading script is imported under (not ``lego_arta``: that is the package).
@@ -91,7 +91,7 @@ def test_loading_script_uses_the_pipeline_not_a_copy_of_it() -> None:
     source = LOADING_SCRIPT.read_text(encoding="utf-8")
     assert "build_pairs" in source and "read_and_split" in source
     for private in ("make_collage", "make_negatives", "split_manuals", "ShardedParquetWriter", "pair_id"):
-        assert private not in source, f"lego_arta.py re-implements {private}; call lego_arta.build instead"
+        assert private not in source, f"lego_arta.py re-implements {private}; call lego_arta.dataset instead"
 
 
 @pytest.mark.slow
@@ -99,8 +99,8 @@ def test_a_rebuild_into_the_same_folder_is_loaded_fresh(synthetic_raw: Path, bui
     """Two builds whose cards differ only in the data fingerprint: ``datasets`` must see the new rows."""
     import datasets
 
-    from lego_arta.build.pipeline import build
-    from lego_arta.build.splits import split_manuals
+    from lego_arta.dataset.pipeline import build
+    from lego_arta.dataset.splits import split_manuals
 
     recipe = replace(built_recipe, configs=("scene",))
     manuals = sorted(p.name for p in synthetic_raw.iterdir() if p.is_dir())

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.build.built_folder import (
+from tests.dataset.built_folder import (
     CONFIGS,
     SPLITS,
     all_rows,
@@ -239,7 +239,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.slow
 def test_building_twice_gives_byte_identical_folders(built_dataset: Path, built_recipe, synthetic_raw: Path, tmp_path: Path) -> None:
-    from lego_arta.build.pipeline import build
+    from lego_arta.dataset.pipeline import build
 
     again = build(built_recipe, tmp_path / "again", raw=synthetic_raw, progress=False, workers=2).out
     first, second = _files(built_dataset), _files(again)

@@ -1,4 +1,4 @@
-"""The examples in the build modules' docstrings run."""
+"""The examples in the dataset modules' docstrings run."""
 
 from __future__ import annotations
 
@@ -10,5 +10,5 @@ import pytest
 
 @pytest.mark.parametrize("name", ["prompts", "export", "splits", "recipe", "card", "pairs", "pipeline"])
 def test_doctests(name: str) -> None:
-    module = importlib.import_module(f"lego_arta.build.{name}")
+    module = importlib.import_module(f"lego_arta.dataset.{name}")
     assert doctest.testmod(module).failed == 0
