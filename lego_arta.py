@@ -33,14 +33,13 @@ from pathlib import Path
 
 import datasets
 
-from lego_arta import __version__
-from lego_arta.dataset.features import config_features
+from lego_arta import CITATION, __version__
 from lego_arta.dataset.pipeline import build_pairs, read_and_split, resolve_raw
-from lego_arta.dataset.recipe import CONFIGS, BuildRecipe, load_recipe
+from lego_arta.dataset.recipe import BuildRecipe, load_recipe
 from lego_arta.parse.manual import Manual
+from lego_arta.tasks import TASKS, get_task
 
 _DESCRIPTION = "LEGO-ARTA: scene, object and state VQA tasks built from step-by-step LEGO assembly manuals."
-_CITATION = """@software{lego_arta, title = {lego-arta: reference toolkit for the LEGO-ARTA benchmark}, year = {2026}}"""
 
 
 class LegoArtaConfig(datasets.BuilderConfig):
@@ -55,7 +54,7 @@ class LegoArtaConfig(datasets.BuilderConfig):
 
 class LegoArta(datasets.GeneratorBasedBuilder):
     BUILDER_CONFIG_CLASS = LegoArtaConfig
-    BUILDER_CONFIGS = [LegoArtaConfig(name=name, description=f"LEGO-ARTA {name} task") for name in CONFIGS]
+    BUILDER_CONFIGS = [LegoArtaConfig(name=name, description=f"LEGO-ARTA {name} task") for name in TASKS]
     DEFAULT_CONFIG_NAME = "scene"
 
     def _recipe(self) -> BuildRecipe:
@@ -64,7 +63,7 @@ class LegoArta(datasets.GeneratorBasedBuilder):
         return replace(recipe, grounder=self.config.grounder) if self.config.grounder else recipe
 
     def _info(self) -> datasets.DatasetInfo:
-        return datasets.DatasetInfo(description=_DESCRIPTION, features=config_features(self.config.name), citation=_CITATION)
+        return datasets.DatasetInfo(description=_DESCRIPTION, features=get_task(self.config.name).all_features(), citation=CITATION)
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         recipe = self._recipe()

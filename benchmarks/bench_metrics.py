@@ -149,13 +149,14 @@ def evaluate_calls(data: Data) -> dict[str, Callable[[], object]]:
 
 def bootstrap_calls(data: Data, resamples: int) -> dict[str, Callable[[], object]]:
     from lego_arta import metrics
+    from lego_arta.tasks import get_task
 
     def scene() -> object:
-        stats = metrics.scene_stats(data.scene_answers, data.scene_refs, data.scene_entities)
+        stats = get_task("scene").stats(data.scene_answers, {"answer": data.scene_refs, "entities": data.scene_entities})
         return metrics.intervals(stats, n_resamples=resamples)
 
     def obj() -> object:
-        stats = metrics.object_stats(data.object_answers, data.object_boxes, data.object_entities)
+        stats = get_task("object").stats(data.object_answers, {"box": data.object_boxes, "entities": data.object_entities})
         return metrics.intervals(stats, n_resamples=resamples)
 
     def state() -> object:

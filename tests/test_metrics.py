@@ -19,7 +19,7 @@ from scipy.stats import bootstrap as scipy_bootstrap
 from sklearn.metrics import confusion_matrix, f1_score
 
 import lego_arta.metrics as metrics
-from lego_arta.metrics import bootstrap, boxes, entities, tasks, text, yesno
+from lego_arta.metrics import bootstrap, boxes, entities, registry, text, yesno
 
 _VOCAB = (
     "put the red brick on top of blue plate 2x2 attach it to left side find 1 white tile "
@@ -312,13 +312,19 @@ def test_bootstrap_matches_scipy_percentile_interval(seed: int) -> None:
 def test_every_metric_has_a_bootstrap_interval_around_its_score() -> None:
     answers, references = _corpus(9, 80)
     ents = [r.lower().split()[:2] for r in references]
-    scene = metrics.scene_stats(answers, references, ents)
-    assert {k: s.score() for k, s in scene.items()} == pytest.approx(metrics.scene_scores(answers, references, ents))
+    scene = {"t_acc": metrics.t_acc_stats(answers, ents), "bleu": metrics.bleu_stats(answers, references),
+             "rouge1": metrics.rouge1_stats(answers, references)}  # fmt: skip
+    assert {k: s.score() for k, s in scene.items()} == pytest.approx(
+        {"t_acc": metrics.t_acc(answers, ents), "bleu": metrics.bleu(answers, references), "rouge1": metrics.rouge1(answers, references)}
+    )
     rng = np.random.default_rng(9)
     boxes_true = [[10, 10, 50, 50]] * 80
     box_answers = [f"<p>{r}</p>{{<{int(rng.integers(0, 40))}><10><50><50>}}" if rng.random() < 0.7 else r for r in references]
-    obj = metrics.object_stats(box_answers, boxes_true, ents)
-    assert {k: s.score() for k, s in obj.items()} == pytest.approx(metrics.object_scores(box_answers, boxes_true, ents))
+    obj = {"e_acc": metrics.e_acc_stats(box_answers, ents), "iou": metrics.iou_stats(box_answers, boxes_true),
+           "valid_box_rate": metrics.valid_box_stats(box_answers)}  # fmt: skip
+    assert {k: s.score() for k, s in obj.items()} == pytest.approx(
+        {"e_acc": metrics.e_acc(box_answers, ents), "iou": metrics.iou(box_answers, boxes_true), "valid_box_rate": metrics.valid_box_rate(box_answers)}
+    )
     labels = list(rng.random(80) < 0.25)
     state_answers = [str(a) for a in rng.choice(_ANSWER_POOL, size=80)]
     state = metrics.state_stats(state_answers, labels)
@@ -349,7 +355,7 @@ def test_bootstrap_refuses_bad_arguments(kwargs: dict, message: str) -> None:
 # --- packaging and import cost ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [bootstrap, boxes, entities, tasks, text, yesno, metrics])
+@pytest.mark.parametrize("module", [bootstrap, boxes, entities, registry, text, yesno, metrics])
 def test_doctests(module: ModuleType) -> None:
     assert doctest.testmod(module).failed == 0
 
@@ -361,7 +367,8 @@ def test_plain_import_stays_light() -> None:
 
 
 def test_evaluate_module_path_names_shipped_folders() -> None:
-    for task, folder in metrics.EVALUATE_MODULES.items():
+    for task in ("scene", "object", "state"):
+        folder = f"lego_arta_{task}"
         path = metrics.evaluate_module_path(task)
         assert path == metrics.evaluate_module_path(folder)
         assert path.endswith(folder)

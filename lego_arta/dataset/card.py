@@ -17,14 +17,10 @@ from string import Template
 import datasets
 import yaml
 
-from lego_arta import __version__
-from lego_arta.dataset.features import config_features
+from lego_arta import CITATION, __version__
+from lego_arta.tasks import get_task
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.study import study_statistics
-
-#: Study pair counts per config (Table 4.3), shown beside this build's.
-_STUDY_ITEMS = {"scene": "scenes", "object": "objects", "state": "states"}
-
 
 def config_description(config: str, fingerprint: str) -> str:
     """The ``dataset_info`` description of a config, naming the digest of its data files."""
@@ -43,7 +39,7 @@ def card_yaml(counts: Mapping[str, Mapping[str, int]], num_bytes: Mapping[str, M
         splits = datasets.SplitDict()
         for split in ("train", "test"):
             splits.add(datasets.SplitInfo(split, num_bytes=int(num_bytes[config][split]), num_examples=int(counts[config][split])))
-        info = datasets.DatasetInfo(features=config_features(config), config_name=config, splits=splits)._to_yaml_dict()
+        info = datasets.DatasetInfo(features=get_task(config).all_features(), config_name=config, splits=splits)._to_yaml_dict()
         infos.append({"config_name": info.pop("config_name"), "description": config_description(config, fingerprints[config]), **info})
     return yaml.safe_dump({"configs": configs, "dataset_info": infos, "license": "other", "task_categories": ["visual-question-answering"], "language": ["en"], "pretty_name": "LEGO-ARTA"}, sort_keys=False).strip()
 
@@ -57,15 +53,21 @@ def statistics_markdown(counts: Mapping[str, Mapping[str, int]], units: Mapping[
     ]
     for config in sorted(counts):
         train, test = counts[config]["train"], counts[config]["test"]
-        item = _STUDY_ITEMS[config]
+        unit = get_task(config).study_unit
+        study_units, study_pairs = (study.get((config, unit)), study.get((config, "vqa_pairs"))) if unit else (None, None)
         lines.append(
             f"| {config} | {train:,} | {test:,} | {train + test:,} | {units.get(config, 0):,} | "
-            f"{study[(config, item)]:,.0f} | {study[(config, 'vqa_pairs')]:,.0f} |"
+            f"{_count(study_units)} | {_count(study_pairs)} |"
         )
     total = sum(c["train"] + c["test"] for c in counts.values())
     lines.append(f"| **all** | {sum(c['train'] for c in counts.values()):,} | {sum(c['test'] for c in counts.values()):,} | "
                  f"{total:,} | | | {study[('overall', 'vqa_pairs')]:,.0f} |")
     return "\n".join(lines)
+
+
+def _count(value: float | None) -> str:
+    """A study figure, or an en dash for a task the study did not have."""
+    return "–" if value is None else f"{value:,.0f}"
 
 
 def skips_markdown(skips: Counter[str]) -> str:
@@ -97,6 +99,7 @@ def render_card(
         seed=recipe.seed,
         test_percent=round(recipe.test_fraction * 100),
         version=__version__,
+        citation=CITATION,
         statistics=statistics_markdown(counts, units),
         skips=skips_markdown(skips),
         load_path=load_path,

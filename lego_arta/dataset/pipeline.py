@@ -26,7 +26,7 @@ from lego_arta.annotate.grounding import Grounder, make_grounder
 from lego_arta.atomic import atomic_directory, atomic_write_text
 from lego_arta.dataset.card import render_card
 from lego_arta.dataset.export import EmptySplitError, LlavaWriter, ShardedParquetWriter, content_fingerprint, file_checksums
-from lego_arta.dataset.features import config_features
+from lego_arta.tasks import get_task
 from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.dataset.splits import SPLITS, split_manuals
@@ -181,7 +181,7 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     image_errors: dict[str, dict[str, str]] = {}
     units: Counter[str] = Counter()
     with atomic_directory(out, overwrite=overwrite) as tmp:
-        writers = {(c, s): ShardedParquetWriter(tmp, c, s, config_features(c)) for c in recipe.configs for s in SPLITS}
+        writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in SPLITS}
         llava = LlavaWriter(tmp)
         for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress, strict=strict):
             split = splits[pairs.manual_id]

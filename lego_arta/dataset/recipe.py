@@ -15,15 +15,14 @@ from typing import Any, Literal
 
 import yaml
 
+from lego_arta.tasks import TASKS, task_names
+
 #: Study constants (SPEC §3).
 TEST_FRACTION = 0.25
 NEGATIVES_PER_STATE = 3
 MIN_DISPLACEMENT = 0.05
 KMEANS_CLUSTERS = 5
-COLLAGE_QUADRANTS = 4
 IN_CONTEXT_EXAMPLES = 2
-
-CONFIGS: tuple[str, ...] = ("scene", "object", "state")
 
 
 class RecipeError(ValueError):
@@ -46,7 +45,7 @@ class SourceSpec:
 class BuildRecipe:
     name: str = "quickstart"
     source: SourceSpec = field(default_factory=SourceSpec)
-    configs: tuple[str, ...] = CONFIGS
+    configs: tuple[str, ...] = field(default_factory=task_names)
     grounder: str = "truth"
     seed: int = 0
     test_fraction: float = TEST_FRACTION
@@ -93,10 +92,10 @@ def recipe_from_dict(data: dict[str, Any], *, where: str = "<recipe>") -> BuildR
         raise RecipeError(f"{where}: source.kind must be 'synthetic' or 'raw', got {source_spec.kind!r}")
     if source_spec.kind == "raw" and not source_spec.path:
         raise RecipeError(f"{where}: source.kind 'raw' needs source.path (a folder of raw manuals)")
-    configs = tuple(data.pop("configs", CONFIGS))
-    bad = [c for c in configs if c not in CONFIGS]
+    configs = tuple(data.pop("configs", task_names()))
+    bad = [c for c in configs if c not in TASKS]
     if bad:
-        raise RecipeError(f"{where}: configs {bad} unknown; expected some of {list(CONFIGS)}")
+        raise RecipeError(f"{where}: configs {bad} unknown; expected some of {list(TASKS)}")
     recipe = BuildRecipe(source=source_spec, configs=configs, **data)
     if not 0 < recipe.test_fraction < 1:
         raise RecipeError(f"{where}: test_fraction must be in (0, 1), got {recipe.test_fraction}")

@@ -38,9 +38,8 @@ from rich.table import Table
 
 from lego_arta.annotate.background import foreground_mask, mask_box
 from lego_arta.annotate.colours import BASIC_COLOURS, LEGO_COLOURS, lookup_colour, shade_distance, to_lab
-from lego_arta.dataset.prompts import object_answer, state_answer, templates
 from lego_arta.evaluation.built_splits import config_names, iter_images, read_columns
-from lego_arta.evaluation.results import TASKS, ResultRow, metric_label, write_results
+from lego_arta.evaluation.results import ResultRow, metric_label, write_results
 from lego_arta.evaluation.scoring import (
     DEFAULT_SPLIT,
     format_interval,
@@ -49,6 +48,10 @@ from lego_arta.evaluation.scoring import (
     write_sample_log,
 )
 from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES
+from lego_arta.tasks import TASKS
+from lego_arta.tasks.object import PROMPTS as OBJECT_PROMPTS
+from lego_arta.tasks.object import object_answer
+from lego_arta.tasks.state import state_answer
 
 Box = tuple[float, float, float, float]
 RGB = tuple[int, int, int]
@@ -99,15 +102,14 @@ def random_verdicts(ids: Sequence[str], *, seed: int, p_yes: float = RANDOM_YES_
 def _object_question_pattern() -> re.Pattern[str]:
     """The object question template with its ``{object}`` slot as a capture group."""
     marker = "\x00"
-    before, after = (" ".join(part.split()) for part in templates()["object"]["question"].format(object=marker).split(marker))
+    before, after = (" ".join(part.split()) for part in OBJECT_PROMPTS.question.format(object=marker).split(marker))
     return re.compile(re.escape(before) + r"\s*(.+?)\s*" + re.escape(after), re.DOTALL)
 
 
 def object_phrase(query: str) -> str:
     """The object phrase an object query asks about (what fills the template's ``{object}``).
 
-    >>> from lego_arta.dataset.prompts import object_query
-    >>> object_phrase(object_query("2 bright red bricks 2x4").text)
+    >>> object_phrase(OBJECT_PROMPTS.query(object="2 bright red bricks 2x4").text)
     '2 bright red bricks 2x4'
     """
     found = _object_question_pattern().search(" ".join(query.split()))
@@ -325,7 +327,7 @@ def available_tasks(data: Path | str) -> tuple[str, ...]:
     names = set(config_names(data))
     tasks = tuple(task for task in TASKS if task in names)
     if not tasks:
-        raise ValueError(f"{data}: no scene, object or state config (found {sorted(names)})")
+        raise ValueError(f"{data}: no config of a known task ({', '.join(TASKS)}); found {sorted(names)}")
     return tasks
 
 

@@ -26,15 +26,15 @@ from lego_arta.atomic import atomic_write_bytes, atomic_write_text
 from lego_arta.evaluation.results import (
     OURS,
     STUDY,
-    TASK_METRICS,
-    TASKS,
     ResultRow,
     load_results,
     metric_label,
     study_query_settings,
     study_rows,
+    task_metrics,
 )
 from lego_arta.evaluation.scoring import format_interval
+from lego_arta.tasks import TASKS
 
 #: Printed where the study published no number for a metric it reports (its mark for "no valid answer").
 NO_VALUE = "/"
@@ -173,13 +173,13 @@ def render_markdown(ours: Sequence[ResultRow], *, stem: str, title: str, preambl
     ]
     for task in tasks:
         task_rows = [row for row in ours if row.task == task] + (_ordered_study(task) if include_study else [])
-        lines += [f"## {task}", "", *markdown_table(task_rows, TASK_METRICS[task]), ""]
-        for metric in TASK_METRICS[task]:
+        lines += [f"## {task}", "", *markdown_table(task_rows, task_metrics(task)), ""]
+        for metric in task_metrics(task):
             if any(row.metric == metric for row in ours if row.task == task):
                 lines += [f"![{task} {metric_label(metric)}]({stem}-{task}-{metric}.png)", ""]
     query_rows = _query_setting_rows(ours) if include_study else []
     if query_rows:
-        metrics = [metric for task in TASKS for metric in TASK_METRICS[task] if any(row.metric == metric for row in query_rows)]
+        metrics = [metric for task in TASKS for metric in task_metrics(task) if any(row.metric == metric for row in query_rows)]
         lines += ["## Query settings", "",
                   "With and without the manual instruction in the query, with and without in-context examples "
                   "(the study: Qwen-VL, Table 8.4, two examples).", "",
@@ -200,7 +200,7 @@ def write_report(ours: Sequence[ResultRow], out: Path, *, stem: str = DEFAULT_ST
     written.append(markdown)
     for task in TASKS:
         chart_rows = [row for row in mine if row.task == task] + (_ordered_study(task) if include_study else [])
-        for metric in TASK_METRICS[task]:
+        for metric in task_metrics(task):
             if any(row.task == task and row.metric == metric for row in mine):
                 path = out / f"{stem}-{task}-{metric}.png"
                 atomic_write_bytes(path, chart_png(task, metric, chart_rows))

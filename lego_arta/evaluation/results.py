@@ -27,26 +27,24 @@ from pathlib import Path
 from typing import Any
 
 from lego_arta.atomic import atomic_write_text
-from lego_arta.metrics import OBJECT_METRICS, SCENE_METRICS, STATE_METRICS
+from lego_arta.harness.task_docs import QUERY_SETTINGS
+from lego_arta.metrics import METRICS
+from lego_arta.tasks import TASKS
 
-TASKS: tuple[str, ...] = ("scene", "object", "state")
-#: Reported metrics of each task, in table order (the keys :mod:`lego_arta.metrics` returns).
-TASK_METRICS: dict[str, tuple[str, ...]] = {"scene": SCENE_METRICS, "object": OBJECT_METRICS, "state": STATE_METRICS}
-#: Metric key → the name the study's tables print.
-METRIC_LABELS: dict[str, str] = {
-    "t_acc": "T_ACC",
-    "bleu": "BLEU",
-    "rouge1": "ROUGE-1",
-    "e_acc": "E_ACC",
-    "iou": "IoU",
-    "valid_box_rate": "valid box rate",
-    "f1": "F1",
-    "tnr": "TNR",
-    "fpr": "FPR",
-    "invalid_rate": "invalid rate",
-}
-_METRIC_KEYS = {label: key for key, label in METRIC_LABELS.items()}
-_METRIC_TASK = {metric: task for task, metrics in TASK_METRICS.items() for metric in metrics}
+
+def task_metrics(task: str) -> tuple[str, ...]:
+    """Reported metrics of a registered task, in table order; empty for an unknown task."""
+    return TASKS[task].metric_names if task in TASKS else ()
+
+
+def _metric_key(label: str) -> str | None:
+    """The metric key of a printed name (``ROUGE-1`` → ``rouge1``), as the study's tables print them."""
+    return next((name for name, metric in METRICS.items() if metric.label == label), None)
+
+
+def _metric_task(metric: str) -> str:
+    return next(task for task, spec in TASKS.items() if metric in spec.metrics)
+
 
 #: ``format`` value of the results files this package writes.
 RESULTS_FORMAT = "lego-arta-results/1"
@@ -82,17 +80,17 @@ class ResultRow:
     source: str = OURS
 
     def __post_init__(self) -> None:
-        if self.task not in TASK_METRICS:
+        if self.task not in TASKS:
             raise ValueError(f"result row task {self.task!r}: expected one of {', '.join(TASKS)}")
-        if self.metric not in TASK_METRICS[self.task]:
-            raise ValueError(f"result row metric {self.metric!r} is not a {self.task} metric ({', '.join(TASK_METRICS[self.task])})")
+        if self.metric not in task_metrics(self.task):
+            raise ValueError(f"result row metric {self.metric!r} is not a {self.task} metric ({', '.join(task_metrics(self.task))})")
         if not math.isfinite(self.value):
             raise ValueError(f"result row {self.task}/{self.system}/{self.metric}: value {self.value!r} is not a finite number")
 
 
 def metric_label(metric: str) -> str:
     """The printed name of a metric key (``rouge1`` → ``ROUGE-1``)."""
-    return METRIC_LABELS.get(metric, metric)
+    return METRICS[metric].label if metric in METRICS else metric
 
 
 def query_setting_label(with_instruction: bool, examples: int) -> str:
@@ -165,14 +163,15 @@ def _lmms_setting(task: str, task_config: Mapping[str, Any]) -> tuple[str, bool,
     kwargs = task_config.get("lmms_eval_specific_kwargs")
     if isinstance(kwargs, Mapping) and isinstance(kwargs.get("default"), Mapping):
         kwargs = {**kwargs["default"], **{k: v for k, v in kwargs.items() if k != "default"}}
-    if isinstance(kwargs, Mapping) and kwargs.get("config") in TASK_METRICS:
+    if isinstance(kwargs, Mapping) and kwargs.get("config") in TASKS:
         return str(kwargs["config"]), bool(kwargs.get("with_instruction", True)), int(kwargs.get("in_context_examples", 0))
     if not task.startswith(LMMS_TASK_PREFIX):
         return None
-    config, _, variant = task[len(LMMS_TASK_PREFIX) :].partition("_")
-    if config not in TASK_METRICS or variant not in ("", "noctx", "icl", "noctx_icl"):
-        return None
-    return config, "noctx" not in variant, 2 if "icl" in variant else 0
+    for config in TASKS:
+        for setting in QUERY_SETTINGS:
+            if task == f"{LMMS_TASK_PREFIX}{config}{setting.suffix}":
+                return config, setting.with_instruction, setting.in_context_examples
+    return None
 
 
 def lmms_eval_rows(document: Mapping[str, Any], *, where: str) -> tuple[list[ResultRow], list[str]]:
@@ -189,7 +188,7 @@ def lmms_eval_rows(document: Mapping[str, Any], *, where: str) -> tuple[list[Res
             continue
         config, with_instruction, examples = setting
         n = (counts.get(task) or {}).get("effective")
-        for metric in TASK_METRICS[config]:
+        for metric in task_metrics(config):
             value = scores.get(f"{metric}{LMMS_FILTER}")
             if value is None:
                 continue
@@ -274,7 +273,7 @@ def study_rows() -> tuple[ResultRow, ...]:
     """
     rows = []
     for i, record in enumerate(_package_csv("thesis_results.csv")):
-        metric = _METRIC_KEYS.get(record["metric"])
+        metric = _metric_key(record["metric"])
         setting = STUDY_SETTINGS.get(record["setting"])
         if metric is None or setting is None:
             raise ValueError(f"data/thesis_results.csv line {i + 2}: unknown metric or setting {record}")
@@ -293,7 +292,7 @@ def study_query_settings() -> tuple[ResultRow, ...]:
         examples = STUDY_IN_CONTEXT_EXAMPLES if record["examples"] == "yes" else 0
         setting = query_setting_label(record["instructions"] == "yes", examples)
         for label, value in record.items():
-            if label in _METRIC_KEYS:
-                metric = _METRIC_KEYS[label]
-                rows.append(ResultRow(_METRIC_TASK[metric], record["model"], setting, metric, float(value), source=STUDY))
+            metric = _metric_key(label)
+            if metric is not None:
+                rows.append(ResultRow(_metric_task(metric), record["model"], setting, metric, float(value), source=STUDY))
     return tuple(rows)

@@ -33,22 +33,9 @@ from rich.table import Table
 
 from lego_arta.atomic import atomic_write_text
 from lego_arta.evaluation.built_splits import read_columns
-from lego_arta.evaluation.results import TASK_METRICS, TASKS, ResultRow, metric_label, write_results
-from lego_arta.metrics import (
-    DEFAULT_ALPHA,
-    DEFAULT_RESAMPLES,
-    Interval,
-    TASK_FUNCTIONS,
-    SampleStats,
-    bleu_per_sample,
-    e_acc_per_sample,
-    intervals,
-    iou_per_sample,
-    rouge1_per_sample,
-    state_outcomes,
-    t_acc_per_sample,
-    valid_box_per_sample,
-)
+from lego_arta.evaluation.results import ResultRow, metric_label, write_results
+from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, Interval, SampleStats, intervals
+from lego_arta.tasks import TASKS, get_task
 
 #: What a data row without a prediction is scored as: an empty answer, wrong on every metric.
 MISSING_ANSWER = ""
@@ -58,48 +45,43 @@ DEFAULT_SPLIT = "test"
 DEFAULT_SETTING = "with instruction"
 #: Ids listed in printed warnings (all of them are in the results file).
 SHOWN_IDS = 5
-#: Columns each task reads from the data besides ``id`` and ``answer``.
-TASK_COLUMNS: dict[str, tuple[str, ...]] = {"scene": ("entities",), "object": ("entities", "box"), "state": ("label",)}
 
 
 @dataclass(frozen=True)
 class Reference:
-    """What one test row's answer is scored against (no image: scoring never needs it)."""
+    """What one test row's answer is scored against (no image: scoring never needs it).
+
+    ``columns`` holds the task's :attr:`~lego_arta.tasks.spec.TaskSpec.reference_columns`
+    (scene: entities; object: entities, box; state: label) as plain Python values.
+    """
 
     id: str
     answer: str
-    entities: tuple[str, ...] = ()
-    box: tuple[float, float, float, float] | None = None
-    label: bool | None = None
+    columns: Mapping[str, Any] = field(default_factory=dict)
 
 
-def check_task(task: str) -> str:
-    if task not in TASK_METRICS:
-        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
-    return task
+def _plain(value: Any) -> Any:
+    """A column value as plain Python: sequences become tuples of plain items."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    return value.item() if hasattr(value, "item") else value
 
 
 def references_from_records(task: str, records: Sequence[Mapping[str, Any]], *, where: str = "data") -> tuple[Reference, ...]:
     """References of ``task`` from dataset rows (dicts with ``id``, ``answer`` and the task's columns)."""
-    check_task(task)
+    spec = get_task(task)
     references = []
     seen: dict[str, int] = {}
     for i, record in enumerate(records):
-        missing = [name for name in ("id", "answer", *TASK_COLUMNS[task]) if name not in record]
+        missing = [name for name in ("id", "answer", *spec.reference_columns) if name not in record]
         if missing:
             raise ValueError(f"{where}: row {i} has no {', '.join(missing)} column(s); is this a {task} split?")
         row_id = str(record["id"])
         if row_id in seen:
             raise ValueError(f"{where}: id {row_id!r} appears in rows {seen[row_id]} and {i}; ids must be unique")
         seen[row_id] = i
-        box = tuple(float(v) for v in record["box"]) if task == "object" else None
-        references.append(Reference(
-            id=row_id,
-            answer=str(record["answer"]),
-            entities=tuple(str(e) for e in record.get("entities") or ()),
-            box=box,  # type: ignore[arg-type]
-            label=bool(record["label"]) if task == "state" else None,
-        ))  # fmt: skip
+        columns = {name: _plain(record[name]) for name in spec.reference_columns}
+        references.append(Reference(id=row_id, answer=str(record["answer"]), columns=columns))
     if not references:
         raise ValueError(f"{where}: no rows to score")
     return tuple(references)
@@ -111,8 +93,7 @@ def load_references(task: str, data: Path | str, *, split: str = DEFAULT_SPLIT) 
     Local folders are read from their Parquet files, not the ``datasets`` cache (see
     :mod:`lego_arta.evaluation.built_splits`).
     """
-    check_task(task)
-    columns = ("id", "answer", *TASK_COLUMNS[task])
+    columns = ("id", "answer", *get_task(task).reference_columns)
     table = read_columns(data, task, split, columns)
     records = [dict(zip(columns, values)) for values in zip(*(table[name] for name in columns))]
     return references_from_records(task, records, where=f"{data} ({task}, {split})")
@@ -221,58 +202,37 @@ def join_answers(references: Sequence[Reference], answers: Mapping[str, str]) ->
     return Joined(paired, missing, unknown)
 
 
-def _metric_inputs(task: str, references: Sequence[Reference]) -> tuple[list[Any], ...]:
-    """What a task's metric functions take after the answers (one place for the three signatures)."""
-    entities = [list(r.entities) for r in references]
-    if check_task(task) == "scene":
-        return [r.answer for r in references], entities
-    if task == "object":
-        return [r.box for r in references], entities
-    return ([r.label for r in references],)
+def reference_columns(task: str, references: Sequence[Reference]) -> dict[str, list[Any]]:
+    """Column → values of the references: what a task's metrics read (``answer`` and its own columns)."""
+    columns = {name: [r.columns[name] for r in references] for name in get_task(task).reference_columns}
+    return {"answer": [r.answer for r in references], **columns}
 
 
 def task_scores(task: str, answers: Sequence[str], references: Sequence[Reference]) -> dict[str, float]:
-    """The task's reported metrics in percent (one call into :mod:`lego_arta.metrics`)."""
-    scores, _ = TASK_FUNCTIONS[check_task(task)]
-    return scores(answers, *_metric_inputs(task, references))
+    """The task's reported metrics in percent (its spec's metrics, from :mod:`lego_arta.metrics`)."""
+    return get_task(task).scores(answers, reference_columns(task, references))
 
 
 def task_stats(task: str, answers: Sequence[str], references: Sequence[Reference]) -> dict[str, SampleStats]:
     """Bootstrap statistics of the task's metrics."""
-    _, stats = TASK_FUNCTIONS[check_task(task)]
-    return stats(answers, *_metric_inputs(task, references))
+    return get_task(task).stats(answers, reference_columns(task, references))
 
 
 def sample_records(task: str, answers: Sequence[str], references: Sequence[Reference], missing: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The per-sample log: id, answer, reference, whether it was missing, and per-sample scores.
-
-    Per-sample scores: scene ``t_acc`` (None without entities), ``rouge1``, sentence ``bleu``;
-    object ``e_acc``, ``iou``, ``valid_box``; state the confusion ``outcome``.
+    """The per-sample log: id, answer, reference, whether it was missing, the task's reference
+    columns, and each metric's per-sample value (scene ``t_acc`` (None without entities),
+    ``rouge1``, sentence ``bleu``; object ``e_acc``, ``iou``, ``valid_box``; state the confusion ``outcome``).
     """
     gaps = set(missing)
-    base = [{"id": r.id, "answer": a, "reference": r.answer, "missing": r.id in gaps} for r, a in zip(references, answers)]
-    entities = [list(r.entities) for r in references]
-    if check_task(task) == "scene":
-        refs = [r.answer for r in references]
-        columns = {
-            "t_acc": t_acc_per_sample(answers, entities),
-            "rouge1": rouge1_per_sample(answers, refs),
-            "bleu": bleu_per_sample(answers, refs),
-        }
-    elif task == "object":
-        boxes = [list(r.box or ()) for r in references]
-        columns = {
-            "box": boxes,
-            "e_acc": e_acc_per_sample(answers, entities),
-            "iou": iou_per_sample(answers, boxes),
-            "valid_box": valid_box_per_sample(answers),
-        }
-    else:
-        columns = {"label": [r.label for r in references], "outcome": state_outcomes(answers, [r.label for r in references])}
-    for name, values in columns.items():
-        for record, value in zip(base, values):
-            record[name] = value
-    return base
+    columns = reference_columns(task, references)
+    logged = {name: [list(v) if isinstance(v, tuple) else v for v in values] for name, values in columns.items() if name != "answer"}
+    logged.update(get_task(task).per_sample(answers, columns))
+    records = []
+    for i, (reference, answer) in enumerate(zip(references, answers)):
+        record = {"id": reference.id, "answer": answer, "reference": reference.answer, "missing": reference.id in gaps}
+        record.update({name: values[i] for name, values in logged.items()})
+        records.append(record)
+    return records
 
 
 @dataclass(frozen=True)
@@ -296,7 +256,7 @@ class ScoreResult:
         """The scores as result rows (table order), for results files and reports."""
         return [
             ResultRow(self.task, system, setting, metric, self.scores[metric], *self.intervals[metric], n=self.n_rows)
-            for metric in TASK_METRICS[self.task]
+            for metric in get_task(self.task).metric_names
         ]
 
     def run_summary(self, system: str, setting: str = DEFAULT_SETTING, **extra: Any) -> dict[str, Any]:
@@ -380,7 +340,7 @@ def score_table(result: ScoreResult, title: str) -> Table:
     table.add_column("metric")
     table.add_column("score", justify="right")
     table.add_column(f"{100 * (1 - result.alpha):.0f}% interval", justify="right")
-    for metric in TASK_METRICS[result.task]:
+    for metric in get_task(result.task).metric_names:
         low, high = result.intervals[metric]
         table.add_row(metric_label(metric), f"{result.scores[metric]:.2f}", f"[{low:.2f}, {high:.2f}]")
     return table
@@ -401,7 +361,7 @@ def leftover_lines(result: ScoreResult) -> list[str]:
 
 def add_score_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``lego-arta score``."""
-    parser.add_argument("--task", required=True, choices=TASKS)
+    parser.add_argument("--task", required=True, choices=list(TASKS))
     parser.add_argument("--predictions", type=Path, required=True, help='JSON lines {"id": ..., "answer": ...} or an lmms-eval *_samples_*.jsonl')
     parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
     parser.add_argument("--split", default=DEFAULT_SPLIT)

@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 
 from lego_arta.finetune.augment import IMAGE_PLACEHOLDER, IdentityAugmenter, TextAugmenter, augment_exchange, sample_rng
+from lego_arta.tasks import task_names
 
 LLAVA_DIR = "llava"
-TASKS: tuple[str, ...] = ("scene", "object", "state")
+TASKS: tuple[str, ...] = task_names()
 HUMAN, GPT = "human", "gpt"
 #: Label value the loss ignores (``torch.nn.CrossEntropyLoss`` default).
 IGNORE_INDEX = -100

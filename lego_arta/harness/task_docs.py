@@ -19,36 +19,21 @@ before the question, their images passed as extra visuals).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-from lego_arta.dataset.prompts import compose_query
-from lego_arta.metrics import (
-    OBJECT_METRICS,
-    SCENE_METRICS,
-    STATE_METRICS,
-    e_acc_per_sample,
-    iou_per_sample,
-    object_scores,
-    rouge1_per_sample,
-    scene_scores,
-    state_outcomes,
-    state_scores,
-    t_acc_per_sample,
-    valid_box_per_sample,
-)
+from lego_arta.metrics import SampleStats, get_metric
+from lego_arta.tasks import TASKS, get_task
+from lego_arta.tasks.prompts import compose_query
 
 #: Environment variable naming the built dataset (a local Hub-layout folder or a Hub id).
 DATA_ENV = "LEGO_ARTA_DATA"
 #: Used when ``LEGO_ARTA_DATA`` is unset: the published dataset on the Hugging Face Hub.
 DEFAULT_DATASET = "lego-arta/lego-arta"
-CONFIGS: tuple[str, ...] = ("scene", "object", "state")
-#: Reported metrics of each config, in table order (keys of lmms-eval's results JSON).
-CONFIG_METRICS: dict[str, tuple[str, ...]] = {"scene": SCENE_METRICS, "object": OBJECT_METRICS, "state": STATE_METRICS}
 #: In-context examples come from this split, so no test row is ever shown as an example.
 IN_CONTEXT_SPLIT = "train"
 #: Fixed seed: every model sees the same examples, which keeps the query-setting study comparable.
@@ -71,8 +56,8 @@ class QuerySetting:
     in_context_examples: int = 0
 
     def __post_init__(self) -> None:
-        if self.config not in CONFIGS:
-            raise ValueError(f"lmms_eval_specific_kwargs config={self.config!r}: expected one of {', '.join(CONFIGS)}")
+        if self.config not in TASKS:
+            raise ValueError(f"lmms_eval_specific_kwargs config={self.config!r}: expected one of {', '.join(TASKS)}")
         if self.in_context_examples < 0:
             raise ValueError(f"in_context_examples must be >= 0, got {self.in_context_examples}")
 
@@ -80,12 +65,33 @@ class QuerySetting:
     def from_kwargs(cls, kwargs: Mapping[str, Any] | None) -> QuerySetting:
         """Read the setting from a task YAML's ``lmms_eval_specific_kwargs`` (``config`` is required)."""
         if not kwargs or "config" not in kwargs:
-            raise ValueError("task YAML must set lmms_eval_specific_kwargs.default.config (scene, object or state)")
+            raise ValueError(f"task YAML must set lmms_eval_specific_kwargs.default.config (one of {', '.join(TASKS)})")
         return cls(
             config=str(kwargs["config"]),
             with_instruction=bool(kwargs.get("with_instruction", True)),
             in_context_examples=int(kwargs.get("in_context_examples", 0)),
         )
+
+
+@dataclass(frozen=True)
+class QuerySettingVariant:
+    """A row of the query-setting table: task-name suffix, tag, settings and a readable description."""
+
+    suffix: str
+    tag: str
+    with_instruction: bool
+    in_context_examples: int
+    description: str
+
+
+#: The study's query settings (SPEC §3, Table 8.4): every task gets one lmms-eval task per row
+#: (``eval_tasks/lego_arta/_generate_configs.py``). A new query setting is a new row.
+QUERY_SETTINGS: tuple[QuerySettingVariant, ...] = (
+    QuerySettingVariant("", "lego_arta", True, 0, "with the manual instruction, no in-context examples (the main setting)"),
+    QuerySettingVariant("_noctx", "lego_arta_noctx", False, 0, "without the manual instruction, no in-context examples"),
+    QuerySettingVariant("_icl", "lego_arta_icl", True, 2, "with the manual instruction and two in-context examples from the train split"),
+    QuerySettingVariant("_noctx_icl", "lego_arta_noctx_icl", False, 2, "without the manual instruction, with two in-context examples from the train split"),
+)  # fmt: skip
 
 
 def query_text(doc: Mapping[str, Any], *, with_instruction: bool) -> str:
@@ -136,7 +142,8 @@ def in_context_examples(data: str, config: str, count: int, with_instruction: bo
     import datasets
 
     train = datasets.load_dataset(data, config, split=IN_CONTEXT_SPLIT)
-    labels = train["label"] if config == "state" else None
+    balance = get_task(config).in_context_balance
+    labels = train[balance] if balance else None
     rows = [train[i] for i in choose_in_context_rows(list(train["id"]), labels, count=count, seed=seed)]
     return tuple(InContextExample(row["image"], query_text(row, with_instruction=with_instruction), str(row["answer"])) for row in rows)
 
@@ -181,91 +188,67 @@ def _answer(results: Sequence[str]) -> str:
     return results[0] if results else ""
 
 
-def _per_metric(record: dict[str, Any], config: str) -> dict[str, dict[str, Any]]:
-    """lmms-eval wants one entry per metric; every aggregation reads the same record."""
-    return {metric: record for metric in CONFIG_METRICS[config]}
+def process_results(task: str, doc: Mapping[str, Any], results: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The per-sample record of one answer, computed once: id, answer, targets and each metric's statistics row.
 
-
-def process_scene_results(doc: Mapping[str, Any], results: Sequence[str]) -> dict[str, dict[str, Any]]:
-    answer, entities = _answer(results), list(doc["entities"])
+    lmms-eval wants one entry per metric; every entry is the same record, and each metric's
+    aggregation sums its statistics rows (:func:`aggregate`), so nothing is recomputed per metric.
+    """
+    spec, answer = get_task(task), _answer(results)
+    columns = {column: [_plain(doc[column])] for column in set(spec.metrics.values())}
+    stats = spec.stats([answer], columns)
     record = {
         "id": doc["id"],
         "answer": answer,
-        "reference": doc["answer"],
-        "entities": entities,
-        "sample_t_acc": t_acc_per_sample([answer], [entities])[0],
-        "sample_rouge1": rouge1_per_sample([answer], [doc["answer"]])[0],
+        "targets": {name: columns[spec.metrics[name]][0] for name in spec.metrics},
+        "stats": {name: table.values[0].tolist() for name, table in stats.items()},
     }
-    return _per_metric(record, "scene")
+    return {name: record for name in spec.metrics}
 
 
-def process_object_results(doc: Mapping[str, Any], results: Sequence[str]) -> dict[str, dict[str, Any]]:
-    answer, entities, box = _answer(results), list(doc["entities"]), [float(v) for v in doc["box"]]
-    record = {
-        "id": doc["id"],
-        "answer": answer,
-        "box": box,
-        "entities": entities,
-        "sample_e_acc": e_acc_per_sample([answer], [entities])[0],
-        "sample_iou": iou_per_sample([answer], [box])[0],
-        "sample_valid_box": bool(valid_box_per_sample([answer])[0]),
-    }
-    return _per_metric(record, "object")
+def _plain(value: Any) -> Any:
+    """A dataset value as JSON-ready Python (lmms-eval logs the records)."""
+    return [float(v) if isinstance(v, float) else v for v in value] if isinstance(value, (list, tuple)) else value
 
 
-def process_state_results(doc: Mapping[str, Any], results: Sequence[str]) -> dict[str, dict[str, Any]]:
-    answer, label = _answer(results), bool(doc["label"])
-    record = {"id": doc["id"], "answer": answer, "label": label, "outcome": state_outcomes([answer], [label])[0]}
-    return _per_metric(record, "state")
+def aggregate(metric: str, records: Sequence[Mapping[str, Any]]) -> float:
+    """``metric`` over all records, from their statistics rows (corpus BLEU and micro rates included).
+
+    The statistic's reducer is taken from the metric applied to one record: the reducers are the
+    metric's own, so the aggregate equals the metric over all answers.
+    """
+    function = get_metric(metric)
+    first = records[0]
+    reducer = function.stats([first["answer"]], [first["targets"][metric]]).aggregate
+    return SampleStats(np.asarray([r["stats"][metric] for r in records], dtype=np.float64), reducer).score()
 
 
-def _scene(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-    return scene_scores([r["answer"] for r in records], [r["reference"] for r in records], [r["entities"] for r in records])
+def _process_hook(task: str) -> Callable[[Mapping[str, Any], Sequence[str]], dict[str, dict[str, Any]]]:
+    def hook(doc: Mapping[str, Any], results: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return process_results(task, doc, results)
+
+    hook.__name__ = hook.__qualname__ = f"process_{task}_results"
+    hook.__doc__ = f"lmms-eval ``process_results`` of the {task} task."
+    return hook
 
 
-def _object(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-    return object_scores([r["answer"] for r in records], [r["box"] for r in records], [r["entities"] for r in records])
+def _aggregate_hook(metric: str) -> Callable[[Sequence[Mapping[str, Any]]], float]:
+    def hook(records: Sequence[Mapping[str, Any]]) -> float:
+        return aggregate(metric, records)
+
+    hook.__name__ = hook.__qualname__ = f"aggregate_{metric}"
+    hook.__doc__ = f"lmms-eval aggregation of {metric}."
+    return hook
 
 
-def _state(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-    return state_scores([r["answer"] for r in records], [r["label"] for r in records])
+def hook_names() -> dict[str, Callable[..., Any]]:
+    """The named hooks the task YAMLs reference: ``process_<task>_results`` and ``aggregate_<metric>``."""
+    hooks: dict[str, Callable[..., Any]] = {}
+    for name, spec in TASKS.items():
+        hooks[f"process_{name}_results"] = _process_hook(name)
+        for metric in spec.metrics:
+            hooks[f"aggregate_{metric}"] = _aggregate_hook(metric)
+    return hooks
 
 
-def aggregate_t_acc(records: Sequence[Mapping[str, Any]]) -> float:
-    return _scene(records)["t_acc"]
-
-
-def aggregate_bleu(records: Sequence[Mapping[str, Any]]) -> float:
-    return _scene(records)["bleu"]
-
-
-def aggregate_rouge1(records: Sequence[Mapping[str, Any]]) -> float:
-    return _scene(records)["rouge1"]
-
-
-def aggregate_e_acc(records: Sequence[Mapping[str, Any]]) -> float:
-    return _object(records)["e_acc"]
-
-
-def aggregate_iou(records: Sequence[Mapping[str, Any]]) -> float:
-    return _object(records)["iou"]
-
-
-def aggregate_valid_box_rate(records: Sequence[Mapping[str, Any]]) -> float:
-    return _object(records)["valid_box_rate"]
-
-
-def aggregate_f1(records: Sequence[Mapping[str, Any]]) -> float:
-    return _state(records)["f1"]
-
-
-def aggregate_tnr(records: Sequence[Mapping[str, Any]]) -> float:
-    return _state(records)["tnr"]
-
-
-def aggregate_fpr(records: Sequence[Mapping[str, Any]]) -> float:
-    return _state(records)["fpr"]
-
-
-def aggregate_invalid_rate(records: Sequence[Mapping[str, Any]]) -> float:
-    return _state(records)["invalid_rate"]
+globals().update(hook_names())

@@ -13,7 +13,8 @@ metric             task    definition
 =================  ======  ==========================================================
 
 Each metric has ``*_per_sample`` (per-sample logs) and ``*_stats`` (sufficient statistics for
-:func:`bootstrap_ci`) variants. This package imports only numpy and the answer parsers; sacrebleu,
+:func:`bootstrap_ci`) variants, and is registered once in :mod:`lego_arta.metrics.registry`; which
+metrics a task reports is its spec's business (:mod:`lego_arta.tasks`). This package imports only numpy and the answer parsers; sacrebleu,
 rouge-score and ``evaluate`` load on first use. The ``evaluate`` wrappers live in
 ``lego_arta/evaluate_modules/<name>/`` (see :func:`evaluate_module_path`).
 """
@@ -27,7 +28,9 @@ from lego_arta.metrics.bootstrap import (
     DEFAULT_RESAMPLES,
     Interval,
     SampleStats,
+    add_intervals,
     bootstrap_ci,
+    intervals,
     mean_stats,
 )
 from lego_arta.metrics.boxes import (
@@ -48,19 +51,6 @@ from lego_arta.metrics.entities import (
     t_acc_per_sample,
     t_acc_stats,
 )
-from lego_arta.metrics.tasks import (
-    CITATION,
-    OBJECT_METRICS,
-    SCENE_METRICS,
-    TASK_FUNCTIONS,
-    add_intervals,
-    intervals,
-    object_scores,
-    object_stats,
-    scene_scores,
-    scene_stats,
-    task_scores_with_intervals,
-)
 from lego_arta.metrics.text import (
     bleu,
     bleu_per_sample,
@@ -70,41 +60,36 @@ from lego_arta.metrics.text import (
     rouge1_per_sample,
     rouge1_stats,
 )
+from lego_arta.metrics.registry import METRICS, Metric, get_metric, register_metric
 from lego_arta.metrics.yesno import STATE_METRICS, state_outcomes, state_scores, state_stats
 
-#: Folder of the ``evaluate`` metric modules shipped as package data.
+#: Folder of the ``evaluate`` metric modules shipped as package data, one ``lego_arta_<task>/`` per task.
 EVALUATE_MODULES_DIR = Path(__file__).resolve().parent.parent / "evaluate_modules"
-#: Task name → module folder name (``evaluate.load`` needs ``<folder>/<folder>.py``).
-EVALUATE_MODULES = {"scene": "lego_arta_scene", "object": "lego_arta_object", "state": "lego_arta_state"}
 
 
-def evaluate_module_path(name: str) -> str:
-    """Local folder of an ``evaluate`` metric module, for ``evaluate.load(path)`` (works offline).
-
-    ``name`` is a task (``"scene"``, ``"object"``, ``"state"``) or the folder name itself.
+def evaluate_module_path(task: str) -> str:
+    """Local folder of a task's ``evaluate`` metric module, for ``evaluate.load(path)`` (works offline).
 
     >>> Path(evaluate_module_path("state")).name
     'lego_arta_state'
     """
-    folder = EVALUATE_MODULES.get(name, name)
+    folder = task if task.startswith("lego_arta_") else f"lego_arta_{task}"
     path = EVALUATE_MODULES_DIR / folder
-    if folder not in EVALUATE_MODULES.values() or not (path / f"{folder}.py").is_file():
-        known = ", ".join(sorted(EVALUATE_MODULES))
-        raise ValueError(f"no evaluate module {name!r} in {EVALUATE_MODULES_DIR}; known tasks: {known}")
+    if not (path / f"{folder}.py").is_file():
+        known = ", ".join(sorted(p.name.removeprefix("lego_arta_") for p in EVALUATE_MODULES_DIR.glob("lego_arta_*")))
+        raise ValueError(f"no evaluate module {task!r} in {EVALUATE_MODULES_DIR}; known tasks: {known}")
     return str(path)
 
 
 __all__ = [
-    "CITATION",
-    "TASK_FUNCTIONS",
-    "task_scores_with_intervals",
+    "METRICS",
+    "STATE_METRICS",
+    "Metric",
+    "get_metric",
+    "register_metric",
     "DEFAULT_ALPHA",
     "DEFAULT_RESAMPLES",
-    "EVALUATE_MODULES",
     "EVALUATE_MODULES_DIR",
-    "OBJECT_METRICS",
-    "SCENE_METRICS",
-    "STATE_METRICS",
     "Interval",
     "SampleStats",
     "add_intervals",
@@ -123,14 +108,10 @@ __all__ = [
     "iou_stats",
     "mean_stats",
     "normalise_text",
-    "object_scores",
-    "object_stats",
     "phrase_found",
     "rouge1",
     "rouge1_per_sample",
     "rouge1_stats",
-    "scene_scores",
-    "scene_stats",
     "state_outcomes",
     "state_scores",
     "state_stats",

@@ -14,7 +14,7 @@ of statistic, so the three call styles agree on a shared seed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -129,3 +129,34 @@ def bootstrap_ci(
     scores = np.array([score(rng.integers(0, n, n)) for _ in range(n_resamples)])
     low, high = np.quantile(scores, [alpha / 2.0, 1.0 - alpha / 2.0])
     return Interval(float(low), float(high))
+
+
+def intervals(
+    stats: Mapping[str, SampleStats],
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    alpha: float = DEFAULT_ALPHA,
+) -> dict[str, Interval]:
+    """Bootstrap interval of every metric in ``stats`` (each from the same seed, so the
+    metrics of one task are resampled over the same draws)."""
+    return {
+        name: bootstrap_ci(table, n_resamples=n_resamples, seed=seed, alpha=alpha) for name, table in stats.items()
+    }
+
+
+def add_intervals(
+    scores: Mapping[str, float],
+    stats: Mapping[str, SampleStats],
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    alpha: float = DEFAULT_ALPHA,
+) -> dict[str, float]:
+    """``scores`` plus flat ``<metric>_low`` / ``<metric>_high`` keys, the shape JSON result
+    files and ``evaluate`` outputs want."""
+    flat = dict(scores)
+    for name, (low, high) in intervals(stats, n_resamples=n_resamples, seed=seed, alpha=alpha).items():
+        flat[f"{name}_low"] = low
+        flat[f"{name}_high"] = high
+    return flat

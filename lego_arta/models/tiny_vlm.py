@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lego_arta.atomic import atomic_directory
+from lego_arta.tasks import TASKS
 
 IMAGE_TOKEN = "<image>"
 BOS_TOKEN = "<s>"
@@ -27,7 +28,7 @@ UNK_TOKEN = "<unk>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD_TOKEN, UNK_TOKEN, BOS_TOKEN, EOS_TOKEN, IMAGE_TOKEN)
 
 # Multi-character markup that must stay one token (answers and queries are built from them).
-MARKUP_TOKENS: tuple[str, ...] = ("[grounding]", "[object]", "[state]", "<p>", "</p>")
+MARKUP_TOKENS: tuple[str, ...] = (*(spec.task_token for spec in TASKS.values()), "<p>", "</p>")
 
 # Word-boundary marker of the Metaspace pre-tokenizer: decoding restores the original spacing.
 WORD_START = "\u2581"

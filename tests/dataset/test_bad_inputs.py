@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from lego_arta.dataset.export import EmptySplitError, ShardedParquetWriter
-from lego_arta.dataset.features import config_features
+from lego_arta.tasks import get_task
 from lego_arta.dataset.pairs import ImageError
 from lego_arta.dataset.pipeline import build
 from lego_arta.dataset.report import build_table
@@ -60,7 +60,7 @@ def _remove_image(manual: Path) -> Path:
 
 
 def test_a_writer_without_rows_writes_no_file(tmp_path: Path) -> None:
-    writer = ShardedParquetWriter(tmp_path, "scene", "test", config_features("scene"))
+    writer = ShardedParquetWriter(tmp_path, "scene", "test", get_task("scene").all_features())
     with pytest.raises(EmptySplitError, match="scene/test"):
         writer.close()
     assert not list(tmp_path.rglob("*.parquet"))

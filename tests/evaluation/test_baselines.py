@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lego_arta.answers import parse_boxes
-from lego_arta.dataset.prompts import object_query
+from lego_arta.tasks.object import PROMPTS as OBJECT_PROMPTS
 from lego_arta.evaluation.baselines import (
     BASELINES,
     CENTRE_BOX,
@@ -100,12 +100,12 @@ def test_colour_detector_finds_a_part_of_the_named_colour() -> None:
     image[:] = (181, 217, 240)
     image[30:60, 120:170] = (196, 40, 27)  # bright red, the catalog's RGB
     image[70:100, 20:60] = (13, 105, 171)  # bright blue
-    guess = colour_detector_answer(object_query("2 bright red bricks 2x4").text, image)
+    guess = colour_detector_answer(OBJECT_PROMPTS.query(object="2 bright red bricks 2x4").text, image)
     assert guess.found
     (label, box), = parse_boxes(guess.answer)
     assert label == "2 bright red bricks 2x4"
     assert _iou(box, [60.0, 25.0, 85.0, 50.0]) > 0.9
-    nothing = colour_detector_answer(object_query("2 bright yellow bricks").text, image)
+    nothing = colour_detector_answer(OBJECT_PROMPTS.query(object="2 bright yellow bricks").text, image)
     assert not nothing.found and parse_boxes(nothing.answer)[0][1] == CENTRE_BOX
 
 
@@ -122,7 +122,7 @@ _words = st.lists(st.text(st.characters(min_codepoint=97, max_codepoint=122), mi
 @given(_words)
 def test_object_phrase_reads_back_what_the_query_template_holds(words: list[str]) -> None:
     phrase = " ".join(words)
-    assert object_phrase(object_query(phrase).text) == phrase
+    assert object_phrase(OBJECT_PROMPTS.query(object=phrase).text) == phrase
 
 
 def test_object_phrase_refuses_other_queries() -> None:

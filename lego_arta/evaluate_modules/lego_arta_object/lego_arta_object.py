@@ -1,13 +1,15 @@
 """LEGO-ARTA object metric for ``evaluate``: E_ACC, IoU and valid-box rate from ``lego_arta.metrics``.
 
-A thin adapter: every number comes from :func:`lego_arta.metrics.object_scores`, so scores read
+A thin adapter: every number comes from the task spec (:mod:`lego_arta.tasks`), so scores read
 through ``evaluate.load`` equal the toolkit's own.
 """
 
 import datasets
 import evaluate
 
-from lego_arta.metrics import CITATION, DEFAULT_ALPHA, task_scores_with_intervals
+from lego_arta import CITATION
+from lego_arta.metrics import DEFAULT_ALPHA
+from lego_arta.tasks import get_task
 
 _DESCRIPTION = """\
 Object task of LEGO-ARTA: the model finds the named parts in a 2x2 collage of parts images and
@@ -58,4 +60,6 @@ class LegoArtaObject(evaluate.Metric):
         )
 
     def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
-        return task_scores_with_intervals("object", predictions, references, entities, n_resamples=n_resamples, seed=seed, alpha=alpha)
+        return get_task("object").scores_with_intervals(
+            predictions, {"box": references, "entities": entities}, n_resamples=n_resamples, seed=seed, alpha=alpha
+        )

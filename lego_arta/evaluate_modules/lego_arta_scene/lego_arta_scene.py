@@ -1,13 +1,15 @@
 """LEGO-ARTA scene metric for ``evaluate``: T_ACC, BLEU and ROUGE-1 from ``lego_arta.metrics``.
 
-A thin adapter: every number comes from :func:`lego_arta.metrics.scene_scores`, so scores read
+A thin adapter: every number comes from the task spec (:mod:`lego_arta.tasks`), so scores read
 through ``evaluate.load`` equal the toolkit's own.
 """
 
 import datasets
 import evaluate
 
-from lego_arta.metrics import CITATION, DEFAULT_ALPHA, task_scores_with_intervals
+from lego_arta import CITATION
+from lego_arta.metrics import DEFAULT_ALPHA
+from lego_arta.tasks import get_task
 
 _DESCRIPTION = """\
 Scene task of LEGO-ARTA: the model reads an assembly image and the parts just found and says what
@@ -55,4 +57,6 @@ class LegoArtaScene(evaluate.Metric):
         )
 
     def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
-        return task_scores_with_intervals("scene", predictions, references, entities, n_resamples=n_resamples, seed=seed, alpha=alpha)
+        return get_task("scene").scores_with_intervals(
+            predictions, {"answer": references, "entities": entities}, n_resamples=n_resamples, seed=seed, alpha=alpha
+        )

@@ -1,13 +1,15 @@
 """LEGO-ARTA state metric for ``evaluate``: F1, TNR, FPR and invalid rate from ``lego_arta.metrics``.
 
-A thin adapter: every number comes from :func:`lego_arta.metrics.state_scores`, so scores read
+A thin adapter: every number comes from the task spec (:mod:`lego_arta.tasks`), so scores read
 through ``evaluate.load`` equal the toolkit's own.
 """
 
 import datasets
 import evaluate
 
-from lego_arta.metrics import CITATION, DEFAULT_ALPHA, task_scores_with_intervals
+from lego_arta import CITATION
+from lego_arta.metrics import DEFAULT_ALPHA
+from lego_arta.tasks import get_task
 
 _DESCRIPTION = """\
 State task of LEGO-ARTA: the model sees an assembly image and says whether the step was done
@@ -53,4 +55,6 @@ class LegoArtaState(evaluate.Metric):
         )
 
     def _compute(self, predictions, references, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
-        return task_scores_with_intervals("state", predictions, references, n_resamples=n_resamples, seed=seed, alpha=alpha)
+        return get_task("state").scores_with_intervals(
+            predictions, {"label": references}, n_resamples=n_resamples, seed=seed, alpha=alpha
+        )

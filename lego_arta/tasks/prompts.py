@@ -1,33 +1,32 @@
-"""Queries and answers of the three tasks, from the templates in ``lego_arta/data/prompts.yaml``.
+"""Queries and answers from templates: ``lego_arta/tasks/prompts.yaml`` holds the built-in tasks'.
 
 A query has three parts so the study's query settings can drop the manual context without
 re-templating: ``task token``, ``instruction`` (manual context, may be empty) and ``question``.
+The templates are data so a prompt study edits one file; a task defined outside the package
+passes its own :class:`Prompts`.
 
->>> scene_query("2 bright red bricks 2x4").text
+>>> prompts = load_prompts("scene")
+>>> prompts.query(found="2 bright red bricks 2x4").text
 '[grounding] After I find 2 bright red bricks 2x4. Tell me what to do for the current situation.'
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from lego_arta.parse.page import TextLine
+if TYPE_CHECKING:
+    from lego_arta.parse.page import TextLine
 
 #: Verbs that open an object-finding line (SPEC §1).
 FINDING_VERBS: tuple[str, ...] = ("Find", "Collect")
 _COLLECT_PREAMBLE = re.compile(r"^the following \d+ pieces?:\s*", re.IGNORECASE)
-
-
-@cache
-def templates() -> dict[str, dict[str, Any]]:
-    text = resources.files("lego_arta").joinpath("data/prompts.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
 
 
 def compose_query(task_token: str, instruction: str, question: str) -> str:
@@ -45,30 +44,36 @@ class Query:
     def text(self) -> str:
         return compose_query(self.task_token, self.instruction, self.question)
 
-    @property
-    def without_instruction(self) -> str:
-        """The query-setting variant without the manual instruction text."""
-        return compose_query(self.task_token, "", self.question)
+
+@dataclass(frozen=True)
+class Prompts:
+    """A task's templates (``str.format`` placeholders): the query's three parts and named answers."""
+
+    task_token: str
+    instruction: str
+    question: str
+    answers: Mapping[str, str] = field(default_factory=dict)
+
+    def query(self, **values: str) -> Query:
+        return Query(self.task_token, self.instruction.format(**values), self.question.format(**values))
+
+    def answer(self, name: str, **values: Any) -> str:
+        return self.answers[name].format(**values)
 
 
-def _query(task: str, **values: str) -> Query:
-    spec = templates()[task]
-    return Query(spec["task_token"], spec["instruction"].format(**values), spec["question"].format(**values))
+@cache
+def _templates() -> dict[str, dict[str, Any]]:
+    text = resources.files("lego_arta.tasks").joinpath("prompts.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
 
 
-def scene_query(found: str) -> Query:
-    return _query("scene", found=found)
+def load_prompts(task: str) -> Prompts:
+    """The built-in task's templates from ``prompts.yaml``."""
+    spec = dict(_templates()[task])
+    return Prompts(spec.pop("task_token"), spec.pop("instruction"), spec.pop("question"), spec.pop("answers", {}))
 
 
-def object_query(object_phrase: str) -> Query:
-    return _query("object", object=object_phrase)
-
-
-def state_query(found: str, instruction: str) -> Query:
-    return _query("state", found=found, instruction=strip_final_punctuation(instruction))
-
-
-def answer_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+def answer_box(box: Sequence[float]) -> tuple[int, int, int, int]:
     """The box an object answer states: integer 0–100 coordinates, at least one unit wide and high.
 
     The answer text is the reference, so the ``box`` column holds this box too: a model that
@@ -81,21 +86,11 @@ def answer_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, i
     return x1, y1, max(x2, x1 + 1), max(y2, y1 + 1)
 
 
-def object_answer(object_phrase: str, box: tuple[float, float, float, float]) -> str:
-    """``<p>phrase</p>{<x1><y1><x2><y2>}`` with integer coordinates in the 0–100 frame (see :func:`answer_box`)."""
-    x1, y1, x2, y2 = answer_box(box)
-    return templates()["object"]["answer"].format(object=object_phrase, x1=x1, y1=y1, x2=x2, y2=y2)
-
-
-def state_answer(label: bool) -> str:
-    return templates()["state"]["answer_yes" if label else "answer_no"]
-
-
 def strip_final_punctuation(text: str) -> str:
     return text.strip().rstrip(".!?;:, ").strip()
 
 
-def finding_line(lines: tuple[TextLine, ...]) -> TextLine | None:
+def finding_line(lines: Sequence[TextLine]) -> TextLine | None:
     """The line of an object-finding row whose verb is Find or Collect (openers may precede it)."""
     return next((line for line in lines if line.first("verb") in FINDING_VERBS), None)
 

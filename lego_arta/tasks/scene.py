@@ -1,0 +1,62 @@
+"""``scene`` (T1): what to do now. Image of step *t* and the parts just found → the instruction of step *t*.
+
+Pairs are (t-1, t) within a session: t-1 the object-finding row, t the assembly row with the same
+step number. Scored by T_ACC (reference theme/colour phrases named in the answer), BLEU, ROUGE-1.
+
+>>> SPEC.prompts.query(found="2 bright red bricks 2x4").text
+'[grounding] After I find 2 bright red bricks 2x4. Tell me what to do for the current situation.'
+>>> SPEC.metric_names
+('t_acc', 'bleu', 'rouge1')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from datasets import Value
+
+from lego_arta.tasks.prompts import finding_line, found_phrase, load_prompts
+from lego_arta.tasks.spec import ImageError, List, PairContext, TaskSpec
+
+#: Entity classes whose presence in an answer T_ACC and E_ACC measure (SPEC §4).
+SCORED_ENTITY_CLASSES: tuple[str, ...] = ("theme", "colorinfo")
+
+PROMPTS = load_prompts("scene")
+
+
+def scored_entities(lines: Sequence[Any]) -> list[str]:
+    """The theme and colour phrases of tagged lines: what T_ACC and E_ACC look for in an answer."""
+    return [text for line in lines for text in line.all(*SCORED_ENTITY_CLASSES)]
+
+
+def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for step, eop in ctx.assembly_rows():
+        line = finding_line(eop.lines) if eop is not None else None
+        if line is None:
+            ctx.skip("scene: assembly step without a preceding object-finding step")
+            continue
+        try:
+            data = ctx.png(ctx.image(step))
+        except ImageError:
+            ctx.skip("scene: undecodable assembly image")
+            continue
+        query = PROMPTS.query(found=found_phrase(line))
+        rows.append(ctx.row(step, query, step.text, "scene", data, entities=scored_entities(step.lines)))
+    return rows
+
+
+SPEC = TaskSpec(
+    name="scene",
+    prompts=PROMPTS,
+    features={"entities": List(Value("string"))},
+    make_pairs=make_pairs,
+    parse_answer=str.strip,
+    metrics={"t_acc": "entities", "bleu": "answer", "rouge1": "answer"},
+    reference_columns=("entities",),
+    description="what to do now: the instruction of the current step, from its image and the parts just found",
+    study_unit="scenes",
+    study_metrics=("t_acc", "bleu", "rouge1"),
+    max_new_tokens=128,
+)

@@ -1,0 +1,168 @@
+"""What a LEGO-ARTA task is: one :class:`TaskSpec` says everything the layers above need.
+
+A task's name, task token, prompts, dataset features, pair maker, answer parser and metrics are
+declared once, in the task's own module (``lego_arta/tasks/<name>.py``). The dataset build, the
+card and the export, the lmms-eval hooks and the generated task YAMLs, scoring, baselines,
+reports, fine-tuning data and the tiny test model iterate :data:`lego_arta.tasks.TASKS`; none of
+them names a task. A fourth task is therefore one new module (see ``docs/architecture.md``).
+
+The pair maker receives a :class:`PairContext`: the dataset layer's services (decoded images,
+grounding, collages, boundary colours, negatives, row assembly and skip counting). The task
+layer sits below annotate and dataset in the data path, so it calls them through this context
+and never imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import datasets
+import numpy as np
+from datasets import Value
+
+from lego_arta.metrics.bootstrap import DEFAULT_ALPHA, SampleStats, add_intervals
+from lego_arta.metrics.registry import get_metric
+from lego_arta.tasks.prompts import Prompts, Query
+
+if TYPE_CHECKING:
+    from lego_arta.parse.manual import Manual, Row
+
+# ``List`` arrived in datasets 4; 3.x (the last line that runs loading scripts) spells it ``Sequence``.
+List = getattr(datasets, "List", None) or datasets.Sequence
+
+#: Columns of every task's rows; a task adds its own in :attr:`TaskSpec.features`.
+COMMON_FEATURES: dict[str, Any] = {
+    "id": Value("string"),
+    "image": datasets.Image(),
+    "query": Value("string"),
+    "answer": Value("string"),
+    "task_token": Value("string"),
+    "instruction": Value("string"),
+    "question": Value("string"),
+    "manual_id": Value("string"),
+    "session": Value("string"),
+    "step_num": Value("int32"),
+}
+
+
+class ImageError(ValueError):
+    """An image file that cannot be decoded; the message names the file."""
+
+
+class PairContext(Protocol):
+    """The dataset layer's services to a pair maker, for one manual and one task."""
+
+    manual: Manual
+    recipe: Any
+    rng: np.random.Generator
+
+    def image(self, row: Row) -> np.ndarray:
+        """The row's image as RGB uint8, decoded once; raises :class:`ImageError`."""
+
+    def png(self, image: np.ndarray) -> bytes:
+        """PNG bytes of an RGB image, as every embedded image is encoded."""
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        """Count a skipped pair (or rejected candidate) under a readable reason."""
+
+    def annotate(self, kind: str, key: str, value: Any) -> None:
+        """Record an annotation (grounded boxes, boundary colours) in the build manifest."""
+
+    def assembly_rows(self) -> list[tuple[Row, Row | None]]:
+        """Assembly rows with their paired object-finding row (same session and step), in page order."""
+
+    def row(self, step: Row, query: Query, answer: str, variant: str, image: bytes, **columns: Any) -> dict[str, Any]:
+        """A finished dataset row: opaque id, the common columns, the image and the task's columns."""
+
+    def ground(self, row: Row, image: np.ndarray, line: Any) -> list[Any] | None:
+        """Pixel boxes of every part ``line`` names in a parts image; ``None`` (a counted skip) if one is not found."""
+
+    def collage(self, tiles: Sequence[np.ndarray], quadrant: int, box: Any) -> tuple[np.ndarray, Any]:
+        """The 2x2 collage of ``tiles`` and ``box`` (pixels of tile ``quadrant``) in the 0–100 frame."""
+
+    def boundary_colour(self, session: str) -> tuple[Any, bool]:
+        """The session's highlight colour (``None`` without one) and whether its images decoded."""
+
+    def negatives(self, step: np.ndarray, before: np.ndarray, colour: Any) -> Any:
+        """State negatives of a step image (``.negatives`` with ``.image``/``.displacement``, ``.rejected``)."""
+
+
+PairMaker = Callable[[PairContext], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task, declared once.
+
+    ``metrics`` maps each reported metric (a name in :data:`lego_arta.metrics.registry.METRICS`)
+    to the reference column its targets come from, in table order. ``reference_columns`` are the
+    columns scoring reads besides ``id`` and ``answer``. ``study_unit`` names the study's Table 4.3
+    row counting this task's items (``None`` for a task the study did not have), and
+    ``study_metrics`` the metrics its result tables report. ``max_new_tokens`` bounds generation
+    in the lmms-eval task; ``in_context_balance`` names a boolean column whose values in-context
+    examples alternate (state: Yes, No, …), so the examples do not hint at one verdict.
+    """
+
+    name: str
+    prompts: Prompts
+    features: Mapping[str, Any]
+    make_pairs: PairMaker
+    parse_answer: Callable[[str], Any]
+    metrics: Mapping[str, str]
+    reference_columns: tuple[str, ...]
+    description: str
+    study_unit: str | None = None
+    study_metrics: tuple[str, ...] = ()
+    max_new_tokens: int = 64
+    in_context_balance: str | None = None
+
+    @property
+    def task_token(self) -> str:
+        return self.prompts.task_token
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(self.metrics)
+
+    def all_features(self) -> datasets.Features:
+        """``datasets`` features of this task's rows: the common columns, then the task's own."""
+        return datasets.Features({**COMMON_FEATURES, **self.features})
+
+    def targets(self, name: str, columns: Mapping[str, Sequence[Any]]) -> Sequence[Any]:
+        """Targets of metric ``name``: the reference column it reads (``columns`` maps column → values)."""
+        return columns[self.metrics[name]]
+
+    def scores(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]]) -> dict[str, float]:
+        """Every reported metric in percent, against the reference ``columns`` (``answer`` and :attr:`reference_columns`)."""
+        return {name: get_metric(name).score(answers, self.targets(name, columns)) for name in self.metrics}
+
+    def stats(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]]) -> dict[str, SampleStats]:
+        """Per-sample sufficient statistics of every metric (bootstrap, harness aggregation)."""
+        return {name: get_metric(name).stats(answers, self.targets(name, columns)) for name in self.metrics}
+
+    def per_sample(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
+        """Logged per-sample values, one column per distinct ``sample_key``."""
+        logged: dict[str, list[Any]] = {}
+        for name in self.metrics:
+            metric = get_metric(name)
+            if metric.sample_key not in logged:
+                logged[metric.sample_key] = metric.per_sample(answers, self.targets(name, columns))
+        return logged
+
+    def scores_with_intervals(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]], *, n_resamples: int = 0,
+                              seed: int = 0, alpha: float = DEFAULT_ALPHA) -> dict[str, float]:  # fmt: skip
+        """The scores; with ``n_resamples`` > 0 also flat ``<metric>_low`` / ``<metric>_high`` keys."""
+        scores = self.scores(answers, columns)
+        if not n_resamples:
+            return scores
+        return add_intervals(scores, self.stats(answers, columns), n_resamples=n_resamples, seed=seed, alpha=alpha)
+
+
+def check_row(spec: TaskSpec, row: Mapping[str, Any], *, where: str) -> None:
+    """Refuse a row whose columns are not exactly the task's features: caught where rows are made."""
+    expected = set(COMMON_FEATURES) | set(spec.features)
+    missing, unexpected = sorted(expected - set(row)), sorted(set(row) - expected)
+    if missing or unexpected:
+        raise ValueError(f"{where}: a {spec.name} row must have exactly the task's columns; missing {missing}, unexpected {unexpected}")

@@ -1,0 +1,79 @@
+"""``state`` (T3): was the step done right? A step image, real or with an execution error → Yes/No.
+
+Each assembly step that follows an object-finding step and has a previous assembly image in its
+session gives one positive (the real step image, "Yes.") and ``negatives_per_state`` negatives
+("No."): the highlighted new part cut out by the session's boundary colour and pasted displaced
+onto the previous step's image. Sessions without a highlight colour give no pairs (counted).
+Scored by F1 (positive = Yes), TNR, FPR and the rate of unreadable verdicts.
+
+>>> state_answer(True), state_answer(False)
+('Yes.', 'No.')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datasets import Value
+
+from lego_arta.answers import parse_yes_no
+from lego_arta.tasks.prompts import finding_line, found_phrase, load_prompts, strip_final_punctuation
+from lego_arta.tasks.spec import PairContext, TaskSpec
+
+PROMPTS = load_prompts("state")
+
+
+def state_answer(label: bool) -> str:
+    return PROMPTS.answer("yes" if label else "no")
+
+
+def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    previous: dict[str, Any] = {}
+    count = ctx.recipe.negatives_per_state
+    for step, eop in ctx.assembly_rows():
+        before = previous.get(step.session)
+        previous[step.session] = step
+        colour, decoded = ctx.boundary_colour(step.session)
+        if not decoded:
+            ctx.skip("state: step of a session with an undecodable assembly image")
+            continue
+        if colour is None:
+            ctx.skip("state: session without a highlight (boundary) colour")
+            continue
+        line = finding_line(eop.lines) if eop is not None else None
+        if line is None:
+            ctx.skip("state: assembly step without a preceding object-finding step")
+            continue
+        if before is None:
+            ctx.skip("state: first assembly step of a session (no previous assembly image)")
+            continue
+        result = ctx.negatives(ctx.image(step), ctx.image(before), colour)
+        for reason, number in result.rejected.items():
+            ctx.skip(f"state negative rejected: {reason}", number)
+        if len(result.negatives) < count:
+            ctx.skip("state: fewer valid negatives than negatives_per_state")
+            continue
+        query = PROMPTS.query(found=found_phrase(line), instruction=strip_final_punctuation(step.text))
+        rows.append(ctx.row(step, query, state_answer(True), "positive", ctx.png(ctx.image(step)),
+                            label=True, negative_kind="none", displacement=0.0))  # fmt: skip
+        for index, negative in enumerate(result.negatives):
+            rows.append(ctx.row(step, query, state_answer(False), f"displaced-{index}", ctx.png(negative.image),
+                                label=False, negative_kind="displaced", displacement=float(round(negative.displacement, 4))))  # fmt: skip
+    return rows
+
+
+SPEC = TaskSpec(
+    name="state",
+    prompts=PROMPTS,
+    features={"label": Value("bool"), "negative_kind": Value("string"), "displacement": Value("float32")},
+    make_pairs=make_pairs,
+    parse_answer=parse_yes_no,
+    metrics={"f1": "label", "tnr": "label", "fpr": "label", "invalid_rate": "label"},
+    reference_columns=("label",),
+    description="was it done right: Yes or No for a step image, real or with the new part displaced",
+    study_unit="states",
+    study_metrics=("f1", "tnr", "fpr"),
+    max_new_tokens=16,
+    in_context_balance="label",
+)
