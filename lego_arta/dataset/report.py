@@ -16,9 +16,9 @@ def build_table(result: BuildResult) -> Table:
     units = result.manifest.get("units", {})
     for config, counts in result.counts.items():
         total = counts["train"] + counts["test"]
-        reference = study[(config, "vqa_pairs")]
+        reference = study.get((config, "vqa_pairs"))  # a task the study did not have gives none
         table.add_row(config, f"{counts['train']:,}", f"{counts['test']:,}", f"{total:,}", f"{units.get(config, 0):,}",
-                      f"{reference:,.0f}", f"{total / reference:.2f}")
+                      "–" if reference is None else f"{reference:,.0f}", "–" if reference is None else f"{total / reference:.2f}")
     skipped = sum(result.skips.values())
     table.caption = f"{skipped:,} items skipped" + "".join(f"\n  {n:,} × {reason}" for reason, n in sorted(result.skips.items()))
     return table
