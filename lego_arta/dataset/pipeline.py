@@ -108,26 +108,73 @@ def _relative_to_raw(text: str, raw_dir: Path) -> str:
     return text.replace(f"{raw_dir}{os.sep}", "").replace(str(raw_dir), ".")
 
 
-def _manifest(recipe: BuildRecipe, manuals: ManualSet, raw_dir: Path, splits: dict[str, str], counts: dict[str, dict[str, int]],
-              skips: Counter[str], per_manual: dict[str, dict[str, int]], units: dict[str, int],
-              image_errors: dict[str, dict[str, str]], fingerprints: dict[str, str]) -> dict[str, Any]:
-    """Everything that shaped the build, and nothing that differs between two runs of it (no times, no paths)."""
-    return {
-        "lego_arta_version": __version__,
-        "datasets_version": datasets.__version__,
-        "pyarrow_version": pyarrow.__version__,
-        "python": platform.python_version(),
-        "recipe": recipe.to_dict(),
-        "seed": recipe.seed,
-        "manuals": {m.manual_id: splits[m.manual_id] for m in manuals},
-        "counts": counts,
-        "units": units,
-        "skips": dict(sorted(skips.items())),
-        "skips_per_manual": per_manual,
-        "parse_skips": [_relative_to_raw(str(skip), raw_dir) for skip in manuals.skips],
-        "image_errors": image_errors,
-        "fingerprints": fingerprints,
-    }
+@dataclass
+class BuildTally:
+    """Everything a build counts while it reads manuals, in one place; the manifest is made from it.
+
+    The build, the card and :class:`BuildResult` read the same tally, so a skip counted once shows
+    up in all of them. It starts from the parsed manuals (their splits and parse skips) and takes
+    each manual's :class:`ManualPairs` in turn:
+
+    >>> from lego_arta.parse.manual import Manual, Skip
+    >>> read = ManualSet((Manual("m1", "1", "", Path("raw/m1"), ()),), skips=(Skip("m2", "unreadable manual: no table"),))
+    >>> tally = BuildTally.start(read, {"m1": "train"}, Path("raw"))
+    >>> tally.add(ManualPairs("m1", rows={"scene": [{"session": "a", "step_num": 1}] * 2},
+    ...                       skips=Counter({"scene: no step image": 1})), ("scene", "state"))
+    >>> dict(tally.skips), dict(tally.units), tally.skips_per_manual
+    ({'parse: unreadable manual': 1, 'scene: no step image': 1}, {'scene': 1, 'state': 0}, {'m1': {'scene: no step image': 1}})
+    """
+
+    #: Manual id → split, in the order the manuals were read.
+    manuals: dict[str, str] = field(default_factory=dict)
+    #: What was skipped while reading the manuals, with paths relative to the raw folder.
+    parse_skips: list[str] = field(default_factory=list)
+    #: Skips per reason over the whole build (``parse: …`` and ``<config>: …``).
+    skips: Counter[str] = field(default_factory=Counter)
+    #: Manual id → its own skips per reason (manuals without skips are left out).
+    skips_per_manual: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Manual id → undecodable image file → the decoder's reason.
+    image_errors: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Config → distinct (session, step) units its rows come from.
+    units: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def start(cls, manuals: ManualSet, splits: dict[str, str], raw_dir: Path) -> BuildTally:
+        """The tally before any pairs: the manuals' splits and what parsing skipped."""
+        return cls(
+            manuals={m.manual_id: splits[m.manual_id] for m in manuals},
+            parse_skips=[_relative_to_raw(str(skip), raw_dir) for skip in manuals.skips],
+            skips=Counter({f"parse: {k}": v for k, v in manuals.skip_counts().items()}),
+        )
+
+    def add(self, pairs: ManualPairs, configs: Sequence[str]) -> None:
+        """Count one manual's pairs: its units per config (0 included), skips and image errors."""
+        for config in configs:
+            self.units[config] += len({(r["session"], r["step_num"]) for r in pairs.rows.get(config, [])})
+        self.skips.update(pairs.skips)
+        if pairs.skips:
+            self.skips_per_manual[pairs.manual_id] = dict(sorted(pairs.skips.items()))
+        if pairs.image_errors:
+            self.image_errors[pairs.manual_id] = dict(sorted(pairs.image_errors.items()))
+
+    def manifest(self, recipe: BuildRecipe, counts: dict[str, dict[str, int]], fingerprints: dict[str, str]) -> dict[str, Any]:
+        """Everything that shaped the build, and nothing that differs between two runs of it (no times, no paths)."""
+        return {
+            "lego_arta_version": __version__,
+            "datasets_version": datasets.__version__,
+            "pyarrow_version": pyarrow.__version__,
+            "python": platform.python_version(),
+            "recipe": recipe.to_dict(),
+            "seed": recipe.seed,
+            "manuals": self.manuals,
+            "counts": counts,
+            "units": dict(self.units),
+            "skips": dict(sorted(self.skips.items())),
+            "skips_per_manual": self.skips_per_manual,
+            "parse_skips": self.parse_skips,
+            "image_errors": self.image_errors,
+            "fingerprints": fingerprints,
+        }
 
 
 def _check_splits(splits: dict[str, str], raw_dir: Path) -> None:
@@ -176,10 +223,7 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     out = Path(out)
     raw_dir = resolve_raw(recipe, out, raw, workers=workers, progress=progress)
     manuals, splits = read_and_split(raw_dir, recipe, strict=strict)
-    skips: Counter[str] = Counter({f"parse: {k}": v for k, v in manuals.skip_counts().items()})
-    per_manual: dict[str, dict[str, int]] = {}
-    image_errors: dict[str, dict[str, str]] = {}
-    units: Counter[str] = Counter()
+    tally = BuildTally.start(manuals, splits, raw_dir)
     with atomic_directory(out, overwrite=overwrite) as tmp:
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in SPLITS}
         llava = LlavaWriter(tmp)
@@ -189,24 +233,19 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
                 rows = pairs.rows.get(config, [])
                 writers[config, split].write(rows)
                 llava.write(config, split, rows)
-                units[config] += len({(r["session"], r["step_num"]) for r in rows})
-            skips.update(pairs.skips)
-            if pairs.skips:
-                per_manual[pairs.manual_id] = dict(sorted(pairs.skips.items()))
-            if pairs.image_errors:
-                image_errors[pairs.manual_id] = dict(sorted(pairs.image_errors.items()))
+            tally.add(pairs, recipe.configs)
         counts = {c: {s: writers[c, s].rows for s in SPLITS} for c in recipe.configs}
-        _check_rows(counts, splits, skips)
+        _check_rows(counts, splits, tally.skips)
         for writer in writers.values():
             writer.close()
         llava.close()
         num_bytes = {c: {s: writers[c, s].num_bytes for s in SPLITS} for c in recipe.configs}
         data_files = file_checksums(tmp)
         fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in recipe.configs}
-        card = render_card(recipe, counts, num_bytes, units, skips, load_path=recipe.hub_repo,
+        card = render_card(recipe, counts, num_bytes, tally.units, tally.skips, load_path=recipe.hub_repo,
                            fingerprints=fingerprints, manuals=len(manuals))
         atomic_write_text(tmp / README, card)
-        manifest = _manifest(recipe, manuals, raw_dir, splits, counts, skips, per_manual, dict(units), image_errors, fingerprints)
+        manifest = tally.manifest(recipe, counts, fingerprints)
         manifest["files"] = file_checksums(tmp)
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return BuildResult(out=out, counts=counts, skips=skips, manifest=manifest)
+    return BuildResult(out=out, counts=counts, skips=tally.skips, manifest=manifest)

@@ -39,6 +39,7 @@ from lego_arta.finetune.data import (
     TASKS,
     ConversationCollator,
     ConversationDataset,
+    ConversationSample,
     load_conversations,
     split_holdout,
 )
@@ -245,8 +246,67 @@ def fresh_accelerator(config: FinetuneConfig):
     return Accelerator(gradient_accumulation_steps=config.grad_accum, mixed_precision=PRECISION_MIXED[config.precision])
 
 
+@dataclass(frozen=True)
+class _Data:
+    """The conversations a run trains on: training and held-out samples, and the fingerprint a resume is checked against."""
+
+    fingerprint: dict[str, Any]
+    train: list[ConversationSample]
+    held_out: list[ConversationSample]
+
+
+@dataclass(frozen=True)
+class _Loaders:
+    """The loaders of a run, and what the loop steers per epoch (the sampler's and the dataset's epoch)."""
+
+    train_loader: Any
+    eval_loader: Any | None
+    dataset: ConversationDataset
+    sampler: EpochShuffleSampler
+    collator: ConversationCollator
+
+
+@dataclass(frozen=True)
+class _Training:
+    """What the loop works on, as :meth:`Accelerator.prepare` returned it (wrapped for the devices)."""
+
+    model: Any
+    optimizer: Any
+    scheduler: Any
+    train_loader: Any
+    eval_loader: Any | None
+    dataset: ConversationDataset
+    sampler: EpochShuffleSampler
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What the loop measured in this call (a resumed run counts only what it trained itself).
+
+    ``train_samples`` counts every process's samples; ``train_seconds`` leaves out evaluation and checkpoints.
+    """
+
+    train_loss: float | None
+    eval_loss: float | None
+    train_samples: int
+    train_seconds: float
+
+
+def _resolved_targets(model: Any) -> str | list[str]:
+    """The LoRA targets peft resolved, as ``run_config.json`` records them (a regex, or sorted names)."""
+    targets = model.peft_config["default"].target_modules
+    return targets if isinstance(targets, str) else sorted(targets)
+
+
 class _Run:
-    """One fine-tuning run; :func:`finetune` is its public face."""
+    """One fine-tuning run; :func:`finetune` is its public face.
+
+    The attributes are fixed for the whole run (settings, folder, accelerator, checkpoint to resume,
+    progress, log); everything a step makes is handed to the next one as a return value, so
+    :meth:`run` reads as the order of work::
+
+        data → model, processor → loaders → optimizer, scheduler → run files → prepare → resume → loop → adapter
+    """
 
     def __init__(self, config: FinetuneConfig) -> None:
         from accelerate.utils import set_seed
@@ -257,8 +317,28 @@ class _Run:
         self.checkpoint = resolve_resume(self.output, config.resume)
         self._prepare_output()
         set_seed(config.seed)
+        #: Mutated by the loop and saved with every checkpoint (registered with the accelerator).
         self.progress = TrainingProgress()
         self.log = TrainingLog(self.output / LOG_NAME)
+
+    def run(self) -> FinetuneResult:
+        data = self._load_data()
+        model, processor = self._build_model()
+        loaders = self._loaders(data, model, processor)
+        total_steps = self._total_steps(len(loaders.train_loader))
+        optimizer, scheduler = self._optimisation(model, total_steps)
+        self._write_run_files(data, model, loaders.collator, total_steps)
+        self._register_checkpoint_hooks()
+        training = self._prepare(model, optimizer, scheduler, loaders)
+        if self.checkpoint is not None:
+            self._resume()
+        outcome = self._train(training, total_steps)
+        adapter = self._save_adapter(training.model, processor)
+        return FinetuneResult(
+            output=self.output, adapter=adapter, global_step=self.progress.global_step, train_loss=outcome.train_loss,
+            eval_loss=outcome.eval_loss, train_samples=outcome.train_samples, train_seconds=outcome.train_seconds,
+            model=self.accelerator.unwrap_model(training.model), is_main_process=self.accelerator.is_main_process,
+        )  # fmt: skip
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -273,87 +353,95 @@ class _Run:
         accelerator.wait_for_everyone()
         self.output.mkdir(parents=True, exist_ok=True)
 
-    def _load_data(self) -> None:
+    def _load_data(self) -> _Data:
         config = self.config
         conversations = load_conversations(Path(config.data), "train", tasks=config.tasks, max_samples=config.max_samples, seed=config.seed)
-        self.fingerprint = data_fingerprint(conversations)
         holdout = min(config.eval_samples, len(conversations.samples) // HOLDOUT_MAX_SHARE)
-        self.train_samples, self.eval_samples = split_holdout(conversations.samples, holdout, config.seed)
+        train, held_out = split_holdout(conversations.samples, holdout, config.seed)
+        return _Data(fingerprint=data_fingerprint(conversations), train=train, held_out=held_out)
 
-    def _build_model(self) -> None:
+    def _build_model(self) -> tuple[Any, Any]:
+        """The base model with LoRA applied, and its processor (with the run's chat template, if any)."""
         config = self.config
         chat_template = Path(config.chat_template).read_text(encoding="utf-8") if config.chat_template else None
-        self.processor = load_processor(config.model, chat_template=chat_template)
+        processor = load_processor(config.model, chat_template=chat_template)
         model = load_model(config.model, dtype=PRECISION_DTYPES[config.precision])
         if config.gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.enable_input_require_grads()
         model.config.use_cache = False
-        self.model = apply_lora(model, config.lora)
-        self.target_modules = self.model.peft_config["default"].target_modules
+        return apply_lora(model, config.lora), processor
 
-    def _loaders(self):
+    def _loaders(self, data: _Data, model: Any, processor: Any) -> _Loaders:
         import torch
 
         config = self.config
-        collator = ConversationCollator(self.processor, stop_token_ids=generation_stop_ids(self.model))
-        self.train_dataset = ConversationDataset(self.train_samples, augmenter=make_augmenter(config.augment), seed=config.seed)
-        self.sampler = EpochShuffleSampler(len(self.train_dataset), config.seed)
+        collator = ConversationCollator(processor, stop_token_ids=generation_stop_ids(model))
+        dataset = ConversationDataset(data.train, augmenter=make_augmenter(config.augment), seed=config.seed)
+        sampler = EpochShuffleSampler(len(dataset), config.seed)
         # Its own generator: creating a loader iterator draws a seed, which must not come from the
         # global stream (dropout), or a resumed run would see other dropout masks than the original.
         train_loader = torch.utils.data.DataLoader(
-            self.train_dataset, batch_size=config.batch_size, sampler=self.sampler, collate_fn=collator,
+            dataset, batch_size=config.batch_size, sampler=sampler, collate_fn=collator,
             num_workers=config.dataloader_workers, generator=torch.Generator().manual_seed(config.seed),
         )  # fmt: skip
         eval_loader = None
-        if self.eval_samples:
+        if data.held_out:
             eval_loader = torch.utils.data.DataLoader(
-                ConversationDataset(self.eval_samples, seed=config.seed), batch_size=config.batch_size,
+                ConversationDataset(data.held_out, seed=config.seed), batch_size=config.batch_size,
                 collate_fn=collator, num_workers=config.dataloader_workers, generator=torch.Generator().manual_seed(config.seed),
             )  # fmt: skip
-        return train_loader, eval_loader
+        return _Loaders(train_loader=train_loader, eval_loader=eval_loader, dataset=dataset, sampler=sampler, collator=collator)
 
-    def _optimisation(self, steps_per_epoch: int):
+    def _total_steps(self, batches_per_epoch: int) -> int:
+        """Optimizer steps of the run: ``max_steps``, else every epoch's batches split over processes and accumulation.
+
+        12 batches on 2 processes with ``grad_accum=2`` are ceil(ceil(12 / 2) / 2) = 3 steps per epoch.
+        """
+        config = self.config
+        steps_per_epoch = math.ceil(math.ceil(batches_per_epoch / self.accelerator.num_processes) / config.grad_accum)
+        return config.max_steps or config.epochs * steps_per_epoch
+
+    def _optimisation(self, model: Any, total_steps: int) -> tuple[Any, Any]:
         import torch
         from transformers import get_scheduler
 
         config = self.config
-        self.total_steps = config.max_steps or config.epochs * steps_per_epoch
-        parameters = [p for p in self.model.parameters() if p.requires_grad]
+        parameters = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
         # The prepared scheduler steps once per process per optimizer step (Accelerate's convention).
         processes = self.accelerator.num_processes
         scheduler = get_scheduler(
             config.lr_scheduler, optimizer,
-            num_warmup_steps=math.ceil(config.warmup_ratio * self.total_steps) * processes,
-            num_training_steps=self.total_steps * processes,
+            num_warmup_steps=math.ceil(config.warmup_ratio * total_steps) * processes,
+            num_training_steps=total_steps * processes,
         )  # fmt: skip
         return optimizer, scheduler
 
-    def _write_run_files(self) -> None:
+    def _write_run_files(self, data: _Data, model: Any, collator: ConversationCollator, total_steps: int) -> None:
+        """``run_config.json`` and the data fingerprint; a resumed run is first checked against the saved ones."""
         config = self.config
         run_config = {
             "config": config.to_dict(),
             "resolved": {
-                "target_modules": self.target_modules if isinstance(self.target_modules, str) else sorted(self.target_modules),
-                "train_samples": len(self.train_samples),
-                "eval_samples": len(self.eval_samples),
+                "target_modules": _resolved_targets(model),
+                "train_samples": len(data.train),
+                "eval_samples": len(data.held_out),
                 "num_processes": self.accelerator.num_processes,
                 "effective_batch_size": config.batch_size * config.grad_accum * self.accelerator.num_processes,
-                "total_steps": self.total_steps,
-                "chat_template_has_generation_blocks": self.collator_uses_blocks,
-                "append_eos": self.collator_appends_eos,
+                "total_steps": total_steps,
+                "chat_template_has_generation_blocks": collator.uses_generation_blocks,
+                "append_eos": collator.append_eos,
             },
             "versions": environment_versions(),
         }
         if self.checkpoint is not None:
-            self._check_resumable()
+            self._check_resumable(data.fingerprint)
         if self.accelerator.is_main_process:
             atomic_write_text(self.output / RUN_CONFIG, json.dumps(run_config, indent=1, sort_keys=True) + "\n")
-            atomic_write_text(self.output / FINGERPRINT, json.dumps(self.fingerprint, indent=1, sort_keys=True) + "\n")
-        self.run_config = run_config
+            atomic_write_text(self.output / FINGERPRINT, json.dumps(data.fingerprint, indent=1, sort_keys=True) + "\n")
 
-    def _check_resumable(self) -> None:
+    def _check_resumable(self, fingerprint: dict[str, Any]) -> None:
         """A checkpoint continues only the run that wrote it: same settings, same data."""
         saved_path = self.output / RUN_CONFIG
         if not saved_path.is_file():
@@ -364,8 +452,18 @@ class _Run:
         if differences:
             raise ValueError(f"{self.checkpoint} was written by a run with other settings ({', '.join(differences)}); resume with the same ones")
         saved_fingerprint = json.loads((self.output / FINGERPRINT).read_text(encoding="utf-8"))["fingerprint"]
-        if saved_fingerprint != self.fingerprint["fingerprint"]:
+        if saved_fingerprint != fingerprint["fingerprint"]:
             raise ValueError(f"{self.checkpoint}: the training data changed since the checkpoint (data fingerprint differs)")
+
+    def _prepare(self, model: Any, optimizer: Any, scheduler: Any, loaders: _Loaders) -> _Training:
+        """Hand model, optimizer, loaders and scheduler to Accelerate; the loop uses only what it returns."""
+        extra = [loaders.eval_loader] if loaders.eval_loader is not None else []
+        prepared = self.accelerator.prepare(model, optimizer, loaders.train_loader, scheduler, *extra)
+        model, optimizer, train_loader, scheduler = prepared[:4]
+        return _Training(
+            model=model, optimizer=optimizer, scheduler=scheduler, train_loader=train_loader,
+            eval_loader=prepared[4] if extra else None, dataset=loaders.dataset, sampler=loaders.sampler,
+        )  # fmt: skip
 
     # --- checkpoints -------------------------------------------------------------------------
 
@@ -422,91 +520,46 @@ class _Run:
 
     # --- loop --------------------------------------------------------------------------------
 
-    def _evaluate(self, eval_loader) -> float:
-        import torch
-
-        self.model.eval()
-        total = torch.zeros(2, dtype=torch.float64, device=self.accelerator.device)
-        with torch.no_grad():
-            for batch in eval_loader:
-                loss = self.model(**batch).loss
-                tokens = (batch["labels"][:, 1:] != IGNORE_INDEX).sum()
-                total += torch.stack([loss.double() * tokens, tokens.double()])
-        self.model.train()
-        total = self.accelerator.reduce(total, reduction="sum")
-        return float(total[0] / total[1])
-
-    def run(self) -> FinetuneResult:
+    def _train(self, training: _Training, total_steps: int) -> _Outcome:
+        """Optimizer steps from :attr:`progress` (0, or where the checkpoint left off) to ``total_steps``."""
         import torch
         from tqdm.auto import tqdm
 
-        config, accelerator = self.config, self.accelerator
-        self._load_data()
-        self._build_model()
-        train_loader, eval_loader = self._loaders()
-        self.collator_uses_blocks = train_loader.collate_fn.uses_generation_blocks
-        self.collator_appends_eos = train_loader.collate_fn.append_eos
-        steps_per_epoch = math.ceil(math.ceil(len(train_loader) / accelerator.num_processes) / config.grad_accum)
-        optimizer, scheduler = self._optimisation(steps_per_epoch)
-        self._write_run_files()
-        self._register_checkpoint_hooks()
-        prepared = accelerator.prepare(self.model, optimizer, train_loader, scheduler, *([eval_loader] if eval_loader else []))
-        model, optimizer, train_loader, scheduler = prepared[:4]
-        eval_loader = prepared[4] if eval_loader else None
-        self.model = model
-        if self.checkpoint is not None:
-            self._resume()
-        model.train()
-        bar = tqdm(total=self.total_steps, initial=self.progress.global_step, desc="fine-tune", unit="step",
+        config, accelerator, progress = self.config, self.accelerator, self.progress
+        training.model.train()
+        bar = tqdm(total=total_steps, initial=progress.global_step, desc="fine-tune", unit="step",
                    disable=not (config.progress and accelerator.is_local_main_process))  # fmt: skip
-        micro_losses: list[float] = []
+        micro_losses: list[Any] = []
         last_loss = last_eval = None
         train_seconds, train_samples = 0.0, 0
-        done = self.progress.global_step >= self.total_steps
+        done = progress.global_step >= total_steps
         while not done:
-            epoch = self.progress.epoch
-            self.sampler.set_epoch(epoch)
-            self.train_dataset.set_epoch(epoch)
-            train_loader.set_epoch(epoch)
-            loader = accelerator.skip_first_batches(train_loader, self.progress.batches_in_epoch) if self.progress.batches_in_epoch else train_loader
+            batches = self._epoch_batches(training)
             started = time.perf_counter()
-            for batch in loader:
-                with accelerator.accumulate(model):
-                    loss = model(**batch).loss
-                    accelerator.backward(loss)
-                    micro_losses.append(loss.detach().float())
-                    grad_norm = None
-                    if accelerator.sync_gradients and config.max_grad_norm > 0:
-                        grad_norm = accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                    lr = optimizer.param_groups[0]["lr"]
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
+            for batch in batches:
+                loss, grad_norm, lr = self._micro_step(training, batch)
+                micro_losses.append(loss)
                 batch_samples = int(batch["input_ids"].shape[0]) * accelerator.num_processes
-                self.progress.batches_in_epoch += 1
-                self.progress.samples += batch_samples
+                progress.batches_in_epoch += 1
+                progress.samples += batch_samples
                 train_samples += batch_samples
                 if not accelerator.sync_gradients:
                     continue
-                self.progress.global_step += 1
-                step = self.progress.global_step
+                progress.global_step += 1
+                step = progress.global_step
                 last_loss = float(accelerator.reduce(torch.stack(micro_losses).mean(), reduction="mean"))
                 micro_losses.clear()
                 if accelerator.is_main_process and step % config.log_every == 0:
-                    entry = {"step": step, "epoch": epoch, "loss": last_loss, "lr": lr, "samples": self.progress.samples}
+                    entry = {"step": step, "epoch": progress.epoch, "loss": last_loss, "lr": lr, "samples": progress.samples}
                     if grad_norm is not None:
                         entry["grad_norm"] = float(grad_norm)
                     self.log.append(entry)
                 bar.update(1)
                 bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{lr:.2e}")
-                done = step >= self.total_steps
+                done = step >= total_steps
                 train_seconds += time.perf_counter() - started
-                if eval_loader is not None and ((config.eval_every and step % config.eval_every == 0) or done):
-                    last_eval = self._evaluate(eval_loader)
-                    if accelerator.is_main_process:
-                        self.log.append({"step": step, "eval_loss": last_eval})
-                        if config.progress:
-                            bar.write(f"step {step}: held-out loss {last_eval:.4f}")
+                if training.eval_loader is not None and ((config.eval_every and step % config.eval_every == 0) or done):
+                    last_eval = self._held_out_loss(training, step, bar)
                 if config.save_every and step % config.save_every == 0:
                     self._save_checkpoint()
                 started = time.perf_counter()
@@ -514,24 +567,70 @@ class _Run:
                     break
             else:
                 train_seconds += time.perf_counter() - started
-                self.progress.epoch += 1
-                self.progress.batches_in_epoch = 0
+                progress.epoch += 1
+                progress.batches_in_epoch = 0
         bar.close()
-        adapter = self._save_adapter()
-        return FinetuneResult(
-            output=self.output, adapter=adapter, global_step=self.progress.global_step, train_loss=last_loss,
-            eval_loss=last_eval, train_samples=train_samples, train_seconds=train_seconds,
-            model=accelerator.unwrap_model(model), is_main_process=accelerator.is_main_process,
-        )  # fmt: skip
+        return _Outcome(train_loss=last_loss, eval_loss=last_eval, train_samples=train_samples, train_seconds=train_seconds)
 
-    def _save_adapter(self) -> Path:
+    def _epoch_batches(self, training: _Training) -> Any:
+        """The batches of :attr:`progress`'s epoch, without those a resumed run already trained on."""
+        epoch, done = self.progress.epoch, self.progress.batches_in_epoch
+        training.sampler.set_epoch(epoch)
+        training.dataset.set_epoch(epoch)
+        training.train_loader.set_epoch(epoch)
+        return self.accelerator.skip_first_batches(training.train_loader, done) if done else training.train_loader
+
+    def _micro_step(self, training: _Training, batch: dict[str, Any]) -> tuple[Any, Any | None, float]:
+        """Forward and backward one batch; the optimizer steps when Accelerate says the accumulation is complete.
+
+        Returns the batch's (detached) loss, the gradient norm before clipping (``None`` between
+        optimizer steps or without clipping) and the learning rate the step used.
+        """
+        accelerator, model, optimizer = self.accelerator, training.model, training.optimizer
+        with accelerator.accumulate(model):
+            loss = model(**batch).loss
+            accelerator.backward(loss)
+            detached = loss.detach().float()
+            grad_norm = None
+            if accelerator.sync_gradients and self.config.max_grad_norm > 0:
+                grad_norm = accelerator.clip_grad_norm_(model.parameters(), self.config.max_grad_norm)
+            lr = optimizer.param_groups[0]["lr"]
+            optimizer.step()
+            training.scheduler.step()
+            optimizer.zero_grad()
+        return detached, grad_norm, lr
+
+    def _held_out_loss(self, training: _Training, step: int, bar: Any) -> float:
+        """The held-out loss at ``step``, logged (and shown beside the bar)."""
+        eval_loss = self._evaluate(training.model, training.eval_loader)
+        if self.accelerator.is_main_process:
+            self.log.append({"step": step, "eval_loss": eval_loss})
+            if self.config.progress:
+                bar.write(f"step {step}: held-out loss {eval_loss:.4f}")
+        return eval_loss
+
+    def _evaluate(self, model: Any, eval_loader: Any) -> float:
+        import torch
+
+        model.eval()
+        total = torch.zeros(2, dtype=torch.float64, device=self.accelerator.device)
+        with torch.no_grad():
+            for batch in eval_loader:
+                loss = model(**batch).loss
+                tokens = (batch["labels"][:, 1:] != IGNORE_INDEX).sum()
+                total += torch.stack([loss.double() * tokens, tokens.double()])
+        model.train()
+        total = self.accelerator.reduce(total, reduction="sum")
+        return float(total[0] / total[1])
+
+    def _save_adapter(self, model: Any, processor: Any) -> Path:
         accelerator = self.accelerator
         accelerator.wait_for_everyone()
         target = self.output / ADAPTER_DIR
         if accelerator.is_main_process:
             with atomic_directory(target, overwrite=True) as tmp:
-                accelerator.unwrap_model(self.model).save_pretrained(tmp)
-                self.processor.save_pretrained(tmp)
+                accelerator.unwrap_model(model).save_pretrained(tmp)
+                processor.save_pretrained(tmp)
                 shutil.copyfile(self.output / RUN_CONFIG, tmp / RUN_CONFIG)
                 shutil.copyfile(self.output / FINGERPRINT, tmp / FINGERPRINT)
             write_loss_plot(self.log.entries(), self.output / PLOT_NAME)
