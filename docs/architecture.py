@@ -42,7 +42,7 @@ LAYERS = [
      "grounding (truth | opencv | transformers)  ·  boundary colour vote  ·  negatives  ·  collages",
      "#fef9c3", (MAIN_X0, 5.55, MAIN_X1, 6.45)),
     ("dataset", "lego_arta/dataset/",
-     "pairs.py (runs each TaskSpec's pair maker)  ·  splits  ·  features  ·  export (Parquet, LLaVA)\n"
+     "pairs.py (runs each TaskSpec's pair maker)  ·  splits  ·  export (Parquet, LLaVA)\n"
      "card  ·  layout.py (built folder names)  ·  pipeline  ·  push  ·  recipe",
      "#ffedd5", (MAIN_X0, 6.85, MAIN_X1, 8.05)),
 ]
@@ -70,7 +70,7 @@ BOTTOM = [
     ("palette.py", "LEGO colour palette\n(generator + annotate)"),
     ("answers.py", "answer parsers"),
     ("metrics/", "functional metrics, bootstrap,\nregister_metric"),
-    ("tasks/", "scene · object · state: a TaskSpec\neach; TASKS (+ LEGO_ARTA_TASKS)"),
+    ("tasks/", "scene · object · state: a TaskSpec\neach; TASKS (+ LEGO_ARTA_TASK_MODULES)"),
     ("study.py", "the study's published\nnumbers"),
 ]
 
