@@ -70,7 +70,7 @@ BOTTOM = [
     ("palette.py", "LEGO colour palette\n(generator + annotate)"),
     ("answers.py", "answer parsers"),
     ("metrics/", "functional metrics, bootstrap,\nregister_metric"),
-    ("tasks/", "scene · object · state: a TaskSpec\neach; TASKS (+ LEGO_ARTA_TASK_MODULES)"),
+    ("tasks/", "scene · object · state: a TaskSpec each;\nTASKS (+ $LEGO_ARTA_TASK_MODULES)"),
     ("study.py", "the study's published\nnumbers"),
 ]
 
