@@ -9,6 +9,20 @@ import csv
 from functools import cache
 from importlib import resources
 
+#: The study's method constants (SPEC §3), named once: recipes, annotation and tasks default to them.
+#: Share of manuals held out for test.
+TEST_FRACTION = 0.25
+#: Negatives per state positive.
+NEGATIVES_PER_STATE = 3
+#: Least displacement of a pasted negative, as a share of the model's bounding box.
+MIN_DISPLACEMENT = 0.05
+#: K-means clusters of the boundary (highlight) colour vote.
+KMEANS_CLUSTERS = 5
+#: Tiles of an object collage (2x2).
+COLLAGE_QUADRANTS = 4
+#: In-context examples per query in the study's query settings.
+IN_CONTEXT_EXAMPLES = 2
+
 
 @cache
 def study_statistics() -> dict[tuple[str, str], float]:

@@ -17,12 +17,7 @@ import yaml
 
 from lego_arta.tasks import TASKS, task_names
 
-#: Study constants (SPEC §3).
-TEST_FRACTION = 0.25
-NEGATIVES_PER_STATE = 3
-MIN_DISPLACEMENT = 0.05
-KMEANS_CLUSTERS = 5
-IN_CONTEXT_EXAMPLES = 2
+from lego_arta.study import IN_CONTEXT_EXAMPLES, KMEANS_CLUSTERS, MIN_DISPLACEMENT, NEGATIVES_PER_STATE, TEST_FRACTION
 
 
 class RecipeError(ValueError):

@@ -29,6 +29,7 @@ from typing import Any
 from lego_arta.atomic import atomic_write_text
 from lego_arta.harness.task_docs import QUERY_SETTINGS
 from lego_arta.metrics import METRICS
+from lego_arta.study import IN_CONTEXT_EXAMPLES
 from lego_arta.tasks import TASKS
 
 
@@ -53,7 +54,7 @@ STUDY = "study"
 #: Settings of the study's Tables 8.1–8.3 (CSV value → printed label).
 STUDY_SETTINGS: dict[str, str] = {"zero-shot": "zero-shot", "lora": "LoRA"}
 #: In-context examples per query in the study's query settings (SPEC §3: two per task).
-STUDY_IN_CONTEXT_EXAMPLES = 2
+STUDY_IN_CONTEXT_EXAMPLES = IN_CONTEXT_EXAMPLES
 #: lmms-eval task names of our task folder: ``lego_arta_<config>[_noctx][_icl]``.
 LMMS_TASK_PREFIX = "lego_arta_"
 #: lmms-eval suffix of a metric value (our task YAMLs define no filters).

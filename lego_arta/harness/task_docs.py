@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from lego_arta.metrics import SampleStats, get_metric
+from lego_arta.study import IN_CONTEXT_EXAMPLES
 from lego_arta.tasks import TASKS, get_task
 from lego_arta.tasks.prompts import compose_query
 
@@ -89,8 +90,8 @@ class QuerySettingVariant:
 QUERY_SETTINGS: tuple[QuerySettingVariant, ...] = (
     QuerySettingVariant("", "lego_arta", True, 0, "with the manual instruction, no in-context examples (the main setting)"),
     QuerySettingVariant("_noctx", "lego_arta_noctx", False, 0, "without the manual instruction, no in-context examples"),
-    QuerySettingVariant("_icl", "lego_arta_icl", True, 2, "with the manual instruction and two in-context examples from the train split"),
-    QuerySettingVariant("_noctx_icl", "lego_arta_noctx_icl", False, 2, "without the manual instruction, with two in-context examples from the train split"),
+    QuerySettingVariant("_icl", "lego_arta_icl", True, IN_CONTEXT_EXAMPLES, "with the manual instruction and two in-context examples from the train split"),
+    QuerySettingVariant("_noctx_icl", "lego_arta_noctx_icl", False, IN_CONTEXT_EXAMPLES, "without the manual instruction, with two in-context examples from the train split"),
 )  # fmt: skip
 
 

@@ -17,12 +17,11 @@ from datasets import Value
 
 from lego_arta.answers import parse_boxes
 from lego_arta.boxes import union_box
+from lego_arta.study import COLLAGE_QUADRANTS
 from lego_arta.tasks.prompts import answer_box, finding_line, found_phrase, load_prompts
 from lego_arta.tasks.scene import scored_entities
 from lego_arta.tasks.spec import ImageError, List, PairContext, TaskSpec
 
-#: Tiles of a collage (SPEC §3: a 2x2 grid).
-COLLAGE_QUADRANTS = 4
 
 PROMPTS = load_prompts("object")
 
