@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from datasets import Features
 
 from lego_arta.atomic import atomic_write_text
+from lego_arta.checksum import sha256_file
 
 #: Rows per Parquet row group: small groups keep image-heavy shards quick to stream (push_to_hub uses 100).
 ROW_GROUP_SIZE = 100
@@ -118,14 +119,6 @@ class LlavaWriter:
             atomic_write_text(path, json.dumps(entries, ensure_ascii=False, indent=1) + "\n")
             paths.append(path)
         return paths
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def content_fingerprint(checksums: dict[str, dict[str, Any]], prefix: str = "") -> str:

@@ -15,7 +15,6 @@ commit: the card's ``<config>/<split>-*`` globs would otherwise load stale shard
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +25,8 @@ from typing import Any
 import yaml
 from rich.console import Console
 from tqdm import tqdm
+
+from lego_arta.checksum import sha256_file
 
 README_NAME = "README.md"
 MANIFEST_NAME = "manifest.json"
@@ -38,7 +39,6 @@ DEFAULT_COMMIT_MESSAGE = "Upload LEGO-ARTA dataset build"
 MAX_FILES_PER_COMMIT = 500
 #: Bytes per commit: bounds what a failed commit has to send again (a study build is ~12 GB).
 MAX_BYTES_PER_COMMIT = 2 * 1024**3
-HASH_BLOCK_BYTES = 1 << 20
 #: How many verification problems one error message lists before summarising the rest.
 MAX_LISTED_PROBLEMS = 10
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -217,16 +217,6 @@ def _root_scripts(paths: Iterable[str]) -> list[str]:
     return sorted(p for p in paths if "/" not in p and p.endswith(".py"))
 
 
-def _sha256_file(path: Path, bar: tqdm | None = None) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(HASH_BLOCK_BYTES), b""):
-            digest.update(block)
-            if bar is not None:
-                bar.update(len(block))
-    return digest.hexdigest()
-
-
 def _raise_problems(folder: Path, problems: Sequence[str]) -> None:
     if not problems:
         return
@@ -253,7 +243,7 @@ def _check_file(root: Path, path: str, sha256: str, size: int, bar: tqdm) -> str
     actual_size = target.stat().st_size
     if actual_size != size:
         return f"{path}: {actual_size} bytes, {MANIFEST_NAME} says {size} (truncated or partially written)"
-    actual = _sha256_file(target, bar)
+    actual = sha256_file(target, bar)
     if actual != sha256:
         return f"{path}: sha256 {actual[:12]}… differs from {MANIFEST_NAME}'s {sha256[:12]}… (corrupted or edited)"
     return None
@@ -308,7 +298,7 @@ def verify_built_folder(folder: Path, *, include_llava: bool = True, progress: b
     _raise_problems(root, problems)
 
     manifest_path = root / MANIFEST_NAME
-    files.append(LocalFile(MANIFEST_NAME, _sha256_file(manifest_path), manifest_path.stat().st_size))
+    files.append(LocalFile(MANIFEST_NAME, sha256_file(manifest_path), manifest_path.stat().st_size))
     return VerifiedFolder(
         root=root,
         files=tuple(sorted(files, key=lambda f: f.path)),
