@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from lego_arta.checksum import sha256_file
-from lego_arta.finetune.data import LLAVA_DIR, ConversationSet
+from lego_arta.dataset.layout import LLAVA_DIR, MANIFEST
+from lego_arta.finetune.data import ConversationSet
 
-MANIFEST = "manifest.json"
 
 
 def _digest(lines: list[str]) -> str:

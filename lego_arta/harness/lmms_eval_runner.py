@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from lego_arta.dataset.layout import README
 from lego_arta.harness.task_docs import DATA_ENV
 
 #: Environment variable that overrides where the task YAMLs are read from.
@@ -139,8 +140,8 @@ def resolve_data(data: Path | str, *, offline: bool) -> str:
     """A local dataset folder as an absolute path (lmms-eval runs elsewhere); a Hub id only online."""
     local = Path(data).expanduser()
     if local.exists():
-        if not (local / "README.md").is_file():
-            raise FileNotFoundError(f"{local}: not a built LEGO-ARTA dataset (no README.md with a configs: table)")
+        if not (local / README).is_file():
+            raise FileNotFoundError(f"{local}: not a built LEGO-ARTA dataset (no {README} with a configs: table)")
         return str(local.resolve())
     if offline or not HUB_ID.fullmatch(str(data)):
         raise FileNotFoundError(f"dataset folder {data} does not exist (a Hub dataset id needs --online)")
