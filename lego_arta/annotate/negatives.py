@@ -24,8 +24,8 @@ import numpy as np
 from lego_arta.annotate.background import as_rgb, mask_box
 from lego_arta.annotate.background import background_box as _background_box
 from lego_arta.annotate.boundary import OUTLINE_GAP_PX, boundary_mask, filled_outline, highlighted_item_mask
+from lego_arta.boxes import PixelBox
 
-Box = tuple[float, float, float, float]
 RGB = tuple[int, int, int]
 
 #: Smallest move of a pasted item, as a share of the background box (study: 5%).
@@ -67,8 +67,8 @@ class Negative:
 
     image: np.ndarray
     offset: tuple[int, int]
-    item_box: Box
-    pasted_box: Box
+    item_box: PixelBox
+    pasted_box: PixelBox
     displacement: float
 
 
@@ -78,7 +78,7 @@ class NegativeResult:
     rejected: Counter[str]
 
 
-def background_box(image: np.ndarray) -> Box:
+def background_box(image: np.ndarray) -> PixelBox:
     """The model's bounding box in an assembly image (half-open pixels); see :mod:`.background`."""
     return _background_box(image)
 
@@ -87,7 +87,7 @@ def _rejected(reason: str, count: int) -> NegativeResult:
     return NegativeResult(negatives=(), rejected=Counter({reason: count}))
 
 
-def displacement_of(offset: tuple[int, int], box: Box) -> float:
+def displacement_of(offset: tuple[int, int], box: PixelBox) -> float:
     """Move of ``offset`` as a share of ``box``: the larger of the x and y shares."""
     width, height = box[2] - box[0], box[3] - box[1]
     return max(abs(offset[0]) / width, abs(offset[1]) / height)

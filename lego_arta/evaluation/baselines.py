@@ -38,6 +38,7 @@ from rich.table import Table
 
 from lego_arta.annotate.background import foreground_mask, mask_box
 from lego_arta.annotate.colours import BASIC_COLOURS, LEGO_COLOURS, lookup_colour, shade_distance, to_lab
+from lego_arta.boxes import FrameBox as Box
 from lego_arta.dataset.prompts import object_answer, state_answer, templates
 from lego_arta.evaluation.built_splits import config_names, iter_images, read_columns
 from lego_arta.evaluation.results import TASKS, ResultRow, metric_label, write_results
@@ -50,7 +51,6 @@ from lego_arta.evaluation.scoring import (
 )
 from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES
 
-Box = tuple[float, float, float, float]
 RGB = tuple[int, int, int]
 
 #: The centre quarter of the frame: the box a detector with no idea where to look would give.
