@@ -6,7 +6,7 @@ On N synthetic manuals (generated here, or an existing folder of raw manuals wit
   phrases with IoU >= 0.5, and how many phrases it could not place; optionally a zero-shot
   detector (``--transformers MODEL``) the same way;
 * boundary colour — accuracy per session (the voted colour equals the truth's, or None for
-  unhighlighted sessions), with step images only and with the session's parts images as well;
+  unhighlighted sessions), voted from the session's step images as the pipeline does;
 * negatives — rejection rate (and reasons) over every highlighted state, and the item mask's
   IoU against the truth label image;
 * time per image (per state for negatives) of each algorithm.
@@ -145,10 +145,8 @@ def bench_grounding(raw: Path, grounder: Grounder, report: Report) -> None:
     report.add(f"grounding[{name}] time/image", f"{timer.per_call * 1000:.1f} ms", "", timer.per_call * 1000)
 
 
-def _session_images(folder: Path, session: dict[str, Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    steps = [rgb_image(folder / "images" / s["step"]["file"]) for s in session["steps"]]
-    parts = [rgb_image(folder / "images" / s["eop"]["file"]) for s in session["steps"] if s["eop"]]
-    return steps, parts
+def _step_images(folder: Path, session: dict[str, Any]) -> list[np.ndarray]:
+    return [rgb_image(folder / "images" / s["step"]["file"]) for s in session["steps"]]
 
 
 def _same_colour(voted: tuple[int, int, int] | None, truth: tuple[int, int, int] | None) -> bool:
@@ -160,8 +158,8 @@ def _same_colour(voted: tuple[int, int, int] | None, truth: tuple[int, int, int]
 
 
 def bench_boundary_and_negatives(folders: Sequence[Path], report: Report, seed: int) -> None:
-    vote_timer, vote_parts_timer, negative_timer = Timer(), Timer(), Timer()
-    correct = correct_parts = sessions = highlighted = step_images = 0
+    vote_timer, negative_timer = Timer(), Timer()
+    correct = sessions = highlighted = step_images = 0
     made = 0
     rejected: Counter[str] = Counter()
     mask_ious: list[float] = []
@@ -169,14 +167,12 @@ def bench_boundary_and_negatives(folders: Sequence[Path], report: Report, seed: 
     for folder in folders:
         truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
         for session in truth["sessions"]:
-            steps, parts = _session_images(folder, session)
+            steps = _step_images(folder, session)
             step_images += len(steps)
             colour = tuple(session["boundary"]["rgb"]) if session["boundary"] else None
             sessions += 1
             highlighted += colour is not None
             correct += _same_colour(vote_timer.run(session_boundary, steps).bound_color, colour)  # type: ignore[arg-type]
-            with_parts = vote_parts_timer.run(session_boundary, steps, parts_images=parts)
-            correct_parts += _same_colour(with_parts.bound_color, colour)  # type: ignore[arg-type]
             if colour is None:
                 continue
             for index in range(1, len(steps)):
@@ -194,7 +190,6 @@ def bench_boundary_and_negatives(folders: Sequence[Path], report: Report, seed: 
                     mask_ious.append(float((mask & true_item).sum() / union))
     report.add("boundary accuracy (steps only)", f"{correct / sessions:.4f}", f"{correct}/{sessions} sessions, {highlighted} highlighted",
                correct / sessions)
-    report.add("boundary accuracy (+ parts images)", f"{correct_parts / sessions:.4f}", f"{correct_parts}/{sessions} sessions", correct_parts / sessions)
     report.add("boundary time/step image", f"{vote_timer.seconds / max(step_images, 1) * 1000:.1f} ms", f"{step_images} images",
                vote_timer.seconds / max(step_images, 1) * 1000)
     total = made + sum(rejected.values())

@@ -39,8 +39,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-Box = tuple[float, float, float, float]
-LabelledBox = tuple[str | None, Box]
+from lego_arta.boxes import FrameBox
+
+LabelledBox = tuple[str | None, FrameBox]
 
 #: The benchmark's coordinate frame: every returned coordinate lies in [0, FRAME].
 FRAME = 100.0
@@ -93,7 +94,7 @@ class _Token:
     start: int
     end: int
     label: str | None
-    boxes: tuple[Box, ...]
+    boxes: tuple[FrameBox, ...]
 
 
 def _scale(values: tuple[float, ...], frame: float | None, written: tuple[str, ...]) -> tuple[float, ...]:
@@ -105,7 +106,7 @@ def _scale(values: tuple[float, ...], frame: float | None, written: tuple[str, .
     return values
 
 
-def _finish_box(written: tuple[str, ...], frame: float | None = None) -> Box | None:
+def _finish_box(written: tuple[str, ...], frame: float | None = None) -> FrameBox | None:
     """Scale, clip and order one box; ``None`` when it has no area (rules 1–4)."""
     values = tuple(float(w) for w in written)
     scaled = _scale(values, frame, written)

@@ -128,8 +128,6 @@ DELEGATED: tuple[tuple[str, str, str, str, str], ...] = (
     ("push", "upload a built dataset folder to the Hugging Face Hub", "lego_arta.dataset.push", "add_push_arguments", "run_push"),
     ("tiny-model", "write a tiny random LLaVA for tests and smoke runs (no downloads)",
      "lego_arta.models.tiny_vlm", "add_tiny_model_arguments", "run_tiny_model"),
-    ("eval", "run lmms-eval on the LEGO-ARTA tasks and check every metric came out",
-     "lego_arta.harness.lmms_eval_runner", "add_eval_arguments", "run_eval"),
     ("score", "score a predictions file (id -> answer) against a built split, with CIs",
      "lego_arta.evaluation.scoring", "add_score_arguments", "run_score"),
     ("baselines", "run the weight-free baselines on a built dataset and write their report",
@@ -150,6 +148,51 @@ def _add_delegated(sub: argparse._SubParsersAction, name: str, help_text: str, m
     p.set_defaults(run=getattr(imported, run))
 
 
+def _merged_model_args(model_args: str, adapter: Path, work_dir: Path, *, offline: bool) -> str:
+    """``model_args`` with ``pretrained=`` replaced by base + adapter merged (peft is a train extra).
+
+    The merge may load the base from the Hub cache; offline, it must not reach the Hub either, so it
+    runs under the same offline environment lmms-eval gets.
+    """
+    from lego_arta.finetune.merge import model_args_with_adapter
+    from lego_arta.harness.lmms_eval_runner import OFFLINE_ENV
+
+    saved = {key: os.environ.get(key) for key in OFFLINE_ENV}
+    if offline:
+        os.environ.update(OFFLINE_ENV)
+    try:
+        return model_args_with_adapter(model_args, adapter, work_dir)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _eval(args: argparse.Namespace) -> int:
+    """Merge the adapter (when given) as its own step, then hand the harness plain model args.
+
+    The harness sits below fine-tuning, so only this top adapter may join the two.
+    """
+    from lego_arta.harness.lmms_eval_runner import run_eval
+
+    if args.adapter is not None:
+        merged = _merged_model_args(args.model_args, args.adapter, Path(args.output) / "model", offline=not args.online)
+        args = argparse.Namespace(**{**vars(args), "model_args": merged})
+    return run_eval(args)
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    from lego_arta.harness.lmms_eval_runner import add_eval_arguments
+
+    p = sub.add_parser("eval", help="run lmms-eval on the LEGO-ARTA tasks and check every metric came out")
+    add_eval_arguments(p)
+    p.add_argument("--adapter", type=Path, default=None,
+                   help="LoRA adapter (or `lego-arta finetune` output folder): merged into pretrained= under OUTPUT/model first")  # fmt: skip
+    p.set_defaults(run=_eval)
+
+
 def _add_quickstart(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("quickstart", help="main job on the embedded default data")
     p.add_argument("--out", type=Path, default=Path("out/quickstart"))
@@ -159,7 +202,7 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_quickstart)
 
 
-LOCAL: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_quickstart, _add_synth, _add_parse, _add_build)
+LOCAL: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_quickstart, _add_synth, _add_parse, _add_build, _add_eval)
 
 
 def build_parser() -> argparse.ArgumentParser:

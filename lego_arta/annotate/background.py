@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-Box = tuple[float, float, float, float]
+from lego_arta.boxes import PixelBox
 
 #: Outer pixels ignored everywhere: real images carry a thin frame in another colour.
 FRAME_PIXELS = 2
@@ -73,7 +73,7 @@ def remove_specks(mask: np.ndarray, *, min_share: float = MIN_OBJECT_SHARE) -> n
     return keep[labels]
 
 
-def mask_box(mask: np.ndarray) -> Box | None:
+def mask_box(mask: np.ndarray) -> PixelBox | None:
     """Half-open bounding box ``(x1, y1, x2, y2)`` of a bool mask (``x2`` is one past the last
     column), None when empty."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -82,7 +82,7 @@ def mask_box(mask: np.ndarray) -> Box | None:
     return (float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1))
 
 
-def background_box(image: np.ndarray) -> Box:
+def background_box(image: np.ndarray) -> PixelBox:
     """The model's bounding box ("background box"): half-open box of all non-backdrop pixels.
 
     Raises ValueError when the image shows nothing but backdrop.

@@ -8,8 +8,7 @@ Saturation alone cannot tell a highlight from a vivid part (real bright orange p
 saturated as any highlight), so each step votes for its candidate that is most *new*: the highlight
 moves to the newly added parts every step, while a part colour stays where it was. With a fixed
 camera per session (as in the manuals) a part colour's pixels are mostly the same as one step
-before; the highlight's are mostly not. Part colours also show in the session's parts (eop)
-images, the highlight never does: pass them as ``parts_images`` to rule those colours out.
+before; the highlight's are mostly not.
 
 >>> import numpy as np
 >>> vote = session_boundary([np.full((20, 20, 3), 230, np.uint8)] * 3)
@@ -30,11 +29,12 @@ from threadpoolctl import threadpool_limits
 
 from lego_arta.annotate.background import as_rgb
 from lego_arta.annotate.colours import to_lab
+from lego_arta.study import KMEANS_CLUSTERS
 
 RGB = tuple[int, int, int]
 
-#: K-means clusters per image (study: 5).
-CLUSTERS = 5
+#: K-means clusters per image (the study's 5).
+CLUSTERS = KMEANS_CLUSTERS
 #: K-means restarts; fixed so results never depend on library defaults.
 KMEANS_INIT = 3
 #: Pixels fed to K-means per image at most (a deterministic stride subsample).
@@ -56,8 +56,6 @@ MIN_SUPPORT = 0.5
 #: ...and win at least this many votes: one image alone cannot show a colour recurring (the first
 #: step has nothing to compare with, so every colour in it looks new).
 MIN_VOTES = 2
-#: A colour covering this share of the pixels of a parts image is a part colour, never the highlight.
-PARTS_COLOUR_SHARE = 0.002
 #: Default RGB distance (per channel) of outline pixels from the boundary colour.
 OUTLINE_TOLERANCE = 40
 #: Antialiased outline pixels: same hue within this many degrees, and this share of the outline
@@ -180,25 +178,6 @@ def _novelty(now: SaturatedPixels, before_lab: np.ndarray | None, colour: RGB) -
     return float((mine & ~_near(before_lab, colour)).sum() / mine.sum())
 
 
-def _parts_colours(parts_images: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Lab masks-of-use: for each parts image its Lab pixels (subsampled), to rule colours out."""
-    labs = []
-    for image in parts_images:
-        rgb = as_rgb(image)
-        stride = max(1, rgb.shape[0] * rgb.shape[1] // (MAX_SAMPLES * 5))
-        labs.append(to_lab(rgb.reshape(-1, 3)[::stride]))
-    return labs
-
-
-def _in_parts_images(colour: RGB, parts_labs: Sequence[np.ndarray]) -> bool:
-    target = to_lab(np.array([colour], dtype=np.uint8))[0]
-    for lab in parts_labs:
-        close = np.sqrt(((lab - target) ** 2).sum(axis=1)) <= SAME_COLOUR_DE
-        if close.mean() >= PARTS_COLOUR_SHARE:
-            return True
-    return False
-
-
 def _group(colours: Sequence[RGB]) -> list[list[RGB]]:
     """Greedy grouping of colours within ``SAME_COLOUR_DE`` of a group's first colour, in sorted order."""
     groups: list[list[RGB]] = []
@@ -219,7 +198,6 @@ def session_boundary(
     *,
     clusters: int = CLUSTERS,
     seed: int = 0,
-    parts_images: Sequence[np.ndarray] = (),
 ) -> BoundaryVote:
     """Vote the highlight colour of a session from its assembly images, in step order.
 
@@ -229,11 +207,9 @@ def session_boundary(
     """
     if not step_images:
         return BoundaryVote(color_list=(), bound_color=None, support=0.0)
-    parts_labs = _parts_colours(parts_images)
     saturated = [SaturatedPixels.of(image) for image in step_images]
     with threadpool_limits(limits=1):  # tiny K-means problems: thread start-up would dominate
         per_image = [image_candidates(pixels, clusters=clusters, seed=seed) for pixels in saturated]
-    per_image = [[c for c in cands if not _in_parts_images(c, parts_labs)] for cands in per_image]
     every = sorted({c for cands in per_image for c in cands})
     groups = _group(every)
     group_of = {colour: index for index, group in enumerate(groups) for colour in group}

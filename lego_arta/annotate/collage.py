@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 
 from lego_arta.annotate.background import as_rgb
-
-Box = tuple[float, float, float, float]
+from lego_arta.boxes import FrameBox, PixelBox
+from lego_arta.study import COLLAGE_QUADRANTS
 
 #: Quadrants in order 0=top-left, 1=top-right, 2=bottom-left, 3=bottom-right.
-QUADRANTS = 4
+QUADRANTS = COLLAGE_QUADRANTS
 #: Coordinates of the normalised frame run from 0 to this.
 FRAME_SCALE = 100.0
 
@@ -30,10 +30,10 @@ class Collage:
     """A collage image and the target box in its 0–100 frame."""
 
     image: np.ndarray
-    box: tuple[float, float, float, float]
+    box: FrameBox
 
 
-def box_to_frame(box: Box, width: int, height: int) -> tuple[float, float, float, float]:
+def box_to_frame(box: PixelBox, width: int, height: int) -> FrameBox:
     """Pixel box of a ``width``×``height`` image → the 0–100 frame."""
     if width <= 0 or height <= 0:
         raise ValueError(f"box_to_frame needs a positive size, got {width}x{height}")
@@ -60,7 +60,7 @@ def quadrant_rect(quadrant: int, size: tuple[int, int]) -> tuple[int, int, int, 
     return x, y, w, h
 
 
-def make_collage(images: Sequence[np.ndarray], target: int, box: Box, *, size: tuple[int, int]) -> Collage:
+def make_collage(images: Sequence[np.ndarray], target: int, box: PixelBox, *, size: tuple[int, int]) -> Collage:
     """Place ``images[i]`` in quadrant ``i`` (each resized to the quadrant) and map ``box`` of
     ``images[target]`` into the collage's 0–100 frame.
 

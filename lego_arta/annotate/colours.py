@@ -20,11 +20,11 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from lego_arta.source.synth.catalog import COLOURS as CATALOG_COLOURS
+from lego_arta.palette import COLOURS as PALETTE
 
 RGB = tuple[int, int, int]
 
-#: Official LEGO colour names seen in Audio & Braille manuals beyond the synthetic catalog, with
+#: Official LEGO colour names seen in Audio & Braille manuals beyond :data:`lego_arta.palette.COLOURS`, with
 #: approximate RGB from the public LEGO/LDraw colour tables.
 EXTRA_COLOURS: dict[str, RGB] = {
     "dark brown": (53, 33, 0),
@@ -81,8 +81,8 @@ BASIC_COLOURS: dict[str, RGB] = {
     "teal": (0, 153, 150),
 }
 
-#: Every known name → RGB; the synthetic catalog wins on conflicts (it is what synthetic images use).
-LEGO_COLOURS: dict[str, RGB] = {**EXTRA_COLOURS, **{c.name: c.rgb for c in CATALOG_COLOURS}}
+#: Every known name → RGB; the shared palette wins on conflicts (it is what synthetic images use).
+LEGO_COLOURS: dict[str, RGB] = {**EXTRA_COLOURS, **{c.name: c.rgb for c in PALETTE}}
 
 #: Brightness factors and white blends that cover how renderers light the faces of a part.
 SHADE_FACTORS: tuple[float, ...] = (0.45, 0.55, 0.65, 0.75, 0.85, 1.0, 1.1)

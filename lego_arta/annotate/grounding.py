@@ -23,24 +23,23 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from lego_arta.annotate.grounding_opencv import OpenCVGrounder, union_box
+from lego_arta.annotate.grounding_opencv import OpenCVGrounder
 from lego_arta.annotate.grounding_transformers import TransformersGrounder
 from lego_arta.annotate.phrases import parse_phrase, part_phrases
+from lego_arta.boxes import PixelBox, union_box
 from lego_arta.parse.manual import Row
 from lego_arta.source.layout import TRUTH_FILE
 
 __all__ = [
-    "Box",
     "Grounder",
     "GroundingError",
     "OpenCVGrounder",
+    "PixelBox",
     "TransformersGrounder",
     "TruthGrounder",
     "make_grounder",
     "part_phrases",
 ]
-
-Box = tuple[float, float, float, float]
 
 
 class GroundingError(ValueError):
@@ -52,7 +51,7 @@ class Grounder(Protocol):
 
     name: str
 
-    def ground(self, row: Row, image: np.ndarray, phrases: Sequence[str]) -> list[Box | None]: ...
+    def ground(self, row: Row, image: np.ndarray, phrases: Sequence[str]) -> list[PixelBox | None]: ...
 
 
 def _phrase_key(phrase: str) -> tuple[str, str]:
@@ -92,13 +91,13 @@ class TruthGrounder:
             self._cache[folder] = parts
         return self._cache[folder]
 
-    def ground(self, row: Row, image: np.ndarray, phrases: Sequence[str]) -> list[Box | None]:
+    def ground(self, row: Row, image: np.ndarray, phrases: Sequence[str]) -> list[PixelBox | None]:
         """Union of the true boxes of the instances each phrase names (colour and part name)."""
         folder = row.image.path.parent.parent
         parts = self._eop_parts(folder).get(unquote(row.image.file))
         if parts is None:
             raise GroundingError(f"{folder / TRUTH_FILE}: no eop entry for image {row.image.file!r}")
-        boxes: list[Box | None] = []
+        boxes: list[PixelBox | None] = []
         for phrase in phrases:
             key = _phrase_key(phrase)
             found = [tuple(float(v) for v in p["box"]) for p in parts if (p["colour"], p["name"]) == key]

@@ -23,8 +23,8 @@ from scipy.optimize import linear_sum_assignment
 from lego_arta.annotate.background import as_rgb, foreground_mask
 from lego_arta.annotate.colours import RGB, lookup_colour, nearest_colour, to_lab
 from lego_arta.annotate.phrases import PartPhrase, parse_phrase
+from lego_arta.boxes import PixelBox, union_box
 
-Box = tuple[float, float, float, float]
 
 #: Gaps inside one part (edge lines, stud shadows) up to this share of the image width are closed.
 CLOSE_SHARE = 0.004
@@ -50,7 +50,7 @@ VIEW_AZIMUTH, VIEW_ELEVATION, PLATE_HEIGHT = 34.0, 32.0, 0.4
 class Blob:
     """One connected foreground region: its half-open box, area, sampled Lab pixels and elongation."""
 
-    box: Box
+    box: PixelBox
     area: int
     centre_x: float
     lab: np.ndarray
@@ -216,16 +216,12 @@ def assign_blobs(blobs: Sequence[Blob], phrases: Sequence[PartPhrase], image_wid
     return assigned
 
 
-def union_box(boxes: Sequence[Box]) -> Box:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
 class OpenCVGrounder:
     """Grounds part phrases in parts images with OpenCV: no model, no training, works offline."""
 
     name = "opencv"
 
-    def ground(self, row: object, image: np.ndarray, phrases: Sequence[str]) -> list[Box | None]:
+    def ground(self, row: object, image: np.ndarray, phrases: Sequence[str]) -> list[PixelBox | None]:
         """One half-open pixel box per phrase around all its parts, None when not found."""
         parsed = [parse_phrase(phrase) for phrase in phrases]
         if not parsed:

@@ -19,8 +19,8 @@ import numpy as np
 
 from lego_arta.annotate.background import as_rgb
 from lego_arta.annotate.phrases import parse_phrase
+from lego_arta.boxes import PixelBox, union_box
 
-Box = tuple[float, float, float, float]
 
 #: Default score threshold of a detection (the processors' own default).
 DEFAULT_THRESHOLD = 0.1
@@ -50,7 +50,7 @@ def label_index(label: Any, phrases: Sequence[str]) -> int | None:
     return best if best is not None and overlaps[best] > 0 else None
 
 
-def clip_box(box: Box, width: int, height: int) -> Box:
+def clip_box(box: PixelBox, width: int, height: int) -> PixelBox:
     """A detector's continuous box clipped to the image frame ``[0, width] x [0, height]``."""
     x1, y1, x2, y2 = box
     return (
@@ -62,21 +62,17 @@ def clip_box(box: Box, width: int, height: int) -> Box:
 
 
 def pick_boxes(
-    detections: Sequence[tuple[int, float, Box]], phrases: Sequence[str], width: int, height: int
-) -> list[Box | None]:
+    detections: Sequence[tuple[int, float, PixelBox]], phrases: Sequence[str], width: int, height: int
+) -> list[PixelBox | None]:
     """Per phrase, the union of its ``count`` highest-scoring detections, clipped to the image."""
-    result: list[Box | None] = []
+    result: list[PixelBox | None] = []
     for j, phrase in enumerate(phrases):
         mine = sorted((d for d in detections if d[0] == j), key=lambda d: (-d[1], d[2]))
         best = [box for _, _, box in mine[: parse_phrase(phrase).count]]
         if not best:
             result.append(None)
             continue
-        x1 = min(b[0] for b in best)
-        y1 = min(b[1] for b in best)
-        x2 = max(b[2] for b in best)
-        y2 = max(b[3] for b in best)
-        result.append(clip_box((x1, y1, x2, y2), width, height))
+        result.append(clip_box(union_box(best), width, height))
     return result
 
 
@@ -98,7 +94,7 @@ class TransformersGrounder:
             raise ValueError(f"cannot load zero-shot detector {model_id!r}: {error}") from error
         self.model_type = str(getattr(self.model.config, "model_type", ""))
 
-    def ground(self, row: object, image: np.ndarray, phrases: Sequence[str]) -> list[Box | None]:
+    def ground(self, row: object, image: np.ndarray, phrases: Sequence[str]) -> list[PixelBox | None]:
         """One box per phrase (pixels, half-open), None where the detector finds nothing above threshold."""
         import torch
         from PIL import Image
@@ -127,7 +123,7 @@ class TransformersGrounder:
                 outputs, threshold=self.threshold, target_sizes=target
             )[0]
             labels = results["labels"]
-        detections: list[tuple[int, float, Box]] = []
+        detections: list[tuple[int, float, PixelBox]] = []
         for label, score, box in zip(labels, results["scores"].tolist(), results["boxes"].tolist(), strict=True):
             index = label_index(label, phrases)
             if index is not None:

@@ -24,14 +24,11 @@ import numpy as np
 from lego_arta.annotate.background import as_rgb, mask_box
 from lego_arta.annotate.background import background_box as _background_box
 from lego_arta.annotate.boundary import OUTLINE_GAP_PX, boundary_mask, filled_outline, highlighted_item_mask
+from lego_arta.boxes import PixelBox
+from lego_arta.study import MIN_DISPLACEMENT, NEGATIVES_PER_STATE
 
-Box = tuple[float, float, float, float]
 RGB = tuple[int, int, int]
 
-#: Smallest move of a pasted item, as a share of the background box (study: 5%).
-MIN_DISPLACEMENT = 0.05
-#: Negatives per state (study: 3).
-NEGATIVES_PER_STATE = 3
 #: Candidate paste positions per axis (evenly spread over the allowed range), before the random pick.
 POSITION_GRID = 48
 
@@ -67,8 +64,8 @@ class Negative:
 
     image: np.ndarray
     offset: tuple[int, int]
-    item_box: Box
-    pasted_box: Box
+    item_box: PixelBox
+    pasted_box: PixelBox
     displacement: float
 
 
@@ -78,7 +75,7 @@ class NegativeResult:
     rejected: Counter[str]
 
 
-def background_box(image: np.ndarray) -> Box:
+def background_box(image: np.ndarray) -> PixelBox:
     """The model's bounding box in an assembly image (half-open pixels); see :mod:`.background`."""
     return _background_box(image)
 
@@ -87,7 +84,7 @@ def _rejected(reason: str, count: int) -> NegativeResult:
     return NegativeResult(negatives=(), rejected=Counter({reason: count}))
 
 
-def displacement_of(offset: tuple[int, int], box: Box) -> float:
+def displacement_of(offset: tuple[int, int], box: PixelBox) -> float:
     """Move of ``offset`` as a share of ``box``: the larger of the x and y shares."""
     width, height = box[2] - box[0], box[3] - box[1]
     return max(abs(offset[0]) / width, abs(offset[1]) / height)

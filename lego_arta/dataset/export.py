@@ -18,12 +18,13 @@ import pyarrow.parquet as pq
 from datasets import Features
 
 from lego_arta.atomic import atomic_write_text
+from lego_arta.checksum import sha256_file
+from lego_arta.dataset.layout import LLAVA_DIR, LLAVA_IMAGES_DIR, llava_image_name, llava_json_name, shard_name
 
 #: Rows per Parquet row group: small groups keep image-heavy shards quick to stream (push_to_hub uses 100).
 ROW_GROUP_SIZE = 100
 #: Start a new shard after this many bytes of encoded rows (the Hub prefers shards under ~500 MB).
 MAX_SHARD_BYTES = 400 * 1024 * 1024
-LLAVA_DIR = "llava"
 
 
 class EmptySplitError(ValueError):
@@ -79,7 +80,7 @@ class ShardedParquetWriter:
         total = len(self._parts)
         final = []
         for index, part in enumerate(self._parts):
-            target = self.folder / f"{self.split}-{index:05d}-of-{total:05d}.parquet"
+            target = self.folder / shard_name(self.split, index, total)
             part.replace(target)
             final.append(target)
         return final
@@ -95,9 +96,9 @@ class LlavaWriter:
     def write(self, config: str, split: str, rows: Iterable[dict[str, Any]]) -> None:
         """Add rows; images are written plainly because the whole build folder is renamed into place at the end."""
         entries = self.entries.setdefault(split, [])
-        (self.root / "images").mkdir(parents=True, exist_ok=True)
+        (self.root / LLAVA_IMAGES_DIR).mkdir(parents=True, exist_ok=True)
         for row in rows:
-            image = f"images/{row['id']}.png"
+            image = f"{LLAVA_IMAGES_DIR}/{llava_image_name(row['id'])}"
             (self.root / image).write_bytes(row["image"]["bytes"])
             entries.append(
                 {
@@ -114,18 +115,10 @@ class LlavaWriter:
     def close(self) -> list[Path]:
         paths = []
         for split, entries in sorted(self.entries.items()):
-            path = self.root / f"{split}.json"
+            path = self.root / llava_json_name(split)
             atomic_write_text(path, json.dumps(entries, ensure_ascii=False, indent=1) + "\n")
             paths.append(path)
         return paths
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def content_fingerprint(checksums: dict[str, dict[str, Any]], prefix: str = "") -> str:

@@ -26,15 +26,13 @@ from lego_arta.annotate.grounding import Grounder, make_grounder
 from lego_arta.atomic import atomic_directory, atomic_write_text
 from lego_arta.dataset.card import render_card
 from lego_arta.dataset.export import EmptySplitError, LlavaWriter, ShardedParquetWriter, content_fingerprint, file_checksums
-from lego_arta.tasks import get_task
+from lego_arta.dataset.layout import MANIFEST, README
 from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.dataset.splits import SPLITS, split_manuals
 from lego_arta.parse.manual import Manual, ManualSet, load_manuals
 from lego_arta.source.synth.generator import SynthConfig, synthesize
-
-MANIFEST = "manifest.json"
-README = "README.md"
+from lego_arta.tasks import get_task
 
 
 @dataclass

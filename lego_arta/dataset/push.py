@@ -15,7 +15,6 @@ commit: the card's ``<config>/<split>-*`` globs would otherwise load stale shard
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,18 +26,17 @@ import yaml
 from rich.console import Console
 from tqdm import tqdm
 
-README_NAME = "README.md"
-MANIFEST_NAME = "manifest.json"
-LLAVA_FOLDER = "llava"
+from lego_arta.checksum import sha256_file
+from lego_arta.dataset.layout import LLAVA_DIR, MANIFEST, README
+
 #: The card files: committed last, so the configs they declare point at shards already on the Hub.
-CARD_FILES: tuple[str, ...] = (README_NAME, MANIFEST_NAME)
+CARD_FILES: tuple[str, ...] = (README, MANIFEST)
 REPO_TYPE = "dataset"
 DEFAULT_COMMIT_MESSAGE = "Upload LEGO-ARTA dataset build"
 #: Files per commit: the Hub refuses huge commits; huggingface_hub's own folder upload uses 20 to 1,000.
 MAX_FILES_PER_COMMIT = 500
 #: Bytes per commit: bounds what a failed commit has to send again (a study build is ~12 GB).
 MAX_BYTES_PER_COMMIT = 2 * 1024**3
-HASH_BLOCK_BYTES = 1 << 20
 #: How many verification problems one error message lists before summarising the rest.
 MAX_LISTED_PROBLEMS = 10
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -161,7 +159,7 @@ def _patterns(data_files: Any, *, source: str, config: str) -> list[str]:
     raise BuiltFolderError(f"{source}: config {config!r}: data_files must be a path, a list or a split mapping, got {data_files!r}")
 
 
-def read_card_configs(text: str, *, source: str = README_NAME) -> dict[str, tuple[str, ...]]:
+def read_card_configs(text: str, *, source: str = README) -> dict[str, tuple[str, ...]]:
     """The ``configs:`` of a dataset card: config name → its ``data_files`` path patterns.
 
     >>> read_card_configs("---\\nconfigs:\\n- config_name: state\\n  data_files:\\n  - split: test\\n    path: state/test-*\\n---\\n")
@@ -186,7 +184,7 @@ def read_card_configs(text: str, *, source: str = README_NAME) -> dict[str, tupl
     return result
 
 
-def read_manifest_files(text: str, *, source: str = MANIFEST_NAME) -> dict[str, tuple[str, int]]:
+def read_manifest_files(text: str, *, source: str = MANIFEST) -> dict[str, tuple[str, int]]:
     """The ``files`` section of a build manifest: repo path → (sha256 hex, size in bytes)."""
     try:
         manifest = json.loads(text)
@@ -204,7 +202,7 @@ def read_manifest_files(text: str, *, source: str = MANIFEST_NAME) -> dict[str, 
             raise BuiltFolderError(f"{source}: files[{path!r}].sha256 must be 64 lowercase hex digits")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise BuiltFolderError(f"{source}: files[{path!r}].bytes must be a non-negative integer")
-        if rel == MANIFEST_NAME:
+        if rel == MANIFEST:
             raise BuiltFolderError(f"{source}: must not list itself")
         result[rel] = (sha256, size)
     return result
@@ -215,16 +213,6 @@ def read_manifest_files(text: str, *, source: str = MANIFEST_NAME) -> dict[str, 
 
 def _root_scripts(paths: Iterable[str]) -> list[str]:
     return sorted(p for p in paths if "/" not in p and p.endswith(".py"))
-
-
-def _sha256_file(path: Path, bar: tqdm | None = None) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(HASH_BLOCK_BYTES), b""):
-            digest.update(block)
-            if bar is not None:
-                bar.update(len(block))
-    return digest.hexdigest()
 
 
 def _raise_problems(folder: Path, problems: Sequence[str]) -> None:
@@ -249,13 +237,13 @@ def _check_file(root: Path, path: str, sha256: str, size: int, bar: tqdm) -> str
     """The problem with one listed file, or None when it has the manifest's size and sha256."""
     target = root / path
     if not target.is_file():
-        return f"{path}: listed in {MANIFEST_NAME} but missing (partial or moved build)"
+        return f"{path}: listed in {MANIFEST} but missing (partial or moved build)"
     actual_size = target.stat().st_size
     if actual_size != size:
-        return f"{path}: {actual_size} bytes, {MANIFEST_NAME} says {size} (truncated or partially written)"
-    actual = _sha256_file(target, bar)
+        return f"{path}: {actual_size} bytes, {MANIFEST} says {size} (truncated or partially written)"
+    actual = sha256_file(target, bar)
     if actual != sha256:
-        return f"{path}: sha256 {actual[:12]}… differs from {MANIFEST_NAME}'s {sha256[:12]}… (corrupted or edited)"
+        return f"{path}: sha256 {actual[:12]}… differs from {MANIFEST}'s {sha256[:12]}… (corrupted or edited)"
     return None
 
 
@@ -277,16 +265,16 @@ def verify_built_folder(folder: Path, *, include_llava: bool = True, progress: b
             f"{root / scripts[0]}: a .py file at the repo root makes the Hub and datasets>=4 treat the repo as a "
             "script dataset ('Dataset scripts are no longer supported'); remove it from the folder before pushing"
         )
-    if not (root / MANIFEST_NAME).is_file():
-        raise BuiltFolderError(f"{root / MANIFEST_NAME}: missing; is {root} a folder written by `lego-arta build`?")
-    manifest = read_manifest_files(_read_text(root / MANIFEST_NAME), source=str(root / MANIFEST_NAME))
+    if not (root / MANIFEST).is_file():
+        raise BuiltFolderError(f"{root / MANIFEST}: missing; is {root} a folder written by `lego-arta build`?")
+    manifest = read_manifest_files(_read_text(root / MANIFEST), source=str(root / MANIFEST))
     scripts = _root_scripts(manifest)
     if scripts:
-        raise BuiltFolderError(f"{root / MANIFEST_NAME}: lists {scripts[0]}, a .py at the repo root (the Hub's script check fires)")
-    if README_NAME not in manifest:
-        raise BuiltFolderError(f"{root / MANIFEST_NAME}: does not list {README_NAME}, so the card cannot be verified")
+        raise BuiltFolderError(f"{root / MANIFEST}: lists {scripts[0]}, a .py at the repo root (the Hub's script check fires)")
+    if README not in manifest:
+        raise BuiltFolderError(f"{root / MANIFEST}: does not list {README}, so the card cannot be verified")
 
-    selected = {path: entry for path, entry in manifest.items() if include_llava or PurePosixPath(path).parts[0] != LLAVA_FOLDER}
+    selected = {path: entry for path, entry in manifest.items() if include_llava or PurePosixPath(path).parts[0] != LLAVA_DIR}
     problems: list[str] = []
     files: list[LocalFile] = []
     with tqdm(total=sum(size for _, size in selected.values()), unit="B", unit_scale=True, desc="verify", disable=not progress) as bar:
@@ -298,23 +286,23 @@ def verify_built_folder(folder: Path, *, include_llava: bool = True, progress: b
                 problems.append(problem)
     _raise_problems(root, problems)
 
-    configs = read_card_configs(_read_text(root / README_NAME), source=str(root / README_NAME))
+    configs = read_card_configs(_read_text(root / README), source=str(root / README))
     for name, patterns in configs.items():
         for pattern in patterns:
             matched = sorted(p.relative_to(root).as_posix() for p in root.glob(pattern) if p.is_file())
             if not matched:
-                problems.append(f"{README_NAME}: config {name!r} data_files {pattern!r} matches no file")
-            problems += [f"{path}: data file of config {name!r} not listed in {MANIFEST_NAME}" for path in matched if path not in selected]
+                problems.append(f"{README}: config {name!r} data_files {pattern!r} matches no file")
+            problems += [f"{path}: data file of config {name!r} not listed in {MANIFEST}" for path in matched if path not in selected]
     _raise_problems(root, problems)
 
-    manifest_path = root / MANIFEST_NAME
-    files.append(LocalFile(MANIFEST_NAME, _sha256_file(manifest_path), manifest_path.stat().st_size))
+    manifest_path = root / MANIFEST
+    files.append(LocalFile(MANIFEST, sha256_file(manifest_path), manifest_path.stat().st_size))
     return VerifiedFolder(
         root=root,
         files=tuple(sorted(files, key=lambda f: f.path)),
         configs=tuple(configs),
         excluded=tuple(sorted(set(manifest) - set(selected))),
-        unlisted=tuple(p for p in on_disk if p not in manifest and p != MANIFEST_NAME),
+        unlisted=tuple(p for p in on_disk if p not in manifest and p != MANIFEST),
     )
 
 
@@ -496,7 +484,7 @@ def _summary(result: PushResult) -> list[str]:
     if result.excluded:
         lines.append(f"left out {len(result.excluded)} file(s) (--no-llava)")
     for path in result.unlisted:
-        lines.append(f"not uploaded (not listed in {MANIFEST_NAME}): {path}")
+        lines.append(f"not uploaded (not listed in {MANIFEST}): {path}")
     return lines
 
 

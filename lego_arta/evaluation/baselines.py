@@ -38,6 +38,7 @@ from rich.table import Table
 
 from lego_arta.annotate.background import foreground_mask, mask_box
 from lego_arta.annotate.colours import BASIC_COLOURS, LEGO_COLOURS, lookup_colour, shade_distance, to_lab
+from lego_arta.boxes import FrameBox as Box
 from lego_arta.evaluation.built_splits import config_names, iter_images, read_columns
 from lego_arta.evaluation.results import ResultRow, metric_label, write_results
 from lego_arta.evaluation.scoring import (
@@ -53,7 +54,6 @@ from lego_arta.tasks.object import PROMPTS as OBJECT_PROMPTS
 from lego_arta.tasks.object import object_answer
 from lego_arta.tasks.state import state_answer
 
-Box = tuple[float, float, float, float]
 RGB = tuple[int, int, int]
 
 #: The centre quarter of the frame: the box a detector with no idea where to look would give.

@@ -26,7 +26,8 @@ import numpy as np
 import yaml
 from PIL import Image
 
-README = "README.md"
+from lego_arta.dataset.layout import README
+
 #: Rows decoded at a time when images are streamed from a shard.
 IMAGE_BATCH_ROWS = 32
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)

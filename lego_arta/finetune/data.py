@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from lego_arta.dataset.layout import LLAVA_DIR, llava_json_name
 from lego_arta.finetune.augment import IMAGE_PLACEHOLDER, IdentityAugmenter, TextAugmenter, augment_exchange, sample_rng
 from lego_arta.tasks import task_names
 
-LLAVA_DIR = "llava"
 TASKS: tuple[str, ...] = task_names()
 HUMAN, GPT = "human", "gpt"
 #: Label value the loss ignores (``torch.nn.CrossEntropyLoss`` default).
@@ -80,11 +80,11 @@ def llava_json_path(data: Path, split: str) -> Path:
     data = Path(data)
     if data.is_file():
         return data
-    for candidate in (data / LLAVA_DIR / f"{split}.json", data / f"{split}.json"):
+    for candidate in (data / LLAVA_DIR / llava_json_name(split), data / llava_json_name(split)):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(
-        f"{data}: no {LLAVA_DIR}/{split}.json (expected a folder written by `lego-arta build`, "
+        f"{data}: no {LLAVA_DIR}/{llava_json_name(split)} (expected a folder written by `lego-arta build`, "
         f"its {LLAVA_DIR}/ folder, or a LLaVA conversations JSON file)"
     )
 

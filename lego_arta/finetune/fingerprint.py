@@ -17,9 +17,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lego_arta.finetune.data import LLAVA_DIR, ConversationSet
+from lego_arta.checksum import sha256_file
+from lego_arta.dataset.layout import LLAVA_DIR, MANIFEST
+from lego_arta.finetune.data import ConversationSet
 
-MANIFEST = "manifest.json"
 
 
 def _digest(lines: list[str]) -> str:
@@ -51,8 +52,6 @@ def data_fingerprint(conversations: ConversationSet) -> dict[str, Any]:
     The same data gives the same fingerprint whether the image checksums were read from the
     manifest or computed.
     """
-    from lego_arta.dataset.export import sha256_file  # pyarrow/datasets load only when a run starts
-
     source = conversations.source.resolve()
     json_sha256 = sha256_file(source)
     names = sorted({Path(os.path.relpath(path, source.parent)).as_posix() for sample in conversations.samples for path in sample.images})

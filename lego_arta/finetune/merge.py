@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+
 from lego_arta.atomic import atomic_directory, atomic_write_text
+from lego_arta.checksum import sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +52,6 @@ def _has_processor(folder: Path) -> bool:
 
 
 def _adapter_digest(adapter: Path) -> str:
-    from lego_arta.dataset.export import sha256_file
-
     return sha256_file(adapter / "adapter_model.safetensors")
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from lego_arta.dataset.layout import README
 from lego_arta.harness.task_docs import DATA_ENV
 
 #: Environment variable that overrides where the task YAMLs are read from.
@@ -139,8 +140,8 @@ def resolve_data(data: Path | str, *, offline: bool) -> str:
     """A local dataset folder as an absolute path (lmms-eval runs elsewhere); a Hub id only online."""
     local = Path(data).expanduser()
     if local.exists():
-        if not (local / "README.md").is_file():
-            raise FileNotFoundError(f"{local}: not a built LEGO-ARTA dataset (no README.md with a configs: table)")
+        if not (local / README).is_file():
+            raise FileNotFoundError(f"{local}: not a built LEGO-ARTA dataset (no {README} with a configs: table)")
         return str(local.resolve())
     if offline or not HUB_ID.fullmatch(str(data)):
         raise FileNotFoundError(f"dataset folder {data} does not exist (a Hub dataset id needs --online)")
@@ -315,37 +316,20 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--tasks-dir", type=Path, default=None, help=f"task YAML folder (default: ${TASKS_DIR_ENV} or the checkout's)")
     parser.add_argument("--online", action="store_true", help="allow Hugging Face Hub downloads (models or a Hub dataset)")
-    parser.add_argument("--adapter", type=Path, default=None,
-                        help="LoRA adapter (or `lego-arta finetune` output folder): merged into pretrained= under OUTPUT/model first")  # fmt: skip
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: extra lmms-eval arguments")
 
 
-def _merged_model_args(model_args: str, adapter: Path, work_dir: Path, *, offline: bool) -> str:
-    """``model_args`` with ``pretrained=`` replaced by base + adapter merged (peft is a train extra)."""
-    from lego_arta.finetune.merge import model_args_with_adapter
-
-    saved = {key: os.environ.get(key) for key in OFFLINE_ENV}
-    if offline:
-        os.environ.update(OFFLINE_ENV)
-    try:
-        return model_args_with_adapter(model_args, adapter, work_dir)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_eval(args: argparse.Namespace) -> int:
-    """``lego-arta eval``: run lmms-eval, print the metric table; 1 when lmms-eval failed."""
+    """``lego-arta eval``: run lmms-eval, print the metric table; 1 when lmms-eval failed.
+
+    ``args.model_args`` is evaluated as given: a LoRA adapter is merged into its base before this
+    runs (``lego-arta eval --adapter`` does that in :mod:`lego_arta.cli`), so the harness never
+    depends on fine-tuning.
+    """
     extra = [item for item in args.extra if item != "--"]
-    model_args = args.model_args
-    if args.adapter is not None:
-        model_args = _merged_model_args(model_args, args.adapter, Path(args.output) / "model", offline=not args.online)
     try:
         path = run_lmms_eval(
-            data=args.data, model=args.model, model_args=model_args, tasks=args.tasks, output=args.output,
+            data=args.data, model=args.model, model_args=args.model_args, tasks=args.tasks, output=args.output,
             limit=args.limit, batch_size=args.batch_size, extra=extra, tasks_dir=args.tasks_dir, offline=not args.online,
         )  # fmt: skip
     except LmmsEvalError as error:

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lego_arta.answers import FRAME, Box, parse_boxes
+from lego_arta.answers import FRAME, parse_boxes
+from lego_arta.boxes import FrameBox as Box
 from lego_arta.metrics.bootstrap import SampleStats, mean_stats
 from lego_arta.metrics.text import check_not_empty, check_same_length
 

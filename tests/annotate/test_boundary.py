@@ -51,12 +51,6 @@ def test_unhighlighted_session_votes_none_despite_vivid_recurring_parts() -> Non
     assert ORANGE in vote.color_list or vote.color_list  # a vivid candidate was seen and rejected
 
 
-def test_colours_shown_in_parts_images_are_ruled_out() -> None:
-    parts = gradient_backdrop(60, 60)
-    draw_block(parts, (10, 10, 50, 50), MAGENTA)
-    assert session_boundary(drawn_session(MAGENTA), parts_images=[parts]).bound_color is None
-
-
 def test_empty_and_blank_sessions() -> None:
     assert session_boundary([]).bound_color is None
     vote = session_boundary([gradient_backdrop(30, 40)] * 3)

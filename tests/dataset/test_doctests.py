@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["export", "splits", "recipe", "card", "pairs", "pipeline"])
+@pytest.mark.parametrize("name", ["export", "splits", "recipe", "card", "pairs", "pipeline", "layout"])
 def test_doctests(name: str) -> None:
     module = importlib.import_module(f"lego_arta.dataset.{name}")
     assert doctest.testmod(module).failed == 0

@@ -1,9 +1,10 @@
 """What synthetic manuals are built from: LEGO colours, part shapes, and highlight ("boundary") colours.
 
 Colour names are the official LEGO names the Audio & Braille manuals use ("bright red", "medium stone
-grey"), so the text reads like the real data. Highlight colours outline the parts added in an
-assembly image; the state task recovers them from pixels (K-means, then HSV filtering for saturated
-colours), so a highlight must never share its hue with a part colour of the same session:
+grey"), so the text reads like the real data; they are :data:`lego_arta.palette.COLOURS`, shared with
+the annotators. Highlight colours outline the parts added in an assembly image; the state task
+recovers them from pixels (K-means, then HSV filtering for saturated colours), so a highlight must
+never share its hue with a part colour of the same session:
 
 >>> import random
 >>> boundary = pick_boundary_colour(random.Random(0), avoid=[colour_by_name("bright red")])
@@ -17,43 +18,8 @@ import colorsys
 import random
 from collections.abc import Iterable, Sequence
 
+from lego_arta.palette import COLOURS
 from lego_arta.source.synth.model import Colour, Shape
-
-#: Official LEGO colour names with the RGB the renderer paints them in.
-COLOURS: tuple[Colour, ...] = (
-    Colour("white", (242, 243, 242)),
-    Colour("black", (27, 42, 52)),
-    Colour("bright red", (196, 40, 27)),
-    Colour("bright blue", (13, 105, 171)),
-    Colour("bright yellow", (245, 205, 47)),
-    Colour("dark green", (40, 127, 70)),
-    Colour("bright green", (75, 151, 74)),
-    Colour("medium stone grey", (163, 162, 164)),
-    Colour("dark stone grey", (99, 95, 97)),
-    Colour("reddish brown", (105, 64, 39)),
-    Colour("bright orange", (218, 133, 64)),
-    Colour("sand yellow", (149, 138, 115)),
-    Colour("brick yellow", (215, 197, 153)),
-    Colour("bright yellowish green", (164, 189, 70)),
-    Colour("medium azur", (54, 174, 191)),
-    Colour("dark azur", (7, 139, 201)),
-    Colour("bright purple", (200, 112, 160)),
-    Colour("light purple", (228, 173, 200)),
-    Colour("earth blue", (10, 52, 99)),
-    Colour("dark orange", (160, 95, 52)),
-    Colour("nougat", (204, 142, 104)),
-    Colour("medium blue", (110, 153, 201)),
-    Colour("sand green", (120, 144, 129)),
-    Colour("sand blue", (116, 134, 156)),
-    Colour("bright reddish violet", (146, 57, 120)),
-    Colour("new dark red", (123, 46, 47)),
-    Colour("flame yellowish orange", (248, 187, 61)),
-    Colour("cool yellow", (255, 240, 150)),
-    Colour("transparent red", (205, 84, 75), transparent=True),
-    Colour("transparent light blue", (193, 223, 240), transparent=True),
-    Colour("transparent yellow", (247, 241, 141), transparent=True),
-    Colour("transparent green", (132, 182, 141), transparent=True),
-)
 
 #: Footprints (short x long, in studs) of the parts placed on a base.
 PART_SIZES: tuple[tuple[int, int], ...] = (

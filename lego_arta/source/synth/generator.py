@@ -21,6 +21,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from lego_arta.atomic import atomic_directory, atomic_write_bytes, atomic_write_text
+from lego_arta.boxes import PixelBox
 from lego_arta.source.layout import (
     IMAGES_DIR,
     TRUTH_FILE,
@@ -79,7 +80,7 @@ def _placement_json(placement: Placement) -> dict[str, Any]:
     }
 
 
-def _box(box: tuple[int, int, int, int]) -> list[int]:
+def _box(box: PixelBox) -> list[int]:
     return [int(v) for v in box]
 
 

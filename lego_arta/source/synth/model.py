@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from lego_arta.palette import Colour
+
 ShapeKind = Literal["brick", "plate", "tile"]
 
 #: Height of each kind in plate units (a brick is three plates tall).
@@ -25,15 +27,6 @@ KIND_NAME: dict[str, str] = {"brick": "brick", "plate": "plate", "tile": "flat t
 
 #: One run of text inside a line: (entity class or None for untagged words, text).
 Segment = tuple["str | None", str]
-
-
-@dataclass(frozen=True)
-class Colour:
-    """A LEGO colour by its official name, with the RGB the renderer paints it in."""
-
-    name: str
-    rgb: tuple[int, int, int]
-    transparent: bool = False
 
 
 @dataclass(frozen=True)

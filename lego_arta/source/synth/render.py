@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from lego_arta.boxes import PixelBox
 from lego_arta.source.synth.camera import View, fit_view, screen_extent
 from lego_arta.source.synth.model import Colour, Placement, Shape
 from lego_arta.source.synth.raster import Canvas, draw_group, pack
@@ -46,7 +47,6 @@ __all__ = [
 ]
 
 RGB = tuple[int, int, int]
-Box = tuple[int, int, int, int]
 
 #: Flat background of parts-to-find (eop) images, as in the real manuals.
 PARTS_BACKGROUND: RGB = (181, 217, 240)
@@ -96,7 +96,7 @@ class Rendering:
 
     image: Image.Image
     labels: np.ndarray
-    boxes: dict[int, Box]
+    boxes: dict[int, PixelBox]
 
 
 def _line_px(width: int, at_reference: float, low: int, high: int) -> int:
@@ -208,9 +208,9 @@ def _highlight(canvas: Canvas, labels: np.ndarray, highlight: Collection[int], b
             canvas.rgb[..., 0][search][clash] = boundary[0] + 1 if boundary[0] < 255 else boundary[0] - 1
 
 
-def _boxes(canvas: Canvas, labels: np.ndarray, pad: int) -> dict[int, Box]:
+def _boxes(canvas: Canvas, labels: np.ndarray, pad: int) -> dict[int, PixelBox]:
     """Half-open pixel box of every label's visible pixels, searched where that label was drawn."""
-    boxes: dict[int, Box] = {}
+    boxes: dict[int, PixelBox] = {}
     for label, (x0, y0, x1, y1) in sorted(canvas.windows.items()):
         x0, y0 = max(x0 - pad, 0), max(y0 - pad, 0)
         x1, y1 = min(x1 + pad, canvas.width), min(y1 + pad, canvas.height)
