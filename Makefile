@@ -24,16 +24,18 @@ PYTEST_ARGS ?=
 $(PY):
 	$(PYTHON) requirements/check_python.py
 	$(PYTHON) -m venv $(VENV)
+
+$(UV): | $(PY)
 	$(PY) -m pip -q --disable-pip-version-check install uv==$(UV_VERSION)
 
 # Core: `pip install`-style, so that a venv already holding the full lock keeps it (core ⊂ full, same pins).
-$(VENV)/.installed-core: $(CORE_LOCK) setup.cfg pyproject.toml | $(PY)
+$(VENV)/.installed-core: $(CORE_LOCK) setup.cfg pyproject.toml | $(UV)
 	$(UV) pip install -q $(UV_INSTALL_FLAGS) --no-deps -r $(CORE_LOCK)
 	$(UV) pip install -q $(UV_INSTALL_FLAGS) --no-deps -e .
 	touch $@
 
 # Full: synced, so the venv holds exactly the lock (tests/test_environment.py checks it).
-$(VENV)/.installed-all: $(FULL_LOCK) setup.cfg pyproject.toml | $(PY)
+$(VENV)/.installed-all: $(FULL_LOCK) setup.cfg pyproject.toml | $(UV)
 	$(UV) pip sync -q $(UV_INSTALL_FLAGS) $(FULL_LOCK)
 	$(UV) pip install -q $(UV_INSTALL_FLAGS) --no-deps -e .
 	touch $@ $(VENV)/.installed-core
@@ -54,13 +56,13 @@ test-latest: $(VENV)/.installed-core
 
 # Regenerate the locks, keeping current pins where they still fit; `make lock UPGRADE=1` takes the
 # newest releases the ranges allow. lmms-eval is appended unresolved: it goes in without its tree.
-lock: | $(PY)
+lock: | $(UV)
 	$(UV) pip compile setup.cfg $(EXTRAS) requirements/full.in requirements/tools.in $(LOCK_FLAGS) -o $(FULL_LOCK)
 	cat requirements/lmms-eval.txt >> $(FULL_LOCK)
 	$(UV) pip compile setup.cfg requirements/tools.in -c $(FULL_LOCK) $(LOCK_FLAGS) -o $(CORE_LOCK)
 
 # GPU machines: install your CUDA build of torch into .venv first; this adds the full lock minus torch.
-install-gpu: | $(PY)
+install-gpu: | $(UV)
 	$(PY) -c 'import torch; print("keeping torch", torch.__version__, "cuda", torch.version.cuda)'
 	grep -v '^torch==' $(FULL_LOCK) > $(VENV)/gpu-lock.txt
 	$(UV) pip install -q --python $(PY) --no-deps -r $(VENV)/gpu-lock.txt

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,11 @@ def test_declared_eval_extra_excludes_the_filelock_that_breaks_lmms_eval() -> No
     requirements = [Requirement(r) for r in importlib.metadata.requires("lego-arta") or []]
     filelock = [r for r in requirements if _name(r.name) == "filelock" and r.marker and r.marker.evaluate({"extra": "eval"})]
     assert filelock and "4.2.12" in filelock[0].specifier and "4.3.1" not in filelock[0].specifier
+
+
+@pytest.mark.parametrize(("version", "code", "says"), [((3, 9, 18), 1, "needs Python >= 3.10"), ((3, 12, 1), 0, "locked for Python 3.11"), ((3, 11, 7), 0, "")])
+def test_an_unsupported_python_is_refused_before_installing(version: tuple[int, int, int], code: int, says: str) -> None:
+    probe = f"import runpy, sys; sys.version_info = {version!r}; runpy.run_path({str(ROOT / 'requirements' / 'check_python.py')!r})"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == code and says in result.stderr
+    assert bool(result.stderr) == bool(says)
