@@ -28,7 +28,7 @@ Prefer the prebuilt Hub layout (``load_dataset(<built folder>, "state")``) when 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import datasets
@@ -42,19 +42,21 @@ from lego_arta.tasks import TASKS, get_task
 _DESCRIPTION = "LEGO-ARTA: scene, object and state VQA tasks built from step-by-step LEGO assembly manuals."
 
 
+@dataclass
 class LegoArtaConfig(datasets.BuilderConfig):
     """One task; ``recipe`` (a YAML path) and ``grounder`` override the quick-start defaults."""
 
-    def __init__(self, *, recipe: str | None = None, grounder: str | None = None, workers: int = 1, **kwargs) -> None:
-        super().__init__(version=datasets.Version(__version__), **kwargs)
-        self.recipe = recipe
-        self.grounder = grounder
-        self.workers = workers
+    recipe: str | None = None
+    grounder: str | None = None
+    workers: int = 1
 
 
 class LegoArta(datasets.GeneratorBasedBuilder):
     BUILDER_CONFIG_CLASS = LegoArtaConfig
-    BUILDER_CONFIGS = [LegoArtaConfig(name=name, description=f"LEGO-ARTA {name} task") for name in TASKS]
+    BUILDER_CONFIGS = [
+        LegoArtaConfig(name=name, version=datasets.Version(__version__), description=f"LEGO-ARTA {name}: {spec.description}")
+        for name, spec in TASKS.items()
+    ]
     DEFAULT_CONFIG_NAME = "scene"
 
     def _recipe(self) -> BuildRecipe:
@@ -67,7 +69,7 @@ class LegoArta(datasets.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         recipe = self._recipe()
-        cache = Path(self.cache_dir if hasattr(self, "cache_dir") else ".") / "raw"
+        cache = Path(self.cache_dir) / "raw"
         raw = Path(self.config.data_dir) if self.config.data_dir else resolve_raw(recipe, cache / "build", progress=False)
         manuals, splits = read_and_split(raw, recipe)
         return [
