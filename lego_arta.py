@@ -77,6 +77,7 @@ class LegoArta(datasets.GeneratorBasedBuilder):
                 name=split, gen_kwargs={"manuals": [m for m in manuals if splits[m.manual_id] == split], "recipe": recipe}
             )
             for split in (datasets.Split.TRAIN, datasets.Split.TEST)
+            if str(split) in get_task(self.config.name).splits
         ]
 
     def _generate_examples(self, manuals: list[Manual], recipe: BuildRecipe):

@@ -130,6 +130,8 @@ DELEGATED: tuple[tuple[str, str, str, str, str], ...] = (
      "lego_arta.models.tiny_vlm", "add_tiny_model_arguments", "run_tiny_model"),
     ("score", "score a predictions file (id -> answer) against a built split, with CIs",
      "lego_arta.evaluation.scoring", "add_score_arguments", "run_score"),
+    ("robustness", "compare answers on a task and on its unseen-synonym variant (<task>_syn)",
+     "lego_arta.evaluation.robustness", "add_robustness_arguments", "run_robustness"),
     ("baselines", "run the weight-free baselines on a built dataset and write their report",
      "lego_arta.evaluation.baselines", "add_baselines_arguments", "run_baselines"),
     ("report", "Markdown table and PNG charts of results beside the study's rows",

@@ -86,13 +86,13 @@ def task_template(spec: TaskSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def setting_task(spec: TaskSpec, suffix: str, tag: str, with_instruction: bool, examples: int, description: str) -> str:
+def setting_task(spec: TaskSpec, suffix: str, with_instruction: bool, examples: int, description: str) -> str:
     """``lego_arta_<task><suffix>.yaml``: one query setting of one task."""
     return (
         f"{HEADER}# LEGO-ARTA {spec.name}: {description}.\n"
         f"include: _{spec.name}_template_yaml\n"
         f"task: lego_arta_{spec.name}{suffix}\n"
-        f"tag: [{tag}, lego_arta_query_settings]\n"
+        f"tag: [{spec.group}{suffix}, {spec.group}_query_settings]\n"
         "lmms_eval_specific_kwargs:\n"
         "  default:\n"
         f"    config: {spec.name}\n"
@@ -108,7 +108,7 @@ def render() -> dict[str, str]:
         files[f"_{spec.name}_template_yaml"] = task_template(spec)
         for setting in QUERY_SETTINGS:
             files[f"lego_arta_{spec.name}{setting.suffix}.yaml"] = setting_task(
-                spec, setting.suffix, setting.tag, setting.with_instruction, setting.in_context_examples, setting.description
+                spec, setting.suffix, setting.with_instruction, setting.in_context_examples, setting.description
             )
     return files
 

@@ -9,10 +9,12 @@ the stale cache of the previous build.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping
 from importlib import resources
 from string import Template
+from typing import Any
 
 import datasets
 import yaml
@@ -34,10 +36,10 @@ def card_yaml(counts: Mapping[str, Mapping[str, int]], num_bytes: Mapping[str, M
     infos = []
     for config in sorted(counts):
         configs.append(
-            {"config_name": config, "data_files": [{"split": split, "path": f"{config}/{split}-*"} for split in ("train", "test")]}
+            {"config_name": config, "data_files": [{"split": split, "path": f"{config}/{split}-*"} for split in counts[config]]}
         )
         splits = datasets.SplitDict()
-        for split in ("train", "test"):
+        for split in counts[config]:
             splits.add(datasets.SplitInfo(split, num_bytes=int(num_bytes[config][split]), num_examples=int(counts[config][split])))
         info = datasets.DatasetInfo(features=get_task(config).all_features(), config_name=config, splits=splits)._to_yaml_dict()
         infos.append({"config_name": info.pop("config_name"), "description": config_description(config, fingerprints[config]), **info})
@@ -52,15 +54,15 @@ def statistics_markdown(counts: Mapping[str, Mapping[str, int]], units: Mapping[
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for config in sorted(counts):
-        train, test = counts[config]["train"], counts[config]["test"]
+        train, test = counts[config].get("train", 0), counts[config].get("test", 0)
         unit = get_task(config).study_unit
         study_units, study_pairs = (study.get((config, unit)), study.get((config, "vqa_pairs"))) if unit else (None, None)
         lines.append(
             f"| {config} | {train:,} | {test:,} | {train + test:,} | {units.get(config, 0):,} | "
             f"{_count(study_units)} | {_count(study_pairs)} |"
         )
-    total = sum(c["train"] + c["test"] for c in counts.values())
-    lines.append(f"| **all** | {sum(c['train'] for c in counts.values()):,} | {sum(c['test'] for c in counts.values()):,} | "
+    total = sum(sum(c.values()) for c in counts.values())
+    lines.append(f"| **all** | {sum(c.get('train', 0) for c in counts.values()):,} | {sum(c.get('test', 0) for c in counts.values()):,} | "
                  f"{total:,} | | | {study[('overall', 'vqa_pairs')]:,.0f} |")
     return "\n".join(lines)
 
@@ -74,6 +76,18 @@ def skips_markdown(skips: Counter[str]) -> str:
     if not skips:
         return "- nothing was skipped"
     return "\n".join(f"- {count:,} × {reason}" for reason, count in sorted(skips.items()))
+
+
+def task_notes(recipe: BuildRecipe) -> dict[str, Any]:
+    """What each built task records about itself (:attr:`~lego_arta.tasks.spec.TaskSpec.build_notes`)."""
+    return {c: dict(spec.build_notes(recipe)) for c in recipe.configs if (spec := get_task(c)).build_notes is not None}
+
+
+def task_notes_markdown(recipe: BuildRecipe) -> str:
+    notes = task_notes(recipe)
+    if not notes:
+        return "- none of the built tasks records anything beyond the recipe"
+    return "\n\n".join(f"`{task}`:\n\n```json\n{json.dumps(value, indent=1, sort_keys=True)}\n```" for task, value in notes.items())
 
 
 def render_card(
@@ -102,5 +116,6 @@ def render_card(
         citation=CITATION,
         statistics=statistics_markdown(counts, units),
         skips=skips_markdown(skips),
+        task_notes=task_notes_markdown(recipe),
         load_path=load_path,
     )

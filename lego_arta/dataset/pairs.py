@@ -112,10 +112,17 @@ class ManualContext:
     """The :class:`~lego_arta.tasks.spec.PairContext` of one manual and one task."""
 
     def __init__(self, manual: Manual, recipe: BuildRecipe, grounder: Grounder, spec: TaskSpec,
-                 out: ManualPairs, images: _Images, votes: dict[str, BoundaryVote | None]) -> None:  # fmt: skip
+                 out: ManualPairs, images: _Images, votes: dict[str, BoundaryVote | None], skip_prefix: str = "") -> None:  # fmt: skip
         self.manual, self.recipe, self.spec = manual, recipe, spec
         self.rng = manual_rng(manual.manual_id, recipe.seed, spec.name)
         self._grounder, self._out, self._images, self._votes = grounder, out, images, votes
+        self._skip_prefix = skip_prefix
+
+    def for_task(self, name: str) -> ManualContext:
+        """The context another task's pair maker would get for this manual (the same seeded
+        generator, so the same rows), its skips counted under this task's name."""
+        return ManualContext(self.manual, self.recipe, self._grounder, get_task(name), self._out, self._images,
+                             self._votes, skip_prefix=f"{self._skip_prefix}{self.spec.name} via ")  # fmt: skip
 
     def image(self, row: Row) -> np.ndarray:
         return self._images.get(row)
@@ -124,7 +131,7 @@ class ManualContext:
         return png_bytes(image)
 
     def skip(self, reason: str, count: int = 1) -> None:
-        self._out.skips[reason] += count
+        self._out.skips[self._skip_prefix + reason] += count
 
     def annotate(self, kind: str, key: str, value: Any) -> None:
         self._out.annotations.setdefault(kind, {})[key] = value
@@ -192,8 +199,11 @@ class ManualContext:
                               min_displacement=self.recipe.min_displacement)  # fmt: skip
 
 
-def build_manual_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, *, strict: bool = False) -> ManualPairs:
+def build_manual_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, *, strict: bool = False,
+                       split: str | None = None) -> ManualPairs:
     """All rows of every task the recipe names for one manual, shuffled within the manual (seeded).
+
+    With the manual's ``split``, a task without that split makes no rows for it (by design, not a skip).
 
     An undecodable image is a counted skip (and listed in :attr:`ManualPairs.image_errors`), or with
     ``strict`` an :class:`ImageError` naming the file before any pair is made.
@@ -206,6 +216,9 @@ def build_manual_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, 
                 images.get(row)
     votes: dict[str, BoundaryVote | None] = {}
     for task in recipe.configs:
+        if split is not None and split not in get_task(task).splits:
+            out.rows[task] = []
+            continue
         context = ManualContext(manual, recipe, grounder, get_task(task), out, images, votes)
         rows = context.spec.make_pairs(context)
         out.rows[task] = [rows[int(i)] for i in context.rng.permutation(len(rows))]

@@ -11,7 +11,7 @@ import json
 import os
 import platform
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ from tqdm import tqdm
 from lego_arta import __version__
 from lego_arta.annotate.grounding import Grounder, make_grounder
 from lego_arta.atomic import atomic_directory, atomic_write_text
-from lego_arta.dataset.card import render_card
+from lego_arta.dataset.card import render_card, task_notes
 from lego_arta.dataset.export import EmptySplitError, LlavaWriter, ShardedParquetWriter, content_fingerprint, file_checksums
 from lego_arta.dataset.layout import MANIFEST, README
 from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs
@@ -76,15 +76,19 @@ def _grounder(spec: str, raw_root: str) -> Grounder:
     return _WORKER_GROUNDER[key]
 
 
-def _pairs_job(job: tuple[Manual, BuildRecipe, str, bool]) -> ManualPairs:
-    manual, recipe, raw_root, strict = job
-    return build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict)
+def _pairs_job(job: tuple[Manual, BuildRecipe, str, bool, str | None]) -> ManualPairs:
+    manual, recipe, raw_root, strict, split = job
+    return build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict, split=split)
 
 
 def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int = 1, progress: bool = True,
-                strict: bool = False) -> Iterator[ManualPairs]:
-    """Pairs of every manual, in the manuals' order (also with several worker processes)."""
-    jobs = [(manual, recipe, str(manual.folder.parent), strict) for manual in manuals]
+                strict: bool = False, splits: Mapping[str, str] | None = None) -> Iterator[ManualPairs]:
+    """Pairs of every manual, in the manuals' order (also with several worker processes).
+
+    With ``splits`` (manual id → split), a task makes no pairs for a manual in a split it does not
+    have (an evaluation-only variant makes none for train manuals).
+    """
+    jobs = [(manual, recipe, str(manual.folder.parent), strict, splits.get(manual.manual_id) if splits else None) for manual in manuals]
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
     try:
         if workers > 1 and len(jobs) > 1:
@@ -172,6 +176,7 @@ class BuildTally:
             "parse_skips": self.parse_skips,
             "image_errors": self.image_errors,
             "fingerprints": fingerprints,
+            "task_notes": task_notes(recipe),
         }
 
 
@@ -223,21 +228,23 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     manuals, splits = read_and_split(raw_dir, recipe, strict=strict)
     tally = BuildTally.start(manuals, splits, raw_dir)
     with atomic_directory(out, overwrite=overwrite) as tmp:
-        writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in SPLITS}
+        config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
+        writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in config_splits[c]}
         llava = LlavaWriter(tmp)
-        for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress, strict=strict):
+        for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress, strict=strict, splits=splits):
             split = splits[pairs.manual_id]
             for config in recipe.configs:
-                rows = pairs.rows.get(config, [])
-                writers[config, split].write(rows)
-                llava.write(config, split, rows)
+                if split in config_splits[config]:
+                    rows = pairs.rows.get(config, [])
+                    writers[config, split].write(rows)
+                    llava.write(config, split, rows)
             tally.add(pairs, recipe.configs)
-        counts = {c: {s: writers[c, s].rows for s in SPLITS} for c in recipe.configs}
+        counts = {c: {s: writers[c, s].rows for s in config_splits[c]} for c in recipe.configs}
         _check_rows(counts, splits, tally.skips)
         for writer in writers.values():
             writer.close()
         llava.close()
-        num_bytes = {c: {s: writers[c, s].num_bytes for s in SPLITS} for c in recipe.configs}
+        num_bytes = {c: {s: writers[c, s].num_bytes for s in config_splits[c]} for c in recipe.configs}
         data_files = file_checksums(tmp)
         fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in recipe.configs}
         card = render_card(recipe, counts, num_bytes, tally.units, tally.skips, load_path=recipe.hub_repo,

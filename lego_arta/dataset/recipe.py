@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import yaml
 
-from lego_arta.tasks import TASKS, task_names
+from lego_arta.tasks import TASKS, default_task_names
 
 from lego_arta.study import IN_CONTEXT_EXAMPLES, KMEANS_CLUSTERS, MIN_DISPLACEMENT, NEGATIVES_PER_STATE, TEST_FRACTION
 
@@ -40,7 +40,7 @@ class SourceSpec:
 class BuildRecipe:
     name: str = "quickstart"
     source: SourceSpec = field(default_factory=SourceSpec)
-    configs: tuple[str, ...] = field(default_factory=task_names)
+    configs: tuple[str, ...] = field(default_factory=default_task_names)
     grounder: str = "truth"
     seed: int = 0
     test_fraction: float = TEST_FRACTION
@@ -87,7 +87,7 @@ def recipe_from_dict(data: dict[str, Any], *, where: str = "<recipe>") -> BuildR
         raise RecipeError(f"{where}: source.kind must be 'synthetic' or 'raw', got {source_spec.kind!r}")
     if source_spec.kind == "raw" and not source_spec.path:
         raise RecipeError(f"{where}: source.kind 'raw' needs source.path (a folder of raw manuals)")
-    configs = tuple(data.pop("configs", task_names()))
+    configs = tuple(data.pop("configs", default_task_names()))
     bad = [c for c in configs if c not in TASKS]
     if bad:
         raise RecipeError(f"{where}: configs {bad} unknown; expected some of {list(TASKS)}")

@@ -15,9 +15,9 @@ def build_table(result: BuildResult) -> Table:
         table.add_column(column, justify="left" if column == "config" else "right")
     units = result.manifest.get("units", {})
     for config, counts in result.counts.items():
-        total = counts["train"] + counts["test"]
+        total = sum(counts.values())
         reference = study.get((config, "vqa_pairs"))  # a task the study did not have gives none
-        table.add_row(config, f"{counts['train']:,}", f"{counts['test']:,}", f"{total:,}", f"{units.get(config, 0):,}",
+        table.add_row(config, f"{counts.get('train', 0):,}", f"{counts.get('test', 0):,}", f"{total:,}", f"{units.get(config, 0):,}",
                       "–" if reference is None else f"{reference:,.0f}", "–" if reference is None else f"{total / reference:.2f}")
     skipped = sum(result.skips.values())
     table.caption = f"{skipped:,} items skipped" + "".join(f"\n  {n:,} × {reason}" for reason, n in sorted(result.skips.items()))

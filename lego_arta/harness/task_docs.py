@@ -76,10 +76,9 @@ class QuerySetting:
 
 @dataclass(frozen=True)
 class QuerySettingVariant:
-    """A row of the query-setting table: task-name suffix, tag, settings and a readable description."""
+    """A row of the query-setting table: task-name suffix (also of the tag: ``lego_arta_noctx``), settings, description."""
 
     suffix: str
-    tag: str
     with_instruction: bool
     in_context_examples: int
     description: str
@@ -88,10 +87,10 @@ class QuerySettingVariant:
 #: The study's query settings (SPEC §3, Table 8.4): every task gets one lmms-eval task per row
 #: (``eval_tasks/lego_arta/_generate_configs.py``). A new query setting is a new row.
 QUERY_SETTINGS: tuple[QuerySettingVariant, ...] = (
-    QuerySettingVariant("", "lego_arta", True, 0, "with the manual instruction, no in-context examples (the main setting)"),
-    QuerySettingVariant("_noctx", "lego_arta_noctx", False, 0, "without the manual instruction, no in-context examples"),
-    QuerySettingVariant("_icl", "lego_arta_icl", True, IN_CONTEXT_EXAMPLES, "with the manual instruction and two in-context examples from the train split"),
-    QuerySettingVariant("_noctx_icl", "lego_arta_noctx_icl", False, IN_CONTEXT_EXAMPLES, "without the manual instruction, with two in-context examples from the train split"),
+    QuerySettingVariant("", True, 0, "with the manual instruction, no in-context examples (the main setting)"),
+    QuerySettingVariant("_noctx", False, 0, "without the manual instruction, no in-context examples"),
+    QuerySettingVariant("_icl", True, IN_CONTEXT_EXAMPLES, "with the manual instruction and two in-context examples from the train split"),
+    QuerySettingVariant("_noctx_icl", False, IN_CONTEXT_EXAMPLES, "without the manual instruction, with two in-context examples from the train split"),
 )  # fmt: skip
 
 
@@ -142,8 +141,9 @@ def in_context_examples(data: str, config: str, count: int, with_instruction: bo
         return ()
     import datasets
 
-    train = datasets.load_dataset(data, config, split=IN_CONTEXT_SPLIT)
-    balance = get_task(config).in_context_balance
+    spec = get_task(config)
+    train = datasets.load_dataset(data, spec.examples_from or config, split=IN_CONTEXT_SPLIT)
+    balance = spec.in_context_balance
     labels = train[balance] if balance else None
     rows = [train[i] for i in choose_in_context_rows(list(train["id"]), labels, count=count, seed=seed)]
     return tuple(InContextExample(row["image"], query_text(row, with_instruction=with_instruction), str(row["answer"])) for row in rows)

@@ -28,7 +28,7 @@ UNK_TOKEN = "<unk>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD_TOKEN, UNK_TOKEN, BOS_TOKEN, EOS_TOKEN, IMAGE_TOKEN)
 
 # Multi-character markup that must stay one token (answers and queries are built from them).
-MARKUP_TOKENS: tuple[str, ...] = (*(spec.task_token for spec in TASKS.values()), "<p>", "</p>")
+MARKUP_TOKENS: tuple[str, ...] = (*dict.fromkeys(spec.task_token for spec in TASKS.values()), "<p>", "</p>")
 
 # Word-boundary marker of the Metaspace pre-tokenizer: decoding restores the original spacing.
 WORD_START = "\u2581"

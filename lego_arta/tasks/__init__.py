@@ -22,7 +22,12 @@ from lego_arta.tasks.spec import TaskSpec
 
 #: Environment variable naming extra task modules (``pkg.module`` each, comma-separated).
 TASKS_ENV = "LEGO_ARTA_TASK_MODULES"
-BUILTIN_MODULES: tuple[str, ...] = ("lego_arta.tasks.scene", "lego_arta.tasks.object", "lego_arta.tasks.state")
+BUILTIN_MODULES: tuple[str, ...] = (
+    "lego_arta.tasks.scene",
+    "lego_arta.tasks.object",
+    "lego_arta.tasks.state",
+    "lego_arta.tasks.synonym_variants",
+)
 
 
 
@@ -69,13 +74,14 @@ def register_task(spec: TaskSpec) -> TaskSpec:
     return TASKS.add(spec)
 
 
-def load_task_module(name: str) -> TaskSpec:
-    """Import ``name`` and register its ``SPEC``; the error names the module and what was expected."""
+def load_task_module(name: str) -> tuple[TaskSpec, ...]:
+    """Import ``name`` and register its ``SPEC`` (or each of its ``SPECS``); the error names the module and what was expected."""
     module = importlib.import_module(name)
-    spec = getattr(module, "SPEC", None)
-    if not isinstance(spec, TaskSpec):
-        raise TypeError(f"task module {name!r} must define SPEC = TaskSpec(...), found {type(spec).__name__}")
-    return register_task(spec)
+    specs = getattr(module, "SPECS", None) or (getattr(module, "SPEC", None),)
+    bad = [type(spec).__name__ for spec in specs if not isinstance(spec, TaskSpec)]
+    if bad:
+        raise TypeError(f"task module {name!r} must define SPEC = TaskSpec(...) or SPECS = (TaskSpec(...), ...), found {', '.join(bad)}")
+    return tuple(register_task(spec) for spec in specs)
 
 
 def get_task(name: str) -> TaskSpec:
@@ -87,6 +93,11 @@ def get_task(name: str) -> TaskSpec:
 
 def task_names() -> tuple[str, ...]:
     return tuple(TASKS)
+
+
+def default_task_names() -> tuple[str, ...]:
+    """The tasks a recipe builds when it names none (evaluation-only variants are opted into)."""
+    return tuple(name for name, spec in TASKS.items() if spec.in_default_build)
 
 
 for _module in BUILTIN_MODULES:

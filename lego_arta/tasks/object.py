@@ -11,12 +11,14 @@ phrases named in the label), IoU and the rate of answers with a usable box.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from datasets import Value
 
 from lego_arta.answers import parse_boxes
 from lego_arta.boxes import union_box
+from lego_arta.metrics.boxes import box_iou
 from lego_arta.study import COLLAGE_QUADRANTS
 from lego_arta.tasks.prompts import answer_box, finding_line, found_phrase, load_prompts
 from lego_arta.tasks.scene import scored_entities
@@ -30,6 +32,19 @@ def object_answer(object_phrase: str, box: tuple[float, float, float, float]) ->
     """``<p>phrase</p>{<x1><y1><x2><y2>}`` with integer coordinates in the 0–100 frame (see :func:`answer_box`)."""
     x1, y1, x2, y2 = answer_box(box)
     return PROMPTS.answer("box", object=object_phrase, x1=x1, y1=y1, x2=x2, y2=y2)
+
+
+def box_agreement(first: Sequence[str], second: Sequence[str]) -> list[float]:
+    """IoU in percent between the first boxes of two answers; 0 when either has none.
+
+    >>> box_agreement(["<p>a</p>{<0><0><10><10>}", "none"], ["<p>a</p>{<5><0><15><10>}", "<p>a</p>{<0><0><1><1>}"])
+    [33.33333333333333, 0.0]
+    """
+    scores = []
+    for a, b in zip(first, second, strict=True):
+        boxes_a, boxes_b = parse_boxes(a), parse_boxes(b)
+        scores.append(100.0 * box_iou(boxes_a[0][1], boxes_b[0][1]) if boxes_a and boxes_b else 0.0)
+    return scores
 
 
 def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
@@ -87,4 +102,5 @@ SPEC = TaskSpec(
     study_unit="objects",
     study_metrics=("e_acc", "iou"),
     max_new_tokens=64,
+    consistency=box_agreement,
 )

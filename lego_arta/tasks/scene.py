@@ -16,6 +16,7 @@ from typing import Any
 
 from datasets import Value
 
+from lego_arta.metrics.text import rouge1_per_sample
 from lego_arta.tasks.prompts import finding_line, found_phrase, load_prompts
 from lego_arta.tasks.spec import ImageError, List, PairContext, TaskSpec
 
@@ -28,6 +29,11 @@ PROMPTS = load_prompts("scene")
 def scored_entities(lines: Sequence[Any]) -> list[str]:
     """The theme and colour phrases of tagged lines: what T_ACC and E_ACC look for in an answer."""
     return [text for line in lines for text in line.all(*SCORED_ENTITY_CLASSES)]
+
+
+def text_agreement(first: Sequence[str], second: Sequence[str]) -> list[float]:
+    """ROUGE-1 F1 in percent between two answers (each the other's reference)."""
+    return rouge1_per_sample(list(first), list(second))
 
 
 def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
@@ -59,4 +65,5 @@ SPEC = TaskSpec(
     study_unit="scenes",
     study_metrics=("t_acc", "bleu", "rouge1"),
     max_new_tokens=128,
+    consistency=text_agreement,
 )

@@ -88,6 +88,9 @@ class PairContext(Protocol):
     def negatives(self, step: np.ndarray, before: np.ndarray, colour: Any) -> Any:
         """State negatives of a step image (``.negatives`` with ``.image``/``.displacement``, ``.rejected``)."""
 
+    def for_task(self, name: str) -> PairContext:
+        """The context task ``name``'s pair maker gets for this manual (a variant reuses its base's rows)."""
+
 
 PairMaker = Callable[[PairContext], list[dict[str, Any]]]
 
@@ -102,7 +105,15 @@ class TaskSpec:
     row counting this task's items (``None`` for a task the study did not have), and
     ``study_metrics`` the metrics its result tables report. ``max_new_tokens`` bounds generation
     in the lmms-eval task; ``in_context_balance`` names a boolean column whose values in-context
-    examples alternate (state: Yes, No, …), so the examples do not hint at one verdict.
+    examples alternate (state: Yes, No, …), so the examples do not hint at one verdict. ``splits``
+    are the splits the task has (an evaluation-only variant has ``("test",)``, so nothing of it can
+    leak into training); ``in_default_build`` says whether a recipe that names no configs builds it;
+    ``group`` is the lmms-eval tag of its main query setting (``lego_arta`` for the study's tasks);
+    ``build_notes`` maps a recipe to what the build must record about the task (the manifest and
+    the card hold it: the synonym variants' seen/unseen split, say); ``examples_from`` names the task
+    whose train split supplies in-context examples when this one has none (a test-only variant);
+    ``consistency`` scores, per sample and in percent, how far two answers to the same item agree
+    (a model asked in two wordings should answer the same).
     """
 
     name: str
@@ -117,6 +128,12 @@ class TaskSpec:
     study_metrics: tuple[str, ...] = ()
     max_new_tokens: int = 64
     in_context_balance: str | None = None
+    splits: tuple[str, ...] = ("train", "test")
+    in_default_build: bool = True
+    group: str = "lego_arta"
+    build_notes: Callable[[Any], Mapping[str, Any]] | None = None
+    examples_from: str | None = None
+    consistency: Callable[[Sequence[str], Sequence[str]], list[float]] | None = None
 
     @property
     def task_token(self) -> str:

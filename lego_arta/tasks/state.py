@@ -12,6 +12,7 @@ Scored by F1 (positive = Yes), TNR, FPR and the rate of unreadable verdicts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from datasets import Value
@@ -25,6 +26,16 @@ PROMPTS = load_prompts("state")
 
 def state_answer(label: bool) -> str:
     return PROMPTS.answer("yes" if label else "no")
+
+
+def same_verdict(first: Sequence[str], second: Sequence[str]) -> list[float]:
+    """100 where both answers give the same readable verdict, else 0 (an unreadable one agrees with nothing).
+
+    >>> same_verdict(["Yes.", "no", "maybe"], ["yes", "No, wrong.", "maybe"])
+    [100.0, 100.0, 0.0]
+    """
+    verdicts = [(parse_yes_no(a), parse_yes_no(b)) for a, b in zip(first, second, strict=True)]
+    return [100.0 if a is not None and a == b else 0.0 for a, b in verdicts]
 
 
 def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
@@ -76,4 +87,5 @@ SPEC = TaskSpec(
     study_metrics=("f1", "tnr", "fpr"),
     max_new_tokens=16,
     in_context_balance="label",
+    consistency=same_verdict,
 )

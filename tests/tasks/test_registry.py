@@ -28,7 +28,11 @@ def test_builtin_tasks_in_order_with_registered_metrics_and_distinct_tokens() ->
         assert all(column == "answer" or column in spec.features for column in spec.metrics.values())
         assert set(spec.reference_columns) <= set(spec.features)
         assert not set(spec.features) & set(COMMON_FEATURES)
-    assert len({spec.task_token for spec in TASKS.values()}) == len(TASKS)
+    built_by_default = [spec for spec in TASKS.values() if spec.in_default_build]
+    assert len({spec.task_token for spec in built_by_default}) == len(built_by_default)
+    for spec in TASKS.values():
+        if spec.examples_from:  # a variant asks its base task's question, in other words
+            assert spec.task_token == get_task(spec.examples_from).task_token and spec.splits == ("test",)
 
 
 def test_an_unknown_task_is_an_error_naming_the_known_ones() -> None:

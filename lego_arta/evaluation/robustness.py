@@ -1,0 +1,149 @@
+"""``lego-arta robustness``: does a model's score survive unseen verb synonyms? (after ACE)
+
+Two answer files for the same items — one on a task (``state``), one on its synonym variant
+(``state_syn``, the same rows asked with held-out verbs; ids carry the variant suffix) — give, per
+metric, the original score, the variant score and their gap with a paired bootstrap interval that
+resamples whole manuals (rows of one manual are not independent), and per sample how far the two
+answers agree (state: the same verdict; object: IoU of the two boxes; scene: ROUGE-1 between them).
+Either file may be a predictions JSONL or an lmms-eval sample log (two ``lego-arta eval`` runs).
+
+>>> result = robustness("state", Path("orig.jsonl"), Path("syn.jsonl"), "out/built")   # doctest: +SKIP
+>>> result.gaps["f1"], result.consistency                                              # doctest: +SKIP
+(-12.5, 81.0)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from lego_arta.atomic import atomic_write_text
+from lego_arta.evaluation.built_splits import read_columns
+from lego_arta.evaluation.results import metric_label
+from lego_arta.evaluation.scoring import DEFAULT_SPLIT, join_answers, load_references, read_predictions, reference_columns
+from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, Interval
+from lego_arta.metrics.bootstrap import paired_cluster_gap_ci
+from lego_arta.tasks import get_task
+from lego_arta.tasks.synonym_variants import SUFFIX
+
+
+@dataclass(frozen=True)
+class RobustnessResult:
+    """Scores on both wordings, their gaps (variant − original) with intervals, and answer agreement."""
+
+    task: str
+    variant: str
+    n_rows: int
+    original: dict[str, float]
+    varied: dict[str, float]
+    gaps: dict[str, float]
+    intervals: dict[str, Interval]
+    consistency: float
+    missing: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task, "variant": self.variant, "rows": self.n_rows,
+            "metrics": {name: {"original": self.original[name], "variant": self.varied[name], "gap": self.gaps[name],
+                               "gap_low": self.intervals[name].low, "gap_high": self.intervals[name].high}
+                        for name in self.original},
+            "consistency": self.consistency, "missing": list(self.missing),
+        }  # fmt: skip
+
+
+def robustness(
+    task: str,
+    original: Path,
+    variant: Path,
+    data: Path | str,
+    *,
+    split: str = DEFAULT_SPLIT,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    alpha: float = DEFAULT_ALPHA,
+) -> RobustnessResult:
+    """Compare answers to ``task`` and to its synonym variant, row by row (see the module docstring)."""
+    spec, variant_task = get_task(task), f"{task}{SUFFIX.replace('-', '_')}"
+    variant_spec = get_task(variant_task)
+    if spec.consistency is None:
+        raise ValueError(f"task {task!r} defines no answer consistency to compare wordings with")
+    base_refs = load_references(task, data, split=split)
+    variant_refs = load_references(variant_task, data, split=split)
+    by_id = {reference.id: reference for reference in base_refs}
+    unmatched = [r.id for r in variant_refs if not r.id.endswith(SUFFIX) or r.id[: -len(SUFFIX)] not in by_id]
+    if unmatched:
+        raise ValueError(f"{data}: {variant_task} rows without an original {task} row: {unmatched[:5]}")
+    paired = [by_id[r.id[: -len(SUFFIX)]] for r in variant_refs]
+    first = join_answers(paired, read_predictions(Path(original)).answers)
+    second = join_answers(variant_refs, read_predictions(Path(variant)).answers)
+    columns = reference_columns(task, paired)
+    stats_a, stats_b = spec.stats(first.answers, columns), variant_spec.stats(second.answers, reference_columns(variant_task, variant_refs))
+    manuals = _manuals(data, variant_task, split, [r.id for r in variant_refs])
+    intervals = {name: paired_cluster_gap_ci(stats_a[name], stats_b[name], manuals, n_resamples=n_resamples, seed=seed, alpha=alpha)
+                 for name in spec.metrics}  # fmt: skip
+    original_scores = {name: stats_a[name].score() for name in spec.metrics}
+    varied_scores = {name: stats_b[name].score() for name in spec.metrics}
+    return RobustnessResult(
+        task=task, variant=variant_task, n_rows=len(paired), original=original_scores, varied=varied_scores,
+        gaps={name: varied_scores[name] - original_scores[name] for name in spec.metrics}, intervals=intervals,
+        consistency=float(np.mean(spec.consistency(first.answers, second.answers))),
+        missing=first.missing + second.missing,
+    )  # fmt: skip
+
+
+def _manuals(data: Path | str, task: str, split: str, ids: Sequence[str]) -> list[str]:
+    table = read_columns(data, task, split, ["id", "manual_id"])
+    manual = dict(zip(table["id"], table["manual_id"]))
+    return [str(manual[row_id]) for row_id in ids]
+
+
+def robustness_table(result: RobustnessResult) -> Table:
+    table = Table(title=f"{result.task} vs {result.variant} ({result.n_rows} paired rows); answer agreement {result.consistency:.2f}")
+    for column in ("metric", "original", "unseen synonyms", "gap", f"gap {100 * (1 - DEFAULT_ALPHA):.0f}% interval (by manual)"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name in result.original:
+        low, high = result.intervals[name]
+        table.add_row(metric_label(name), f"{result.original[name]:.2f}", f"{result.varied[name]:.2f}", f"{result.gaps[name]:+.2f}",
+                      f"[{low:+.2f}, {high:+.2f}]")  # fmt: skip
+    return table
+
+
+def robustness_markdown(results: Sequence[RobustnessResult]) -> str:
+    lines = ["# Synonym robustness", "", "| task | metric | original | unseen synonyms | gap | gap interval | answer agreement |",
+             "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for result in results:
+        for name in result.original:
+            low, high = result.intervals[name]
+            lines.append(f"| {result.task} | {metric_label(name)} | {result.original[name]:.2f} | {result.varied[name]:.2f} | "
+                         f"{result.gaps[name]:+.2f} | [{low:+.2f}, {high:+.2f}] | {result.consistency:.2f} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def add_robustness_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``lego-arta robustness``."""
+    parser.add_argument("--task", required=True, help="the original task (its variant <task>_syn must be built)")
+    parser.add_argument("--original", type=Path, required=True, help="answers to the task (JSONL or lmms-eval samples)")
+    parser.add_argument("--variant", type=Path, required=True, help="answers to <task>_syn (JSONL or lmms-eval samples)")
+    parser.add_argument("--data", required=True, help="built dataset folder with both configs")
+    parser.add_argument("--split", default=DEFAULT_SPLIT)
+    parser.add_argument("--out", type=Path, default=None, help="folder for robustness-<task>.json and .md")
+    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES)
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run_robustness(args: argparse.Namespace) -> int:
+    result = robustness(args.task, args.original, args.variant, args.data, split=args.split, n_resamples=args.resamples, seed=args.seed)
+    Console(soft_wrap=True).print(robustness_table(result))
+    if args.out is not None:
+        stem = Path(args.out) / f"robustness-{args.task}"
+        atomic_write_text(Path(f"{stem}.json"), json.dumps(result.to_dict(), indent=1, sort_keys=True) + "\n")
+        atomic_write_text(Path(f"{stem}.md"), robustness_markdown([result]))
+    return 0

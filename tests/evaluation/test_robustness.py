@@ -1,0 +1,79 @@
+"""Synonym variants end to end: built beside their originals, scored by lmms-eval, compared by ``robustness``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from lego_arta.dataset.recipe import BuildRecipe
+from lego_arta.evaluation.robustness import robustness
+from lego_arta.harness.lmms_eval_runner import run_lmms_eval
+from lego_arta.tasks.synonym_variants import SUFFIX, synonym_split
+
+CONFIGS = ("scene", "object", "state", "scene_syn", "object_syn", "state_syn")
+
+
+@pytest.fixture(scope="module")
+def with_variants(tmp_path_factory: pytest.TempPathFactory, synthetic_raw: Path, built_recipe: BuildRecipe) -> Path:
+    from lego_arta.dataset.pipeline import build
+
+    out = tmp_path_factory.mktemp("built-syn") / "lego-arta"
+    build(replace(built_recipe, configs=CONFIGS), out, raw=synthetic_raw, progress=False)
+    return out
+
+
+def _rows(folder: Path, config: str, split: str) -> list[dict]:
+    return pq.read_table(sorted((folder / config).glob(f"{split}-*.parquet")), columns=None).to_pylist()
+
+
+def _write(path: Path, answers: dict[str, str]) -> Path:
+    path.write_text("".join(json.dumps({"id": i, "answer": a}) + "\n" for i, a in answers.items()))
+    return path
+
+
+@pytest.mark.slow
+def test_variants_are_test_only_aligned_rows_recorded_in_manifest_and_card(with_variants: Path) -> None:
+    assert not list((with_variants / "state_syn").glob("train-*")), "a variant must not reach training"
+    for task in ("scene", "object", "state"):
+        originals = {row["id"]: row for row in _rows(with_variants, task, "test")}
+        variants = _rows(with_variants, f"{task}_syn", "test")
+        assert variants and len(variants) == len(originals)
+        for row in variants:
+            original = originals[row["id"].removesuffix(SUFFIX)]
+            assert row["image"]["bytes"] == original["image"]["bytes"] and row["answer"] == original["answer"]
+            assert row["query"] != original["query"] and len(row["query"].split()) == len(original["query"].split())
+    manifest = json.loads((with_variants / "manifest.json").read_text())
+    assert manifest["task_notes"]["state_syn"]["synonym_split"] == synonym_split(0).to_dict()
+    assert "`state_syn`" in (with_variants / "README.md").read_text()
+    llava = json.loads((with_variants / "llava" / "train.json").read_text())
+    assert llava and not any(entry["task"].endswith("_syn") for entry in llava)
+
+
+@pytest.mark.slow
+def test_robustness_reports_the_known_gap_and_agreement(with_variants: Path, tmp_path: Path) -> None:
+    state = _rows(with_variants, "state", "test")
+    positives, negatives = sum(r["label"] for r in state), sum(not r["label"] for r in state)
+    yes = _write(tmp_path / "yes.jsonl", {r["id"]: "Yes." for r in state})
+    no_on_variant = _write(tmp_path / "no.jsonl", {r["id"] + SUFFIX: "No." for r in state})
+    same_on_variant = _write(tmp_path / "same.jsonl", {r["id"] + SUFFIX: "Yes." for r in state})
+    result = robustness("state", yes, no_on_variant, with_variants, n_resamples=200)
+    f1 = 100 * 2 * positives / (2 * positives + negatives)
+    assert result.original["f1"] == pytest.approx(f1) and result.varied["f1"] == 0.0
+    assert result.gaps["f1"] == pytest.approx(-f1) and result.consistency == 0.0
+    assert result.intervals["f1"].low <= -f1 + 1e-9 <= result.intervals["f1"].high + 1e-9
+    steady = robustness("state", yes, same_on_variant, with_variants, n_resamples=200)
+    assert steady.gaps == dict.fromkeys(steady.gaps, 0.0) and steady.consistency == 100.0
+    assert all(interval == (0.0, 0.0) for interval in steady.intervals.values())
+
+
+@pytest.mark.slow
+def test_dummy_model_scores_the_variant_exactly_as_the_original(with_variants: Path, tmp_path: Path) -> None:
+    path = run_lmms_eval(data=with_variants, model="dummy", model_args="response=Yes", tasks="lego_arta_state,lego_arta_syn", output=tmp_path)
+    results = json.loads(path.read_text())["results"]
+    for metric in ("f1", "tnr", "fpr", "invalid_rate"):
+        assert results["lego_arta_state_syn"][f"{metric},none"] == results["lego_arta_state"][f"{metric},none"]
+    assert {"lego_arta_scene_syn", "lego_arta_object_syn"} <= set(results)
