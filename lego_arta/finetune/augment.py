@@ -13,9 +13,9 @@ augmented run is reproducible, resumable, and independent of data-loader worker 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -42,16 +42,112 @@ class IdentityAugmenter:
         return query, answer
 
 
-#: Name → factory; ``--augment NAME`` picks one. A new augmenter registers itself here.
-AUGMENTERS: dict[str, Callable[[], TextAugmenter]] = {"none": IdentityAugmenter}
+@dataclass(frozen=True)
+class Rewrite:
+    """What one augmentation did: the new texts, verbs replaced, and whether it made a negative."""
+
+    query: str
+    answer: str
+    replaced: int = 0
+    negative: bool = False
 
 
-def make_augmenter(name: str) -> TextAugmenter:
-    """The augmenter registered as ``name``; unknown names list the known ones."""
-    try:
-        return AUGMENTERS[name]()
-    except KeyError:
-        raise ValueError(f"unknown augmenter {name!r}; expected one of {sorted(AUGMENTERS)}") from None
+@dataclass(frozen=True)
+class SynonymAugmenter:
+    """ACE's training-time rewrite: verbs replaced by *seen* synonyms of their trees, never unseen ones.
+
+    With probability ``prob`` an exchange's query verbs (and, for scene, the answer's verbs: the
+    answer is an instruction) become seen synonyms down to ``depth`` of the build's split
+    (``split_seed``: the build seed, read from the built folder's manifest). With probability
+    ``negatives`` a state exchange answered Yes has its instruction verb replaced by the verb's
+    antonym and becomes a No (ACE's negatives: "Did I do it correctly for Remove the brick …?").
+    Boxes and verdicts are never rewritten.
+
+    >>> augmenter = SynonymAugmenter(split_seed=0, prob=1.0)
+    >>> augmenter("<image>\\n[state] After I find 2 red bricks. Did I do it correctly for Put the brick?", "Yes.",
+    ...           task="state", rng=np.random.default_rng(1))
+    ('<image>\\n[state] After I notice 2 red bricks. Did I do it correctly for Settle the brick?', 'Yes.')
+    """
+
+    split_seed: int = 0
+    prob: float = 0.5
+    depth: int = 2
+    negatives: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("prob", "negatives"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"synonym augmentation {name} must be in [0, 1], got {getattr(self, name)}")
+        if self.depth not in (1, 2):
+            raise ValueError(f"synonym depth must be 1 or 2, got {self.depth}")
+
+    def rewrite(self, query: str, answer: str, *, task: str, rng: np.random.Generator) -> Rewrite:
+        from lego_arta.tasks.state import state_answer
+        from lego_arta.tasks.synonym_variants import synonym_split
+        from lego_arta.tasks.synonyms import load_trees, replace_verbs, seen_choices
+
+        vocabulary, split = load_trees(), synonym_split(self.split_seed)
+        if task == "state" and answer == state_answer(True) and self.negatives and rng.random() < self.negatives:
+            flipped = _antonym_query(query, vocabulary)
+            if flipped is not None:
+                return Rewrite(flipped, state_answer(False), 1, True)
+        if not self.prob or rng.random() >= self.prob:
+            return Rewrite(query, answer)
+        choices = seen_choices(query, vocabulary, split, rng, depth=self.depth)
+        new_answer = answer
+        if task == "scene":
+            answer_choices = seen_choices(answer, vocabulary, split, rng, depth=self.depth)
+            new_answer = replace_verbs(answer, answer_choices)
+            choices_count = len(answer_choices)
+        else:
+            choices_count = 0
+        changed = sum(1 for word, synonym in choices.items() if synonym.lower() != word.lower()) + choices_count
+        return Rewrite(replace_verbs(query, choices), new_answer, changed)
+
+    def __call__(self, query: str, answer: str, *, task: str, rng: np.random.Generator) -> tuple[str, str]:
+        rewrite = self.rewrite(query, answer, task=task, rng=rng)
+        return rewrite.query, rewrite.answer
+
+
+def _antonym_query(query: str, vocabulary: Any) -> str | None:
+    """The query with its instruction verb (a capitalised verb with an antonym) replaced by the antonym."""
+    from lego_arta.tasks.synonyms import replace_verbs, verbs_in
+
+    verbs = [word for word in verbs_in(query, vocabulary) if word[:1].isupper() and word in vocabulary.antonyms]
+    return replace_verbs(query, {verbs[-1]: vocabulary.antonyms[verbs[-1]]}) if verbs else None
+
+
+#: Name → factory; ``--augment NAME`` picks one. A new augmenter registers itself here; factories
+#: take the keyword options of :func:`make_augmenter` they understand.
+AUGMENTERS: dict[str, Callable[..., TextAugmenter]] = {
+    "none": lambda **_options: IdentityAugmenter(),
+    "synonyms": lambda **options: SynonymAugmenter(**options),
+}
+
+
+def make_augmenter(name: str, **options: Any) -> TextAugmenter:
+    """The augmenter registered as ``name`` with ``options``; unknown names list the known ones."""
+    if name not in AUGMENTERS:
+        raise ValueError(f"unknown augmenter {name!r}; expected one of {sorted(AUGMENTERS)}")
+    return AUGMENTERS[name](**options)
+
+
+def replay_counts(augmenter: TextAugmenter, samples: Sequence[Any], *, seed: int, epochs: int) -> list[dict[str, int]]:
+    """Per epoch, how many verbs were replaced and negatives made: augmentation is a pure function
+    of (seed, epoch, sample index), so replaying it in the main process counts exactly what the
+    data-loader workers do, for the training log and the run config."""
+    counts = []
+    rewrite = getattr(augmenter, "rewrite", None)
+    for epoch in range(epochs):
+        replaced = negatives = 0
+        for index, sample in enumerate(samples):
+            rng = sample_rng(seed, epoch, index)
+            for exchange in sample.exchanges:
+                if rewrite is not None:
+                    result = rewrite(exchange.query, exchange.answer, task=sample.task, rng=rng)
+                    replaced, negatives = replaced + result.replaced, negatives + int(result.negative)
+        counts.append({"epoch": epoch, "synonym_replacements": replaced, "antonym_negatives": negatives})
+    return counts
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:

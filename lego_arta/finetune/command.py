@@ -63,6 +63,10 @@ def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--overwrite", action="store_true", help="replace a finished or abandoned run in --output")
     run.add_argument("--max-samples", type=int, default=None, help="train on N samples (seeded choice), for smoke runs")
     run.add_argument("--augment", choices=sorted(AUGMENTERS), default="none", help="training-time text augmentation")
+    run.add_argument("--synonym-prob", type=float, default=0.5, help="--augment synonyms: share of exchanges whose verbs are replaced")
+    run.add_argument("--synonym-depth", type=int, choices=(1, 2), default=2, help="--augment synonyms: first- or second-order synonyms")
+    run.add_argument("--augment-negatives", nargs="?", type=float, const=0.25, default=0.0, metavar="P",
+                     help="--augment synonyms: turn a share P (default 0.25) of state Yes samples into antonym No samples")  # fmt: skip
     run.add_argument("--chat-template", type=Path, default=None, help="Jinja file replacing the model's chat template")
     run.add_argument("--dataloader-workers", type=int, default=0)
     run.add_argument("--log-every", type=int, default=1, help="log every N optimizer steps")
@@ -82,6 +86,7 @@ def config_from_args(args: argparse.Namespace):
         eval_samples=args.eval_samples, save_every=args.save_every, resume=args.resume, max_samples=args.max_samples,
         lr_scheduler=args.lr_scheduler, warmup_ratio=args.warmup_ratio, weight_decay=args.weight_decay,
         max_grad_norm=args.max_grad_norm, gradient_checkpointing=args.gradient_checkpointing, augment=args.augment,
+        synonym_prob=args.synonym_prob, synonym_depth=args.synonym_depth, augment_negatives=args.augment_negatives,
         chat_template=str(args.chat_template) if args.chat_template else None,
         dataloader_workers=args.dataloader_workers, log_every=args.log_every, overwrite=args.overwrite, progress=args.progress,
     )  # fmt: skip

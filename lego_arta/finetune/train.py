@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from lego_arta.atomic import atomic_directory, atomic_write_text
-from lego_arta.finetune.augment import make_augmenter
+from lego_arta.dataset.layout import MANIFEST
+from lego_arta.finetune.augment import TextAugmenter, make_augmenter, replay_counts
 from lego_arta.finetune.data import (
     IGNORE_INDEX,
     TASKS,
@@ -97,6 +98,9 @@ class FinetuneConfig:
     max_grad_norm: float = 1.0
     gradient_checkpointing: bool = False
     augment: str = "none"
+    synonym_prob: float = 0.5
+    synonym_depth: int = 2
+    augment_negatives: float = 0.0
     chat_template: str | None = None
     dataloader_workers: int = 0
     log_every: int = 1
@@ -377,7 +381,7 @@ class _Run:
 
         config = self.config
         collator = ConversationCollator(processor, stop_token_ids=generation_stop_ids(model))
-        dataset = ConversationDataset(data.train, augmenter=make_augmenter(config.augment), seed=config.seed)
+        dataset = ConversationDataset(data.train, augmenter=self._augmenter(), seed=config.seed)
         sampler = EpochShuffleSampler(len(dataset), config.seed)
         # Its own generator: creating a loader iterator draws a seed, which must not come from the
         # global stream (dropout), or a resumed run would see other dropout masks than the original.
@@ -392,6 +396,15 @@ class _Run:
                 collate_fn=collator, num_workers=config.dataloader_workers, generator=torch.Generator().manual_seed(config.seed),
             )  # fmt: skip
         return _Loaders(train_loader=train_loader, eval_loader=eval_loader, dataset=dataset, sampler=sampler, collator=collator)
+
+    def _augmenter(self) -> TextAugmenter:
+        """The configured augmenter; synonym replacement uses the split of the build's own seed."""
+        config = self.config
+        if config.augment != "synonyms":
+            return make_augmenter(config.augment)
+        manifest = json.loads((Path(config.data) / MANIFEST).read_text(encoding="utf-8"))
+        return make_augmenter("synonyms", split_seed=int(manifest["seed"]), prob=config.synonym_prob,
+                              depth=config.synonym_depth, negatives=config.augment_negatives)  # fmt: skip
 
     def _total_steps(self, batches_per_epoch: int) -> int:
         """Optimizer steps of the run: ``max_steps``, else every epoch's batches split over processes and accumulation.
@@ -432,6 +445,7 @@ class _Run:
                 "total_steps": total_steps,
                 "chat_template_has_generation_blocks": collator.uses_generation_blocks,
                 "append_eos": collator.append_eos,
+                "augmentation": replay_counts(self._augmenter(), data.train, seed=config.seed, epochs=config.epochs),
             },
             "versions": environment_versions(),
         }
@@ -440,6 +454,8 @@ class _Run:
         if self.accelerator.is_main_process:
             atomic_write_text(self.output / RUN_CONFIG, json.dumps(run_config, indent=1, sort_keys=True) + "\n")
             atomic_write_text(self.output / FINGERPRINT, json.dumps(data.fingerprint, indent=1, sort_keys=True) + "\n")
+            if config.augment != "none" and self.checkpoint is None:
+                self.log.append({"step": 0, "augmentation": run_config["resolved"]["augmentation"]})
 
     def _check_resumable(self, fingerprint: dict[str, Any]) -> None:
         """A checkpoint continues only the run that wrote it: same settings, same data."""
