@@ -136,6 +136,8 @@ DELEGATED: tuple[tuple[str, str, str, str, str], ...] = (
      "lego_arta.evaluation.baselines", "add_baselines_arguments", "run_baselines"),
     ("report", "Markdown table and PNG charts of results beside the study's rows",
      "lego_arta.evaluation.report", "add_report_arguments", "run_report"),
+    ("qa", "dataset quality assurance: a rating questionnaire (qa make) and its agreement statistics (qa score)",
+     "lego_arta.qa.command", "add_qa_arguments", "run_qa"),
     ("finetune", "LoRA fine-tuning of a Hub VLM on the built conversations (peft + Accelerate)",
      "lego_arta.finetune.command", "add_finetune_arguments", "run_finetune"),
     ("merge", "fold a LoRA adapter into its base model (a folder lmms-eval can load)",
