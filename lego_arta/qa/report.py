@@ -75,7 +75,7 @@ def agreement_png(result: QAResult) -> bytes:
     axes.set_xticks(range(len(rows)), [f"{t}\n{c}" for t, c, _ in rows], fontsize=8)
     axes.set_ylim(min(-0.2, *(s[k] or 0.0 for _, _, s in rows for k in AGREEMENT_LABELS)), 1.05)
     axes.set_ylabel("agreement")
-    axes.legend(fontsize=7, loc="lower right")
+    axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=len(AGREEMENT_LABELS) + 1, frameon=False)
     figure.tight_layout()
     return _png(figure)
 
