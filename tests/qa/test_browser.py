@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from lego_arta.cli import main
 from tests.qa.conftest import careful, ratings_document, write_json
 
@@ -49,6 +51,7 @@ def _typed_score(item: dict[str, Any], criterion: str, levels: int, number: int)
     return (number + len(criterion)) % levels
 
 
+@pytest.mark.slow
 def test_a_rater_scores_everything_by_keyboard_resumes_after_reload_and_downloads(
     chromium: tuple[Any, Path], questionnaire: Path, items_document: dict[str, Any], tmp_path: Path
 ) -> None:

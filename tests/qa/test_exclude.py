@@ -24,6 +24,7 @@ def _rejects_first_items(item: dict[str, Any], criterion: str, levels: int) -> i
     return 0 if item["item"] in {"object-001", "state-001"} else levels - 1
 
 
+@pytest.mark.slow
 def test_flagged_pairs_are_dropped_by_the_build_and_counted(tmp_path: Path, questionnaire: Path, items_document: dict[str, Any],
                                                            built_dataset: Path, synthetic_raw: Path, built_recipe: BuildRecipe) -> None:  # fmt: skip
     files = [write_json(tmp_path / f"{name}.json", ratings_document(items_document, name, _rejects_first_items)) for name in ("a", "b")]
