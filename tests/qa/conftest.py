@@ -62,6 +62,27 @@ def write_json(path: Path, document: Any) -> Path:
     return path
 
 
+@pytest.fixture
+def served(questionnaire: Path) -> Iterator[str]:
+    """The questionnaire folder on a local static server (what raters get from any web host): its URL."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(questionnaire)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def _browser_binaries() -> tuple[str, str] | None:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     return (chromium, driver) if chromium and driver else None
