@@ -60,7 +60,14 @@ def _build(args: argparse.Namespace) -> int:
     from lego_arta.dataset.report import build_table
 
     recipe = load_recipe(args.recipe).with_overrides(manuals=args.manuals, seed=args.seed)
-    result = build(recipe, args.out, raw=args.raw, workers=args.workers, overwrite=args.overwrite, strict=args.strict)
+    exclude = None
+    if args.exclude is not None:
+        from lego_arta.qa.scoring import read_flagged
+
+        exclude = read_flagged(args.exclude)
+    result = build(recipe, args.out, raw=args.raw, workers=args.workers, overwrite=args.overwrite, strict=args.strict, exclude=exclude)
+    if exclude is not None:
+        console.print(f"removed by quality assurance: {result.manifest['removed_by_qa']['removed']} of {len(exclude)} flagged pairs")
     console.print(build_table(result))
     return 0
 
@@ -118,6 +125,7 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--strict", action="store_true", help="fail on the first unreadable manual or row")
+    p.add_argument("--exclude", type=Path, default=None, help="flagged.json of `lego-arta qa score`: leave those pair ids out")
     p.set_defaults(run=_build)
 
 
@@ -136,6 +144,8 @@ DELEGATED: tuple[tuple[str, str, str, str, str], ...] = (
      "lego_arta.evaluation.baselines", "add_baselines_arguments", "run_baselines"),
     ("report", "Markdown table and PNG charts of results beside the study's rows",
      "lego_arta.evaluation.report", "add_report_arguments", "run_report"),
+    ("qa", "dataset quality assurance: a rating questionnaire (qa make) and its agreement statistics (qa score)",
+     "lego_arta.qa.command", "add_qa_arguments", "run_qa"),
     ("finetune", "LoRA fine-tuning of a Hub VLM on the built conversations (peft + Accelerate)",
      "lego_arta.finetune.command", "add_finetune_arguments", "run_finetune"),
     ("merge", "fold a LoRA adapter into its base model (a folder lmms-eval can load)",

@@ -11,7 +11,7 @@ import json
 import os
 import platform
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ from lego_arta.dataset.splits import SPLITS, split_manuals
 from lego_arta.parse.manual import Manual, ManualSet, load_manuals
 from lego_arta.source.synth.generator import SynthConfig, synthesize
 from lego_arta.tasks import get_task
+from lego_arta.tasks.synonym_variants import SUFFIX as SYNONYM_SUFFIX
 
 
 @dataclass
@@ -215,13 +216,32 @@ def _check_rows(counts: dict[str, dict[str, int]], splits: dict[str, str], skips
         )
 
 
+def drop_excluded(pairs: ManualPairs, exclude: Collection[str]) -> Counter[str]:
+    """Remove the rows whose id is in ``exclude`` from ``pairs``; the count removed per config.
+
+    ``exclude`` holds pair ids quality assurance flagged (``lego-arta qa score`` → flagged.json).
+    A synonym variant (``<id>-syn``) shares its original's image and answer, so it goes too:
+
+    >>> pairs = ManualPairs("m1", rows={"state": [{"id": "a"}, {"id": "b"}], "state_syn": [{"id": "b-syn"}]})
+    >>> drop_excluded(pairs, {"b"}), pairs.rows
+    (Counter({'state': 1, 'state_syn': 1}), {'state': [{'id': 'a'}], 'state_syn': []})
+    """
+    removed: Counter[str] = Counter()
+    for config, rows in pairs.rows.items():
+        kept = [row for row in rows if row["id"] not in exclude and row["id"].removesuffix(SYNONYM_SUFFIX) not in exclude]
+        removed[config] += len(rows) - len(kept)
+        pairs.rows[config] = kept
+    return removed
+
+
 def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: int = 1, overwrite: bool = False,
-          progress: bool = True, strict: bool = False) -> BuildResult:
+          progress: bool = True, strict: bool = False, exclude: Collection[str] | None = None) -> BuildResult:
     """Build every configured task into ``out`` (written atomically: all or nothing).
 
     Unreadable manuals, rows and images are counted skips in the manifest, card and result, or
     with ``strict`` an error naming the file. A (config, split) without rows is an
-    :class:`EmptySplitError`, and nothing is written.
+    :class:`EmptySplitError`, and nothing is written. Rows whose id is in ``exclude`` are left out
+    and counted in the manifest under ``removed_by_qa``.
     """
     out = Path(out)
     raw_dir = resolve_raw(recipe, out, raw, workers=workers, progress=progress)
@@ -231,8 +251,11 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
         config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in config_splits[c]}
         llava = LlavaWriter(tmp)
+        removed: Counter[str] = Counter()
         for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress, strict=strict, splits=splits):
             split = splits[pairs.manual_id]
+            if exclude is not None:
+                removed.update({f"{config}/{split}": n for config, n in drop_excluded(pairs, exclude).items() if n})
             for config in recipe.configs:
                 if split in config_splits[config]:
                     rows = pairs.rows.get(config, [])
@@ -251,6 +274,8 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
                            fingerprints=fingerprints, manuals=len(manuals))
         atomic_write_text(tmp / README, card)
         manifest = tally.manifest(recipe, counts, fingerprints)
+        if exclude is not None:
+            manifest["removed_by_qa"] = {"excluded_ids": len(set(exclude)), "removed": sum(removed.values()), "per_split": dict(sorted(removed.items()))}
         manifest["files"] = file_checksums(tmp)
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return BuildResult(out=out, counts=counts, skips=tally.skips, manifest=manifest)

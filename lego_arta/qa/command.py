@@ -1,0 +1,60 @@
+"""``lego-arta qa make`` and ``lego-arta qa score``: the CLI adapter over :mod:`lego_arta.qa`.
+
+>>> # lego-arta qa make --data out/quickstart/lego-arta --out out/qa --per-task 100 --seed 0
+>>> # lego-arta qa score ratings-*.json --items out/qa/items.json --out out/qa-scores
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from lego_arta.study import QA_PAIRS_PER_TASK
+
+
+def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``lego-arta qa`` and its two sub-commands."""
+    sub = parser.add_subparsers(dest="qa_command", required=True)
+    make = sub.add_parser("make", help="write a self-contained rating questionnaire (index.html, items.json, images/)")
+    make.add_argument("--data", required=True, help="built dataset folder")
+    make.add_argument("--out", type=Path, required=True, help="questionnaire folder to write")
+    make.add_argument("--per-task", type=int, default=QA_PAIRS_PER_TASK, help="pairs rated per task (the study: 100)")
+    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--split", default="test")
+    make.add_argument("--tasks", nargs="+", default=["object", "state"])
+    make.add_argument("--overwrite", action="store_true", help="replace an existing questionnaire folder")
+    score = sub.add_parser("score", help="validate ratings files, compute agreement, flag bad pairs, write the report")
+    score.add_argument("ratings", nargs="+", type=Path, help="ratings files downloaded from the questionnaire")
+    score.add_argument("--items", type=Path, required=True, help="the questionnaire's items.json")
+    score.add_argument("--out", type=Path, required=True, help="folder for qa_scores.json, flagged.json, report.md and charts")
+    score.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
+    score.add_argument("--min-check-pass", type=float, default=None,
+                       help="exclude a rater from a task below this check pass rate (default: the documented rule, 2/3)")  # fmt: skip
+
+
+def run_qa(args: argparse.Namespace) -> int:
+    console = Console(soft_wrap=True)
+    if args.qa_command == "make":
+        from lego_arta.qa.questionnaire import MakeConfig, make_questionnaire
+
+        config = MakeConfig(per_task=args.per_task, seed=args.seed, split=args.split, tasks=tuple(args.tasks))
+        document = make_questionnaire(args.data, args.out, config, overwrite=args.overwrite)
+        items = document["items"]
+        for task in config.tasks:
+            mine = [item for item in items if item["task"] == task]
+            checks = [n for n, item in enumerate(mine, start=1) if item["check"]]
+            console.print(f"{task}: {len(mine)} items, {len(checks)} checks at positions {checks}")
+        console.print(f"wrote {args.out / 'index.html'} (questionnaire {document['questionnaire']})")
+        return 0
+    from lego_arta.qa.scoring import DEFAULT_MIN_CHECK_PASS, score_ratings, write_outputs
+
+    threshold = DEFAULT_MIN_CHECK_PASS if args.min_check_pass is None else args.min_check_pass
+    result = score_ratings(args.items, args.ratings, min_check_pass=threshold, seed=args.seed)
+    write_outputs(result, args.out)
+    for task, criteria in result.scores["tasks"].items():
+        for name, stats in criteria.items():
+            console.print(f"{task}/{name}: mean {stats['mean']:.2f}, Fleiss {stats['fleiss_kappa']}, alpha {stats['krippendorff_alpha']}")
+    console.print(f"flagged {len(result.flagged['pairs'])} pairs; wrote {args.out}")
+    return 0
