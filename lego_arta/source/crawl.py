@@ -34,6 +34,7 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup
 from PIL import Image
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
 from tqdm import tqdm
 
@@ -340,7 +341,7 @@ def render_report(report: CrawlReport) -> Group:
         for column in ("outcome", "manual", "reason"):
             details.add_column(column, overflow="fold")
         for row in problems:
-            details.add_row(*row)
+            details.add_row(*(escape(cell) for cell in row))
         parts.append(details)
     return Group(*parts)
 
@@ -382,7 +383,7 @@ def run_crawl(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
     except (CrawlError, ValueError) as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         return 2
     console.print(render_report(report))
     return 0 if report.ok else 1
