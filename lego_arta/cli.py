@@ -40,10 +40,12 @@ def _print_summary(folder: Path, *, strict: bool) -> None:
 
 
 def _parse(args: argparse.Namespace) -> int:
+    from lego_arta.atomic import refuse_overlap
     from lego_arta.parse.manual import load_manuals
     from lego_arta.parse.records import write_records
     from lego_arta.parse.statistics import corpus_statistics, statistics_table
 
+    refuse_overlap(args.out, args.folder, source_name="FOLDER")
     manuals = load_manuals(args.folder, strict=args.strict)
     count = write_records(manuals, args.out)
     console.print(statistics_table(corpus_statistics(manuals), title=f"Parsed {args.folder}"))

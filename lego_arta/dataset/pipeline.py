@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from lego_arta import __version__
 from lego_arta.annotate.grounding import Grounder, make_grounder
-from lego_arta.atomic import atomic_directory, atomic_write_text
+from lego_arta.atomic import atomic_directory, atomic_write_text, check_replaceable, refuse_overlap
 from lego_arta.dataset.card import render_card
 from lego_arta.dataset.export import EmptySplitError, LlavaWriter, ShardedParquetWriter, content_fingerprint, file_checksums
 from lego_arta.dataset.layout import MANIFEST, README
@@ -31,7 +31,7 @@ from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.dataset.splits import SPLITS, split_manuals
 from lego_arta.parse.manual import Manual, ManualSet, load_manuals
-from lego_arta.source.synth.generator import SynthConfig, synthesize
+from lego_arta.source.synth.generator import SYNTH_RECORD, SynthConfig, synthesize
 from lego_arta.tasks import get_task
 
 
@@ -49,15 +49,22 @@ def default_raw_dir(recipe: BuildRecipe, out: Path) -> Path:
     return out.parent / ".lego-arta-raw" / f"{recipe.name}-m{s.manuals}-s{s.seed}-{s.width}x{s.height}"
 
 
-def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, workers: int = 1, progress: bool = True) -> Path:
-    """The raw-manuals folder of a recipe, generating synthetic manuals once if they are not there."""
+def raw_location(recipe: BuildRecipe, out: Path, raw: Path | None = None) -> Path:
+    """Where a build reads its raw manuals from (``--raw``, the recipe's folder or the synthetic cache), without generating them."""
     if raw is not None:
         return Path(raw)
     if recipe.source.kind == "raw":
         return Path(recipe.source.path or "")
-    folder = default_raw_dir(recipe, out)
+    return default_raw_dir(recipe, out)
+
+
+def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, workers: int = 1, progress: bool = True) -> Path:
+    """The raw-manuals folder of a recipe, generating synthetic manuals once if they are not there."""
+    folder = raw_location(recipe, out, raw)
+    if raw is not None or recipe.source.kind == "raw":
+        return folder
     s = recipe.source
-    marker = folder / "synth.json"
+    marker = folder / SYNTH_RECORD
     if marker.is_file():
         recorded = json.loads(marker.read_text(encoding="utf-8"))
         if (recorded["manuals"], recorded["seed"], recorded["width"], recorded["height"]) == (s.manuals, s.seed, s.width, s.height):
@@ -215,14 +222,18 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     """Build every configured task into ``out`` (written atomically: all or nothing).
 
     Unreadable manuals, rows and images are counted skips in the manifest, card and result, or
-    with ``strict`` an error naming the file. A (config, split) without rows is an
+    with ``strict`` an error naming the file. ``out`` may not overlap the raw folder, and
+    ``overwrite`` replaces only an earlier build (a folder holding :data:`MANIFEST`). A (config, split) without rows is an
     :class:`EmptySplitError`, and nothing is written.
     """
     out = Path(out)
+    refuse_overlap(out, raw_location(recipe, out, raw))
+    if overwrite and out.exists():
+        check_replaceable(out, MANIFEST)
     raw_dir = resolve_raw(recipe, out, raw, workers=workers, progress=progress)
     manuals, splits = read_and_split(raw_dir, recipe, strict=strict)
     tally = BuildTally.start(manuals, splits, raw_dir)
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in SPLITS}
         llava = LlavaWriter(tmp)
         for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress, strict=strict):
