@@ -47,12 +47,12 @@ def _parse(args: argparse.Namespace) -> int:
 
     refuse_overlap(args.out, args.folder, source_name="FOLDER")
     manuals = load_manuals(args.folder, strict=args.strict)
-    count = write_records(manuals, args.out)
     console.print(statistics_table(corpus_statistics(manuals), title=f"Parsed {args.folder}"))
     for kind, number in sorted(manuals.skip_counts().items()):
         console.print(f"[yellow]skipped {number} × {escape(kind)}[/yellow]", highlight=False)
     for skip in manuals.skips:
         console.print(f"  {escape(str(skip))}", highlight=False)
+    count = write_records(manuals, args.out)
     console.print(f"wrote {count} records to {escape(str(args.out))}")
     return 0
 

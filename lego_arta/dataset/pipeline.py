@@ -205,6 +205,29 @@ def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False) 
     return manuals, splits
 
 
+class DuplicateIdError(ValueError):
+    """Two rows of one config with one id (``--strict``); the message names the manual and the id."""
+
+
+def unique_rows(pairs: ManualPairs, config: str, seen: set[str], *, strict: bool = False) -> list[dict[str, Any]]:
+    """A manual's rows of ``config`` whose id is new to the build; a repeated id is a counted skip
+    (in ``pairs.skips``), or with ``strict`` a :class:`DuplicateIdError`.
+
+    Parsing already drops duplicate page rows; this is the last guard, because ``score`` and
+    ``datasets`` users rely on ids being unique and a build must never write two rows with one id.
+    """
+    kept: list[dict[str, Any]] = []
+    for row in pairs.rows.get(config, []):
+        if row["id"] in seen:
+            if strict:
+                raise DuplicateIdError(f"{pairs.manual_id}: {config} row id {row['id']} was already written")
+            pairs.skips[f"{config}: duplicate id"] += 1
+            continue
+        seen.add(row["id"])
+        kept.append(row)
+    return kept
+
+
 def _check_rows(counts: dict[str, dict[str, int]], splits: dict[str, str], skips: Counter[str]) -> None:
     """Refuse a build with an empty (config, split): ``datasets`` cannot load it, and a benchmark needs both."""
     empty = [f"{config}/{split}" for config, per_split in counts.items() for split, rows in per_split.items() if not rows]
@@ -236,10 +259,11 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in SPLITS}
         llava = LlavaWriter(tmp)
+        seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
         for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress, strict=strict):
             split = splits[pairs.manual_id]
             for config in recipe.configs:
-                rows = pairs.rows.get(config, [])
+                rows = unique_rows(pairs, config, seen[config], strict=strict)
                 writers[config, split].write(rows)
                 llava.write(config, split, rows)
             tally.add(pairs, recipe.configs)
