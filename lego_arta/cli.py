@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 
@@ -22,7 +23,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     config = SynthConfig(manuals=args.manuals, seed=args.seed, width=args.width, height=args.height)
     ids = synthesize(args.out, config, workers=args.workers, overwrite=args.overwrite)
-    console.print(f"wrote {len(ids)} synthetic manuals to {args.out}")
+    console.print(f"wrote {len(ids)} synthetic manuals to {escape(str(args.out))}")
     if args.summary:
         _print_summary(args.out, strict=True)
     return 0
@@ -35,22 +36,24 @@ def _print_summary(folder: Path, *, strict: bool) -> None:
     manuals = load_manuals(folder, strict=strict)
     console.print(statistics_table(corpus_statistics(manuals), title=f"Raw manuals in {folder}"))
     for skip in manuals.skips:
-        console.print(f"[yellow]skipped[/yellow] {skip}")
+        console.print(f"[yellow]skipped[/yellow] {escape(str(skip))}", highlight=False)
 
 
 def _parse(args: argparse.Namespace) -> int:
+    from lego_arta.atomic import refuse_overlap
     from lego_arta.parse.manual import load_manuals
     from lego_arta.parse.records import write_records
     from lego_arta.parse.statistics import corpus_statistics, statistics_table
 
+    refuse_overlap(args.out, args.folder, source_name="FOLDER")
     manuals = load_manuals(args.folder, strict=args.strict)
-    count = write_records(manuals, args.out)
     console.print(statistics_table(corpus_statistics(manuals), title=f"Parsed {args.folder}"))
     for kind, number in sorted(manuals.skip_counts().items()):
-        console.print(f"[yellow]skipped {number} × {kind}[/yellow]")
+        console.print(f"[yellow]skipped {number} × {escape(kind)}[/yellow]", highlight=False)
     for skip in manuals.skips:
-        console.print(f"  {skip}", highlight=False)
-    console.print(f"wrote {count} records to {args.out}")
+        console.print(f"  {escape(str(skip))}", highlight=False)
+    count = write_records(manuals, args.out)
+    console.print(f"wrote {count} records to {escape(str(args.out))}")
     return 0
 
 
@@ -88,7 +91,7 @@ def _quickstart(args: argparse.Namespace) -> int:
     console.print(build_table(result))
     state = load_dataset(str(built), "state", split="test")
     sample = state[0]
-    console.print(f"[bold]load_dataset({str(built)!r}, 'state', split='test')[/bold]: {len(state)} rows")
+    console.print(f"[bold]load_dataset({escape(repr(str(built)))}, 'state', split='test')[/bold]: {len(state)} rows")
     console.print({key: value for key, value in sample.items() if key != "image"}, highlight=False)
     console.print(f"image: {sample['image'].size[0]}x{sample['image'].size[1]} {sample['image'].mode}")
     return 0
@@ -234,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except (ValueError, FileExistsError, FileNotFoundError) as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         return 2
 
 

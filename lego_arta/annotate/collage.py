@@ -38,12 +38,12 @@ def box_to_frame(box: PixelBox, width: int, height: int) -> FrameBox:
     if width <= 0 or height <= 0:
         raise ValueError(f"box_to_frame needs a positive size, got {width}x{height}")
     x1, y1, x2, y2 = box
-    return (
-        x1 / width * FRAME_SCALE,
-        y1 / height * FRAME_SCALE,
-        x2 / width * FRAME_SCALE,
-        y2 / height * FRAME_SCALE,
-    )
+
+    def frame(value: float, side: int) -> float:
+        # A box reaching past the image still answers inside the frame (queries, metrics and score assume 0–100).
+        return min(FRAME_SCALE, max(0.0, value / side * FRAME_SCALE))
+
+    return (frame(x1, width), frame(y1, height), frame(x2, width), frame(y2, height))
 
 
 def quadrant_rect(quadrant: int, size: tuple[int, int]) -> tuple[int, int, int, int]:

@@ -105,13 +105,23 @@ class TruthGrounder:
         return boxes
 
 
+def grounder_spec(spec: str) -> tuple[str, str]:
+    """(kind, argument) of a grounder name, checked without building it (a recipe checks it on load).
+
+    >>> grounder_spec("transformers:org/model")
+    ('transformers', 'org/model')
+    """
+    kind, _, argument = spec.partition(":")
+    if (kind in ("truth", "opencv") and not argument) or (kind == "transformers" and argument):
+        return kind, argument
+    raise GroundingError(f"unknown grounder {spec!r}; expected 'truth', 'opencv' or 'transformers:<model id or path>'")
+
+
 def make_grounder(spec: str) -> Grounder:
     """``"truth"``, ``"opencv"`` or ``"transformers:<model id or path>"`` → a grounder."""
-    kind, _, argument = spec.partition(":")
-    if kind == "truth" and not argument:
+    kind, argument = grounder_spec(spec)
+    if kind == "truth":
         return TruthGrounder()
-    if kind == "opencv" and not argument:
+    if kind == "opencv":
         return OpenCVGrounder()
-    if kind == "transformers" and argument:
-        return TransformersGrounder(argument)
-    raise GroundingError(f"unknown grounder {spec!r}; expected 'truth', 'opencv' or 'transformers:<model id or path>'")
+    return TransformersGrounder(argument)

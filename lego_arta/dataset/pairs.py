@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -60,17 +61,85 @@ def manual_rng(manual_id: str, seed: int, task: str) -> np.random.Generator:
     return np.random.default_rng([seed, digest])
 
 
+#: Accepted image sizes. Real manual images are 2778x1284 (3.6 megapixels) and synthetic ones
+#: about 1024x473; a side under 16 pixels cannot show a part, and over 40 megapixels is no manual
+#: image (a decompression bomb declares 900 megapixels in a few bytes). Outside: an ImageError.
+MIN_IMAGE_SIDE = 16
+MAX_IMAGE_PIXELS = 40_000_000
+#: Page background the site shows behind transparent pixels; alpha is composited onto it.
+BACKGROUND_RGB = (255, 255, 255)
+#: Modes of more than 8 bits per sample, read as 16-bit integers (PNG's 16-bit greyscale opens as these).
+_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _check_size(path: Path, size: tuple[int, int]) -> None:
+    width, height = size
+    if min(width, height) < MIN_IMAGE_SIDE or width * height > MAX_IMAGE_PIXELS:
+        raise ImageError(
+            f"{path}: image of {width}x{height} pixels is outside the accepted range "
+            f"(sides >= {MIN_IMAGE_SIDE}, at most {MAX_IMAGE_PIXELS:,} pixels)"
+        )
+
+
+def _to_rgb(image: Image.Image, path: Path) -> np.ndarray:
+    """RGB uint8 pixels of a decoded image, whatever its mode.
+
+    16-bit greyscale is scaled to 8 bits (``convert("RGB")`` clips it to white); transparency
+    (RGBA, LA, palette or greyscale with a transparent colour) is composited onto
+    :data:`BACKGROUND_RGB`; a fully transparent image shows nothing and is an :class:`ImageError`.
+    """
+    if image.mode in _WIDE_MODES:
+        wide = np.asarray(image, dtype=np.int64)
+        grey = np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        alpha = np.asarray(rgba)[:, :, 3]
+        if not alpha.any():
+            raise ImageError(f"{path}: fully transparent image (nothing visible)")
+        background = Image.new("RGBA", rgba.size, (*BACKGROUND_RGB, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.asarray(image.convert("RGB"))
+
+
 def read_rgb(row: Row) -> np.ndarray:
-    """Decode a row's image as RGB uint8 (RGBA flattened onto white); raises :class:`ImageError`."""
+    """Decode a row's image as RGB uint8; raises :class:`ImageError` naming the file.
+
+    The size is checked from the header before any pixel is decoded (so a decompression bomb
+    costs nothing); modes are converted by :func:`_to_rgb`.
+    """
+    path = row.image.path
     try:
-        with Image.open(row.image.path) as image:
-            image.load()
-            if image.mode == "RGBA":
-                background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(background, image)
-            return np.asarray(image.convert("RGB"))
-    except (OSError, UnidentifiedImageError, SyntaxError) as error:
-        raise ImageError(f"{row.image.path}: cannot decode image ({error})") from error
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own, lower limit follows
+            with Image.open(path) as image:
+                _check_size(path, image.size)
+                image.load()
+                return _to_rgb(image, path)
+    except Image.DecompressionBombError as error:  # Pillow refuses the header before we see the size
+        raise ImageError(f"{path}: image is outside the accepted range (at most {MAX_IMAGE_PIXELS:,} pixels): {error}") from error
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as error:
+        if isinstance(error, ImageError):
+            raise
+        raise ImageError(f"{path}: cannot decode image ({error})") from error
+
+
+def clamp_box(box: Sequence[float], width: int, height: int) -> tuple[float, float, float, float] | None:
+    """A pixel box cut to its image (``width``×``height``), or ``None`` when nothing of it is inside.
+
+    A grounder's box may come from elsewhere than the decoded image (truth boxes are in the
+    generator's pixels): a box off the image would map far outside the 0–100 frame.
+
+    >>> clamp_box((-5, 10, 50, 400), 100, 200), clamp_box((120, 0, 130, 10), 100, 200)
+    ((0.0, 10.0, 50.0, 200.0), None)
+    """
+    x1, y1, x2, y2 = (float(v) for v in box)
+    right, bottom = float(width), float(height)
+    x1, x2 = max(0.0, min(x1, right)), max(0.0, min(x2, right))
+    y1, y2 = max(0.0, min(y1, bottom)), max(0.0, min(y2, bottom))
+    if x2 <= x1 or y2 <= y1:
+        return None
+    return x1, y1, x2, y2
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -103,7 +172,8 @@ class _Images:
             except ImageError as error:
                 name = _relative(row, self._folder)
                 cause = error.__cause__ or error
-                self._errors[name] = f"{type(cause).__name__}: {cause}".replace(str(row.image.path), name)
+                reason = str(error).removeprefix(f"{row.image.path}: ")
+                self._errors[name] = f"{type(cause).__name__}: {reason}".replace(str(row.image.path), name)
                 raise
         return self._cache[key]
 
@@ -166,6 +236,11 @@ class ManualContext:
         if not phrases or len(found) < len(phrases):
             self.skip(f"{self.spec.name}: {self._grounder.name} grounding found no box for a named part")
             return None
+        height, width = image.shape[:2]
+        found = [clamp_box(box, width, height) for box in found]
+        if any(box is None for box in found):
+            self.skip(f"{self.spec.name}: grounded box outside its image")
+            return None
         self.annotate("grounding", row.image.file, [list(map(float, b)) for b in found])
         return found
 
@@ -180,12 +255,20 @@ class ManualContext:
         return (None, False) if vote is None else (vote.bound_color, True)
 
     def _vote_sessions(self) -> None:
-        """Boundary colour vote of every session once; a session with an undecodable assembly image gets none."""
+        """Boundary colour vote of every session once, over the assembly images that decode.
+
+        One undecodable image costs only its own pairs (it is listed in the image errors): the
+        session still votes on the rest. A session none of whose images decode gets no vote.
+        """
         for session in self.manual.sessions:
             steps = [row for row in self.manual.rows if row.step_class == "step" and row.session == session]
-            try:
-                pixels = [self._images.get(row) for row in steps]
-            except ImageError:
+            pixels = []
+            for row in steps:
+                try:
+                    pixels.append(self._images.get(row))
+                except ImageError:
+                    continue
+            if not pixels:
                 self._votes[session] = None
                 continue
             self._votes[session] = session_boundary(pixels, clusters=self.recipe.kmeans_clusters, seed=self.recipe.seed)

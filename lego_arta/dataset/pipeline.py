@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from lego_arta import __version__
 from lego_arta.annotate.grounding import Grounder, make_grounder
-from lego_arta.atomic import atomic_directory, atomic_write_text
+from lego_arta.atomic import atomic_directory, atomic_write_text, check_replaceable, refuse_overlap
 from lego_arta.dataset.card import render_card, task_notes
 from lego_arta.dataset.export import EmptySplitError, LlavaWriter, ShardedParquetWriter, content_fingerprint, file_checksums
 from lego_arta.dataset.layout import MANIFEST, README
@@ -31,7 +31,7 @@ from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.dataset.splits import SPLITS, split_manuals
 from lego_arta.parse.manual import Manual, ManualSet, load_manuals
-from lego_arta.source.synth.generator import SynthConfig, synthesize
+from lego_arta.source.synth.generator import SYNTH_RECORD, SynthConfig, synthesize
 from lego_arta.tasks import get_task
 from lego_arta.tasks.synonym_variants import SUFFIX as SYNONYM_SUFFIX
 
@@ -50,15 +50,22 @@ def default_raw_dir(recipe: BuildRecipe, out: Path) -> Path:
     return out.parent / ".lego-arta-raw" / f"{recipe.name}-m{s.manuals}-s{s.seed}-{s.width}x{s.height}"
 
 
-def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, workers: int = 1, progress: bool = True) -> Path:
-    """The raw-manuals folder of a recipe, generating synthetic manuals once if they are not there."""
+def raw_location(recipe: BuildRecipe, out: Path, raw: Path | None = None) -> Path:
+    """Where a build reads its raw manuals from (``--raw``, the recipe's folder or the synthetic cache), without generating them."""
     if raw is not None:
         return Path(raw)
     if recipe.source.kind == "raw":
         return Path(recipe.source.path or "")
-    folder = default_raw_dir(recipe, out)
+    return default_raw_dir(recipe, out)
+
+
+def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, workers: int = 1, progress: bool = True) -> Path:
+    """The raw-manuals folder of a recipe, generating synthetic manuals once if they are not there."""
+    folder = raw_location(recipe, out, raw)
+    if raw is not None or recipe.source.kind == "raw":
+        return folder
     s = recipe.source
-    marker = folder / "synth.json"
+    marker = folder / SYNTH_RECORD
     if marker.is_file():
         recorded = json.loads(marker.read_text(encoding="utf-8"))
         if (recorded["manuals"], recorded["seed"], recorded["width"], recorded["height"]) == (s.manuals, s.seed, s.width, s.height):
@@ -204,6 +211,29 @@ def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False) 
     return manuals, splits
 
 
+class DuplicateIdError(ValueError):
+    """Two rows of one config with one id (``--strict``); the message names the manual and the id."""
+
+
+def unique_rows(pairs: ManualPairs, config: str, seen: set[str], *, strict: bool = False) -> list[dict[str, Any]]:
+    """A manual's rows of ``config`` whose id is new to the build; a repeated id is a counted skip
+    (in ``pairs.skips``), or with ``strict`` a :class:`DuplicateIdError`.
+
+    Parsing already drops duplicate page rows; this is the last guard, because ``score`` and
+    ``datasets`` users rely on ids being unique and a build must never write two rows with one id.
+    """
+    kept: list[dict[str, Any]] = []
+    for row in pairs.rows.get(config, []):
+        if row["id"] in seen:
+            if strict:
+                raise DuplicateIdError(f"{pairs.manual_id}: {config} row id {row['id']} was already written")
+            pairs.skips[f"{config}: duplicate id"] += 1
+            continue
+        seen.add(row["id"])
+        kept.append(row)
+    return kept
+
+
 def _check_rows(counts: dict[str, dict[str, int]], splits: dict[str, str], skips: Counter[str]) -> None:
     """Refuse a build with an empty (config, split): ``datasets`` cannot load it, and a benchmark needs both."""
     empty = [f"{config}/{split}" for config, per_split in counts.items() for split, rows in per_split.items() if not rows]
@@ -239,26 +269,31 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     """Build every configured task into ``out`` (written atomically: all or nothing).
 
     Unreadable manuals, rows and images are counted skips in the manifest, card and result, or
-    with ``strict`` an error naming the file. A (config, split) without rows is an
-    :class:`EmptySplitError`, and nothing is written. Rows whose id is in ``exclude`` are left out
-    and counted in the manifest under ``removed_by_qa``.
+    with ``strict`` an error naming the file. ``out`` may not overlap the raw folder, and
+    ``overwrite`` replaces only an earlier build (a folder holding :data:`MANIFEST`). A (config, split)
+    without rows is an :class:`EmptySplitError`, and nothing is written. Rows whose id is in
+    ``exclude`` are left out and counted in the manifest under ``removed_by_qa``.
     """
     out = Path(out)
+    refuse_overlap(out, raw_location(recipe, out, raw))
+    if overwrite and out.exists():
+        check_replaceable(out, MANIFEST)
     raw_dir = resolve_raw(recipe, out, raw, workers=workers, progress=progress)
     manuals, splits = read_and_split(raw_dir, recipe, strict=strict)
     tally = BuildTally.start(manuals, splits, raw_dir)
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
         config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in config_splits[c]}
         llava = LlavaWriter(tmp)
         removed: Counter[str] = Counter()
+        seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
         for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress, strict=strict, splits=splits):
             split = splits[pairs.manual_id]
             if exclude is not None:
                 removed.update({f"{config}/{split}": n for config, n in drop_excluded(pairs, exclude).items() if n})
             for config in recipe.configs:
                 if split in config_splits[config]:
-                    rows = pairs.rows.get(config, [])
+                    rows = unique_rows(pairs, config, seen[config], strict=strict)
                     writers[config, split].write(rows)
                     llava.write(config, split, rows)
             tally.add(pairs, recipe.configs)

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from tqdm import tqdm
 
 from lego_arta.checksum import sha256_file
@@ -517,11 +518,11 @@ def run_push(args: argparse.Namespace) -> int:
             progress=args.progress,
         )
     except BuiltFolderError as error:
-        errors.print(f"[red]refused:[/red] {error}", highlight=False)
+        errors.print(f"[red]refused:[/red] {escape(str(error))}", highlight=False)
         return 2
     except _push_errors() as error:
-        errors.print(f"[red]push failed:[/red] {type(error).__name__}: {error}", highlight=False)
+        errors.print(f"[red]push failed:[/red] {type(error).__name__}: {escape(str(error))}", highlight=False)
         return 1
     for line in _summary(result):
-        console.print(line, highlight=False)
+        console.print(line, markup=False, highlight=False)
     return 0

@@ -34,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lego_arta.annotate.background import foreground_mask, mask_box
@@ -377,7 +378,7 @@ def baselines_table(results: BaselineResults) -> Table:
     for column in ("task", "baseline", "metric", "score [95% interval]"):
         table.add_column(column, justify="right" if column.startswith("score") else "left")
     for row in results.rows:
-        table.add_row(row.task, row.system, metric_label(row.metric), format_interval(row.value, row.low, row.high))
+        table.add_row(escape(row.task), escape(row.system), escape(metric_label(row.metric)), escape(format_interval(row.value, row.low, row.high)))
     return table
 
 
@@ -421,10 +422,10 @@ def run_baselines(args: argparse.Namespace) -> int:
     console.print(baselines_table(results))
     for run in results.runs:
         if run["missing"] or run["unknown"]:
-            console.print(f"[yellow]{run['task']}/{run['system']}: {run['missing']} missing, {run['unknown']} unknown ids[/yellow]")
+            console.print(f"[yellow]{escape(str(run['task']))}/{escape(str(run['system']))}: {run['missing']} missing, {run['unknown']} unknown ids[/yellow]", highlight=False)
     write_results(out / RESULTS_NAME, results.rows, results.runs)
     command = f"lego-arta baselines --data {args.data} --split {args.split} --seed {args.seed} --resamples {args.resamples}"
     written = write_report(results.rows, out, stem=REPORT_STEM, title="LEGO-ARTA baselines", preamble=baselines_preamble(results, command))
-    console.print(f"wrote {out / RESULTS_NAME}, {len(written)} report files under {out}, predictions under {runs_dir}", highlight=False)
+    console.print(escape(f"wrote {out / RESULTS_NAME}, {len(written)} report files under {out}, predictions under {runs_dir}"), highlight=False)
     return 0
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from lego_arta.atomic import atomic_write_bytes, atomic_write_text
 from lego_arta.evaluation.results import (
@@ -222,10 +223,10 @@ def run_report(args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True)
     loaded = load_results(args.results)
     for path in loaded.skipped_files:
-        console.print(f"[yellow]skipped {path}: not a results file[/yellow]", highlight=False)
+        console.print(f"[yellow]skipped {escape(str(path))}: not a results file[/yellow]", highlight=False)
     for task in loaded.skipped_tasks:
-        console.print(f"[yellow]skipped lmms-eval task {task}: not a LEGO-ARTA task[/yellow]", highlight=False)
+        console.print(f"[yellow]skipped lmms-eval task {escape(str(task))}: not a LEGO-ARTA task[/yellow]", highlight=False)
     preamble = ["Results read from:", "", *(f"- `{path}`" for path in loaded.files)]
     written = write_report(loaded.rows, args.out, title=args.title, preamble=preamble, include_study=args.include_study)
-    console.print(f"read {len(loaded.rows)} rows from {len(loaded.files)} files; wrote {written[0]} and {len(written) - 1} charts", highlight=False)
+    console.print(f"read {len(loaded.rows)} rows from {len(loaded.files)} files; wrote {escape(str(written[0]))} and {len(written) - 1} charts", highlight=False)
     return 0

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lego_arta.atomic import atomic_write_text
@@ -336,7 +337,7 @@ def format_interval(value: float, low: float | None, high: float | None) -> str:
 
 def score_table(result: ScoreResult, title: str) -> Table:
     """A rich table of one result: metric, score, interval bounds."""
-    table = Table(title=title)
+    table = Table(title=escape(title))
     table.add_column("metric")
     table.add_column("score", justify="right")
     table.add_column(f"{100 * (1 - result.alpha):.0f}% interval", justify="right")
@@ -381,11 +382,11 @@ def run_score(args: argparse.Namespace) -> int:
     name = args.name or Path(args.predictions).stem
     console.print(score_table(result, f"{name}: {args.task} ({args.split}, {result.n_rows} rows)"))
     for line in leftover_lines(result):
-        console.print(f"[yellow]{line}[/yellow]", highlight=False)
+        console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
     if args.out is not None:
         stem = Path(args.out) / f"{name}-{args.task}"
         write_results(Path(f"{stem}.results.json"), result.rows(name, args.setting),
                       [result.run_summary(name, args.setting, predictions=str(args.predictions), data=str(args.data))])  # fmt: skip
         write_sample_log(Path(f"{stem}.samples.jsonl"), result)
-        console.print(f"wrote {stem}.results.json and {stem}.samples.jsonl", highlight=False)
+        console.print(f"wrote {escape(str(stem))}.results.json and {escape(str(stem))}.samples.jsonl", highlight=False)
     return 0

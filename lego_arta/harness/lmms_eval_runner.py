@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from lego_arta.atomic import atomic_write_text
 from lego_arta.dataset.layout import README
 from lego_arta.harness.task_docs import DATA_ENV
 
@@ -178,6 +179,47 @@ def lmms_eval_command(
     return command + list(extra)
 
 
+#: ``model_args`` keys whose values are credentials (``token=``, ``api_key=``, ``hf_secret=``, ``password=``).
+SECRET_KEY = re.compile(r"token|key|secret|passw|credential|auth", re.IGNORECASE)
+#: What a redacted value is written as.
+REDACTED = "***"
+
+
+def secret_values(model_args: str) -> list[str]:
+    """The values of ``model_args`` (lmms-eval's ``k=v,k=v``) under keys that look like secrets, longest first.
+
+    >>> secret_values("pretrained=org/m,api_key=sk-12345,hf_token=hf_abc")
+    ['sk-12345', 'hf_abc']
+    """
+    values = []
+    for item in model_args.split(","):
+        key, sep, value = item.partition("=")
+        if sep and value and SECRET_KEY.search(key):
+            values.append(value)
+    return sorted(set(values), key=lambda v: (-len(v), v))
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret value replaced by :data:`REDACTED` (the log, the results, error messages)."""
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _redact_outputs(output: Path, secrets: Sequence[str]) -> None:
+    """Redact secrets in the text files under ``output`` (lmms-eval echoes ``model_args`` into its
+    results JSON); a file holding one is rewritten atomically, the others are left untouched."""
+    if not secrets:
+        return
+    for path in sorted(output.rglob("*")):
+        if not path.is_file() or path.suffix not in (".json", ".jsonl", ".log", ".txt"):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        cleaned = redact(text, secrets)
+        if cleaned != text:
+            atomic_write_text(path, cleaned)
+
+
 def lmms_eval_environment(data: str, *, offline: bool, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The child's environment: the dataset location, quiet tokenizers, offline unless told otherwise."""
     environment = dict(os.environ if base is None else base)
@@ -267,15 +309,21 @@ def run_lmms_eval(
         model=model, model_args=model_args, tasks=tasks, include_path=task_dir, output=output,
         limit=limit, batch_size=batch_size, extra=extra,
     )  # fmt: skip
+    secrets = secret_values(model_args)
     with tempfile.TemporaryDirectory(prefix="lego-arta-lmms-eval-") as workdir, log.open("w", encoding="utf-8") as sink:
-        sink.write("$ " + " ".join(command) + "\n")
+        sink.write(redact("$ " + " ".join(command), secrets) + "\n")
         sink.flush()
-        completed = subprocess.run(
+        child = subprocess.Popen(
             command, cwd=workdir, env=lmms_eval_environment(dataset, offline=offline),
-            stdout=sink, stderr=subprocess.STDOUT, check=False,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
         )  # fmt: skip
-    if completed.returncode != 0:
-        raise _failure(f"lmms-eval exited with status {completed.returncode}", log)
+        assert child.stdout is not None
+        for line in child.stdout:  # the child may echo model_args (its DEBUG log does): redact line by line
+            sink.write(redact(line, secrets))
+        returncode = child.wait()
+    _redact_outputs(output, secrets)
+    if returncode != 0:
+        raise _failure(f"lmms-eval exited with status {returncode}", log)
     fresh = [path for path in output.rglob(RESULTS_GLOB) if earlier.get(path) != path.stat().st_mtime_ns]
     written = sorted(fresh, key=lambda path: path.stat().st_mtime_ns)
     if not written:

@@ -15,6 +15,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import overload
 from urllib.parse import unquote
@@ -94,12 +95,21 @@ class Manual:
         seen = dict.fromkeys(row.session for row in self.rows if row.step_class != "start")
         return tuple(seen)
 
+    @cached_property
+    def _eop_index(self) -> dict[tuple[str, int | None], Row]:
+        """(session, step number) → its object-finding row, the first one in page order; built once."""
+        index: dict[tuple[str, int | None], Row] = {}
+        for row in self.rows:
+            if row.step_class == "eop":
+                index.setdefault((row.session, row.step_num), row)
+        return index
+
     def eop_row(self, session: str, step_num: int) -> Row | None:
-        """The object-finding row paired with an assembly step (same session and step number)."""
-        return next(
-            (r for r in self.rows if r.step_class == "eop" and r.session == session and r.step_num == step_num),
-            None,
-        )
+        """The object-finding row paired with an assembly step (same session and step number).
+
+        A dictionary lookup: a scan per row made parsing quadratic in the page size.
+        """
+        return self._eop_index.get((session, step_num))
 
     def count(self, step_class: StepClass) -> int:
         return sum(1 for row in self.rows if row.step_class == step_class)
@@ -144,7 +154,11 @@ class ManualSet(Sequence[Manual]):
 
 
 def read_manual(folder: Path, *, strict: bool = False, skips: list[Skip] | None = None) -> Manual:
-    """Read one manual folder; bad rows raise when ``strict``, else are appended to ``skips``."""
+    """Read one manual folder; bad rows raise when ``strict``, else are appended to ``skips``.
+
+    A bad row (malformed, unknown image name, missing image, or a second row for a step that
+    already has one) costs only itself: the manual keeps every other row, in page order.
+    """
     folder = Path(folder)
     manual_id = folder.name
     html_file = page_path(folder)
@@ -161,8 +175,10 @@ def read_manual(folder: Path, *, strict: bool = False, skips: list[Skip] | None 
     except PageFormatError as error:
         raise ManualError(str(error)) from error
 
-    rows: list[Row] = []
-    for index, page_row in enumerate(page.rows):
+    read: dict[int, Row | tuple[str, str]] = {problem.index: ("malformed row", problem.reason) for problem in page.problems}
+    seen: dict[tuple[str, str, int | None], int] = {}
+    for page_row in page.rows:
+        index = page_row.index
         try:
             file = file_name_from_src(page_row.src)
             name = parse_image_name(file)
@@ -170,14 +186,28 @@ def read_manual(folder: Path, *, strict: bool = False, skips: list[Skip] | None 
             if not path.is_file():
                 raise ManualError(f"missing image: {path} (row {index}, src {page_row.src!r})")
         except (UnknownImageName, ManualError, ValueError) as error:
-            if strict:
-                raise ManualError(f"{html_file} row {index}: {error}") from error
-            reason = "unknown image name" if isinstance(error, UnknownImageName) else "missing image"
-            if skips is not None:
-                skips.append(Skip(manual_id, f"{reason}: {error}", row=index))
-            log.warning("%s row %d skipped: %s", manual_id, index, error)
+            read[index] = ("unknown image name" if isinstance(error, UnknownImageName) else "missing image", str(error))
             continue
-        rows.append(Row(index=index, image=ImageRef(file, path, page_row.src, name), lines=page_row.lines))
+        key = (name.step_class, name.session, name.step_num)
+        if name.step_class != "start" and key in seen:
+            # Two rows for one step would give two dataset rows with one id; the first one is kept.
+            read[index] = ("duplicate row", f"{name.step_class} image of session {name.session!r} step {name.step_num} "
+                           f"is already on row {seen[key]} (src {page_row.src!r})")
+            continue
+        seen[key] = index
+        read[index] = Row(index=index, image=ImageRef(file, path, page_row.src, name), lines=page_row.lines)
+    rows: list[Row] = []
+    for index in sorted(read):
+        item = read[index]
+        if isinstance(item, Row):
+            rows.append(item)
+            continue
+        kind, message = item
+        if strict:
+            raise ManualError(f"{html_file} row {index}: {message}")
+        if skips is not None:
+            skips.append(Skip(manual_id, f"{kind}: {message}", row=index))
+        log.warning("%s row %d skipped: %s", manual_id, index, message)
     return Manual(manual_id=manual_id, set_number=set_number, title=page.title, folder=folder, rows=tuple(rows))
 
 

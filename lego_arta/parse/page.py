@@ -15,6 +15,11 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 ENTITY_CLASSES: tuple[str, ...] = ("verb", "det", "colorinfo", "theme", "target", "suffix")
 
 
+#: Largest page accepted, in characters: real pages are under 1 MB; a larger file is not a manual
+#: page (or a hostile one) and would only cost minutes and gigabytes to parse.
+MAX_PAGE_CHARS = 16_000_000
+
+
 class PageFormatError(ValueError):
     """A page that does not have the screen-reader manual structure."""
 
@@ -45,17 +50,32 @@ class TextLine:
 
 @dataclass(frozen=True)
 class PageRow:
-    """One ``div.row``: the image source and the text lines beside it."""
+    """One ``div.row``: the image source and the text lines beside it.
+
+    ``index`` is the row's place among all ``div.row`` of the page (from 0), malformed ones
+    included, so a skipped row does not renumber the rows after it (their ids stay put).
+    """
 
     src: str
     alt: str
     lines: tuple[TextLine, ...]
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A ``div.row`` that could not be read, left out of :attr:`Page.rows`: its index and why."""
+
+    index: int
+    reason: str
 
 
 @dataclass(frozen=True)
 class Page:
     title: str
     rows: tuple[PageRow, ...]
+    #: Malformed rows, each left out alone: one bad row never costs the manual its good rows.
+    problems: tuple[RowProblem, ...] = ()
 
 
 def _line(box: Tag) -> TextLine:
@@ -91,22 +111,34 @@ def _classes(tag: Tag | None) -> list[str]:
     return list(value) if isinstance(value, list) else str(value).split()
 
 
+def _page_row(row: Tag, index: int) -> PageRow | RowProblem:
+    img = row.select_one(".image img")
+    if img is None or not str(img.get("src") or "").strip():
+        return RowProblem(index, f"row {index + 1} has no '.image img[src]'")
+    boxes = row.select(".text .txtbox")
+    if not boxes:
+        return RowProblem(index, f"row {index + 1} has no '.text .txtbox' text line")
+    return PageRow(src=str(img["src"]).strip(), alt=str(img.get("alt", "")), lines=tuple(_line(b) for b in boxes), index=index)
+
+
 def parse_page(html: str, *, source: Path | str = "<page>") -> Page:
-    """Parse the rows of a manual page; raise :class:`PageFormatError` naming ``source`` if malformed."""
+    """Parse the rows of a manual page; raise :class:`PageFormatError` naming ``source`` if malformed.
+
+    A malformed row (no image, empty ``src``, no text line) is left out and listed in
+    :attr:`Page.problems`; the page is an error only when it has no readable row at all.
+    """
+    if len(html) > MAX_PAGE_CHARS:
+        raise PageFormatError(f"{source}: page of {len(html):,} characters is larger than the {MAX_PAGE_CHARS:,} accepted")
     soup = BeautifulSoup(html, "html.parser")
     container = soup.select_one("div.manual-table-container")
     if container is None:
         raise PageFormatError(f"{source}: no div.manual-table-container (not a screen-reader manual page)")
     rows: list[PageRow] = []
-    for number, row in enumerate(container.select("div.row"), start=1):
-        img = row.select_one(".image img")
-        if img is None or not img.get("src"):
-            raise PageFormatError(f"{source}: row {number} has no '.image img[src]'")
-        boxes = row.select(".text .txtbox")
-        if not boxes:
-            raise PageFormatError(f"{source}: row {number} has no '.text .txtbox' text line")
-        rows.append(PageRow(src=str(img["src"]), alt=str(img.get("alt", "")), lines=tuple(_line(b) for b in boxes)))
+    problems: list[RowProblem] = []
+    for index, row in enumerate(container.select("div.row")):
+        read = _page_row(row, index)
+        (rows if isinstance(read, PageRow) else problems).append(read)  # type: ignore[arg-type]
     if not rows:
-        raise PageFormatError(f"{source}: div.manual-table-container holds no div.row")
+        raise PageFormatError(f"{source}: {problems[0].reason}" if problems else f"{source}: div.manual-table-container holds no div.row")
     title = soup.title.get_text(strip=True) if soup.title else ""
-    return Page(title=title, rows=tuple(rows))
+    return Page(title=title, rows=tuple(rows), problems=tuple(problems))

@@ -54,8 +54,18 @@ def manual_records(manual: Manual) -> Iterator[dict[str, Any]]:
         yield row_record(manual, row)
 
 
+class NoRecordsError(ValueError):
+    """Nothing at all was parsed: an empty records file would look like a success, so none is written."""
+
+
 def write_records(manuals: Iterable[Manual], out: Path) -> int:
-    """Write one JSON line per row of every manual (atomically); returns the number of records."""
+    """Write one JSON line per row of every manual (atomically); returns the number of records.
+
+    Raises :class:`NoRecordsError` (and writes nothing) when there is no row to write.
+    """
     lines = [json.dumps(record, ensure_ascii=False, sort_keys=True) for m in manuals for record in manual_records(m)]
+    if not lines:
+        skipped = len(getattr(manuals, "skips", ()))
+        raise NoRecordsError(f"no records parsed ({skipped} manual(s) or row(s) skipped); {out} not written")
     atomic_write_text(Path(out), "".join(line + "\n" for line in lines))
     return len(lines)

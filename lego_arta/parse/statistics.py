@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rich.markup import escape
 from rich.table import Table
 
 from lego_arta.parse.manual import Manual, ManualSet
@@ -78,13 +79,16 @@ def _fmt(value: float | None) -> str:
 
 
 def statistics_table(stats: CorpusStatistics, *, title: str = "Corpus statistics") -> Table:
-    """A rich table of this corpus next to the study's Table 4.3 and the ratio between them."""
+    """A rich table of this corpus next to the study's Table 4.3 and the ratio between them.
+
+    ``title`` is plain text (it names a folder, which may hold ``[``), escaped here for rich.
+    """
     study = study_statistics()
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for column in ("category", "item", "this corpus", "study (Table 4.3)", "ratio"):
         table.add_column(column, justify="right" if column not in ("category", "item") else "left")
     for category, item, value in stats.rows():
         reference = study.get((category, item))
         ratio = f"{value / reference:.2f}" if value is not None and reference else "–"
-        table.add_row(category, item, _fmt(value), _fmt(reference), ratio)
+        table.add_row(escape(category), escape(item), _fmt(value), _fmt(reference), ratio)
     return table

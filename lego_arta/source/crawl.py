@@ -34,6 +34,7 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup
 from PIL import Image
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
 from tqdm import tqdm
 
@@ -52,8 +53,6 @@ from lego_arta.source.layout import SITE_URL, file_name_from_src, images_dir, pa
 
 IMAGE_SELECTOR = "div.manual-table-container img[src]"
 CONTAINER_SELECTOR = "div.manual-table-container"
-#: Downloads with these suffixes must open and verify with PIL, or they are retried.
-VERIFIED_IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 #: Temp files of :func:`~lego_arta.atomic.atomic_write_bytes` (``.<name>.<random>.tmp``).
 TEMP_FILE_PATTERN = ".*.tmp"
 
@@ -150,12 +149,20 @@ def manual_images(html: str | bytes, page_url: str) -> tuple[ImageRef, ...]:
 
 
 def missing_images(folder: Path, images: Sequence[ImageRef]) -> tuple[ImageRef, ...]:
-    """The images of a manual not yet saved in its folder."""
-    return tuple(image for image in images if not (images_dir(folder) / image.file_name).is_file())
+    """The images of a manual not yet saved in its folder (a 0-byte file counts as not saved)."""
+    def saved(image: ImageRef) -> bool:
+        path = images_dir(folder) / image.file_name
+        return path.is_file() and path.stat().st_size > 0
+
+    return tuple(image for image in images if not saved(image))
 
 
 def verify_image(body: bytes) -> None:
-    """Raise :class:`InvalidBody` unless ``body`` is a whole image PIL can verify (CRCs included)."""
+    """Raise :class:`InvalidBody` unless ``body`` is a whole image PIL can verify (CRCs included).
+
+    Every image is checked, whatever its name: an ``.svg`` or extensionless file is no raster image
+    the parser could use, and a 0-byte one is no image at all.
+    """
     try:
         with Image.open(io.BytesIO(body)) as image:
             image.verify()
@@ -230,15 +237,19 @@ def _fetch_page(client: PoliteClient, ref: ManualRef) -> tuple[bytes, tuple[Imag
 def _download_image(client: PoliteClient, image: ImageRef, target: Path) -> int | _Problem:
     """Fetch one image into ``target``; the bytes written, or why it could not be."""
     label = f"image {image.file_name!r} ({image.url})"
+    if not client.host_allowed(image.url):
+        return _Problem("disallowed", f"{label} is on another host (allow it with --allow-host)")
     if not client.allowed(image.url):
         return _Problem("disallowed", f"{label} disallowed by robots.txt")
-    check = verify_image if image.file_name.lower().endswith(VERIFIED_IMAGE_SUFFIXES) else None
     try:
-        response = client.fetch(image.url, check=check)
+        response = client.fetch(image.url, check=verify_image)
     except FetchError as error:
         return _Problem("failed", f"{label}: {error.reason}")
     if not response.ok:
         return _Problem("failed", f"{label}: HTTP {response.status}")
+    kind = response.headers.get("Content-Type", "image/").split(";", 1)[0].strip().lower()
+    if not kind.startswith("image/") or kind == "image/svg+xml":
+        return _Problem("failed", f"{label}: served as {kind!r}, not a raster image")
     atomic_write_bytes(target, response.content)
     return len(response.content)
 
@@ -253,6 +264,8 @@ def crawl(
     retries: int = 4,
     backoff: float = 0.5,
     timeout: float = 30,
+    deadline: float | None = None,
+    allow_hosts: Sequence[str] = (),
     user_agent: str = DEFAULT_USER_AGENT,
     limit: int | None = None,
     progress: bool = True,
@@ -272,7 +285,8 @@ def crawl(
         split_manual_id(manual)
     out.mkdir(parents=True, exist_ok=True)
     with PoliteClient(
-        base_url, delay=delay, retries=retries, backoff=backoff, timeout=timeout, user_agent=user_agent
+        base_url, delay=delay, retries=retries, backoff=backoff, timeout=timeout, user_agent=user_agent,
+        deadline=deadline, allow_hosts=allow_hosts,
     ) as client:
         client.load_robots()
         refs, outcomes = _manuals_to_crawl(client, base_url, discover, manuals, limit, progress)
@@ -340,7 +354,7 @@ def render_report(report: CrawlReport) -> Group:
         for column in ("outcome", "manual", "reason"):
             details.add_column(column, overflow="fold")
         for row in problems:
-            details.add_row(*row)
+            details.add_row(*(escape(cell) for cell in row))
         parts.append(details)
     return Group(*parts)
 
@@ -361,7 +375,11 @@ def add_crawl_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delay", type=float, default=1.0, help="seconds between requests (default 1)")
     parser.add_argument("--limit", type=int, help="crawl only the first N manuals found")
     parser.add_argument("--retries", type=int, default=4, help="retries per request (default 4)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per read (default 30)")
+    parser.add_argument("--deadline", type=float, default=None,
+                        help="seconds one request may take in all, redirects and body included (default 4 x --timeout)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                        help="also fetch images from this host (repeatable); other hosts are skipped")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -378,11 +396,13 @@ def run_crawl(args: argparse.Namespace) -> int:
             delay=args.delay,
             retries=args.retries,
             timeout=args.timeout,
+            deadline=args.deadline,
+            allow_hosts=tuple(args.allow_host),
             limit=args.limit,
             progress=not args.no_progress,
         )
     except (CrawlError, ValueError) as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         return 2
     console.print(render_report(report))
     return 0 if report.ok else 1

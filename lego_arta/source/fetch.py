@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import requests
+import urllib3
 
 from lego_arta import __version__
 
@@ -34,6 +35,11 @@ RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 #: A server asking us to come back later than this is treated as a hard failure, not waited out.
 MAX_RETRY_AFTER_S = 300.0
 ROBOTS_PATH = "/robots.txt"
+#: Redirects followed per request; each hop is paced like a request, and a longer chain (a loop) fails at once.
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES: frozenset[int] = frozenset({301, 302, 303, 307, 308})
+#: Largest body accepted: real pages are under 1 MB and images a few MB.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 class FetchError(RuntimeError):
@@ -43,6 +49,14 @@ class FetchError(RuntimeError):
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
+
+
+class _TooSlow(Exception):
+    """One attempt ran past the client's deadline (retried like a timeout)."""
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 class InvalidBody(ValueError):
@@ -130,13 +144,19 @@ class PoliteClient:
         user_agent: str = DEFAULT_USER_AGENT,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        deadline: float | None = None,
+        allow_hosts: Collection[str] = (),
     ) -> None:
-        if delay < 0 or retries < 0 or backoff < 0 or timeout <= 0:
+        if delay < 0 or retries < 0 or backoff < 0 or timeout <= 0 or (deadline is not None and deadline <= 0):
             raise ValueError(
-                f"need delay >= 0, retries >= 0, backoff >= 0 and timeout > 0; got delay={delay}, "
-                f"retries={retries}, backoff={backoff}, timeout={timeout}"
+                f"need delay >= 0, retries >= 0, backoff >= 0, timeout > 0 and deadline > 0; got delay={delay}, "
+                f"retries={retries}, backoff={backoff}, timeout={timeout}, deadline={deadline}"
             )
         self.base_url = base_url.rstrip("/") + "/"
+        #: Hosts requests may go to: the site's own and those the user allows (``--allow-host``).
+        self.hosts = frozenset({_host(self.base_url), *(h.lower() for h in allow_hosts)})
+        #: Wall-clock seconds one attempt may take, redirects and body included (``timeout`` bounds one read).
+        self.deadline = 4 * timeout if deadline is None else deadline
         self.delay = delay
         self.retries = retries
         self.backoff = backoff
@@ -212,13 +232,15 @@ class PoliteClient:
             if attempt:
                 self._sleep(backoff_delay(self.backoff, attempt - 1, retry_after))
             retry_after = None
-            self._pace()
             try:
-                response = self.session.get(url, timeout=self.timeout)
+                response, body = self._get(url)
             except requests.exceptions.ChunkedEncodingError as error:
                 reason = f"truncated body ({error})"
                 continue
-            except requests.RequestException as error:
+            except _TooSlow as error:
+                reason = str(error)
+                continue
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
                 reason = f"{type(error).__name__}: {error}"
                 continue
             headers = dict(response.headers)
@@ -231,7 +253,6 @@ class PoliteClient:
                         url, f"{reason} with Retry-After {retry_after:.0f} s (> {MAX_RETRY_AFTER_S:.0f} s)"
                     )
                 continue
-            body = response.content
             mismatch = content_length_mismatch(headers, body)
             if mismatch is not None:
                 reason = mismatch
@@ -245,6 +266,49 @@ class PoliteClient:
             return Fetched(url=url, status=status, content=body, headers=headers)
         tries = self.retries + 1
         raise FetchError(url, f"{reason} (after {tries} attempt{'s' if tries > 1 else ''})")
+
+    def host_allowed(self, url: str) -> bool:
+        """Whether ``url`` is on the site's host or one the user allowed."""
+        return _host(url) in self.hosts
+
+    def _get(self, url: str) -> tuple[requests.Response, bytes]:
+        """One attempt: GET with redirects followed by hand (capped, paced, host-checked) and the
+        body read under :attr:`deadline`. A redirect loop or an off-site hop is a final
+        :class:`FetchError`; a body too slow to arrive raises :class:`_TooSlow` (retried)."""
+        started = time.monotonic()
+        for _ in range(MAX_REDIRECTS + 1):
+            if not self.host_allowed(url):
+                raise FetchError(url, f"host {_host(url)!r} is not the site's and not allowed (--allow-host)")
+            self._pace()
+            remaining = self.deadline - (time.monotonic() - started)
+            if remaining <= 0:
+                raise _TooSlow(f"no answer within the {self.deadline:g} s deadline")
+            response = self.session.get(url, timeout=min(self.timeout, remaining), stream=True, allow_redirects=False)
+            location = response.headers.get("Location")
+            if response.status_code in REDIRECT_STATUSES and location:
+                response.close()
+                url = urljoin(url, location)
+                continue
+            return response, self._read_body(response, started)
+        raise FetchError(url, f"more than {MAX_REDIRECTS} redirects (a redirect loop?)")
+
+    def _read_body(self, response: requests.Response, started: float) -> bytes:
+        """The whole body, read as it arrives; a trickle past the deadline or an oversized body stops it."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := response.raw.read1(64 * 1024, decode_content=True):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise FetchError(response.url, f"body larger than {MAX_BODY_BYTES:,} bytes")
+                if time.monotonic() - started > self.deadline:
+                    raise _TooSlow(f"body not complete within the {self.deadline:g} s deadline ({size:,} bytes so far)")
+        except urllib3.exceptions.ProtocolError as error:  # the connection ended before the body did
+            raise requests.exceptions.ChunkedEncodingError(error) from error
+        finally:
+            response.close()
+        return b"".join(chunks)
 
     def _pace(self) -> None:
         """Keep at least ``delay`` seconds between the starts of two requests."""

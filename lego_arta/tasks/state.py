@@ -19,7 +19,7 @@ from datasets import Value
 
 from lego_arta.answers import parse_yes_no
 from lego_arta.tasks.prompts import finding_line, found_phrase, load_prompts, strip_final_punctuation
-from lego_arta.tasks.spec import PairContext, TaskSpec
+from lego_arta.tasks.spec import ImageError, PairContext, TaskSpec
 
 PROMPTS = load_prompts("state")
 
@@ -59,7 +59,12 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
         if before is None:
             ctx.skip("state: first assembly step of a session (no previous assembly image)")
             continue
-        result = ctx.negatives(ctx.image(step), ctx.image(before), colour)
+        try:
+            step_image, before_image = ctx.image(step), ctx.image(before)
+        except ImageError:
+            ctx.skip("state: undecodable assembly image (this step's or the previous step's)")
+            continue
+        result = ctx.negatives(step_image, before_image, colour)
         for reason, number in result.rejected.items():
             ctx.skip(f"state negative rejected: {reason}", number)
         if len(result.negatives) < count:

@@ -40,6 +40,9 @@ DEFAULT_HEIGHT = 473
 LABELS_DIR = "truth-labels"
 #: zlib level for PNGs: fast, and identical bytes for identical pixels.
 PNG_COMPRESS_LEVEL = 3
+#: The record a synthesis leaves at the top of its folder (config and manual ids); it marks the
+#: folder as one ``synthesize`` may replace, and lets a build reuse a cached synthesis.
+SYNTH_RECORD = "synth.json"
 
 
 @dataclass(frozen=True)
@@ -187,8 +190,12 @@ def _synth_one(args: tuple[int, int, int, int, str]) -> str:
 def synthesize(
     out: Path, config: SynthConfig = SynthConfig(), *, workers: int = 1, overwrite: bool = False, progress: bool = True
 ) -> list[str]:
-    """Write ``config.manuals`` synthetic manuals into ``out`` (atomically); returns their ids in order."""
-    with atomic_directory(Path(out), overwrite=overwrite) as tmp:
+    """Write ``config.manuals`` synthetic manuals into ``out`` (atomically); returns their ids in order.
+
+    ``overwrite`` replaces only an earlier synthesis (a folder holding :data:`SYNTH_RECORD`); any
+    other existing folder is refused, never deleted.
+    """
+    with atomic_directory(Path(out), overwrite=overwrite, owner=SYNTH_RECORD) as tmp:
         jobs = [(i, config.seed, config.width, config.height, str(tmp)) for i in range(config.manuals)]
         bar = tqdm(total=len(jobs), desc="synthesizing manuals", unit="manual", disable=not progress)
         ids: list[str] = []
@@ -204,5 +211,5 @@ def synthesize(
         bar.close()
         recipe = {"generator": "lego-arta synth", "manuals": config.manuals, "seed": config.seed,
                   "width": config.width, "height": config.height, "manual_ids": ids}
-        atomic_write_text(tmp / "synth.json", json.dumps(recipe, indent=1, sort_keys=True) + "\n")
+        atomic_write_text(tmp / SYNTH_RECORD, json.dumps(recipe, indent=1, sort_keys=True) + "\n")
     return ids

@@ -1,0 +1,119 @@
+"""Hostile pages: a bad or repeated row costs only itself (a counted skip, or an error with
+``strict``), an empty parse is an error, and pairing rows stays linear in the page size."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from lego_arta.cli import main
+from lego_arta.parse import page as page_module
+from lego_arta.parse.manual import ImageRef, Manual, ManualError, Row, load_manuals
+from lego_arta.parse.page import PageFormatError, parse_page
+from lego_arta.parse.records import NoRecordsError, manual_records, write_records
+from lego_arta.source.layout import parse_image_name
+
+ROW = '\n    <div class="row">'
+
+
+@pytest.fixture
+def raw(synthetic_raw: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "raw"
+    shutil.copytree(synthetic_raw, target)
+    return target
+
+
+def _first(raw: Path) -> tuple[Path, str]:
+    folder = sorted(p for p in raw.iterdir() if p.is_dir())[0]
+    return folder / f"{folder.name}.html", folder.name
+
+
+def _rows(html: str) -> tuple[str, list[str]]:
+    head, *rows = html.split(ROW)
+    return head, rows
+
+
+def _join(head: str, rows: list[str]) -> str:
+    last = rows[-1]
+    return head + "".join(ROW + row for row in rows[:-1]) + ROW + last
+
+
+def _damage(page: Path) -> dict[int, str]:
+    """Break rows 2, 4 and 6 (no img, empty src, no text line); returns index → damage."""
+    head, rows = _rows(page.read_text(encoding="utf-8"))
+    rows[2] = rows[2].replace("<img ", "<picture ", 1)
+    rows[4] = re.sub(r'src="[^"]*"', 'src="  "', rows[4], count=1)
+    rows[6] = rows[6].replace('class="txtbox"', 'class="note"')
+    page.write_text(_join(head, rows), encoding="utf-8")
+    return {2: "img[src]", 4: "img[src]", 6: ".txtbox"}
+
+
+def test_a_malformed_row_skips_that_row_only(raw: Path) -> None:
+    page, manual_id = _first(raw)
+    before = {r["instruction_id"]: r for r in manual_records(load_manuals(raw)[0])}
+    damaged = _damage(page)
+    manuals = load_manuals(raw)
+    assert len(manuals) == 4, "the manual with bad rows is kept"
+    kept = manuals[0]
+    assert kept.manual_id == manual_id and len(kept.rows) == len(before) - 3
+    assert manuals.skip_counts() == {"malformed row": 3}
+    assert sorted(s.row for s in manuals.skips) == sorted(damaged)
+    for skip in manuals.skips:
+        assert damaged[skip.row] in skip.reason
+    after = {r["instruction_id"]: r for r in manual_records(kept)}
+    assert set(after) == set(before) - {f"{manual_id}#{i:04d}" for i in damaged}, "later rows keep their ids"
+    with pytest.raises(ManualError, match=r"row 2: row 3 has no '\.image img\[src\]'"):
+        load_manuals(raw, strict=True)
+
+
+def test_duplicated_rows_are_counted_skips_or_a_strict_error(raw: Path) -> None:
+    page, _ = _first(raw)
+    head, rows = _rows(page.read_text(encoding="utf-8"))
+    eop = next(i for i, r in enumerate(rows) if "_eop_" in r)
+    rows[eop + 2:eop + 2] = [rows[eop], rows[eop + 1]]
+    page.write_text(_join(head, rows), encoding="utf-8")
+    manuals = load_manuals(raw)
+    assert manuals.skip_counts() == {"duplicate row": 2}
+    manual = manuals[0]
+    keys = [(r.step_class, r.session, r.step_num) for r in manual.rows if r.step_class != "start"]
+    assert len(keys) == len(set(keys))
+    ids = [r["instruction_id"] for m in manuals for r in manual_records(m)]
+    assert len(ids) == len(set(ids))
+    with pytest.raises(ManualError, match="already on row"):
+        load_manuals(raw, strict=True)
+
+
+def test_parse_with_nothing_parsed_says_so_and_fails(raw: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for folder in raw.iterdir():
+        if folder.is_dir():
+            (folder / f"{folder.name}.html").write_text("<html><body>maintenance</body></html>")
+    out = tmp_path / "records.jsonl"
+    assert main(["parse", str(raw), "--out", str(out)]) == 2
+    assert "no records parsed" in capsys.readouterr().out
+    assert not out.exists()
+    with pytest.raises(NoRecordsError):
+        write_records(load_manuals(raw), out)
+
+
+def test_a_page_over_the_size_limit_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(page_module, "MAX_PAGE_CHARS", 100)
+    with pytest.raises(PageFormatError, match="larger than the 100 accepted"):
+        parse_page("<html>" + "x" * 200 + "</html>", source="big.html")
+
+
+def test_pairing_steps_with_their_eop_rows_is_linear() -> None:
+    """20,000 rows: a scan per step row (the old ``eop_row``) takes minutes, a lookup milliseconds."""
+    rows = []
+    for step in range(10_000):
+        for cls in ("eop", "step"):
+            file = f"sm01-Bag-{step:04d}_{cls}.png"
+            rows.append(Row(index=len(rows), image=ImageRef(file, Path(file), file, parse_image_name(file)), lines=()))
+    manual = Manual("lego-1-x-readscr", "1", "", Path("lego-1-x-readscr"), tuple(rows))
+    started = time.perf_counter()
+    paired = [manual.eop_row(r.session, r.step_num) for r in manual.rows if r.step_class == "step"]
+    assert time.perf_counter() - started < 2.0
+    assert all(eop is not None and eop.index == step.index - 1 for eop, step in zip(paired, rows[1::2]))
