@@ -34,9 +34,10 @@ import numpy as np
 
 from lego_arta.dataset.layout import LLAVA_DIR, llava_json_name
 from lego_arta.finetune.augment import IMAGE_PLACEHOLDER, IdentityAugmenter, TextAugmenter, augment_exchange, sample_rng
-from lego_arta.tasks import task_names
+from lego_arta.tasks import TASKS as TASKS_REGISTRY
 
-TASKS: tuple[str, ...] = task_names()
+#: Tasks with a train split (an evaluation-only variant has none): what fine-tuning can learn from.
+TASKS: tuple[str, ...] = tuple(name for name, spec in TASKS_REGISTRY.items() if "train" in spec.splits)
 HUMAN, GPT = "human", "gpt"
 #: Label value the loss ignores (``torch.nn.CrossEntropyLoss`` default).
 IGNORE_INDEX = -100

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from lego_arta.atomic import atomic_directory
+from lego_arta.atomic import atomic_directory, refuse_overlap
 from lego_arta.dataset.splits import SPLITS
 from lego_arta.evaluation.built_splits import config_names, iter_images, read_columns
 from lego_arta.qa.criteria import CRITERIA
@@ -328,7 +328,9 @@ def make_questionnaire(data: Path | str, out: Path, config: MakeConfig = MakeCon
         "items": items,
     }
     page = render_page(document, tutorials)
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    if Path(data).exists():
+        refuse_overlap(Path(out), Path(data), source_name="--data")
+    with atomic_directory(out, overwrite=overwrite, owner=ITEMS_NAME) as tmp:
         for name, data_bytes in files.items():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_bytes(data_bytes)

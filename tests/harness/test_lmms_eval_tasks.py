@@ -67,15 +67,27 @@ def _kwargs(config: str, with_instruction: bool = True, examples: int = 0) -> di
 # --- YAML wiring -----------------------------------------------------------------------------
 
 
+#: The unseen-synonym variant of every study task (ACE), scored like its original.
+VARIANT = "_syn"
+
+
+def _config_of(task: str) -> str:
+    """``lego_arta_state_syn_icl`` → ``state_syn``; ``lego_arta_state_noctx`` → ``state``."""
+    base = task.split("_")[2]
+    return base + VARIANT if task[len(f"lego_arta_{base}"):].startswith(VARIANT) else base
+
+
 def test_task_folder_has_every_config_and_query_setting() -> None:
     index = read_task_index(REPO_TASKS_DIR)
-    expected = {f"lego_arta_{config}{suffix}" for config in METRICS for suffix in SETTINGS}
-    assert set(index.metrics) == expected
+    study = {f"lego_arta_{config}{suffix}" for config in METRICS for suffix in SETTINGS}
+    variants = {f"lego_arta_{config}{VARIANT}{suffix}" for config in METRICS for suffix in SETTINGS}
+    assert set(index.metrics) == study | variants
     assert set(index.tags["lego_arta"]) == {"lego_arta_scene", "lego_arta_object", "lego_arta_state"}
-    assert set(index.tags["lego_arta_query_settings"]) == expected
+    assert set(index.tags["lego_arta_query_settings"]) == study
+    assert set(index.tags["lego_arta_syn"]) == {"lego_arta_scene_syn", "lego_arta_object_syn", "lego_arta_state_syn"}
+    assert set(index.tags["lego_arta_syn_query_settings"]) == variants
     for name, metrics in index.metrics.items():
-        config = name.split("_")[2]
-        assert metrics == METRICS[config], name
+        assert metrics == METRICS[_config_of(name).removesuffix(VARIANT)], name
 
 
 def test_each_task_reads_its_own_config_with_the_setting_its_name_says() -> None:
@@ -84,7 +96,7 @@ def test_each_task_reads_its_own_config_with_the_setting_its_name_says() -> None
     for path in sorted(REPO_TASKS_DIR.glob("lego_arta_*.yaml")):
         config = _read_task_yaml(path)
         name = config["task"]
-        dataset_config = name.split("_")[2]
+        dataset_config = _config_of(name)
         suffix = name[len(f"lego_arta_{dataset_config}"):]
         kwargs = config["lmms_eval_specific_kwargs"]["default"]
         assert name == path.stem

@@ -125,3 +125,17 @@ def test_the_cli_writes_a_questionnaire(tmp_path: Path, built_dataset: Path) -> 
     document = json.loads((out / "items.json").read_text(encoding="utf-8"))
     assert {i["task"] for i in document["items"]} == {"state"} and len(document["items"]) == 4 + QA_CHECKS["state"]
     assert main(["qa", "make", "--data", str(built_dataset), "--out", str(out)]) == 2, "an existing folder needs --overwrite"
+
+
+def test_qa_make_refuses_to_overwrite_a_foreign_folder_or_its_own_data(built_dataset: Path, tmp_path: Path) -> None:
+    from lego_arta.cli import main
+
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("mine")
+    assert main(["qa", "make", "--data", str(built_dataset), "--out", str(foreign), "--overwrite", "--per-task", "4"]) == 2
+    assert (foreign / "keep.txt").read_text() == "mine"
+    inside = built_dataset / "qa"
+    assert main(["qa", "make", "--data", str(built_dataset), "--out", str(inside), "--per-task", "4"]) == 2
+    assert not inside.exists()
+
