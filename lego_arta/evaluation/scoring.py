@@ -37,6 +37,7 @@ from lego_arta.evaluation.built_splits import read_columns
 from lego_arta.evaluation.results import ResultRow, metric_label, write_results
 from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, Interval, SampleStats, intervals
 from lego_arta.tasks import TASKS, get_task
+from lego_arta.tasks.spec import plain_value
 
 #: What a data row without a prediction is scored as: an empty answer, wrong on every metric.
 MISSING_ANSWER = ""
@@ -61,13 +62,6 @@ class Reference:
     columns: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _plain(value: Any) -> Any:
-    """A column value as plain Python: sequences become tuples of plain items."""
-    if isinstance(value, (list, tuple)):
-        return tuple(_plain(v) for v in value)
-    return value.item() if hasattr(value, "item") else value
-
-
 def references_from_records(task: str, records: Sequence[Mapping[str, Any]], *, where: str = "data") -> tuple[Reference, ...]:
     """References of ``task`` from dataset rows (dicts with ``id``, ``answer`` and the task's columns)."""
     spec = get_task(task)
@@ -81,7 +75,7 @@ def references_from_records(task: str, records: Sequence[Mapping[str, Any]], *, 
         if row_id in seen:
             raise ValueError(f"{where}: id {row_id!r} appears in rows {seen[row_id]} and {i}; ids must be unique")
         seen[row_id] = i
-        columns = {name: _plain(record[name]) for name in spec.reference_columns}
+        columns = {name: plain_value(record[name]) for name in spec.reference_columns}
         references.append(Reference(id=row_id, answer=str(record["answer"]), columns=columns))
     if not references:
         raise ValueError(f"{where}: no rows to score")

@@ -19,6 +19,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from lego_arta.tasks.state import state_answer
+from lego_arta.tasks.synonym_variants import synonym_split
+from lego_arta.tasks.synonyms import Vocabulary, load_trees, replace_verbs, seen_choices, verbs_in
+
 #: Placeholder marking where an image sits in a LLaVA-style human turn.
 IMAGE_PLACEHOLDER = "<image>"
 
@@ -82,10 +86,6 @@ class SynonymAugmenter:
             raise ValueError(f"synonym depth must be 1 or 2, got {self.depth}")
 
     def rewrite(self, query: str, answer: str, *, task: str, rng: np.random.Generator) -> Rewrite:
-        from lego_arta.tasks.state import state_answer
-        from lego_arta.tasks.synonym_variants import synonym_split
-        from lego_arta.tasks.synonyms import load_trees, replace_verbs, seen_choices
-
         vocabulary, split = load_trees(), synonym_split(self.split_seed)
         if task == "state" and answer == state_answer(True) and self.negatives and rng.random() < self.negatives:
             flipped = _antonym_query(query, vocabulary)
@@ -94,25 +94,17 @@ class SynonymAugmenter:
         if not self.prob or rng.random() >= self.prob:
             return Rewrite(query, answer)
         choices = seen_choices(query, vocabulary, split, rng, depth=self.depth)
-        new_answer = answer
-        if task == "scene":
-            answer_choices = seen_choices(answer, vocabulary, split, rng, depth=self.depth)
-            new_answer = replace_verbs(answer, answer_choices)
-            choices_count = len(answer_choices)
-        else:
-            choices_count = 0
-        changed = sum(1 for word, synonym in choices.items() if synonym.lower() != word.lower()) + choices_count
-        return Rewrite(replace_verbs(query, choices), new_answer, changed)
+        answer_choices = seen_choices(answer, vocabulary, split, rng, depth=self.depth) if task == "scene" else {}
+        changed = sum(1 for word, synonym in choices.items() if synonym.lower() != word.lower()) + len(answer_choices)
+        return Rewrite(replace_verbs(query, choices), replace_verbs(answer, answer_choices), changed)
 
     def __call__(self, query: str, answer: str, *, task: str, rng: np.random.Generator) -> tuple[str, str]:
         rewrite = self.rewrite(query, answer, task=task, rng=rng)
         return rewrite.query, rewrite.answer
 
 
-def _antonym_query(query: str, vocabulary: Any) -> str | None:
+def _antonym_query(query: str, vocabulary: Vocabulary) -> str | None:
     """The query with its instruction verb (a capitalised verb with an antonym) replaced by the antonym."""
-    from lego_arta.tasks.synonyms import replace_verbs, verbs_in
-
     verbs = [word for word in verbs_in(query, vocabulary) if word[:1].isupper() and word in vocabulary.antonyms]
     return replace_verbs(query, {verbs[-1]: vocabulary.antonyms[verbs[-1]]}) if verbs else None
 
@@ -140,12 +132,11 @@ def replay_counts(augmenter: TextAugmenter, samples: Sequence[Any], *, seed: int
     rewrite = getattr(augmenter, "rewrite", None)
     for epoch in range(epochs):
         replaced = negatives = 0
-        for index, sample in enumerate(samples):
+        for index, sample in enumerate(samples if rewrite is not None else ()):
             rng = sample_rng(seed, epoch, index)
             for exchange in sample.exchanges:
-                if rewrite is not None:
-                    result = rewrite(exchange.query, exchange.answer, task=sample.task, rng=rng)
-                    replaced, negatives = replaced + result.replaced, negatives + int(result.negative)
+                result = rewrite(exchange.query, exchange.answer, task=sample.task, rng=rng)
+                replaced, negatives = replaced + result.replaced, negatives + int(result.negative)
         counts.append({"epoch": epoch, "synonym_replacements": replaced, "antonym_negatives": negatives})
     return counts
 

@@ -30,6 +30,7 @@ from lego_arta.metrics import SampleStats, get_metric
 from lego_arta.study import IN_CONTEXT_EXAMPLES
 from lego_arta.tasks import TASKS, get_task
 from lego_arta.tasks.prompts import compose_query
+from lego_arta.tasks.spec import plain_value
 
 #: Environment variable naming the built dataset (a local Hub-layout folder or a Hub id).
 DATA_ENV = "LEGO_ARTA_DATA"
@@ -196,7 +197,7 @@ def process_results(task: str, doc: Mapping[str, Any], results: Sequence[str]) -
     aggregation sums its statistics rows (:func:`aggregate`), so nothing is recomputed per metric.
     """
     spec, answer = get_task(task), _answer(results)
-    columns = {column: [_plain(doc[column])] for column in set(spec.metrics.values())}
+    columns = {column: [plain_value(doc[column])] for column in set(spec.metrics.values())}
     stats = spec.stats([answer], columns)
     record = {
         "id": doc["id"],
@@ -205,11 +206,6 @@ def process_results(task: str, doc: Mapping[str, Any], results: Sequence[str]) -
         "stats": {name: table.values[0].tolist() for name, table in stats.items()},
     }
     return {name: record for name in spec.metrics}
-
-
-def _plain(value: Any) -> Any:
-    """A dataset value as JSON-ready Python (lmms-eval logs the records)."""
-    return [float(v) if isinstance(v, float) else v for v in value] if isinstance(value, (list, tuple)) else value
 
 
 def aggregate(metric: str, records: Sequence[Mapping[str, Any]]) -> float:

@@ -177,6 +177,18 @@ class TaskSpec:
         return add_intervals(scores, self.stats(answers, columns), n_resamples=n_resamples, seed=seed, alpha=alpha)
 
 
+def plain_value(value: Any) -> Any:
+    """A column value as plain Python, as metrics, logs and joins want it: sequences become tuples
+    of plain items, numpy and arrow scalars their Python value.
+
+    >>> plain_value([1.5, (2, 3)])
+    (1.5, (2, 3))
+    """
+    if isinstance(value, (list, tuple)):
+        return tuple(plain_value(v) for v in value)
+    return value.item() if hasattr(value, "item") else value
+
+
 def check_row(spec: TaskSpec, row: Mapping[str, Any], *, where: str) -> None:
     """Refuse a row whose columns are not exactly the task's features: caught where rows are made."""
     expected = set(COMMON_FEATURES) | set(spec.features)

@@ -61,9 +61,6 @@ class Vocabulary:
     def __getitem__(self, root: str) -> SynonymTree:
         return self.trees[root]
 
-    def __contains__(self, root: object) -> bool:
-        return root in self.trees
-
 
 def _tree(root: str, data: Any, where: str) -> SynonymTree:
     if not isinstance(data, Mapping) or root not in data:
