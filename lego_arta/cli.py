@@ -153,6 +153,8 @@ DELEGATED: tuple[tuple[str, str, str, str, str], ...] = (
      "lego_arta.finetune.command", "add_finetune_arguments", "run_finetune"),
     ("merge", "fold a LoRA adapter into its base model (a folder lmms-eval can load)",
      "lego_arta.finetune.command", "add_merge_arguments", "run_merge"),
+    ("synonym-map", "PCA map and within/between-concept similarity of the verb synonyms, before and after LoRA (ACE Fig. 1)",
+     "lego_arta.finetune.synonym_map", "add_synonym_map_arguments", "run_synonym_map"),
 )  # fmt: skip
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import argparse
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -34,6 +35,7 @@ from lego_arta.evaluation.results import (
     study_rows,
     task_metrics,
 )
+from lego_arta.evaluation.robustness import robustness_markdown
 from lego_arta.evaluation.scoring import format_interval
 from lego_arta.tasks import TASKS
 
@@ -158,7 +160,7 @@ def _query_setting_rows(ours: Sequence[ResultRow]) -> list[ResultRow]:
 
 
 def render_markdown(ours: Sequence[ResultRow], *, stem: str, title: str, preamble: Sequence[str] = (),
-                    include_study: bool = True) -> str:  # fmt: skip
+                    include_study: bool = True, robustness: Sequence[Mapping[str, Any]] = ()) -> str:  # fmt: skip
     """The report text; ``preamble`` (Markdown lines) follows the title; charts are ``<stem>-<task>-<metric>.png``."""
     tasks = [task for task in TASKS if any(row.task == task for row in ours)]
     lines = [f"# {title}", ""]
@@ -185,19 +187,27 @@ def render_markdown(ours: Sequence[ResultRow], *, stem: str, title: str, preambl
                   "With and without the manual instruction in the query, with and without in-context examples "
                   "(the study: Qwen-VL, Table 8.4, two examples).", "",
                   *markdown_table(query_rows, metrics), ""]  # fmt: skip
+    if robustness:
+        lines += ["## Synonym robustness", "",
+                  "Each task asked again with its verbs replaced by synonyms held out of training (`<task>_syn`, "
+                  "after ACE): the gap is variant − original with a paired bootstrap interval over manuals; answer "
+                  "agreement is the per-sample consistency of the two answers (`lego-arta robustness`).", "",
+                  robustness_markdown(robustness, title=None).rstrip("\n"), ""]  # fmt: skip
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def write_report(ours: Sequence[ResultRow], out: Path, *, stem: str = DEFAULT_STEM, title: str = "LEGO-ARTA results",
-                 preamble: Sequence[str] = (), include_study: bool = True) -> list[Path]:  # fmt: skip
+                 preamble: Sequence[str] = (), include_study: bool = True,
+                 robustness: Sequence[Mapping[str, Any]] = ()) -> list[Path]:  # fmt: skip
     """Write ``<stem>.md`` and one ``<stem>-<task>-<metric>.png`` per metric with results of ours."""
     mine = [row for row in ours if row.source == OURS]
-    if not mine:
-        raise ValueError("no results of ours to report (expected rows from lego-arta score/baselines or lmms-eval)")
+    if not mine and not robustness:
+        raise ValueError("no results of ours to report (expected rows from lego-arta score/baselines or lmms-eval, or lego-arta robustness JSON)")
     out = Path(out)
     written: list[Path] = []
     markdown = out / f"{stem}.md"
-    atomic_write_text(markdown, render_markdown(mine, stem=stem, title=title, preamble=preamble, include_study=include_study))
+    atomic_write_text(markdown, render_markdown(mine, stem=stem, title=title, preamble=preamble, include_study=include_study,
+                                                     robustness=robustness))  # fmt: skip
     written.append(markdown)
     for task in TASKS:
         chart_rows = [row for row in mine if row.task == task] + (_ordered_study(task) if include_study else [])
@@ -227,6 +237,7 @@ def run_report(args: argparse.Namespace) -> int:
     for task in loaded.skipped_tasks:
         console.print(f"[yellow]skipped lmms-eval task {escape(str(task))}: not a LEGO-ARTA task[/yellow]", highlight=False)
     preamble = ["Results read from:", "", *(f"- `{path}`" for path in loaded.files)]
-    written = write_report(loaded.rows, args.out, title=args.title, preamble=preamble, include_study=args.include_study)
+    written = write_report(loaded.rows, args.out, title=args.title, preamble=preamble, include_study=args.include_study,
+                           robustness=loaded.robustness)  # fmt: skip
     console.print(f"read {len(loaded.rows)} rows from {len(loaded.files)} files; wrote {escape(str(written[0]))} and {len(written) - 1} charts", highlight=False)
     return 0

@@ -49,6 +49,8 @@ def _metric_task(metric: str) -> str:
 
 #: ``format`` value of the results files this package writes.
 RESULTS_FORMAT = "lego-arta-results/1"
+#: ``format`` of ``lego-arta robustness`` JSON (a task vs its synonym variant), which ``report`` also reads.
+ROBUSTNESS_FORMAT = "lego-arta-robustness/1"
 OURS = "ours"
 STUDY = "study"
 #: Settings of the study's Tables 8.1–8.3 (CSV value → printed label).
@@ -211,6 +213,21 @@ class LoadedResults:
     files: tuple[str, ...]
     skipped_files: tuple[str, ...]
     skipped_tasks: tuple[str, ...]
+    robustness: tuple[Mapping[str, Any], ...] = ()
+
+
+_ROBUSTNESS_KEYS = {"task", "variant", "system", "rows", "metrics", "consistency"}
+_ROBUSTNESS_METRIC_KEYS = {"original", "variant", "gap", "gap_low", "gap_high"}
+
+
+def _checked_robustness(document: Mapping[str, Any], *, where: str) -> Mapping[str, Any]:
+    missing = _ROBUSTNESS_KEYS - set(document)
+    if missing:
+        raise ValueError(f"{where}: robustness file lacks {sorted(missing)} (expected the output of lego-arta robustness --out)")
+    for metric, numbers in dict(document["metrics"]).items():
+        if not isinstance(numbers, Mapping) or not _ROBUSTNESS_METRIC_KEYS <= set(numbers):
+            raise ValueError(f"{where}: metrics.{metric} needs {sorted(_ROBUSTNESS_METRIC_KEYS)}")
+    return document
 
 
 def _read_json(path: Path) -> Any:
@@ -230,6 +247,7 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
     files: list[str] = []
     skipped_files: list[str] = []
     skipped_tasks: list[str] = []
+    robustness: list[Mapping[str, Any]] = []
     origin: dict[tuple[str, str, str, str], str] = {}
     for given in paths:
         given = Path(given)
@@ -238,6 +256,10 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
         candidates = sorted(given.rglob("*.json")) if given.is_dir() else [given]
         for path in candidates:
             document = _read_json(path)
+            if isinstance(document, Mapping) and document.get("format") == ROBUSTNESS_FORMAT:
+                robustness.append(_checked_robustness(document, where=str(path)))
+                files.append(str(path))
+                continue
             if isinstance(document, Mapping) and document.get("format") == RESULTS_FORMAT:
                 found = rows_from_document(document, where=str(path))
             elif isinstance(document, Mapping) and is_lmms_eval_results(document):
@@ -255,7 +277,7 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
                 origin[key] = str(path)
             rows.extend(found)
             files.append(str(path))
-    return LoadedResults(tuple(rows), tuple(files), tuple(skipped_files), tuple(skipped_tasks))
+    return LoadedResults(tuple(rows), tuple(files), tuple(skipped_files), tuple(skipped_tasks), tuple(robustness))
 
 
 # --- the study's published numbers --------------------------------------------------------------

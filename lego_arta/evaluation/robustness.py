@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from rich.table import Table
 
 from lego_arta.atomic import atomic_write_text
 from lego_arta.evaluation.built_splits import read_columns
-from lego_arta.evaluation.results import metric_label
+from lego_arta.evaluation.results import ROBUSTNESS_FORMAT, metric_label
 from lego_arta.evaluation.scoring import DEFAULT_SPLIT, join_answers, load_references, read_predictions, reference_columns
 from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, Interval
 from lego_arta.metrics.bootstrap import paired_cluster_gap_ci
@@ -41,6 +41,7 @@ class RobustnessResult:
 
     task: str
     variant: str
+    system: str
     n_rows: int
     original: dict[str, float]
     varied: dict[str, float]
@@ -51,7 +52,7 @@ class RobustnessResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "task": self.task, "variant": self.variant, "rows": self.n_rows,
+            "format": ROBUSTNESS_FORMAT, "task": self.task, "variant": self.variant, "system": self.system, "rows": self.n_rows,
             "metrics": {name: {"original": self.original[name], "variant": self.varied[name], "gap": self.gaps[name],
                                "gap_low": self.intervals[name].low, "gap_high": self.intervals[name].high}
                         for name in self.original},
@@ -69,6 +70,7 @@ def robustness(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
+    system: str | None = None,
 ) -> RobustnessResult:
     """Compare answers to ``task`` and to its synonym variant, row by row (see the module docstring)."""
     spec, variant_task = get_task(task), f"{task}{SUFFIX.replace('-', '_')}"
@@ -92,7 +94,7 @@ def robustness(
     original_scores = {name: stats_a[name].score() for name in spec.metrics}
     varied_scores = {name: stats_b[name].score() for name in spec.metrics}
     return RobustnessResult(
-        task=task, variant=variant_task, n_rows=len(paired), original=original_scores, varied=varied_scores,
+        task=task, variant=variant_task, system=system or Path(original).stem, n_rows=len(paired), original=original_scores, varied=varied_scores,
         gaps={name: varied_scores[name] - original_scores[name] for name in spec.metrics}, intervals=intervals,
         consistency=float(np.mean(spec.consistency(first.answers, second.answers))),
         missing=first.missing + second.missing,
@@ -116,14 +118,16 @@ def robustness_table(result: RobustnessResult) -> Table:
     return table
 
 
-def robustness_markdown(results: Sequence[RobustnessResult]) -> str:
-    lines = ["# Synonym robustness", "", "| task | metric | original | unseen synonyms | gap | gap interval | answer agreement |",
-             "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for result in results:
-        for name in result.original:
-            low, high = result.intervals[name]
-            lines.append(f"| {result.task} | {metric_label(name)} | {result.original[name]:.2f} | {result.varied[name]:.2f} | "
-                         f"{result.gaps[name]:+.2f} | [{low:+.2f}, {high:+.2f}] | {result.consistency:.2f} |")  # fmt: skip
+def robustness_markdown(documents: Sequence[Mapping[str, Any]], *, title: str | None = "# Synonym robustness") -> str:
+    """A Markdown table of robustness results (``RobustnessResult.to_dict()`` documents); ``report`` uses it too."""
+    lines = [title, ""] if title else []
+    lines += ["| system | task | metric | original | unseen synonyms | gap | gap interval (by manual) | answer agreement |",
+              "|---|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for document in documents:
+        for name, numbers in document["metrics"].items():
+            lines.append(f"| {document['system']} | {document['task']} | {metric_label(name)} | {numbers['original']:.2f} | "
+                         f"{numbers['variant']:.2f} | {numbers['gap']:+.2f} | [{numbers['gap_low']:+.2f}, {numbers['gap_high']:+.2f}] | "
+                         f"{document['consistency']:.2f} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -137,13 +141,15 @@ def add_robustness_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="folder for robustness-<task>.json and .md")
     parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", default=None, help="the system's name in reports (default: the --original file's stem)")
 
 
 def run_robustness(args: argparse.Namespace) -> int:
-    result = robustness(args.task, args.original, args.variant, args.data, split=args.split, n_resamples=args.resamples, seed=args.seed)
+    result = robustness(args.task, args.original, args.variant, args.data, split=args.split, n_resamples=args.resamples, seed=args.seed,
+                        system=args.name)  # fmt: skip
     Console(soft_wrap=True).print(robustness_table(result))
     if args.out is not None:
         stem = Path(args.out) / f"robustness-{args.task}"
         atomic_write_text(Path(f"{stem}.json"), json.dumps(result.to_dict(), indent=1, sort_keys=True) + "\n")
-        atomic_write_text(Path(f"{stem}.md"), robustness_markdown([result]))
+        atomic_write_text(Path(f"{stem}.md"), robustness_markdown([result.to_dict()]))
     return 0

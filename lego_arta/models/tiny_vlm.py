@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lego_arta.atomic import atomic_directory
 from lego_arta.tasks import TASKS
+from lego_arta.tasks.synonyms import load_trees
 
 IMAGE_TOKEN = "<image>"
 BOS_TOKEN = "<s>"
@@ -114,6 +115,14 @@ class TinyVlmSpec:
         return (self.image_size // self.patch_size) ** 2
 
 
+def synonym_words() -> tuple[str, ...]:
+    """Every verb of the synonym trees, lowercase and sorted: a synonym-augmented fine-tune of the
+    tiny model (and ``lego-arta synonym-map``) must see real tokens for them, not the unknown token."""
+    trees = load_trees()
+    phrases = [word for tree in trees.trees.values() for word in tree.words()] + list(trees.antonyms.values())
+    return tuple(sorted({part for phrase in phrases for part in phrase.lower().split()}))
+
+
 def tiny_vocabulary() -> list[str]:
     """Ordered token list: specials, markup, characters and words, each bare and word-initial.
 
@@ -122,7 +131,7 @@ def tiny_vocabulary() -> list[str]:
     """
     characters = list(string.ascii_letters + string.digits + string.punctuation)
     words: list[str] = []
-    for word in BUILTIN_WORDS:
+    for word in BUILTIN_WORDS + synonym_words():
         words.extend((word, word.capitalize()))
     vocabulary = list(SPECIAL_TOKENS) + list(MARKUP_TOKENS) + [WORD_START]
     for piece in characters + words:

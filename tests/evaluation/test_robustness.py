@@ -77,3 +77,26 @@ def test_dummy_model_scores_the_variant_exactly_as_the_original(with_variants: P
     for metric in ("f1", "tnr", "fpr", "invalid_rate"):
         assert results["lego_arta_state_syn"][f"{metric},none"] == results["lego_arta_state"][f"{metric},none"]
     assert {"lego_arta_scene_syn", "lego_arta_object_syn"} <= set(results)
+
+
+@pytest.mark.slow
+def test_report_shows_the_robustness_gap_beside_the_scores(with_variants: Path, tmp_path: Path) -> None:
+    from lego_arta.cli import main
+
+    state = _rows(with_variants, "state", "test")
+    positives, negatives = sum(r["label"] for r in state), sum(not r["label"] for r in state)
+    yes = _write(tmp_path / "yes.jsonl", {r["id"]: "Yes." for r in state})
+    no_on_variant = _write(tmp_path / "no.jsonl", {r["id"] + SUFFIX: "No." for r in state})
+    runs = tmp_path / "runs"
+    assert main(["robustness", "--task", "state", "--original", str(yes), "--variant", str(no_on_variant), "--data", str(with_variants),
+                 "--out", str(runs), "--name", "always-yes-then-no", "--resamples", "100"]) == 0  # fmt: skip
+    assert main(["score", "--data", str(with_variants), "--task", "state", "--predictions", str(yes), "--name", "always-yes",
+                 "--out", str(runs), "--resamples", "100"]) == 0  # fmt: skip
+    assert main(["report", "--results", str(runs), "--out", str(tmp_path / "report"), "--no-study"]) == 0
+    report = (tmp_path / "report" / "report.md").read_text()
+    f1 = 100 * 2 * positives / (2 * positives + negatives)
+    section = report[report.index("## Synonym robustness"):]
+    row = next(line for line in section.splitlines() if line.startswith("| always-yes-then-no | state | F1 |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[3:6] == [f"{f1:.2f}", "0.00", f"{-f1:+.2f}"] and cells[-1] == "0.00"
+    assert "## state" in report, "the scores of the same run stay in the report"
