@@ -53,15 +53,20 @@ def test_variants_are_test_only_aligned_rows_recorded_in_manifest_and_card(with_
     assert llava and not any(entry["task"].endswith("_syn") for entry in llava)
 
 
-@pytest.mark.slow
-def test_robustness_reports_the_known_gap_and_agreement(with_variants: Path, tmp_path: Path) -> None:
-    state = _rows(with_variants, "state", "test")
+def _yes_then_no(folder: Path, tmp_path: Path) -> tuple[Path, Path, float]:
+    """Always Yes on state, always No on state_syn, and always-Yes's F1 counted from the labels."""
+    state = _rows(folder, "state", "test")
     positives, negatives = sum(r["label"] for r in state), sum(not r["label"] for r in state)
     yes = _write(tmp_path / "yes.jsonl", {r["id"]: "Yes." for r in state})
     no_on_variant = _write(tmp_path / "no.jsonl", {r["id"] + SUFFIX: "No." for r in state})
-    same_on_variant = _write(tmp_path / "same.jsonl", {r["id"] + SUFFIX: "Yes." for r in state})
+    return yes, no_on_variant, 100 * 2 * positives / (2 * positives + negatives)
+
+
+@pytest.mark.slow
+def test_robustness_reports_the_known_gap_and_agreement(with_variants: Path, tmp_path: Path) -> None:
+    yes, no_on_variant, f1 = _yes_then_no(with_variants, tmp_path)
+    same_on_variant = _write(tmp_path / "same.jsonl", {r["id"] + SUFFIX: "Yes." for r in _rows(with_variants, "state", "test")})
     result = robustness("state", yes, no_on_variant, with_variants, n_resamples=200)
-    f1 = 100 * 2 * positives / (2 * positives + negatives)
     assert result.original["f1"] == pytest.approx(f1) and result.varied["f1"] == 0.0
     assert result.gaps["f1"] == pytest.approx(-f1) and result.consistency == 0.0
     assert result.intervals["f1"].low <= -f1 + 1e-9 <= result.intervals["f1"].high + 1e-9
@@ -83,10 +88,7 @@ def test_dummy_model_scores_the_variant_exactly_as_the_original(with_variants: P
 def test_report_shows_the_robustness_gap_beside_the_scores(with_variants: Path, tmp_path: Path) -> None:
     from lego_arta.cli import main
 
-    state = _rows(with_variants, "state", "test")
-    positives, negatives = sum(r["label"] for r in state), sum(not r["label"] for r in state)
-    yes = _write(tmp_path / "yes.jsonl", {r["id"]: "Yes." for r in state})
-    no_on_variant = _write(tmp_path / "no.jsonl", {r["id"] + SUFFIX: "No." for r in state})
+    yes, no_on_variant, f1 = _yes_then_no(with_variants, tmp_path)
     runs = tmp_path / "runs"
     assert main(["robustness", "--task", "state", "--original", str(yes), "--variant", str(no_on_variant), "--data", str(with_variants),
                  "--out", str(runs), "--name", "always-yes-then-no", "--resamples", "100"]) == 0  # fmt: skip
@@ -94,7 +96,6 @@ def test_report_shows_the_robustness_gap_beside_the_scores(with_variants: Path, 
                  "--out", str(runs), "--resamples", "100"]) == 0  # fmt: skip
     assert main(["report", "--results", str(runs), "--out", str(tmp_path / "report"), "--no-study"]) == 0
     report = (tmp_path / "report" / "report.md").read_text()
-    f1 = 100 * 2 * positives / (2 * positives + negatives)
     section = report[report.index("## Synonym robustness"):]
     row = next(line for line in section.splitlines() if line.startswith("| always-yes-then-no | state | F1 |"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
