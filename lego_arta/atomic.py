@@ -88,6 +88,20 @@ def check_replaceable(path: Path, owner: str | None) -> None:
         )
 
 
+def check_output_folder(path: Path, *, overwrite: bool = False, owner: str | None = None) -> None:
+    """The check :func:`atomic_directory` makes before writing, for a caller to make up front.
+
+    An existing ``path`` needs ``overwrite``, and with ``owner`` it must be a folder holding that
+    file. A command with slow work before its write (loading a model to merge) calls this first,
+    so a refused ``--out`` costs nothing.
+    """
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if not overwrite:
+            raise FileExistsError(f"{path} already exists (pass overwrite to replace it)")
+        check_replaceable(path, owner)
+
+
 @contextmanager
 def atomic_directory(path: Path, *, overwrite: bool = False, owner: str | None = None) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path`` in one rename.
@@ -100,10 +114,7 @@ def atomic_directory(path: Path, *, overwrite: bool = False, owner: str | None =
     ...     (tmp / "README.md").write_text("...")
     """
     path = Path(path)
-    if path.exists() or path.is_symlink():
-        if not overwrite:
-            raise FileExistsError(f"{path} already exists (pass overwrite to replace it)")
-        check_replaceable(path, owner)
+    check_output_folder(path, overwrite=overwrite, owner=owner)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     tmp.chmod(_DIR_MODE)

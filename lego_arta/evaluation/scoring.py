@@ -82,6 +82,35 @@ def references_from_records(task: str, records: Sequence[Mapping[str, Any]], *, 
     return tuple(references)
 
 
+def read_ids(path: Path) -> tuple[str, ...]:
+    """Row ids to score, one per line (blank lines ignored): the rows a subset was asked, e.g. the
+    ``ids-<task>.txt`` of a human-baseline questionnaire (``lego-arta qa score``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"ids file {path} does not exist")
+    ids: dict[str, int] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        row_id = line.strip()
+        if not row_id:
+            continue
+        if row_id in ids:
+            raise ValueError(f"{path}:{number}: id {row_id!r} was already listed on line {ids[row_id]}")
+        ids[row_id] = number
+    if not ids:
+        raise ValueError(f"{path}: no ids (expected one row id per line)")
+    return tuple(ids)
+
+
+def select_references(references: Sequence[Reference], ids: Sequence[str], *, where: str) -> tuple[Reference, ...]:
+    """The references of ``ids``, in data order; an id that is not in the split is an error naming ``where``."""
+    known = {reference.id for reference in references}
+    unknown = [row_id for row_id in ids if row_id not in known]
+    if unknown:
+        raise ValueError(f"{where}: {len(unknown)} id(s) not in the split, e.g. {unknown[:3]} (ids of another build or split?)")
+    wanted = set(ids)
+    return tuple(reference for reference in references if reference.id in wanted)
+
+
 def load_references(task: str, data: Path | str, *, split: str = DEFAULT_SPLIT) -> tuple[Reference, ...]:
     """References of one split of a built dataset (a Hub-layout folder or a Hub id), images not read.
 
@@ -304,10 +333,17 @@ def score_predictions(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
+    ids: Path | None = None,
 ) -> ScoreResult:
-    """Score a predictions file (JSONL or lmms-eval sample log) against one split of a built dataset."""
+    """Score a predictions file (JSONL or lmms-eval sample log) against one split of a built dataset.
+
+    With ``ids`` (a file of row ids, :func:`read_ids`) only those rows are scored: a subset such as
+    the rows a human baseline answered, so a model can be compared on the same rows.
+    """
     answers = read_predictions(Path(predictions)).answers
     references = load_references(task, data, split=split)
+    if ids is not None:
+        references = select_references(references, read_ids(ids), where=str(ids))
     return score_answers(task, references, answers, split=split, n_resamples=n_resamples, seed=seed, alpha=alpha)
 
 
@@ -360,6 +396,7 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--predictions", type=Path, required=True, help='JSON lines {"id": ..., "answer": ...} or an lmms-eval *_samples_*.jsonl')
     parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
     parser.add_argument("--split", default=DEFAULT_SPLIT)
+    parser.add_argument("--ids", type=Path, default=None, help="score only these rows (one id per line), e.g. a human baseline's ids-<task>.txt")
     parser.add_argument("--out", type=Path, default=None, help="folder for <name>-<task>.results.json and .samples.jsonl")
     parser.add_argument("--name", default=None, help="system name in results and reports (default: the predictions file name)")
     parser.add_argument("--setting", default=DEFAULT_SETTING, help=f"query setting recorded in the results (default: {DEFAULT_SETTING})")
@@ -372,7 +409,7 @@ def run_score(args: argparse.Namespace) -> int:
     """``lego-arta score``: print the score table; with ``--out`` write the results file and the per-sample log."""
     console = Console(soft_wrap=True)
     result = score_predictions(args.task, args.predictions, args.data, split=args.split,
-                               n_resamples=args.resamples, seed=args.seed, alpha=args.alpha)  # fmt: skip
+                               n_resamples=args.resamples, seed=args.seed, alpha=args.alpha, ids=args.ids)  # fmt: skip
     name = args.name or Path(args.predictions).stem
     console.print(score_table(result, f"{name}: {args.task} ({args.split}, {result.n_rows} rows)"))
     for line in leftover_lines(result):
@@ -380,7 +417,8 @@ def run_score(args: argparse.Namespace) -> int:
     if args.out is not None:
         stem = Path(args.out) / f"{name}-{args.task}"
         write_results(Path(f"{stem}.results.json"), result.rows(name, args.setting),
-                      [result.run_summary(name, args.setting, predictions=str(args.predictions), data=str(args.data))])  # fmt: skip
+                      [result.run_summary(name, args.setting, predictions=str(args.predictions), data=str(args.data),
+                                         **({"ids": str(args.ids)} if args.ids is not None else {}))])  # fmt: skip
         write_sample_log(Path(f"{stem}.samples.jsonl"), result)
         console.print(f"wrote {escape(str(stem))}.results.json and {escape(str(stem))}.samples.jsonl", highlight=False)
     return 0

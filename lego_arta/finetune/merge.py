@@ -15,7 +15,7 @@ import json
 import logging
 from pathlib import Path
 
-from lego_arta.atomic import atomic_directory, atomic_write_text
+from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder
 from lego_arta.checksum import sha256_file
 
 logger = logging.getLogger(__name__)
@@ -66,13 +66,14 @@ def merge_adapter(adapter: Path, out_dir: Path, *, base: str | None = None, dtyp
 
     from lego_arta.finetune.vlm import load_model, load_processor
 
+    check_output_folder(Path(out_dir), overwrite=overwrite, owner=MERGE_RECORD)
     adapter = find_adapter(adapter)
     base = base or adapter_base_model(adapter)
     model = load_model(base, dtype=dtype)
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     processor = load_processor(adapter if _has_processor(adapter) else base)
     record = {"base": base, "adapter": str(adapter.resolve()), "adapter_sha256": _adapter_digest(adapter), "dtype": str(next(merged.parameters()).dtype)}
-    with atomic_directory(Path(out_dir), overwrite=overwrite) as tmp, torch.no_grad():
+    with atomic_directory(Path(out_dir), overwrite=overwrite, owner=MERGE_RECORD) as tmp, torch.no_grad():
         merged.save_pretrained(tmp)
         processor.save_pretrained(tmp)
         atomic_write_text(tmp / MERGE_RECORD, json.dumps(record, indent=1, sort_keys=True) + "\n")

@@ -347,8 +347,21 @@ class _Run:
     # --- setup -------------------------------------------------------------------------------
 
     def _prepare_output(self) -> None:
+        """Start in an empty or new folder, or in one of this command's runs (it holds :data:`RUN_CONFIG`).
+
+        A run writes into its folder and ``--overwrite`` deletes it, so a folder holding anything
+        else (a mistyped ``--output``) is refused, with or without ``--overwrite``.
+        """
         accelerator = self.accelerator
         existing = (self.output / RUN_CONFIG).is_file()
+        if self.output.exists() and not existing:
+            if not self.output.is_dir() or self.output.is_symlink():
+                raise FileExistsError(f"refusing to write a run to {self.output}: it is not a folder")
+            if any(self.output.iterdir()):
+                raise FileExistsError(
+                    f"refusing to write a run to {self.output}: it holds files but no {RUN_CONFIG}, so it is not a "
+                    "finetune run; choose an empty or new --output"
+                )
         if existing and self.checkpoint is None:
             if not self.config.overwrite:
                 raise FileExistsError(f"{self.output} already holds a run ({RUN_CONFIG}); pass --resume to continue it or --overwrite to start over")

@@ -13,13 +13,18 @@ and a chat template whose assistant turns sit in ``{% generation %}`` blocks (lo
 from __future__ import annotations
 
 import argparse
+import json
 import string
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lego_arta.atomic import atomic_directory
+from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder
 from lego_arta.tasks import TASKS
 from lego_arta.tasks.synonyms import load_trees
+
+#: Written into the model folder: the spec it was built from, and the mark ``--overwrite`` looks
+#: for, so only a folder this command wrote is replaced (never a real model's folder).
+TINY_RECORD = "tiny_vlm.json"
 
 IMAGE_TOKEN = "<image>"
 BOS_TOKEN = "<s>"
@@ -246,6 +251,8 @@ def build_tiny_vlm(
     Same arguments ⇒ byte-identical files, so a test or a CI cache can compare hashes.
     """
     spec = TinyVlmSpec(seed=seed, hidden_size=hidden_size, image_size=image_size, patch_size=patch_size)
+    out_dir = Path(out_dir)
+    check_output_folder(out_dir, overwrite=overwrite, owner=TINY_RECORD)
     processor = build_processor(spec)
     tokenizer = processor.tokenizer
     special_ids = {
@@ -254,10 +261,10 @@ def build_tiny_vlm(
         "pad": tokenizer.pad_token_id,
     }
     model = build_model(spec, vocab_size=len(tokenizer), image_token_id=processor.image_token_id, special_ids=special_ids)
-    out_dir = Path(out_dir)
-    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+    with atomic_directory(out_dir, overwrite=overwrite, owner=TINY_RECORD) as tmp:
         model.save_pretrained(tmp)
         processor.save_pretrained(tmp)
+        atomic_write_text(tmp / TINY_RECORD, json.dumps(asdict(spec), indent=1, sort_keys=True) + "\n")
     return out_dir
 
 
@@ -267,7 +274,7 @@ def add_tiny_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden-size", type=int, default=DEFAULT_HIDDEN_SIZE)
     parser.add_argument("--image-size", type=int, default=DEFAULT_IMAGE_SIZE)
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace a folder an earlier tiny-model wrote (one holding tiny_vlm.json)")
 
 
 def run_tiny_model(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 
 #: Span classes that tag entities inside a ``.txtbox`` (SPEC §1).
 ENTITY_CLASSES: tuple[str, ...] = ("verb", "det", "colorinfo", "theme", "target", "suffix")
@@ -86,22 +86,75 @@ def _line(box: Tag) -> TextLine:
 
 
 def _walk(node: Tag, parts: list[str], entities: list[Entity]) -> None:
-    """Collect text in reading order; an entity span is taken whole, whatever markup it nests."""
+    """Collect text in reading order and one :class:`Entity` per entity span."""
+    for child in node.children:
+        _read(child, parts, entities)
+
+
+def _read(node: PageElement, parts: list[str], entities: list[Entity]) -> None:
+    """Read one node: text, a line break, an entity span, or markup to descend into.
+
+    Spans are the page's entity markers, so a span nested inside an entity is never part of it: a
+    nested entity span is an entity of its own, an unknown one is untagged words (in the line's
+    text only). Other inline markup (``<b>2x4</b>``) is formatting and stays in the entity.
+    """
+    if isinstance(node, NavigableString):
+        parts.append(str(node))
+    elif isinstance(node, Tag):
+        if node.name == "br":
+            parts.append("\n")
+            return
+        tagged = next((c for c in _classes(node) if c in ENTITY_CLASSES), None)
+        if tagged is None:
+            _walk(node, parts, entities)
+            return
+        own: list[str | None] = []
+        nested: list[Entity] = []
+        _entity_text(node, parts, own, nested)
+        text = _close_seams(own).strip()
+        if text:
+            entities.append(Entity(tagged, text))
+        entities.extend(nested)
+
+
+def _entity_text(node: Tag, parts: list[str], own: list[str | None], nested: list[Entity]) -> None:
+    """Words of an entity span into ``own`` (and ``parts``); a nested span is read by :func:`_read`
+    and leaves a seam (``None``) in ``own``."""
     for child in node.children:
         if isinstance(child, NavigableString):
             parts.append(str(child))
+            own.append(str(child))
         elif isinstance(child, Tag):
             if child.name == "br":
                 parts.append("\n")
-                continue
-            tagged = next((c for c in _classes(child) if c in ENTITY_CLASSES), None)
-            if tagged is None:
-                _walk(child, parts, entities)
-                continue
-            text = child.get_text()
-            parts.append(text)
-            if text.strip():
-                entities.append(Entity(tagged, text.strip()))
+                own.append(" ")
+            elif child.name == "span":
+                _read(child, parts, nested)
+                own.append(None)
+            else:
+                _entity_text(child, parts, own, nested)
+
+
+def _close_seams(own: list[str | None]) -> str:
+    """Join an entity's words where nested spans were cut out: one space where the page had one.
+
+    >>> _close_seams(["brick ", None, " 2x4"]), _close_seams(["1", None, "2"])
+    ('brick 2x4', '12')
+    """
+    runs = [""]
+    for piece in own:
+        if piece is None:
+            runs.append("")
+        else:
+            runs[-1] += piece
+    text = ""
+    for run in runs:
+        if text and run:
+            gap = " " if text[-1].isspace() or run[0].isspace() else ""
+            text = text.rstrip() + gap + run.lstrip()
+        else:
+            text += run
+    return text
 
 
 def _classes(tag: Tag | None) -> list[str]:

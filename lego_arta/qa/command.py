@@ -2,6 +2,8 @@
 
 >>> # lego-arta qa make --data out/quickstart/lego-arta --out out/qa --per-task 100 --seed 0
 >>> # lego-arta qa score ratings-*.json --items out/qa/items.json --out out/qa-scores
+>>> # lego-arta qa make --mode answer --data out/quickstart/lego-arta --out out/human --per-task 50
+>>> # lego-arta qa score answers-*.json --items out/human/items.json --out out/human-predictions
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from lego_arta.study import QA_PAIRS_PER_TASK
 
@@ -23,12 +26,15 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
     make.add_argument("--per-task", type=int, default=QA_PAIRS_PER_TASK, help="pairs rated per task (the study: 100)")
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--split", default="test")
-    make.add_argument("--tasks", nargs="+", default=["object", "state"])
+    make.add_argument("--mode", choices=("rate", "answer"), default="rate",
+                      help="rate: people rate the dataset's pairs (the study); answer: people do the tasks (a human baseline)")  # fmt: skip
+    make.add_argument("--tasks", nargs="+", default=None, help="default: object state (rate), object state scene (answer)")
     make.add_argument("--overwrite", action="store_true", help="replace an existing questionnaire folder")
     score = sub.add_parser("score", help="validate ratings files, compute agreement, flag bad pairs, write the report")
-    score.add_argument("ratings", nargs="+", type=Path, help="ratings files downloaded from the questionnaire")
+    score.add_argument("ratings", nargs="+", type=Path, help="ratings (or, for --mode answer, answers) files downloaded from the page")
     score.add_argument("--items", type=Path, required=True, help="the questionnaire's items.json")
-    score.add_argument("--out", type=Path, required=True, help="folder for qa_scores.json, flagged.json, report.md and charts")
+    score.add_argument("--out", type=Path, required=True,
+                       help="folder for qa_scores.json, flagged.json, report.md and charts (answer mode: predictions per person and task)")  # fmt: skip
     score.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
     score.add_argument("--min-check-pass", type=float, default=None,
                        help="exclude a rater from a task below this check pass rate (default: the documented rule, 2/3)")  # fmt: skip
@@ -36,10 +42,20 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_qa(args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True)
+    if args.qa_command == "make" and args.mode == "answer":
+        from lego_arta.qa.baseline import ANSWER_TASKS, make_answer_questionnaire
+        from lego_arta.qa.questionnaire import MakeConfig
+
+        config = MakeConfig(per_task=args.per_task, seed=args.seed, split=args.split, tasks=tuple(args.tasks or ANSWER_TASKS))
+        document = make_answer_questionnaire(args.data, args.out, config, overwrite=args.overwrite)
+        for task in config.tasks:
+            console.print(f"{task}: {sum(item['task'] == task for item in document['items'])} items to answer")
+        console.print(f"wrote {escape(str(args.out / 'index.html'))} (answer questionnaire {document['questionnaire']})", highlight=False)
+        return 0
     if args.qa_command == "make":
         from lego_arta.qa.questionnaire import MakeConfig, make_questionnaire
 
-        config = MakeConfig(per_task=args.per_task, seed=args.seed, split=args.split, tasks=tuple(args.tasks))
+        config = MakeConfig(per_task=args.per_task, seed=args.seed, split=args.split, tasks=tuple(args.tasks or ("object", "state")))
         document = make_questionnaire(args.data, args.out, config, overwrite=args.overwrite)
         items = document["items"]
         for task in config.tasks:
@@ -47,6 +63,19 @@ def run_qa(args: argparse.Namespace) -> int:
             checks = [n for n, item in enumerate(mine, start=1) if item["check"]]
             console.print(f"{task}: {len(mine)} items, {len(checks)} checks at positions {checks}")
         console.print(f"wrote {args.out / 'index.html'} (questionnaire {document['questionnaire']})")
+        return 0
+    from lego_arta.qa.formats import is_answer_mode, read_json
+
+    if is_answer_mode(read_json(args.items)):
+        from lego_arta.qa.baseline import answers_to_predictions
+
+        summary = answers_to_predictions(args.items, args.ratings, args.out)
+        for person, entry in summary["people"].items():
+            for task, counts in entry["tasks"].items():
+                console.print(f"{escape(person)}/{task}: {counts['answered']} of {counts['items']} answered", highlight=False)
+        console.print(f"wrote predictions to {escape(str(args.out))}; score them with:", highlight=False)
+        for command in summary["commands"]:
+            console.print(f"  {escape(command)}", highlight=False)
         return 0
     from lego_arta.qa.scoring import DEFAULT_MIN_CHECK_PASS, score_ratings, write_outputs
 

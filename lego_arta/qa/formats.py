@@ -1,4 +1,5 @@
-"""Read and validate the two QA file formats: a questionnaire's items.json and a rater's ratings file.
+"""Read and validate the QA file formats: a questionnaire's items.json, a rater's ratings file, and,
+for the human baseline (``qa make --mode answer``), a person's answers file.
 
 Other tools (a spreadsheet export, another survey tool) may write ratings files too, so every
 problem is an error naming the file and the item, before any statistic is computed::
@@ -10,6 +11,17 @@ problem is an error naming the file and the item, before any statistic is comput
                   "answers": [{"item": id, "criterion": name, "score": int, "seconds": float}]}
 
 Every item must have a score for every criterion of its task (a missing one is an error).
+
+The answer mode's items.json has ``"mode": "answer"`` and items ``{"item", "task":
+"state"|"object"|"scene", "pair_id": row id, "phrase": object phrase | null, ...}``; an answers
+file is::
+
+    answers      {"questionnaire": id, "mode": "answer", "person": str, "started": ISO-8601,
+                  "finished": ISO-8601, "answers": [{"item": id, "answer": A, "seconds": float}]}
+
+where ``A`` is ``"yes"`` or ``"no"`` (state), ``[x1, y1, x2, y2]`` in the image's 0–100 frame
+(object), or the typed instruction (scene). An item may be left unanswered (it is counted, and
+scored as an empty answer), but an answer that is there must be valid.
 
 >>> items = parse_items({"questionnaire": "q", "items": [{"item": "s1", "task": "state", "pair_id": "p", "check": False,
 ...                      "expected": None}]}, "items.json")
@@ -70,7 +82,8 @@ class Ratings:
     seconds: dict[str, float]
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
+    """A JSON file's document; a missing or malformed file is an error naming it."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -133,7 +146,7 @@ def parse_items(document: Any, where: str) -> Items:
 
 def load_items(path: Path) -> Items:
     """Read and validate ``items.json``."""
-    return parse_items(_read_json(path), str(path))
+    return parse_items(read_json(path), str(path))
 
 
 def _check_score(criteria: dict[str, dict[str, tuple[str, ...]]], task: str, criterion: Any, score: Any, where: str) -> int:
@@ -160,6 +173,8 @@ def parse_ratings(document: Any, items: Items, path: Path) -> Ratings:
     where = str(path)
     if not isinstance(document, dict):
         raise ValueError(f"{where}: expected a ratings object")
+    if document.get("mode") == ANSWER_MODE:
+        raise ValueError(f"{where}: this is an answers file (`qa make --mode answer`), but the items are a rating questionnaire")
     if document.get("questionnaire") != items.questionnaire:
         raise ValueError(f"{where}: questionnaire {document.get('questionnaire')!r} is not the items' {items.questionnaire!r}")
     rater = document.get("rater")
@@ -194,12 +209,167 @@ def parse_ratings(document: Any, items: Items, path: Path) -> Ratings:
     return Ratings(Path(path), rater.strip(), started, finished, scores, seconds)
 
 
+#: Items of the answer mode per task, and what an answer to one is.
+ANSWER_KINDS: dict[str, str] = {"state": '"yes" or "no"', "object": "a box [x1, y1, x2, y2] in the 0–100 frame", "scene": "the typed instruction"}
+ANSWER_MODE = "answer"
+
+
+@dataclass(frozen=True)
+class AnswerItem:
+    """One item of an answer-mode questionnaire: the dataset row it asks, and the object phrase."""
+
+    item: str
+    task: str
+    pair_id: str
+    phrase: str | None
+
+
+@dataclass(frozen=True)
+class AnswerItems:
+    """An answer-mode questionnaire's items, in page order."""
+
+    questionnaire: str
+    items: dict[str, AnswerItem]
+    data: str | None
+    split: str
+
+    def of_task(self, task: str) -> list[AnswerItem]:
+        return [item for item in self.items.values() if item.task == task]
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(dict.fromkeys(item.task for item in self.items.values()))
+
+
+Answer = str | tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Answers:
+    """One person's validated answers: item → ``"yes"``/``"no"``, a box, or text; seconds per item."""
+
+    path: Path
+    person: str
+    started: str
+    finished: str
+    answers: dict[str, Answer]
+    seconds: dict[str, float]
+
+
+def is_answer_mode(document: Any) -> bool:
+    """Whether an items.json document is an answer-mode questionnaire (the human baseline)."""
+    return isinstance(document, dict) and document.get("mode") == ANSWER_MODE
+
+
+def parse_answer_items(document: Any, where: str) -> AnswerItems:
+    """Validate an answer-mode items.json document (``where`` names it in errors).
+
+    >>> parse_answer_items({"mode": "answer", "questionnaire": "q", "split": "test", "items": [
+    ...     {"item": "state-001", "task": "state", "pair_id": "p1"}]}, "items.json").tasks
+    ['state']
+    """
+    if not is_answer_mode(document) or not isinstance(document.get("questionnaire"), str):
+        raise ValueError(f"{where}: expected an answer-mode items.json (\"mode\": \"answer\") with a 'questionnaire' id")
+    if not isinstance(document.get("items"), list) or not document["items"]:
+        raise ValueError(f"{where}: 'items' must be a non-empty list")
+    items: dict[str, AnswerItem] = {}
+    for number, entry in enumerate(document["items"], start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("item"), str):
+            raise ValueError(f"{where}: item {number} has no 'item' id")
+        name = entry["item"]
+        if name in items:
+            raise ValueError(f"{where}: item {name!r} appears twice")
+        task = entry.get("task")
+        if task not in ANSWER_KINDS:
+            raise ValueError(f"{where}: item {name!r} has task {task!r}, not one of {sorted(ANSWER_KINDS)}")
+        if not isinstance(entry.get("pair_id"), str) or not entry["pair_id"]:
+            raise ValueError(f"{where}: item {name!r}: 'pair_id' must be the dataset row id the item asks")
+        phrase = entry.get("phrase")
+        if task == "object" and (not isinstance(phrase, str) or not phrase.strip()):
+            raise ValueError(f"{where}: object item {name!r} needs the object 'phrase' its box answer names")
+        items[name] = AnswerItem(name, task, entry["pair_id"], phrase if task == "object" else None)
+    data = document.get("data")
+    return AnswerItems(document["questionnaire"], items, data if isinstance(data, str) else None, str(document.get("split", "test")))
+
+
+def _answer(item: AnswerItem, value: Any, where: str) -> Answer:
+    """One answer, checked against its item's task (see :data:`ANSWER_KINDS`)."""
+    wanted = f"a {item.task} answer must be {ANSWER_KINDS[item.task]}"
+    if item.task == "state":
+        if value not in ("yes", "no"):
+            raise ValueError(f"{where}: {wanted}, got {value!r}")
+        return str(value)
+    if item.task == "object":
+        if not isinstance(value, list) or len(value) != 4 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+            raise ValueError(f"{where}: {wanted}, got {value!r}")
+        x1, y1, x2, y2 = (float(v) for v in value)
+        if not all(0.0 <= v <= 100.0 for v in (x1, y1, x2, y2)) or not (x1 < x2 and y1 < y2):
+            raise ValueError(f"{where}: box {value!r} must lie in 0–100 with x1 < x2 and y1 < y2")
+        return (x1, y1, x2, y2)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}: {wanted} (a non-empty string; leave an item out to skip it), got {value!r}")
+    return value.strip()
+
+
+def parse_answers(document: Any, items: AnswerItems, path: Path) -> Answers:
+    """Validate one person's answers document against the answer-mode questionnaire."""
+    where = str(path)
+    if not isinstance(document, dict):
+        raise ValueError(f"{where}: expected an answers object")
+    if "rater" in document and "person" not in document:
+        raise ValueError(f"{where}: this is a ratings file (it has 'rater'), but the items are an answer-mode questionnaire")
+    if document.get("mode") != ANSWER_MODE:
+        raise ValueError(f"{where}: 'mode' must be {ANSWER_MODE!r} (an answers file of `qa make --mode answer`), got {document.get('mode')!r}")
+    if document.get("questionnaire") != items.questionnaire:
+        raise ValueError(f"{where}: questionnaire {document.get('questionnaire')!r} is not the items' {items.questionnaire!r}")
+    person = document.get("person")
+    if not isinstance(person, str) or not person.strip():
+        raise ValueError(f"{where}: 'person' must be a non-empty string")
+    started, finished = _iso(document.get("started"), "started", where), _iso(document.get("finished"), "finished", where)
+    entries = document.get("answers")
+    if not isinstance(entries, list):
+        raise ValueError(f"{where}: 'answers' must be a list")
+    answers: dict[str, Answer] = {}
+    seconds: dict[str, float] = {}
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where}: answer {number} is not an object")
+        name = entry.get("item")
+        if name not in items.items:
+            raise ValueError(f"{where}: answer {number}: unknown item {name!r} (not in questionnaire {items.questionnaire})")
+        if name in answers:
+            raise ValueError(f"{where}: item {name!r} is answered twice")
+        if "answer" not in entry:
+            raise ValueError(f"{where}: item {name!r} has no 'answer'")
+        answers[name] = _answer(items.items[name], entry["answer"], f"{where}: item {name!r}")
+        spent = entry.get("seconds")
+        if isinstance(spent, bool) or not isinstance(spent, (int, float)) or spent < 0:
+            raise ValueError(f"{where}: item {name!r}: 'seconds' must be a non-negative number, got {spent!r}")
+        seconds[name] = float(spent)
+    return Answers(Path(path), person.strip(), started, finished, answers, seconds)
+
+
+def load_answers(paths: list[Path], items: AnswerItems) -> list[Answers]:
+    """Read and validate every answers file; one person may appear in one file only."""
+    loaded: list[Answers] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        answers = parse_answers(read_json(path), items, Path(path))
+        if answers.person in seen:
+            raise ValueError(f"{path}: person {answers.person!r} also answered in {seen[answers.person]} (one file per person)")
+        seen[answers.person] = Path(path)
+        loaded.append(answers)
+    if not loaded:
+        raise ValueError("qa score: no answers files given")
+    return loaded
+
+
 def load_ratings(paths: list[Path], items: Items) -> list[Ratings]:
     """Read and validate every ratings file; one rater may appear in one file only."""
     loaded: list[Ratings] = []
     seen: dict[str, Path] = {}
     for path in paths:
-        ratings = parse_ratings(_read_json(path), items, Path(path))
+        ratings = parse_ratings(read_json(path), items, Path(path))
         if ratings.rater in seen:
             raise ValueError(f"{path}: rater {ratings.rater!r} also rated in {seen[ratings.rater]} (one file per rater)")
         seen[ratings.rater] = Path(path)

@@ -128,7 +128,7 @@ def moved_box(box: Sequence[float]) -> list[float]:
     return [min(max(v, 0.0), 100.0) for v in (x1 + dx, y1 + dy, x2 + dx, y2 + dy)]
 
 
-def _images_at(data: Path | str, config: str, split: str, wanted: set[int]) -> dict[int, np.ndarray]:
+def images_at(data: Path | str, config: str, split: str, wanted: set[int]) -> dict[int, np.ndarray]:
     """The decoded images of the rows at ``wanted`` positions (the split is streamed once)."""
     found: dict[int, np.ndarray] = {}
     for index, image in enumerate(iter_images(data, config, split)):
@@ -139,7 +139,8 @@ def _images_at(data: Path | str, config: str, split: str, wanted: set[int]) -> d
     return found
 
 
-def _rows(data: Path | str, config: str, split: str, columns: Sequence[str]) -> list[dict[str, Any]]:
+def split_rows(data: Path | str, config: str, split: str, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of one split as dicts of the named columns (no image decoded)."""
     table = read_columns(data, config, split, columns)
     return [dict(zip(columns, values)) for values in zip(*(table[c] for c in columns))]
 
@@ -158,12 +159,12 @@ def _kinds(kinds: Sequence[str], count: int, rng: np.random.Generator) -> list[s
 
 
 def _object_drafts(data: Path | str, config: MakeConfig, rng: np.random.Generator) -> tuple[list[_Draft], list[_Draft], list[dict[str, Any]]]:
-    rows = _rows(data, "object", config.split, OBJECT_COLUMNS)
+    rows = split_rows(data, "object", config.split, OBJECT_COLUMNS)
     sample = stratified_sample([r["manual_id"] for r in rows], config.per_task, rng)
     n_checks = config.checks.get("object", 0)
     spare = _spare(len(rows), set(sample), n_checks + 1, rng)
     checks_at, tutorial_at = spare[:n_checks], spare[n_checks]
-    images = _images_at(data, "object", config.split, {*sample, *checks_at, tutorial_at})
+    images = images_at(data, "object", config.split, {*sample, *checks_at, tutorial_at})
     regular = [_Draft("object", r["id"], r["manual_id"], r["object"], [("collage", draw_box(images[i], r["box"]))])
                for i, r in ((i, rows[i]) for i in sample)]  # fmt: skip
     checks = []
@@ -193,7 +194,7 @@ def _object_drafts(data: Path | str, config: MakeConfig, rng: np.random.Generato
 
 
 def _state_drafts(data: Path | str, config: MakeConfig, rng: np.random.Generator) -> tuple[list[_Draft], list[_Draft], list[dict[str, Any]]]:
-    rows = _rows(data, "state", config.split, STATE_COLUMNS)
+    rows = split_rows(data, "state", config.split, STATE_COLUMNS)
     positive: dict[tuple[str, str, int], int] = {}
     for index, row in enumerate(rows):
         if row["label"]:
@@ -211,7 +212,7 @@ def _state_drafts(data: Path | str, config: MakeConfig, rng: np.random.Generator
     tutorial_negative = int(negatives[int(rng.integers(len(negatives)))]) if negatives else references[-1]
     others, other_images = _other_manual_images(data, config.split, [rows[i]["manual_id"] for i in references], rng)
     wanted = {*sample, *(positive[step[i]] for i in sample), *references, tutorial_negative, positive[step[tutorial_negative]]}
-    images = _images_at(data, "state", config.split, wanted)
+    images = images_at(data, "state", config.split, wanted)
 
     def pair(evaluating: np.ndarray, reference_index: int) -> list[tuple[str, np.ndarray]]:
         return [("evaluating", evaluating), ("reference", images[reference_index])]
@@ -252,13 +253,13 @@ def _other_manual_images(data: Path | str, split: str, manuals: Sequence[str], r
     images: dict[int, np.ndarray] = {}
     offset = 0
     for source in [split, *(s for s in SPLITS if s != split)]:
-        rows = _rows(data, "state", source, ("manual_id", "label"))
+        rows = split_rows(data, "state", source, ("manual_id", "label"))
         chosen: dict[int, int] = {}
         for slot, manual in enumerate(manuals):
             pool = [i for i, r in enumerate(rows) if r["label"] and r["manual_id"] != manual]
             if slot not in picks and pool:
                 chosen[slot] = int(pool[int(rng.integers(len(pool)))])
-        decoded = _images_at(data, "state", source, set(chosen.values()))
+        decoded = images_at(data, "state", source, set(chosen.values()))
         for slot, index in chosen.items():
             picks[slot] = offset + index
             images[offset + index] = decoded[index]

@@ -296,12 +296,16 @@ class PoliteClient:
         """The whole body, read as it arrives; a trickle past the deadline or an oversized body stops it."""
         chunks: list[bytes] = []
         size = 0
+        announced = response.headers.get("Content-Length", "")
+        if announced.strip().isdigit() and int(announced) > MAX_BODY_BYTES:
+            response.close()
+            raise FetchError(response.url, f"body of {int(announced):,} bytes (Content-Length) is larger than {MAX_BODY_BYTES:,} bytes")
         try:
             while chunk := response.raw.read1(64 * 1024, decode_content=True):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
-                    raise FetchError(response.url, f"body larger than {MAX_BODY_BYTES:,} bytes")
+                    raise FetchError(response.url, f"body larger than {MAX_BODY_BYTES:,} bytes (stopped reading at {size:,})")
                 if time.monotonic() - started > self.deadline:
                     raise _TooSlow(f"body not complete within the {self.deadline:g} s deadline ({size:,} bytes so far)")
         except urllib3.exceptions.ProtocolError as error:  # the connection ended before the body did

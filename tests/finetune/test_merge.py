@@ -106,6 +106,26 @@ def test_merge_command_writes_a_from_pretrained_folder(run, tmp_path: Path, caps
     assert not any("lora_" in name for name, _ in model.named_parameters())
     with pytest.raises(FileExistsError):
         merge_adapter(run.output, tmp_path / "merged")
+    assert run_merge(parser.parse_args(["--adapter", str(run.output), "--out", str(tmp_path / "merged"), "--overwrite"])) == 0
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_merge_overwrite_refuses_a_folder_it_did_not_write(run, tiny_model: Path, tmp_path: Path) -> None:
+    """Issue 16: ``merge --out <the base model> --overwrite`` would have deleted the base model."""
+    parser = argparse.ArgumentParser()
+    add_merge_arguments(parser)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("keep")
+    for foreign in (tiny_model, notes):
+        before = _files(foreign)
+        with pytest.raises(FileExistsError, match=f"holds no {MERGE_RECORD}"):
+            run_merge(parser.parse_args(["--adapter", str(run.output), "--out", str(foreign), "--overwrite"]))
+        assert _files(foreign) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"], "nothing half-written beside"
 
 
 @pytest.mark.slow

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from lego_arta.models.tiny_vlm import add_tiny_model_arguments, build_tiny_vlm, run_tiny_model
+from lego_arta.models.tiny_vlm import TINY_RECORD, add_tiny_model_arguments, build_tiny_vlm, run_tiny_model
 
 QUERY = "[state] After I find 2 bright red bricks 2x4. Did I do it correctly? Just tell me Yes or No."
 ANSWER = "Yes."
@@ -117,3 +118,31 @@ def test_cli_adapter_builds_and_refuses_to_overwrite(tmp_path: Path) -> None:
     assert (out / "model.safetensors").is_file() and (out / "processor_config.json").is_file()
     with pytest.raises(FileExistsError):
         run_tiny_model(parser.parse_args(["--out", str(out)]))
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_overwrite_replaces_only_a_folder_tiny_model_wrote(tmp_path: Path, tiny_dir: Path) -> None:
+    """Issue 16: ``--overwrite`` deleted any folder; a real model's folder (config.json, weights) included."""
+    parser = argparse.ArgumentParser()
+    add_tiny_model_arguments(parser)
+    real_model = tmp_path / "llava-7b"
+    real_model.mkdir()
+    (real_model / "config.json").write_text('{"model_type": "llava"}')
+    (real_model / "model.safetensors").write_bytes(b"weights")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("keep")
+    for foreign in (real_model, notes):
+        before = _files(foreign)
+        with pytest.raises(FileExistsError, match=f"holds no {TINY_RECORD}"):
+            run_tiny_model(parser.parse_args(["--out", str(foreign), "--overwrite"]))
+        assert _files(foreign) == before
+    mine = tmp_path / "mine"
+    assert run_tiny_model(parser.parse_args(["--out", str(mine), "--seed", "1"])) == 0
+    assert json.loads((mine / TINY_RECORD).read_text())["seed"] == 1
+    assert run_tiny_model(parser.parse_args(["--out", str(mine), "--overwrite"])) == 0
+    assert _files(mine) == _files(tiny_dir), "seed 0 again: the replaced folder is the seed-0 model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["llava-7b", "mine", "notes"], "nothing half-written beside"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -83,3 +84,49 @@ def test_writer_reader_round_trip(lines: list[list[tuple[str | None, str]]]) -> 
     for written, read in zip(lines, row.lines, strict=True):
         assert read.text == "".join(text for _, text in written).strip()
         assert read.entities == tuple(Entity(cls, text.strip()) for cls, text in written if cls and text.strip())
+
+
+def test_an_unknown_span_nested_in_an_entity_stays_out_of_it() -> None:
+    """Issue 16: ``<span class="det">1<span class="x">X</span></span>`` read as det "1X"."""
+    html = _page(
+        '<div class="row"><div class="image"><img src="a-Start.png"></div><div class="text"><div class="txtbox">'
+        '<span class="det">1<span class="x">X</span></span> <span class="theme">brick <span class="colorinfo">red</span> 2x4</span>'
+        "</div></div></div>"
+    )
+    line = parse_page(html).rows[0].lines[0]
+    assert line.text == "1X brick red 2x4"
+    assert line.entities == (Entity("det", "1"), Entity("theme", "brick 2x4"), Entity("colorinfo", "red"))
+
+
+_word = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp")), min_size=1, max_size=8)
+_unknown_class = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=8).filter(lambda c: c not in ENTITY_CLASSES)
+#: One piece inside an entity span: a plain word, a word in formatting markup, or a nested span
+#: (of an unknown class, or of an entity class).
+_piece = st.one_of(
+    st.tuples(st.just("word"), st.just(""), _word),
+    st.tuples(st.just("b"), st.just(""), _word),
+    st.tuples(st.just("span"), st.one_of(_unknown_class, st.sampled_from(ENTITY_CLASSES)), _word),
+)
+
+
+def _render(cls: str, pieces: list[tuple[str, str, str]]) -> str:
+    inner = []
+    for kind, nested_class, word in pieces:
+        text = html.escape(word)
+        inner.append(text if kind == "word" else f"<b>{text}</b>" if kind == "b" else f'<span class="{nested_class}">{text}</span>')
+    return f'<span class="{cls}">{" ".join(inner)}</span>'
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(ENTITY_CLASSES), st.lists(_piece, min_size=1, max_size=5)), min_size=1, max_size=4))
+def test_spans_nested_in_an_entity_are_never_part_of_it(segments: list[tuple[str, list[tuple[str, str, str]]]]) -> None:
+    box = " ".join(_render(cls, pieces) for cls, pieces in segments)
+    line = parse_page(_page(f'<div class="row"><div class="image"><img src="a-Start.png"></div><div class="text"><div class="txtbox">{box}</div></div></div>')).rows[0].lines[0]
+    assert line.text == " ".join(word for _, pieces in segments for _, _, word in pieces), "every word stays in the line"
+    expected: list[Entity] = []
+    for cls, pieces in segments:
+        own = [word for kind, _, word in pieces if kind != "span"]
+        if own:
+            expected.append(Entity(cls, " ".join(own)))
+        expected += [Entity(nested, word) for kind, nested, word in pieces if kind == "span" and nested in ENTITY_CLASSES]
+    assert line.entities == tuple(expected)

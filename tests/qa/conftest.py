@@ -9,6 +9,7 @@ installs when they are missing; without them these tests skip on a workstation b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -31,6 +32,21 @@ def questionnaire(tmp_path_factory: pytest.TempPathFactory, built_dataset: Path)
     """A questionnaire folder (index.html, items.json, images/) of the shared build; read-only."""
     out = tmp_path_factory.mktemp("qa") / "questionnaire"
     make_questionnaire(built_dataset, out, QA_CONFIG)
+    return out
+
+
+#: Rows per task of the answer-mode (human baseline) questionnaire of the browser test.
+ANSWER_PER_TASK = 4
+ANSWER_CONFIG = MakeConfig(per_task=ANSWER_PER_TASK, seed=SEED, tasks=("state", "object", "scene"))
+
+
+@pytest.fixture(scope="session")
+def answer_questionnaire(tmp_path_factory: pytest.TempPathFactory, built_dataset: Path) -> Path:
+    """An answer-mode questionnaire folder (``qa make --mode answer``) of the shared build; read-only."""
+    from lego_arta.qa.baseline import make_answer_questionnaire
+
+    out = tmp_path_factory.mktemp("qa-answer") / "questionnaire"
+    make_answer_questionnaire(built_dataset, out, ANSWER_CONFIG)
     return out
 
 
@@ -62,9 +78,9 @@ def write_json(path: Path, document: Any) -> Path:
     return path
 
 
-@pytest.fixture
-def served(questionnaire: Path) -> Iterator[str]:
-    """The questionnaire folder on a local static server (what raters get from any web host): its URL."""
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """``folder`` on a local static server (what people get from any web host): the URL of its index.html."""
     import functools
     import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -73,7 +89,7 @@ def served(questionnaire: Path) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(questionnaire)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -81,6 +97,13 @@ def served(questionnaire: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def served(questionnaire: Path) -> Iterator[str]:
+    """The questionnaire folder on a local static server: its URL."""
+    with serve(questionnaire) as url:
+        yield url
 
 
 def _browser_binaries() -> tuple[str, str] | None:

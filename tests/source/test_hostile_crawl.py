@@ -1,7 +1,8 @@
-"""Hostile servers: a trickled body, a redirect loop, an off-site hop or image, a non-image image.
+"""Hostile servers: a trickled body, a redirect loop, an off-site hop or image, a non-image image,
+a body over the size cap.
 
 Each is bounded (a total deadline per request, a redirect cap, a host allow-list, a magic-byte
-check for every image) and named in the error. A loopback server plays the hostile site.
+check for every image, a body size cap) and named in the error. A loopback server plays the hostile site.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lego_arta.source.crawl import ImageRef, _download_image, missing_images
-from lego_arta.source.fetch import MAX_REDIRECTS, FetchError, PoliteClient
+from lego_arta.source.crawl import ImageRef, _download_image, crawl, missing_images
+from lego_arta.source.fetch import MAX_BODY_BYTES, MAX_REDIRECTS, FetchError, PoliteClient
+from lego_arta.source.layout import images_dir, page_path
+from tests.support.raw_manuals import write_raw_manuals
+from tests.support.site import Fault, LegoSite
 
 
 def _png() -> bytes:
@@ -151,3 +155,42 @@ def test_a_zero_byte_image_in_a_partial_folder_is_fetched_again(tmp_path: Path) 
     (images / "whole.png").write_bytes(_png())
     refs = [ImageRef("empty.png", "http://x/empty.png"), ImageRef("whole.png", "http://x/whole.png")]
     assert missing_images(tmp_path / "m", refs) == (refs[0],)
+
+
+# --- bodies over the size cap, through a whole crawl of the loopback site --------------------------
+
+OCEAN = "lego-60263-ocean-mini-submarine-readscr"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[LegoSite]:
+    write_raw_manuals(tmp_path / "served")
+    with LegoSite(tmp_path / "served") as served:
+        yield served
+
+
+@pytest.mark.parametrize("announce", [True, False], ids=["content-length", "until-close"])
+def test_an_image_over_the_size_cap_fails_its_manual_at_once(site: LegoSite, tmp_path: Path, announce: bool) -> None:
+    """Issue 16: the 64 MB cap on a body. An announced size is refused before the body is read,
+    an unannounced one where it passes the cap; either way once (a large body stays large), the
+    manual is a counted failure naming the image, and nothing of it is half-written."""
+    target = site.image_paths(OCEAN)[1]
+    site.fault(target, Fault(oversize=MAX_BODY_BYTES + 1, announce=announce))
+    out = tmp_path / "out"
+    report = crawl(out, base_url=site.base_url, manuals=[OCEAN], delay=0, backoff=0, retries=2, timeout=10, progress=False)
+    reason = report.failed[OCEAN]
+    assert f"larger than {MAX_BODY_BYTES:,} bytes" in reason and target.rsplit("/", 1)[-1] in reason
+    assert site.requested(target) == [200], "not retried"
+    assert not page_path(out / OCEAN).exists(), "the page is written last, so the manual reads as unfinished"
+    assert not (images_dir(out / OCEAN) / target.rsplit("/", 1)[-1]).exists()
+    assert not list(out.rglob(".*.tmp")), "no temporary file left"
+    assert report.crawled == ()
+
+
+def test_a_page_over_the_size_cap_fails_its_manual(site: LegoSite, tmp_path: Path) -> None:
+    site.fault(f"/{OCEAN}/", Fault(oversize=MAX_BODY_BYTES + 1, announce=False))
+    out = tmp_path / "out"
+    report = crawl(out, base_url=site.base_url, manuals=[OCEAN], delay=0, backoff=0, retries=2, timeout=10, progress=False)
+    assert f"larger than {MAX_BODY_BYTES:,} bytes" in report.failed[OCEAN] and f"/{OCEAN}/" in report.failed[OCEAN]
+    assert site.requested(f"/{OCEAN}/") == [200]
+    assert not out.exists() or not any(out.rglob("*"))

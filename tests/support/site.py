@@ -3,7 +3,8 @@
 It serves the site's structure (SPEC §1) from ``<root>/<manual_id>/<manual_id>.html`` and
 ``images/<file>``: robots.txt, listing pages of set cards, set pages, manual pages, images at the
 URLs the pages' ``img src`` name, and the WordPress page index. Faults can be injected per path
-(an HTTP status, a truncated or corrupted body, for the next N requests or for ever) and every
+(an HTTP status, a truncated or corrupted body, a body of ``oversize`` bytes, for the next N
+requests or for ever) and every
 request is logged, so tests can check what a crawler did and did not fetch.
 
 Binds 127.0.0.1 on a free port, serves at most ``max_requests`` requests (then 503 and
@@ -46,6 +47,10 @@ class Fault:
     corrupt: bool = False
     retry_after: str | None = None
     times: int | None = None
+    #: Answer with this many bytes (streamed, never held in memory) instead of the file; with
+    #: ``announce`` the Content-Length says so up front, else the body runs until the connection closes.
+    oversize: int | None = None
+    announce: bool = True
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,9 @@ class LegoSite:
             sent = body[:middle] + bytes(b ^ 0xFF for b in body[middle : middle + 4]) + body[middle + 4 :]
         if fault is not None and fault.truncate:
             sent = body[: len(body) // 2]
+        if fault is not None and fault.oversize is not None:
+            self._stream_oversize(request, content_type, fault)
+            return
         request.send_response(status)
         request.send_header("Content-Type", content_type)
         request.send_header("Content-Length", str(len(body)))
@@ -212,6 +220,25 @@ class LegoSite:
         request.wfile.write(sent)
         if fault is not None:
             request.close_connection = True
+
+    @staticmethod
+    def _stream_oversize(request: BaseHTTPRequestHandler, content_type: str, fault: Fault) -> None:
+        """Send ``fault.oversize`` zero bytes in 1 MiB writes; a client that hangs up ends it."""
+        size = int(fault.oversize or 0)
+        request.send_response(200)
+        request.send_header("Content-Type", content_type)
+        if fault.announce:
+            request.send_header("Content-Length", str(size))
+        request.send_header("Connection", "close")
+        request.end_headers()
+        request.close_connection = True
+        block = bytes(1 << 20)
+        try:
+            while size > 0:
+                request.wfile.write(block[: min(size, len(block))])
+                size -= len(block)
+        except OSError:
+            return
 
     def _answer(self, raw_path: str) -> tuple[int, str, bytes]:
         parts = urlsplit(raw_path)

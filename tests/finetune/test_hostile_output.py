@@ -1,0 +1,36 @@
+"""A finetune run writes into ``--output`` and ``--overwrite`` deletes it, so only an empty or new
+folder, or an earlier run's folder, is accepted (issue 16: a mistyped ``--output`` lost its files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lego_arta.cli import main
+from lego_arta.finetune.train import RUN_CONFIG
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_finetune_refuses_a_folder_that_is_not_a_run(tiny_model: Path, tmp_path: Path, overwrite: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    thesis = tmp_path / "thesis"
+    (thesis / "adapter").mkdir(parents=True)
+    (thesis / "chapter1.tex").write_text("precious")
+    (thesis / "adapter" / "figure.png").write_bytes(b"\x89PNG")
+    before = _files(thesis)
+    argv = ["finetune", "--model", str(tiny_model), "--data", str(tmp_path / "built"), "--output", str(thesis), "--max-steps", "1", "--no-progress"]
+    assert main(argv + (["--overwrite"] if overwrite else [])) == 2
+    assert RUN_CONFIG in "".join(capsys.readouterr().out.split()), "the message names the mark of a run"
+    assert _files(thesis) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
+
+
+def test_finetune_refuses_a_file_as_output(tiny_model: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("keep")
+    assert main(["finetune", "--model", str(tiny_model), "--data", str(tmp_path / "built"), "--output", str(target), "--overwrite", "--no-progress"]) == 2
+    assert target.read_text() == "keep"
