@@ -22,6 +22,8 @@ from lego_arta.annotate.rendered_negatives import RENDER_KINDS
 from lego_arta.annotate.state_negatives import KINDS as NEGATIVE_KINDS
 from lego_arta.study import IN_CONTEXT_EXAMPLES, KMEANS_CLUSTERS, MIN_DISPLACEMENT, NEGATIVES_PER_STATE, TEST_FRACTION
 from lego_arta.tasks import TASKS, default_task_names
+from lego_arta.tasks.scene import PAIRINGS as SCENE_PAIRINGS
+from lego_arta.tasks.scene import STRICT
 
 
 class RecipeError(ValueError):
@@ -125,6 +127,7 @@ RECIPE_RULES: dict[str, Rule] = {
     "collage_width": SIDE_RULE,
     "collage_height": SIDE_RULE,
     "in_context_examples": Rule(int, low=0, high=64),
+    "scene_pairing": Rule(str, choices=SCENE_PAIRINGS),
     "hub_repo": Rule(str, pattern=HUB_REPO),
 }
 
@@ -198,7 +201,9 @@ DEFAULT_NEGATIVES: tuple[str, ...] = RENDER_KINDS
 class BuildRecipe:
     """A whole build. ``negatives`` lists the state negative kinds to mix (see
     :mod:`lego_arta.annotate.state_negatives`): ``displaced`` works on any manual, the render-true
-    kinds need a synthetic manual's 3D truth (elsewhere each is a counted skip)."""
+    kinds need a synthetic manual's 3D truth (elsewhere each is a counted skip). ``scene_pairing``
+    is ``strict`` (a scene only for an assembly step with its own object-finding row) or
+    ``every_step`` (the study's count; see :mod:`lego_arta.tasks.scene`)."""
 
     name: str = "quickstart"
     source: SourceSpec = field(default_factory=SourceSpec)
@@ -213,6 +218,7 @@ class BuildRecipe:
     collage_width: int = 1024
     collage_height: int = 473
     in_context_examples: int = IN_CONTEXT_EXAMPLES
+    scene_pairing: str = STRICT
     hub_repo: str = "lego-arta/lego-arta"
 
     def __post_init__(self) -> None:
