@@ -15,7 +15,7 @@ kind                the step's last new part (the one nothing else rests on) ...
 ``wrong_size``      ... of the same kind, another size (nearest sizes first), as near as it fits
 ``wrong_colour``    ... in place, in another colour (the session's own colours first)
 ``missing``         ... left out; the step's other new parts are still there (steps of >= 2 parts)
-``wrong_layer``     ... resting on another layer (higher or lower), as near as it fits
+``wrong_layer``     ... resting on another layer (higher or lower), same way round, as near as it fits
 ``undo``            nothing done: the previous step's image again, its own new parts highlighted
 ==================  ===============================================================================
 
@@ -208,7 +208,7 @@ def _replacements(scene: StepScene, kind: str, rng: np.random.Generator) -> list
     elif kind == "rotated":
         candidates = [p for p in candidates if p.along_x != truth.along_x]
     elif kind == "wrong_layer":
-        candidates = [p for p in candidates if p.z != truth.z]
+        candidates = [p for p in candidates if p.z != truth.z and p.along_x == truth.along_x]
     else:
         raise ValueError(f"unknown render-true negative kind {kind!r}; expected one of {list(RENDER_KINDS)}")
     return _nearest(candidates, truth, rng) or NO_VALID_PLACEMENT
