@@ -198,3 +198,11 @@ def test_any_plan_gives_physically_valid_negatives_that_differ(seed: int, index:
         assert not np.array_equal(negative.image, scene.positive)
         if kind != "undo":
             assert not physical_problems(negative.placements), physical_problems(negative.placements)
+
+
+@pytest.mark.parametrize("name", ["rendered_negatives", "state_negatives"])
+def test_doctests(name: str) -> None:
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module(f"lego_arta.annotate.{name}")).failed == 0
