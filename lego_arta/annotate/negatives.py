@@ -59,7 +59,8 @@ class Negative:
     """A wrong-state image and how it was made.
 
     ``offset`` moves ``item_box`` (true place in step t) to ``pasted_box``; ``displacement`` is
-    ``max(|dx| / box width, |dy| / box height)`` of the background box.
+    ``max(|dx| / box width, |dy| / box height)`` of the background box. ``kind`` is the state row's
+    ``negative_kind`` (render-true kinds live in :mod:`.rendered_negatives`).
     """
 
     image: np.ndarray
@@ -67,6 +68,7 @@ class Negative:
     item_box: PixelBox
     pasted_box: PixelBox
     displacement: float
+    kind: str = "displaced"
 
 
 @dataclass(frozen=True)

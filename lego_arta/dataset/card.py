@@ -111,6 +111,8 @@ def render_card(
         source=source,
         grounder=recipe.grounder,
         seed=recipe.seed,
+        negatives=", ".join(f"`{kind}`" for kind in recipe.negatives),
+        scene_pairing=recipe.scene_pairing,
         test_percent=round(recipe.test_fraction * 100),
         version=__version__,
         citation=CITATION,

@@ -27,7 +27,7 @@ from PIL import Image, UnidentifiedImageError
 from lego_arta.annotate.boundary import BoundaryVote, session_boundary
 from lego_arta.annotate.collage import make_collage
 from lego_arta.annotate.grounding import Grounder, part_phrases
-from lego_arta.annotate.negatives import NegativeResult, make_negatives
+from lego_arta.annotate.state_negatives import StateNegatives, state_negatives
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.parse.manual import Manual, Row
 from lego_arta.tasks import get_task
@@ -277,9 +277,12 @@ class ManualContext:
             for s, v in self._votes.items() if v is not None
         }  # fmt: skip
 
-    def negatives(self, step: np.ndarray, before: np.ndarray, colour: Any) -> NegativeResult:
-        return make_negatives(step, before, colour, self.rng, count=self.recipe.negatives_per_state,
-                              min_displacement=self.recipe.min_displacement)  # fmt: skip
+    def negatives(self, step: Row, before: Row, colour: Any) -> StateNegatives:
+        """The state's negatives of the recipe's kinds (:mod:`lego_arta.annotate.state_negatives`)."""
+        return state_negatives(self.recipe.negatives, self.recipe.negatives_per_state, self.rng,
+                               manual_folder=self.manual.folder, step_file=step.image.file,
+                               step_image=self.image(step), previous_image=self.image(before),
+                               boundary=colour, min_displacement=self.recipe.min_displacement)  # fmt: skip
 
 
 def build_manual_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, *, strict: bool = False,

@@ -18,8 +18,12 @@ from typing import Any, Literal
 import yaml
 
 from lego_arta.annotate.grounding import GroundingError, grounder_spec
+from lego_arta.annotate.rendered_negatives import RENDER_KINDS
+from lego_arta.annotate.state_negatives import KINDS as NEGATIVE_KINDS
 from lego_arta.study import IN_CONTEXT_EXAMPLES, KMEANS_CLUSTERS, MIN_DISPLACEMENT, NEGATIVES_PER_STATE, TEST_FRACTION
 from lego_arta.tasks import TASKS, default_task_names
+from lego_arta.tasks.scene import PAIRINGS as SCENE_PAIRINGS
+from lego_arta.tasks.scene import STRICT
 
 
 class RecipeError(ValueError):
@@ -123,6 +127,7 @@ RECIPE_RULES: dict[str, Rule] = {
     "collage_width": SIDE_RULE,
     "collage_height": SIDE_RULE,
     "in_context_examples": Rule(int, low=0, high=64),
+    "scene_pairing": Rule(str, choices=SCENE_PAIRINGS),
     "hub_repo": Rule(str, pattern=HUB_REPO),
 }
 
@@ -139,6 +144,17 @@ def _check_source(source: SourceSpec, where: str) -> None:
         raise RecipeError(f"{where}: source.kind 'raw' needs source.path (a folder of raw manuals)")
 
 
+def _check_names(names: Any, allowed: tuple[str, ...], name: str, what: str, where: str) -> None:
+    """A non-empty list of distinct names from ``allowed`` (a recipe's ``negatives``)."""
+    if not isinstance(names, tuple) or not names or not all(isinstance(n, str) for n in names):
+        raise RecipeError(f"{where}: field '{name}' must be a non-empty list of {what} from {list(allowed)}, got {names!r}")
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        raise RecipeError(f"{where}: field '{name}' names unknown {what} {bad}; expected some of {list(allowed)}")
+    if len(set(names)) != len(names):
+        raise RecipeError(f"{where}: field '{name}' names a kind twice: {list(names)}")
+
+
 def _check_recipe(recipe: BuildRecipe, where: str) -> None:
     _check(RECIPE_RULES, {f.name: getattr(recipe, f.name) for f in fields(recipe)}, where)
     configs = recipe.configs
@@ -149,6 +165,7 @@ def _check_recipe(recipe: BuildRecipe, where: str) -> None:
         raise RecipeError(f"{where}: configs {bad} unknown; expected some of {list(TASKS)}")
     if len(set(configs)) != len(configs):
         raise RecipeError(f"{where}: field 'configs' names a task twice: {list(configs)}")
+    _check_names(recipe.negatives, NEGATIVE_KINDS, "negatives", "state negative kinds", where)
     if not isinstance(recipe.grounder, str):
         raise RecipeError(f"{where}: field 'grounder' must be a string, got {recipe.grounder!r}")
     try:
@@ -175,8 +192,19 @@ class SourceSpec:
         _check_source(self, "recipe")
 
 
+#: The quick-start mix of state negatives: every render-true kind, none pasted (the pasted
+#: ``displaced`` method leaves a sprite a model can spot; ``builders/study.yaml`` keeps it).
+DEFAULT_NEGATIVES: tuple[str, ...] = RENDER_KINDS
+
+
 @dataclass(frozen=True)
 class BuildRecipe:
+    """A whole build. ``negatives`` lists the state negative kinds to mix (see
+    :mod:`lego_arta.annotate.state_negatives`): ``displaced`` works on any manual, the render-true
+    kinds need a synthetic manual's 3D truth (elsewhere each is a counted skip). ``scene_pairing``
+    is ``strict`` (a scene only for an assembly step with its own object-finding row) or
+    ``every_step`` (the study's count; see :mod:`lego_arta.tasks.scene`)."""
+
     name: str = "quickstart"
     source: SourceSpec = field(default_factory=SourceSpec)
     configs: tuple[str, ...] = field(default_factory=default_task_names)
@@ -185,10 +213,12 @@ class BuildRecipe:
     test_fraction: float = TEST_FRACTION
     negatives_per_state: int = NEGATIVES_PER_STATE
     min_displacement: float = MIN_DISPLACEMENT
+    negatives: tuple[str, ...] = DEFAULT_NEGATIVES
     kmeans_clusters: int = KMEANS_CLUSTERS
     collage_width: int = 1024
     collage_height: int = 473
     in_context_examples: int = IN_CONTEXT_EXAMPLES
+    scene_pairing: str = STRICT
     hub_repo: str = "lego-arta/lego-arta"
 
     def __post_init__(self) -> None:
@@ -210,6 +240,7 @@ class BuildRecipe:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["configs"] = list(self.configs)
+        data["negatives"] = list(self.negatives)
         return data
 
 
@@ -239,6 +270,11 @@ def recipe_from_dict(data: dict[str, Any], *, where: str = "<recipe>") -> BuildR
     configs = data.pop("configs", default_task_names())
     if not isinstance(configs, (list, tuple)):
         raise RecipeError(f"{where}: field 'configs' must be a non-empty list of task names from {list(TASKS)}, got {configs!r}")
+    if "negatives" in data:
+        negatives = data["negatives"]
+        if not isinstance(negatives, (list, tuple)):
+            raise RecipeError(f"{where}: field 'negatives' must be a non-empty list of state negative kinds from {list(NEGATIVE_KINDS)}, got {negatives!r}")
+        data["negatives"] = tuple(negatives)
     data = _as_float(RECIPE_RULES, data)
     _check(RECIPE_RULES, data, where)
     try:

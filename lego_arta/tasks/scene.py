@@ -1,7 +1,11 @@
 """``scene`` (T1): what to do now. Image of step *t* and the parts just found → the instruction of step *t*.
 
 Pairs are (t-1, t) within a session: t-1 the object-finding row, t the assembly row with the same
-step number. Scored by T_ACC (reference theme/colour phrases named in the answer), BLEU, ROUGE-1.
+step number. That is the default, ``scene_pairing: strict``; an assembly step without its own
+object-finding row is a counted skip. The study's table counts a scene for (almost) every assembly
+step (5,612 scenes for 5,614 steps): ``scene_pairing: every_step`` pairs such a step with the
+session's latest object-finding row before it (the row that named the parts it places). Scored by
+T_ACC (reference theme/colour phrases named in the answer), BLEU, ROUGE-1.
 
 >>> SPEC.prompts.query(found="2 bright red bricks 2x4").text
 '[grounding] After I find 2 bright red bricks 2x4. Tell me what to do for the current situation.'
@@ -36,12 +40,24 @@ def text_agreement(first: Sequence[str], second: Sequence[str]) -> list[float]:
     return rouge1_per_sample(list(first), list(second))
 
 
+#: The recipe's ``scene_pairing`` values: the task definition's rule, and the study's count.
+STRICT, EVERY_STEP = "strict", "every_step"
+PAIRINGS: tuple[str, ...] = (STRICT, EVERY_STEP)
+
+
 def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
+    every_step = ctx.recipe.scene_pairing == EVERY_STEP
+    latest: dict[str, Any] = {}
     for step, eop in ctx.assembly_rows():
         line = finding_line(eop.lines) if eop is not None else None
+        if line is not None:
+            latest[step.session] = line
+        elif every_step:
+            line = latest.get(step.session)
         if line is None:
-            ctx.skip("scene: assembly step without a preceding object-finding step")
+            ctx.skip("scene: assembly step without a preceding object-finding step"
+                     + (" in its session" if every_step else ""))  # fmt: skip
             continue
         try:
             data = ctx.png(ctx.image(step))

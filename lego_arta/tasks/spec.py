@@ -85,8 +85,9 @@ class PairContext(Protocol):
     def boundary_colour(self, session: str) -> tuple[Any, bool]:
         """The session's highlight colour (``None`` without one) and whether its images decoded."""
 
-    def negatives(self, step: np.ndarray, before: np.ndarray, colour: Any) -> Any:
-        """State negatives of a step image (``.negatives`` with ``.image``/``.displacement``, ``.rejected``)."""
+    def negatives(self, step: Row, before: Row, colour: Any) -> Any:
+        """State negatives of an assembly step, of the recipe's ``negatives`` kinds (``.negatives``
+        with ``.image``/``.kind``/``.displacement``, ``.rejected``); ``before`` is the previous step."""
 
     def for_task(self, name: str) -> PairContext:
         """The context task ``name``'s pair maker gets for this manual (a variant reuses its base's rows)."""

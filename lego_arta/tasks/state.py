@@ -2,8 +2,12 @@
 
 Each assembly step that follows an object-finding step and has a previous assembly image in its
 session gives one positive (the real step image, "Yes.") and ``negatives_per_state`` negatives
-("No."): the highlighted new part cut out by the session's boundary colour and pasted displaced
-onto the previous step's image. Sessions without a highlight colour give no pairs (counted).
+("No.") of the recipe's ``negatives`` kinds, each row's ``negative_kind``: ``displaced`` (the
+study's: the highlighted new part cut out by the session's boundary colour and pasted displaced
+onto the previous step's image) or a render-true execution error re-rendered from a synthetic
+manual's 3D truth (``shifted``, ``rotated``, ``wrong_size``, ``wrong_colour``, ``missing``,
+``wrong_layer``, ``undo``; see ``docs/negatives.md``). Sessions without a highlight colour give no
+pairs (counted).
 Scored by F1 (positive = Yes), TNR, FPR and the rate of unreadable verdicts.
 
 >>> state_answer(True), state_answer(False)
@@ -38,6 +42,12 @@ def same_verdict(first: Sequence[str], second: Sequence[str]) -> list[float]:
     return [100.0 if a is not None and a == b else 0.0 for a, b in verdicts]
 
 
+def _variant(kind: str, index: int) -> str:
+    """The row-id variant of a state's ``index``-th negative: the pasted ones keep the ids they had
+    before negatives had kinds (``displaced-0``), so a study build's ids do not move."""
+    return f"{kind}-{index}"
+
+
 def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     previous: dict[str, Any] = {}
@@ -60,11 +70,11 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
             ctx.skip("state: first assembly step of a session (no previous assembly image)")
             continue
         try:
-            step_image, before_image = ctx.image(step), ctx.image(before)
+            ctx.image(step), ctx.image(before)
         except ImageError:
             ctx.skip("state: undecodable assembly image (this step's or the previous step's)")
             continue
-        result = ctx.negatives(step_image, before_image, colour)
+        result = ctx.negatives(step, before, colour)
         for reason, number in result.rejected.items():
             ctx.skip(f"state negative rejected: {reason}", number)
         if len(result.negatives) < count:
@@ -74,8 +84,8 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
         rows.append(ctx.row(step, query, state_answer(True), "positive", ctx.png(ctx.image(step)),
                             label=True, negative_kind="none", displacement=0.0))  # fmt: skip
         for index, negative in enumerate(result.negatives):
-            rows.append(ctx.row(step, query, state_answer(False), f"displaced-{index}", ctx.png(negative.image),
-                                label=False, negative_kind="displaced", displacement=float(round(negative.displacement, 4))))  # fmt: skip
+            rows.append(ctx.row(step, query, state_answer(False), _variant(negative.kind, index), ctx.png(negative.image),
+                                label=False, negative_kind=negative.kind, displacement=float(round(negative.displacement, 4))))  # fmt: skip
     return rows
 
 
@@ -87,7 +97,7 @@ SPEC = TaskSpec(
     parse_answer=parse_yes_no,
     metrics={"f1": "label", "tnr": "label", "fpr": "label", "invalid_rate": "label"},
     reference_columns=("label",),
-    description="was it done right: Yes or No for a step image, real or with the new part displaced",
+    description="was it done right: Yes or No for a step image, real or with an execution error",
     study_unit="states",
     study_metrics=("f1", "tnr", "fpr"),
     max_new_tokens=16,

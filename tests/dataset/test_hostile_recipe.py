@@ -42,6 +42,13 @@ BAD_FIELDS: list[tuple[str, object]] = [
     ("name", 7),
     ("min_displacement", -0.1),
     ("min_displacement", 1),
+    ("negatives", []),
+    ("negatives", "shifted"),
+    ("negatives", ["shifted", "shifted"]),
+    ("negatives", ["shifted", "teleported"]),
+    ("negatives", [3]),
+    ("scene_pairing", "loose"),
+    ("scene_pairing", True),
     ("collage_width", 0),
     ("collage_height", "big"),
     ("in_context_examples", -1),
@@ -117,3 +124,14 @@ def test_build_with_a_bad_recipe_writes_nothing(tmp_path: Path, capsys: pytest.C
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
     assert main(["build", str(BUILDERS / "quickstart.yaml"), "--out", str(out), "--manuals", "-1"]) == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_negatives_and_scene_pairing_load_as_written_and_round_trip(tmp_path: Path) -> None:
+    path = _write(tmp_path, "negatives", ["undo", "displaced"])
+    recipe = load_recipe(path)
+    assert recipe.negatives == ("undo", "displaced") and recipe.to_dict()["negatives"] == ["undo", "displaced"]
+    assert load_recipe(_write(tmp_path, "scene_pairing", "every_step")).scene_pairing == "every_step"
+    assert load_recipe(BUILDERS / "study.yaml").negatives == ("displaced",)
+    assert load_recipe(BUILDERS / "crawled.yaml").negatives == ("displaced",)
+    assert BuildRecipe().negatives == load_recipe(BUILDERS / "quickstart.yaml").negatives
+    assert "displaced" not in BuildRecipe().negatives and BuildRecipe().scene_pairing == "strict"
