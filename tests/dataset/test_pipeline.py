@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lego_arta.annotate.rendered_negatives import RENDER_KINDS
 from tests.dataset.built_folder import (
     CONFIGS,
     SPLITS,
@@ -130,9 +131,42 @@ def _paste_offset(negative: np.ndarray, step: np.ndarray, item: np.ndarray) -> t
     return (dx, dy), float(np.mean(np.all(pasted == step[ys, xs], axis=1)))
 
 
+@pytest.fixture(scope="module")
+def pasted_build(tmp_path_factory: pytest.TempPathFactory, synthetic_raw: Path, built_recipe) -> Path:
+    """The state config with the study's pasted negatives (``negatives: [displaced]``)."""
+    from dataclasses import replace
+
+    from lego_arta.dataset.pipeline import build
+
+    out = tmp_path_factory.mktemp("pasted") / "built"
+    build(replace(built_recipe, configs=("state",), negatives=("displaced",)), out, raw=synthetic_raw, progress=False)
+    return out
+
+
 @pytest.mark.slow
-def test_state_positives_are_the_real_step_and_negatives_the_item_moved_at_least_5_percent(built_dataset: Path, synthetic_raw: Path) -> None:
+def test_render_true_state_negatives_are_three_kinds_each_unlike_the_step(built_dataset: Path, synthetic_raw: Path) -> None:
     groups = _by_state(all_rows(built_dataset, "state"))
+    assert groups
+    kinds = set()
+    for key, rows in groups.items():
+        truth = truth_steps(synthetic_raw, key[0])[key[1], key[2]]
+        positives = [r for r in rows if r["label"]]
+        negatives = [r for r in rows if not r["label"]]
+        assert len(positives) == 1 and len(negatives) == NEGATIVES_PER_STATE, key
+        assert positives[0]["negative_kind"] == "none" and positives[0]["displacement"] == 0.0
+        step = truth.image(truth.step)
+        np.testing.assert_array_equal(decode(positives[0]["image"]["bytes"]), step)
+        images = [decode(r["image"]["bytes"]) for r in negatives]
+        assert all(image.shape == step.shape and not np.array_equal(image, step) for image in images), key
+        assert len({image.tobytes() for image in images}) == NEGATIVES_PER_STATE, f"{key}: negatives must differ from each other"
+        assert {r["negative_kind"] for r in negatives} <= set(RENDER_KINDS) and {r["displacement"] for r in negatives} == {0.0}
+        kinds |= {r["negative_kind"] for r in negatives}
+    assert kinds == set(RENDER_KINDS), f"the quick-start mix makes every kind somewhere, got {sorted(kinds)}"
+
+
+@pytest.mark.slow
+def test_state_positives_are_the_real_step_and_negatives_the_item_moved_at_least_5_percent(pasted_build: Path, synthetic_raw: Path) -> None:
+    groups = _by_state(all_rows(pasted_build, "state"))
     assert groups
     for key, rows in groups.items():
         truth = truth_steps(synthetic_raw, key[0])[key[1], key[2]]
@@ -150,7 +184,7 @@ def test_state_positives_are_the_real_step_and_negatives_the_item_moved_at_least
         offsets = []
         for row in negatives:
             image = decode(row["image"]["bytes"])
-            assert image.shape == step.shape and not np.array_equal(image, step)
+            assert image.shape == step.shape and not np.array_equal(image, step) and row["negative_kind"] == "displaced"
             (dx, dy), share = _paste_offset(image, step, item)
             assert share > 0.9, f"{key}: the changed pixels are not the step's item moved ({share:.2f})"
             moved = max(abs(dx) / box_w, abs(dy) / box_h)
