@@ -40,6 +40,16 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
                        help="exclude a rater from a task below this check pass rate (default: the documented rule, 2/3)")  # fmt: skip
 
 
+    export = sub.add_parser("labelstudio-export", help="a questionnaire as Label Studio projects: a labeling config and tasks per task")
+    export.add_argument("questionnaire", type=Path, help="folder written by qa make (rate mode)")
+    export.add_argument("--out", type=Path, required=True, help="folder for labelstudio-<task>.xml and labelstudio-<task>-tasks.json")
+    export.add_argument("--image-url", default=None, help="URL the questionnaire folder is served at (default: images embedded as data: URLs)")
+    imported = sub.add_parser("labelstudio-import", help="Label Studio JSON exports → one ratings file per annotator")
+    imported.add_argument("exports", nargs="+", type=Path, help="Label Studio JSON exports (one per project)")
+    imported.add_argument("--items", type=Path, required=True, help="the questionnaire's items.json")
+    imported.add_argument("--out", type=Path, required=True, help="folder for ratings-<annotator>.json")
+
+
 def run_qa(args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True)
     if args.qa_command == "make" and args.mode == "answer":
@@ -63,6 +73,18 @@ def run_qa(args: argparse.Namespace) -> int:
             checks = [n for n, item in enumerate(mine, start=1) if item["check"]]
             console.print(f"{task}: {len(mine)} items, {len(checks)} checks at positions {checks}")
         console.print(f"wrote {args.out / 'index.html'} (questionnaire {document['questionnaire']})")
+        return 0
+    if args.qa_command in ("labelstudio-export", "labelstudio-import"):
+        from lego_arta.qa.labelstudio import export_labelstudio, import_labelstudio
+
+        if args.qa_command == "labelstudio-export":
+            written = export_labelstudio(args.questionnaire, args.out, image_url=args.image_url)
+        else:
+            written, cancelled = import_labelstudio(args.exports, args.items, args.out)
+            if cancelled:
+                console.print(f"skipped {cancelled} cancelled annotation(s)")
+        for path in written:
+            console.print(f"wrote {escape(str(path))}", highlight=False)
         return 0
     from lego_arta.qa.formats import is_answer_mode, read_json
 

@@ -2,9 +2,10 @@
 the way the page writes them, and a real headless Chromium.
 
 The build is :func:`tests.conftest.built_dataset` (four synthetic manuals, the quick-start recipe).
-Chromium comes from Debian's ``chromium`` and ``chromium-driver`` packages, which ``.ci/run``
-installs when they are missing; without them these tests skip on a workstation but fail in CI
-(``CI=true``), so a CI run can never pass by skipping the browser.
+Chromium comes from Debian's ``chromium`` and ``chromium-driver`` packages, Firefox from
+``firefox-esr`` with a geckodriver (see docs/qa.md); ``.ci/run`` installs them when they are
+missing. Without them these tests skip on a workstation but fail in CI (``CI=true``), so a CI run
+can never pass by skipping a browser.
 """
 
 from __future__ import annotations
@@ -106,32 +107,72 @@ def served(questionnaire: Path) -> Iterator[str]:
         yield url
 
 
-def _browser_binaries() -> tuple[str, str] | None:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    return (chromium, driver) if chromium and driver else None
+#: The browsers the pages are tested in: Debian packages, with their WebDriver (see :func:`_binaries`).
+BROWSERS = ("chromium", "firefox")
+INSTALL = {
+    "chromium": "apt-get install -y chromium chromium-driver",
+    "firefox": "apt-get install -y firefox-esr, and a geckodriver on PATH (docs/qa.md: Debian does not package it)",
+}
 
 
-@pytest.fixture
-def chromium(tmp_path: Path) -> Iterator[tuple[Any, Path]]:
-    """A headless Chromium driven by Selenium, and the folder its downloads land in."""
-    binaries = _browser_binaries()
-    if binaries is None:
-        message = "chromium and chromedriver are not on PATH (apt-get install -y chromium chromium-driver)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{message}; CI must run the browser test, not skip it")
-        pytest.skip(message)
+def _binaries(name: str) -> tuple[str, str] | None:
+    """The browser and its driver on PATH: chromium + chromedriver, or firefox(-esr) + geckodriver."""
+    if name == "chromium":
+        browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    else:
+        browser, driver = shutil.which("firefox-esr") or shutil.which("firefox"), shutil.which("geckodriver")
+    return (browser, driver) if browser and driver else None
+
+
+def _start(name: str, binaries: tuple[str, str], downloads: Path) -> Any:
+    """A headless browser that saves downloads to ``downloads`` without asking."""
     from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
 
+    if name == "chromium":
+        from selenium.webdriver.chrome.service import Service
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = binaries[0]
+        for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"):
+            options.add_argument(argument)
+        options.add_experimental_option("prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False})
+        return webdriver.Chrome(options=options, service=Service(executable_path=binaries[1]))
+    from selenium.webdriver.firefox.service import Service as FirefoxService
+
+    firefox = webdriver.FirefoxOptions()
+    firefox.binary_location = binaries[0]
+    for argument in ("-headless", "--width=1280", "--height=1000"):
+        firefox.add_argument(argument)
+    for key, value in {"browser.download.folderList": 2, "browser.download.dir": str(downloads), "browser.download.useDownloadDir": True,
+                       "browser.download.always_ask_before_handling_new_types": False,
+                       "browser.helperApps.neverAsk.saveToDisk": "application/json"}.items():  # fmt: skip
+        firefox.set_preference(key, value)
+    return webdriver.Firefox(options=firefox, service=FirefoxService(executable_path=binaries[1]))
+
+
+def _launch(name: str, tmp_path: Path) -> Iterator[tuple[Any, Path]]:
+    binaries = _binaries(name)
+    if binaries is None:
+        message = f"{name} or its WebDriver is not on PATH ({INSTALL[name]})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}; CI must run the browser tests, not skip them")
+        pytest.skip(message)
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binaries[0]
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"):
-        options.add_argument(argument)
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=binaries[1]))
+    driver = _start(name, binaries, downloads)
     try:
         yield driver, downloads
     finally:
         driver.quit()
+
+
+@pytest.fixture(params=BROWSERS)
+def browser(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Path]]:
+    """Each headless browser in turn (Chromium, Firefox), and the folder its downloads land in."""
+    yield from _launch(request.param, tmp_path)
+
+
+def downloaded(folder: Path, name: str) -> bool:
+    """Whether a download has landed whole (Chromium writes ``*.crdownload``, Firefox ``*.part`` first)."""
+    path = folder / name
+    return path.is_file() and path.stat().st_size > 0 and not any(folder.glob("*.crdownload")) and not any(folder.glob("*.part"))

@@ -120,9 +120,8 @@ def test_right_answers_score_full_marks_and_wrong_verdicts_none(answer_questionn
     assert flipped_state["tnr"] == 0.0 and flipped_state["f1"] == 0.0
 
     assert main(["report", "--results", str(tmp_path / "results"), "--out", str(tmp_path / "report")]) == 0
-    report = (tmp_path / "report" / "results.md").read_text(encoding="utf-8") if (tmp_path / "report" / "results.md").is_file() \
-        else next((tmp_path / "report").glob("*.md")).read_text(encoding="utf-8")  # fmt: skip
-    assert "human-ann" in report and "human-bo" in report
+    report = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "human-ann" in report and "human-bo" in report, "the people are rows of the report"
 
 
 def test_an_unanswered_item_is_scored_as_a_wrong_answer(answer_questionnaire: Path, answer_items: dict[str, Any], built_dataset: Path,

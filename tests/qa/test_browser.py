@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from lego_arta.cli import main
-from tests.qa.conftest import careful, ratings_document, write_json
+from tests.qa.conftest import careful, downloaded, ratings_document, write_json
 
 WHERE = re.compile(r"Item (\d+) of (\d+)")
 #: Seconds to wait for the page to react and for a download to land.
@@ -66,12 +66,12 @@ def _typed_score(item: dict[str, Any], criterion: str, levels: int, number: int)
 
 @pytest.mark.slow
 def test_a_rater_scores_everything_by_keyboard_resumes_after_reload_and_downloads(
-    chromium: tuple[Any, Path], questionnaire: Path, served: str, items_document: dict[str, Any], tmp_path: Path
+    browser: tuple[Any, Path], questionnaire: Path, served: str, items_document: dict[str, Any], tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    driver, downloads = chromium
+    driver, downloads = browser
     items = items_document["items"]
     criteria = items_document["criteria"]
     driver.get(served)
@@ -105,7 +105,7 @@ def test_a_rater_scores_everything_by_keyboard_resumes_after_reload_and_download
 
     driver.find_element(By.ID, "download-done").click()
     saved = downloads / "ratings-alice.json"
-    _wait(lambda: saved.is_file() and not list(downloads.glob("*.crdownload")), "the downloaded ratings file")
+    _wait(lambda: downloaded(downloads, saved.name), "the downloaded ratings file")
     ratings = json.loads(saved.read_text(encoding="utf-8"))
     assert ratings["questionnaire"] == items_document["questionnaire"] and ratings["rater"] == "alice"
     assert {(a["item"], a["criterion"]): a["score"] for a in ratings["answers"]} == expected
@@ -123,12 +123,12 @@ def test_a_rater_scores_everything_by_keyboard_resumes_after_reload_and_download
 
 
 @pytest.mark.slow
-def test_the_page_opened_from_disk_rates_and_downloads(chromium: tuple[Any, Path], questionnaire: Path, items_document: dict[str, Any]) -> None:
+def test_the_page_opened_from_disk_rates_and_downloads(browser: tuple[Any, Path], questionnaire: Path, items_document: dict[str, Any]) -> None:
     """From file:// (no server): the page runs, scores by keyboard, and the header button downloads a partial file."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    driver, downloads = chromium
+    driver, downloads = browser
     driver.get((questionnaire / "index.html").as_uri())
     driver.find_element(By.ID, "rater").send_keys("dora", Keys.ENTER)
     _wait(lambda: driver.find_element(By.ID, "item").is_displayed(), "the first item", driver)
@@ -140,6 +140,6 @@ def test_the_page_opened_from_disk_rates_and_downloads(chromium: tuple[Any, Path
     assert driver.find_element(By.ID, "count").text == f"1 / {len(items_document['items'])}"
     driver.find_element(By.ID, "download").click()
     saved = downloads / "ratings-dora.json"
-    _wait(lambda: saved.is_file() and not list(downloads.glob("*.crdownload")), "the downloaded ratings file", driver)
+    _wait(lambda: downloaded(downloads, saved.name), "the downloaded ratings file", driver)
     answers = json.loads(saved.read_text(encoding="utf-8"))["answers"]
     assert [(a["item"], a["score"]) for a in answers] == [(first["item"], s) for s in scores]

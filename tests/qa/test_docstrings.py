@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["criteria", "sampling", "questionnaire", "formats", "agreement", "scoring", "report", "command"]
+MODULES = ["criteria", "sampling", "questionnaire", "baseline", "labelstudio", "formats", "agreement", "scoring", "report", "command"]
 
 
 @pytest.mark.parametrize("name", MODULES)
