@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from lego_arta.atomic import atomic_directory, atomic_write_text, refuse_overlap
+from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder, refuse_overlap
 from lego_arta.dataset.splits import SPLITS
 from lego_arta.evaluation.built_splits import config_names
 from lego_arta.evaluation.scoring import write_predictions
@@ -129,6 +129,9 @@ def make_answer_questionnaire(data: Path | str, out: Path, config: MakeConfig, *
     Same build, options and seed give a byte-identical folder.
     """
     _check_config(data, config)
+    if Path(data).exists():
+        refuse_overlap(Path(out), Path(data), source_name="--data")
+    check_output_folder(Path(out), overwrite=overwrite, owner=ITEMS_NAME)  # before any image is read
     files: dict[str, bytes] = {}
     items: list[dict[str, Any]] = []
     samples: dict[str, tuple[list[dict[str, Any]], list[int]]] = {}
@@ -167,8 +170,6 @@ def make_answer_questionnaire(data: Path | str, out: Path, config: MakeConfig, *
     }
     parse_answer_items(document, "items.json")  # what qa score will read back
     page = render_answer_page(document)
-    if Path(data).exists():
-        refuse_overlap(Path(out), Path(data), source_name="--data")
     with atomic_directory(out, overwrite=overwrite, owner=ITEMS_NAME) as tmp:
         for name, data_bytes in files.items():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
