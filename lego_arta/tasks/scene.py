@@ -44,7 +44,7 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
             ctx.skip("scene: assembly step without a preceding object-finding step")
             continue
         try:
-            data = ctx.png(ctx.image(step))
+            data = ctx.file_png(step)
         except ImageError:
             ctx.skip("scene: undecodable assembly image")
             continue
