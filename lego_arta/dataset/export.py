@@ -130,7 +130,7 @@ def export_llava(built: Path, out: Path, *, overwrite: bool = False) -> dict[str
     """
     built, out = Path(built), Path(out)
     manifest = read_build_manifest(built)
-    refuse_overlap(out, built)
+    refuse_overlap(out, built, source_name="BUILT")
     configs = [c for c in manifest["recipe"].get("configs", manifest["counts"]) if c in manifest["counts"]]
     entries: dict[str, list[dict[str, Any]]] = {}
     with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:

@@ -277,12 +277,13 @@ def _check_splits(splits: dict[str, str], raw_dir: Path) -> None:
         )
 
 
-def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False) -> tuple[ManualSet, dict[str, str]]:
+def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False,
+                   executor: Executor | None = None) -> tuple[ManualSet, dict[str, str]]:  # fmt: skip
     """The readable manuals of ``raw_dir`` and the split of each (manual id → ``train``/``test``).
 
     Raises when no manual is readable or a split would get none: every config would be empty there.
     """
-    manuals = load_manuals(raw_dir, strict=strict)
+    manuals = load_manuals(raw_dir, strict=strict, executor=executor)
     if not len(manuals):
         raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
     splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed)
@@ -366,7 +367,7 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
         check_replaceable(out, MANIFEST)
     raw_dir = resolve_raw(recipe, out, raw, workers=executor.workers, progress=progress, executor=executor)
     start = time.perf_counter()
-    manuals, splits = read_and_split(raw_dir, recipe, strict=strict)
+    manuals, splits = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
     tally = BuildTally.start(manuals, splits, raw_dir)
     run = RunStats(executor=executor.name, workers=executor.workers)
     with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
