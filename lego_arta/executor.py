@@ -42,8 +42,10 @@ class Executor(Protocol):
     name: str
     workers: int
 
-    def map(self, fn: Callable[[Job], Result], jobs: Sequence[Job]) -> Iterator[Result]:
-        """``fn(job)`` for every job, yielded in the order of ``jobs``."""
+    def map(self, fn: Callable[[Job], Result], jobs: Sequence[Job], *, cost: Callable[[Job], float] | None = None) -> Iterator[Result]:
+        """``fn(job)`` for every job, yielded in the order of ``jobs``; ``cost`` (a guess of each
+        job's work) lets an executor start the largest first, so no worker is left with a long
+        job at the end while the others idle."""
 
 
 class LocalExecutor:
@@ -56,13 +58,16 @@ class LocalExecutor:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers
 
-    def map(self, fn: Callable[[Job], Result], jobs: Sequence[Job]) -> Iterator[Result]:
+    def map(self, fn: Callable[[Job], Result], jobs: Sequence[Job], *, cost: Callable[[Job], float] | None = None) -> Iterator[Result]:
         if self.workers == 1 or len(jobs) < 2:
             for job in jobs:
                 yield fn(job)
             return
+        order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i])) if cost is not None else range(len(jobs))
         with ProcessPoolExecutor(max_workers=min(self.workers, len(jobs))) as pool:
-            yield from pool.map(fn, jobs)
+            futures = {i: pool.submit(fn, jobs[i]) for i in order}
+            for i in range(len(jobs)):
+                yield futures.pop(i).result()
 
 
 class RayExecutor:
@@ -94,7 +99,9 @@ class RayExecutor:
                 ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
         return ray
 
-    def map(self, fn: Callable[[Job], Result], jobs: Sequence[Job]) -> Iterator[Result]:
+    def map(self, fn: Callable[[Job], Result], jobs: Sequence[Job], *, cost: Callable[[Job], float] | None = None) -> Iterator[Result]:
+        """Tasks are started in job order (``cost`` is not used), at most a window of them at a
+        time, so results waiting for the driver stay few on a large cluster."""
         ray = self._ray()
         remote = ray.remote(num_cpus=1)(fn)
         window = max(1, self.workers * RAY_TASKS_PER_CPU)

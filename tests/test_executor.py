@@ -28,6 +28,20 @@ def test_local_results_come_in_job_order(workers: int) -> None:
     assert (pids == {os.getpid()}) if workers == 1 else (os.getpid() not in pids)
 
 
+def _started(job: int) -> tuple[int, float]:
+    """A job and when it started (``time.monotonic`` is one clock for every process on a machine)."""
+    started = time.monotonic()
+    time.sleep(0.05)
+    return job, started
+
+
+def test_the_largest_jobs_start_first_and_results_still_come_in_job_order() -> None:
+    results = list(LocalExecutor(2).map(_started, list(range(8)), cost=float))
+    assert [job for job, _ in results] == list(range(8))
+    starts = {job: started for job, started in results}
+    assert starts[7] < starts[1] and starts[6] < starts[0], "the costliest jobs are started first"
+
+
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="workers must be at least 1"):
         LocalExecutor(0)

@@ -173,6 +173,11 @@ def _pairs_job(job: tuple[Manual, BuildRecipe, str, bool, str | None]) -> Manual
     return pairs
 
 
+def _job_size(job: tuple[Manual, BuildRecipe, str, bool, str | None]) -> float:
+    """A manual's expected cost: its page rows (each an image to decode, most a pair or four)."""
+    return float(len(job[0].rows))
+
+
 def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int = 1, progress: bool = True,
                 strict: bool = False, splits: Mapping[str, str] | None = None, executor: Executor | None = None) -> Iterator[ManualPairs]:
     """Pairs of every manual, in the manuals' order (also with several workers, on any executor).
@@ -185,7 +190,7 @@ def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int 
     executor = executor or LocalExecutor(workers)
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
     try:
-        for pairs in executor.map(_pairs_job, jobs):
+        for pairs in executor.map(_pairs_job, jobs, cost=_job_size):
             bar.update()
             yield pairs
     finally:
