@@ -9,10 +9,14 @@ synthetic raw manuals first when there are none), each as its own child process:
 
 Per job: wall and CPU seconds, peak RSS of the largest single process (``getrusage`` of the
 job's reaped processes, workers included) and peak RSS of the whole process tree (the sum over
-the job and its workers, sampled every ``SAMPLE_SECONDS``). Then the bytes on disk (raw folder,
-build total, Parquet per config and split, LLaVA export) against the study's 11.8 GB folder, and
-the pairs and units per config against the study's Table 4.3. Prints a table, writes
-``bench_build.json`` (and the jobs' logs) into ``--out``.
+the job and its workers, sampled every ``SAMPLE_SECONDS``). The build also reports its own run
+facts (``lego-arta build --stats``): the issue-15 ratio build wall x workers / (pairs x PNG encode
+time of a pair image), both timed in that one run, the same ratio in CPU seconds, the cost per
+manual and each worker's peak RSS. Then the bytes on disk (raw folder, build total, Parquet per
+config and split; a build holds no LLaVA copy since ``lego-arta export llava`` makes it on demand)
+against the study's 11.8 GB folder, the pairs and units per config against the study's Table 4.3,
+and size vs encode time of the build's own pair images at each PNG compression level. Prints a
+table, writes ``bench_build.json`` (and the jobs' logs) into ``--out``.
 
     .venv/bin/python benchmarks/bench_build.py --out out/bench-build                 # study scale (65 manuals)
     .venv/bin/python benchmarks/bench_build.py --manuals 4 --out out/bench-build     # quick
@@ -22,6 +26,7 @@ the pairs and units per config against the study's Table 4.3. Prints a table, wr
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -32,7 +37,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psutil
+import pyarrow.parquet as pq
+from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
@@ -47,6 +55,9 @@ RECIPE = Path("builders/study.yaml")
 RESULT_FILE = "bench_build.json"
 #: Wide enough for both tables when the output is a log file, not a terminal.
 TABLE_WIDTH = 150
+#: PNG levels measured on the build's own images, and how many images of each config.
+PNG_LEVELS = (0, 1, 2, 3, 4, 6, 9)
+PNG_SAMPLE = 30
 #: Units of each config and their row in the study's statistics.
 STUDY_UNITS = {"scene": "scenes", "object": "objects", "state": "states"}
 
@@ -138,6 +149,26 @@ def pair_counts(manifest: dict[str, Any]) -> dict[str, dict[str, float]]:
     return rows
 
 
+def png_levels(built: Path, configs: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """Encode CPU time and size of ``PNG_SAMPLE`` of each config's pair images at every level in ``PNG_LEVELS``."""
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    for config in configs:
+        shard = next(iter(sorted((built / config).glob("train-*.parquet"))), None)
+        if shard is None:
+            continue
+        cells = pq.read_table(shard, columns=["image"]).slice(0, PNG_SAMPLE).column("image").to_pylist()
+        pixels = [np.asarray(Image.open(io.BytesIO(cell["bytes"])).convert("RGB")) for cell in cells]
+        table[config] = {}
+        for level in PNG_LEVELS:
+            start, size = time.thread_time(), 0
+            for image in pixels:
+                buffer = io.BytesIO()
+                Image.fromarray(image).save(buffer, format="PNG", compress_level=level)
+                size += buffer.tell()
+            table[config][str(level)] = {"ms": 1000 * (time.thread_time() - start) / len(pixels), "kib": size / len(pixels) / 1024}
+    return table
+
+
 def _mib(n: float) -> str:
     return f"{n / 2**20:,.0f}"
 
@@ -171,10 +202,33 @@ def print_report(result: dict[str, Any], console: Console) -> None:
                        _mib(sum(parquet.values())) if parquet else "")
     sizes = result["sizes"]
     counts.caption = (f"build {sizes['total'] / 1e9:.2f} GB (Parquet {sum(sum(v.values()) for v in sizes['parquet'].values()) / 1e9:.2f}, "
-                      f"LLaVA {sizes['llava'] / 1e9:.2f}) + raw {result['raw_bytes'] / 1e9:.2f} GB vs the study's "
+                      f"LLaVA copy {sizes['llava'] / 1e9:.2f}) + raw {result['raw_bytes'] / 1e9:.2f} GB vs the study's "
                       f"{STUDY_BYTES / 1e9:.1f} GB: build {sizes['total'] / STUDY_BYTES:.0%}, "
                       f"build + raw {(sizes['total'] + result['raw_bytes']) / STUDY_BYTES:.0%}")
     console.print(counts)
+
+    stats = result.get("run_stats") or {}
+    if stats:
+        run = Table(title="build run facts (lego-arta build --stats): the issue-15 ratio and memory")
+        for column in ("figure", "value"):
+            run.add_column(column)
+        run.add_row("wall x workers / (pairs x PNG encode of a pair image)", f"{stats['encode_ratio']:.2f} (target <= 1.25)")
+        run.add_row("the same in CPU seconds", f"{stats['encode_cpu_ratio']:.2f}")
+        run.add_row("PNG encode per image", f"{stats['encode_ms_per_image']:.1f} ms wall, {stats['encode_cpu_ms_per_image']:.1f} ms CPU ({stats['encodes']:,} encodes)")
+        run.add_row("per pair per worker", f"{stats['ms_per_pair_per_worker']:.1f} ms wall")
+        run.add_row("per manual", f"{stats['manual_wall_s']['mean']:.1f} s wall mean, {stats['manual_wall_s']['max']:.1f} s max; "
+                                  f"{stats['worker_cpu_s'] / max(stats['manuals'], 1):.1f} s CPU mean")
+        run.add_row("peak RSS per worker", ", ".join(f"{v:,.0f}" for v in stats["peak_rss_mib_per_worker"].values()) + " MiB")
+        console.print(run)
+    levels = result.get("png_levels") or {}
+    if levels:
+        table = Table(title=f"PNG compression level vs size and CPU time, {PNG_SAMPLE} pair images per config (the build uses level 1)")
+        table.add_column("config")
+        for level in PNG_LEVELS:
+            table.add_column(f"level {level}", justify="right")
+        for config, row in levels.items():
+            table.add_row(config, *(f"{row[str(level)]['ms']:.1f} ms {row[str(level)]['kib']:,.0f} KiB" for level in PNG_LEVELS))
+        console.print(table)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manuals", type=int, default=None, help="synthetic manuals (default: the recipe's, 65)")
     parser.add_argument("--raw", type=Path, default=None, help="reuse this synthetic raw folder (skips the synth job)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--executor", choices=("local", "ray"), default="local", help="the build's executor (lego-arta build --executor)")
     parser.add_argument("--out", type=Path, default=Path("out/bench-build"))
     parser.add_argument("--keep", action="store_true", help="keep the raw and built folders (default: only the results)")
     args = parser.parse_args(argv)
@@ -209,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     recorded = json.loads((raw / "synth.json").read_text(encoding="utf-8")) if (raw / "synth.json").is_file() else {}
     built = work / "built"
     console.print(f"[bold]build[/bold]: {args.recipe} from {raw} into {built}")
-    build_command = cli + ["build", str(args.recipe), "--raw", str(raw), "--out", str(built), "--workers", str(args.workers)]
+    stats_file = work / "build-stats.json"
+    build_command = cli + ["build", str(args.recipe), "--raw", str(raw), "--out", str(built), "--workers", str(args.workers),
+                           "--executor", args.executor, "--stats", str(stats_file)]
     if args.manuals is not None:
         build_command += ["--manuals", str(args.manuals)]
     build = run_measured(build_command, args.out / "build.log", work)
@@ -232,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         "study_bytes": STUDY_BYTES,
         "pairs": pair_counts(manifest),
         "skips": manifest.get("skips", {}),
+        "run_stats": json.loads(stats_file.read_text(encoding="utf-8")),
+        "png_levels": png_levels(built, sorted(manifest["counts"])),
+        "load_average": os.getloadavg(),
     }
     result["build_vs_study_bytes"] = result["sizes"]["total"] / STUDY_BYTES
     (args.out / RESULT_FILE).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -97,6 +97,16 @@ def _build_figures(result: dict[str, Any]) -> Figures:
                                           f"{result['study_bytes'] / 1e9:.1f} GB (LLaVA export {sizes['llava'] / 1e9:.2f} GB)"))
     for config, splits in sorted(sizes["parquet"].items()):
         figures.append((f"build: {config} Parquet", f"{splits['train'] / 1e6:,.0f} MB train, {splits['test'] / 1e6:,.0f} MB test"))
+    stats = result.get("run_stats")
+    if stats:
+        figures.append(("build: wall x workers / (pairs x PNG encode of a pair image)",
+                        f"{stats['encode_ratio']:.2f} (CPU seconds: {stats['encode_cpu_ratio']:.2f}; encode {stats['encode_ms_per_image']:.1f} ms "
+                        f"wall, {stats['encode_cpu_ms_per_image']:.1f} ms CPU per image; target <= 1.25)"))
+        figures.append(("build: per manual", f"{stats['manual_wall_s']['mean']:.1f} s wall, "
+                                             f"{stats['worker_cpu_s'] / max(stats['manuals'], 1):.1f} s CPU ({scale})"))
+        figures.append(("build: peak RSS per worker", f"{stats['peak_rss_mib_max']:,.0f} MiB (target <= 1,024 at study scale)"))
+    for config, levels in (result.get("png_levels") or {}).items():
+        figures.append((f"PNG levels, {config} images", "; ".join(f"{level}: {v['ms']:.1f} ms {v['kib']:,.0f} KiB" for level, v in levels.items())))
     for config, row in result["pairs"].items():
         figures.append((f"pairs: {config}", f"{row['pairs']:,} vs the study's {row['study_pairs']:,.0f} ({row['pairs_ratio']:.2f}x); "
                                             f"train {row['train']:,}, test {row['test']:,}"))

@@ -22,7 +22,7 @@ def _synth(args: argparse.Namespace) -> int:
     from lego_arta.source.synth.generator import SynthConfig, synthesize
 
     config = SynthConfig(manuals=args.manuals, seed=args.seed, width=args.width, height=args.height)
-    ids = synthesize(args.out, config, workers=args.workers, overwrite=args.overwrite)
+    ids = synthesize(args.out, config, workers=args.workers, overwrite=args.overwrite, executor=_executor(args))
     console.print(f"wrote {len(ids)} synthetic manuals to {escape(str(args.out))}")
     if args.summary:
         _print_summary(args.out, strict=True)
@@ -57,10 +57,28 @@ def _parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor(args: argparse.Namespace):
+    from lego_arta.executor import make_executor
+
+    return make_executor(args.executor, workers=args.workers, address=args.ray_address)
+
+
+def _add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    from lego_arta.executor import EXECUTORS
+
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="worker processes (ray: tasks in flight per CPU slot)")
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="where the per-manual work runs: local processes, or Ray (pip install 'lego-arta[scale]')")
+    p.add_argument("--ray-address", default=None, help="Ray cluster to join (ray.init(address=...)); default: a local Ray instance")
+
+
 def _build(args: argparse.Namespace) -> int:
+    import json
+
+    from lego_arta.atomic import atomic_write_text
     from lego_arta.dataset.pipeline import build
     from lego_arta.dataset.recipe import load_recipe
-    from lego_arta.dataset.report import build_table
+    from lego_arta.dataset.report import build_table, run_line
 
     recipe = load_recipe(args.recipe).with_overrides(manuals=args.manuals, seed=args.seed)
     exclude = None
@@ -68,10 +86,23 @@ def _build(args: argparse.Namespace) -> int:
         from lego_arta.qa.scoring import read_flagged
 
         exclude = read_flagged(args.exclude)
-    result = build(recipe, args.out, raw=args.raw, workers=args.workers, overwrite=args.overwrite, strict=args.strict, exclude=exclude)
+    result = build(recipe, args.out, raw=args.raw, workers=args.workers, overwrite=args.overwrite, strict=args.strict, exclude=exclude,
+                   executor=_executor(args))  # fmt: skip
     if exclude is not None:
         console.print(f"removed by quality assurance: {result.manifest['removed_by_qa']['removed']} of {len(exclude)} flagged pairs")
     console.print(build_table(result))
+    console.print(run_line(result.stats), highlight=False)
+    if args.stats is not None:
+        atomic_write_text(args.stats, json.dumps(result.stats, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from lego_arta.dataset.export import export_llava
+
+    counts = export_llava(args.built, args.out, overwrite=args.overwrite)
+    console.print(f"wrote the LLaVA layout of {escape(str(args.built))} to {escape(str(args.out))}: "
+                  + ", ".join(f"{split} {n:,} conversations" for split, n in counts.items()), highlight=False)  # fmt: skip
     return 0
 
 
@@ -104,7 +135,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--width", type=int, default=1024)
     p.add_argument("--height", type=int, default=473)
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    _add_executor_arguments(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--no-summary", dest="summary", action="store_false", help="skip the statistics table")
     p.set_defaults(run=_synth)
@@ -125,7 +156,9 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--manuals", type=int, default=None, help="override the recipe's number of synthetic manuals")
     p.add_argument("--seed", type=int, default=None, help="override the recipe's seeds")
     p.add_argument("--raw", type=Path, default=None, help="use this raw-manuals folder instead of the recipe's source")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    _add_executor_arguments(p)
+    p.add_argument("--stats", type=Path, default=None,
+                   help="write what the run cost (wall, PNG-encode ratio, peak memory per worker) to this JSON file")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--strict", action="store_true", help="fail on the first unreadable manual or row")
     p.add_argument("--exclude", type=Path, default=None, help="flagged.json of `lego-arta qa score`: leave those pair ids out")
@@ -210,6 +243,15 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_eval)
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write another layout of a built folder (llava: conversations + image files for LLaVA-style trainers)")
+    p.add_argument("layout", choices=("llava",))
+    p.add_argument("built", type=Path, help="a folder written by `lego-arta build`")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
+    p.set_defaults(run=_export)
+
+
 def _add_quickstart(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("quickstart", help="main job on the embedded default data")
     p.add_argument("--out", type=Path, default=Path("out/quickstart"))
@@ -219,7 +261,7 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_quickstart)
 
 
-LOCAL: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_quickstart, _add_synth, _add_parse, _add_build, _add_eval)
+LOCAL: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_quickstart, _add_synth, _add_parse, _add_build, _add_export, _add_eval)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,9 @@
 
 Parquet is written the way ``push_to_hub`` writes it (``<config>/<split>-0000i-of-0000N.parquet``,
 images embedded as bytes, ``datasets`` features in the schema metadata), streaming one manual at
-a time so a study-scale build never holds all images in memory.
+a time so a study-scale build never holds all images in memory. The Parquet shards are the one
+copy of every image: the LLaVA layout (conversations + image files) is exported from them on
+demand (:func:`export_llava`), not written by every build a second time.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import Features
 
-from lego_arta.atomic import atomic_write_text
+from lego_arta.atomic import atomic_directory, atomic_write_text, refuse_overlap
 from lego_arta.checksum import sha256_file
-from lego_arta.dataset.layout import LLAVA_DIR, LLAVA_IMAGES_DIR, llava_image_name, llava_json_name, shard_name
+from lego_arta.dataset.layout import LLAVA_DIR, LLAVA_IMAGES_DIR, MANIFEST, llava_image_name, llava_json_name, shard_name
 
 #: Rows per Parquet row group: small groups keep image-heavy shards quick to stream (push_to_hub uses 100).
 ROW_GROUP_SIZE = 100
@@ -86,39 +88,95 @@ class ShardedParquetWriter:
         return final
 
 
-class LlavaWriter:
-    """LLaVA-style conversations of all configs merged, one JSON file per split, images alongside."""
+#: Where :func:`llava_view` keeps the LLaVA export of a build, beside the build (as the raw cache is).
+LLAVA_CACHE_DIR = ".lego-arta-llava"
+#: Columns a LLaVA conversation is made of.
+_LLAVA_COLUMNS = ("id", "query", "answer", "image")
 
-    def __init__(self, root: Path) -> None:
-        self.root = root / LLAVA_DIR
-        self.entries: dict[str, list[dict[str, Any]]] = {}
 
-    def write(self, config: str, split: str, rows: Iterable[dict[str, Any]]) -> None:
-        """Add rows; images are written plainly because the whole build folder is renamed into place at the end."""
-        entries = self.entries.setdefault(split, [])
-        (self.root / LLAVA_IMAGES_DIR).mkdir(parents=True, exist_ok=True)
-        for row in rows:
-            image = f"{LLAVA_IMAGES_DIR}/{llava_image_name(row['id'])}"
-            (self.root / image).write_bytes(row["image"]["bytes"])
-            entries.append(
-                {
-                    "id": row["id"],
-                    "task": config,
-                    "image": image,
-                    "conversations": [
-                        {"from": "human", "value": f"<image>\n{row['query']}"},
-                        {"from": "gpt", "value": row["answer"]},
-                    ],
-                }
-            )
+def read_build_manifest(built: Path) -> dict[str, Any]:
+    """The manifest of a folder written by ``lego-arta build``; a clear error for any other folder."""
+    path = Path(built) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{built}: no {MANIFEST} (expected a folder written by `lego-arta build`)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("counts"), dict) or "recipe" not in manifest:
+        raise ValueError(f"{path}: not a build manifest (no 'counts' and 'recipe')")
+    return manifest
 
-    def close(self) -> list[Path]:
-        paths = []
-        for split, entries in sorted(self.entries.items()):
-            path = self.root / llava_json_name(split)
-            atomic_write_text(path, json.dumps(entries, ensure_ascii=False, indent=1) + "\n")
-            paths.append(path)
-        return paths
+
+def _conversation(config: str, row_id: str, query: str, answer: str) -> dict[str, Any]:
+    return {
+        "id": row_id,
+        "task": config,
+        "image": f"{LLAVA_IMAGES_DIR}/{llava_image_name(row_id)}",
+        "conversations": [{"from": "human", "value": f"<image>\n{query}"}, {"from": "gpt", "value": answer}],
+    }
+
+
+def export_llava(built: Path, out: Path, *, overwrite: bool = False) -> dict[str, int]:
+    """Write the LLaVA layout of a build into ``out`` (atomically): conversations per split, every
+    config merged, and each row's image file, read from the Parquet shards as they are stored.
+
+    A build stores each image once, in its Parquet shards (the Hub layout); LLaVA-style trainers
+    want files on disk, so this writes them when they are wanted (``lego-arta export llava``, or
+    fine-tuning through :func:`llava_view`) instead of every build carrying a second copy. ``out``
+    gets ``llava/<split>.json``, ``llava/images/<row id>.png`` and a ``manifest.json`` with each
+    file's checksum and the build it came from; the same build gives byte-identical files.
+    Returns the conversations per split.
+    """
+    built, out = Path(built), Path(out)
+    manifest = read_build_manifest(built)
+    refuse_overlap(out, built, source_name="BUILT")
+    configs = [c for c in manifest["recipe"].get("configs", manifest["counts"]) if c in manifest["counts"]]
+    entries: dict[str, list[dict[str, Any]]] = {}
+    with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
+        images = tmp / LLAVA_DIR / LLAVA_IMAGES_DIR
+        images.mkdir(parents=True)
+        for config in configs:
+            for split in sorted(manifest["counts"][config]):
+                shards = sorted((built / config).glob(f"{split}-*-of-*.parquet"))
+                if not shards:
+                    raise FileNotFoundError(f"{built / config}: no {split} shards, though {MANIFEST} counts {manifest['counts'][config][split]} rows")
+                rows = entries.setdefault(split, [])
+                for shard in shards:
+                    for batch in pq.ParquetFile(shard).iter_batches(batch_size=ROW_GROUP_SIZE, columns=list(_LLAVA_COLUMNS)):
+                        columns = batch.to_pydict()
+                        for row_id, query, answer, image in zip(*(columns[c] for c in _LLAVA_COLUMNS), strict=True):
+                            (images / llava_image_name(row_id)).write_bytes(image["bytes"])
+                            rows.append(_conversation(config, row_id, query, answer))
+        for split, rows in sorted(entries.items()):
+            atomic_write_text(tmp / LLAVA_DIR / llava_json_name(split), json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        record = {
+            "exported_from": {"manifest_sha256": sha256_file(built / MANIFEST), "fingerprints": manifest.get("fingerprints", {})},
+            "conversations": {split: len(rows) for split, rows in sorted(entries.items())},
+            "files": file_checksums(tmp),
+        }
+        atomic_write_text(tmp / MANIFEST, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return record["conversations"]
+
+
+def llava_view(built: Path) -> Path:
+    """A folder with the LLaVA layout of ``built``, exported once and then reused while the build is unchanged.
+
+    It lives beside the build (``<parent>/.lego-arta-llava/<build name>-<manifest digest>``), so
+    fine-tuning ``--data BUILT`` works without an explicit export; a rebuilt folder gets a new one.
+    """
+    built = Path(built).resolve()
+    digest = sha256_file(built / MANIFEST) if (built / MANIFEST).is_file() else ""
+    target = built.parent / LLAVA_CACHE_DIR / f"{built.name}-{digest[:16]}"
+    recorded = target / MANIFEST
+    if recorded.is_file():
+        try:
+            if json.loads(recorded.read_text(encoding="utf-8"))["exported_from"]["manifest_sha256"] == digest:
+                return target
+        except (json.JSONDecodeError, KeyError, TypeError):
+            pass
+    export_llava(built, target, overwrite=True)
+    return target
 
 
 def content_fingerprint(checksums: dict[str, dict[str, Any]], prefix: str = "") -> str:

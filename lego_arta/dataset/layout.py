@@ -1,10 +1,14 @@
 """The file names of a built dataset folder, shared by the builder and by everything that reads it.
 
-What ``lego-arta build`` writes (the Hugging Face Hub dataset layout, plus LLaVA conversations)::
+What ``lego-arta build`` writes (the Hugging Face Hub dataset layout)::
 
     README.md                                   the dataset card: configs table, dataset_info
     manifest.json                               every file's size and sha256, counts, skips
-    <config>/<split>-0000i-of-0000N.parquet     Hub Parquet shards, images embedded
+    <config>/<split>-0000i-of-0000N.parquet     Hub Parquet shards, images embedded (their one copy)
+
+and what ``lego-arta export llava BUILT --out DIR`` writes from it for LLaVA-style trainers::
+
+    manifest.json                               every file's sha256, and the build it came from
     llava/<split>.json                          LLaVA conversations of all configs merged
     llava/images/<row id>.png                   the images those conversations point at
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -25,7 +26,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from lego_arta.annotate.boundary import BoundaryVote, session_boundary
-from lego_arta.annotate.collage import make_collage
+from lego_arta.annotate.collage import TileCache, make_collage
 from lego_arta.annotate.grounding import Grounder, part_phrases
 from lego_arta.annotate.state_negatives import StateNegatives, state_negatives
 from lego_arta.dataset.recipe import BuildRecipe
@@ -47,6 +48,9 @@ class ManualPairs:
     annotations: dict[str, Any] = field(default_factory=dict)
     #: Image files (relative to the manual folder) that could not be decoded, with the decoder's reason.
     image_errors: dict[str, str] = field(default_factory=dict)
+    #: What making them cost (seconds, PNG encodes, the worker's peak memory): run facts for the
+    #: build's summary and benchmarks, never written into the build (they differ between runs).
+    stats: dict[str, float] = field(default_factory=dict)
 
 
 def pair_id(*parts: object) -> str:
@@ -102,11 +106,20 @@ def _to_rgb(image: Image.Image, path: Path) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def read_rgb(row: Row) -> np.ndarray:
-    """Decode a row's image as RGB uint8; raises :class:`ImageError` naming the file.
+def _embeddable(image: Image.Image, pixels: np.ndarray) -> bool:
+    """Whether a decoded file's own bytes show exactly ``pixels`` to any reader: a PNG of 8-bit RGB,
+    or RGBA whose alpha is opaque everywhere (the synthetic and the real assembly images), with no
+    header entries beyond colour facts (no text chunk can carry a file name into a row)."""
+    if image.format != "PNG" or image.mode not in ("RGB", "RGBA") or set(image.info) - _PLAIN_PNG_INFO:
+        return False
+    return image.mode == "RGB" or bool(np.asarray(image.getchannel("A")).min() == 255)
 
-    The size is checked from the header before any pixel is decoded (so a decompression bomb
-    costs nothing); modes are converted by :func:`_to_rgb`.
+
+def decode_image(row: Row) -> tuple[np.ndarray, bool]:
+    """A row's image as RGB uint8, and whether the file may be embedded as it is (:func:`_embeddable`).
+
+    Raises :class:`ImageError` naming the file. The size is checked from the header before any
+    pixel is decoded (so a decompression bomb costs nothing); modes are converted by :func:`_to_rgb`.
     """
     path = row.image.path
     try:
@@ -115,13 +128,19 @@ def read_rgb(row: Row) -> np.ndarray:
             with Image.open(path) as image:
                 _check_size(path, image.size)
                 image.load()
-                return _to_rgb(image, path)
+                pixels = _to_rgb(image, path)
+                return pixels, _embeddable(image, pixels)
     except Image.DecompressionBombError as error:  # Pillow refuses the header before we see the size
         raise ImageError(f"{path}: image is outside the accepted range (at most {MAX_IMAGE_PIXELS:,} pixels): {error}") from error
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as error:
         if isinstance(error, ImageError):
             raise
         raise ImageError(f"{path}: cannot decode image ({error})") from error
+
+
+def read_rgb(row: Row) -> np.ndarray:
+    """Decode a row's image as RGB uint8; raises :class:`ImageError` naming the file (see :func:`decode_image`)."""
+    return decode_image(row)[0]
 
 
 def clamp_box(box: Sequence[float], width: int, height: int) -> tuple[float, float, float, float] | None:
@@ -142,9 +161,41 @@ def clamp_box(box: Sequence[float], width: int, height: int) -> tuple[float, flo
     return x1, y1, x2, y2
 
 
-def png_bytes(image: np.ndarray) -> bytes:
+#: zlib level of every PNG the build encodes. Levels 1-3 are zlib's fast matcher; 4 and up its lazy one:
+#: on 1024x473 collages level 1 takes 10.0 ms for 112 KiB, 3 10.9 ms for 110 KiB, 6 16.1 ms for
+#: 103 KiB (docs/benchmarks.md): the encode is most of a pair's cost, the size differs by 2-8 %.
+PNG_COMPRESS_LEVEL = 1
+#: PNG header keys (``Image.info``) that carry no content: a raw file with any other (text chunks,
+#: EXIF) is re-encoded rather than embedded, so nothing but pixels goes into a row.
+_PLAIN_PNG_INFO = frozenset({"dpi", "gamma", "srgb", "chromaticity"})
+
+
+@dataclass
+class EncodeClock:
+    """Time spent encoding PNGs in one process (the build reports it beside its wall time): wall
+    seconds, and CPU seconds of the encoding thread (steadier on a machine shared with other jobs)."""
+
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    images: int = 0
+
+
+#: This process's encode time; a worker sends the share of each manual back in :attr:`ManualPairs.stats`.
+ENCODE_CLOCK = EncodeClock()
+
+
+def png_bytes(image: np.ndarray, *, level: int = PNG_COMPRESS_LEVEL) -> bytes:
+    """PNG of an RGB image as every embedded image is encoded (timed in :data:`ENCODE_CLOCK`).
+
+    >>> png_bytes(np.zeros((2, 2, 3), dtype=np.uint8))[:4]
+    b'\\x89PNG'
+    """
+    start, cpu = time.perf_counter(), time.thread_time()
     buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG", compress_level=3)
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=level)
+    ENCODE_CLOCK.seconds += time.perf_counter() - start
+    ENCODE_CLOCK.cpu_seconds += time.thread_time() - cpu
+    ENCODE_CLOCK.images += 1
     return buffer.getvalue()
 
 
@@ -157,25 +208,54 @@ def _relative(row: Row, folder: Path) -> str:
 
 
 class _Images:
-    """Decoded images of one manual, each read once; undecodable files are remembered by name."""
+    """Decoded images of one manual, each read once; undecodable files are remembered by name.
+
+    Decoded arrays are read-only, so an array handed out is the file's pixels for the manual's
+    lifetime: its PNG is encoded at most once (:meth:`png`), and a file that is already a plain PNG
+    is embedded as its own bytes (:meth:`file_png`), without a decode/encode round trip.
+    """
 
     def __init__(self, manual: Manual, errors: dict[str, str]) -> None:
         self._folder = manual.folder
         self._cache: dict[str, np.ndarray] = {}
+        self._embeddable: dict[str, bool] = {}
+        self._paths: dict[str, Path] = {}
+        self._by_array: dict[int, str] = {}
+        self._encoded: dict[str, bytes] = {}
         self._errors = errors
+        #: Quadrant-sized copies of the images collages are made of (each resized once per manual).
+        self.tiles = TileCache()
 
     def get(self, row: Row) -> np.ndarray:
         key = row.image.file
         if key not in self._cache:
             try:
-                self._cache[key] = read_rgb(row)
+                pixels, embeddable = decode_image(row)
             except ImageError as error:
                 name = _relative(row, self._folder)
                 cause = error.__cause__ or error
                 reason = str(error).removeprefix(f"{row.image.path}: ")
                 self._errors[name] = f"{type(cause).__name__}: {reason}".replace(str(row.image.path), name)
                 raise
+            pixels.setflags(write=False)
+            self._cache[key], self._embeddable[key], self._paths[key] = pixels, embeddable, row.image.path
+            self._by_array[id(pixels)] = key
         return self._cache[key]
+
+    def png(self, image: np.ndarray) -> bytes:
+        """PNG bytes of ``image``; a decoded file's pixels are encoded once however often they are asked for."""
+        key = self._by_array.get(id(image))
+        if key is None or self._cache[key] is not image:
+            return png_bytes(image)
+        if key not in self._encoded:
+            self._encoded[key] = png_bytes(image)
+        return self._encoded[key]
+
+    def file_png(self, row: Row) -> bytes:
+        """The row's image as embedded bytes: the file itself when it is a plain PNG, else its pixels encoded."""
+        pixels = self.get(row)
+        key = row.image.file
+        return self._paths[key].read_bytes() if self._embeddable[key] else self.png(pixels)
 
 
 class ManualContext:
@@ -198,7 +278,10 @@ class ManualContext:
         return self._images.get(row)
 
     def png(self, image: np.ndarray) -> bytes:
-        return png_bytes(image)
+        return self._images.png(image)
+
+    def file_png(self, row: Row) -> bytes:
+        return self._images.file_png(row)
 
     def skip(self, reason: str, count: int = 1) -> None:
         self._out.skips[self._skip_prefix + reason] += count
@@ -245,7 +328,7 @@ class ManualContext:
         return found
 
     def collage(self, tiles: Sequence[np.ndarray], quadrant: int, box: Any) -> tuple[np.ndarray, Any]:
-        collage = make_collage(tiles, quadrant, box, size=(self.recipe.collage_width, self.recipe.collage_height))
+        collage = make_collage(tiles, quadrant, box, size=(self.recipe.collage_width, self.recipe.collage_height), tiles=self._images.tiles)
         return collage.image, collage.box
 
     def boundary_colour(self, session: str) -> tuple[Any, bool]:

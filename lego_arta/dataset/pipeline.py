@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
+import sys
+import time
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,11 @@ from lego_arta import __version__
 from lego_arta.annotate.grounding import Grounder, make_grounder
 from lego_arta.atomic import atomic_directory, atomic_write_text, check_replaceable, refuse_overlap
 from lego_arta.dataset.card import render_card, task_notes
-from lego_arta.dataset.export import EmptySplitError, LlavaWriter, ShardedParquetWriter, content_fingerprint, file_checksums
+from lego_arta.dataset.export import EmptySplitError, ShardedParquetWriter, content_fingerprint, file_checksums
 from lego_arta.dataset.layout import MANIFEST, README
-from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs
+from lego_arta.dataset.pairs import ENCODE_CLOCK, ManualPairs, build_manual_pairs
 from lego_arta.dataset.recipe import BuildRecipe
+from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.dataset.splits import SPLITS, split_manuals
 from lego_arta.parse.manual import Manual, ManualSet, load_manuals
 from lego_arta.source.synth.generator import SYNTH_RECORD, SynthConfig, synthesize
@@ -42,6 +45,67 @@ class BuildResult:
     counts: dict[str, dict[str, int]]
     skips: Counter[str] = field(default_factory=Counter)
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: What the run cost (:class:`RunStats`); not in the manifest, which holds no run facts.
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunStats:
+    """What one build cost, summed from its manuals' :attr:`ManualPairs.stats`.
+
+    ``encode_ratio`` is the issue-15 figure: build wall x workers / (pairs x mean PNG encode time of
+    a pair image), both measured in this run; 1.0 would mean the cores did nothing but encode one
+    PNG per pair. ``encode_cpu_ratio`` is the same in CPU seconds (the workers' CPU over the
+    encoding CPU per image): on a machine shared with other jobs, wall times stretch unevenly and
+    this one stays put. A manual's memory figure is its worker's peak so far, so the per-worker
+    peak is the largest over its manuals.
+
+    >>> stats = RunStats(executor="local", workers=2)
+    >>> stats.add({"wall_s": 2.0, "cpu_s": 1.5, "encode_s": 0.5, "encodes": 50, "peak_rss_mib": 300.0, "worker": 7})
+    >>> stats.summary(wall_s=1.0, pairs=100)["encode_ratio"]
+    2.0
+    """
+
+    executor: str
+    workers: int
+    manuals: int = 0
+    cpu_s: float = 0.0
+    encode_s: float = 0.0
+    encode_cpu_s: float = 0.0
+    encodes: int = 0
+    per_manual_wall_s: list[float] = field(default_factory=list)
+    peak_rss_mib: dict[str, float] = field(default_factory=dict)
+
+    def add(self, stats: Mapping[str, float]) -> None:
+        if not stats:
+            return
+        self.manuals += 1
+        self.cpu_s += stats["cpu_s"]
+        self.encode_s += stats["encode_s"]
+        self.encode_cpu_s += stats.get("encode_cpu_s", 0.0)
+        self.encodes += int(stats["encodes"])
+        self.per_manual_wall_s.append(stats["wall_s"])
+        worker = str(int(stats["worker"]))
+        self.peak_rss_mib[worker] = max(self.peak_rss_mib.get(worker, 0.0), stats["peak_rss_mib"])
+
+    def summary(self, *, wall_s: float, pairs: int) -> dict[str, Any]:
+        encode_ms = 1000 * self.encode_s / self.encodes if self.encodes else 0.0
+        encode_cpu_ms = 1000 * self.encode_cpu_s / self.encodes if self.encodes else 0.0
+        ratio = wall_s * self.workers / (pairs * encode_ms / 1000) if pairs and encode_ms else None
+        cpu_ratio = self.cpu_s / (pairs * encode_cpu_ms / 1000) if pairs and encode_cpu_ms else None
+        walls = sorted(self.per_manual_wall_s)
+        return {
+            "executor": self.executor, "workers": self.workers, "manuals": self.manuals, "pairs": pairs,
+            "wall_s": round(wall_s, 3), "worker_cpu_s": round(self.cpu_s, 3),
+            "encodes": self.encodes, "encode_s": round(self.encode_s, 3), "encode_ms_per_image": round(encode_ms, 3),
+            "ms_per_pair_per_worker": round(1000 * wall_s * self.workers / pairs, 3) if pairs else None,
+            "encode_ratio": round(ratio, 3) if ratio is not None else None,
+            "encode_cpu_ms_per_image": round(encode_cpu_ms, 3),
+            "encode_cpu_ratio": round(cpu_ratio, 3) if cpu_ratio is not None else None,
+            "manual_wall_s": {"mean": round(sum(walls) / len(walls), 3), "max": round(walls[-1], 3)} if walls else {},
+            "peak_rss_mib_per_worker": {k: round(v, 1) for k, v in sorted(self.peak_rss_mib.items())},
+            "peak_rss_mib_max": round(max(self.peak_rss_mib.values()), 1) if self.peak_rss_mib else None,
+        }
 
 
 def default_raw_dir(recipe: BuildRecipe, out: Path) -> Path:
@@ -59,7 +123,8 @@ def raw_location(recipe: BuildRecipe, out: Path, raw: Path | None = None) -> Pat
     return default_raw_dir(recipe, out)
 
 
-def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, workers: int = 1, progress: bool = True) -> Path:
+def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, workers: int = 1, progress: bool = True,
+                executor: Executor | None = None) -> Path:  # fmt: skip
     """The raw-manuals folder of a recipe, generating synthetic manuals once if they are not there."""
     folder = raw_location(recipe, out, raw)
     if raw is not None or recipe.source.kind == "raw":
@@ -70,7 +135,8 @@ def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, work
         recorded = json.loads(marker.read_text(encoding="utf-8"))
         if (recorded["manuals"], recorded["seed"], recorded["width"], recorded["height"]) == (s.manuals, s.seed, s.width, s.height):
             return folder
-    synthesize(folder, SynthConfig(manuals=s.manuals, seed=s.seed, width=s.width, height=s.height), workers=workers, overwrite=True, progress=progress)
+    synthesize(folder, SynthConfig(manuals=s.manuals, seed=s.seed, width=s.width, height=s.height), workers=workers,
+               overwrite=True, progress=progress, executor=executor)  # fmt: skip
     return folder
 
 
@@ -84,31 +150,49 @@ def _grounder(spec: str, raw_root: str) -> Grounder:
     return _WORKER_GROUNDER[key]
 
 
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory so far (``getrusage``; Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
 def _pairs_job(job: tuple[Manual, BuildRecipe, str, bool, str | None]) -> ManualPairs:
     manual, recipe, raw_root, strict, split = job
-    return build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict, split=split)
+    clock = ENCODE_CLOCK
+    start, cpu, encode, encode_cpu, encodes = time.perf_counter(), time.process_time(), clock.seconds, clock.cpu_seconds, clock.images
+    pairs = build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict, split=split)
+    pairs.stats = {
+        "wall_s": time.perf_counter() - start,
+        "cpu_s": time.process_time() - cpu,
+        "encode_s": clock.seconds - encode,
+        "encode_cpu_s": clock.cpu_seconds - encode_cpu,
+        "encodes": clock.images - encodes,
+        "peak_rss_mib": _peak_rss_mib(),
+        "worker": os.getpid(),
+    }
+    return pairs
+
+
+def _job_size(job: tuple[Manual, BuildRecipe, str, bool, str | None]) -> float:
+    """A manual's expected cost: its page rows (each an image to decode, most a pair or four)."""
+    return float(len(job[0].rows))
 
 
 def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int = 1, progress: bool = True,
-                strict: bool = False, splits: Mapping[str, str] | None = None) -> Iterator[ManualPairs]:
-    """Pairs of every manual, in the manuals' order (also with several worker processes).
+                strict: bool = False, splits: Mapping[str, str] | None = None, executor: Executor | None = None) -> Iterator[ManualPairs]:
+    """Pairs of every manual, in the manuals' order (also with several workers, on any executor).
 
     With ``splits`` (manual id → split), a task makes no pairs for a manual in a split it does not
-    have (an evaluation-only variant makes none for train manuals).
+    have (an evaluation-only variant makes none for train manuals). ``executor`` runs the manuals
+    (default: ``workers`` local processes).
     """
     jobs = [(manual, recipe, str(manual.folder.parent), strict, splits.get(manual.manual_id) if splits else None) for manual in manuals]
+    executor = executor or LocalExecutor(workers)
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
     try:
-        if workers > 1 and len(jobs) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for pairs in pool.map(_pairs_job, jobs):
-                    bar.update()
-                    yield pairs
-        else:
-            for job in jobs:
-                pairs = _pairs_job(job)
-                bar.update()
-                yield pairs
+        for pairs in executor.map(_pairs_job, jobs, cost=_job_size):
+            bar.update()
+            yield pairs
     finally:
         bar.close()
 
@@ -198,12 +282,13 @@ def _check_splits(splits: dict[str, str], raw_dir: Path) -> None:
         )
 
 
-def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False) -> tuple[ManualSet, dict[str, str]]:
+def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False,
+                   executor: Executor | None = None) -> tuple[ManualSet, dict[str, str]]:  # fmt: skip
     """The readable manuals of ``raw_dir`` and the split of each (manual id → ``train``/``test``).
 
     Raises when no manual is readable or a split would get none: every config would be empty there.
     """
-    manuals = load_manuals(raw_dir, strict=strict)
+    manuals = load_manuals(raw_dir, strict=strict, executor=executor)
     if not len(manuals):
         raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
     splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed)
@@ -265,43 +350,49 @@ def drop_excluded(pairs: ManualPairs, exclude: Collection[str]) -> Counter[str]:
 
 
 def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: int = 1, overwrite: bool = False,
-          progress: bool = True, strict: bool = False, exclude: Collection[str] | None = None) -> BuildResult:
+          progress: bool = True, strict: bool = False, exclude: Collection[str] | None = None,
+          executor: Executor | None = None) -> BuildResult:  # fmt: skip
     """Build every configured task into ``out`` (written atomically: all or nothing).
 
     Unreadable manuals, rows and images are counted skips in the manifest, card and result, or
     with ``strict`` an error naming the file. ``out`` may not overlap the raw folder, and
     ``overwrite`` replaces only an earlier build (a folder holding :data:`MANIFEST`). A (config, split)
     without rows is an :class:`EmptySplitError`, and nothing is written. Rows whose id is in
-    ``exclude`` are left out and counted in the manifest under ``removed_by_qa``.
+    ``exclude`` are left out and counted in the manifest under ``removed_by_qa``. ``executor``
+    runs the per-manual work (synthesis and pairs; default: ``workers`` local processes); the
+    output is the same on every executor.
+
+    Each image is stored once, in the Parquet shards; ``lego-arta export llava`` writes the LLaVA
+    layout from them when fine-tuning needs it (:func:`lego_arta.dataset.export.export_llava`).
     """
     out = Path(out)
+    executor = executor or LocalExecutor(workers)
     refuse_overlap(out, raw_location(recipe, out, raw))
     if overwrite and out.exists():
         check_replaceable(out, MANIFEST)
-    raw_dir = resolve_raw(recipe, out, raw, workers=workers, progress=progress)
-    manuals, splits = read_and_split(raw_dir, recipe, strict=strict)
+    raw_dir = resolve_raw(recipe, out, raw, workers=executor.workers, progress=progress, executor=executor)
+    start = time.perf_counter()
+    manuals, splits = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
     tally = BuildTally.start(manuals, splits, raw_dir)
+    run = RunStats(executor=executor.name, workers=executor.workers)
     with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
         config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in config_splits[c]}
-        llava = LlavaWriter(tmp)
         removed: Counter[str] = Counter()
         seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
-        for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress, strict=strict, splits=splits):
+        for pairs in build_pairs(manuals, recipe, progress=progress, strict=strict, splits=splits, executor=executor):
             split = splits[pairs.manual_id]
             if exclude is not None:
                 removed.update({f"{config}/{split}": n for config, n in drop_excluded(pairs, exclude).items() if n})
             for config in recipe.configs:
                 if split in config_splits[config]:
-                    rows = unique_rows(pairs, config, seen[config], strict=strict)
-                    writers[config, split].write(rows)
-                    llava.write(config, split, rows)
+                    writers[config, split].write(unique_rows(pairs, config, seen[config], strict=strict))
             tally.add(pairs, recipe.configs)
+            run.add(pairs.stats)
         counts = {c: {s: writers[c, s].rows for s in config_splits[c]} for c in recipe.configs}
         _check_rows(counts, splits, tally.skips)
         for writer in writers.values():
             writer.close()
-        llava.close()
         num_bytes = {c: {s: writers[c, s].num_bytes for s in config_splits[c]} for c in recipe.configs}
         data_files = file_checksums(tmp)
         fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in recipe.configs}
@@ -313,4 +404,5 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
             manifest["removed_by_qa"] = {"excluded_ids": len(set(exclude)), "removed": sum(removed.values()), "per_split": dict(sorted(removed.items()))}
         manifest["files"] = file_checksums(tmp)
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return BuildResult(out=out, counts=counts, skips=tally.skips, manifest=manifest)
+    stats = run.summary(wall_s=time.perf_counter() - start, pairs=sum(sum(c.values()) for c in counts.values()))
+    return BuildResult(out=out, counts=counts, skips=tally.skips, manifest=manifest, stats=stats)

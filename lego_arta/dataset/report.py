@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.markup import escape
 from rich.table import Table
 
@@ -23,3 +25,20 @@ def build_table(result: BuildResult) -> Table:
     skipped = sum(result.skips.values())
     table.caption = f"{skipped:,} items skipped" + "".join(f"\n  {n:,} × {escape(reason)}" for reason, n in sorted(result.skips.items()))
     return table
+
+
+def run_line(stats: dict[str, Any]) -> str:
+    """What a build cost, in one line: wall, per pair, the PNG-encode ratio and the workers' peak memory.
+
+    >>> run_line({"pairs": 100, "wall_s": 2.0, "executor": "local", "workers": 2, "ms_per_pair_per_worker": 40.0,
+    ...           "encode_ms_per_image": 10.0, "encodes": 90, "encode_ratio": 4.0, "peak_rss_mib_max": 512.0})
+    '100 pairs in 2.0 s (local, 2 workers): 40.0 ms per pair per worker = 4.00 x one PNG encode (10.0 ms, 90 encodes); peak RSS per worker <= 512 MiB'
+    """
+    if not stats.get("pairs"):
+        return "no pairs"
+    ratio = stats.get("encode_ratio")
+    shown = f"{ratio:.2f} x one PNG encode" if ratio is not None else "no PNG encoded"
+    return (f"{stats['pairs']:,} pairs in {stats['wall_s']:.1f} s ({stats['executor']}, {stats['workers']} workers): "
+            f"{stats['ms_per_pair_per_worker']:.1f} ms per pair per worker = {shown} "
+            f"({stats['encode_ms_per_image']:.1f} ms, {stats['encodes']:,} encodes); "
+            f"peak RSS per worker <= {stats['peak_rss_mib_max']:,.0f} MiB")

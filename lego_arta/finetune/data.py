@@ -1,6 +1,7 @@
 """LLaVA-style conversations of a built folder → chat messages → model batches with prompt-masked labels.
 
-A built folder holds ``llava/<split>.json``: a list of ``{"id", "task", "image", "conversations"}``
+A LLaVA export of a build (``lego-arta export llava``, made on demand from a built folder) holds
+``llava/<split>.json``: a list of ``{"id", "task", "image", "conversations"}``
 where ``image`` is one path or a list (relative to ``llava/``) and the human turns carry one
 ``<image>`` placeholder per image. Each sample becomes chat messages in the Hugging Face format
 (``{"type": "image"}`` items where the placeholders were), rendered by the model's OWN chat
@@ -32,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from lego_arta.dataset.layout import LLAVA_DIR, llava_json_name
+from lego_arta.dataset.export import llava_view
+from lego_arta.dataset.layout import LLAVA_DIR, MANIFEST, llava_json_name
 from lego_arta.finetune.augment import IMAGE_PLACEHOLDER, IdentityAugmenter, TextAugmenter, augment_exchange, sample_rng
 from lego_arta.tasks import TASKS as TASKS_REGISTRY
 
@@ -77,16 +79,20 @@ class ConversationSet:
 
 
 def llava_json_path(data: Path, split: str) -> Path:
-    """``data`` may be a built folder, its ``llava/`` folder, or a conversations JSON file."""
+    """``data`` may be a built folder, a LLaVA export (``lego-arta export llava``), its ``llava/``
+    folder, or a conversations JSON file. A build stores its images once, in Parquet: its LLaVA
+    export is made on first use and reused (:func:`~lego_arta.dataset.export.llava_view`)."""
     data = Path(data)
     if data.is_file():
         return data
+    if (data / MANIFEST).is_file() and not (data / LLAVA_DIR).is_dir() and any(data.glob("*/*.parquet")):
+        data = llava_view(data)
     for candidate in (data / LLAVA_DIR / llava_json_name(split), data / llava_json_name(split)):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(
-        f"{data}: no {LLAVA_DIR}/{llava_json_name(split)} (expected a folder written by `lego-arta build`, "
-        f"its {LLAVA_DIR}/ folder, or a LLaVA conversations JSON file)"
+        f"{data}: no {LLAVA_DIR}/{llava_json_name(split)} (expected a folder written by `lego-arta build` or "
+        f"`lego-arta export llava`, its {LLAVA_DIR}/ folder, or a LLaVA conversations JSON file)"
     )
 
 

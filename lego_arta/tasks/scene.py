@@ -60,7 +60,7 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
                      + (" in its session" if every_step else ""))  # fmt: skip
             continue
         try:
-            data = ctx.png(ctx.image(step))
+            data = ctx.file_png(step)
         except ImageError:
             ctx.skip("scene: undecodable assembly image")
             continue

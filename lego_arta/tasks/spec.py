@@ -62,7 +62,14 @@ class PairContext(Protocol):
         """The row's image as RGB uint8, decoded once; raises :class:`ImageError`."""
 
     def png(self, image: np.ndarray) -> bytes:
-        """PNG bytes of an RGB image, as every embedded image is encoded."""
+        """PNG bytes of an RGB image, as every embedded image is encoded (a decoded file's pixels once per manual)."""
+
+    def file_png(self, row: Row) -> bytes:
+        """The row's image file as embedded bytes: the file itself when it is a plain PNG (no
+        decode/encode), else its decoded pixels encoded; raises :class:`ImageError`.
+
+        Only for images whose pixels alone carry no answer: a state positive must be encoded like
+        its negatives (:meth:`png`), or the PNG's encoder settings would tell Yes from No."""
 
     def skip(self, reason: str, count: int = 1) -> None:
         """Count a skipped pair (or rejected candidate) under a readable reason."""

@@ -212,7 +212,17 @@ def test_every_assembly_step_is_a_pair_or_a_counted_skip(built_dataset: Path, sy
 # --- splits ---------------------------------------------------------------------------------------
 
 
-def test_no_manual_is_in_both_splits_of_any_config(built_dataset: Path) -> None:
+@pytest.fixture(scope="module")
+def llava_export(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``lego-arta export llava`` of the shared build."""
+    from lego_arta.dataset.export import export_llava
+
+    out = tmp_path_factory.mktemp("llava") / "export"
+    export_llava(built_dataset, out)
+    return out
+
+
+def test_no_manual_is_in_both_splits_of_any_config(built_dataset: Path, llava_export: Path) -> None:
     manifest = json.loads((built_dataset / "manifest.json").read_text())
     train, test = set(), set()
     for config in CONFIGS:
@@ -221,7 +231,7 @@ def test_no_manual_is_in_both_splits_of_any_config(built_dataset: Path) -> None:
     assert train and test and not train & test
     assert {m for m, s in manifest["manuals"].items() if s == "test"} == test
     assert len(test) == round(TEST_FRACTION * len(manifest["manuals"]))
-    llava = {split: {e["id"] for e in json.loads((built_dataset / "llava" / f"{split}.json").read_text())} for split in SPLITS}
+    llava = {split: {e["id"] for e in json.loads((llava_export / "llava" / f"{split}.json").read_text())} for split in SPLITS}
     for split in SPLITS:
         assert llava[split] == {row["id"] for config in CONFIGS for row in read_rows(built_dataset, config, split)}
 
@@ -229,7 +239,7 @@ def test_no_manual_is_in_both_splits_of_any_config(built_dataset: Path) -> None:
 # --- nothing reveals the answer ---------------------------------------------------------------------
 
 
-def test_ids_and_image_names_are_opaque(built_dataset: Path) -> None:
+def test_ids_and_image_names_are_opaque(built_dataset: Path, llava_export: Path) -> None:
     ids = []
     for config in CONFIGS:
         for row in all_rows(built_dataset, config):
@@ -238,19 +248,30 @@ def test_ids_and_image_names_are_opaque(built_dataset: Path) -> None:
             ids.append(row["id"])
     assert len(ids) == len(set(ids))
     for split in SPLITS:
-        for entry in json.loads((built_dataset / "llava" / f"{split}.json").read_text()):
+        for entry in json.loads((llava_export / "llava" / f"{split}.json").read_text()):
             assert entry["image"] == f"images/{entry['id']}.png" and ID_PATTERN.fullmatch(entry["id"])
-    names = [p.name.lower() for p in built_dataset.rglob("*")]
+    names = [p.name.lower() for p in [*built_dataset.rglob("*"), *llava_export.rglob("*")]]
     assert not [n for n in names if n.endswith(".png") and any(word in n.removesuffix(".png") for word in REVEALING if not ID_PATTERN.fullmatch(n.removesuffix(".png")))]
 
 
 def _png_metadata(data: bytes) -> tuple:
+    """What a PNG says besides its pixels: format, mode, size, header entries, the chunk sequence
+    up to the first image data, and the zlib header there (it records the compression level)."""
     with Image.open(io.BytesIO(data)) as image:
-        return image.format, image.mode, image.size, tuple(sorted(image.info))
+        facts = image.format, image.mode, image.size, tuple(sorted(image.info))
+    chunks, offset = [], 8
+    while offset < len(data):
+        length, kind = int.from_bytes(data[offset : offset + 4], "big"), data[offset + 4 : offset + 8]
+        chunks.append(kind)
+        if kind == b"IDAT":
+            return (*facts, tuple(chunks), data[offset + 8 : offset + 10])
+        offset += 12 + length
+    return (*facts, tuple(chunks), b"")
 
 
 def test_positive_and_negative_images_of_a_state_look_alike_to_a_model(built_dataset: Path) -> None:
-    """Only the answer columns differ within a state; image format, mode, size and PNG chunks do not."""
+    """Only the answer columns differ within a state; image format, mode, size, PNG chunks and the
+    encoder's settings do not (a positive embedded as the raw file would differ from its negatives)."""
     answer_columns = {"id", "image", "answer", "label", "negative_kind", "displacement"}
     groups = _by_state(all_rows(built_dataset, "state"))
     positive_places, id_ranks = set(), set()

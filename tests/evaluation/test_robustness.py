@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from lego_arta.dataset.export import llava_view
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.evaluation.robustness import robustness
 from lego_arta.harness.lmms_eval_runner import run_lmms_eval
@@ -49,7 +50,7 @@ def test_variants_are_test_only_aligned_rows_recorded_in_manifest_and_card(with_
     manifest = json.loads((with_variants / "manifest.json").read_text())
     assert manifest["task_notes"]["state_syn"]["synonym_split"] == synonym_split(0).to_dict()
     assert "`state_syn`" in (with_variants / "README.md").read_text()
-    llava = json.loads((with_variants / "llava" / "train.json").read_text())
+    llava = json.loads((llava_view(with_variants) / "llava" / "train.json").read_text())
     assert llava and not any(entry["task"].endswith("_syn") for entry in llava)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lego_arta.dataset.export import llava_view
 from lego_arta.dataset.pipeline import build
 from lego_arta.dataset.recipe import BuildRecipe, SourceSpec
 from lego_arta.models.tiny_vlm import build_tiny_vlm
@@ -18,14 +19,14 @@ TEST_RECIPE = BuildRecipe(
     collage_width=128,
     collage_height=59,
 )
-#: The builder writes one image per sample; the LLaVA format allows several. This file (beside
-#: train.json, so relative image paths resolve) pairs built images two by two.
+#: The build's LLaVA export has one image per sample; the format allows several. This file (beside
+#: train.json, so relative image paths resolve) pairs exported images two by two.
 PAIRS_JSON = "pairs.json"
 PAIR_SAMPLES = 4
 
 
-def _write_pairs(built: Path) -> Path:
-    llava = built / "llava"
+def _write_pairs(exported: Path) -> Path:
+    llava = exported / "llava"
     entries = [entry for entry in json.loads((llava / "train.json").read_text()) if entry["task"] == "state"]
     pairs = []
     for index in range(PAIR_SAMPLES):
@@ -52,11 +53,17 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A built folder (Hub-layout Parquet, llava/{train,test}.json, manifest) plus llava/pairs.json."""
+    """A built folder (Hub-layout Parquet, manifest); its LLaVA export (:func:`llava_data`) has llava/pairs.json."""
     out = tmp_path_factory.mktemp("built") / "lego-arta"
     build(TEST_RECIPE, out, progress=False)
-    _write_pairs(out)
+    _write_pairs(llava_view(out))
     return out
+
+
+@pytest.fixture(scope="session")
+def llava_data(built_data: Path) -> Path:
+    """The LLaVA export fine-tuning makes of :func:`built_data` on first use (llava/{train,test,pairs}.json, images)."""
+    return llava_view(built_data)
 
 
 @pytest.fixture(scope="session")

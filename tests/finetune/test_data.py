@@ -12,6 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lego_arta.dataset.export import llava_view
 from lego_arta.finetune.augment import IMAGE_PLACEHOLDER, augment_exchange, make_augmenter
 from lego_arta.finetune.data import (
     IGNORE_INDEX,
@@ -43,7 +44,7 @@ def _without_generation_blocks(processor):
 
 
 def _write_json(tmp_path: Path, built: Path, entries: list) -> Path:
-    """A conversations file beside the built images (so relative image paths still resolve)."""
+    """A conversations file beside the exported images (so relative image paths still resolve)."""
     path = built / "llava" / f"case-{tmp_path.name}.json"
     path.write_text(json.dumps(entries))
     return path
@@ -77,7 +78,7 @@ def test_built_folder_loads_every_task_with_absolute_existing_images(built_data:
     assert loaded.task_counts() == {task: manifest_counts[task]["train"] for task in ("object", "scene", "state")}
     assert all(len(sample.images) == 1 and sample.images[0].is_absolute() and sample.images[0].is_file() for sample in loaded.samples)
     assert load_conversations(built_data, "test").task_counts() == {task: manifest_counts[task]["test"] for task in ("object", "scene", "state")}
-    pairs = load_conversations(built_data / "llava" / PAIRS_JSON).samples
+    pairs = load_conversations(llava_view(built_data) / "llava" / PAIRS_JSON).samples
     assert len(pairs) == PAIR_SAMPLES and all(len(sample.images) == 2 for sample in pairs)
 
 
@@ -103,10 +104,10 @@ def test_task_filter_and_sample_cap_count_what_they_leave_out(built_data: Path, 
     ],
 )
 def test_malformed_entries_name_the_file_index_and_field(tmp_path: Path, built_data: Path, changes: dict, message: str) -> None:
-    image = _first_image(built_data)
+    image = _first_image(llava_view(built_data))
     if changes.get("image") == ["FIRST", "FIRST"]:
         changes = {"image": [image, image]}
-    path = _write_json(tmp_path, built_data, [_entry(image, {"id": "fine"}), _entry(image, changes)])
+    path = _write_json(tmp_path, llava_view(built_data), [_entry(image, {"id": "fine"}), _entry(image, changes)])
     with pytest.raises((ValueError, FileNotFoundError), match=message) as error:
         load_conversations(path)
     assert f"{path}[1]" in str(error.value)
@@ -269,7 +270,7 @@ def test_a_template_that_reorders_turns_is_a_clear_error(processor) -> None:
 
 
 def test_several_images_per_sample_expand_in_place(processor, built_data: Path) -> None:
-    pair = load_conversations(built_data / "llava" / PAIRS_JSON).samples[0]
+    pair = load_conversations(llava_view(built_data) / "llava" / PAIRS_JSON).samples[0]
     single = load_conversations(built_data, "train", tasks=["state"]).samples[0]
     dataset = ConversationDataset([pair, single])
     batch = ConversationCollator(processor)([dataset[0], dataset[1]])

@@ -119,9 +119,9 @@ def test_the_run_folder_records_config_fingerprint_log_plot_and_checkpoints(run,
     assert {"adapter_config.json", "adapter_model.safetensors", "run_config.json", "data_fingerprint.json", "processor_config.json"} <= names
 
 
-def test_fingerprint_follows_the_image_bytes(tmp_path: Path, built_data: Path) -> None:
+def test_fingerprint_follows_the_image_bytes(tmp_path: Path, built_data: Path, llava_data: Path) -> None:
     copy = tmp_path / "copy"
-    shutil.copytree(built_data / "llava", copy / "llava")
+    shutil.copytree(llava_data / "llava", copy / "llava")
     original = data_fingerprint(load_conversations(copy, "train", max_samples=3))
     assert original["images"]["checksums_from"] == "files", "no manifest beside the copy: checksums are computed"
     assert original["fingerprint"] == data_fingerprint(load_conversations(built_data, "train", max_samples=3))["fingerprint"]
@@ -163,8 +163,8 @@ def test_bad_settings_name_the_field(tiny_model: Path, built_data: Path, tmp_pat
         _config(tiny_model, built_data, tmp_path, tasks=("scenes",))
 
 
-def test_several_images_per_sample_train_in_bf16(tiny_model: Path, built_data: Path, tmp_path: Path) -> None:
-    config = _config(tiny_model, built_data / "llava" / PAIRS_JSON, tmp_path / "pairs", precision="bf16",
+def test_several_images_per_sample_train_in_bf16(tiny_model: Path, llava_data: Path, tmp_path: Path) -> None:
+    config = _config(tiny_model, llava_data / "llava" / PAIRS_JSON, tmp_path / "pairs", precision="bf16",
                      max_samples=None, max_steps=2, eval_every=0, save_every=0, grad_accum=1)  # fmt: skip
     result = finetune(config)
     assert result.global_step == 2 and torch.isfinite(torch.tensor(result.train_loss))

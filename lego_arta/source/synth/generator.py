@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from tqdm import tqdm
 
 from lego_arta.atomic import atomic_directory, atomic_write_bytes, atomic_write_text
 from lego_arta.boxes import PixelBox
+from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.source.layout import (
     IMAGES_DIR,
     TRUTH_FILE,
@@ -188,9 +188,13 @@ def _synth_one(args: tuple[int, int, int, int, str]) -> str:
 
 
 def synthesize(
-    out: Path, config: SynthConfig = SynthConfig(), *, workers: int = 1, overwrite: bool = False, progress: bool = True
+    out: Path, config: SynthConfig = SynthConfig(), *, workers: int = 1, overwrite: bool = False, progress: bool = True,
+    executor: Executor | None = None,
 ) -> list[str]:
     """Write ``config.manuals`` synthetic manuals into ``out`` (atomically); returns their ids in order.
+
+    ``executor`` renders the manuals (default: ``workers`` local processes); with Ray on several
+    machines, ``out``'s parent must be a filesystem every node sees at the same path.
 
     ``overwrite`` replaces only an earlier synthesis (a folder holding :data:`SYNTH_RECORD`); any
     other existing folder is refused, never deleted.
@@ -199,15 +203,9 @@ def synthesize(
         jobs = [(i, config.seed, config.width, config.height, str(tmp)) for i in range(config.manuals)]
         bar = tqdm(total=len(jobs), desc="synthesizing manuals", unit="manual", disable=not progress)
         ids: list[str] = []
-        if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for manual in pool.map(_synth_one, jobs):
-                    ids.append(manual)
-                    bar.update()
-        else:
-            for job in jobs:
-                ids.append(_synth_one(job))
-                bar.update()
+        for manual in (executor or LocalExecutor(workers)).map(_synth_one, jobs):
+            ids.append(manual)
+            bar.update()
         bar.close()
         recipe = {"generator": "lego-arta synth", "manuals": config.manuals, "seed": config.seed,
                   "width": config.width, "height": config.height, "manual_ids": ids}
