@@ -20,6 +20,7 @@ from datasets import Features
 from lego_arta.atomic import atomic_write_text
 from lego_arta.checksum import sha256_file
 from lego_arta.dataset.layout import LLAVA_DIR, LLAVA_IMAGES_DIR, llava_image_name, llava_json_name, shard_name
+from lego_arta.tasks import get_task
 
 #: Rows per Parquet row group: small groups keep image-heavy shards quick to stream (push_to_hub uses 100).
 ROW_GROUP_SIZE = 100
@@ -97,16 +98,19 @@ class LlavaWriter:
         """Add rows; images are written plainly because the whole build folder is renamed into place at the end."""
         entries = self.entries.setdefault(split, [])
         (self.root / LLAVA_IMAGES_DIR).mkdir(parents=True, exist_ok=True)
+        columns = get_task(config).image_columns
         for row in rows:
-            image = f"{LLAVA_IMAGES_DIR}/{llava_image_name(row['id'])}"
-            (self.root / image).write_bytes(row["image"]["bytes"])
+            names = [row["id"] if column == "image" else f"{row['id']}-{column}" for column in columns]
+            images = [f"{LLAVA_IMAGES_DIR}/{llava_image_name(name)}" for name in names]
+            for image, column in zip(images, columns):
+                (self.root / image).write_bytes(row[column]["bytes"])
             entries.append(
                 {
                     "id": row["id"],
                     "task": config,
-                    "image": image,
+                    "image": images[0] if len(images) == 1 else images,
                     "conversations": [
-                        {"from": "human", "value": f"<image>\n{row['query']}"},
+                        {"from": "human", "value": "<image>\n" * len(images) + row["query"]},
                         {"from": "gpt", "value": row["answer"]},
                     ],
                 }

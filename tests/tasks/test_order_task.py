@@ -1,0 +1,106 @@
+"""The ``order`` task: pairs in both orders, two frames shown in order, its metrics, and an lmms-eval run.
+
+The data are a real build of the shared synthetic manuals (tests/conftest.py) with a recipe that
+names ``order`` (it is not in the default build).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from lego_arta.harness import task_docs
+from lego_arta.tasks import default_task_names, get_task
+
+
+@pytest.fixture(scope="module")
+def order_data(tmp_path_factory: pytest.TempPathFactory, synthetic_raw: Path, built_recipe: Any) -> Path:
+    from lego_arta.dataset.pipeline import build
+
+    out = tmp_path_factory.mktemp("order-built") / "lego-arta"
+    build(replace(built_recipe, configs=("order",)), out, raw=synthetic_raw, progress=False)
+    return out
+
+
+def _rows(data: Path, split: str) -> list[dict[str, Any]]:
+    return pq.read_table(sorted((data / "order").glob(f"{split}-*.parquet"))).to_pylist()
+
+
+def test_order_is_opt_in_and_its_spec_names_both_frames() -> None:
+    assert "order" not in default_task_names()
+    spec = get_task("order")
+    assert spec.image_columns == ("image", "second_image")
+    assert spec.task_token == "[order]"
+
+
+def test_every_pair_holds_both_orders_in_one_split_with_the_frames_swapped(order_data: Path) -> None:
+    seen: dict[str, str] = {}
+    for split in ("train", "test"):
+        pairs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in _rows(order_data, split):
+            pairs[row["pair"]["id"]].append(row)
+        assert pairs, f"no order pairs in {split}"
+        for pair, rows in pairs.items():
+            assert pair not in seen, f"pair {pair} in both {seen.get(pair)} and {split}"
+            seen[pair] = split
+            forward, backward = sorted(rows, key=lambda r: not r["label"])
+            assert len(rows) == 2 and forward["label"] and not backward["label"]
+            assert (forward["answer"], backward["answer"]) == ("Attached.", "Removed.")
+            assert forward["image"]["bytes"] == backward["second_image"]["bytes"]
+            assert forward["second_image"]["bytes"] == backward["image"]["bytes"]
+            assert forward["image"]["bytes"] != forward["second_image"]["bytes"]
+            assert forward["query"] == backward["query"] and forward["query"].startswith("[order] The first image was taken before the second.")
+            assert pair not in forward["id"] and forward["image"]["path"] == f"{forward['id']}.png"
+
+
+def test_the_llava_export_carries_both_frames(order_data: Path) -> None:
+    entries = [e for e in json.loads((order_data / "llava" / "train.json").read_text()) if e["task"] == "order"]
+    assert entries
+    for entry in entries[:5]:
+        assert isinstance(entry["image"], list) and len(entry["image"]) == 2
+        assert entry["conversations"][0]["value"].startswith("<image>\n<image>\n[order]")
+        assert all((order_data / "llava" / name).is_file() for name in entry["image"])
+
+
+def test_doc_to_visual_and_messages_show_both_frames_in_order(order_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+    import numpy as np
+
+    monkeypatch.setenv(task_docs.DATA_ENV, str(order_data))
+    test = datasets.load_dataset(str(order_data), "order", split="test")
+    doc = test[0]
+    kwargs = {"config": "order", "with_instruction": True, "in_context_examples": 0}
+    first, second = task_docs.doc_to_visual(doc, kwargs)
+    assert np.array_equal(np.asarray(first), np.asarray(doc["image"].convert("RGB")))
+    assert np.array_equal(np.asarray(second), np.asarray(doc["second_image"].convert("RGB")))
+    content = task_docs.doc_to_messages(doc, kwargs)[-1]["content"]
+    assert [item["type"] for item in content] == ["image", "image", "text"]
+    shots = task_docs.doc_to_visual(doc, {**kwargs, "in_context_examples": 2})
+    assert len(shots) == 6, "two examples of two frames each, then the row's two frames"
+
+
+def test_oracle_and_always_attached_answers_score_as_the_metrics_say(order_data: Path) -> None:
+    spec = get_task("order")
+    rows = _rows(order_data, "test")
+    columns = {"label": [r["label"] for r in rows], "pair": [r["pair"] for r in rows], "answer": [r["answer"] for r in rows]}
+    assert spec.scores([r["answer"] for r in rows], columns) == {"order_accuracy": 100.0, "order_pair_accuracy": 100.0, "order_flip_consistency": 100.0}
+    assert spec.scores(["Attached"] * len(rows), columns) == {"order_accuracy": 50.0, "order_pair_accuracy": 0.0, "order_flip_consistency": 0.0}
+
+
+@pytest.mark.slow
+def test_lmms_eval_dummy_answering_attached_scores_50(order_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lego_arta.harness.lmms_eval_runner import run_lmms_eval
+
+    monkeypatch.setenv(task_docs.DATA_ENV, str(order_data))
+    path = run_lmms_eval(data=order_data, model="dummy", model_args="response=Attached", tasks="lego_arta_order", output=tmp_path)
+    results = json.loads(path.read_text())["results"]["lego_arta_order"]
+    assert results["order_accuracy,none"] == 50.0
+    assert (results["order_pair_accuracy,none"], results["order_flip_consistency,none"]) == (0.0, 0.0)
+    samples = next(tmp_path.glob("*_samples_lego_arta_order.jsonl")).read_text().splitlines()
+    assert len(samples) == len(_rows(order_data, "test"))
