@@ -153,6 +153,8 @@ DELEGATED: tuple[tuple[str, str, str, str, str], ...] = (
      "lego_arta.finetune.command", "add_finetune_arguments", "run_finetune"),
     ("merge", "fold a LoRA adapter into its base model (a folder lmms-eval can load)",
      "lego_arta.finetune.command", "add_merge_arguments", "run_merge"),
+    ("probe", "linear / attentive / STEP probes of a frozen vision backbone on the state and order tasks",
+     "lego_arta.probe.command", "add_probe_arguments", "run_probe"),
 )  # fmt: skip
 
 
