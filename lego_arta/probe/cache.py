@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
@@ -90,7 +91,7 @@ class FeatureCache:
         try:
             tensors = load_tensors(path.read_bytes())
             return torch.cat([tensors["cls"].unsqueeze(0), tensors["patches"]], dim=0).float()
-        except (OSError, KeyError, RuntimeError, ValueError) as error:
+        except (OSError, KeyError, RuntimeError, ValueError, SafetensorError) as error:
             raise ValueError(f"{path}: unreadable cached features ({error}); delete it to recompute") from error
 
 
