@@ -35,7 +35,10 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from lego_arta.atomic import atomic_write_bytes, atomic_write_text
-from lego_arta.checksum import sha256_file
+from lego_arta.checksum import sha256_bytes, sha256_file
+
+#: The cache key of an encoded image: its SHA-256.
+image_key = sha256_bytes
 
 #: Files of a model folder whose contents make up its fingerprint.
 FINGERPRINT_SUFFIXES = (".json", ".safetensors", ".bin", ".txt")
@@ -54,10 +57,6 @@ def backbone_fingerprint(folder: Path, dtype: torch.dtype = CACHE_DTYPE) -> str:
     for path in files:
         digest.update(f"{path.relative_to(folder).as_posix()}\0{sha256_file(path)}\n".encode("utf-8"))
     return digest.hexdigest()[:24]
-
-
-def image_key(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def decode_rgb(data: bytes) -> np.ndarray:

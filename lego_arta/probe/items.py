@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lego_arta.checksum import sha256_bytes as image_key
 from lego_arta.evaluation.built_splits import read_columns
-from lego_arta.probe.cache import image_key
 
 #: Probe tasks, in report order.
 PROBE_TASKS: tuple[str, ...] = ("state", "order")

@@ -104,3 +104,22 @@ def test_lmms_eval_dummy_answering_attached_scores_50(order_data: Path, tmp_path
     assert (results["order_pair_accuracy,none"], results["order_flip_consistency,none"]) == (0.0, 0.0)
     samples = next(tmp_path.glob("*_samples_lego_arta_order.jsonl")).read_text().splitlines()
     assert len(samples) == len(_rows(order_data, "test"))
+
+
+@pytest.mark.slow
+def test_the_loading_script_builds_the_same_order_rows(order_data: Path, built_recipe: Any, synthetic_raw: Path, tmp_path: Path) -> None:
+    import datasets
+    import yaml
+
+    from tests.dataset.test_loading import _import_loading_script
+
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(replace(built_recipe, configs=("order",)).to_dict()), encoding="utf-8")
+    builder = _import_loading_script().LegoArta(config_name="order", data_dir=str(synthetic_raw), recipe=str(recipe_file),
+                                                cache_dir=str(tmp_path / "cache"))  # fmt: skip
+    builder.download_and_prepare()
+    for split in ("train", "test"):
+        generated = builder.as_dataset(split=split)
+        for column in ("image", "second_image"):
+            generated = generated.cast_column(column, datasets.Image(decode=False))
+        assert generated.to_list() == _rows(order_data, split), split
