@@ -16,10 +16,12 @@ over the union of their images.
 
 from __future__ import annotations
 
+import io
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image
 
 from lego_arta.checksum import sha256_bytes as image_key
 from lego_arta.evaluation.built_splits import read_columns
@@ -51,13 +53,15 @@ class ProbeSplit:
     #: The task's reference columns, one value per item: what scoring the probe as a VLM answer needs.
     references: dict[str, list[object]] = field(default_factory=dict)
 
-    def image_stream(self) -> Iterator[tuple[str, bytes]]:
-        return iter(self.images.items())
-
 
 def _bytes(cell: object, where: str) -> bytes:
+    """The encoded image of a cell: a local build's embedded bytes, or a Hub split's decoded image as PNG."""
     if isinstance(cell, dict) and isinstance(cell.get("bytes"), bytes):
         return cell["bytes"]
+    if isinstance(cell, Image.Image):
+        buffer = io.BytesIO()
+        cell.convert("RGB").save(buffer, format="PNG")
+        return buffer.getvalue()
     raise ValueError(f"{where}: image cell without embedded bytes (a local build embeds every image)")
 
 
