@@ -123,3 +123,20 @@ def test_the_loading_script_builds_the_same_order_rows(order_data: Path, built_r
         for column in ("image", "second_image"):
             generated = generated.cast_column(column, datasets.Image(decode=False))
         assert generated.to_list() == _rows(order_data, split), split
+
+
+@pytest.mark.slow
+def test_a_tiny_llava_reads_both_frames_through_llava_hf(order_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real model gets both frames (and two examples of two frames with ``_icl``): a mismatch of
+    images and image tokens would fail the run."""
+    from lego_arta.harness.lmms_eval_runner import run_lmms_eval
+    from lego_arta.models.tiny_vlm import build_tiny_vlm
+
+    monkeypatch.setenv(task_docs.DATA_ENV, str(order_data))
+    model = build_tiny_vlm(tmp_path / "tiny-llava", seed=0)
+    path = run_lmms_eval(data=order_data, model="llava_hf", model_args=f"pretrained={model},device=cpu,device_map=cpu",
+                         tasks="lego_arta_order,lego_arta_order_icl", output=tmp_path / "eval", limit=2)  # fmt: skip
+    results = json.loads(path.read_text())
+    for task in ("lego_arta_order", "lego_arta_order_icl"):
+        assert results["n-samples"][task]["effective"] == 2
+        assert all(isinstance(results["results"][task][f"{m},none"], float) for m in get_task("order").metrics)
