@@ -113,6 +113,17 @@ def _build_figures(result: dict[str, Any]) -> Figures:
     return figures
 
 
+def _probe_figures(result: dict[str, Any]) -> Figures:
+    scale = f"random ViT-B/16, {result['images']} images, {result['tokens_per_image']} tokens x {result['dim']}"
+    figures = [("probe: backbone pass", f"{result['backbone_ms_per_image']:.0f} ms per image ({scale})"),
+               ("probe: cached features read", f"{result['cache_ms_per_image']:.2f} ms per image, {result['speedup']:.0f}x cheaper "
+                                               f"(target <= {result['target_cache_ms']:.0f} ms, >= {result['target_speedup']:.0f}x); "
+                                               f"{result['cache_bytes_per_image'] / 1e3:.0f} kB per image")]  # fmt: skip
+    for name, row in result["probes"].items():
+        figures.append((f"probe: {name} training", f"{row['ms_per_item_epoch']:.1f} ms per item and epoch, {row['parameters']:,} parameters"))
+    return figures
+
+
 @dataclass(frozen=True)
 class Benchmark:
     """One script, its arguments at full and quick scale, and how to read its JSON."""
@@ -137,6 +148,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
               _annotate_figures),
     Benchmark("finetune", "bench_finetune.py", (), ("--steps", "20", "--repeats", "2"), _finetune_figures),
     Benchmark("build", "bench_build.py", (), ("--manuals", "3"), _build_figures, out_option="--out", result_name="bench_build.json"),
+    Benchmark("probe", "bench_probe.py", (), ("--images", "8", "--items", "16"), _probe_figures),
 )
 
 

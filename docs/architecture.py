@@ -47,8 +47,8 @@ LAYERS = [
      "#ffedd5", (MAIN_X0, 6.85, MAIN_X1, 8.05)),
 ]
 TOP = [
-    ("evaluation · harness · models · qa", "lego_arta/{evaluation,harness,models,qa}/",
-     "evaluation/  score · baselines · report\nharness/  lmms-eval runner + task hooks\nmodels/  tiny_vlm.py  ·  qa/  ratings + agreement",
+    ("evaluation · harness · models · qa · probe", "lego_arta/{evaluation,harness,…,probe}/",
+     "evaluation/  score · baselines · report\nharness/  lmms-eval runner + task hooks\nmodels/  tiny_vlm.py  ·  qa/  ratings  ·  probe/  STEP probes",
      "#fce7f3", (MAIN_X0, 8.45, 5.75, 9.95)),
     ("finetune", "lego_arta/finetune/",
      "LoRA with peft + accelerate\nmerge is its own step",

@@ -232,3 +232,27 @@ def parse_yes_no(text: str) -> bool | None:
             return None if hedged else leading
         return polarities[0] if len(set(polarities)) == 1 else None
     return None
+
+
+#: Words of an order verdict (the ``order`` task): attached means the part was added between the frames.
+ATTACHED_WORDS = frozenset({"attached", "attach", "added", "add", "placed", "put"})
+REMOVED_WORDS = frozenset({"removed", "remove", "detached", "detach", "taken", "took"})
+
+
+def parse_attached_removed(text: str) -> bool | None:
+    """Read an order verdict: ``True`` for attached, ``False`` for removed, ``None`` when there is none.
+
+    The first sentence that holds a verdict word decides, if it holds only one polarity
+    ("It was attached." → True); both in it ("attached or removed") → ``None``, like a hedged yes/no.
+
+    >>> parse_attached_removed("Attached."), parse_attached_removed("It was removed"), parse_attached_removed("Attached or Removed?")
+    (True, False, None)
+    """
+    if not isinstance(text, str):
+        return None
+    for sentence in _SENTENCE_END_RE.split(text):
+        words = set(_WORD_RE.findall(unicodedata.normalize("NFKC", sentence).casefold()))
+        attached, removed = bool(words & ATTACHED_WORDS), bool(words & REMOVED_WORDS)
+        if attached or removed:
+            return None if attached and removed else attached
+    return None

@@ -39,3 +39,12 @@ def sha256_file(path: Path, bar: Progress | None = None) -> str:
             if bar is not None:
                 bar.update(len(block))
     return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 of ``data`` (an encoded image, say: the probe feature cache's key).
+
+    >>> sha256_bytes(b"hello\\n") == "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+    True
+    """
+    return hashlib.sha256(data).hexdigest()

@@ -188,6 +188,8 @@ DELEGATED: tuple[tuple[str, str, str, str, str], ...] = (
      "lego_arta.finetune.command", "add_merge_arguments", "run_merge"),
     ("synonym-map", "PCA map and within/between-concept similarity of the verb synonyms, before and after LoRA (ACE Fig. 1)",
      "lego_arta.finetune.synonym_map", "add_synonym_map_arguments", "run_synonym_map"),
+    ("probe", "linear / attentive / STEP probes of a frozen vision backbone on the state and order tasks",
+     "lego_arta.probe.command", "add_probe_arguments", "run_probe"),
 )  # fmt: skip
 
 

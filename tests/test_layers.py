@@ -28,7 +28,7 @@ LAYER_RANK: dict[str, int] = {
     "parse": 2,
     "annotate": 3,
     "dataset": 4,
-    **dict.fromkeys(("evaluation", "harness", "models", "evaluate_modules", "qa"), 5),
+    **dict.fromkeys(("evaluation", "harness", "models", "evaluate_modules", "qa", "probe"), 5),
     "finetune": 6,
     **dict.fromkeys(("cli", "__main__"), 7),
 }

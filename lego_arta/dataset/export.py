@@ -22,6 +22,7 @@ from datasets import Features
 from lego_arta.atomic import atomic_directory, atomic_write_text, refuse_overlap
 from lego_arta.checksum import sha256_file
 from lego_arta.dataset.layout import LLAVA_DIR, LLAVA_IMAGES_DIR, MANIFEST, llava_image_name, llava_json_name, shard_name
+from lego_arta.tasks import get_task
 
 #: Rows per Parquet row group: small groups keep image-heavy shards quick to stream (push_to_hub uses 100).
 ROW_GROUP_SIZE = 100
@@ -90,8 +91,8 @@ class ShardedParquetWriter:
 
 #: Where :func:`llava_view` keeps the LLaVA export of a build, beside the build (as the raw cache is).
 LLAVA_CACHE_DIR = ".lego-arta-llava"
-#: Columns a LLaVA conversation is made of.
-_LLAVA_COLUMNS = ("id", "query", "answer", "image")
+#: Text columns a LLaVA conversation is made of (the images are the task's ``image_columns``).
+_LLAVA_COLUMNS = ("id", "query", "answer")
 
 
 def read_build_manifest(built: Path) -> dict[str, Any]:
@@ -108,12 +109,17 @@ def read_build_manifest(built: Path) -> dict[str, Any]:
     return manifest
 
 
-def _conversation(config: str, row_id: str, query: str, answer: str) -> dict[str, Any]:
+def _image_names(row_id: str, image_columns: tuple[str, ...]) -> list[str]:
+    """The row's image files: ``<id>.png`` for ``image``, ``<id>-<column>.png`` for a task's further frames."""
+    return [f"{LLAVA_IMAGES_DIR}/{llava_image_name(row_id if column == 'image' else f'{row_id}-{column}')}" for column in image_columns]
+
+
+def _conversation(config: str, row_id: str, query: str, answer: str, images: list[str]) -> dict[str, Any]:
     return {
         "id": row_id,
         "task": config,
-        "image": f"{LLAVA_IMAGES_DIR}/{llava_image_name(row_id)}",
-        "conversations": [{"from": "human", "value": f"<image>\n{query}"}, {"from": "gpt", "value": answer}],
+        "image": images[0] if len(images) == 1 else images,
+        "conversations": [{"from": "human", "value": "<image>\n" * len(images) + query}, {"from": "gpt", "value": answer}],
     }
 
 
@@ -134,20 +140,22 @@ def export_llava(built: Path, out: Path, *, overwrite: bool = False) -> dict[str
     configs = [c for c in manifest["recipe"].get("configs", manifest["counts"]) if c in manifest["counts"]]
     entries: dict[str, list[dict[str, Any]]] = {}
     with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
-        images = tmp / LLAVA_DIR / LLAVA_IMAGES_DIR
-        images.mkdir(parents=True)
+        (tmp / LLAVA_DIR / LLAVA_IMAGES_DIR).mkdir(parents=True)
         for config in configs:
             for split in sorted(manifest["counts"][config]):
                 shards = sorted((built / config).glob(f"{split}-*-of-*.parquet"))
                 if not shards:
                     raise FileNotFoundError(f"{built / config}: no {split} shards, though {MANIFEST} counts {manifest['counts'][config][split]} rows")
                 rows = entries.setdefault(split, [])
+                image_columns = get_task(config).image_columns
                 for shard in shards:
-                    for batch in pq.ParquetFile(shard).iter_batches(batch_size=ROW_GROUP_SIZE, columns=list(_LLAVA_COLUMNS)):
+                    for batch in pq.ParquetFile(shard).iter_batches(batch_size=ROW_GROUP_SIZE, columns=[*_LLAVA_COLUMNS, *image_columns]):
                         columns = batch.to_pydict()
-                        for row_id, query, answer, image in zip(*(columns[c] for c in _LLAVA_COLUMNS), strict=True):
-                            (images / llava_image_name(row_id)).write_bytes(image["bytes"])
-                            rows.append(_conversation(config, row_id, query, answer))
+                        for index, (row_id, query, answer) in enumerate(zip(*(columns[c] for c in _LLAVA_COLUMNS), strict=True)):
+                            names = _image_names(row_id, image_columns)
+                            for name, column in zip(names, image_columns):
+                                (tmp / LLAVA_DIR / name).write_bytes(columns[column][index]["bytes"])
+                            rows.append(_conversation(config, row_id, query, answer, names))
         for split, rows in sorted(entries.items()):
             atomic_write_text(tmp / LLAVA_DIR / llava_json_name(split), json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         record = {

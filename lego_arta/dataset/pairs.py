@@ -309,6 +309,9 @@ class ManualContext:
             "image": {"bytes": image, "path": f"{row_id}.png"},
             **columns,
         }
+        for name in self.spec.extra_images:  # further frames, named after the row like its image
+            if isinstance(record.get(name), bytes):
+                record[name] = {"bytes": record[name], "path": f"{row_id}-{name}.png"}
         check_row(self.spec, record, where=f"{manual.manual_id}: {task} pair maker")
         return record
 

@@ -104,11 +104,16 @@ def query_text(doc: Mapping[str, Any], *, with_instruction: bool) -> str:
 
 @dataclass(frozen=True)
 class InContextExample:
-    """A solved train row shown before the question."""
+    """A solved train row shown before the question: its images (every frame, in order), query and answer."""
 
-    image: Any  # PIL.Image.Image
+    images: tuple[Any, ...]  # PIL.Image.Image each
     query: str
     answer: str
+
+
+def doc_images(doc: Mapping[str, Any], config: str) -> list[Any]:
+    """The row's images in the order a model sees them (``image``, then the task's ``extra_images``), RGB."""
+    return [doc[column].convert("RGB") for column in get_task(config).image_columns]
 
 
 def choose_in_context_rows(ids: Sequence[str], labels: Sequence[bool] | None, *, count: int, seed: int) -> tuple[int, ...]:
@@ -147,7 +152,8 @@ def in_context_examples(data: str, config: str, count: int, with_instruction: bo
     balance = spec.in_context_balance
     labels = train[balance] if balance else None
     rows = [train[i] for i in choose_in_context_rows(list(train["id"]), labels, count=count, seed=seed)]
-    return tuple(InContextExample(row["image"], query_text(row, with_instruction=with_instruction), str(row["answer"])) for row in rows)
+    return tuple(InContextExample(tuple(doc_images(row, spec.examples_from or config)), query_text(row, with_instruction=with_instruction),
+                                  str(row["answer"])) for row in rows)  # fmt: skip
 
 
 def _examples(setting: QuerySetting) -> tuple[InContextExample, ...]:
@@ -159,9 +165,9 @@ def _examples(setting: QuerySetting) -> tuple[InContextExample, ...]:
 
 
 def doc_to_visual(doc: Mapping[str, Any], lmms_eval_specific_kwargs: Mapping[str, Any] | None = None) -> list[Any]:
-    """Example images in order, then the row's image (RGB)."""
+    """Example images in order, then the row's images (RGB; the ``order`` task's two frames in their order)."""
     setting = QuerySetting.from_kwargs(lmms_eval_specific_kwargs)
-    return [example.image.convert("RGB") for example in _examples(setting)] + [doc["image"].convert("RGB")]
+    return [image for example in _examples(setting) for image in example.images] + doc_images(doc, setting.config)
 
 
 def doc_to_text(doc: Mapping[str, Any], lmms_eval_specific_kwargs: Mapping[str, Any] | None = None) -> str:
@@ -176,14 +182,15 @@ def doc_to_messages(doc: Mapping[str, Any], lmms_eval_specific_kwargs: Mapping[s
     setting = QuerySetting.from_kwargs(lmms_eval_specific_kwargs)
     messages: list[dict[str, Any]] = []
     for example in _examples(setting):
-        messages.append(_user_turn(example.image, example.query))
+        messages.append(_user_turn(example.images, example.query))
         messages.append({"role": "assistant", "content": [{"type": "text", "text": example.answer}]})
-    messages.append(_user_turn(doc["image"], query_text(doc, with_instruction=setting.with_instruction)))
+    messages.append(_user_turn(doc_images(doc, setting.config), query_text(doc, with_instruction=setting.with_instruction)))
     return messages
 
 
-def _user_turn(image: Any, text: str) -> dict[str, Any]:
-    return {"role": "user", "content": [{"type": "image", "url": image.convert("RGB")}, {"type": "text", "text": text}]}
+def _user_turn(images: Sequence[Any], text: str) -> dict[str, Any]:
+    content = [{"type": "image", "url": image.convert("RGB")} for image in images]
+    return {"role": "user", "content": [*content, {"type": "text", "text": text}]}
 
 
 def _answer(results: Sequence[str]) -> str:
@@ -215,6 +222,8 @@ def aggregate(metric: str, records: Sequence[Mapping[str, Any]]) -> float:
     metric's own, so the aggregate equals the metric over all answers.
     """
     function = get_metric(metric)
+    if function.whole_set:  # a pair metric: its rows depend on each other, so score all answers at once
+        return function.score([r["answer"] for r in records], [r["targets"][metric] for r in records])
     first = records[0]
     reducer = function.stats([first["answer"]], [first["targets"][metric]]).aggregate
     return SampleStats(np.asarray([r["stats"][metric] for r in records], dtype=np.float64), reducer).score()

@@ -10,6 +10,7 @@ metric             task    definition
 ``iou``            object  mean IoU of the first parsed box, 0 without a box
 ``valid_box_rate`` object  answers with a usable box
 ``state_scores``   state   F1, TNR, FPR (positive = Yes, unreadable = wrong), invalid rate
+``order_*``        order   accuracy, symmetric-pair accuracy, flip consistency (:mod:`.order`)
 =================  ======  ==========================================================
 
 Each metric has ``*_per_sample`` (per-sample logs) and ``*_stats`` (sufficient statistics for

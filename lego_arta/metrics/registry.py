@@ -24,6 +24,17 @@ from typing import Any
 from lego_arta.metrics.bootstrap import SampleStats
 from lego_arta.metrics.boxes import iou, iou_per_sample, iou_stats, valid_box_per_sample, valid_box_rate, valid_box_stats
 from lego_arta.metrics.entities import e_acc, e_acc_per_sample, e_acc_stats, t_acc, t_acc_per_sample, t_acc_stats
+from lego_arta.metrics.order import (
+    order_accuracy,
+    order_accuracy_stats,
+    order_correct,
+    order_flip_consistency,
+    order_flip_consistency_stats,
+    order_flip_per_sample,
+    order_pair_accuracy,
+    order_pair_accuracy_stats,
+    order_pair_per_sample,
+)
 from lego_arta.metrics.text import bleu, bleu_per_sample, bleu_stats, rouge1, rouge1_per_sample, rouge1_stats
 from lego_arta.metrics.yesno import state_outcomes, state_scores, state_stats
 
@@ -39,7 +50,9 @@ class Metric:
     ``score`` is the metric over all answers; ``stats`` its per-sample sufficient statistics (for
     bootstrap intervals and for aggregating per-sample records computed once); ``per_sample`` the
     value logged per answer under ``sample_key`` (metrics sharing a key share one logged column,
-    as F1, TNR and FPR share the confusion ``outcome``).
+    as F1, TNR and FPR share the confusion ``outcome``). ``whole_set`` marks a metric whose
+    per-sample statistics depend on the other answers (a pair metric needs both orders): the
+    harness then scores it over all answers at once instead of summing rows computed one by one.
     """
 
     name: str
@@ -49,6 +62,7 @@ class Metric:
     stats: Stats
     per_sample: PerSample
     sample_key: str
+    whole_set: bool = False
 
 
 METRICS: dict[str, Metric] = {}
@@ -91,5 +105,10 @@ for _metric in (
     Metric("tnr", "TNR", True, *_state("tnr"), state_outcomes, "outcome"),
     Metric("fpr", "FPR", False, *_state("fpr"), state_outcomes, "outcome"),
     Metric("invalid_rate", "invalid rate", False, *_state("invalid_rate"), state_outcomes, "outcome"),
+    Metric("order_accuracy", "accuracy", True, order_accuracy, order_accuracy_stats, order_correct, "order_correct"),
+    Metric("order_pair_accuracy", "symmetric-pair accuracy", True, order_pair_accuracy, order_pair_accuracy_stats,
+           order_pair_per_sample, "order_pair_correct", whole_set=True),  # fmt: skip
+    Metric("order_flip_consistency", "flip consistency", True, order_flip_consistency, order_flip_consistency_stats,
+           order_flip_per_sample, "order_flipped", whole_set=True),  # fmt: skip
 ):
     register_metric(_metric)

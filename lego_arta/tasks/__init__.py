@@ -1,7 +1,7 @@
 """The task registry: :data:`TASKS` (name → :class:`~lego_arta.tasks.spec.TaskSpec`) is the only list of tasks.
 
-Built-in tasks are the modules ``scene``, ``object`` and ``state`` of this package, each exporting
-``SPEC``. More tasks plug in without editing the package: name their modules (importable, each
+Built-in tasks are the modules ``scene``, ``object``, ``state`` (with their synonym variants) and
+``order`` of this package, each exporting ``SPEC`` (or ``SPECS``). More tasks plug in without editing the package: name their modules (importable, each
 with a ``SPEC``) in the environment variable ``LEGO_ARTA_TASK_MODULES``, comma-separated, or call
 :func:`register_task`. Whatever iterates ``TASKS`` — the build, the card, the lmms-eval YAML
 generator and hooks, scoring, baselines, reports, fine-tuning data — then includes them.
@@ -27,6 +27,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "lego_arta.tasks.object",
     "lego_arta.tasks.state",
     "lego_arta.tasks.synonym_variants",
+    "lego_arta.tasks.order",
 )
 
 

@@ -121,7 +121,9 @@ class TaskSpec:
     the card hold it: the synonym variants' seen/unseen split, say); ``examples_from`` names the task
     whose train split supplies in-context examples when this one has none (a test-only variant);
     ``consistency`` scores, per sample and in percent, how far two answers to the same item agree
-    (a model asked in two wordings should answer the same).
+    (a model asked in two wordings should answer the same); ``extra_images`` names further image
+    columns (:class:`datasets.Image` features) shown after ``image``, in order (the ``order`` task's
+    second frame), so the harness, the LLaVA export and the probes see every frame of a row.
     """
 
     name: str
@@ -142,6 +144,17 @@ class TaskSpec:
     build_notes: Callable[[Any], Mapping[str, Any]] | None = None
     examples_from: str | None = None
     consistency: Callable[[Sequence[str], Sequence[str]], list[float]] | None = None
+    extra_images: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        missing = [name for name in self.extra_images if not isinstance(self.features.get(name), datasets.Image)]
+        if missing:
+            raise ValueError(f"task {self.name!r}: extra_images {missing} must be datasets.Image() features of the task")
+
+    @property
+    def image_columns(self) -> tuple[str, ...]:
+        """Every image column of a row, in the order a model is shown them."""
+        return ("image", *self.extra_images)
 
     @property
     def task_token(self) -> str:

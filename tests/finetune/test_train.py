@@ -95,7 +95,7 @@ def test_the_run_folder_records_config_fingerprint_log_plot_and_checkpoints(run,
     output = run.output
     recorded = json.loads((output / "run_config.json").read_text())
     assert recorded["config"]["learning_rate"] == 1e-2 and recorded["config"]["grad_accum"] == 2
-    assert recorded["config"]["model"] == str(tiny_model) and recorded["config"]["tasks"] == ["scene", "object", "state"]
+    assert recorded["config"]["model"] == str(tiny_model) and recorded["config"]["tasks"] == ["scene", "object", "state", "order"]
     assert recorded["resolved"]["train_samples"] == 11 and recorded["resolved"]["eval_samples"] == 1
     assert recorded["resolved"]["effective_batch_size"] == 4 and recorded["resolved"]["total_steps"] == RUN_STEPS
     adapter_config = json.loads((run.adapter / "adapter_config.json").read_text())

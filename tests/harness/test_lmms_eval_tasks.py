@@ -33,6 +33,8 @@ METRICS = {
     "object": ("e_acc", "iou", "valid_box_rate"),
     "state": ("f1", "tnr", "fpr", "invalid_rate"),
 }
+#: The opt-in order task (not in the default build), under its own tag.
+TEMPORAL = {"order": ("order_accuracy", "order_pair_accuracy", "order_flip_consistency")}
 SETTINGS = {"": (True, 0), "_noctx": (False, 0), "_icl": (True, 2), "_noctx_icl": (False, 2)}
 
 
@@ -81,13 +83,16 @@ def test_task_folder_has_every_config_and_query_setting() -> None:
     index = read_task_index(REPO_TASKS_DIR)
     study = {f"lego_arta_{config}{suffix}" for config in METRICS for suffix in SETTINGS}
     variants = {f"lego_arta_{config}{VARIANT}{suffix}" for config in METRICS for suffix in SETTINGS}
-    assert set(index.metrics) == study | variants
+    temporal = {f"lego_arta_{config}{suffix}" for config in TEMPORAL for suffix in SETTINGS}
+    assert set(index.metrics) == study | variants | temporal
+    assert set(index.tags["lego_arta_temporal"]) == {"lego_arta_order"}
+    assert set(index.tags["lego_arta_temporal_query_settings"]) == temporal
     assert set(index.tags["lego_arta"]) == {"lego_arta_scene", "lego_arta_object", "lego_arta_state"}
     assert set(index.tags["lego_arta_query_settings"]) == study
     assert set(index.tags["lego_arta_syn"]) == {"lego_arta_scene_syn", "lego_arta_object_syn", "lego_arta_state_syn"}
     assert set(index.tags["lego_arta_syn_query_settings"]) == variants
     for name, metrics in index.metrics.items():
-        assert metrics == METRICS[_config_of(name).removesuffix(VARIANT)], name
+        assert metrics == {**METRICS, **TEMPORAL}[_config_of(name).removesuffix(VARIANT)], name
 
 
 def test_each_task_reads_its_own_config_with_the_setting_its_name_says() -> None:

@@ -1,0 +1,117 @@
+"""``lego-arta probe``: frozen-backbone probes (linear, attentive, STEP) on the state and order tasks.
+
+Writes ``OUT/results.json`` (:mod:`lego_arta.probe.run`), ``OUT/probe.results.json`` (the
+probes' task metrics as result rows, which ``lego-arta report`` reads beside VLM results), and
+``OUT/probe.md`` with one PNG chart per metric (the study's rows beside ours). Imports of torch
+and transformers wait until the command runs, so ``lego-arta --help`` stays fast.
+
+    lego-arta probe --backbone facebook/dinov2-base --data out/lego-arta --task state,order --probe step --out out/probe
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from lego_arta.atomic import atomic_write_text
+
+#: Environment variable of the feature cache folder (default: ``~/.cache/lego-arta/probe-features``).
+CACHE_ENV = "LEGO_ARTA_PROBE_CACHE"
+RESULTS_NAME = "results.json"
+REPORT_STEM = "probe"
+
+
+def default_cache() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lego-arta" / "probe-features"
+
+
+def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
+    from lego_arta.probe.items import PROBE_TASKS
+
+    parser.add_argument("--backbone", required=True, help="transformers vision model: Hub id (facebook/dinov2-base) or local folder")
+    parser.add_argument("--data", required=True, help="built dataset folder (lego-arta build) or Hub id")
+    parser.add_argument("--task", default="order", help=f"comma-separated probe tasks from {', '.join(PROBE_TASKS)} (default: order)")
+    parser.add_argument("--probe", default="linear,attentive,step", help="comma-separated probes: linear, attentive, step (default: all)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 30)")
+    parser.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 1e-3)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=None, help="probe minibatch size (default 32)")
+    parser.add_argument("--backbone-batch", type=int, default=16, help="images per backbone forward pass")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, … (auto: cuda when available)")
+    parser.add_argument("--cache", type=Path, default=None, help=f"feature cache folder (default ${CACHE_ENV} or ~/.cache/lego-arta/probe-features)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for results.json and the report")
+
+
+def _device(name: str) -> str:
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def result_rows(document: dict[str, Any]) -> list[Any]:
+    """The probes' task metrics as :class:`~lego_arta.evaluation.results.ResultRow` values (setting ``frozen features``)."""
+    from lego_arta.evaluation.results import ResultRow
+
+    backbone = Path(document["backbone"]["id"]).name or document["backbone"]["id"]
+    return [ResultRow(task=r["task"], system=f"{r['probe']} probe · {backbone}", setting="frozen features", metric=metric,
+                      value=value, n=r["test_items"])  # fmt: skip
+            for r in document["results"] for metric, value in r["scores"].items()]
+
+
+def probe_table(document: dict[str, Any]) -> list[str]:
+    """Markdown rows: task, probe, accuracy, reversed, flip rate, per-kind accuracy, parameters."""
+    lines = ["| task | probe | accuracy | accuracy, frames reversed | flip rate | per kind | trainable parameters |", "|---|---|---:|---:|---:|---|---:|"]
+    for r in document["results"]:
+        kinds = ", ".join(f"{kind} {value:.1f}" for kind, value in r["per_kind_accuracy"].items())
+        lines.append(f"| {r['task']} | {r['probe']} | {r['accuracy']:.1f} | {r['accuracy_reversed']:.1f} | {r['flip_rate']:.1f} | {kinds} | {r['trainable_parameters']:,} |")
+    shared = document["features"]["shared_pass"]
+    if len(document["features"]["images_per_task"]) > 1:
+        lines += ["", f"One backbone pass for all tasks: {shared['images_encoded_once']} images instead of {shared['images_if_separate']} "
+                      f"({shared['forwards_saved']} forwards, {shared['compute_saved_percent']:.1f}% of the backbone compute, saved)."]  # fmt: skip
+    return lines
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    from lego_arta.evaluation.report import write_report
+    from lego_arta.evaluation.results import write_results
+    from lego_arta.probe.heads import PROBES
+    from lego_arta.probe.items import PROBE_TASKS
+    from lego_arta.probe.run import ProbeRequest, parse_names, probe_run
+    from lego_arta.probe.train import TrainSettings
+
+    given = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size)) if v is not None}
+    request = ProbeRequest(
+        backbone=args.backbone, data=args.data, tasks=parse_names(args.task, PROBE_TASKS, "probe task"),
+        probes=parse_names(args.probe, PROBES, "probe"), settings=TrainSettings(seed=args.seed, **given),
+        cache=args.cache or default_cache(), device=_device(args.device), batch_size=args.backbone_batch,
+    )  # fmt: skip
+    document = probe_run(request)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / RESULTS_NAME, json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    rows = result_rows(document)
+    write_results(out / f"{REPORT_STEM}.results.json", rows)
+    preamble = [f"Frozen backbone `{document['backbone']['id']}`, probes trained on the train split, scored on test.", "", *probe_table(document)]
+    written = write_report(rows, out, stem=REPORT_STEM, title="LEGO-ARTA probes", preamble=preamble)
+    console = Console(soft_wrap=True)
+    table = Table(title=f"probes on {escape(document['backbone']['id'])}")
+    for column in ("task", "probe", "accuracy", "reversed", "flip rate", "parameters"):
+        table.add_column(column)
+    for r in document["results"]:
+        table.add_row(r["task"], r["probe"], f"{r['accuracy']:.1f}", f"{r['accuracy_reversed']:.1f}", f"{r['flip_rate']:.1f}", f"{r['trainable_parameters']:,}")
+    console.print(table)
+    run = document["run"]
+    console.print(f"features: {run['cache']['encoded']} images encoded, {run['cache']['cached']} from the cache {escape(run['cache']['folder'])}", highlight=False)
+    console.print(f"wrote {escape(str(out / RESULTS_NAME))}, {escape(str(written[0]))} and {len(written) - 1} charts", highlight=False)
+    return 0
