@@ -251,8 +251,10 @@ def boundary_mask(image: np.ndarray, colour: RGB, *, tolerance: int = OUTLINE_TO
     :data:`OUTLINE_PURITY` of its saturation and value: antialiasing mixes outline pixels with their
     neighbours, which keeps the hue but dulls the colour.
     """
-    rgb = as_rgb(image)
-    near = (np.abs(rgb.astype(np.int16) - np.asarray(colour, dtype=np.int16)) <= tolerance).all(axis=2)
+    rgb = np.ascontiguousarray(as_rgb(image))
+    low = tuple(max(0, int(c) - tolerance) for c in colour)
+    high = tuple(min(255, int(c) + tolerance) for c in colour)
+    near = cv2.inRange(rgb, low, high) > 0  # every channel within tolerance, in one pass
     target = cv2.cvtColor(np.uint8([[colour]]), cv2.COLOR_RGB2HSV_FULL)[0, 0].astype(np.int16)
     if target[1] < MIN_SATURATION:
         return near

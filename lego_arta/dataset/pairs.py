@@ -96,6 +96,10 @@ def _to_rgb(image: Image.Image, path: Path) -> np.ndarray:
         wide = np.asarray(image, dtype=np.int64)
         grey = np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode == "RGBA" and "transparency" not in image.info:
+        pixels = np.asarray(image)
+        if pixels[:, :, 3].min() == 255:  # opaque (the manuals' assembly images): compositing changes nothing
+            return np.ascontiguousarray(pixels[:, :, :3])
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         alpha = np.asarray(rgba)[:, :, 3]
