@@ -19,7 +19,9 @@ kind                the step's last new part (the one nothing else rests on) ...
 ``undo``            nothing done: the previous step's image again, its own new parts highlighted
 ==================  ===============================================================================
 
-Every negative except ``undo`` is a valid build (:func:`~lego_arta.source.synth.assembly.build_problems`:
+A ``shifted`` or ``wrong_layer`` part must also contradict the instruction's words (it rests on
+none of the parts the instruction may name, or on one at another place: "on the left side" …), so
+no negative is a right answer to the text. Every negative except ``undo`` is a valid build (:func:`~lego_arta.source.synth.assembly.build_problems`:
 on studs, no overlap, no part on a tile), the moved or swapped part is seen by the camera and lies
 inside the frame, its placements differ from the truth and its pixels from the positive. ``undo``
 is the real previous state. The highlight is drawn by :func:`~lego_arta.source.synth.render.render_assembly`
@@ -43,14 +45,18 @@ import numpy as np
 
 from lego_arta.palette import COLOURS, Colour
 from lego_arta.source.layout import TRUTH_FILE
-from lego_arta.source.synth.assembly import AssemblyState, build_problems, drops, is_seen
+from lego_arta.source.synth.assembly import AssemblyState, build_problems, contact, drops, is_seen, main_supports
 from lego_arta.source.synth.camera import View, box_corners, fit_view, project
 from lego_arta.source.synth.catalog import PART_SHAPES, colour_by_name, colours_compatible_with
+from lego_arta.source.synth.language import position_phrase
 from lego_arta.source.synth.model import Placement, Shape
 from lego_arta.source.synth.render import render_assembly
 
 #: The render-true kinds, in the order the module docstring describes them.
 RENDER_KINDS: tuple[str, ...] = ("shifted", "rotated", "wrong_size", "wrong_colour", "missing", "wrong_layer", "undo")
+#: Kinds whose error is only where the part is: each must contradict the instruction's words
+#: (target and position phrase), not only the exact studs of the true image.
+WHERE_KINDS: frozenset[str] = frozenset({"shifted", "wrong_layer"})
 #: A wrong colour differs from the true one by at least this RGB (Euclidean) distance: tinted by the
 #: highlight, closer colours ("dark stone grey" for "black") are hard to tell even for a person.
 MIN_COLOUR_DISTANCE = 80.0
@@ -214,6 +220,21 @@ def _replacements(scene: StepScene, kind: str, rng: np.random.Generator) -> list
     return _nearest(candidates, truth, rng) or NO_VALID_PLACEMENT
 
 
+def contradicts_instruction(wrong: Placement, truth: Placement, earlier: Sequence[Placement]) -> bool:
+    """Whether the instruction's words rule ``wrong`` out: it rests on none of the parts the
+    instruction may name as its target (the supports with most contact), or on one of them at
+    another place ("at the back left" …, :func:`~lego_arta.source.synth.language.position_phrase`).
+
+    A one-stud shift can keep "on the plate 6x8, on the left side" true; such a negative would be
+    a right answer to the text, so it is not made.
+    """
+    for index in main_supports(truth, earlier):
+        target = earlier[index]
+        if contact(wrong, target) and position_phrase(wrong, target) == position_phrase(truth, target):
+            return False
+    return True
+
+
 def _inside_frame(part: Placement, view: View) -> bool:
     corners = project(box_corners(part), view)
     return bool((corners >= 0).all() and (corners[:, 0] <= view.width - 1).all() and (corners[:, 1] <= view.height - 1).all())
@@ -235,9 +256,12 @@ def _layouts(scene: StepScene, kind: str, rng: np.random.Generator) -> list[tupl
     if isinstance(replacements, str):
         return replacements
     kept = scene.shown(scene.present[:-1])
+    truth = scene.placements[scene.present[-1]]
     highlight = tuple(scene.present.index(i) for i in scene.placed)
     layouts = []
     for part in replacements:
+        if kind in WHERE_KINDS and not contradicts_instruction(part, truth, kept):
+            continue
         placements = (*kept, part)
         if build_problems(placements) or not is_seen(_state(placements), len(placements) - 1):
             continue

@@ -28,7 +28,9 @@ from lego_arta.annotate.rendered_negatives import (
 )
 from lego_arta.annotate.state_negatives import state_negatives
 from lego_arta.source.synth.camera import fit_view
-from lego_arta.source.synth.model import Placement
+from lego_arta.source.synth.catalog import colour_by_name
+from lego_arta.source.synth.language import position_phrase
+from lego_arta.source.synth.model import Placement, Shape
 from lego_arta.source.synth.plan import plan_manual
 
 #: Steps checked per test run (the first ones of highlighted sessions that have a previous step).
@@ -74,6 +76,27 @@ def physical_problems(placements: tuple[Placement, ...]) -> list[str]:
         if any(q.shape.kind == "tile" for q in resting):
             problems.append(f"part {i} rests on a tile")
     return problems
+
+
+def _cells(p: Placement) -> set[tuple[int, int]]:
+    return {(x, y) for x, y, _ in _voxels(p)}
+
+
+def _top(p: Placement) -> int:
+    return p.z + {"brick": 3, "plate": 1, "tile": 1}[p.shape.kind]
+
+
+def instruction_allows(wrong: Placement, truth: Placement, earlier: list[Placement]) -> bool:
+    """Whether the instruction's words (a target among the supports with most contact, and the
+    position phrase on it) also describe ``wrong``: then it would be no error to the text."""
+    contact = {i: len(_cells(truth) & _cells(q)) for i, q in enumerate(earlier) if _top(q) == truth.z}
+    most = max(contact.values())
+    for i in (i for i, n in contact.items() if n == most and n > 0):
+        target = earlier[i]
+        on_it = _top(target) == wrong.z and _cells(wrong) & _cells(target)
+        if on_it and position_phrase(wrong, target) == position_phrase(truth, target):
+            return True
+    return False
 
 
 def _steps(raw: Path) -> list[tuple[Path, dict[str, Any], dict[str, Any], dict[str, Any]]]:
@@ -134,6 +157,9 @@ def test_every_negative_is_valid_differs_from_the_truth_and_shows_its_error(made
             continue
         assert shown[:-1] == [_key(p) for p in truth[:-1]] and len(wrong) == 1, "exactly the last new part is wrong"
         (kind, short, long, colour, x, y, z, along_x), (tk, ts, tl, tc, tx, ty, tz, ta) = wrong[0], last
+        if negative.kind in ("shifted", "wrong_layer"):
+            true_part = Placement(Shape(last[0], last[1], last[2]), colour_by_name(last[3]), *last[4:])
+            assert not instruction_allows(negative.placements[-1], true_part, list(negative.placements[:-1])), (negative.kind, step["step"]["file"])
         if negative.kind == "shifted":
             assert (kind, short, long, colour, z, along_x) == (tk, ts, tl, tc, tz, ta) and max(abs(x - tx), abs(y - ty)) >= 1
         elif negative.kind == "rotated":

@@ -46,12 +46,14 @@ def _by_step(folder: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
     return keyed
 
 
+@pytest.mark.slow
 def test_strict_pairs_only_steps_with_their_own_object_finding_row(scene_builds: dict[str, Path], synthetic_raw: Path) -> None:
     steps = _steps(synthetic_raw)
     assert set(_by_step(scene_builds["strict"])) == {(m, s, n) for m, s, n, eop in steps if eop}
     assert "scene pairing: `strict`" in (scene_builds["strict"] / "README.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_every_step_pairs_each_step_with_its_sessions_latest_object_finding_row(scene_builds: dict[str, Path], synthetic_raw: Path) -> None:
     steps = _steps(synthetic_raw)
     strict, lenient = _by_step(scene_builds["strict"]), _by_step(scene_builds["every_step"])
