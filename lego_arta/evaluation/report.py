@@ -31,6 +31,7 @@ from lego_arta.evaluation.results import (
     load_results,
     metric_label,
     study_query_settings,
+    reported_metrics,
     study_rows,
     task_metrics,
 )
@@ -174,8 +175,8 @@ def render_markdown(ours: Sequence[ResultRow], *, stem: str, title: str, preambl
     ]
     for task in tasks:
         task_rows = [row for row in ours if row.task == task] + (_ordered_study(task) if include_study else [])
-        lines += [f"## {task}", "", *markdown_table(task_rows, task_metrics(task)), ""]
-        for metric in task_metrics(task):
+        lines += [f"## {task}", "", *markdown_table(task_rows, reported_metrics(task, ours)), ""]
+        for metric in reported_metrics(task, ours):
             if any(row.metric == metric for row in ours if row.task == task):
                 lines += [f"![{task} {metric_label(metric)}]({stem}-{task}-{metric}.png)", ""]
     query_rows = _query_setting_rows(ours) if include_study else []
@@ -201,7 +202,7 @@ def write_report(ours: Sequence[ResultRow], out: Path, *, stem: str = DEFAULT_ST
     written.append(markdown)
     for task in TASKS:
         chart_rows = [row for row in mine if row.task == task] + (_ordered_study(task) if include_study else [])
-        for metric in task_metrics(task):
+        for metric in reported_metrics(task, mine):
             if any(row.task == task and row.metric == metric for row in mine):
                 path = out / f"{stem}-{task}-{metric}.png"
                 atomic_write_bytes(path, chart_png(task, metric, chart_rows))

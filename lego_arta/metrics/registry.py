@@ -25,7 +25,8 @@ from lego_arta.metrics.bootstrap import SampleStats
 from lego_arta.metrics.boxes import iou, iou_per_sample, iou_stats, valid_box_per_sample, valid_box_rate, valid_box_stats
 from lego_arta.metrics.entities import e_acc, e_acc_per_sample, e_acc_stats, t_acc, t_acc_per_sample, t_acc_stats
 from lego_arta.metrics.text import bleu, bleu_per_sample, bleu_stats, rouge1, rouge1_per_sample, rouge1_stats
-from lego_arta.metrics.yesno import state_outcomes, state_scores, state_stats
+from lego_arta.metrics.groups import group_acc, group_acc_per_sample, group_acc_stats
+from lego_arta.metrics.yesno import state_outcomes, state_scores, state_stats, tnr_of_kind, tnr_of_kind_per_sample, tnr_of_kind_stats
 
 Score = Callable[[Sequence[str], Sequence[Any]], float]
 Stats = Callable[[Sequence[str], Sequence[Any]], SampleStats]
@@ -52,6 +53,9 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {}
+#: Metric families: ``<prefix>_<value>`` names one metric per value of a column (``tnr_displaced``:
+#: the TNR over the negatives of kind ``displaced``); :func:`get_metric` makes them on first use.
+FAMILIES: dict[str, Callable[[str], Metric]] = {}
 
 
 def register_metric(metric: Metric) -> Metric:
@@ -65,10 +69,30 @@ def register_metric(metric: Metric) -> Metric:
 
 def get_metric(name: str) -> Metric:
     """The registered metric ``name``; the error lists what is registered."""
-    try:
+    if name in METRICS:
         return METRICS[name]
-    except KeyError:
-        raise KeyError(f"no metric {name!r}; registered: {', '.join(sorted(METRICS))}") from None
+    prefix, _, value = name.partition("_")
+    if prefix in FAMILIES and value:
+        return register_metric(FAMILIES[prefix](value))
+    families = ", ".join(f"{p}_<value>" for p in sorted(FAMILIES))
+    raise KeyError(f"no metric {name!r}; registered: {', '.join(sorted(METRICS))}; families: {families}")
+
+
+def family_metric(prefix: str, value: str) -> str:
+    """The name of family ``prefix``'s metric for ``value`` (registered on the spot).
+
+    >>> family_metric("tnr", "displaced"), METRICS["tnr_displaced"].label
+    ('tnr_displaced', 'TNR displaced')
+    """
+    name = f"{prefix}_{value}"
+    get_metric(name)
+    return name
+
+
+def is_family_metric(name: str, prefix: str) -> bool:
+    """Whether ``name`` is a metric of family ``prefix`` (``tnr_shifted`` of ``tnr``)."""
+    head, _, value = name.partition("_")
+    return head == prefix and prefix in FAMILIES and bool(value)
 
 
 def _answers_only(function: Callable[[Sequence[str]], Any]) -> Callable[[Sequence[str], Sequence[Any]], Any]:
@@ -91,5 +115,22 @@ for _metric in (
     Metric("tnr", "TNR", True, *_state("tnr"), state_outcomes, "outcome"),
     Metric("fpr", "FPR", False, *_state("fpr"), state_outcomes, "outcome"),
     Metric("invalid_rate", "invalid rate", False, *_state("invalid_rate"), state_outcomes, "outcome"),
+    Metric("balanced_acc", "balanced acc", True, *_state("balanced_acc"), state_outcomes, "outcome"),
+    Metric("mcc", "MCC", True, *_state("mcc"), state_outcomes, "outcome"),
+    Metric("group_acc", "group acc", True, group_acc, group_acc_stats, group_acc_per_sample, "group_right"),
 ):
     register_metric(_metric)
+
+
+def _tnr_of_kind(kind: str) -> Metric:
+    """TNR over the state negatives of one ``negative_kind`` (targets: the rows' kinds)."""
+    return Metric(
+        f"tnr_{kind}", f"TNR {kind}", True,
+        lambda answers, kinds: tnr_of_kind(kind, answers, kinds),
+        lambda answers, kinds: tnr_of_kind_stats(kind, answers, kinds),
+        lambda answers, kinds: tnr_of_kind_per_sample(kind, answers, kinds),
+        f"rejected_{kind}",
+    )  # fmt: skip
+
+
+FAMILIES["tnr"] = _tnr_of_kind

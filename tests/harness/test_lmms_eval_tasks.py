@@ -31,7 +31,7 @@ from lego_arta.models.tiny_vlm import build_tiny_vlm
 METRICS = {
     "scene": ("t_acc", "bleu", "rouge1"),
     "object": ("e_acc", "iou", "valid_box_rate"),
-    "state": ("f1", "tnr", "fpr", "invalid_rate"),
+    "state": ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "tnr_displaced"),
 }
 SETTINGS = {"": (True, 0), "_noctx": (False, 0), "_icl": (True, 2), "_noctx_icl": (False, 2)}
 
@@ -223,13 +223,16 @@ def test_example_choice_ignores_storage_order_and_balances_verdicts(rows, seed, 
 AGGREGATIONS = {
     "scene": {"t_acc": task_docs.aggregate_t_acc, "bleu": task_docs.aggregate_bleu, "rouge1": task_docs.aggregate_rouge1},
     "object": {"e_acc": task_docs.aggregate_e_acc, "iou": task_docs.aggregate_iou, "valid_box_rate": task_docs.aggregate_valid_box_rate},
-    "state": {"f1": task_docs.aggregate_f1, "tnr": task_docs.aggregate_tnr, "fpr": task_docs.aggregate_fpr, "invalid_rate": task_docs.aggregate_invalid_rate},
+    "state": {"f1": task_docs.aggregate_f1, "tnr": task_docs.aggregate_tnr, "fpr": task_docs.aggregate_fpr, "invalid_rate": task_docs.aggregate_invalid_rate,
+              "balanced_acc": task_docs.aggregate_balanced_acc, "mcc": task_docs.aggregate_mcc, "group_acc": task_docs.aggregate_group_acc,
+              "tnr_displaced": task_docs.aggregate_tnr_displaced},
 }
 PROCESS = {"scene": task_docs.process_scene_results, "object": task_docs.process_object_results, "state": task_docs.process_state_results}
 PERFECT = {
     "scene": {"t_acc": 100.0, "bleu": 100.0, "rouge1": 100.0},
     "object": {"e_acc": 100.0, "iou": 100.0, "valid_box_rate": 100.0},
-    "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0},
+    "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0, "balanced_acc": 100.0, "mcc": 100.0, "group_acc": 100.0,
+              "tnr_displaced": 100.0},
 }
 
 
@@ -252,7 +255,8 @@ def test_state_scores_follow_the_confusion_counts(data_dir: Path) -> None:
     negatives = len(docs) - positives
     assert positives and negatives, "fixture must hold both verdicts"
     answers = ["No." if doc["label"] else "Maybe." for doc in docs]  # every positive missed, negatives unreadable
-    assert _score(docs, answers, "state") == {"f1": 0.0, "tnr": 0.0, "fpr": 100.0, "invalid_rate": pytest.approx(100 * negatives / len(docs))}
+    assert _score(docs, answers, "state") == {"f1": 0.0, "tnr": 0.0, "fpr": 100.0, "invalid_rate": pytest.approx(100 * negatives / len(docs)),
+                                              "balanced_acc": 0.0, "mcc": -100.0, "group_acc": 0.0, "tnr_displaced": 0.0}
 
 
 # --- runner checks ---------------------------------------------------------------------------
@@ -304,6 +308,8 @@ def test_dummy_yes_model_gets_the_scores_the_label_counts_predict(data_dir: Path
     state = results["lego_arta_state"]
     assert state["f1,none"] == pytest.approx(100 * 2 * positives / (2 * positives + negatives))
     assert (state["tnr,none"], state["fpr,none"], state["invalid_rate,none"]) == (0.0, 100.0, 0.0)
+    # what F1 alone hides: a constant is at chance and gets no state right
+    assert (state["balanced_acc,none"], state["mcc,none"], state["group_acc,none"], state["tnr_displaced,none"]) == (50.0, 0.0, 0.0, 0.0)
     # "Yes" names no LEGO entity, holds no box and shares no word with any reference.
     assert {k: results["lego_arta_object"][f"{k},none"] for k in METRICS["object"]} == dict.fromkeys(METRICS["object"], 0.0)
     assert {k: results["lego_arta_scene"][f"{k},none"] for k in METRICS["scene"]} == dict.fromkeys(METRICS["scene"], 0.0)
