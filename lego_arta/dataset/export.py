@@ -69,6 +69,17 @@ class ShardedParquetWriter:
         self.num_bytes += table.nbytes
         self.rows += len(rows)
 
+    def discard(self) -> None:
+        """Delete what was written: the (config, split) is left out of the build."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        for part in self._parts:
+            part.unlink(missing_ok=True)
+        self._parts = []
+        if self.folder.is_dir() and not any(self.folder.iterdir()):
+            self.folder.rmdir()
+
     def close(self) -> list[Path]:
         """Finish the last shard and give every shard its final ``-0000i-of-0000N`` name.
 
@@ -111,6 +122,14 @@ class LlavaWriter:
                     ],
                 }
             )
+
+    def discard(self, config: str) -> None:
+        """Drop a config's conversations and their images: the config is left out of the build."""
+        for split, entries in self.entries.items():
+            for entry in entries:
+                if entry["task"] == config:
+                    (self.root / entry["image"]).unlink(missing_ok=True)
+            self.entries[split] = [entry for entry in entries if entry["task"] != config]
 
     def close(self) -> list[Path]:
         paths = []

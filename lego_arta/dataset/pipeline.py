@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import datasets
 import pyarrow
@@ -27,7 +27,7 @@ from lego_arta.atomic import atomic_directory, atomic_write_text, check_replacea
 from lego_arta.dataset.card import render_card, task_notes
 from lego_arta.dataset.export import EmptySplitError, LlavaWriter, ShardedParquetWriter, content_fingerprint, file_checksums
 from lego_arta.dataset.layout import MANIFEST, README
-from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs
+from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs, manual_strata, session_votes
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.dataset.splits import SPLITS, split_manuals
 from lego_arta.parse.manual import Manual, ManualSet, load_manuals
@@ -38,10 +38,13 @@ from lego_arta.tasks.synonym_variants import SUFFIX as SYNONYM_SUFFIX
 
 @dataclass
 class BuildResult:
+    """What a build wrote: ``counts`` of the configs written; ``absent`` the configs left out, with their empty splits."""
+
     out: Path
     counts: dict[str, dict[str, int]]
     skips: Counter[str] = field(default_factory=Counter)
     manifest: dict[str, Any] = field(default_factory=dict)
+    absent: dict[str, list[str]] = field(default_factory=dict)
 
 
 def default_raw_dir(recipe: BuildRecipe, out: Path) -> Path:
@@ -84,19 +87,22 @@ def _grounder(spec: str, raw_root: str) -> Grounder:
     return _WORKER_GROUNDER[key]
 
 
-def _pairs_job(job: tuple[Manual, BuildRecipe, str, bool, str | None]) -> ManualPairs:
-    manual, recipe, raw_root, strict, split = job
-    return build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict, split=split)
+def _pairs_job(job: tuple[Manual, BuildRecipe, str, bool, str | None, Any]) -> ManualPairs:
+    manual, recipe, raw_root, strict, split, votes = job
+    return build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict, split=split, votes=votes)
 
 
 def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int = 1, progress: bool = True,
-                strict: bool = False, splits: Mapping[str, str] | None = None) -> Iterator[ManualPairs]:
+                strict: bool = False, splits: Mapping[str, str] | None = None,
+                votes: Mapping[str, Any] | None = None) -> Iterator[ManualPairs]:  # fmt: skip
     """Pairs of every manual, in the manuals' order (also with several worker processes).
 
     With ``splits`` (manual id → split), a task makes no pairs for a manual in a split it does not
-    have (an evaluation-only variant makes none for train manuals).
+    have (an evaluation-only variant makes none for train manuals). ``votes`` (manual id → its
+    sessions' boundary votes, from :func:`read_and_split`) spares voting a second time.
     """
-    jobs = [(manual, recipe, str(manual.folder.parent), strict, splits.get(manual.manual_id) if splits else None) for manual in manuals]
+    jobs = [(manual, recipe, str(manual.folder.parent), strict, splits.get(manual.manual_id) if splits else None,
+             (votes or {}).get(manual.manual_id)) for manual in manuals]  # fmt: skip
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
     try:
         if workers > 1 and len(jobs) > 1:
@@ -198,17 +204,40 @@ def _check_splits(splits: dict[str, str], raw_dir: Path) -> None:
         )
 
 
-def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False) -> tuple[ManualSet, dict[str, str]]:
-    """The readable manuals of ``raw_dir`` and the split of each (manual id → ``train``/``test``).
+class SplitManuals(NamedTuple):
+    """The readable manuals, the split of each, and each manual's boundary votes (what stratified the split)."""
 
-    Raises when no manual is readable or a split would get none: every config would be empty there.
+    manuals: ManualSet
+    splits: dict[str, str]
+    votes: dict[str, Any]
+
+
+def _votes_job(job: tuple[Manual, BuildRecipe]) -> Any:
+    return session_votes(*job)
+
+
+def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False, workers: int = 1) -> SplitManuals:
+    """The readable manuals of ``raw_dir``, the split of each (manual id → ``train``/``test``) and
+    their sessions' boundary votes.
+
+    The split is stratified by highlight (:func:`~lego_arta.dataset.pairs.manual_strata`), so the
+    state task gets a highlighted manual in both splits whenever two exist. Raises when no manual
+    is readable or a split would get none: every config would be empty there.
     """
     manuals = load_manuals(raw_dir, strict=strict)
     if not len(manuals):
         raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
-    splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed)
+    jobs = [(manual, recipe) for manual in manuals]
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            found = list(pool.map(_votes_job, jobs))
+    else:
+        found = [_votes_job(job) for job in jobs]
+    votes = {manual.manual_id: vote for manual, vote in zip(manuals, found)}
+    strata = {manual: manual_strata(vote) for manual, vote in votes.items()}
+    splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
     _check_splits(splits, raw_dir)
-    return manuals, splits
+    return SplitManuals(manuals, splits, votes)
 
 
 class DuplicateIdError(ValueError):
@@ -234,9 +263,19 @@ def unique_rows(pairs: ManualPairs, config: str, seen: set[str], *, strict: bool
     return kept
 
 
+def empty_splits(counts: dict[str, dict[str, int]]) -> dict[str, list[str]]:
+    """Config → its splits without rows, for the configs that have such a split.
+
+    >>> empty_splits({"scene": {"train": 5, "test": 2}, "state": {"train": 4, "test": 0}})
+    {'state': ['test']}
+    """
+    empty = {config: [split for split, rows in per_split.items() if not rows] for config, per_split in counts.items()}
+    return {config: found for config, found in empty.items() if found}
+
+
 def _check_rows(counts: dict[str, dict[str, int]], splits: dict[str, str], skips: Counter[str]) -> None:
-    """Refuse a build with an empty (config, split): ``datasets`` cannot load it, and a benchmark needs both."""
-    empty = [f"{config}/{split}" for config, per_split in counts.items() for split, rows in per_split.items() if not rows]
+    """Refuse a build with an empty (config, split) among ``counts``: ``datasets`` cannot load it, and a benchmark needs both."""
+    empty = [f"{config}/{split}" for config, found in empty_splits(counts).items() for split in found]
     if empty:
         held = {split: sorted(m for m, s in splits.items() if s == split) for split in SPLITS}
         reasons = "; ".join(f"{n} × {reason}" for reason, n in sorted(skips.items())) or "none"
@@ -270,16 +309,19 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
 
     Unreadable manuals, rows and images are counted skips in the manifest, card and result, or
     with ``strict`` an error naming the file. ``out`` may not overlap the raw folder, and
-    ``overwrite`` replaces only an earlier build (a folder holding :data:`MANIFEST`). A (config, split)
-    without rows is an :class:`EmptySplitError`, and nothing is written. Rows whose id is in
-    ``exclude`` are left out and counted in the manifest under ``removed_by_qa``.
+    ``overwrite`` replaces only an earlier build (a folder holding :data:`MANIFEST`). A config with
+    a split without rows (state from manuals without highlights) is left out, and named in the
+    summary, the card and the manifest (``absent_configs``); with ``strict``, or when the recipe's
+    ``require`` names it, it is an :class:`EmptySplitError`, and nothing is written. So is a build
+    where every config is empty. Rows whose id is in ``exclude`` are left out and counted in the
+    manifest under ``removed_by_qa``.
     """
     out = Path(out)
     refuse_overlap(out, raw_location(recipe, out, raw))
     if overwrite and out.exists():
         check_replaceable(out, MANIFEST)
     raw_dir = resolve_raw(recipe, out, raw, workers=workers, progress=progress)
-    manuals, splits = read_and_split(raw_dir, recipe, strict=strict)
+    manuals, splits, votes = read_and_split(raw_dir, recipe, strict=strict, workers=workers)
     tally = BuildTally.start(manuals, splits, raw_dir)
     with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
         config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
@@ -287,7 +329,7 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
         llava = LlavaWriter(tmp)
         removed: Counter[str] = Counter()
         seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
-        for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress, strict=strict, splits=splits):
+        for pairs in build_pairs(manuals, recipe, workers=workers, progress=progress, strict=strict, splits=splits, votes=votes):
             split = splits[pairs.manual_id]
             if exclude is not None:
                 removed.update({f"{config}/{split}": n for config, n in drop_excluded(pairs, exclude).items() if n})
@@ -297,20 +339,27 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
                     writers[config, split].write(rows)
                     llava.write(config, split, rows)
             tally.add(pairs, recipe.configs)
-        counts = {c: {s: writers[c, s].rows for s in config_splits[c]} for c in recipe.configs}
-        _check_rows(counts, splits, tally.skips)
-        for writer in writers.values():
-            writer.close()
+        all_counts = {c: {s: writers[c, s].rows for s in config_splits[c]} for c in recipe.configs}
+        absent = empty_splits(all_counts)
+        required = set(recipe.configs) if strict or len(absent) == len(recipe.configs) else set(recipe.require)
+        _check_rows({c: all_counts[c] for c in recipe.configs if c in required}, splits, tally.skips)
+        for (config, _), writer in writers.items():
+            writer.discard() if config in absent else writer.close()
+        for config in absent:
+            llava.discard(config)
         llava.close()
-        num_bytes = {c: {s: writers[c, s].num_bytes for s in config_splits[c]} for c in recipe.configs}
+        written = [c for c in recipe.configs if c not in absent]
+        counts = {c: all_counts[c] for c in written}
+        num_bytes = {c: {s: writers[c, s].num_bytes for s in config_splits[c]} for c in written}
         data_files = file_checksums(tmp)
-        fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in recipe.configs}
+        fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in written}
         card = render_card(recipe, counts, num_bytes, tally.units, tally.skips, load_path=recipe.hub_repo,
-                           fingerprints=fingerprints, manuals=len(manuals))
+                           fingerprints=fingerprints, manuals=len(manuals), absent=absent)
         atomic_write_text(tmp / README, card)
         manifest = tally.manifest(recipe, counts, fingerprints)
+        manifest["absent_configs"] = {c: {"empty_splits": absent[c], "rows": all_counts[c]} for c in absent}
         if exclude is not None:
             manifest["removed_by_qa"] = {"excluded_ids": len(set(exclude)), "removed": sum(removed.values()), "per_split": dict(sorted(removed.items()))}
         manifest["files"] = file_checksums(tmp)
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return BuildResult(out=out, counts=counts, skips=tally.skips, manifest=manifest)
+    return BuildResult(out=out, counts=counts, skips=tally.skips, manifest=manifest, absent=absent)
