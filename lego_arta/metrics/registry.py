@@ -23,7 +23,26 @@ from typing import Any
 
 from lego_arta.metrics.bootstrap import SampleStats
 from lego_arta.metrics.boxes import iou, iou_per_sample, iou_stats, valid_box_per_sample, valid_box_rate, valid_box_stats
-from lego_arta.metrics.entities import e_acc, e_acc_per_sample, e_acc_stats, t_acc, t_acc_per_sample, t_acc_stats
+from lego_arta.metrics.entities import (
+    e_acc,
+    e_acc_per_sample,
+    e_acc_stats,
+    echo_per_sample,
+    echo_rate,
+    echo_stats,
+    t_acc,
+    t_acc_per_sample,
+    t_acc_stats,
+)
+from lego_arta.metrics.quadrants import (
+    QUADRANT_NAMES,
+    predicted_quadrants,
+    predicted_share_stats,
+    quadrant_acc,
+    quadrant_acc_in_stats,
+    quadrant_acc_stats,
+    quadrant_hits,
+)
 from lego_arta.metrics.text import bleu, bleu_per_sample, bleu_stats, rouge1, rouge1_per_sample, rouge1_stats
 from lego_arta.metrics.groups import group_acc, group_acc_per_sample, group_acc_stats
 from lego_arta.metrics.yesno import state_outcomes, state_scores, state_stats, tnr_of_kind, tnr_of_kind_per_sample, tnr_of_kind_stats
@@ -134,3 +153,17 @@ def _tnr_of_kind(kind: str) -> Metric:
 
 
 FAMILIES["tnr"] = _tnr_of_kind
+
+
+def _score_of(stats: Stats) -> Score:
+    return lambda answers, targets: stats(answers, targets).score()
+
+
+register_metric(Metric("echo_rate", "echo rate", False, echo_rate, echo_stats, echo_per_sample, "echo"))
+register_metric(Metric("quadrant_acc", "quadrant acc", True, quadrant_acc, quadrant_acc_stats, quadrant_hits, "quadrant_hit"))
+for _index, _name in enumerate(QUADRANT_NAMES):
+    _in = (lambda q: lambda answers, quadrants: quadrant_acc_in_stats(q, answers, quadrants))(_index)
+    _share = (lambda q: lambda answers, _targets: predicted_share_stats(q, answers))(_index)
+    register_metric(Metric(f"quadrant_acc_{_name}", f"quadrant acc {_name}", True, _score_of(_in), _in, quadrant_hits, "quadrant_hit"))
+    register_metric(Metric(f"predicted_{_name}", f"boxes in {_name}", True, _score_of(_share), _share,
+                           _answers_only(predicted_quadrants), "predicted_quadrant"))  # fmt: skip

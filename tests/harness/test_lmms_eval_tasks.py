@@ -30,7 +30,8 @@ from lego_arta.models.tiny_vlm import build_tiny_vlm
 # Written out here, not imported: the contract the task card promises.
 METRICS = {
     "scene": ("t_acc", "bleu", "rouge1"),
-    "object": ("e_acc", "iou", "valid_box_rate"),
+    "object": ("e_acc", "echo_rate", "iou", "valid_box_rate", "quadrant_acc", "quadrant_acc_tl", "quadrant_acc_tr", "quadrant_acc_bl",
+               "quadrant_acc_br", "predicted_tl", "predicted_tr", "predicted_bl", "predicted_br"),
     "state": ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "tnr_displaced"),
 }
 SETTINGS = {"": (True, 0), "_noctx": (False, 0), "_icl": (True, 2), "_noctx_icl": (False, 2)}
@@ -222,7 +223,7 @@ def test_example_choice_ignores_storage_order_and_balances_verdicts(rows, seed, 
 
 AGGREGATIONS = {
     "scene": {"t_acc": task_docs.aggregate_t_acc, "bleu": task_docs.aggregate_bleu, "rouge1": task_docs.aggregate_rouge1},
-    "object": {"e_acc": task_docs.aggregate_e_acc, "iou": task_docs.aggregate_iou, "valid_box_rate": task_docs.aggregate_valid_box_rate},
+    "object": {metric: getattr(task_docs, f"aggregate_{metric}") for metric in METRICS["object"]},
     "state": {"f1": task_docs.aggregate_f1, "tnr": task_docs.aggregate_tnr, "fpr": task_docs.aggregate_fpr, "invalid_rate": task_docs.aggregate_invalid_rate,
               "balanced_acc": task_docs.aggregate_balanced_acc, "mcc": task_docs.aggregate_mcc, "group_acc": task_docs.aggregate_group_acc,
               "tnr_displaced": task_docs.aggregate_tnr_displaced},
@@ -230,7 +231,8 @@ AGGREGATIONS = {
 PROCESS = {"scene": task_docs.process_scene_results, "object": task_docs.process_object_results, "state": task_docs.process_state_results}
 PERFECT = {
     "scene": {"t_acc": 100.0, "bleu": 100.0, "rouge1": 100.0},
-    "object": {"e_acc": 100.0, "iou": 100.0, "valid_box_rate": 100.0},
+    "object": {"e_acc": 100.0, "echo_rate": 100.0, "iou": 100.0, "valid_box_rate": 100.0, "quadrant_acc": 100.0,
+               **{f"quadrant_acc_{q}": 100.0 for q in ("tl", "tr", "bl", "br")}},
     "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0, "balanced_acc": 100.0, "mcc": 100.0, "group_acc": 100.0,
               "tnr_displaced": 100.0},
 }
@@ -246,7 +248,10 @@ def _score(docs, answers, config: str) -> dict[str, float]:
 @pytest.mark.parametrize("config", sorted(METRICS))
 def test_reference_answers_score_perfectly(data_dir: Path, config: str) -> None:
     docs = list(_split(data_dir, config))
-    assert _score(docs, [doc["answer"] for doc in docs], config) == PERFECT[config]
+    expected = dict(PERFECT[config])
+    if config == "object":  # the true answers land where the objects are: the quadrant shares of the split
+        expected.update({f"predicted_{q}": 100 * sum(d["quadrant"] == i for d in docs) / len(docs) for i, q in enumerate(("tl", "tr", "bl", "br"))})
+    assert _score(docs, [doc["answer"] for doc in docs], config) == expected
 
 
 def test_state_scores_follow_the_confusion_counts(data_dir: Path) -> None:
