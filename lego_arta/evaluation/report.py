@@ -166,8 +166,8 @@ def render_markdown(ours: Sequence[ResultRow], *, stem: str, title: str, preambl
     if preamble:
         lines += [*preamble, ""]
     lines += [
-        "Scores in percent. Ours: point estimate [95% percentile-bootstrap interval] over the test rows "
-        "(`n`); answers missing from a run count as wrong. Study: the original study's published "
+        "Scores in percent. Ours: point estimate [95% percentile-bootstrap interval, resampling manuals] over "
+        "the test rows (`n`); answers missing from a run count as wrong. Study: the original study's published "
         f"numbers (Tables 8.1–8.3), zero-shot and LoRA; `{NO_VALUE}` marks a number the study did not "
         f"publish (its mark for no valid answer to score); `{NOT_REPORTED}` marks a number nobody measured "
         "(a metric the study did not report, a task a run did not cover).",

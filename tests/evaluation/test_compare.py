@@ -49,7 +49,7 @@ def test_the_command_prints_a_table_and_writes_json(built_data: Path, tmp_path: 
     out = tmp_path / "compare.json"
     assert run_compare(parser.parse_args([str(a), str(b), "--data", str(built_data), "--out", str(out), "--resamples", "50"])) == 0
     printed = capsys.readouterr().out
-    assert "lora vs base: object" in printed and "p (by manual)" in printed and "1 rows without an answer" in printed
+    assert "lora vs base: object" in printed and "1 manuals" in printed and "1 rows without an answer" in printed
     document = json.loads(out.read_text())
     assert document["bootstrap"]["resample_unit"] == "manual" and document["permutation"]["unit"] == "manual"
     assert document["task"] == "object" and document["missing_b"] == 1 and document["metrics"]["valid_box_rate"]["gap"] < 0

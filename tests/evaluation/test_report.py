@@ -67,7 +67,8 @@ def test_markdown_has_our_rows_and_every_study_row_of_each_task(tmp_path: Path) 
     text = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert written[0] == tmp_path / "report.md"
     assert "| always-yes | ours | baseline | 120 | 40.00 [35.50, 44.25] | 0.00 [0.00, 0.00] |" in text
-    assert "| centre-box | ours | baseline | 80 | – | 12.35 [10.00, 14.50] | – |" in text, "ours: not measured"
+    # object columns: E_ACC, echo rate, IoU, then the valid-box rate and nine quadrant columns
+    assert "| centre-box | ours | baseline | 80 | – | – | 12.35 [10.00, 14.50] | – |" in text, "ours: not measured"
     state = text.split("## state")[1]
     object_section = text.split("## object")[1].split("## state")[0]
     for record in _published():

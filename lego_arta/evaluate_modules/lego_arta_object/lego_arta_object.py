@@ -31,6 +31,8 @@ Args:
     n_resamples (int, optional): bootstrap resamples; 0 (default) skips confidence intervals.
     seed (int, optional): bootstrap seed (default 0).
     alpha (float, optional): two-sided error rate of the intervals (default 0.05).
+    manuals (list of str, optional): each prediction's manual id; intervals then resample manuals
+        (rows of one manual are correlated), as lego-arta score does. Without it they resample rows.
 Returns:
     e_acc, iou, valid_box_rate (float, percent) and, with n_resamples > 0, <metric>_low / <metric>_high.
 Examples:
@@ -60,9 +62,9 @@ class LegoArtaObject(evaluate.Metric):
             ),
         )
 
-    def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
+    def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA, manuals=None):
         spec = get_task("object")
         given = [name for name, column in spec.metrics.items() if column in ("box", "entities")]
         return spec.scores_with_intervals(
-            predictions, {"box": references, "entities": entities}, n_resamples=n_resamples, seed=seed, alpha=alpha, metrics=given
+            predictions, {"box": references, "entities": entities}, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=manuals, metrics=given
         )

@@ -30,6 +30,8 @@ Args:
     n_resamples (int, optional): bootstrap resamples; 0 (default) skips confidence intervals.
     seed (int, optional): bootstrap seed (default 0).
     alpha (float, optional): two-sided error rate of the intervals (default 0.05).
+    manuals (list of str, optional): each prediction's manual id; intervals then resample manuals
+        (rows of one manual are correlated), as lego-arta score does. Without it they resample rows.
 Returns:
     f1, tnr, fpr, invalid_rate, balanced_acc, mcc (float, percent) and, with n_resamples > 0,
     <metric>_low / <metric>_high.
@@ -58,9 +60,9 @@ class LegoArtaState(evaluate.Metric):
             ],
         )
 
-    def _compute(self, predictions, references, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
+    def _compute(self, predictions, references, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA, manuals=None):
         spec = get_task("state")
         verdict_only = [name for name, column in spec.metrics.items() if column == "label"]
         return spec.scores_with_intervals(
-            predictions, {"label": references}, n_resamples=n_resamples, seed=seed, alpha=alpha, metrics=verdict_only
+            predictions, {"label": references}, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=manuals, metrics=verdict_only
         )
