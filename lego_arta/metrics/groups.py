@@ -52,29 +52,30 @@ def _right_and_groups(answers: Sequence[str], targets: Sequence[Any]) -> tuple[n
     return np.asarray(right, dtype=bool), keys
 
 
+def _whole(answers: Sequence[str], targets: Sequence[Any]) -> tuple[list[bool], list[int]]:
+    """Per row: whether its whole group is right, and its group's size."""
+    right, keys = _right_and_groups(answers, targets)
+    members: dict[Hashable, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        members[key].append(i)
+    whole = {key: bool(right[rows].all()) for key, rows in members.items()}
+    return [whole[key] for key in keys], [len(members[key]) for key in keys]
+
+
 def group_acc_per_sample(answers: Sequence[str], targets: Sequence[Any]) -> list[bool]:
     """Per row: whether its whole group (state) is answered right.
 
     >>> group_acc_per_sample(["Yes.", "No.", "Yes.", "Yes."], [(True, "s1"), (False, "s1"), (True, "s2"), (False, "s2")])
     [True, True, False, False]
     """
-    right, keys = _right_and_groups(answers, targets)
-    members: dict[Hashable, list[int]] = defaultdict(list)
-    for i, key in enumerate(keys):
-        members[key].append(i)
-    whole = {key: bool(right[rows].all()) for key, rows in members.items()}
-    return [whole[key] for key in keys]
+    return _whole(answers, targets)[0]
 
 
 def group_acc_stats(answers: Sequence[str], targets: Sequence[Any]) -> SampleStats:
     """Bootstrap statistics of group accuracy: per row ``(1/size, right/size)`` of its group."""
-    per_row = group_acc_per_sample(answers, targets)
-    _, keys = _right_and_groups(answers, targets)
-    sizes: dict[Hashable, int] = defaultdict(int)
-    for key in keys:
-        sizes[key] += 1
-    share = np.array([1.0 / sizes[key] for key in keys])
-    rows = np.column_stack([share, share * np.asarray(per_row, dtype=np.float64)])
+    whole, sizes = _whole(answers, targets)
+    share = 1.0 / np.asarray(sizes, dtype=np.float64)
+    rows = np.column_stack([share, share * np.asarray(whole, dtype=np.float64)])
     return SampleStats(rows, lambda sums: ratio(sums[1], sums[0]))
 
 
