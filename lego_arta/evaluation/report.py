@@ -125,7 +125,8 @@ def chart_png(task: str, metric: str, rows: Sequence[ResultRow]) -> bytes:
     axes.barh(positions, values, color=colours)
     ranged = [(p, row) for p, row in zip(positions, chosen) if row.low is not None and row.high is not None]
     if ranged:
-        errors = [[row.value - row.low for _, row in ranged], [row.high - row.value for _, row in ranged]]  # type: ignore[operator]
+        # A percentile interval need not hold the point estimate (few manuals, float noise of shares): no whisker then.
+        errors = [[max(0.0, row.value - row.low) for _, row in ranged], [max(0.0, row.high - row.value) for _, row in ranged]]  # type: ignore[operator]
         axes.errorbar([row.value for _, row in ranged], [p for p, _ in ranged], xerr=errors, fmt="none",
                       ecolor="black", capsize=2, elinewidth=0.8)  # fmt: skip
     axes.set_yticks(positions, labels, fontsize=8)

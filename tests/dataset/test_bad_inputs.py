@@ -88,7 +88,8 @@ def test_a_config_without_rows_in_a_split_is_left_out_and_reported_unless_requir
     assert "Left out" in (tmp_path / "out" / "README.md").read_text() and "`state`" in (tmp_path / "out" / "README.md").read_text()
     console = Console(width=200, record=True)
     console.print(build_table(result))
-    assert "absent" in console.export_text() and "left out" in console.export_text()
+    summary = console.export_text()
+    assert "absent" in summary and "left out" in summary
     for refused in ({"strict": True}, {"recipe": replace(recipe, require=("state",))}):
         out = tmp_path / f"refused-{len(refused)}-{'strict' in refused}"
         with pytest.raises(EmptySplitError, match=r"no rows for state/(train|test)") as error:
