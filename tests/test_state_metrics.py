@@ -21,6 +21,9 @@ from lego_arta.metrics.registry import get_metric
 from lego_arta.metrics.yesno import tnr_of_kind
 from lego_arta.tasks import get_task
 
+#: scikit-learn warns on single-class inputs, which the edge cases are on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:A single label was found", "ignore:y_pred contains classes not in y_true")
+
 ANSWERS = ["Yes.", "No.", "yes", "No, it is not.", "maybe", ""]
 
 
@@ -29,7 +32,6 @@ def _predicted(answers: list[str], labels: list[bool]) -> list[bool]:
     return [(not y) if parse_yes_no(a) is None else bool(parse_yes_no(a)) for a, y in zip(answers, labels)]
 
 
-@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.sampled_from(ANSWERS)), min_size=1, max_size=60))
 def test_balanced_accuracy_and_mcc_equal_sklearn(rows: list[tuple[bool, str]]) -> None:
