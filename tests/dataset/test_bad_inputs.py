@@ -182,3 +182,13 @@ def test_a_crawled_layout_build_without_highlights_exits_0_with_state_absent(tmp
     import datasets
 
     assert datasets.get_dataset_config_names(str(tmp_path / "out")) == ["object", "scene"]
+
+
+def test_require_is_a_typed_recipe_field_naming_built_configs() -> None:
+    from lego_arta.dataset.recipe import RecipeError, recipe_from_dict
+
+    assert recipe_from_dict({"require": ["state"]}, where="r.yaml").require == ("state",)
+    with pytest.raises(RecipeError, match=r"r.yaml: field 'require' names \['state'\], which the recipe does not build"):
+        recipe_from_dict({"configs": ["scene"], "require": ["state"]}, where="r.yaml")
+    with pytest.raises(RecipeError, match="r.yaml: field 'require' must be a list"):
+        recipe_from_dict({"require": "state"}, where="r.yaml")
