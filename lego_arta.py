@@ -61,7 +61,7 @@ class LegoArta(datasets.GeneratorBasedBuilder):
 
     def _recipe(self) -> BuildRecipe:
         recipe = load_recipe(self.config.recipe) if self.config.recipe else BuildRecipe()
-        recipe = replace(recipe, configs=(self.config.name,))
+        recipe = replace(recipe, configs=(self.config.name,), require=tuple(c for c in recipe.require if c == self.config.name))
         return replace(recipe, grounder=self.config.grounder) if self.config.grounder else recipe
 
     def _info(self) -> datasets.DatasetInfo:
@@ -71,16 +71,16 @@ class LegoArta(datasets.GeneratorBasedBuilder):
         recipe = self._recipe()
         cache = Path(self.cache_dir) / "raw"
         raw = Path(self.config.data_dir) if self.config.data_dir else resolve_raw(recipe, cache / "build", progress=False)
-        manuals, splits = read_and_split(raw, recipe)
+        manuals, splits, votes = read_and_split(raw, recipe)
         return [
             datasets.SplitGenerator(
-                name=split, gen_kwargs={"manuals": [m for m in manuals if splits[m.manual_id] == split], "recipe": recipe}
+                name=split, gen_kwargs={"manuals": [m for m in manuals if splits[m.manual_id] == split], "recipe": recipe, "votes": votes}
             )
             for split in (datasets.Split.TRAIN, datasets.Split.TEST)
             if str(split) in get_task(self.config.name).splits
         ]
 
-    def _generate_examples(self, manuals: list[Manual], recipe: BuildRecipe):
-        for pairs in build_pairs(manuals, recipe, workers=self.config.workers, progress=False):
+    def _generate_examples(self, manuals: list[Manual], recipe: BuildRecipe, votes: dict):
+        for pairs in build_pairs(manuals, recipe, workers=self.config.workers, progress=False, votes=votes):
             for row in pairs.rows.get(self.config.name, []):
                 yield row["id"], row

@@ -176,6 +176,8 @@ DELEGATED: tuple[tuple[str, str, str, str, str], ...] = (
      "lego_arta.evaluation.scoring", "add_score_arguments", "run_score"),
     ("robustness", "compare answers on a task and on its unseen-synonym variant (<task>_syn)",
      "lego_arta.evaluation.robustness", "add_robustness_arguments", "run_robustness"),
+    ("compare", "compare two runs on the same split: gaps with intervals and p-values by manual",
+     "lego_arta.evaluation.compare", "add_compare_arguments", "run_compare"),
     ("baselines", "run the weight-free baselines on a built dataset and write their report",
      "lego_arta.evaluation.baselines", "add_baselines_arguments", "run_baselines"),
     ("report", "Markdown table and PNG charts of results beside the study's rows",

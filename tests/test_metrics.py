@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rouge_score.rouge_scorer import RougeScorer
 from scipy.stats import bootstrap as scipy_bootstrap
-from sklearn.metrics import confusion_matrix, f1_score
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, matthews_corrcoef
 
 import lego_arta.metrics as metrics
-from lego_arta.metrics import bootstrap, boxes, entities, registry, text, yesno
+from lego_arta.metrics import bootstrap, boxes, entities, groups, registry, text, yesno
 
 _VOCAB = (
     "put the red brick on top of blue plate 2x2 attach it to left side find 1 white tile "
@@ -234,6 +234,8 @@ def _sklearn_state(answers: list[str], labels: list[bool]) -> dict[str, float]:
         "tnr": 100 * tn / (tn + fp) if tn + fp else 0.0,
         "fpr": 100 * fp / (fp + tn) if fp + tn else 0.0,
         "invalid_rate": 100 * sum(p is None for p in parsed) / len(parsed),
+        "balanced_acc": 100 * balanced_accuracy_score(labels, predicted),
+        "mcc": 100 * matthews_corrcoef(labels, predicted),
     }
 
 
@@ -266,7 +268,7 @@ def test_state_scores_edge_cases_equal_sklearn(answers: list[str], labels: list[
 
 def test_always_yes_model_has_full_fpr() -> None:
     scores = metrics.state_scores(["Yes."] * 4, [True, False, False, False])
-    assert scores == pytest.approx({"f1": 40.0, "tnr": 0.0, "fpr": 100.0, "invalid_rate": 0.0})
+    assert scores == pytest.approx({"f1": 40.0, "tnr": 0.0, "fpr": 100.0, "invalid_rate": 0.0, "balanced_acc": 50.0, "mcc": 0.0})
 
 
 def test_state_references_may_be_reference_answers() -> None:
@@ -355,7 +357,7 @@ def test_bootstrap_refuses_bad_arguments(kwargs: dict, message: str) -> None:
 # --- packaging and import cost ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [bootstrap, boxes, entities, registry, text, yesno, metrics])
+@pytest.mark.parametrize("module", [bootstrap, boxes, entities, groups, registry, text, yesno, metrics])
 def test_doctests(module: ModuleType) -> None:
     assert doctest.testmod(module).failed == 0
 

@@ -77,7 +77,7 @@ def task_template(spec: TaskSpec) -> str:
         f"process_results: !function utils.process_{spec.name}_results",
         "metric_list:",
     ]
-    for name in spec.metrics:
+    for name in spec.harness_metrics:
         lines += [
             f"  - metric: {name}",
             f"    aggregation: !function utils.aggregate_{name}",

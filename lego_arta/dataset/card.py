@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from string import Template
 from typing import Any
@@ -44,6 +44,19 @@ def card_yaml(counts: Mapping[str, Mapping[str, int]], num_bytes: Mapping[str, M
         info = datasets.DatasetInfo(features=get_task(config).all_features(), config_name=config, splits=splits)._to_yaml_dict()
         infos.append({"config_name": info.pop("config_name"), "description": config_description(config, fingerprints[config]), **info})
     return yaml.safe_dump({"configs": configs, "dataset_info": infos, "license": "other", "task_categories": ["visual-question-answering"], "language": ["en"], "pretty_name": "LEGO-ARTA"}, sort_keys=False).strip()
+
+
+def absent_markdown(absent: Mapping[str, Sequence[str]]) -> str:
+    """The configs a build left out because a split had no rows (empty when none), after the table.
+
+    >>> print(absent_markdown({"state": ["train", "test"]}).strip())
+    Left out, because a split has no rows (datasets cannot load it): `state` (no train, test rows). The skips below say why; manifest.json lists them under `absent_configs`.
+    """
+    if not absent:
+        return ""
+    named = "; ".join(f"`{config}` (no {', '.join(splits)} rows)" for config, splits in sorted(absent.items()))
+    return (f"\n\nLeft out, because a split has no rows (datasets cannot load it): {named}. "
+            "The skips below say why; manifest.json lists them under `absent_configs`.")  # fmt: skip
 
 
 def statistics_markdown(counts: Mapping[str, Mapping[str, int]], units: Mapping[str, int]) -> str:
@@ -100,9 +113,11 @@ def render_card(
     load_path: str,
     fingerprints: Mapping[str, str],
     manuals: int,
+    absent: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The README of a build; ``fingerprints`` maps each config to the digest of its data files,
-    ``manuals`` is how many manuals were actually read (a ``--raw`` folder may differ from the recipe)."""
+    ``manuals`` is how many manuals were actually read (a ``--raw`` folder may differ from the recipe);
+    ``absent`` the configs left out, with their empty splits."""
     template = Template(resources.files("lego_arta").joinpath("data/dataset_card.md").read_text(encoding="utf-8"))
     source = f"{recipe.source.kind}, {manuals} manuals" if recipe.source.kind == "synthetic" else f"raw manuals folder, {manuals} manuals"
     return template.substitute(
@@ -116,7 +131,7 @@ def render_card(
         test_percent=round(recipe.test_fraction * 100),
         version=__version__,
         citation=CITATION,
-        statistics=statistics_markdown(counts, units),
+        statistics=statistics_markdown(counts, units) + absent_markdown(absent or {}),
         skips=skips_markdown(skips),
         task_notes=task_notes_markdown(recipe),
         load_path=load_path,

@@ -72,6 +72,17 @@ class ShardedParquetWriter:
         self.num_bytes += table.nbytes
         self.rows += len(rows)
 
+    def discard(self) -> None:
+        """Delete what was written: the (config, split) is left out of the build."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        for part in self._parts:
+            part.unlink(missing_ok=True)
+        self._parts = []
+        if self.folder.is_dir() and not any(self.folder.iterdir()):
+            self.folder.rmdir()
+
     def close(self) -> list[Path]:
         """Finish the last shard and give every shard its final ``-0000i-of-0000N`` name.
 

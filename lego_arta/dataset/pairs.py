@@ -345,27 +345,8 @@ class ManualContext:
         return (None, False) if vote is None else (vote.bound_color, True)
 
     def _vote_sessions(self) -> None:
-        """Boundary colour vote of every session once, over the assembly images that decode.
-
-        One undecodable image costs only its own pairs (it is listed in the image errors): the
-        session still votes on the rest. A session none of whose images decode gets no vote.
-        """
-        for session in self.manual.sessions:
-            steps = [row for row in self.manual.rows if row.step_class == "step" and row.session == session]
-            pixels = []
-            for row in steps:
-                try:
-                    pixels.append(self._images.get(row))
-                except ImageError:
-                    continue
-            if not pixels:
-                self._votes[session] = None
-                continue
-            self._votes[session] = session_boundary(pixels, clusters=self.recipe.kmeans_clusters, seed=self.recipe.seed)
-        self._out.annotations["boundary"] = {
-            s: {"color_list": [list(c) for c in v.color_list], "bound_color": None if v.bound_color is None else list(v.bound_color)}
-            for s, v in self._votes.items() if v is not None
-        }  # fmt: skip
+        self._votes.update(session_votes(self.manual, self.recipe, self._images))
+        self._out.annotations["boundary"] = boundary_annotations(self._votes)
 
     def negatives(self, step: Row, before: Row, colour: Any) -> StateNegatives:
         """The state's negatives of the recipe's kinds (:mod:`lego_arta.annotate.state_negatives`)."""
@@ -375,14 +356,56 @@ class ManualContext:
                                boundary=colour, min_displacement=self.recipe.min_displacement)  # fmt: skip
 
 
+def session_votes(manual: Manual, recipe: BuildRecipe, images: _Images | None = None) -> dict[str, BoundaryVote | None]:
+    """Boundary colour vote of every session, over the assembly images that decode.
+
+    One undecodable image costs only its own pairs (it is listed in the image errors): the
+    session still votes on the rest. A session none of whose images decode gets no vote.
+    """
+    images = images or _Images(manual, {})
+    votes: dict[str, BoundaryVote | None] = {}
+    for session in manual.sessions:
+        pixels = []
+        for row in manual.rows:
+            if row.step_class == "step" and row.session == session:
+                try:
+                    pixels.append(images.get(row))
+                except ImageError:
+                    continue
+        votes[session] = session_boundary(pixels, clusters=recipe.kmeans_clusters, seed=recipe.seed) if pixels else None
+    return votes
+
+
+def boundary_annotations(votes: dict[str, BoundaryVote | None]) -> dict[str, Any]:
+    """The manifest's record of the votes: candidate colours and the voted colour per session."""
+    return {
+        s: {"color_list": [list(c) for c in v.color_list], "bound_color": None if v.bound_color is None else list(v.bound_color)}
+        for s, v in votes.items() if v is not None
+    }  # fmt: skip
+
+
+#: Stratum of a manual with at least one highlighted session: the state task needs one.
+HIGHLIGHT = "highlight"
+
+
+def manual_strata(votes: dict[str, BoundaryVote | None]) -> frozenset[str]:
+    """What a manual offers the split's stratification: :data:`HIGHLIGHT` when a session has a boundary colour.
+
+    >>> manual_strata({"a": None}), manual_strata({"a": BoundaryVote((), (255, 0, 0), 1.0)})
+    (frozenset(), frozenset({'highlight'}))
+    """
+    return frozenset({HIGHLIGHT}) if any(v is not None and v.bound_color is not None for v in votes.values()) else frozenset()
+
+
 def build_manual_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, *, strict: bool = False,
-                       split: str | None = None) -> ManualPairs:
+                       split: str | None = None, votes: dict[str, BoundaryVote | None] | None = None) -> ManualPairs:
     """All rows of every task the recipe names for one manual, shuffled within the manual (seeded).
 
     With the manual's ``split``, a task without that split makes no rows for it (by design, not a skip).
 
     An undecodable image is a counted skip (and listed in :attr:`ManualPairs.image_errors`), or with
-    ``strict`` an :class:`ImageError` naming the file before any pair is made.
+    ``strict`` an :class:`ImageError` naming the file before any pair is made. ``votes`` are the
+    sessions' boundary votes when the split already made them (:func:`session_votes`).
     """
     out = ManualPairs(manual.manual_id)
     images = _Images(manual, out.image_errors)
@@ -390,7 +413,11 @@ def build_manual_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, 
         for row in manual.rows:
             if row.step_class in ("eop", "step"):
                 images.get(row)
-    votes: dict[str, BoundaryVote | None] = {}
+    if votes:
+        votes = dict(votes)
+        out.annotations["boundary"] = boundary_annotations(votes)
+    else:
+        votes = {}
     for task in recipe.configs:
         if split is not None and split not in get_task(task).splits:
             out.rows[task] = []

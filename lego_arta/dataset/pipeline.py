@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import datasets
 import pyarrow
@@ -29,7 +29,7 @@ from lego_arta.atomic import atomic_directory, atomic_write_text, check_replacea
 from lego_arta.dataset.card import render_card, task_notes
 from lego_arta.dataset.export import EmptySplitError, ShardedParquetWriter, content_fingerprint, file_checksums
 from lego_arta.dataset.layout import MANIFEST, README
-from lego_arta.dataset.pairs import ENCODE_CLOCK, ManualPairs, build_manual_pairs
+from lego_arta.dataset.pairs import ENCODE_CLOCK, ManualPairs, build_manual_pairs, manual_strata, session_votes
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.dataset.splits import SPLITS, split_manuals
@@ -41,12 +41,15 @@ from lego_arta.tasks.synonym_variants import SUFFIX as SYNONYM_SUFFIX
 
 @dataclass
 class BuildResult:
+    """What a build wrote: ``counts`` of the configs written; ``absent`` the configs left out, with their empty splits."""
+
     out: Path
     counts: dict[str, dict[str, int]]
     skips: Counter[str] = field(default_factory=Counter)
     manifest: dict[str, Any] = field(default_factory=dict)
     #: What the run cost (:class:`RunStats`); not in the manifest, which holds no run facts.
     stats: dict[str, Any] = field(default_factory=dict)
+    absent: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -156,11 +159,14 @@ def _peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def _pairs_job(job: tuple[Manual, BuildRecipe, str, bool, str | None]) -> ManualPairs:
-    manual, recipe, raw_root, strict, split = job
+_PairsJob = tuple[Manual, BuildRecipe, str, bool, "str | None", Any]
+
+
+def _pairs_job(job: _PairsJob) -> ManualPairs:
+    manual, recipe, raw_root, strict, split, votes = job
     clock = ENCODE_CLOCK
     start, cpu, encode, encode_cpu, encodes = time.perf_counter(), time.process_time(), clock.seconds, clock.cpu_seconds, clock.images
-    pairs = build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict, split=split)
+    pairs = build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict, split=split, votes=votes)
     pairs.stats = {
         "wall_s": time.perf_counter() - start,
         "cpu_s": time.process_time() - cpu,
@@ -173,20 +179,23 @@ def _pairs_job(job: tuple[Manual, BuildRecipe, str, bool, str | None]) -> Manual
     return pairs
 
 
-def _job_size(job: tuple[Manual, BuildRecipe, str, bool, str | None]) -> float:
+def _job_size(job: tuple[Any, ...]) -> float:
     """A manual's expected cost: its page rows (each an image to decode, most a pair or four)."""
     return float(len(job[0].rows))
 
 
 def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int = 1, progress: bool = True,
-                strict: bool = False, splits: Mapping[str, str] | None = None, executor: Executor | None = None) -> Iterator[ManualPairs]:
+                strict: bool = False, splits: Mapping[str, str] | None = None, votes: Mapping[str, Any] | None = None,
+                executor: Executor | None = None) -> Iterator[ManualPairs]:  # fmt: skip
     """Pairs of every manual, in the manuals' order (also with several workers, on any executor).
 
     With ``splits`` (manual id → split), a task makes no pairs for a manual in a split it does not
-    have (an evaluation-only variant makes none for train manuals). ``executor`` runs the manuals
-    (default: ``workers`` local processes).
+    have (an evaluation-only variant makes none for train manuals). ``votes`` (manual id → its
+    sessions' boundary votes, from :func:`read_and_split`) spares voting a second time.
+    ``executor`` runs the manuals (default: ``workers`` local processes).
     """
-    jobs = [(manual, recipe, str(manual.folder.parent), strict, splits.get(manual.manual_id) if splits else None) for manual in manuals]
+    jobs = [(manual, recipe, str(manual.folder.parent), strict, splits.get(manual.manual_id) if splits else None,
+             (votes or {}).get(manual.manual_id)) for manual in manuals]  # fmt: skip
     executor = executor or LocalExecutor(workers)
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
     try:
@@ -282,18 +291,36 @@ def _check_splits(splits: dict[str, str], raw_dir: Path) -> None:
         )
 
 
-def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False,
-                   executor: Executor | None = None) -> tuple[ManualSet, dict[str, str]]:  # fmt: skip
-    """The readable manuals of ``raw_dir`` and the split of each (manual id → ``train``/``test``).
+class SplitManuals(NamedTuple):
+    """The readable manuals, the split of each, and each manual's boundary votes (what stratified the split)."""
 
-    Raises when no manual is readable or a split would get none: every config would be empty there.
+    manuals: ManualSet
+    splits: dict[str, str]
+    votes: dict[str, Any]
+
+
+def _votes_job(job: tuple[Manual, BuildRecipe]) -> Any:
+    return session_votes(*job)
+
+
+def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False, executor: Executor | None = None) -> SplitManuals:
+    """The readable manuals of ``raw_dir``, the split of each (manual id → ``train``/``test``) and
+    their sessions' boundary votes.
+
+    The split is stratified by highlight (:func:`~lego_arta.dataset.pairs.manual_strata`), so the
+    state task gets a highlighted manual in both splits whenever two exist. Raises when no manual
+    is readable or a split would get none: every config would be empty there.
     """
+    executor = executor or LocalExecutor(1)
     manuals = load_manuals(raw_dir, strict=strict, executor=executor)
     if not len(manuals):
         raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
-    splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed)
+    found = list(executor.map(_votes_job, [(manual, recipe) for manual in manuals], cost=_job_size))
+    votes = {manual.manual_id: vote for manual, vote in zip(manuals, found)}
+    strata = {manual: manual_strata(vote) for manual, vote in votes.items()}
+    splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
     _check_splits(splits, raw_dir)
-    return manuals, splits
+    return SplitManuals(manuals, splits, votes)
 
 
 class DuplicateIdError(ValueError):
@@ -319,9 +346,19 @@ def unique_rows(pairs: ManualPairs, config: str, seen: set[str], *, strict: bool
     return kept
 
 
+def empty_splits(counts: dict[str, dict[str, int]]) -> dict[str, list[str]]:
+    """Config → its splits without rows, for the configs that have such a split.
+
+    >>> empty_splits({"scene": {"train": 5, "test": 2}, "state": {"train": 4, "test": 0}})
+    {'state': ['test']}
+    """
+    empty = {config: [split for split, rows in per_split.items() if not rows] for config, per_split in counts.items()}
+    return {config: found for config, found in empty.items() if found}
+
+
 def _check_rows(counts: dict[str, dict[str, int]], splits: dict[str, str], skips: Counter[str]) -> None:
-    """Refuse a build with an empty (config, split): ``datasets`` cannot load it, and a benchmark needs both."""
-    empty = [f"{config}/{split}" for config, per_split in counts.items() for split, rows in per_split.items() if not rows]
+    """Refuse a build with an empty (config, split) among ``counts``: ``datasets`` cannot load it, and a benchmark needs both."""
+    empty = [f"{config}/{split}" for config, found in empty_splits(counts).items() for split in found]
     if empty:
         held = {split: sorted(m for m, s in splits.items() if s == split) for split in SPLITS}
         reasons = "; ".join(f"{n} × {reason}" for reason, n in sorted(skips.items())) or "none"
@@ -356,11 +393,13 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
 
     Unreadable manuals, rows and images are counted skips in the manifest, card and result, or
     with ``strict`` an error naming the file. ``out`` may not overlap the raw folder, and
-    ``overwrite`` replaces only an earlier build (a folder holding :data:`MANIFEST`). A (config, split)
-    without rows is an :class:`EmptySplitError`, and nothing is written. Rows whose id is in
-    ``exclude`` are left out and counted in the manifest under ``removed_by_qa``. ``executor``
-    runs the per-manual work (synthesis and pairs; default: ``workers`` local processes); the
-    output is the same on every executor.
+    ``overwrite`` replaces only an earlier build (a folder holding :data:`MANIFEST`). A config with
+    a split without rows (state from manuals without highlights) is left out, and named in the
+    summary, the card and the manifest (``absent_configs``); with ``strict``, or when the recipe's
+    ``require`` names it, it is an :class:`EmptySplitError`, and nothing is written. So is a build
+    where every config is empty. Rows whose id is in ``exclude`` are left out and counted in the
+    manifest under ``removed_by_qa``. ``executor`` runs the per-manual work (synthesis and pairs;
+    default: ``workers`` local processes); the output is the same on every executor.
 
     Each image is stored once, in the Parquet shards; ``lego-arta export llava`` writes the LLaVA
     layout from them when fine-tuning needs it (:func:`lego_arta.dataset.export.export_llava`).
@@ -372,7 +411,7 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
         check_replaceable(out, MANIFEST)
     raw_dir = resolve_raw(recipe, out, raw, workers=executor.workers, progress=progress, executor=executor)
     start = time.perf_counter()
-    manuals, splits = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
+    manuals, splits, votes = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
     tally = BuildTally.start(manuals, splits, raw_dir)
     run = RunStats(executor=executor.name, workers=executor.workers)
     with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
@@ -380,7 +419,7 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in config_splits[c]}
         removed: Counter[str] = Counter()
         seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
-        for pairs in build_pairs(manuals, recipe, progress=progress, strict=strict, splits=splits, executor=executor):
+        for pairs in build_pairs(manuals, recipe, progress=progress, strict=strict, splits=splits, votes=votes, executor=executor):
             split = splits[pairs.manual_id]
             if exclude is not None:
                 removed.update({f"{config}/{split}": n for config, n in drop_excluded(pairs, exclude).items() if n})
@@ -389,20 +428,25 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
                     writers[config, split].write(unique_rows(pairs, config, seen[config], strict=strict))
             tally.add(pairs, recipe.configs)
             run.add(pairs.stats)
-        counts = {c: {s: writers[c, s].rows for s in config_splits[c]} for c in recipe.configs}
-        _check_rows(counts, splits, tally.skips)
-        for writer in writers.values():
-            writer.close()
-        num_bytes = {c: {s: writers[c, s].num_bytes for s in config_splits[c]} for c in recipe.configs}
+        all_counts = {c: {s: writers[c, s].rows for s in config_splits[c]} for c in recipe.configs}
+        absent = empty_splits(all_counts)
+        required = set(recipe.configs) if strict or len(absent) == len(recipe.configs) else set(recipe.require)
+        _check_rows({c: all_counts[c] for c in recipe.configs if c in required}, splits, tally.skips)
+        for (config, _), writer in writers.items():
+            writer.discard() if config in absent else writer.close()
+        written = [c for c in recipe.configs if c not in absent]
+        counts = {c: all_counts[c] for c in written}
+        num_bytes = {c: {s: writers[c, s].num_bytes for s in config_splits[c]} for c in written}
         data_files = file_checksums(tmp)
-        fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in recipe.configs}
+        fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in written}
         card = render_card(recipe, counts, num_bytes, tally.units, tally.skips, load_path=recipe.hub_repo,
-                           fingerprints=fingerprints, manuals=len(manuals))
+                           fingerprints=fingerprints, manuals=len(manuals), absent=absent)
         atomic_write_text(tmp / README, card)
         manifest = tally.manifest(recipe, counts, fingerprints)
+        manifest["absent_configs"] = {c: {"empty_splits": absent[c], "rows": all_counts[c]} for c in absent}
         if exclude is not None:
             manifest["removed_by_qa"] = {"excluded_ids": len(set(exclude)), "removed": sum(removed.values()), "per_split": dict(sorted(removed.items()))}
         manifest["files"] = file_checksums(tmp)
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     stats = run.summary(wall_s=time.perf_counter() - start, pairs=sum(sum(c.values()) for c in counts.values()))
-    return BuildResult(out=out, counts=counts, skips=tally.skips, manifest=manifest, stats=stats)
+    return BuildResult(out=out, counts=counts, skips=tally.skips, manifest=manifest, stats=stats, absent=absent)

@@ -166,6 +166,11 @@ def _check_recipe(recipe: BuildRecipe, where: str) -> None:
     if len(set(configs)) != len(configs):
         raise RecipeError(f"{where}: field 'configs' names a task twice: {list(configs)}")
     _check_names(recipe.negatives, NEGATIVE_KINDS, "negatives", "state negative kinds", where)
+    require = recipe.require
+    if not isinstance(require, tuple) or not all(isinstance(c, str) for c in require):
+        raise RecipeError(f"{where}: field 'require' must be a list of configs from {list(configs)}, got {require!r}")
+    if set(require) - set(configs):
+        raise RecipeError(f"{where}: field 'require' names {sorted(set(require) - set(configs))}, which the recipe does not build ({list(configs)})")
     if not isinstance(recipe.grounder, str):
         raise RecipeError(f"{where}: field 'grounder' must be a string, got {recipe.grounder!r}")
     try:
@@ -220,6 +225,8 @@ class BuildRecipe:
     in_context_examples: int = IN_CONTEXT_EXAMPLES
     scene_pairing: str = STRICT
     hub_repo: str = "lego-arta/lego-arta"
+    #: Configs that must have rows in every split: the build fails without them (others are left out and reported).
+    require: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """A recipe built in code (tests, ``dataclasses.replace``, overrides) is held to the rules a file is."""
@@ -241,6 +248,7 @@ class BuildRecipe:
         data = asdict(self)
         data["configs"] = list(self.configs)
         data["negatives"] = list(self.negatives)
+        data["require"] = list(self.require)
         return data
 
 
@@ -275,10 +283,13 @@ def recipe_from_dict(data: dict[str, Any], *, where: str = "<recipe>") -> BuildR
         if not isinstance(negatives, (list, tuple)):
             raise RecipeError(f"{where}: field 'negatives' must be a non-empty list of state negative kinds from {list(NEGATIVE_KINDS)}, got {negatives!r}")
         data["negatives"] = tuple(negatives)
+    require = data.pop("require", []) or []
+    if not isinstance(require, (list, tuple)):
+        raise RecipeError(f"{where}: field 'require' must be a list of configs, got {require!r}")
     data = _as_float(RECIPE_RULES, data)
     _check(RECIPE_RULES, data, where)
     try:
-        return BuildRecipe(source=SourceSpec(**source), configs=tuple(configs), **data)
+        return BuildRecipe(source=SourceSpec(**source), configs=tuple(configs), require=tuple(require), **data)
     except RecipeError as error:
         raise RecipeError(str(error).replace("recipe: ", f"{where}: ", 1)) from None
 

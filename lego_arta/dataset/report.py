@@ -24,6 +24,9 @@ def build_table(result: BuildResult) -> Table:
         reference = study.get((config, "vqa_pairs"))  # a task the study did not have gives none
         table.add_row(escape(config), f"{counts.get('train', 0):,}", f"{counts.get('test', 0):,}", f"{total:,}", f"{units.get(config, 0):,}",
                       "–" if reference is None else f"{reference:,.0f}", "–" if reference is None else f"{total / reference:.2f}")
+    for config, splits in sorted(result.absent.items()):
+        table.add_row(escape(config), *("absent" if split in splits else "–" for split in ("train", "test")),
+                      "left out", "", "", "", style="yellow")  # fmt: skip
     skipped = sum(result.skips.values())
     table.caption = f"{skipped:,} items skipped" + "".join(f"\n  {n:,} × {escape(reason)}" for reason, n in sorted(result.skips.items()))
     return table

@@ -393,9 +393,17 @@ def baselines_preamble(results: BaselineResults, command: str) -> list[str]:
     lines += [
         "",
         "Reading the floors: both object baselines echo the query's own phrase, so their E_ACC is 100 by "
-        "construction and only IoU measures grounding. always-yes puts F1 at 2P/(2P+N) for P positive and "
-        "N negative state rows (TNR 0). The study's rows were measured on its own data (65 real manuals, "
-        "split at random); ours on the build named in the command.",
+        "construction, and the echo rate beside it (100) says so; IoU and quadrant accuracy (the box centre "
+        "in the right tile of the collage, 25 by chance) measure grounding, and the position-bias columns show "
+        "where the boxes land (the centre box always counts as bottom-right). always-yes puts F1 at 2P/(2P+N) "
+        "for P positive and N negative state rows: 40 on a 1:3 split, as much as the study's best model, so F1 "
+        "alone does not separate a model from a constant. Balanced accuracy (50 for any constant), MCC (0) and "
+        "group accuracy (a state counts only when its real image gets Yes and every negative No: 0 for any "
+        "constant) do; TNR per negative kind says which errors are caught. Intervals resample manuals, not rows "
+        "(rows of one manual are correlated); with few test manuals (the quick-start build has two) an interval "
+        "rests on a handful of distinct resamples and can even be narrower than a row bootstrap's: read it as a "
+        "sketch, and build more manuals (builders/study.yaml: 65) for intervals to trust. The study's rows were "
+        "measured on its own data (65 real manuals, split at random); ours on the build named in the command.",
     ]
     return lines
 

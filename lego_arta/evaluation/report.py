@@ -32,6 +32,7 @@ from lego_arta.evaluation.results import (
     load_results,
     metric_label,
     study_query_settings,
+    reported_metrics,
     study_rows,
     task_metrics,
 )
@@ -126,7 +127,8 @@ def chart_png(task: str, metric: str, rows: Sequence[ResultRow]) -> bytes:
     axes.barh(positions, values, color=colours)
     ranged = [(p, row) for p, row in zip(positions, chosen) if row.low is not None and row.high is not None]
     if ranged:
-        errors = [[row.value - row.low for _, row in ranged], [row.high - row.value for _, row in ranged]]  # type: ignore[operator]
+        # A percentile interval need not hold the point estimate (few manuals, float noise of shares): no whisker then.
+        errors = [[max(0.0, row.value - row.low) for _, row in ranged], [max(0.0, row.high - row.value) for _, row in ranged]]  # type: ignore[operator]
         axes.errorbar([row.value for _, row in ranged], [p for p, _ in ranged], xerr=errors, fmt="none",
                       ecolor="black", capsize=2, elinewidth=0.8)  # fmt: skip
     axes.set_yticks(positions, labels, fontsize=8)
@@ -167,8 +169,8 @@ def render_markdown(ours: Sequence[ResultRow], *, stem: str, title: str, preambl
     if preamble:
         lines += [*preamble, ""]
     lines += [
-        "Scores in percent. Ours: point estimate [95% percentile-bootstrap interval] over the test rows "
-        "(`n`); answers missing from a run count as wrong. Study: the original study's published "
+        "Scores in percent. Ours: point estimate [95% percentile-bootstrap interval, resampling manuals] over "
+        "the test rows (`n`); answers missing from a run count as wrong. Study: the original study's published "
         f"numbers (Tables 8.1–8.3), zero-shot and LoRA; `{NO_VALUE}` marks a number the study did not "
         f"publish (its mark for no valid answer to score); `{NOT_REPORTED}` marks a number nobody measured "
         "(a metric the study did not report, a task a run did not cover).",
@@ -176,8 +178,8 @@ def render_markdown(ours: Sequence[ResultRow], *, stem: str, title: str, preambl
     ]
     for task in tasks:
         task_rows = [row for row in ours if row.task == task] + (_ordered_study(task) if include_study else [])
-        lines += [f"## {task}", "", *markdown_table(task_rows, task_metrics(task)), ""]
-        for metric in task_metrics(task):
+        lines += [f"## {task}", "", *markdown_table(task_rows, reported_metrics(task, ours)), ""]
+        for metric in reported_metrics(task, ours):
             if any(row.metric == metric for row in ours if row.task == task):
                 lines += [f"![{task} {metric_label(metric)}]({stem}-{task}-{metric}.png)", ""]
     query_rows = _query_setting_rows(ours) if include_study else []
@@ -211,7 +213,7 @@ def write_report(ours: Sequence[ResultRow], out: Path, *, stem: str = DEFAULT_ST
     written.append(markdown)
     for task in TASKS:
         chart_rows = [row for row in mine if row.task == task] + (_ordered_study(task) if include_study else [])
-        for metric in task_metrics(task):
+        for metric in reported_metrics(task, mine):
             if any(row.task == task and row.metric == metric for row in mine):
                 path = out / f"{stem}-{task}-{metric}.png"
                 atomic_write_bytes(path, chart_png(task, metric, chart_rows))

@@ -38,6 +38,14 @@ def task_metrics(task: str) -> tuple[str, ...]:
     return TASKS[task].metric_names if task in TASKS else ()
 
 
+def reported_metrics(task: str, rows: Iterable[ResultRow]) -> tuple[str, ...]:
+    """The task's metrics in table order, then its breakdown metrics (TNR per negative kind) that
+    ``rows`` hold, sorted: the columns of a table of these rows."""
+    static = task_metrics(task)
+    extra = sorted({row.metric for row in rows if row.task == task and row.metric not in static})
+    return (*static, *extra)
+
+
 def _metric_key(label: str) -> str | None:
     """The metric key of a printed name (``ROUGE-1`` → ``rouge1``), as the study's tables print them."""
     return next((name for name, metric in METRICS.items() if metric.label == label), None)
@@ -85,7 +93,7 @@ class ResultRow:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"result row task {self.task!r}: expected one of {', '.join(TASKS)}")
-        if self.metric not in task_metrics(self.task):
+        if not TASKS[self.task].is_metric(self.metric):
             raise ValueError(f"result row metric {self.metric!r} is not a {self.task} metric ({', '.join(task_metrics(self.task))})")
         if not math.isfinite(self.value):
             raise ValueError(f"result row {self.task}/{self.system}/{self.metric}: value {self.value!r} is not a finite number")
@@ -191,7 +199,7 @@ def lmms_eval_rows(document: Mapping[str, Any], *, where: str) -> tuple[list[Res
             continue
         config, with_instruction, examples = setting
         n = (counts.get(task) or {}).get("effective")
-        for metric in task_metrics(config):
+        for metric in TASKS[config].harness_metrics:
             value = scores.get(f"{metric}{LMMS_FILTER}")
             if value is None:
                 continue

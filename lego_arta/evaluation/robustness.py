@@ -29,7 +29,7 @@ from lego_arta.atomic import atomic_write_text
 from lego_arta.evaluation.built_splits import read_columns
 from lego_arta.evaluation.results import ROBUSTNESS_FORMAT, metric_label
 from lego_arta.evaluation.scoring import DEFAULT_SPLIT, join_answers, load_references, read_predictions, reference_columns
-from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, Interval
+from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, RESAMPLE_UNIT, Interval
 from lego_arta.metrics.bootstrap import paired_cluster_gap_ci
 from lego_arta.tasks import get_task
 from lego_arta.tasks.synonym_variants import SUFFIX
@@ -56,7 +56,7 @@ class RobustnessResult:
             "metrics": {name: {"original": self.original[name], "variant": self.varied[name], "gap": self.gaps[name],
                                "gap_low": self.intervals[name].low, "gap_high": self.intervals[name].high}
                         for name in self.original},
-            "consistency": self.consistency, "missing": list(self.missing),
+            "consistency": self.consistency, "missing": list(self.missing), "resample_unit": RESAMPLE_UNIT,
         }  # fmt: skip
 
 

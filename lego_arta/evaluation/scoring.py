@@ -35,7 +35,7 @@ from rich.table import Table
 from lego_arta.atomic import atomic_write_text
 from lego_arta.evaluation.built_splits import read_columns
 from lego_arta.evaluation.results import ResultRow, metric_label, write_results
-from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, Interval, SampleStats, intervals
+from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, RESAMPLE_UNIT, Interval, SampleStats, intervals
 from lego_arta.tasks import TASKS, get_task
 from lego_arta.tasks.spec import plain_value
 
@@ -54,12 +54,15 @@ class Reference:
     """What one test row's answer is scored against (no image: scoring never needs it).
 
     ``columns`` holds the task's :attr:`~lego_arta.tasks.spec.TaskSpec.reference_columns`
-    (scene: entities; object: entities, box; state: label) as plain Python values.
+    (scene: entities; object: entities, box, quadrant; state: label, negative kind and the
+    state's manual, session and step) as plain Python values. ``manual_id`` is the row's
+    cluster: intervals resample manuals, not rows.
     """
 
     id: str
     answer: str
     columns: Mapping[str, Any] = field(default_factory=dict)
+    manual_id: str = ""
 
 
 def references_from_records(task: str, records: Sequence[Mapping[str, Any]], *, where: str = "data") -> tuple[Reference, ...]:
@@ -68,7 +71,7 @@ def references_from_records(task: str, records: Sequence[Mapping[str, Any]], *, 
     references = []
     seen: dict[str, int] = {}
     for i, record in enumerate(records):
-        missing = [name for name in ("id", "answer", *spec.reference_columns) if name not in record]
+        missing = [name for name in ("id", "answer", "manual_id", *spec.reference_columns) if name not in record]
         if missing:
             raise ValueError(f"{where}: row {i} has no {', '.join(missing)} column(s); is this a {task} split?")
         row_id = str(record["id"])
@@ -76,7 +79,7 @@ def references_from_records(task: str, records: Sequence[Mapping[str, Any]], *, 
             raise ValueError(f"{where}: id {row_id!r} appears in rows {seen[row_id]} and {i}; ids must be unique")
         seen[row_id] = i
         columns = {name: plain_value(record[name]) for name in spec.reference_columns}
-        references.append(Reference(id=row_id, answer=str(record["answer"]), columns=columns))
+        references.append(Reference(id=row_id, answer=str(record["answer"]), columns=columns, manual_id=str(record["manual_id"])))
     if not references:
         raise ValueError(f"{where}: no rows to score")
     return tuple(references)
@@ -117,7 +120,7 @@ def load_references(task: str, data: Path | str, *, split: str = DEFAULT_SPLIT) 
     Local folders are read from their Parquet files, not the ``datasets`` cache (see
     :mod:`lego_arta.evaluation.built_splits`).
     """
-    columns = ("id", "answer", *get_task(task).reference_columns)
+    columns = tuple(dict.fromkeys(("id", "answer", "manual_id", *get_task(task).reference_columns)))
     table = read_columns(data, task, split, columns)
     records = [dict(zip(columns, values)) for values in zip(*(table[name] for name in columns))]
     return references_from_records(task, records, where=f"{data} ({task}, {split})")
@@ -253,7 +256,8 @@ def sample_records(task: str, answers: Sequence[str], references: Sequence[Refer
     logged.update(get_task(task).per_sample(answers, columns))
     records = []
     for i, (reference, answer) in enumerate(zip(references, answers)):
-        record = {"id": reference.id, "answer": answer, "reference": reference.answer, "missing": reference.id in gaps}
+        record = {"id": reference.id, "answer": answer, "reference": reference.answer, "missing": reference.id in gaps,
+                  "manual_id": reference.manual_id}  # fmt: skip
         record.update({name: values[i] for name, values in logged.items()})
         records.append(record)
     return records
@@ -277,10 +281,10 @@ class ScoreResult:
     alpha: float = DEFAULT_ALPHA
 
     def rows(self, system: str, setting: str = DEFAULT_SETTING) -> list[ResultRow]:
-        """The scores as result rows (table order), for results files and reports."""
+        """The scores as result rows (table order, breakdown metrics last), for results files and reports."""
         return [
             ResultRow(self.task, system, setting, metric, self.scores[metric], *self.intervals[metric], n=self.n_rows)
-            for metric in get_task(self.task).metric_names
+            for metric in self.scores
         ]
 
     def run_summary(self, system: str, setting: str = DEFAULT_SETTING, **extra: Any) -> dict[str, Any]:
@@ -290,7 +294,8 @@ class ScoreResult:
             "rows": self.n_rows, "predictions": self.n_predictions,
             "missing": len(self.missing), "missing_ids": list(self.missing),
             "unknown": len(self.unknown), "unknown_ids": list(self.unknown),
-            "bootstrap": {"resamples": self.n_resamples, "seed": self.seed, "alpha": self.alpha},
+            "bootstrap": {"resamples": self.n_resamples, "seed": self.seed, "alpha": self.alpha,
+                          "resample_unit": RESAMPLE_UNIT, "manuals": len({r["manual_id"] for r in self.samples})},
             **extra,
         }  # fmt: skip
 
@@ -305,9 +310,11 @@ def score_answers(
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
 ) -> ScoreResult:
-    """Score answers by id against references: point estimates, percentile-bootstrap intervals, log."""
+    """Score answers by id against references: point estimates, percentile-bootstrap intervals that
+    resample manuals (see :mod:`lego_arta.metrics.bootstrap`), per-sample log."""
     joined = join_answers(references, answers)
     stats = task_stats(task, joined.answers, references)
+    manuals = [reference.manual_id for reference in references]
     return ScoreResult(
         task=task,
         split=split,
@@ -316,7 +323,7 @@ def score_answers(
         missing=joined.missing,
         unknown=joined.unknown,
         scores=task_scores(task, joined.answers, references),
-        intervals=intervals(stats, n_resamples=n_resamples, seed=seed, alpha=alpha),
+        intervals=intervals(stats, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=manuals),
         samples=tuple(sample_records(task, joined.answers, references, joined.missing)),
         n_resamples=n_resamples,
         seed=seed,
@@ -370,8 +377,8 @@ def score_table(result: ScoreResult, title: str) -> Table:
     table = Table(title=escape(title))
     table.add_column("metric")
     table.add_column("score", justify="right")
-    table.add_column(f"{100 * (1 - result.alpha):.0f}% interval", justify="right")
-    for metric in get_task(result.task).metric_names:
+    table.add_column(f"{100 * (1 - result.alpha):.0f}% interval (by manual)", justify="right")
+    for metric in result.scores:
         low, high = result.intervals[metric]
         table.add_row(metric_label(metric), f"{result.scores[metric]:.2f}", f"[{low:.2f}, {high:.2f}]")
     return table

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from lego_arta.metrics import SampleStats, get_metric
+from lego_arta.metrics import get_metric
 from lego_arta.study import IN_CONTEXT_EXAMPLES
 from lego_arta.tasks import TASKS, get_task
 from lego_arta.tasks.prompts import compose_query
@@ -197,36 +197,34 @@ def _answer(results: Sequence[str]) -> str:
     return results[0] if results else ""
 
 
+def _columns_of(source: str | tuple[str, ...]) -> tuple[str, ...]:
+    return source if isinstance(source, tuple) else (source,)
+
+
 def process_results(task: str, doc: Mapping[str, Any], results: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The per-sample record of one answer, computed once: id, answer, targets and each metric's statistics row.
+    """The per-sample record of one answer: id, answer and each metric's target.
 
     lmms-eval wants one entry per metric; every entry is the same record, and each metric's
-    aggregation sums its statistics rows (:func:`aggregate`), so nothing is recomputed per metric.
+    aggregation scores all records' answers against their targets (:func:`aggregate`): metrics
+    over groups of rows (group accuracy) and corpus BLEU are not means of per-sample values.
     """
     spec, answer = get_task(task), _answer(results)
-    columns = {column: [plain_value(doc[column])] for column in set(spec.metrics.values())}
-    stats = spec.stats([answer], columns)
+    metrics = spec.harness_metrics
+    needed = {column for source in metrics.values() for column in _columns_of(source)}
+    columns = {column: [plain_value(doc[column])] for column in sorted(needed)}
     record = {
         "id": doc["id"],
         "answer": answer,
-        "targets": {name: columns[spec.metrics[name]][0] for name in spec.metrics},
-        "stats": {name: table.values[0].tolist() for name, table in stats.items()},
+        "targets": {name: spec.targets(name, columns)[0] for name in metrics},
     }
-    return {name: record for name in spec.metrics}
+    return {name: record for name in metrics}
 
 
 def aggregate(metric: str, records: Sequence[Mapping[str, Any]]) -> float:
-    """``metric`` over all records, from their statistics rows (corpus BLEU and micro rates included).
-
-    The statistic's reducer is taken from the metric applied to one record: the reducers are the
-    metric's own, so the aggregate equals the metric over all answers.
-    """
-    function = get_metric(metric)
-    if function.whole_set:  # a pair metric: its rows depend on each other, so score all answers at once
-        return function.score([r["answer"] for r in records], [r["targets"][metric] for r in records])
-    first = records[0]
-    reducer = function.stats([first["answer"]], [first["targets"][metric]]).aggregate
-    return SampleStats(np.asarray([r["stats"][metric] for r in records], dtype=np.float64), reducer).score()
+    """``metric`` over all records, from their answers and targets: the metric's own code, so the
+    aggregate equals the metric over all answers (corpus BLEU, micro rates and groups included)."""
+    targets = [plain_value(r["targets"][metric]) for r in records]
+    return get_metric(metric).score([r["answer"] for r in records], targets)
 
 
 def _process_hook(task: str) -> Callable[[Mapping[str, Any], Sequence[str]], dict[str, dict[str, Any]]]:
@@ -252,7 +250,7 @@ def hook_names() -> dict[str, Callable[..., Any]]:
     hooks: dict[str, Callable[..., Any]] = {}
     for name, spec in TASKS.items():
         hooks[f"process_{name}_results"] = _process_hook(name)
-        for metric in spec.metrics:
+        for metric in spec.harness_metrics:
             hooks[f"aggregate_{metric}"] = _aggregate_hook(metric)
     return hooks
 

@@ -11,6 +11,9 @@ metric             task    definition
 ``valid_box_rate`` object  answers with a usable box
 ``state_scores``   state   F1, TNR, FPR (positive = Yes, unreadable = wrong), invalid rate
 ``order_*``        order   accuracy, symmetric-pair accuracy, flip consistency (:mod:`.order`)
+``state_scores``   state   F1, TNR, FPR, balanced acc, MCC (positive = Yes, unreadable = wrong), invalid rate
+``group_acc``      state   states whose real image gets Yes and every negative No
+``tnr_<kind>``     state   TNR over the negatives of one ``negative_kind`` (a metric family)
 =================  ======  ==========================================================
 
 Each metric has ``*_per_sample`` (per-sample logs) and ``*_stats`` (sufficient statistics for
@@ -27,12 +30,15 @@ from pathlib import Path
 from lego_arta.metrics.bootstrap import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
+    RESAMPLE_UNIT,
     Interval,
     SampleStats,
     add_intervals,
     bootstrap_ci,
     intervals,
     mean_stats,
+    paired_cluster_gap_ci,
+    paired_cluster_permutation_p,
 )
 from lego_arta.metrics.boxes import (
     box_iou,
@@ -90,6 +96,9 @@ __all__ = [
     "register_metric",
     "DEFAULT_ALPHA",
     "DEFAULT_RESAMPLES",
+    "RESAMPLE_UNIT",
+    "paired_cluster_gap_ci",
+    "paired_cluster_permutation_p",
     "EVALUATE_MODULES_DIR",
     "Interval",
     "SampleStats",

@@ -7,14 +7,20 @@ means of per-sample scores, so resampling works on *sufficient statistics*: each
 the metric), and a resample is a weighted sum of rows. Anything else can be bootstrapped through a
 plain function of an index array.
 
+Rows are not independent draws: the rows of one manual share images, objects and states (4
+object pairs per object, 4 state pairs per state), so resampling rows makes intervals too narrow.
+Every interval the toolkit reports is a **cluster bootstrap**: pass ``clusters`` (the manual of
+each row) and a resample draws manuals with replacement, each row weighted by its manual's draw
+count (:data:`RESAMPLE_UNIT`). Without ``clusters`` every row is its own cluster.
+
 Same inputs and seed give the same interval: resamples are drawn from
-``numpy.random.default_rng(seed)``, one ``integers(0, n, n)`` draw per resample, whatever the kind
-of statistic, so the three call styles agree on a shared seed.
+``numpy.random.default_rng(seed)``, one ``integers(0, k, k)`` draw over the ``k`` clusters per
+resample, whatever the kind of statistic, so the three call styles agree on a shared seed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -24,6 +30,8 @@ import numpy as np
 DEFAULT_RESAMPLES = 1000
 #: Two-sided error rate: 0.05 gives a 95% interval.
 DEFAULT_ALPHA = 0.05
+#: What the toolkit's intervals resample (recorded beside every interval it writes).
+RESAMPLE_UNIT = "manual"
 
 IndexStatistic = Callable[[np.ndarray], float]
 
@@ -91,8 +99,9 @@ def bootstrap_ci(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
+    clusters: Sequence[str] | None = None,
 ) -> Interval:
-    """Percentile-bootstrap ``(low, high)`` interval of a metric.
+    """Percentile-bootstrap ``(low, high)`` interval of a metric, resampling ``clusters`` when given.
 
     ``statistic`` is one of
 
@@ -101,9 +110,13 @@ def bootstrap_ci(
     - a function of an index array (samples drawn with replacement) returning the metric; then
       ``n_samples`` is required. Use it for metrics without sufficient statistics.
 
+    ``clusters`` gives each sample's cluster (its manual); a resample then draws clusters.
+
     >>> low, high = bootstrap_ci([0.0, 100.0] * 50, n_resamples=200, seed=1)
     >>> round(low), round(high)
     (40, 59)
+    >>> bootstrap_ci([0.0, 100.0] * 50, n_resamples=200, seed=1, clusters=["a", "b"] * 50)
+    Interval(low=0.0, high=100.0)
     """
     if isinstance(statistic, SampleStats):
         n = len(statistic)
@@ -125,10 +138,34 @@ def bootstrap_ci(
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
-    rng = np.random.default_rng(seed)
-    scores = np.array([score(rng.integers(0, n, n)) for _ in range(n_resamples)])
+    index = cluster_index(clusters, n)
+    if isinstance(statistic, SampleStats):
+        table = statistic
+        draws = (table.aggregate(weights.astype(np.float64) @ table.values) for weights in cluster_weights(index, n_resamples, seed))
+    else:
+        rows = np.arange(n)
+        draws = (score(np.repeat(rows, weights)) for weights in cluster_weights(index, n_resamples, seed))
+    scores = np.array([float(value) for value in draws])
     low, high = np.quantile(scores, [alpha / 2.0, 1.0 - alpha / 2.0])
     return Interval(float(low), float(high))
+
+
+def cluster_index(clusters: Sequence[str] | None, n: int) -> np.ndarray:
+    """Each sample's cluster as an integer ``0..k-1`` (clusters in sorted order); every sample its
+    own cluster without ``clusters``."""
+    if clusters is None:
+        return np.arange(n)
+    if len(clusters) != n:
+        raise ValueError(f"{len(clusters)} cluster labels for {n} samples: give one per sample")
+    return np.unique(np.asarray(clusters, dtype=str), return_inverse=True)[1].reshape(-1)
+
+
+def cluster_weights(index: np.ndarray, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """Per resample, each sample's weight: how often its cluster was drawn (``k`` draws of ``k``)."""
+    rng = np.random.default_rng(seed)
+    k = int(index.max()) + 1 if len(index) else 0
+    for _ in range(n_resamples):
+        yield np.bincount(rng.integers(0, k, k), minlength=k)[index]
 
 
 def intervals(
@@ -137,11 +174,12 @@ def intervals(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
+    clusters: Sequence[str] | None = None,
 ) -> dict[str, Interval]:
     """Bootstrap interval of every metric in ``stats`` (each from the same seed, so the
-    metrics of one task are resampled over the same draws)."""
+    metrics of one task are resampled over the same draws; over ``clusters`` when given)."""
     return {
-        name: bootstrap_ci(table, n_resamples=n_resamples, seed=seed, alpha=alpha) for name, table in stats.items()
+        name: bootstrap_ci(table, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=clusters) for name, table in stats.items()
     }
 
 
@@ -152,11 +190,12 @@ def add_intervals(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
+    clusters: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """``scores`` plus flat ``<metric>_low`` / ``<metric>_high`` keys, the shape JSON result
     files and ``evaluate`` outputs want."""
     flat = dict(scores)
-    for name, (low, high) in intervals(stats, n_resamples=n_resamples, seed=seed, alpha=alpha).items():
+    for name, (low, high) in intervals(stats, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=clusters).items():
         flat[f"{name}_low"] = low
         flat[f"{name}_high"] = high
     return flat
@@ -183,11 +222,59 @@ def paired_cluster_gap_ci(
     """
     if len(first) != len(second) or len(first) != len(clusters):
         raise ValueError(f"paired samples must align: {len(first)} and {len(second)} rows, {len(clusters)} cluster labels")
-    names, index = np.unique(np.asarray(clusters, dtype=str), return_inverse=True)
-    rng = np.random.default_rng(seed)
+    index = cluster_index(clusters, len(first))
     gaps = []
-    for _ in range(n_resamples):
-        weights = np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names)).astype(np.float64)[index]
+    for draw in cluster_weights(index, n_resamples, seed):
+        weights = draw.astype(np.float64)
         gaps.append(second.aggregate(weights @ second.values) - first.aggregate(weights @ first.values))
     low, high = np.quantile(np.asarray(gaps), [alpha / 2.0, 1.0 - alpha / 2.0])
     return Interval(float(low), float(high))
+
+
+#: Gaps within this of the observed one count as "as large" (float noise of equal sums).
+_GAP_TOLERANCE = 1e-9
+
+
+def paired_cluster_permutation_p(
+    first: SampleStats,
+    second: SampleStats,
+    clusters: Sequence[str],
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> float:
+    """Two-sided p-value of ``second.score() - first.score()`` under "A and B are exchangeable".
+
+    A permutation swaps the A and B answers of whole clusters (manuals): each manual's rows move
+    together, as in the cluster bootstrap, so a model's correlated answers within a manual are never
+    split. With ``2**k <= n_resamples`` for ``k`` manuals every swap pattern is enumerated (an exact
+    test; its smallest p-value is ``2 / 2**k``); otherwise ``n_resamples`` seeded random patterns,
+    ``p = (1 + as large) / (1 + n_resamples)``.
+
+    >>> a = mean_stats([0.0] * 8); b = mean_stats([100.0] * 8)
+    >>> paired_cluster_permutation_p(a, b, ["m1", "m1", "m2", "m2", "m3", "m3", "m4", "m4"])
+    0.125
+    >>> paired_cluster_permutation_p(a, a, ["m1"] * 4 + ["m2"] * 4)
+    1.0
+    """
+    if len(first) != len(second) or len(first) != len(clusters):
+        raise ValueError(f"paired samples must align: {len(first)} and {len(second)} rows, {len(clusters)} cluster labels")
+    if first.values.shape != second.values.shape:
+        raise ValueError(f"paired statistics differ in shape: {first.values.shape} and {second.values.shape}")
+    index = cluster_index(clusters, len(first))
+    k = int(index.max()) + 1 if len(index) else 0
+
+    def gap(flip: np.ndarray) -> float:
+        swapped = flip[index][:, None]
+        a = np.where(swapped, second.values, first.values).sum(axis=0)
+        b = np.where(swapped, first.values, second.values).sum(axis=0)
+        return float(second.aggregate(b) - first.aggregate(a))
+
+    observed = abs(gap(np.zeros(k, dtype=bool)))
+    if 2**k <= n_resamples:
+        patterns = (np.array([(code >> bit) & 1 for bit in range(k)], dtype=bool) for code in range(2**k))
+        gaps = np.array([abs(gap(flip)) for flip in patterns])
+        return float(np.mean(gaps >= observed - _GAP_TOLERANCE))
+    rng = np.random.default_rng(seed)
+    larger = sum(abs(gap(rng.random(k) < 0.5)) >= observed - _GAP_TOLERANCE for _ in range(n_resamples))
+    return float((1 + larger) / (1 + n_resamples))

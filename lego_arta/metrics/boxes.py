@@ -43,7 +43,8 @@ def _truth_box(i: int, box: Sequence[float]) -> Box:
     return (x1, y1, x2, y2)
 
 
-def _first_box(answer: object) -> Box | None:
+def first_box(answer: object) -> Box | None:
+    """The first box :func:`~lego_arta.answers.parse_boxes` reads from an answer; ``None`` without one."""
     found = parse_boxes(answer) if isinstance(answer, str) else []
     return found[0][1] if found else None
 
@@ -53,7 +54,7 @@ def iou_per_sample(answers: Sequence[str], boxes: Sequence[Sequence[float]]) -> 
     check_same_length(answers, boxes, "boxes")
     scores = []
     for i, (answer, truth) in enumerate(zip(answers, boxes)):
-        predicted = _first_box(answer)
+        predicted = first_box(answer)
         true_box = _truth_box(i, truth)
         scores.append(100.0 * box_iou(predicted, true_box) if predicted is not None else 0.0)
     return scores
@@ -75,7 +76,7 @@ def iou_stats(answers: Sequence[str], boxes: Sequence[Sequence[float]]) -> Sampl
 
 def valid_box_per_sample(answers: Sequence[str]) -> list[bool]:
     """Whether each answer holds at least one usable box."""
-    return [_first_box(answer) is not None for answer in answers]
+    return [first_box(answer) is not None for answer in answers]
 
 
 def valid_box_rate(answers: Sequence[str]) -> float:

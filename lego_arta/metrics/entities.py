@@ -9,6 +9,15 @@ Averaging: the headline number is the **micro** average, found entities over all
 (samples naming many parts weigh more, as in the study's entity counts); ``average="macro"``
 averages per-sample shares over the samples that have entities. Entities count as listed: a
 colour listed twice for one sample is two entities. No stemming: "tile" does not find "tiles".
+
+E_ACC and echoing: the object query names every entity E_ACC looks for, so an answer that repeats
+the query's phrase as its label scores 100 without looking at the image (both weight-free object
+baselines do). No definition that reads only the label can tell an echo from a model that
+recognised the parts: the label the task asks for *is* the query's phrase. So E_ACC keeps the
+study's definition (comparable with its tables), and :func:`echo_rate` is reported beside it:
+the share of answers whose label is the query's phrase, word for word after normalisation. E_ACC
+100 with echo rate 100 says "repeated the question"; grounding is measured by IoU and quadrant
+accuracy (:mod:`lego_arta.metrics.quadrants`).
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from lego_arta.answers import parse_object_label
-from lego_arta.metrics.bootstrap import SampleStats, ratio
+from lego_arta.metrics.bootstrap import SampleStats, mean_stats, ratio
 from lego_arta.metrics.text import check_same_length, normalise_text
 
 Average = Literal["micro", "macro"]
@@ -119,3 +128,24 @@ def e_acc(answers: Sequence[str], entities: Sequence[Sequence[str]], *, average:
 def e_acc_per_sample(answers: Sequence[str], entities: Sequence[Sequence[str]]) -> list[float | None]:
     """Per-answer share of query entities named in the predicted label; ``None`` where none listed."""
     return _per_sample(_hits(_answers_as(parse_object_label, answers), entities, "entities"))
+
+
+def echo_per_sample(answers: Sequence[str], phrases: Sequence[str]) -> list[bool]:
+    """Per answer: whether its object label is the query's phrase (normalised), i.e. an echo."""
+    check_same_length(answers, phrases, "query phrases")
+    labels = _answers_as(parse_object_label, answers)
+    return [normalise_text(label) == normalise_text(str(phrase)) for label, phrase in zip(labels, phrases)]
+
+
+def echo_stats(answers: Sequence[str], phrases: Sequence[str]) -> SampleStats:
+    """Bootstrap statistics of the echo rate."""
+    return mean_stats([100.0 * echo for echo in echo_per_sample(answers, phrases)])
+
+
+def echo_rate(answers: Sequence[str], phrases: Sequence[str]) -> float:
+    """Share of answers whose object label repeats the query's phrase, in percent.
+
+    >>> echo_rate(["<p>2 Red bricks</p>{<0><0><9><9>}", "<p>red brick</p>{<0><0><9><9>}"], ["2 red bricks", "2 red bricks"])
+    50.0
+    """
+    return echo_stats(answers, phrases).score()

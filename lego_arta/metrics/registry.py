@@ -23,7 +23,18 @@ from typing import Any
 
 from lego_arta.metrics.bootstrap import SampleStats
 from lego_arta.metrics.boxes import iou, iou_per_sample, iou_stats, valid_box_per_sample, valid_box_rate, valid_box_stats
-from lego_arta.metrics.entities import e_acc, e_acc_per_sample, e_acc_stats, t_acc, t_acc_per_sample, t_acc_stats
+from lego_arta.metrics.entities import (
+    e_acc,
+    e_acc_per_sample,
+    e_acc_stats,
+    echo_per_sample,
+    echo_rate,
+    echo_stats,
+    t_acc,
+    t_acc_per_sample,
+    t_acc_stats,
+)
+from lego_arta.metrics.groups import group_acc, group_acc_per_sample, group_acc_stats
 from lego_arta.metrics.order import (
     order_accuracy,
     order_accuracy_stats,
@@ -35,8 +46,17 @@ from lego_arta.metrics.order import (
     order_pair_accuracy_stats,
     order_pair_per_sample,
 )
+from lego_arta.metrics.quadrants import (
+    QUADRANT_NAMES,
+    predicted_quadrants,
+    predicted_share_stats,
+    quadrant_acc,
+    quadrant_acc_in_stats,
+    quadrant_acc_stats,
+    quadrant_hits,
+)
 from lego_arta.metrics.text import bleu, bleu_per_sample, bleu_stats, rouge1, rouge1_per_sample, rouge1_stats
-from lego_arta.metrics.yesno import state_outcomes, state_scores, state_stats
+from lego_arta.metrics.yesno import state_outcomes, state_scores, state_stats, tnr_of_kind, tnr_of_kind_per_sample, tnr_of_kind_stats
 
 Score = Callable[[Sequence[str], Sequence[Any]], float]
 Stats = Callable[[Sequence[str], Sequence[Any]], SampleStats]
@@ -50,9 +70,7 @@ class Metric:
     ``score`` is the metric over all answers; ``stats`` its per-sample sufficient statistics (for
     bootstrap intervals and for aggregating per-sample records computed once); ``per_sample`` the
     value logged per answer under ``sample_key`` (metrics sharing a key share one logged column,
-    as F1, TNR and FPR share the confusion ``outcome``). ``whole_set`` marks a metric whose
-    per-sample statistics depend on the other answers (a pair metric needs both orders): the
-    harness then scores it over all answers at once instead of summing rows computed one by one.
+    as F1, TNR and FPR share the confusion ``outcome``).
     """
 
     name: str
@@ -62,10 +80,12 @@ class Metric:
     stats: Stats
     per_sample: PerSample
     sample_key: str
-    whole_set: bool = False
 
 
 METRICS: dict[str, Metric] = {}
+#: Metric families: ``<prefix>_<value>`` names one metric per value of a column (``tnr_displaced``:
+#: the TNR over the negatives of kind ``displaced``); :func:`get_metric` makes them on first use.
+FAMILIES: dict[str, Callable[[str], Metric]] = {}
 
 
 def register_metric(metric: Metric) -> Metric:
@@ -79,10 +99,30 @@ def register_metric(metric: Metric) -> Metric:
 
 def get_metric(name: str) -> Metric:
     """The registered metric ``name``; the error lists what is registered."""
-    try:
+    if name in METRICS:
         return METRICS[name]
-    except KeyError:
-        raise KeyError(f"no metric {name!r}; registered: {', '.join(sorted(METRICS))}") from None
+    prefix, _, value = name.partition("_")
+    if prefix in FAMILIES and value:
+        return register_metric(FAMILIES[prefix](value))
+    families = ", ".join(f"{p}_<value>" for p in sorted(FAMILIES))
+    raise KeyError(f"no metric {name!r}; registered: {', '.join(sorted(METRICS))}; families: {families}")
+
+
+def family_metric(prefix: str, value: str) -> str:
+    """The name of family ``prefix``'s metric for ``value`` (registered on the spot).
+
+    >>> family_metric("tnr", "displaced"), METRICS["tnr_displaced"].label
+    ('tnr_displaced', 'TNR displaced')
+    """
+    name = f"{prefix}_{value}"
+    get_metric(name)
+    return name
+
+
+def is_family_metric(name: str, prefix: str) -> bool:
+    """Whether ``name`` is a metric of family ``prefix`` (``tnr_shifted`` of ``tnr``)."""
+    head, _, value = name.partition("_")
+    return head == prefix and prefix in FAMILIES and bool(value)
 
 
 def _answers_only(function: Callable[[Sequence[str]], Any]) -> Callable[[Sequence[str], Sequence[Any]], Any]:
@@ -107,8 +147,39 @@ for _metric in (
     Metric("invalid_rate", "invalid rate", False, *_state("invalid_rate"), state_outcomes, "outcome"),
     Metric("order_accuracy", "accuracy", True, order_accuracy, order_accuracy_stats, order_correct, "order_correct"),
     Metric("order_pair_accuracy", "symmetric-pair accuracy", True, order_pair_accuracy, order_pair_accuracy_stats,
-           order_pair_per_sample, "order_pair_correct", whole_set=True),  # fmt: skip
+           order_pair_per_sample, "order_pair_correct"),  # fmt: skip
     Metric("order_flip_consistency", "flip consistency", True, order_flip_consistency, order_flip_consistency_stats,
-           order_flip_per_sample, "order_flipped", whole_set=True),  # fmt: skip
+           order_flip_per_sample, "order_flipped"),  # fmt: skip
+    Metric("balanced_acc", "balanced acc", True, *_state("balanced_acc"), state_outcomes, "outcome"),
+    Metric("mcc", "MCC", True, *_state("mcc"), state_outcomes, "outcome"),
+    Metric("group_acc", "group acc", True, group_acc, group_acc_stats, group_acc_per_sample, "group_right"),
 ):
     register_metric(_metric)
+
+
+def _tnr_of_kind(kind: str) -> Metric:
+    """TNR over the state negatives of one ``negative_kind`` (targets: the rows' kinds)."""
+    return Metric(
+        f"tnr_{kind}", f"TNR {kind}", True,
+        lambda answers, kinds: tnr_of_kind(kind, answers, kinds),
+        lambda answers, kinds: tnr_of_kind_stats(kind, answers, kinds),
+        lambda answers, kinds: tnr_of_kind_per_sample(kind, answers, kinds),
+        f"rejected_{kind}",
+    )  # fmt: skip
+
+
+FAMILIES["tnr"] = _tnr_of_kind
+
+
+def _score_of(stats: Stats) -> Score:
+    return lambda answers, targets: stats(answers, targets).score()
+
+
+register_metric(Metric("echo_rate", "echo rate", False, echo_rate, echo_stats, echo_per_sample, "echo"))
+register_metric(Metric("quadrant_acc", "quadrant acc", True, quadrant_acc, quadrant_acc_stats, quadrant_hits, "quadrant_hit"))
+for _index, _name in enumerate(QUADRANT_NAMES):
+    _in = (lambda q: lambda answers, quadrants: quadrant_acc_in_stats(q, answers, quadrants))(_index)
+    _share = (lambda q: lambda answers, _targets: predicted_share_stats(q, answers))(_index)
+    register_metric(Metric(f"quadrant_acc_{_name}", f"quadrant acc {_name}", True, _score_of(_in), _in, quadrant_hits, "quadrant_hit"))
+    register_metric(Metric(f"predicted_{_name}", f"boxes in {_name}", True, _score_of(_share), _share,
+                           _answers_only(predicted_quadrants), "predicted_quadrant"))  # fmt: skip

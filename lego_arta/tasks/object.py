@@ -3,7 +3,10 @@
 Each object-finding row whose parts the grounder finds gives four pairs, one per quadrant the
 row's image is placed in; the other three tiles are other parts images of the same manual. The
 answer names the parts and their union box in the collage's 0–100 frame. Scored by E_ACC (query
-phrases named in the label), IoU and the rate of answers with a usable box.
+phrases named in the label) with the echo rate beside it (an answer that repeats the query's
+phrase gets E_ACC 100), IoU, the rate of answers with a usable box, and quadrant accuracy (the
+box centre in the right tile) with its position-bias breakdown: accuracy per true quadrant and
+where the boxes land.
 
 >>> SPEC.prompts.answer("box", object="2 red bricks 2x4", x1=10, y1=20, x2=30, y2=40)
 '<p>2 red bricks 2x4</p>{<10><20><30><40>}'
@@ -19,6 +22,7 @@ from datasets import Value
 from lego_arta.answers import parse_boxes
 from lego_arta.boxes import union_box
 from lego_arta.metrics.boxes import box_iou
+from lego_arta.metrics.quadrants import QUADRANT_NAMES
 from lego_arta.study import COLLAGE_QUADRANTS
 from lego_arta.tasks.prompts import answer_box, finding_line, found_phrase, load_prompts
 from lego_arta.tasks.scene import scored_entities
@@ -96,8 +100,9 @@ SPEC = TaskSpec(
     },
     make_pairs=make_pairs,
     parse_answer=parse_boxes,
-    metrics={"e_acc": "entities", "iou": "box", "valid_box_rate": "box"},
-    reference_columns=("entities", "box"),
+    metrics={"e_acc": "entities", "echo_rate": "object", "iou": "box", "valid_box_rate": "box", "quadrant_acc": "quadrant",
+             **{f"quadrant_acc_{q}": "quadrant" for q in QUADRANT_NAMES}, **{f"predicted_{q}": "quadrant" for q in QUADRANT_NAMES}},
+    reference_columns=("entities", "box", "quadrant", "object"),
     description="where are the parts: the named parts' box in a 2x2 collage of parts images",
     study_unit="objects",
     study_metrics=("e_acc", "iou"),

@@ -23,7 +23,7 @@ import numpy as np
 from datasets import Value
 
 from lego_arta.metrics.bootstrap import DEFAULT_ALPHA, SampleStats, add_intervals
-from lego_arta.metrics.registry import get_metric
+from lego_arta.metrics.registry import family_metric, get_metric, is_family_metric
 from lego_arta.tasks.prompts import Prompts, Query
 
 if TYPE_CHECKING:
@@ -101,6 +101,34 @@ class PairContext(Protocol):
 
 
 PairMaker = Callable[[PairContext], list[dict[str, Any]]]
+#: Where a metric's targets come from: one reference column, or several zipped into tuples.
+Columns = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """A metric family reported once per value of a column (state: TNR per ``negative_kind``).
+
+    Scoring reports one metric per value the rows carry (except ``skip``), so a new kind of
+    negative needs no code here. The lmms-eval task YAMLs are written before any data exist, so
+    they list the ``declared`` values (the ones the build makes).
+
+    >>> b = Breakdown("tnr", "negative_kind", declared=("displaced",), skip=("none",))
+    >>> b.names({"negative_kind": ["none", "shifted", "displaced", "shifted"]})
+    ('tnr_displaced', 'tnr_shifted')
+    """
+
+    family: str
+    column: str
+    declared: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+
+    def names(self, columns: Mapping[str, Sequence[Any]]) -> tuple[str, ...]:
+        values = sorted({str(v) for v in columns[self.column]} - set(self.skip))
+        return tuple(family_metric(self.family, value) for value in values)
+
+    def declared_names(self) -> tuple[str, ...]:
+        return tuple(family_metric(self.family, value) for value in self.declared)
 
 
 @dataclass(frozen=True)
@@ -108,7 +136,8 @@ class TaskSpec:
     """One task, declared once.
 
     ``metrics`` maps each reported metric (a name in :data:`lego_arta.metrics.registry.METRICS`)
-    to the reference column its targets come from, in table order. ``reference_columns`` are the
+    to the reference column its targets come from (or a tuple of columns, zipped per row), in
+    table order; ``breakdown`` adds one metric per value of a column (:class:`Breakdown`). ``reference_columns`` are the
     columns scoring reads besides ``id`` and ``answer``. ``study_unit`` names the study's Table 4.3
     row counting this task's items (``None`` for a task the study did not have), and
     ``study_metrics`` the metrics its result tables report. ``max_new_tokens`` bounds generation
@@ -131,7 +160,7 @@ class TaskSpec:
     features: Mapping[str, Any]
     make_pairs: PairMaker
     parse_answer: Callable[[str], Any]
-    metrics: Mapping[str, str]
+    metrics: Mapping[str, Columns]
     reference_columns: tuple[str, ...]
     description: str
     study_unit: str | None = None
@@ -155,6 +184,7 @@ class TaskSpec:
     def image_columns(self) -> tuple[str, ...]:
         """Every image column of a row, in the order a model is shown them."""
         return ("image", *self.extra_images)
+    breakdown: Breakdown | None = None
 
     @property
     def task_token(self) -> str:
@@ -164,38 +194,69 @@ class TaskSpec:
     def metric_names(self) -> tuple[str, ...]:
         return tuple(self.metrics)
 
+    def metrics_for(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, Columns]:
+        """The metrics reported on rows with these reference ``columns``: :attr:`metrics`, then
+        the breakdown's metric per value the rows carry."""
+        found = dict(self.metrics)
+        if self.breakdown is not None:
+            found.update({name: self.breakdown.column for name in self.breakdown.names(columns)})
+        return found
+
+    @property
+    def harness_metrics(self) -> dict[str, Columns]:
+        """The metrics the lmms-eval task lists: :attr:`metrics` and the breakdown's declared values."""
+        found = dict(self.metrics)
+        if self.breakdown is not None:
+            found.update({name: self.breakdown.column for name in self.breakdown.declared_names()})
+        return found
+
+    def is_metric(self, name: str) -> bool:
+        """Whether ``name`` is one of this task's metrics (a breakdown metric of any value included)."""
+        return name in self.metrics or (self.breakdown is not None and is_family_metric(name, self.breakdown.family))
+
     def all_features(self) -> datasets.Features:
         """``datasets`` features of this task's rows: the common columns, then the task's own."""
         return datasets.Features({**COMMON_FEATURES, **self.features})
 
     def targets(self, name: str, columns: Mapping[str, Sequence[Any]]) -> Sequence[Any]:
-        """Targets of metric ``name``: the reference column it reads (``columns`` maps column → values)."""
-        return columns[self.metrics[name]]
+        """Targets of metric ``name``: the reference column it reads (``columns`` maps column →
+        values), or per row a tuple of the columns it reads."""
+        source = self.harness_metrics.get(name) or self.metrics_for(columns)[name]
+        if isinstance(source, tuple):
+            return list(zip(*(columns[column] for column in source), strict=True))
+        return columns[source]
 
-    def scores(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]]) -> dict[str, float]:
-        """Every reported metric in percent, against the reference ``columns`` (``answer`` and :attr:`reference_columns`)."""
-        return {name: get_metric(name).score(answers, self.targets(name, columns)) for name in self.metrics}
+    def _chosen(self, columns: Mapping[str, Sequence[Any]], metrics: Sequence[str] | None) -> Sequence[str]:
+        return tuple(self.metrics_for(columns)) if metrics is None else metrics
 
-    def stats(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]]) -> dict[str, SampleStats]:
-        """Per-sample sufficient statistics of every metric (bootstrap, harness aggregation)."""
-        return {name: get_metric(name).stats(answers, self.targets(name, columns)) for name in self.metrics}
+    def scores(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]], metrics: Sequence[str] | None = None) -> dict[str, float]:
+        """Every reported metric (or those named) in percent, against the reference ``columns``
+        (``answer`` and :attr:`reference_columns`)."""
+        return {name: get_metric(name).score(answers, self.targets(name, columns)) for name in self._chosen(columns, metrics)}
+
+    def stats(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]], metrics: Sequence[str] | None = None) -> dict[str, SampleStats]:
+        """Per-sample sufficient statistics of every metric (or those named), for bootstrap intervals."""
+        return {name: get_metric(name).stats(answers, self.targets(name, columns)) for name in self._chosen(columns, metrics)}
 
     def per_sample(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
         """Logged per-sample values, one column per distinct ``sample_key``."""
         logged: dict[str, list[Any]] = {}
-        for name in self.metrics:
+        for name in self.metrics_for(columns):
             metric = get_metric(name)
             if metric.sample_key not in logged:
                 logged[metric.sample_key] = metric.per_sample(answers, self.targets(name, columns))
         return logged
 
     def scores_with_intervals(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]], *, n_resamples: int = 0,
-                              seed: int = 0, alpha: float = DEFAULT_ALPHA) -> dict[str, float]:  # fmt: skip
-        """The scores; with ``n_resamples`` > 0 also flat ``<metric>_low`` / ``<metric>_high`` keys."""
-        scores = self.scores(answers, columns)
+                              seed: int = 0, alpha: float = DEFAULT_ALPHA, metrics: Sequence[str] | None = None,
+                              clusters: Sequence[str] | None = None) -> dict[str, float]:  # fmt: skip
+        """The scores; with ``n_resamples`` > 0 also flat ``<metric>_low`` / ``<metric>_high`` keys
+        (resampling ``clusters``, the rows' manuals, when given; else rows)."""
+        scores = self.scores(answers, columns, metrics)
         if not n_resamples:
             return scores
-        return add_intervals(scores, self.stats(answers, columns), n_resamples=n_resamples, seed=seed, alpha=alpha)
+        stats = self.stats(answers, columns, metrics)
+        return add_intervals(scores, stats, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=clusters)
 
 
 def plain_value(value: Any) -> Any:

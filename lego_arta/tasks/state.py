@@ -8,7 +8,10 @@ onto the previous step's image) or a render-true execution error re-rendered fro
 manual's 3D truth (``shifted``, ``rotated``, ``wrong_size``, ``wrong_colour``, ``missing``,
 ``wrong_layer``, ``undo``; see ``docs/negatives.md``). Sessions without a highlight colour give no
 pairs (counted).
-Scored by F1 (positive = Yes), TNR, FPR and the rate of unreadable verdicts.
+Scored by F1 (positive = Yes), TNR, FPR and the rate of unreadable verdicts, and by what a
+constant cannot game: balanced accuracy and MCC (always-"Yes." gets 50 and 0), group accuracy
+(a state counts only when its real image gets Yes and all its negatives No; the pairs of one
+state share manual, session and step) and the TNR per ``negative_kind``.
 
 >>> state_answer(True), state_answer(False)
 ('Yes.', 'No.')
@@ -23,9 +26,16 @@ from datasets import Value
 
 from lego_arta.answers import parse_yes_no
 from lego_arta.tasks.prompts import finding_line, found_phrase, load_prompts, strip_final_punctuation
-from lego_arta.tasks.spec import ImageError, PairContext, TaskSpec
+from lego_arta.tasks.spec import Breakdown, ImageError, PairContext, TaskSpec
 
 PROMPTS = load_prompts("state")
+#: ``negative_kind`` of a positive (the real image).
+POSITIVE_KIND = "none"
+#: Kinds of negative the build makes; the lmms-eval tasks list a TNR for each (scoring reports
+#: every kind the rows carry, listed here or not).
+NEGATIVE_KINDS: tuple[str, ...] = ("displaced", "shifted", "rotated", "wrong_size", "wrong_colour", "missing", "wrong_layer", "undo")
+#: The columns that identify one state: its pairs share them.
+STATE_KEY = ("manual_id", "session", "step_num")
 
 
 def state_answer(label: bool) -> str:
@@ -82,7 +92,7 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
             continue
         query = PROMPTS.query(found=found_phrase(line), instruction=strip_final_punctuation(step.text))
         rows.append(ctx.row(step, query, state_answer(True), "positive", ctx.png(ctx.image(step)),
-                            label=True, negative_kind="none", displacement=0.0))  # fmt: skip
+                            label=True, negative_kind=POSITIVE_KIND, displacement=0.0))  # fmt: skip
         for index, negative in enumerate(result.negatives):
             rows.append(ctx.row(step, query, state_answer(False), _variant(negative.kind, index), ctx.png(negative.image),
                                 label=False, negative_kind=negative.kind, displacement=float(round(negative.displacement, 4))))  # fmt: skip
@@ -95,12 +105,14 @@ SPEC = TaskSpec(
     features={"label": Value("bool"), "negative_kind": Value("string"), "displacement": Value("float32")},
     make_pairs=make_pairs,
     parse_answer=parse_yes_no,
-    metrics={"f1": "label", "tnr": "label", "fpr": "label", "invalid_rate": "label"},
-    reference_columns=("label",),
+    metrics={"f1": "label", "tnr": "label", "fpr": "label", "invalid_rate": "label", "balanced_acc": "label",
+             "mcc": "label", "group_acc": ("label", *STATE_KEY)},  # fmt: skip
+    reference_columns=("label", "negative_kind", *STATE_KEY),
     description="was it done right: Yes or No for a step image, real or with an execution error",
     study_unit="states",
     study_metrics=("f1", "tnr", "fpr"),
     max_new_tokens=16,
     in_context_balance="label",
     consistency=same_verdict,
+    breakdown=Breakdown("tnr", "negative_kind", declared=NEGATIVE_KINDS, skip=(POSITIVE_KIND,)),
 )

@@ -232,3 +232,11 @@ def test_doctests(name: str) -> None:
     import importlib
 
     assert doctest.testmod(importlib.import_module(f"lego_arta.annotate.{name}")).failed == 0
+
+
+def test_the_task_lists_every_negative_kind_the_annotate_layer_makes() -> None:
+    """tasks/state.py (bottom layer) declares the kinds for the lmms-eval TNR columns; annotate makes them."""
+    from lego_arta.annotate.state_negatives import KINDS
+    from lego_arta.tasks.state import NEGATIVE_KINDS
+
+    assert KINDS == NEGATIVE_KINDS

@@ -74,13 +74,28 @@ def test_one_manual_cannot_fill_both_splits(synthetic_raw: Path, built_recipe, t
 
 
 @pytest.mark.slow
-def test_a_config_without_rows_in_a_split_is_refused_by_name(synthetic_raw: Path, built_recipe, tmp_path: Path) -> None:
-    """With two manuals, one without highlighted parts, one split gets no state pair."""
+def test_a_config_without_rows_in_a_split_is_left_out_and_reported_unless_required(synthetic_raw: Path, built_recipe, tmp_path: Path) -> None:
+    """With two manuals, one without highlighted parts, one split gets no state pair: state is left
+    out and named; ``--strict`` or ``require: [state]`` refuse the build by name."""
     raw = _copy(synthetic_raw, tmp_path / "raw", keep=[0, UNHIGHLIGHTED])
-    with pytest.raises(EmptySplitError, match=r"no rows for state/(train|test)") as error:
-        build(replace(built_recipe, configs=("scene", "state")), tmp_path / "out", raw=raw, progress=False)
-    assert "scene/" not in str(error.value).split("(")[0] and "session without a highlight" in str(error.value)
-    assert not (tmp_path / "out").exists()
+    recipe = replace(built_recipe, configs=("scene", "state"))
+    result = build(recipe, tmp_path / "out", raw=raw, progress=False)
+    assert list(result.counts) == ["scene"] and set(result.absent) == {"state"}
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert set(manifest["absent_configs"]) == {"state"} and set(manifest["counts"]) == {"scene"}
+    assert not (tmp_path / "out" / "state").exists()
+    assert all(entry["task"] == "scene" for split in ("train", "test") for entry in json.loads((tmp_path / "out" / "llava" / f"{split}.json").read_text()))
+    assert "Left out" in (tmp_path / "out" / "README.md").read_text() and "`state`" in (tmp_path / "out" / "README.md").read_text()
+    console = Console(width=200, record=True)
+    console.print(build_table(result))
+    summary = console.export_text()
+    assert "absent" in summary and "left out" in summary
+    for refused in ({"strict": True}, {"recipe": replace(recipe, require=("state",))}):
+        out = tmp_path / f"refused-{len(refused)}-{'strict' in refused}"
+        with pytest.raises(EmptySplitError, match=r"no rows for state/(train|test)") as error:
+            build(refused.get("recipe", recipe), out, raw=raw, progress=False, strict=refused.get("strict", False))
+        assert "scene/" not in str(error.value).split("(")[0] and "session without a highlight" in str(error.value)
+        assert not out.exists()
 
 
 @pytest.mark.slow
@@ -136,3 +151,44 @@ def test_strict_build_names_the_missing_image(synthetic_raw: Path, built_recipe,
         build(built_recipe, tmp_path / "out", raw=raw, progress=False, strict=True)
     assert missing.name in str(error.value)
     assert not (tmp_path / "out").exists()
+
+
+#: Two synthetic manuals of this seed are both without highlights (the state task gets no pair).
+UNHIGHLIGHTED_SEED = 9
+CRAWLED_RECIPE = Path(__file__).resolve().parents[2] / "builders" / "crawled.yaml"
+
+
+@pytest.mark.slow
+def test_a_crawled_layout_build_without_highlights_exits_0_with_state_absent(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A third of real manuals have no highlight; a folder of only such manuals still builds scene and object."""
+    from lego_arta.cli import main
+    from lego_arta.source.layout import TRUTH_FILE
+    from lego_arta.source.synth.generator import LABELS_DIR, SYNTH_RECORD, SynthConfig, synthesize
+    from tests.conftest import TEST_HEIGHT, TEST_WIDTH
+
+    raw = tmp_path / "raw-crawled"
+    synthesize(raw, SynthConfig(manuals=2, seed=UNHIGHLIGHTED_SEED, width=TEST_WIDTH, height=TEST_HEIGHT), workers=1, progress=False)
+    (raw / SYNTH_RECORD).unlink()
+    for manual in _manuals(raw):  # the crawled layout: page and images only, no ground truth
+        (manual / TRUTH_FILE).unlink()
+        shutil.rmtree(manual / LABELS_DIR)
+    assert main(["build", str(CRAWLED_RECIPE), "--raw", str(raw), "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "state" in printed and "absent" in printed
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["absent_configs"]["state"]["empty_splits"] == ["train", "test"]
+    assert set(manifest["counts"]) == {"scene", "object"} and all(manifest["counts"]["scene"].values())
+    assert manifest["skips"]["state: session without a highlight (boundary) colour"] > 0
+    import datasets
+
+    assert datasets.get_dataset_config_names(str(tmp_path / "out")) == ["object", "scene"]
+
+
+def test_require_is_a_typed_recipe_field_naming_built_configs() -> None:
+    from lego_arta.dataset.recipe import RecipeError, recipe_from_dict
+
+    assert recipe_from_dict({"require": ["state"]}, where="r.yaml").require == ("state",)
+    with pytest.raises(RecipeError, match=r"r.yaml: field 'require' names \['state'\], which the recipe does not build"):
+        recipe_from_dict({"configs": ["scene"], "require": ["state"]}, where="r.yaml")
+    with pytest.raises(RecipeError, match="r.yaml: field 'require' must be a list"):
+        recipe_from_dict({"require": "state"}, where="r.yaml")

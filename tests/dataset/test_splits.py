@@ -31,3 +31,21 @@ def test_the_study_scale_holds_out_a_quarter_of_the_manuals_and_seeds_change_whi
 
 def test_a_single_manual_goes_to_train() -> None:
     assert split_manuals(["lego-60001-x"], test_fraction=0.25, seed=0) == {"lego-60001-x": "train"}
+
+
+@settings(max_examples=120, deadline=None)
+@given(manual_ids, st.integers(0, 2**32 - 1), st.data())
+def test_every_label_of_two_or_more_manuals_lands_in_both_splits(ids: list[str], seed: int, data) -> None:
+    highlighted = data.draw(st.sets(st.sampled_from(ids)))
+    strata = {m: {"highlight"} if m in highlighted else set() for m in ids}
+    for m in ids:
+        strata[m].add("any")  # a label every manual carries (scene, object) must survive the swaps
+    split = split_manuals(ids, test_fraction=0.25, seed=seed, strata=strata)
+    plain = split_manuals(ids, test_fraction=0.25, seed=seed)
+    assert sorted(split.values()) == sorted(plain.values()), "stratifying must keep the split sizes"
+    for label in ("highlight", "any"):
+        members = [m for m in ids if label in strata[m]]
+        if len(members) >= 2:
+            assert {split[m] for m in members} == {"train", "test"}, label
+    reordered = dict(reversed(list(strata.items())))
+    assert split_manuals(list(reversed(ids)), test_fraction=0.25, seed=seed, strata=reordered) == split

@@ -67,7 +67,8 @@ def test_markdown_has_our_rows_and_every_study_row_of_each_task(tmp_path: Path) 
     text = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert written[0] == tmp_path / "report.md"
     assert "| always-yes | ours | baseline | 120 | 40.00 [35.50, 44.25] | 0.00 [0.00, 0.00] |" in text
-    assert "| centre-box | ours | baseline | 80 | – | 12.35 [10.00, 14.50] | – |" in text, "ours: not measured"
+    # object columns: E_ACC, echo rate, IoU, then the valid-box rate and nine quadrant columns
+    assert "| centre-box | ours | baseline | 80 | – | – | 12.35 [10.00, 14.50] | – |" in text, "ours: not measured"
     state = text.split("## state")[1]
     object_section = text.split("## object")[1].split("## state")[0]
     for record in _published():
@@ -76,7 +77,7 @@ def test_markdown_has_our_rows_and_every_study_row_of_each_task(tmp_path: Path) 
         if section is not None:
             assert f"| {record['model']} | study | {setting} |" in section, record
     assert "| GPT-4o | study | zero-shot |  | 40.54 | 56.94 | 43.06 | – |" in state
-    assert "| InstructBLIP | study | zero-shot |  | 86.66 | / | – |" in object_section, "the study printed '/' for no valid box"
+    assert "| InstructBLIP | study | zero-shot |  | 86.66 | – | / | – |" in object_section, "the study printed '/' for no valid box"
     assert "## scene" not in text, "a task without results of ours gets no section"
 
 

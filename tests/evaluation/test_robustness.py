@@ -80,7 +80,7 @@ def test_robustness_reports_the_known_gap_and_agreement(with_variants: Path, tmp
 def test_dummy_model_scores_the_variant_exactly_as_the_original(with_variants: Path, tmp_path: Path) -> None:
     path = run_lmms_eval(data=with_variants, model="dummy", model_args="response=Yes", tasks="lego_arta_state,lego_arta_syn", output=tmp_path)
     results = json.loads(path.read_text())["results"]
-    for metric in ("f1", "tnr", "fpr", "invalid_rate"):
+    for metric in ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "tnr_displaced"):
         assert results["lego_arta_state_syn"][f"{metric},none"] == results["lego_arta_state"][f"{metric},none"]
     assert {"lego_arta_scene_syn", "lego_arta_object_syn"} <= set(results)
 

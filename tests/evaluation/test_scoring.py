@@ -45,8 +45,11 @@ def test_answers_equal_to_the_references_score_perfectly(task: str, built_data: 
     result = score_predictions(task, predictions, built_data, n_resamples=50)
     expected = {
         "scene": {"t_acc": 100.0, "bleu": 100.0, "rouge1": 100.0},
-        "object": {"e_acc": 100.0, "iou": 100.0, "valid_box_rate": 100.0},
-        "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0},
+        "object": {"e_acc": 100.0, "echo_rate": 100.0, "iou": 100.0, "valid_box_rate": 100.0, "quadrant_acc": 100.0,
+                   **{f"quadrant_acc_{q}": 100.0 for q in ("tl", "tr", "bl", "br")},
+                   **{f"predicted_{q}": 100 * sum(r.get("quadrant") == i for r in rows) / len(rows) for i, q in enumerate(("tl", "tr", "bl", "br"))}},
+        "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0, "balanced_acc": 100.0, "mcc": 100.0,
+                  "group_acc": 100.0, "tnr_displaced": 100.0},
     }[task]
     assert result.scores == pytest.approx(expected)
     assert result.n_rows == len(rows) and not result.missing and not result.unknown
@@ -87,17 +90,28 @@ def test_per_sample_log_has_one_line_per_data_row_in_data_order(built_data: Path
 
 @pytest.mark.parametrize("task", TASKS)
 def test_interval_bounds_bracket_the_point_estimate(task: str, built_data: Path, tmp_path: Path) -> None:
-    rows = split_rows(built_data, task)
+    # train holds two manuals: intervals resample manuals, so they have width where both have rows
+    rows = split_rows(built_data, task, "train")
     rng = np.random.default_rng(11)
     wrong = {"scene": "Turn the model around.", "object": "<p>a thing</p>{<0><0><10><10>}", "state": ""}[task]
     records = [{"id": r["id"], "answer": r["answer"] if rng.random() < 0.6 else wrong} for r in rows]
-    result = score_predictions(task, _write_jsonl(tmp_path / "p.jsonl", records), built_data, n_resamples=300, seed=4)
+    path = _write_jsonl(tmp_path / "p.jsonl", records)
+    result = score_predictions(task, path, built_data, split="train", n_resamples=300, seed=4)
     for metric, value in result.scores.items():
         low, high = result.intervals[metric]
         assert low <= value + 1e-9 and value <= high + 1e-9, (metric, low, value, high)
-    assert any(high - low > 0 for low, high in result.intervals.values())
-    again = score_predictions(task, tmp_path / "p.jsonl", built_data, n_resamples=300, seed=4)
+    if len({r["manual_id"] for r in rows}) > 1:  # state rows may come from one highlighted manual only
+        assert any(high - low > 0 for low, high in result.intervals.values())
+    again = score_predictions(task, path, built_data, split="train", n_resamples=300, seed=4)
     assert again.intervals == result.intervals
+
+
+def test_one_manual_gives_no_interval_width_because_manuals_are_resampled(built_data: Path, tmp_path: Path) -> None:
+    rows = split_rows(built_data, "state")
+    assert len({r["manual_id"] for r in rows}) == 1
+    records = [{"id": r["id"], "answer": "Yes." if i % 3 else "No."} for i, r in enumerate(rows)]
+    result = score_predictions("state", _write_jsonl(tmp_path / "p.jsonl", records), built_data, n_resamples=100)
+    assert all(low == high == pytest.approx(result.scores[m]) for m, (low, high) in result.intervals.items())
 
 
 def test_lmms_eval_sample_log_scores_like_the_same_answers_as_jsonl(built_data: Path, tmp_path: Path) -> None:
@@ -167,7 +181,10 @@ def test_cli_prints_the_table_and_writes_results_and_samples(built_data: Path, t
     printed = capsys.readouterr().out
     assert "F1" in printed and "1 missing" in printed
     loaded = load_results([tmp_path / "scored"])
-    assert {(r.system, r.metric) for r in loaded.rows} == {("model.v1", m) for m in ("f1", "tnr", "fpr", "invalid_rate")}
+    state_metrics = ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "tnr_displaced")
+    assert {(r.system, r.metric) for r in loaded.rows} == {("model.v1", m) for m in state_metrics}
+    summary = json.loads((tmp_path / "scored" / "model.v1-state.results.json").read_text())["runs"][0]["bootstrap"]
+    assert summary["resample_unit"] == "manual" and summary["manuals"] == len({r["manual_id"] for r in rows})
     assert all(r.n == len(rows) and r.low is not None for r in loaded.rows)
     samples = (tmp_path / "scored" / "model.v1-state.samples.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(samples) == len(rows)

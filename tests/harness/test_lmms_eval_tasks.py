@@ -30,8 +30,9 @@ from lego_arta.models.tiny_vlm import build_tiny_vlm
 # Written out here, not imported: the contract the task card promises.
 METRICS = {
     "scene": ("t_acc", "bleu", "rouge1"),
-    "object": ("e_acc", "iou", "valid_box_rate"),
-    "state": ("f1", "tnr", "fpr", "invalid_rate"),
+    "object": ("e_acc", "echo_rate", "iou", "valid_box_rate", "quadrant_acc", "quadrant_acc_tl", "quadrant_acc_tr", "quadrant_acc_bl",
+               "quadrant_acc_br", "predicted_tl", "predicted_tr", "predicted_bl", "predicted_br"),
+    "state": ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "tnr_displaced"),
 }
 #: The opt-in order task (not in the default build), under its own tag.
 TEMPORAL = {"order": ("order_accuracy", "order_pair_accuracy", "order_flip_consistency")}
@@ -227,14 +228,18 @@ def test_example_choice_ignores_storage_order_and_balances_verdicts(rows, seed, 
 
 AGGREGATIONS = {
     "scene": {"t_acc": task_docs.aggregate_t_acc, "bleu": task_docs.aggregate_bleu, "rouge1": task_docs.aggregate_rouge1},
-    "object": {"e_acc": task_docs.aggregate_e_acc, "iou": task_docs.aggregate_iou, "valid_box_rate": task_docs.aggregate_valid_box_rate},
-    "state": {"f1": task_docs.aggregate_f1, "tnr": task_docs.aggregate_tnr, "fpr": task_docs.aggregate_fpr, "invalid_rate": task_docs.aggregate_invalid_rate},
+    "object": {metric: getattr(task_docs, f"aggregate_{metric}") for metric in METRICS["object"]},
+    "state": {"f1": task_docs.aggregate_f1, "tnr": task_docs.aggregate_tnr, "fpr": task_docs.aggregate_fpr, "invalid_rate": task_docs.aggregate_invalid_rate,
+              "balanced_acc": task_docs.aggregate_balanced_acc, "mcc": task_docs.aggregate_mcc, "group_acc": task_docs.aggregate_group_acc,
+              "tnr_displaced": task_docs.aggregate_tnr_displaced},
 }
 PROCESS = {"scene": task_docs.process_scene_results, "object": task_docs.process_object_results, "state": task_docs.process_state_results}
 PERFECT = {
     "scene": {"t_acc": 100.0, "bleu": 100.0, "rouge1": 100.0},
-    "object": {"e_acc": 100.0, "iou": 100.0, "valid_box_rate": 100.0},
-    "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0},
+    "object": {"e_acc": 100.0, "echo_rate": 100.0, "iou": 100.0, "valid_box_rate": 100.0, "quadrant_acc": 100.0,
+               **{f"quadrant_acc_{q}": 100.0 for q in ("tl", "tr", "bl", "br")}},
+    "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0, "balanced_acc": 100.0, "mcc": 100.0, "group_acc": 100.0,
+              "tnr_displaced": 100.0},
 }
 
 
@@ -248,7 +253,10 @@ def _score(docs, answers, config: str) -> dict[str, float]:
 @pytest.mark.parametrize("config", sorted(METRICS))
 def test_reference_answers_score_perfectly(data_dir: Path, config: str) -> None:
     docs = list(_split(data_dir, config))
-    assert _score(docs, [doc["answer"] for doc in docs], config) == PERFECT[config]
+    expected = dict(PERFECT[config])
+    if config == "object":  # the true answers land where the objects are: the quadrant shares of the split
+        expected.update({f"predicted_{q}": 100 * sum(d["quadrant"] == i for d in docs) / len(docs) for i, q in enumerate(("tl", "tr", "bl", "br"))})
+    assert _score(docs, [doc["answer"] for doc in docs], config) == expected
 
 
 def test_state_scores_follow_the_confusion_counts(data_dir: Path) -> None:
@@ -257,7 +265,8 @@ def test_state_scores_follow_the_confusion_counts(data_dir: Path) -> None:
     negatives = len(docs) - positives
     assert positives and negatives, "fixture must hold both verdicts"
     answers = ["No." if doc["label"] else "Maybe." for doc in docs]  # every positive missed, negatives unreadable
-    assert _score(docs, answers, "state") == {"f1": 0.0, "tnr": 0.0, "fpr": 100.0, "invalid_rate": pytest.approx(100 * negatives / len(docs))}
+    assert _score(docs, answers, "state") == {"f1": 0.0, "tnr": 0.0, "fpr": 100.0, "invalid_rate": pytest.approx(100 * negatives / len(docs)),
+                                              "balanced_acc": 0.0, "mcc": -100.0, "group_acc": 0.0, "tnr_displaced": 0.0}
 
 
 # --- runner checks ---------------------------------------------------------------------------
@@ -309,6 +318,8 @@ def test_dummy_yes_model_gets_the_scores_the_label_counts_predict(data_dir: Path
     state = results["lego_arta_state"]
     assert state["f1,none"] == pytest.approx(100 * 2 * positives / (2 * positives + negatives))
     assert (state["tnr,none"], state["fpr,none"], state["invalid_rate,none"]) == (0.0, 100.0, 0.0)
+    # what F1 alone hides: a constant is at chance and gets no state right
+    assert (state["balanced_acc,none"], state["mcc,none"], state["group_acc,none"], state["tnr_displaced,none"]) == (50.0, 0.0, 0.0, 0.0)
     # "Yes" names no LEGO entity, holds no box and shares no word with any reference.
     assert {k: results["lego_arta_object"][f"{k},none"] for k in METRICS["object"]} == dict.fromkeys(METRICS["object"], 0.0)
     assert {k: results["lego_arta_scene"][f"{k},none"] for k in METRICS["scene"]} == dict.fromkeys(METRICS["scene"], 0.0)

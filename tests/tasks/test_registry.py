@@ -25,8 +25,9 @@ def test_builtin_tasks_in_order_with_registered_metrics_and_distinct_tokens() ->
     assert list(TASKS)[:3] == ["scene", "object", "state"]
     for spec in TASKS.values():
         assert spec.metrics and all(name in METRICS for name in spec.metrics)
-        assert all(column == "answer" or column in spec.features for column in spec.metrics.values())
-        assert set(spec.reference_columns) <= set(spec.features)
+        read = {c for source in spec.metrics.values() for c in (source if isinstance(source, tuple) else (source,))}
+        assert all(column == "answer" or column in spec.reference_columns for column in read)
+        assert set(spec.reference_columns) <= set(spec.features) | set(COMMON_FEATURES)
         assert not set(spec.features) & set(COMMON_FEATURES)
     built_by_default = [spec for spec in TASKS.values() if spec.in_default_build]
     assert len({spec.task_token for spec in built_by_default}) == len(built_by_default)
@@ -58,8 +59,12 @@ def test_rows_with_missing_or_extra_columns_are_refused_where_they_are_made() ->
 def test_scores_follow_the_metric_functions_through_the_reference_columns() -> None:
     spec = get_task("object")
     answers = ["<p>2 red bricks</p>{<10><10><50><50>}", "nothing"]
-    columns = {"box": [[10.0, 10.0, 50.0, 50.0], [0.0, 0.0, 20.0, 20.0]], "entities": [["red"], ["blue"]]}
-    assert spec.scores(answers, columns) == {"e_acc": 50.0, "iou": 50.0, "valid_box_rate": 50.0}
-    assert {name: stats.score() for name, stats in spec.stats(answers, columns).items()} == spec.scores(answers, columns)
-    assert set(spec.per_sample(answers, columns)) == {"e_acc", "iou", "valid_box"}
+    columns = {"box": [[10.0, 10.0, 50.0, 50.0], [0.0, 0.0, 20.0, 20.0]], "entities": [["red"], ["blue"]],
+               "quadrant": [0, 3], "object": ["2 red bricks", "1 blue plate"]}  # fmt: skip
+    scores = spec.scores(answers, columns)
+    assert {k: scores[k] for k in ("e_acc", "echo_rate", "iou", "valid_box_rate", "quadrant_acc")} == dict.fromkeys(
+        ("e_acc", "echo_rate", "iou", "valid_box_rate", "quadrant_acc"), 50.0)
+    assert {name: stats.score() for name, stats in spec.stats(answers, columns).items()} == scores
+    assert set(spec.per_sample(answers, columns)) == {"e_acc", "echo", "iou", "valid_box", "quadrant_hit", "predicted_quadrant"}
+    assert spec.scores(answers, columns, ["iou"]) == {"iou": 50.0}
     assert tasks.TASKS_ENV == "LEGO_ARTA_TASK_MODULES"

@@ -19,7 +19,8 @@ the share of the query's part (theme) and colour (colorinfo) phrases named in th
 union of the first parsed box with the true box, 0 when no box can be parsed; valid_box_rate is
 the share of answers with a usable box. Many box notations are read (MiniGPT-v2, bare <x><y><x><y>,
 [x1, y1, x2, y2] in the 0-1 or 0-100 frame, Qwen-VL <box>); see lego_arta.answers.parse_boxes.
-All values in percent.
+All values in percent. Quadrant accuracy, its position-bias breakdown and the echo rate need the
+row's quadrant and query phrase: `lego-arta score` reports them.
 """
 
 _KWARGS_DESCRIPTION = """\
@@ -30,6 +31,8 @@ Args:
     n_resamples (int, optional): bootstrap resamples; 0 (default) skips confidence intervals.
     seed (int, optional): bootstrap seed (default 0).
     alpha (float, optional): two-sided error rate of the intervals (default 0.05).
+    manuals (list of str, optional): each prediction's manual id; intervals then resample manuals
+        (rows of one manual are correlated), as lego-arta score does. Without it they resample rows.
 Returns:
     e_acc, iou, valid_box_rate (float, percent) and, with n_resamples > 0, <metric>_low / <metric>_high.
 Examples:
@@ -59,7 +62,9 @@ class LegoArtaObject(evaluate.Metric):
             ),
         )
 
-    def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
-        return get_task("object").scores_with_intervals(
-            predictions, {"box": references, "entities": entities}, n_resamples=n_resamples, seed=seed, alpha=alpha
+    def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA, manuals=None):
+        spec = get_task("object")
+        given = [name for name, column in spec.metrics.items() if column in ("box", "entities")]
+        return spec.scores_with_intervals(
+            predictions, {"box": references, "entities": entities}, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=manuals, metrics=given
         )

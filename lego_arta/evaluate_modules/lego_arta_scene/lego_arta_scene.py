@@ -27,6 +27,8 @@ Args:
     n_resamples (int, optional): bootstrap resamples; 0 (default) skips confidence intervals.
     seed (int, optional): bootstrap seed (default 0).
     alpha (float, optional): two-sided error rate of the intervals (default 0.05).
+    manuals (list of str, optional): each prediction's manual id; intervals then resample manuals
+        (rows of one manual are correlated), as lego-arta score does. Without it they resample rows.
 Returns:
     t_acc, bleu, rouge1 (float, percent) and, with n_resamples > 0, <metric>_low / <metric>_high.
 Examples:
@@ -56,7 +58,7 @@ class LegoArtaScene(evaluate.Metric):
             ),
         )
 
-    def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA):
+    def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA, manuals=None):
         return get_task("scene").scores_with_intervals(
-            predictions, {"answer": references, "entities": entities}, n_resamples=n_resamples, seed=seed, alpha=alpha
+            predictions, {"answer": references, "entities": entities}, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=manuals
         )

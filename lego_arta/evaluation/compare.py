@@ -1,0 +1,153 @@
+"""``lego-arta compare``: is run B better than run A on the same split, or is the gap noise?
+
+Two answer files for the same rows (without vs with LoRA, original vs synonym-augmented training,
+two prompts) give, per metric, both scores, their difference B − A with a cluster-bootstrap
+interval and a paired permutation p-value. Both resample **manuals**: rows of one manual share
+images and states, so they are not independent draws (:mod:`lego_arta.metrics.bootstrap`). The
+interval is :func:`~lego_arta.metrics.bootstrap.paired_cluster_gap_ci` (the one ``lego-arta
+robustness`` uses); the p-value swaps the A and B answers of whole manuals
+(:func:`~lego_arta.metrics.bootstrap.paired_cluster_permutation_p`), exactly when there are few
+manuals. With ``k`` test manuals the smallest possible p-value is ``2 / 2**k``: a split of two
+manuals cannot show any gap to be significant, and the table says how many manuals there were.
+
+Either file may be a predictions JSONL or an lmms-eval sample log; the task is read from the
+row ids (the config whose split holds them) unless ``--task`` names it. Rows one run did not
+answer count as wrong for that run, as in ``lego-arta score``.
+
+>>> result = compare_runs(Path("base.jsonl"), Path("lora.jsonl"), "out/lego-arta")   # doctest: +SKIP
+>>> result.metrics["balanced_acc"]["gap"], result.metrics["balanced_acc"]["p_value"]   # doctest: +SKIP
+(12.5, 0.004)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from lego_arta.atomic import atomic_write_text
+from lego_arta.evaluation.built_splits import config_names, read_columns
+from lego_arta.evaluation.results import metric_label
+from lego_arta.evaluation.scoring import DEFAULT_SPLIT, join_answers, load_references, read_predictions, reference_columns
+from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, RESAMPLE_UNIT, paired_cluster_gap_ci, paired_cluster_permutation_p
+from lego_arta.tasks import TASKS, get_task
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Per metric: ``a``, ``b``, ``gap`` (b − a), ``gap_low``/``gap_high`` and ``p_value``; and the counts."""
+
+    task: str
+    split: str
+    rows: int
+    manuals: int
+    metrics: dict[str, dict[str, float]]
+    missing_a: int
+    missing_b: int
+    n_resamples: int
+    seed: int
+    alpha: float
+
+    def to_dict(self, run_a: str, run_b: str) -> dict[str, Any]:
+        return {
+            "task": self.task, "split": self.split, "rows": self.rows, "manuals": self.manuals,
+            "run_a": run_a, "run_b": run_b, "missing_a": self.missing_a, "missing_b": self.missing_b,
+            "metrics": self.metrics,
+            "bootstrap": {"resamples": self.n_resamples, "seed": self.seed, "alpha": self.alpha, "resample_unit": RESAMPLE_UNIT},
+            "permutation": {"resamples": self.n_resamples, "seed": self.seed, "unit": RESAMPLE_UNIT,
+                            "exact": 2**self.manuals <= self.n_resamples},
+        }  # fmt: skip
+
+
+def infer_task(data: Path | str, answers: Mapping[str, str], split: str = DEFAULT_SPLIT) -> str:
+    """The task whose ``split`` holds the most of these answer ids; an error when none holds any."""
+    available = set(config_names(data))
+    overlap = {}
+    for task in TASKS:
+        if task in available:
+            ids = set(read_columns(data, task, split, ["id"])["id"])
+            overlap[task] = len(ids & set(answers))
+    best = max(overlap, key=lambda task: overlap[task], default=None)
+    if best is None or not overlap[best]:
+        raise ValueError(f"{data}: no config's {split} split holds any of the answer ids; name the task with --task")
+    return best
+
+
+def compare_runs(
+    run_a: Path,
+    run_b: Path,
+    data: Path | str,
+    *,
+    task: str | None = None,
+    split: str = DEFAULT_SPLIT,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    alpha: float = DEFAULT_ALPHA,
+) -> Comparison:
+    """Compare two answer files on one split of a built dataset (see the module docstring)."""
+    answers_a, answers_b = read_predictions(Path(run_a)).answers, read_predictions(Path(run_b)).answers
+    task = task or infer_task(data, answers_a, split)
+    spec = get_task(task)
+    references = load_references(task, data, split=split)
+    first, second = join_answers(references, answers_a), join_answers(references, answers_b)
+    columns = reference_columns(task, references)
+    stats_a, stats_b = spec.stats(first.answers, columns), spec.stats(second.answers, columns)
+    manuals = [reference.manual_id for reference in references]
+    metrics: dict[str, dict[str, float]] = {}
+    for name in spec.metrics_for(columns):
+        a, b = stats_a[name].score(), stats_b[name].score()
+        low, high = paired_cluster_gap_ci(stats_a[name], stats_b[name], manuals, n_resamples=n_resamples, seed=seed, alpha=alpha)
+        p_value = paired_cluster_permutation_p(stats_a[name], stats_b[name], manuals, n_resamples=n_resamples, seed=seed)
+        metrics[name] = {"a": a, "b": b, "gap": b - a, "gap_low": low, "gap_high": high, "p_value": p_value}
+    return Comparison(task=task, split=split, rows=len(references), manuals=len(set(manuals)), metrics=metrics,
+                      missing_a=len(first.missing), missing_b=len(second.missing), n_resamples=n_resamples, seed=seed,
+                      alpha=alpha)  # fmt: skip
+
+
+def compare_table(result: Comparison, name_a: str, name_b: str) -> Table:
+    """A rich table: metric, A, B, gap, its interval by manual, p-value."""
+    title = f"{name_b} vs {name_a}: {result.task} ({result.split}, {result.rows} rows, {result.manuals} manuals)"
+    table = Table(title=escape(title))
+    for column in ("metric", escape(name_a), escape(name_b), "gap (B − A)", f"{100 * (1 - result.alpha):.0f}% interval (by manual)", "p (by manual)"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name, row in result.metrics.items():
+        table.add_row(escape(metric_label(name)), f"{row['a']:.2f}", f"{row['b']:.2f}", f"{row['gap']:+.2f}",
+                      f"[{row['gap_low']:+.2f}, {row['gap_high']:+.2f}]", f"{row['p_value']:.3f}")  # fmt: skip
+    return table
+
+
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``lego-arta compare``."""
+    parser.add_argument("run_a", type=Path, help="answers of run A (JSONL or lmms-eval samples)")
+    parser.add_argument("run_b", type=Path, help="answers of run B, the same rows")
+    parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
+    parser.add_argument("--task", choices=list(TASKS), default=None, help="the task (default: the config whose split holds the ids)")
+    parser.add_argument("--split", default=DEFAULT_SPLIT)
+    parser.add_argument("--out", type=Path, default=None, help="write the comparison as JSON to this file")
+    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples and permutations")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """``lego-arta compare``: print the table; with ``--out`` write the JSON."""
+    console = Console(soft_wrap=True)
+    result = compare_runs(args.run_a, args.run_b, args.data, task=args.task, split=args.split,
+                          n_resamples=args.resamples, seed=args.seed, alpha=args.alpha)  # fmt: skip
+    name_a, name_b = Path(args.run_a).stem, Path(args.run_b).stem
+    console.print(compare_table(result, name_a, name_b))
+    for name, missing in ((name_a, result.missing_a), (name_b, result.missing_b)):
+        if missing:
+            console.print(f"[yellow]{escape(name)}: {missing} rows without an answer, scored as wrong[/yellow]", highlight=False)
+    if args.out is not None:
+        document = result.to_dict(str(args.run_a), str(args.run_b))
+        atomic_write_text(Path(args.out), json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")
+        console.print(f"wrote {escape(str(args.out))}", highlight=False)
+    return 0
