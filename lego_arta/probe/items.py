@@ -25,6 +25,7 @@ from PIL import Image
 
 from lego_arta.checksum import sha256_bytes as image_key
 from lego_arta.evaluation.built_splits import read_columns
+from lego_arta.tasks import get_task
 
 #: Probe tasks, in report order.
 PROBE_TASKS: tuple[str, ...] = ("state", "order")
@@ -88,7 +89,8 @@ def state_split(data: Path | str, split: str) -> ProbeSplit:
         frames = (_add(out, previous, where), _add(out, rows["image"][i], where))
         label = int(bool(rows["label"][i]))
         out.items.append(ProbeItem(row_id, frames, label, label, str(rows["negative_kind"][i])))
-        out.references.setdefault("label", []).append(bool(label))
+        for column in get_task("state").reference_columns:  # what the state metrics read (group_acc: the state's key)
+            out.references.setdefault(column, []).append(rows[column][i])
     return out
 
 

@@ -84,7 +84,11 @@ def test_a_config_without_rows_in_a_split_is_left_out_and_reported_unless_requir
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert set(manifest["absent_configs"]) == {"state"} and set(manifest["counts"]) == {"scene"}
     assert not (tmp_path / "out" / "state").exists()
-    assert all(entry["task"] == "scene" for split in ("train", "test") for entry in json.loads((tmp_path / "out" / "llava" / f"{split}.json").read_text()))
+    from lego_arta.dataset.export import export_llava
+
+    export_llava(tmp_path / "out", tmp_path / "llava-export")
+    llava = tmp_path / "llava-export" / "llava"
+    assert all(entry["task"] == "scene" for split in ("train", "test") for entry in json.loads((llava / f"{split}.json").read_text()))
     assert "Left out" in (tmp_path / "out" / "README.md").read_text() and "`state`" in (tmp_path / "out" / "README.md").read_text()
     console = Console(width=200, record=True)
     console.print(build_table(result))

@@ -13,7 +13,7 @@ from lego_arta.cli import build_parser, main
 from lego_arta.evaluation.built_splits import read_columns
 
 SUBCOMMANDS = ("quickstart", "synth", "parse", "crawl", "build", "push", "tiny-model", "eval",
-               "score", "robustness", "compare", "baselines", "report", "qa", "finetune", "merge")  # fmt: skip
+               "score", "robustness", "compare", "baselines", "report", "qa", "finetune", "merge", "export", "probe", "synonym-map")  # fmt: skip
 
 
 def test_every_documented_subcommand_is_wired() -> None:

@@ -49,7 +49,7 @@ def test_answers_equal_to_the_references_score_perfectly(task: str, built_data: 
                    **{f"quadrant_acc_{q}": 100.0 for q in ("tl", "tr", "bl", "br")},
                    **{f"predicted_{q}": 100 * sum(r.get("quadrant") == i for r in rows) / len(rows) for i, q in enumerate(("tl", "tr", "bl", "br"))}},
         "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0, "balanced_acc": 100.0, "mcc": 100.0,
-                  "group_acc": 100.0, "tnr_displaced": 100.0},
+                  "group_acc": 100.0, **{f"tnr_{r['negative_kind']}": 100.0 for r in rows if task == "state" and not r["label"]}},
     }[task]
     assert result.scores == pytest.approx(expected)
     assert result.n_rows == len(rows) and not result.missing and not result.unknown
@@ -181,7 +181,8 @@ def test_cli_prints_the_table_and_writes_results_and_samples(built_data: Path, t
     printed = capsys.readouterr().out
     assert "F1" in printed and "1 missing" in printed
     loaded = load_results([tmp_path / "scored"])
-    state_metrics = ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "tnr_displaced")
+    kinds = sorted({r["negative_kind"] for r in rows if not r["label"]})
+    state_metrics = ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", *(f"tnr_{kind}" for kind in kinds))
     assert {(r.system, r.metric) for r in loaded.rows} == {("model.v1", m) for m in state_metrics}
     summary = json.loads((tmp_path / "scored" / "model.v1-state.results.json").read_text())["runs"][0]["bootstrap"]
     assert summary["resample_unit"] == "manual" and summary["manuals"] == len({r["manual_id"] for r in rows})

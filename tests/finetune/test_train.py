@@ -52,15 +52,16 @@ def _fresh_base(tiny_model: Path):
 def test_loss_falls_on_a_repeated_batch(tiny_model: Path, built_data: Path, tmp_path: Path) -> None:
     config = _config(
         tiny_model, built_data, tmp_path / "repeat", max_samples=2, batch_size=2, grad_accum=1, max_steps=8,
-        eval_every=0, save_every=0, learning_rate=2e-2, lr_scheduler="constant_with_warmup", warmup_ratio=0.0,
+        eval_every=0, save_every=0, learning_rate=1e-2, lr_scheduler="constant_with_warmup", warmup_ratio=0.0,
         lora=LoraSettings(dropout=0.0),
     )  # fmt: skip
     result = finetune(config)
     losses = [entry["loss"] for entry in _log(result.output)]
     assert len(losses) == 8 and all(torch.isfinite(torch.tensor(losses)))
-    # Plain descent on one batch: every step lowers the loss. The random model starts near
+    # Plain descent on one batch: every step lowers the loss (at lr 2e-2 Adam overshot near the
+    # floor on some batches: one step rose by 0.04 once the tiny vocabulary held the synonyms). The random model starts near
     # ln(vocabulary) ≈ 7 and cannot go far below (its LM head's logits span well under 1 nat).
-    assert all(later < earlier for earlier, later in zip(losses, losses[1:])), losses
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:])), str(losses)
     assert losses[-1] < losses[0] - 0.1
 
 

@@ -32,8 +32,11 @@ METRICS = {
     "scene": ("t_acc", "bleu", "rouge1"),
     "object": ("e_acc", "echo_rate", "iou", "valid_box_rate", "quadrant_acc", "quadrant_acc_tl", "quadrant_acc_tr", "quadrant_acc_bl",
                "quadrant_acc_br", "predicted_tl", "predicted_tr", "predicted_bl", "predicted_br"),
-    "state": ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "tnr_displaced"),
+    "state": ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "tnr_displaced", "tnr_shifted", "tnr_rotated",
+              "tnr_wrong_size", "tnr_wrong_colour", "tnr_missing", "tnr_wrong_layer", "tnr_undo"),
 }
+#: The state negative kinds the lmms-eval task lists a TNR for (a recipe picks some of them).
+KIND_METRICS = tuple(metric for metric in METRICS["state"] if metric.startswith("tnr_"))
 #: The opt-in order task (not in the default build), under its own tag.
 TEMPORAL = {"order": ("order_accuracy", "order_pair_accuracy", "order_flip_consistency")}
 SETTINGS = {"": (True, 0), "_noctx": (False, 0), "_icl": (True, 2), "_noctx_icl": (False, 2)}
@@ -229,17 +232,14 @@ def test_example_choice_ignores_storage_order_and_balances_verdicts(rows, seed, 
 AGGREGATIONS = {
     "scene": {"t_acc": task_docs.aggregate_t_acc, "bleu": task_docs.aggregate_bleu, "rouge1": task_docs.aggregate_rouge1},
     "object": {metric: getattr(task_docs, f"aggregate_{metric}") for metric in METRICS["object"]},
-    "state": {"f1": task_docs.aggregate_f1, "tnr": task_docs.aggregate_tnr, "fpr": task_docs.aggregate_fpr, "invalid_rate": task_docs.aggregate_invalid_rate,
-              "balanced_acc": task_docs.aggregate_balanced_acc, "mcc": task_docs.aggregate_mcc, "group_acc": task_docs.aggregate_group_acc,
-              "tnr_displaced": task_docs.aggregate_tnr_displaced},
+    "state": {metric: getattr(task_docs, f"aggregate_{metric}") for metric in METRICS["state"]},
 }
 PROCESS = {"scene": task_docs.process_scene_results, "object": task_docs.process_object_results, "state": task_docs.process_state_results}
 PERFECT = {
     "scene": {"t_acc": 100.0, "bleu": 100.0, "rouge1": 100.0},
     "object": {"e_acc": 100.0, "echo_rate": 100.0, "iou": 100.0, "valid_box_rate": 100.0, "quadrant_acc": 100.0,
                **{f"quadrant_acc_{q}": 100.0 for q in ("tl", "tr", "bl", "br")}},
-    "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0, "balanced_acc": 100.0, "mcc": 100.0, "group_acc": 100.0,
-              "tnr_displaced": 100.0},
+    "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0, "balanced_acc": 100.0, "mcc": 100.0, "group_acc": 100.0},
 }
 
 
@@ -256,6 +256,10 @@ def test_reference_answers_score_perfectly(data_dir: Path, config: str) -> None:
     expected = dict(PERFECT[config])
     if config == "object":  # the true answers land where the objects are: the quadrant shares of the split
         expected.update({f"predicted_{q}": 100 * sum(d["quadrant"] == i for d in docs) / len(docs) for i, q in enumerate(("tl", "tr", "bl", "br"))})
+    if config == "state":  # every negative of a kind the build made is rejected; a listed kind it did not make has no rows: 0
+        present = {doc["negative_kind"] for doc in docs if not doc["label"]}
+        assert len(present) >= 2, "fixture must hold several negative kinds"
+        expected.update({metric: 100.0 if metric.removeprefix("tnr_") in present else 0.0 for metric in KIND_METRICS})
     assert _score(docs, [doc["answer"] for doc in docs], config) == expected
 
 
@@ -266,7 +270,7 @@ def test_state_scores_follow_the_confusion_counts(data_dir: Path) -> None:
     assert positives and negatives, "fixture must hold both verdicts"
     answers = ["No." if doc["label"] else "Maybe." for doc in docs]  # every positive missed, negatives unreadable
     assert _score(docs, answers, "state") == {"f1": 0.0, "tnr": 0.0, "fpr": 100.0, "invalid_rate": pytest.approx(100 * negatives / len(docs)),
-                                              "balanced_acc": 0.0, "mcc": -100.0, "group_acc": 0.0, "tnr_displaced": 0.0}
+                                              "balanced_acc": 0.0, "mcc": -100.0, "group_acc": 0.0, **dict.fromkeys(KIND_METRICS, 0.0)}
 
 
 # --- runner checks ---------------------------------------------------------------------------
