@@ -15,7 +15,7 @@ def build_table(result: BuildResult) -> Table:
     study = study_statistics()
     title = f"LEGO-ARTA build in {result.out}"
     # At least as wide as its title: rich cuts a title to the table's width, and the path must show whole.
-    table = Table(title=escape(title), min_width=len(title) + 4)
+    table = Table(title=escape(title), min_width=len(title) + 4, caption_justify="left")
     for column in ("config", "train", "test", "all pairs", "units", "study pairs", "ratio"):
         table.add_column(column, justify="left" if column == "config" else "right")
     units = result.manifest.get("units", {})
