@@ -37,11 +37,20 @@ from typing import Any
 import numpy as np
 
 from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder, refuse_overlap
-from lego_arta.dataset.splits import SPLITS
-from lego_arta.evaluation.built_splits import config_names
 from lego_arta.evaluation.scoring import write_predictions
 from lego_arta.qa.formats import ANSWER_KINDS, ANSWER_MODE, Answer, AnswerItem, Answers, load_answers, parse_answer_items, read_json
-from lego_arta.qa.questionnaire import FORMAT_VERSION, IMAGES_DIR, ITEMS_NAME, PAGE_NAME, MakeConfig, images_at, png_bytes, split_rows, task_rng
+from lego_arta.qa.questionnaire import (
+    FORMAT_VERSION,
+    IMAGES_DIR,
+    ITEMS_NAME,
+    PAGE_NAME,
+    MakeConfig,
+    check_make_config,
+    images_at,
+    png_bytes,
+    split_rows,
+    task_rng,
+)
 from lego_arta.qa.sampling import stratified_sample
 from lego_arta.tasks import get_task
 from lego_arta.tasks.object import object_answer
@@ -110,25 +119,12 @@ def one_per_step(rows: list[dict[str, Any]], rng: np.random.Generator, exclude: 
     return sorted(members[int(rng.integers(len(members)))] for members in by_step.values())
 
 
-def _check_config(data: Path | str, config: MakeConfig) -> None:
-    unknown = [t for t in config.tasks if t not in ANSWER_TASKS]
-    if unknown:
-        raise ValueError(f"qa make --mode answer: no answer page for task(s) {unknown} (have {list(ANSWER_TASKS)})")
-    if config.per_task < 1:
-        raise ValueError(f"qa make: --per-task must be at least 1, got {config.per_task}")
-    if config.split not in SPLITS:
-        raise ValueError(f"qa make: --split must be one of {SPLITS}, got {config.split!r}")
-    missing = [t for t in config.tasks if t not in config_names(data)]
-    if missing:
-        raise ValueError(f"{data}: the build has no {', '.join(missing)} config (README.md configs: {list(config_names(data))})")
-
-
 def make_answer_questionnaire(data: Path | str, out: Path, config: MakeConfig, *, overwrite: bool = False) -> dict[str, Any]:
     """Sample each task's rows and write the answer page to ``out`` atomically; returns items.json.
 
     Same build, options and seed give a byte-identical folder.
     """
-    _check_config(data, config)
+    check_make_config(data, config, ANSWER_TASKS, "answer page")
     if Path(data).exists():
         refuse_overlap(Path(out), Path(data), source_name="--data")
     check_output_folder(Path(out), overwrite=overwrite, owner=ITEMS_NAME)  # before any image is read

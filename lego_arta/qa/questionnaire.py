@@ -26,7 +26,7 @@ import hashlib
 import io
 import json
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -275,10 +275,12 @@ DRAFTERS: dict[str, Callable[[Path | str, MakeConfig, np.random.Generator], tupl
 }
 
 
-def _check_config(data: Path | str, config: MakeConfig) -> None:
-    unknown = [t for t in config.tasks if t not in DRAFTERS]
+def check_make_config(data: Path | str, config: MakeConfig, pages: Collection[str], page: str) -> None:
+    """Refuse, before anything is read, tasks without a ``page`` (``pages`` has them), bad sizes,
+    splits, and tasks the build lacks: shared by the rating questionnaire and the answer page."""
+    unknown = [t for t in config.tasks if t not in pages]
     if unknown:
-        raise ValueError(f"qa make: no questionnaire for task(s) {unknown} (have {sorted(DRAFTERS)})")
+        raise ValueError(f"qa make: no {page} for task(s) {unknown} (have {sorted(pages)})")
     if config.per_task < 1:
         raise ValueError(f"qa make: --per-task must be at least 1, got {config.per_task}")
     if config.split not in SPLITS:
@@ -290,7 +292,7 @@ def _check_config(data: Path | str, config: MakeConfig) -> None:
 
 def make_questionnaire(data: Path | str, out: Path, config: MakeConfig = MakeConfig(), *, overwrite: bool = False) -> dict[str, Any]:
     """Sample, build the checks and tutorial, and write ``out`` atomically; returns the items.json document."""
-    _check_config(data, config)
+    check_make_config(data, config, DRAFTERS, "questionnaire")
     files: dict[str, bytes] = {}
     items: list[dict[str, Any]] = []
     tutorials: dict[str, list[dict[str, Any]]] = {}
