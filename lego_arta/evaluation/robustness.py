@@ -26,7 +26,6 @@ from rich.console import Console
 from rich.table import Table
 
 from lego_arta.atomic import atomic_write_text
-from lego_arta.evaluation.built_splits import read_columns
 from lego_arta.evaluation.results import ROBUSTNESS_FORMAT, metric_label
 from lego_arta.evaluation.scoring import DEFAULT_SPLIT, join_answers, load_references, read_predictions, reference_columns
 from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, RESAMPLE_UNIT, Interval
@@ -88,7 +87,7 @@ def robustness(
     second = join_answers(variant_refs, read_predictions(Path(variant)).answers)
     columns = reference_columns(task, paired)
     stats_a, stats_b = spec.stats(first.answers, columns), variant_spec.stats(second.answers, reference_columns(variant_task, variant_refs))
-    manuals = _manuals(data, variant_task, split, [r.id for r in variant_refs])
+    manuals = [reference.manual_id for reference in variant_refs]
     intervals = {name: paired_cluster_gap_ci(stats_a[name], stats_b[name], manuals, n_resamples=n_resamples, seed=seed, alpha=alpha)
                  for name in spec.metrics}  # fmt: skip
     original_scores = {name: stats_a[name].score() for name in spec.metrics}
@@ -99,12 +98,6 @@ def robustness(
         consistency=float(np.mean(spec.consistency(first.answers, second.answers))),
         missing=first.missing + second.missing,
     )  # fmt: skip
-
-
-def _manuals(data: Path | str, task: str, split: str, ids: Sequence[str]) -> list[str]:
-    table = read_columns(data, task, split, ["id", "manual_id"])
-    manual = dict(zip(table["id"], table["manual_id"]))
-    return [str(manual[row_id]) for row_id in ids]
 
 
 def robustness_table(result: RobustnessResult) -> Table:

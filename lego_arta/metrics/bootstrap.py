@@ -201,6 +201,11 @@ def add_intervals(
     return flat
 
 
+def _check_paired(first: SampleStats, second: SampleStats, clusters: Sequence[str]) -> None:
+    if len(first) != len(second) or len(first) != len(clusters):
+        raise ValueError(f"paired samples must align: {len(first)} and {len(second)} rows, {len(clusters)} cluster labels")
+
+
 def paired_cluster_gap_ci(
     first: SampleStats,
     second: SampleStats,
@@ -220,8 +225,7 @@ def paired_cluster_gap_ci(
     >>> paired_cluster_gap_ci(a, b, ["m1", "m1", "m2", "m2"], n_resamples=200)
     Interval(low=0.0, high=100.0)
     """
-    if len(first) != len(second) or len(first) != len(clusters):
-        raise ValueError(f"paired samples must align: {len(first)} and {len(second)} rows, {len(clusters)} cluster labels")
+    _check_paired(first, second, clusters)
     index = cluster_index(clusters, len(first))
     gaps = []
     for draw in cluster_weights(index, n_resamples, seed):
@@ -257,8 +261,7 @@ def paired_cluster_permutation_p(
     >>> paired_cluster_permutation_p(a, a, ["m1"] * 4 + ["m2"] * 4)
     1.0
     """
-    if len(first) != len(second) or len(first) != len(clusters):
-        raise ValueError(f"paired samples must align: {len(first)} and {len(second)} rows, {len(clusters)} cluster labels")
+    _check_paired(first, second, clusters)
     if first.values.shape != second.values.shape:
         raise ValueError(f"paired statistics differ in shape: {first.values.shape} and {second.values.shape}")
     index = cluster_index(clusters, len(first))

@@ -36,20 +36,20 @@ from typing import Any
 
 import numpy as np
 
-from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder, refuse_overlap
+from lego_arta.atomic import atomic_write_text, check_output_folder, refuse_overlap
 from lego_arta.evaluation.scoring import write_predictions
 from lego_arta.qa.formats import ANSWER_KINDS, ANSWER_MODE, Answer, AnswerItem, Answers, load_answers, parse_answer_items, read_json
 from lego_arta.qa.questionnaire import (
     FORMAT_VERSION,
     IMAGES_DIR,
     ITEMS_NAME,
-    PAGE_NAME,
     MakeConfig,
     check_make_config,
     images_at,
     png_bytes,
     split_rows,
     task_rng,
+    write_page_folder,
 )
 from lego_arta.qa.sampling import stratified_sample
 from lego_arta.tasks import get_task
@@ -166,12 +166,7 @@ def make_answer_questionnaire(data: Path | str, out: Path, config: MakeConfig, *
     }
     parse_answer_items(document, "items.json")  # what qa score will read back
     page = render_answer_page(document)
-    with atomic_directory(out, overwrite=overwrite, owner=ITEMS_NAME) as tmp:
-        for name, data_bytes in files.items():
-            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / name).write_bytes(data_bytes)
-        (tmp / ITEMS_NAME).write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        (tmp / PAGE_NAME).write_text(page, encoding="utf-8")
+    write_page_folder(out, files, document, page, overwrite=overwrite)
     return document
 
 

@@ -32,6 +32,7 @@ scored as an empty answer), but an answer that is there must be valid.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -349,31 +350,28 @@ def parse_answers(document: Any, items: AnswerItems, path: Path) -> Answers:
     return Answers(Path(path), person.strip(), started, finished, answers, seconds)
 
 
-def load_answers(paths: list[Path], items: AnswerItems) -> list[Answers]:
-    """Read and validate every answers file; one person may appear in one file only."""
-    loaded: list[Answers] = []
+def _load_all(paths: list[Path], parse: Callable[[Any, Path], Any], who: str, did: str, files: str) -> list[Any]:
+    """Read and validate every file with ``parse``; one ``who`` (the attribute naming the person)
+    may appear in one file only."""
+    loaded: list[Any] = []
     seen: dict[str, Path] = {}
     for path in paths:
-        answers = parse_answers(read_json(path), items, Path(path))
-        if answers.person in seen:
-            raise ValueError(f"{path}: person {answers.person!r} also answered in {seen[answers.person]} (one file per person)")
-        seen[answers.person] = Path(path)
-        loaded.append(answers)
+        parsed = parse(read_json(path), Path(path))
+        name = getattr(parsed, who)
+        if name in seen:
+            raise ValueError(f"{path}: {who} {name!r} also {did} in {seen[name]} (one file per {who})")
+        seen[name] = Path(path)
+        loaded.append(parsed)
     if not loaded:
-        raise ValueError("qa score: no answers files given")
+        raise ValueError(f"qa score: no {files} files given")
     return loaded
+
+
+def load_answers(paths: list[Path], items: AnswerItems) -> list[Answers]:
+    """Read and validate every answers file; one person may appear in one file only."""
+    return _load_all(paths, lambda document, path: parse_answers(document, items, path), "person", "answered", "answers")
 
 
 def load_ratings(paths: list[Path], items: Items) -> list[Ratings]:
     """Read and validate every ratings file; one rater may appear in one file only."""
-    loaded: list[Ratings] = []
-    seen: dict[str, Path] = {}
-    for path in paths:
-        ratings = parse_ratings(read_json(path), items, Path(path))
-        if ratings.rater in seen:
-            raise ValueError(f"{path}: rater {ratings.rater!r} also rated in {seen[ratings.rater]} (one file per rater)")
-        seen[ratings.rater] = Path(path)
-        loaded.append(ratings)
-    if not loaded:
-        raise ValueError("qa score: no ratings files given")
-    return loaded
+    return _load_all(paths, lambda document, path: parse_ratings(document, items, path), "rater", "rated", "ratings")

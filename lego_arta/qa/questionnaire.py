@@ -333,13 +333,19 @@ def make_questionnaire(data: Path | str, out: Path, config: MakeConfig = MakeCon
     page = render_page(document, tutorials)
     if Path(data).exists():
         refuse_overlap(Path(out), Path(data), source_name="--data")
+    write_page_folder(out, files, document, page, overwrite=overwrite)
+    return document
+
+
+def write_page_folder(out: Path, files: dict[str, bytes], document: dict[str, Any], page: str, *, overwrite: bool = False) -> None:
+    """Write a page's folder atomically: its image files, ``items.json`` and ``index.html``
+    (the rating questionnaire and the answer page share the layout; ``items.json`` marks it as ours)."""
     with atomic_directory(out, overwrite=overwrite, owner=ITEMS_NAME) as tmp:
         for name, data_bytes in files.items():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_bytes(data_bytes)
         (tmp / ITEMS_NAME).write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         (tmp / PAGE_NAME).write_text(page, encoding="utf-8")
-    return document
 
 
 def render_page(document: dict[str, Any], tutorials: dict[str, list[dict[str, Any]]]) -> str:
