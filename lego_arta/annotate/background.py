@@ -39,6 +39,16 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected an H×W, H×W×3 or H×W×4 image, got shape {array.shape}")
 
 
+def channel_max(pixels: np.ndarray) -> np.ndarray:
+    """The largest of the last axis's three channels: ``pixels.max(axis=-1)``, in two element-wise
+    passes (numpy's reduction over a 3-wide inner axis is several times slower on a whole image).
+
+    >>> channel_max(np.array([[[1, 7, 3], [9, 0, 2]]], np.uint8)).tolist()
+    [[7, 9]]
+    """
+    return np.maximum(np.maximum(pixels[..., 0], pixels[..., 1]), pixels[..., 2])
+
+
 def row_background(image: np.ndarray) -> np.ndarray:
     """``(H, 3)`` float backdrop colour of each row: median of its left and right border bands."""
     rgb = as_rgb(image)
@@ -55,7 +65,7 @@ def foreground_mask(image: np.ndarray, *, tolerance: int = FOREGROUND_TOLERANCE)
     rgb = np.ascontiguousarray(as_rgb(image))
     backdrop = np.round(row_background(rgb)).astype(np.uint8)
     diff = cv2.absdiff(rgb, np.broadcast_to(backdrop[:, None, :], rgb.shape).copy())
-    mask = diff.max(axis=2) > tolerance
+    mask = channel_max(diff) > tolerance
     f = FRAME_PIXELS
     mask[:f, :] = False
     mask[-f:, :] = False

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lego_arta.annotate.background import as_rgb, mask_box
+from lego_arta.annotate.background import as_rgb, channel_max, mask_box
 from lego_arta.annotate.background import background_box as _background_box
 from lego_arta.annotate.boundary import OUTLINE_GAP_PX, boundary_mask, filled_outline, highlighted_item_mask
 from lego_arta.boxes import PixelBox
@@ -107,7 +107,7 @@ def _same_view(image: np.ndarray, reference: np.ndarray, zone: np.ndarray, hidde
     band = _grow(zone, AGREEMENT_BAND_PX) & ~zone & ~hidden
     if not band.any():
         return False
-    gap = np.abs(image[band].astype(np.int16) - reference[band].astype(np.int16)).max(axis=1)
+    gap = channel_max(np.abs(image[band].astype(np.int16) - reference[band].astype(np.int16)))
     return float((gap <= AGREEMENT_LEVELS).mean()) >= MIN_AGREEMENT
 
 

@@ -33,6 +33,7 @@ on the step's new parts as placed, exactly as the generator draws it on a positi
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -240,25 +241,39 @@ def _inside_frame(part: Placement, view: View) -> bool:
     return bool((corners >= 0).all() and (corners[:, 0] <= view.width - 1).all() and (corners[:, 1] <= view.height - 1).all())
 
 
-def _layouts(scene: StepScene, kind: str, rng: np.random.Generator) -> list[tuple[tuple[Placement, ...], tuple[int, ...]]] | str:
-    """(placements shown, highlighted positions) of each candidate negative of ``kind``."""
+Layout = tuple[tuple[Placement, ...], tuple[int, ...]]
+
+
+def _layouts(scene: StepScene, kind: str, rng: np.random.Generator) -> Iterator[Layout] | str:
+    """(placements shown, highlighted positions) of each candidate negative of ``kind``, checked
+    as they are consumed (a state takes one or two of a kind, and each check rebuilds the model);
+    or why the kind cannot be made for this step. Every draw from ``rng`` happens here, before
+    the first candidate is checked, so how many are consumed never changes what is drawn next.
+    """
     if scene.previous_placed is None:
         return FIRST_STEP
     if kind == "undo":
         before = [i for i in scene.present if i not in scene.placed]
-        return [(scene.shown(before), tuple(before.index(i) for i in scene.previous_placed))]
+        return iter([(scene.shown(before), tuple(before.index(i) for i in scene.previous_placed))])
     if kind == "missing":
         if len(scene.placed) < 2:
             return ONE_PART_STEP
         shown = [i for i in scene.present if i != scene.present[-1]]
-        return [(scene.shown(shown), tuple(shown.index(i) for i in scene.placed if i in shown))]
+        return iter([(scene.shown(shown), tuple(shown.index(i) for i in scene.placed if i in shown))])
     replacements = _replacements(scene, kind, rng)
     if isinstance(replacements, str):
         return replacements
+    valid = _valid_layouts(scene, kind, replacements)
+    first = next(valid, None)
+    return NO_VALID_PLACEMENT if first is None else itertools.chain([first], valid)
+
+
+def _valid_layouts(scene: StepScene, kind: str, replacements: Sequence[Placement]) -> Iterator[Layout]:
+    """The first :data:`MAX_CANDIDATES` replacements that make a valid, visible, contradicting build."""
     kept = scene.shown(scene.present[:-1])
     truth = scene.placements[scene.present[-1]]
     highlight = tuple(scene.present.index(i) for i in scene.placed)
-    layouts = []
+    made = 0
     for part in replacements:
         if kind in WHERE_KINDS and not contradicts_instruction(part, truth, kept):
             continue
@@ -267,30 +282,33 @@ def _layouts(scene: StepScene, kind: str, rng: np.random.Generator) -> list[tupl
             continue
         if not _inside_frame(part, scene.view):
             continue
-        layouts.append((placements, highlight))
-        if len(layouts) == MAX_CANDIDATES:
-            break
-    return layouts or NO_VALID_PLACEMENT
+        yield placements, highlight
+        made += 1
+        if made == MAX_CANDIDATES:
+            return
 
 
-def iter_negatives(scene: StepScene, kind: str, rng: np.random.Generator) -> Iterator[RenderedNegative] | str:
+def iter_negatives(scene: StepScene, kind: str, rng: np.random.Generator, *, positive: np.ndarray | None = None) -> Iterator[RenderedNegative] | str:
     """The negatives of ``kind`` for one step, nearest error first, rendered as they are consumed;
     or why the kind cannot be made for this step.
 
     A candidate whose pixels equal the positive's (the error hidden from the camera) is passed
-    over, so every negative looks wrong.
+    over, so every negative looks wrong. ``positive`` is the step's own image (RGB) when the
+    caller has it decoded; without it the step is rendered (:attr:`StepScene.positive`, the same
+    pixels for a synthetic manual's image).
     """
     if kind not in RENDER_KINDS:
         raise ValueError(f"unknown render-true negative kind {kind!r}; expected one of {list(RENDER_KINDS)}")
     layouts = _layouts(scene, kind, rng)
     if isinstance(layouts, str):
         return layouts
-    return _rendered(scene, kind, layouts)
+    return _rendered(scene, kind, layouts, positive)
 
 
-def _rendered(scene: StepScene, kind: str, layouts: Sequence[tuple[tuple[Placement, ...], tuple[int, ...]]]) -> Iterator[RenderedNegative]:
+def _rendered(scene: StepScene, kind: str, layouts: Iterator[Layout], positive: np.ndarray | None) -> Iterator[RenderedNegative]:
     truth = frozenset(scene.shown(scene.present))
-    positive = scene.positive
+    if positive is None:
+        positive = scene.positive
     for placements, highlight in layouts:
         if frozenset(placements) == truth:
             continue

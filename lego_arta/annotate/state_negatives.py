@@ -85,7 +85,7 @@ def state_negatives(
                 found = _pasted(step_image, previous_image, boundary, rng, count, min_displacement)
             else:
                 scene = step_scene(manual_folder, step_file)
-                found = scene if isinstance(scene, str) else iter_negatives(scene, kind, rng)
+                found = scene if isinstance(scene, str) else iter_negatives(scene, kind, rng, positive=step_image)
             if isinstance(found, str):
                 rejected[f"{kind}: {found}"] += 1
                 live.remove(kind)

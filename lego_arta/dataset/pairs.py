@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -110,20 +111,67 @@ def _to_rgb(image: Image.Image, path: Path) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def _embeddable(image: Image.Image, pixels: np.ndarray) -> bool:
-    """Whether a decoded file's own bytes show exactly ``pixels`` to any reader: a PNG of 8-bit RGB,
-    or RGBA whose alpha is opaque everywhere (the synthetic and the real assembly images), with no
-    header entries beyond colour facts (no text chunk can carry a file name into a row)."""
-    if image.format != "PNG" or image.mode not in ("RGB", "RGBA") or set(image.info) - _PLAIN_PNG_INFO:
-        return False
-    return image.mode == "RGB" or bool(np.asarray(image.getchannel("A")).min() == 255)
+#: PNG chunks that carry pixels or colour facts only: a raw file with any other (text, EXIF) is
+#: re-encoded rather than embedded, so nothing but pixels goes into a row.
+_PLAIN_PNG_CHUNKS = frozenset({b"IHDR", b"IDAT", b"IEND", b"pHYs", b"gAMA", b"sRGB", b"cHRM"})
+
+
+def png_chunks(data: bytes) -> list[bytes]:
+    """The chunk types of a PNG stream, in order (a truncated stream lists what it holds).
+
+    Pillow reads the chunks after the pixels only when it decodes with its own decoder, so the
+    fast path reads the list here to see a text chunk anywhere in the file.
+
+    >>> png_chunks(png_bytes(np.zeros((1, 1, 3), dtype=np.uint8)))
+    [b'IHDR', b'IDAT', b'IEND']
+    """
+    chunks, at = [], 8
+    while at + 8 <= len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        chunks.append(bytes(data[at + 4 : at + 8]))
+        at += 12 + length
+    return chunks
+
+
+def _opaque_png_pixels(image: Image.Image) -> tuple[np.ndarray, bool] | None:
+    """RGB pixels of an 8-bit RGB or opaque RGBA PNG, decoded by OpenCV; ``None`` for anything else.
+
+    These are the manuals' assembly images, and decoding them is the build's largest cost after
+    encoding: OpenCV's decode straight to a contiguous array takes about half of Pillow's decode
+    plus the copy out of its RGBA buffer (``benchmarks/bench_build.py``), and gives the same
+    pixels (``tests/dataset/test_pairs.py``). Every other file (16-bit, palette, grey, transparent,
+    a stream OpenCV cannot read) returns ``None`` and takes Pillow's path in :func:`decode_image`.
+    ``image`` is the opened, not yet loaded file; its header chose the path. The pixels come with
+    whether the file may be embedded as it is (only :data:`_PLAIN_PNG_CHUNKS` in it).
+    """
+    if image.format != "PNG" or image.mode not in ("RGB", "RGBA") or "transparency" in image.info:
+        return None
+    image.fp.seek(0)
+    data = image.fp.read()
+    pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)  # no colour conversion, no EXIF rotation
+    if pixels is None or pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != len(image.mode):
+        return None
+    if pixels.shape[1::-1] != image.size:
+        return None
+    if image.mode == "RGBA":
+        if cv2.minMaxLoc(pixels[:, :, 3])[0] < 255:  # see-through somewhere: Pillow composites it
+            return None
+        rgb = cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGB)
+    else:
+        rgb = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    return rgb, set(png_chunks(data)) <= _PLAIN_PNG_CHUNKS
 
 
 def decode_image(row: Row) -> tuple[np.ndarray, bool]:
-    """A row's image as RGB uint8, and whether the file may be embedded as it is (:func:`_embeddable`).
+    """A row's image as RGB uint8, and whether the file's own bytes may be embedded as they are.
+
+    Only a file :func:`_opaque_png_pixels` decodes may be: an 8-bit RGB or opaque RGBA PNG (the
+    synthetic and the real assembly images) with nothing but :data:`_PLAIN_PNG_CHUNKS`, so every
+    reader sees exactly these pixels and no text chunk carries a file name into a row.
 
     Raises :class:`ImageError` naming the file. The size is checked from the header before any
-    pixel is decoded (so a decompression bomb costs nothing); modes are converted by :func:`_to_rgb`.
+    pixel is decoded (so a decompression bomb costs nothing); a plain PNG is decoded by
+    :func:`_opaque_png_pixels`, other modes are converted by :func:`_to_rgb`.
     """
     path = row.image.path
     try:
@@ -131,9 +179,11 @@ def decode_image(row: Row) -> tuple[np.ndarray, bool]:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own, lower limit follows
             with Image.open(path) as image:
                 _check_size(path, image.size)
+                fast = _opaque_png_pixels(image)
+                if fast is not None:
+                    return fast
                 image.load()
-                pixels = _to_rgb(image, path)
-                return pixels, _embeddable(image, pixels)
+                return _to_rgb(image, path), False
     except Image.DecompressionBombError as error:  # Pillow refuses the header before we see the size
         raise ImageError(f"{path}: image is outside the accepted range (at most {MAX_IMAGE_PIXELS:,} pixels): {error}") from error
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as error:
@@ -169,9 +219,6 @@ def clamp_box(box: Sequence[float], width: int, height: int) -> tuple[float, flo
 #: on 1024x473 collages level 1 takes 10.0 ms for 112 KiB, 3 10.9 ms for 110 KiB, 6 16.1 ms for
 #: 103 KiB (docs/benchmarks.md): the encode is most of a pair's cost, the size differs by 2-8 %.
 PNG_COMPRESS_LEVEL = 1
-#: PNG header keys (``Image.info``) that carry no content: a raw file with any other (text chunks,
-#: EXIF) is re-encoded rather than embedded, so nothing but pixels goes into a row.
-_PLAIN_PNG_INFO = frozenset({"dpi", "gamma", "srgb", "chromaticity"})
 
 
 @dataclass

@@ -226,13 +226,6 @@ def test_any_plan_gives_physically_valid_negatives_that_differ(seed: int, index:
             assert not physical_problems(negative.placements), physical_problems(negative.placements)
 
 
-@pytest.mark.parametrize("name", ["rendered_negatives", "state_negatives"])
-def test_doctests(name: str) -> None:
-    import doctest
-    import importlib
-
-    assert doctest.testmod(importlib.import_module(f"lego_arta.annotate.{name}")).failed == 0
-
 
 def test_the_task_lists_every_negative_kind_the_annotate_layer_makes() -> None:
     """tasks/state.py (bottom layer) declares the kinds for the lmms-eval TNR columns; annotate makes them."""

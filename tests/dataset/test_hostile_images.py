@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image, PngImagePlugin
 
 from lego_arta.annotate.collage import box_to_frame
-from lego_arta.dataset.pairs import MAX_IMAGE_PIXELS, ImageError, clamp_box, read_rgb
+from lego_arta.dataset.pairs import MAX_IMAGE_PIXELS, ImageError, clamp_box, decode_image, png_chunks, read_rgb
 from lego_arta.dataset.pipeline import build
 from lego_arta.parse.manual import ImageRef, Row
 from lego_arta.source.layout import parse_image_name
@@ -75,6 +77,79 @@ def test_alpha_is_composited_onto_the_background_and_full_transparency_is_an_err
     palette.putpalette([0, 0, 255] + [0, 0, 0] * 255)
     with pytest.raises(ImageError, match="fully transparent"):
         read_rgb(_row(_save(tmp_path, palette, "palette.png", transparency=0)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mode=st.sampled_from(["RGB", "RGBA", "RGBA-clear", "P", "L", "LA", "I;16", "RGB;16"]), seed=st.integers(0, 2**16),
+       width=st.integers(16, 70), height=st.integers(16, 40))  # fmt: skip
+def test_every_mode_decodes_to_the_pixels_pillow_shows(tmp_path: Path, mode: str, seed: int, width: int, height: int) -> None:
+    """Plain RGB and opaque RGBA PNGs take OpenCV's decoder, everything else Pillow's: the pixels
+    are the same either way (the reference is Pillow's own RGB view, composited onto white)."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (height, width, 4), dtype=np.uint8)
+    if mode in ("RGB", "RGB;16"):
+        image = Image.fromarray(pixels[..., :3], "RGB")
+    elif mode.startswith("RGBA"):
+        pixels[..., 3] = 255
+        if mode == "RGBA-clear":
+            pixels[0, 0, 3] = 7
+        image = Image.fromarray(pixels, "RGBA")
+    elif mode == "LA":
+        pixels[..., 1] = 255
+        image = Image.fromarray(pixels[..., :2], "LA")
+    elif mode == "I;16":
+        image = Image.fromarray(pixels[..., 0].astype(np.uint16) * 257)
+    else:
+        image = Image.fromarray(pixels[..., 0], "L").convert(mode)
+    path = tmp_path / f"{mode.replace(';', '-')}-{seed}.png"
+    if mode == "RGB;16":  # 48-bit RGB: OpenCV would hand back 16-bit samples, so Pillow decodes it
+        header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+        wide = np.repeat(pixels[..., :3].astype(">u2") * 257, 1, axis=2)
+        raw = b"".join(b"\x00" + wide[y].tobytes() for y in range(height))
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b""))
+    else:
+        image.save(path)
+    decoded, embeddable = decode_image(_row(path))
+    with Image.open(path) as opened:
+        if mode == "I;16":
+            expected = np.repeat(pixels[..., :1], 3, axis=2)
+        else:
+            rgba = opened.convert("RGBA")
+            expected = np.asarray(Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB"))
+    assert decoded.dtype == np.uint8 and decoded.flags.c_contiguous
+    np.testing.assert_array_equal(decoded, expected)
+    assert embeddable == (mode in ("RGB", "RGBA"))
+
+
+def test_a_text_chunk_anywhere_keeps_a_file_from_being_embedded_as_it_is(tmp_path: Path) -> None:
+    """A text chunk may carry a file name (the answer); Pillow sees one after the pixels only once
+    it decodes, so the fast path reads the chunk list itself."""
+    pixels = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    plain = _save(tmp_path, Image.fromarray(pixels), "plain.png")
+    assert decode_image(_row(plain))[1] is True
+    data = plain.read_bytes()
+    end = data.rindex(b"IEND") - 4
+    late = tmp_path / "late-text.png"
+    late.write_bytes(data[:end] + _chunk(b"tEXt", b"Comment\x00sm01-Bag-0001_step.png") + data[end:])
+    assert png_chunks(late.read_bytes()) == [b"IHDR", b"IDAT", b"tEXt", b"IEND"]
+    with Image.open(late) as opened:
+        assert "Comment" not in opened.info  # not seen before the pixels are decoded
+    decoded, embeddable = decode_image(_row(late))
+    np.testing.assert_array_equal(decoded, pixels)
+    assert embeddable is False
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "sm01-Bag-0001_step.png")
+    early = _save(tmp_path, Image.fromarray(pixels), "early-text.png", pnginfo=info)
+    assert decode_image(_row(early))[1] is False
+
+
+def test_a_truncated_png_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    pixels = np.random.default_rng(1).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    data = _save(tmp_path, Image.fromarray(pixels), "whole.png").read_bytes()
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match="cut.png: cannot decode image"):
+        read_rgb(_row(cut))
 
 
 def test_boxes_are_cut_to_their_image_and_the_frame() -> None:
