@@ -26,6 +26,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
 
+import cv2
+from threadpoolctl import threadpool_limits
+
 Job = TypeVar("Job")
 Result = TypeVar("Result")
 
@@ -34,6 +37,26 @@ EXECUTORS: tuple[str, ...] = ("local", "ray")
 #: Ray tasks kept in flight per worker slot: enough to keep every CPU busy while the driver takes
 #: results in order, few enough that finished-but-unread results do not pile up in memory.
 RAY_TASKS_PER_CPU = 2
+
+
+def one_thread_per_worker() -> None:
+    """Keep a worker process to one native thread (OpenCV's pool, BLAS and OpenMP).
+
+    The jobs already use every CPU, one process each; OpenCV otherwise starts a thread per core in
+    every worker, and on a machine with as many workers as cores those threads only compete for
+    the same cores (and its thread hand-offs cost time of their own). Ray already limits OpenMP
+    to a task's CPUs, but not OpenCV.
+
+    >>> one_thread_per_worker(); cv2.getNumThreads()
+    1
+    """
+    cv2.setNumThreads(1)
+    threadpool_limits(limits=1)
+
+
+def _one_threaded(fn: Callable[[Job], Result], job: Job) -> Result:
+    one_thread_per_worker()
+    return fn(job)
 
 
 class Executor(Protocol):
@@ -64,7 +87,7 @@ class LocalExecutor:
                 yield fn(job)
             return
         order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i])) if cost is not None else range(len(jobs))
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(jobs))) as pool:
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)), initializer=one_thread_per_worker) as pool:
             futures = {i: pool.submit(fn, jobs[i]) for i in order}
             for i in range(len(jobs)):
                 yield futures.pop(i).result()
@@ -103,18 +126,18 @@ class RayExecutor:
         """Tasks are started in job order (``cost`` is not used), at most a window of them at a
         time, so results waiting for the driver stay few on a large cluster."""
         ray = self._ray()
-        remote = ray.remote(num_cpus=1)(fn)
+        remote = ray.remote(num_cpus=1)(_one_threaded)
         window = max(1, self.workers * RAY_TASKS_PER_CPU)
         pending: collections.deque[Any] = collections.deque()
         upcoming = iter(jobs)
         for job in upcoming:
-            pending.append(remote.remote(job))
+            pending.append(remote.remote(fn, job))
             if len(pending) >= window:
                 break
         while pending:
             result = ray.get(pending.popleft())
             for job in upcoming:
-                pending.append(remote.remote(job))
+                pending.append(remote.remote(fn, job))
                 break
             yield result
 
