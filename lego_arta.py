@@ -71,7 +71,7 @@ class LegoArta(datasets.GeneratorBasedBuilder):
         recipe = self._recipe()
         cache = Path(self.cache_dir) / "raw"
         raw = Path(self.config.data_dir) if self.config.data_dir else resolve_raw(recipe, cache / "build", progress=False)
-        manuals, splits, votes = read_and_split(raw, recipe)
+        manuals, splits, votes, _ = read_and_split(raw, recipe)
         return [
             datasets.SplitGenerator(
                 name=split, gen_kwargs={"manuals": [m for m in manuals if splits[m.manual_id] == split], "recipe": recipe, "votes": votes}

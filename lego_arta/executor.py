@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 import cv2
@@ -39,24 +40,34 @@ EXECUTORS: tuple[str, ...] = ("local", "ray")
 RAY_TASKS_PER_CPU = 2
 
 
-def one_thread_per_worker() -> None:
-    """Keep a worker process to one native thread (OpenCV's pool, BLAS and OpenMP).
+@contextmanager
+def one_thread_per_worker() -> Iterator[None]:
+    """Keep the processes started inside the block to one native thread (OpenCV's pool, BLAS, OpenMP).
 
     The jobs already use every CPU, one process each; OpenCV otherwise starts a thread per core in
-    every worker, and on a machine with as many workers as cores those threads only compete for
-    the same cores (and its thread hand-offs cost time of their own). Ray already limits OpenMP
-    to a task's CPUs, but not OpenCV.
+    every worker, and with as many workers as cores those threads only compete for the same cores.
+    The limit is set here, in the parent, before the workers are forked, and lifted after: a
+    forked child must not reconfigure a thread pool whose threads stayed behind in the parent
+    (OpenCV then waits for them forever).
 
-    >>> one_thread_per_worker(); cv2.getNumThreads()
+    >>> with one_thread_per_worker():
+    ...     cv2.getNumThreads()
     1
     """
+    previous = cv2.getNumThreads()
     cv2.setNumThreads(1)
-    threadpool_limits(limits=1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        cv2.setNumThreads(previous)
 
 
 def _one_threaded(fn: Callable[[Job], Result], job: Job) -> Result:
-    one_thread_per_worker()
-    return fn(job)
+    """A Ray task: its worker process is started by Ray, not forked from one with threads running."""
+    cv2.setNumThreads(1)
+    with threadpool_limits(limits=1):
+        return fn(job)
 
 
 class Executor(Protocol):
@@ -87,7 +98,7 @@ class LocalExecutor:
                 yield fn(job)
             return
         order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i])) if cost is not None else range(len(jobs))
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)), initializer=one_thread_per_worker) as pool:
+        with one_thread_per_worker(), ProcessPoolExecutor(max_workers=min(self.workers, len(jobs))) as pool:
             futures = {i: pool.submit(fn, jobs[i]) for i in order}
             for i in range(len(jobs)):
                 yield futures.pop(i).result()

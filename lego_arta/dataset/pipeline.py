@@ -15,6 +15,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,7 +30,7 @@ from lego_arta.atomic import atomic_directory, atomic_write_text, check_replacea
 from lego_arta.dataset.card import render_card, task_notes
 from lego_arta.dataset.export import EmptySplitError, ShardedParquetWriter, content_fingerprint, file_checksums
 from lego_arta.dataset.layout import MANIFEST, README
-from lego_arta.dataset.pairs import ENCODE_CLOCK, ManualPairs, build_manual_pairs, manual_strata, session_votes
+from lego_arta.dataset.pairs import DECODE_CLOCK, ENCODE_CLOCK, ManualPairs, build_manual_pairs, manual_strata, session_votes
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.dataset.splits import SPLITS, split_manuals
@@ -54,14 +55,17 @@ class BuildResult:
 
 @dataclass
 class RunStats:
-    """What one build cost, summed from its manuals' :attr:`ManualPairs.stats`.
+    """What one build cost, summed from its manuals' job stats (:func:`job_stats`).
 
     ``encode_ratio`` is the issue-15 figure: build wall x workers / (pairs x mean PNG encode time of
     a pair image), both measured in this run; 1.0 would mean the cores did nothing but encode one
-    PNG per pair. ``encode_cpu_ratio`` is the same in CPU seconds (the workers' CPU over the
-    encoding CPU per image): on a machine shared with other jobs, wall times stretch unevenly and
-    this one stays put. A manual's memory figure is its worker's peak so far, so the per-worker
-    peak is the largest over its manuals.
+    PNG per pair. ``encode_cpu_ratio`` is the same in CPU seconds of the pair jobs (their CPU over
+    the encoding CPU per image): on a machine shared with other jobs, wall times stretch unevenly
+    and this one stays put. ``all_cpu_ratio`` counts every CPU second of the build: the vote jobs
+    that come before the pairs, and the driver's own (reading results, writing the shards).
+    ``cpu_shares`` splits the jobs' CPU into PNG encoding, decoding and the rest, so a run shows
+    how much of it is codec work no build can avoid. A manual's memory figure is its worker's
+    peak so far, so the per-worker peak is the largest over its manuals.
 
     >>> stats = RunStats(executor="local", workers=2)
     >>> stats.add({"wall_s": 2.0, "cpu_s": 1.5, "encode_s": 0.5, "encodes": 50, "peak_rss_mib": 300.0, "worker": 7})
@@ -76,10 +80,17 @@ class RunStats:
     encode_s: float = 0.0
     encode_cpu_s: float = 0.0
     encodes: int = 0
+    decode_cpu_s: float = 0.0
+    decodes: int = 0
+    vote_cpu_s: float = 0.0
+    driver_cpu_s: float = 0.0
+    #: CPU of the jobs that ran in the driver's own process (one local worker): not the driver's.
+    in_process_cpu_s: float = 0.0
     per_manual_wall_s: list[float] = field(default_factory=list)
     peak_rss_mib: dict[str, float] = field(default_factory=dict)
 
     def add(self, stats: Mapping[str, float]) -> None:
+        """Count one manual's pair job."""
         if not stats:
             return
         self.manuals += 1
@@ -87,7 +98,21 @@ class RunStats:
         self.encode_s += stats["encode_s"]
         self.encode_cpu_s += stats.get("encode_cpu_s", 0.0)
         self.encodes += int(stats["encodes"])
+        self.decode_cpu_s += stats.get("decode_cpu_s", 0.0)
+        self.decodes += int(stats.get("decodes", 0))
         self.per_manual_wall_s.append(stats["wall_s"])
+        self._peak(stats)
+
+    def add_vote(self, stats: Mapping[str, float]) -> None:
+        """Count one manual's vote job (its decodes are codec work too; its encodes are none)."""
+        self.vote_cpu_s += stats["cpu_s"]
+        self.decode_cpu_s += stats.get("decode_cpu_s", 0.0)
+        self.decodes += int(stats.get("decodes", 0))
+        self._peak(stats)
+
+    def _peak(self, stats: Mapping[str, float]) -> None:
+        if int(stats["worker"]) == os.getpid():
+            self.in_process_cpu_s += stats["cpu_s"]
         worker = str(int(stats["worker"]))
         self.peak_rss_mib[worker] = max(self.peak_rss_mib.get(worker, 0.0), stats["peak_rss_mib"])
 
@@ -95,16 +120,24 @@ class RunStats:
         encode_ms = 1000 * self.encode_s / self.encodes if self.encodes else 0.0
         encode_cpu_ms = 1000 * self.encode_cpu_s / self.encodes if self.encodes else 0.0
         ratio = wall_s * self.workers / (pairs * encode_ms / 1000) if pairs and encode_ms else None
-        cpu_ratio = self.cpu_s / (pairs * encode_cpu_ms / 1000) if pairs and encode_cpu_ms else None
+        floor = pairs * encode_cpu_ms / 1000
+        cpu_ratio = self.cpu_s / floor if floor else None
+        jobs_cpu = self.cpu_s + self.vote_cpu_s
+        all_ratio = (jobs_cpu + self.driver_cpu_s) / floor if floor else None
         walls = sorted(self.per_manual_wall_s)
+        shares = {"encode": self.encode_cpu_s, "decode": self.decode_cpu_s, "other": jobs_cpu - self.encode_cpu_s - self.decode_cpu_s}
         return {
             "executor": self.executor, "workers": self.workers, "manuals": self.manuals, "pairs": pairs,
             "wall_s": round(wall_s, 3), "worker_cpu_s": round(self.cpu_s, 3),
+            "vote_cpu_s": round(self.vote_cpu_s, 3), "driver_cpu_s": round(self.driver_cpu_s, 3),
             "encodes": self.encodes, "encode_s": round(self.encode_s, 3), "encode_ms_per_image": round(encode_ms, 3),
+            "decodes": self.decodes, "decode_cpu_ms_per_image": round(1000 * self.decode_cpu_s / self.decodes, 3) if self.decodes else 0.0,
             "ms_per_pair_per_worker": round(1000 * wall_s * self.workers / pairs, 3) if pairs else None,
             "encode_ratio": round(ratio, 3) if ratio is not None else None,
             "encode_cpu_ms_per_image": round(encode_cpu_ms, 3),
             "encode_cpu_ratio": round(cpu_ratio, 3) if cpu_ratio is not None else None,
+            "all_cpu_ratio": round(all_ratio, 3) if all_ratio is not None else None,
+            "cpu_shares": {k: round(v / jobs_cpu, 3) for k, v in shares.items()} if jobs_cpu else {},
             "manual_wall_s": {"mean": round(sum(walls) / len(walls), 3), "max": round(walls[-1], 3)} if walls else {},
             "peak_rss_mib_per_worker": {k: round(v, 1) for k, v in sorted(self.peak_rss_mib.items())},
             "peak_rss_mib_max": round(max(self.peak_rss_mib.values()), 1) if self.peak_rss_mib else None,
@@ -162,20 +195,35 @@ def _peak_rss_mib() -> float:
 _PairsJob = tuple[Manual, BuildRecipe, str, bool, "str | None", Any]
 
 
+@contextmanager
+def job_stats(stats: dict[str, float]) -> Iterator[None]:
+    """Fill ``stats`` with what the block cost this process: wall and CPU seconds, the encode and
+    decode clocks' shares, the peak memory so far and which process ran it (a worker's pid)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    encode, decode = ENCODE_CLOCK.reading(), DECODE_CLOCK.reading()
+    try:
+        yield
+    finally:
+        (encode_s, encode_cpu, encodes), (_, decode_cpu, decodes) = ENCODE_CLOCK.reading(), DECODE_CLOCK.reading()
+        stats.update({
+            "wall_s": time.perf_counter() - start,
+            "cpu_s": time.process_time() - cpu,
+            "encode_s": encode_s - encode[0],
+            "encode_cpu_s": encode_cpu - encode[1],
+            "encodes": encodes - encode[2],
+            "decode_cpu_s": decode_cpu - decode[1],
+            "decodes": decodes - decode[2],
+            "peak_rss_mib": _peak_rss_mib(),
+            "worker": os.getpid(),
+        })  # fmt: skip
+
+
 def _pairs_job(job: _PairsJob) -> ManualPairs:
     manual, recipe, raw_root, strict, split, votes = job
-    clock = ENCODE_CLOCK
-    start, cpu, encode, encode_cpu, encodes = time.perf_counter(), time.process_time(), clock.seconds, clock.cpu_seconds, clock.images
-    pairs = build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict, split=split, votes=votes)
-    pairs.stats = {
-        "wall_s": time.perf_counter() - start,
-        "cpu_s": time.process_time() - cpu,
-        "encode_s": clock.seconds - encode,
-        "encode_cpu_s": clock.cpu_seconds - encode_cpu,
-        "encodes": clock.images - encodes,
-        "peak_rss_mib": _peak_rss_mib(),
-        "worker": os.getpid(),
-    }
+    stats: dict[str, float] = {}
+    with job_stats(stats):
+        pairs = build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict, split=split, votes=votes)
+    pairs.stats = stats
     return pairs
 
 
@@ -292,15 +340,20 @@ def _check_splits(splits: dict[str, str], raw_dir: Path) -> None:
 
 
 class SplitManuals(NamedTuple):
-    """The readable manuals, the split of each, and each manual's boundary votes (what stratified the split)."""
+    """The readable manuals, the split of each, and each manual's boundary votes (what stratified
+    the split); ``vote_stats`` is what each manual's vote cost (:func:`job_stats`), for the run's stats."""
 
     manuals: ManualSet
     splits: dict[str, str]
     votes: dict[str, Any]
+    vote_stats: dict[str, dict[str, float]] = {}
 
 
-def _votes_job(job: tuple[Manual, BuildRecipe]) -> Any:
-    return session_votes(*job)
+def _votes_job(job: tuple[Manual, BuildRecipe]) -> tuple[Any, dict[str, float]]:
+    stats: dict[str, float] = {}
+    with job_stats(stats):
+        votes = session_votes(*job)
+    return votes, stats
 
 
 def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False, executor: Executor | None = None) -> SplitManuals:
@@ -316,11 +369,11 @@ def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False, 
     if not len(manuals):
         raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
     found = list(executor.map(_votes_job, [(manual, recipe) for manual in manuals], cost=_job_size))
-    votes = {manual.manual_id: vote for manual, vote in zip(manuals, found)}
+    votes = {manual.manual_id: vote for manual, (vote, _) in zip(manuals, found)}
     strata = {manual: manual_strata(vote) for manual, vote in votes.items()}
     splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
     _check_splits(splits, raw_dir)
-    return SplitManuals(manuals, splits, votes)
+    return SplitManuals(manuals, splits, votes, {manual.manual_id: stats for manual, (_, stats) in zip(manuals, found)})
 
 
 class DuplicateIdError(ValueError):
@@ -410,10 +463,12 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     if overwrite and out.exists():
         check_replaceable(out, MANIFEST)
     raw_dir = resolve_raw(recipe, out, raw, workers=executor.workers, progress=progress, executor=executor)
-    start = time.perf_counter()
-    manuals, splits, votes = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
+    start, driver_cpu = time.perf_counter(), time.process_time()
+    manuals, splits, votes, vote_stats = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
     tally = BuildTally.start(manuals, splits, raw_dir)
     run = RunStats(executor=executor.name, workers=executor.workers)
+    for stats in vote_stats.values():
+        run.add_vote(stats)
     with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
         config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in config_splits[c]}
@@ -448,5 +503,6 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
             manifest["removed_by_qa"] = {"excluded_ids": len(set(exclude)), "removed": sum(removed.values()), "per_split": dict(sorted(removed.items()))}
         manifest["files"] = file_checksums(tmp)
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    run.driver_cpu_s = time.process_time() - driver_cpu - run.in_process_cpu_s
     stats = run.summary(wall_s=time.perf_counter() - start, pairs=sum(sum(c.values()) for c in counts.values()))
     return BuildResult(out=out, counts=counts, skips=tally.skips, manifest=manifest, stats=stats, absent=absent)
