@@ -71,3 +71,14 @@ def test_two_node_ray_build_is_byte_identical_to_local(ray_two_nodes: str, built
     assert [name for name in local_build if local_build[name] != ray_build[name]] == []
     assert result.stats["executor"] == "ray"
 
+
+@pytest.mark.slow
+def test_ray_executor_joins_the_cluster_it_is_given(ray_address: str, ray_two_nodes: str) -> None:
+    """A driver joins one cluster at a time: an executor for another address leaves the first."""
+    import ray
+
+    one = set(RayExecutor(address=ray_address).map(_node_after, [0.0]))
+    assert len(ray.nodes()) == 1 and one == {ray.nodes()[0]["NodeID"]}
+    two = set(RayExecutor(workers=2, address=ray_two_nodes).map(_node_after, [0.5] * 4))
+    assert {node["NodeID"] for node in ray.nodes()} == two and not two & one
+    assert set(RayExecutor(address=ray_address).map(_node_after, [0.0])) == one
