@@ -109,8 +109,10 @@ class RayExecutor:
 
     Without an address a local Ray instance is started for the run with ``workers`` CPUs (no
     dashboard, on this machine only); with one, the cluster's CPUs are used and ``workers`` only
-    bounds how many tasks are in flight. Every node must see the raw folder at the same path
-    (a shared filesystem); results travel back through Ray's object store.
+    bounds how many tasks are in flight. A driver already joined to another cluster leaves it
+    for this one (a driver joins one at a time; the same cluster under another spelling of its
+    address is rejoined, which costs only the reconnect). Every node must see the raw folder at
+    the same path (a shared filesystem); results travel back through Ray's object store.
     """
 
     name = "ray"
@@ -126,6 +128,8 @@ class RayExecutor:
             import ray
         except ImportError as error:
             raise RuntimeError("--executor ray needs Ray: pip install 'lego-arta[scale]'") from error
+        if ray.is_initialized() and self.address and ray.get_runtime_context().gcs_address != self.address:
+            ray.shutdown()
         if not ray.is_initialized():
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)

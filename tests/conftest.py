@@ -3,6 +3,7 @@ and a real build of them."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -82,17 +83,52 @@ def _free_ports(count: int) -> list[int]:
     return ports
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 180.0) -> None:
-    """Return once something listens on ``port`` of loopback; fail if ``process`` exits or time runs out."""
+def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 180.0, host: str = "127.0.0.1") -> None:
+    """Return once something listens on ``host:port`` (loopback); fail if ``process`` exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the Ray head exited with {process.returncode} before listening on port {port}")
         with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
+            if probe.connect_ex((host, port)) == 0:
                 return
         time.sleep(0.5)
     pytest.fail(f"the Ray head did not listen on port {port} within {timeout:.0f} s")
+
+
+#: How long a node's ``ray start`` may take to end its processes after SIGTERM, before SIGKILL
+#: (``ray stop``'s own grace period is 16 s; Ray's GCS can take 30 s to end gracefully).
+RAY_STOP_TIMEOUT = 16.0
+#: Ray's agents, one port each, fixed up front (see :func:`ray_address`).
+_RAY_AGENT_FLAGS = ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--runtime-env-agent-port",
+                    "--metrics-export-port", "--node-manager-port")  # fmt: skip
+
+
+def _ray_start(role: list[str], temp: Path, ip: str = "127.0.0.1", env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``ray start --block <role>``, one node at ``ip``, in its own process group (see :func:`ray_address`)."""
+    agents = [f"{flag}={port}" for flag, port in zip(_RAY_AGENT_FLAGS, _free_ports(len(_RAY_AGENT_FLAGS)), strict=True)]
+    command = [
+        str(Path(sys.executable).with_name("ray")), "start", "--block", *role, f"--node-ip-address={ip}",
+        "--disable-usage-stats", f"--temp-dir={temp}", *agents,
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "RAY_AUTH_MODE": "disabled", **(env or {})})  # fmt: skip
+
+
+def _ray_stop(nodes: list[subprocess.Popen]) -> None:
+    """End each node's process group (the ones :func:`_ray_start` made; nothing else): SIGTERM to
+    all, then SIGKILL to those whose ``ray start`` has not ended its processes in time."""
+    for node in nodes:
+        with contextlib.suppress(ProcessLookupError):  # a group that already ended (a node that failed to start)
+            os.killpg(node.pid, signal.SIGTERM)
+    deadline = time.monotonic() + RAY_STOP_TIMEOUT
+    for node in nodes:
+        try:
+            node.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(node.pid, signal.SIGKILL)
+            node.wait()
 
 
 @pytest.fixture(scope="session")
@@ -107,16 +143,8 @@ def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     pytest.importorskip("ray")
-    port, *agents = _free_ports(6)
-    temp = tmp_path_factory.mktemp("ray")
-    command = [
-        str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--num-cpus=2", "--include-dashboard=false",
-        "--node-ip-address=127.0.0.1", f"--port={port}", "--disable-usage-stats", f"--temp-dir={temp}",
-        f"--dashboard-agent-listen-port={agents[0]}", f"--dashboard-agent-grpc-port={agents[1]}",
-        f"--runtime-env-agent-port={agents[2]}", f"--metrics-export-port={agents[3]}", f"--node-manager-port={agents[4]}",
-    ]  # fmt: skip
-    head = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "RAY_AUTH_MODE": "disabled"})  # fmt: skip
+    (port,) = _free_ports(1)
+    head = _ray_start(["--head", "--num-cpus=2", "--include-dashboard=false", f"--port={port}"], tmp_path_factory.mktemp("ray"))
     try:
         _wait_for_port(port, head)
         yield f"127.0.0.1:{port}"
@@ -124,8 +152,47 @@ def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         import ray
 
         ray.shutdown()
-        os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
+        _ray_stop([head])
+
+
+#: How long the worker node of :func:`ray_two_nodes` may take to join the head.
+RAY_JOIN_TIMEOUT = 120.0
+
+
+@pytest.fixture(scope="module")
+def ray_two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Ray cluster of two nodes on loopback: a head and a worker node, 1 CPU each; its address.
+
+    Each node is its own ``ray start`` (its own raylet, object store, ports and temp folder) in
+    its own process group, at its own loopback address (127.0.0.2 and 127.0.0.3), as on two
+    machines except that both share this host's cores. Not 127.0.0.1: ``ray start --address``
+    swaps that for the machine's address, where the head does not listen, and joining a head
+    needs ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` on (the worker node's environment only). The
+    driver is connected (leaving any other cluster first: a driver joins one at a time) once
+    ``ray.nodes()`` shows both nodes alive; it is disconnected and both nodes ended at the end.
+    """
+    if sys.platform != "linux":
+        pytest.skip("Ray supports clusters of several nodes on Linux only")
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray = pytest.importorskip("ray")
+    (port,) = _free_ports(1)
+    address = f"127.0.0.2:{port}"
+    nodes = [_ray_start(["--head", "--num-cpus=1", "--include-dashboard=false", f"--port={port}"],
+                        tmp_path_factory.mktemp("ray_head"), ip="127.0.0.2")]  # fmt: skip
+    try:
+        _wait_for_port(port, nodes[0], host="127.0.0.2")
+        nodes.append(_ray_start([f"--address={address}", "--num-cpus=1"], tmp_path_factory.mktemp("ray_worker"),
+                                ip="127.0.0.3", env={"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"}))  # fmt: skip
+        ray.shutdown()
+        ray.init(address=address, log_to_driver=False)
+        deadline = time.monotonic() + RAY_JOIN_TIMEOUT
+        while sum(node["Alive"] for node in ray.nodes()) < 2:
+            if nodes[1].poll() is not None:
+                pytest.fail(f"the Ray worker node exited with {nodes[1].returncode} before joining the head")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the Ray worker node did not join the head within {RAY_JOIN_TIMEOUT:.0f} s")
+            time.sleep(0.5)
+        yield address
+    finally:
+        ray.shutdown()
+        _ray_stop(nodes)
