@@ -213,7 +213,13 @@ def print_report(result: dict[str, Any], console: Console) -> None:
         for column in ("figure", "value"):
             run.add_column(column)
         run.add_row("wall x workers / (pairs x PNG encode of a pair image)", f"{stats['encode_ratio']:.2f} (target <= 1.25)")
-        run.add_row("the same in CPU seconds", f"{stats['encode_cpu_ratio']:.2f}")
+        run.add_row("the same in CPU seconds of the pair jobs", f"{stats['encode_cpu_ratio']:.2f}")
+        if "all_cpu_ratio" in stats:
+            shares = stats["cpu_shares"]
+            run.add_row("every CPU second (votes, pairs, driver) / (pairs x encode CPU)", f"{stats['all_cpu_ratio']:.2f}")
+            run.add_row("the jobs' CPU", f"{shares['encode']:.0%} PNG encode, {shares['decode']:.0%} decode "
+                                        f"({stats['decodes']:,} x {stats['decode_cpu_ms_per_image']:.1f} ms), {shares['other']:.0%} the rest; "
+                                        f"votes {stats['vote_cpu_s']:.1f} s, driver {stats['driver_cpu_s']:.1f} s")
         run.add_row("PNG encode per image", f"{stats['encode_ms_per_image']:.1f} ms wall, {stats['encode_cpu_ms_per_image']:.1f} ms CPU ({stats['encodes']:,} encodes)")
         run.add_row("per pair per worker", f"{stats['ms_per_pair_per_worker']:.1f} ms wall")
         run.add_row("per manual", f"{stats['manual_wall_s']['mean']:.1f} s wall mean, {stats['manual_wall_s']['max']:.1f} s max; "

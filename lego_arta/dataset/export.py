@@ -211,11 +211,13 @@ def content_fingerprint(checksums: dict[str, dict[str, Any]], prefix: str = "") 
     return digest.hexdigest()
 
 
-def file_checksums(root: Path, *, exclude: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
-    """``{relative path: {sha256, bytes}}`` for every file under ``root`` (sorted, so stable)."""
+def file_checksums(root: Path, *, exclude: Iterable[str] = (), only: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """``{relative path: {sha256, bytes}}`` for every file under ``root`` (sorted, so stable), or
+    for the files named in ``only`` (paths relative to ``root``)."""
     skip = set(exclude)
+    paths = sorted(root.rglob("*")) if only is None else sorted(root / name for name in only)
     return {
         path.relative_to(root).as_posix(): {"sha256": sha256_file(path), "bytes": path.stat().st_size}
-        for path in sorted(root.rglob("*"))
+        for path in paths
         if path.is_file() and path.relative_to(root).as_posix() not in skip
     }

@@ -501,7 +501,8 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
         manifest["absent_configs"] = {c: {"empty_splits": absent[c], "rows": all_counts[c]} for c in absent}
         if exclude is not None:
             manifest["removed_by_qa"] = {"excluded_ids": len(set(exclude)), "removed": sum(removed.values()), "per_split": dict(sorted(removed.items()))}
-        manifest["files"] = file_checksums(tmp)
+        # The data files were hashed once above; the card is the only file written since.
+        manifest["files"] = dict(sorted({**data_files, **file_checksums(tmp, only=[README])}.items()))
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     run.driver_cpu_s = time.process_time() - driver_cpu - run.in_process_cpu_s
     stats = run.summary(wall_s=time.perf_counter() - start, pairs=sum(sum(c.values()) for c in counts.values()))

@@ -38,6 +38,10 @@ def run_line(stats: dict[str, Any]) -> str:
     >>> run_line({"pairs": 100, "wall_s": 2.0, "executor": "local", "workers": 2, "ms_per_pair_per_worker": 40.0,
     ...           "encode_ms_per_image": 10.0, "encodes": 90, "encode_ratio": 4.0, "peak_rss_mib_max": 512.0})
     '100 pairs in 2.0 s (local, 2 workers): 40.0 ms per pair per worker = 4.00 x one PNG encode (10.0 ms, 90 encodes); peak RSS per worker <= 512 MiB'
+    >>> run_line({"pairs": 100, "wall_s": 2.0, "executor": "local", "workers": 2, "ms_per_pair_per_worker": 40.0,
+    ...           "encode_ms_per_image": 10.0, "encodes": 90, "encode_ratio": 4.0, "peak_rss_mib_max": 512.0,
+    ...           "all_cpu_ratio": 3.5, "cpu_shares": {"encode": 0.25, "decode": 0.1, "other": 0.65}}).partition("encodes); ")[2]
+    'CPU: 3.50 x, 25 % encode, 10 % decode; peak RSS per worker <= 512 MiB'
     """
     if not stats.get("pairs"):
         return "no pairs"
@@ -45,5 +49,12 @@ def run_line(stats: dict[str, Any]) -> str:
     shown = f"{ratio:.2f} x one PNG encode" if ratio is not None else "no PNG encoded"
     return (f"{stats['pairs']:,} pairs in {stats['wall_s']:.1f} s ({stats['executor']}, {stats['workers']} workers): "
             f"{stats['ms_per_pair_per_worker']:.1f} ms per pair per worker = {shown} "
-            f"({stats['encode_ms_per_image']:.1f} ms, {stats['encodes']:,} encodes); "
+            f"({stats['encode_ms_per_image']:.1f} ms, {stats['encodes']:,} encodes); {_cpu_part(stats)}"
             f"peak RSS per worker <= {stats['peak_rss_mib_max']:,.0f} MiB")
+
+
+def _cpu_part(stats: dict[str, Any]) -> str:
+    if stats.get("all_cpu_ratio") is None or not stats.get("cpu_shares"):
+        return ""
+    shares = stats["cpu_shares"]
+    return f"CPU: {stats['all_cpu_ratio']:.2f} x, {shares['encode']:.0%} encode, {shares['decode']:.0%} decode; ".replace("%", " %")

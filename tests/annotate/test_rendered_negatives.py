@@ -227,6 +227,30 @@ def test_any_plan_gives_physically_valid_negatives_that_differ(seed: int, index:
 
 
 
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), index=st.integers(0, 40), pick=st.integers(0, 10_000), kind=st.sampled_from(RENDER_KINDS))
+def test_how_many_negatives_are_taken_never_changes_what_the_generator_draws_next(seed: int, index: int, pick: int, kind: str) -> None:
+    """A state shares one seeded generator across its kinds, and candidates are checked only as
+    they are taken: taking one or all of a kind must leave the generator in the same state, and
+    the first negative must be the same either way."""
+    plan = plan_manual(index, seed, steps_per_session=(3, 8), sessions=(1, 2), highlight_share=1.0)
+    session = plan.sessions[pick % len(plan.sessions)]
+    number = 1 + pick % (len(session.steps) - 1)
+    present = tuple(sorted(i for s in session.steps[: number + 1] for i in s.placed))
+    scene = StepScene(session.placements, present, session.steps[number].placed, session.steps[number - 1].placed,
+                      session.boundary.rgb if session.boundary else None, fit_view(session.placements, 160, 74))  # fmt: skip
+    one, every = np.random.default_rng(pick), np.random.default_rng(pick)
+    first, rest = iter_negatives(scene, kind, one, positive=scene.positive), iter_negatives(scene, kind, every)
+    if isinstance(first, str):
+        assert first == rest
+        return
+    taken, whole = next(first, None), list(rest)
+    assert (taken is None) == (not whole)
+    if taken is not None:
+        assert taken.placements == whole[0].placements and np.array_equal(taken.image, whole[0].image)
+    assert one.integers(2**62) == every.integers(2**62)
+
+
 def test_the_task_lists_every_negative_kind_the_annotate_layer_makes() -> None:
     """tasks/state.py (bottom layer) declares the kinds for the lmms-eval TNR columns; annotate makes them."""
     from lego_arta.annotate.state_negatives import KINDS
