@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -38,6 +38,9 @@ EXECUTORS: tuple[str, ...] = ("local", "ray")
 #: Ray tasks kept in flight per worker slot: enough to keep every CPU busy while the driver takes
 #: results in order, few enough that finished-but-unread results do not pile up in memory.
 RAY_TASKS_PER_CPU = 2
+#: Jobs ahead of the next result a local run may start, per worker (largest first among them): the
+#: results held while an earlier one is still running are at most this many per worker.
+LOCAL_WINDOW_PER_WORKER = 3
 
 
 @contextmanager
@@ -93,15 +96,31 @@ class LocalExecutor:
         self.workers = workers
 
     def map(self, fn: Callable[[Job], Result], jobs: Sequence[Job], *, cost: Callable[[Job], float] | None = None) -> Iterator[Result]:
+        """Jobs start largest first among the next :data:`LOCAL_WINDOW_PER_WORKER` x ``workers`` not
+        yet handed back, so no worker is left with a long job at the end, and the results waiting
+        for an earlier job stay that few (a whole corpus started largest first would pile up in
+        this process while the first job in order is still to come)."""
         if self.workers == 1 or len(jobs) < 2:
             for job in jobs:
                 yield fn(job)
             return
-        order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i])) if cost is not None else range(len(jobs))
+        sizes = [cost(job) for job in jobs] if cost is not None else [0.0] * len(jobs)
+        window = self.workers * LOCAL_WINDOW_PER_WORKER
+        futures: dict[int, Future[Result]] = {}
         with one_thread_per_worker(), ProcessPoolExecutor(max_workers=min(self.workers, len(jobs))) as pool:
-            futures = {i: pool.submit(fn, jobs[i]) for i in order}
-            for i in range(len(jobs)):
-                yield futures.pop(i).result()
+            for index in range(len(jobs)):
+                while True:
+                    # Keep one job queued beyond the busy workers, so the next choice is made late.
+                    while sum(not f.done() for f in futures.values()) <= self.workers:
+                        ahead = [i for i in range(index, min(len(jobs), index + window)) if i not in futures]
+                        if not ahead:
+                            break
+                        chosen = max(ahead, key=lambda i: (sizes[i], -i))
+                        futures[chosen] = pool.submit(fn, jobs[chosen])
+                    if index in futures and futures[index].done():
+                        break
+                    wait([f for f in futures.values() if not f.done()], return_when=FIRST_COMPLETED)
+                yield futures.pop(index).result()
 
 
 class RayExecutor:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
-from lego_arta.executor import LocalExecutor, RayExecutor, make_executor
+from lego_arta.executor import LOCAL_WINDOW_PER_WORKER, LocalExecutor, RayExecutor, make_executor
 
 
 def _slow_square(job: tuple[int, float]) -> tuple[int, int]:
@@ -36,10 +37,32 @@ def _started(job: int) -> tuple[int, float]:
 
 
 def test_the_largest_jobs_start_first_and_results_still_come_in_job_order() -> None:
-    results = list(LocalExecutor(2).map(_started, list(range(8)), cost=float))
-    assert [job for job, _ in results] == list(range(8))
+    window = 2 * LOCAL_WINDOW_PER_WORKER
+    results = list(LocalExecutor(2).map(_started, list(range(window)), cost=float))
+    assert [job for job, _ in results] == list(range(window))
     starts = {job: started for job, started in results}
-    assert starts[7] < starts[1] and starts[6] < starts[0], "the costliest jobs are started first"
+    assert starts[window - 1] < starts[1] and starts[window - 2] < starts[0], "the costliest jobs are started first"
+
+
+def _marked(job: tuple[int, str]) -> int:
+    """Leave a mark that the job started, then take a moment (so results can wait in the driver)."""
+    number, folder = job
+    (Path(folder) / f"started-{number}").touch()
+    time.sleep(0.02)
+    return number
+
+
+def test_results_waiting_for_an_earlier_job_stay_within_the_window(tmp_path: Path) -> None:
+    """The first job is the cheapest: started largest first over the whole list, every other
+    result would wait for it in the driver. Within the window, at most that many are ever ahead."""
+    count, window = 24, 2 * LOCAL_WINDOW_PER_WORKER
+    jobs = [(n, str(tmp_path)) for n in range(count)]
+    seen = []
+    for number in LocalExecutor(2).map(_marked, jobs, cost=lambda job: float(job[0])):
+        started = len(list(tmp_path.glob("started-*")))
+        assert started <= min(count, number + window), (number, started)
+        seen.append(number)
+    assert seen == list(range(count))
 
 
 def test_bad_settings_are_refused() -> None:
