@@ -206,15 +206,21 @@ def test_a_manual_without_3d_truth_counts_render_kinds_as_skips_and_still_pastes
     assert [n.kind for n in mixed.negatives] == ["displaced"] * 3 and mixed.rejected == Counter({f"shifted: {NO_TRUTH}": 1})
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), index=st.integers(0, 40), pick=st.integers(0, 10_000), kind=st.sampled_from(RENDER_KINDS))
-def test_any_plan_gives_physically_valid_negatives_that_differ(seed: int, index: int, pick: int, kind: str) -> None:
+def _planned_scene(seed: int, index: int, pick: int) -> StepScene:
+    """A step (not a session's first) of a freshly planned, highlighted manual, at 160x74."""
     plan = plan_manual(index, seed, steps_per_session=(3, 8), sessions=(1, 2), highlight_share=1.0)
     session = plan.sessions[pick % len(plan.sessions)]
     number = 1 + pick % (len(session.steps) - 1)
     present = tuple(sorted(i for s in session.steps[: number + 1] for i in s.placed))
-    scene = StepScene(session.placements, present, session.steps[number].placed, session.steps[number - 1].placed,
-                      session.boundary.rgb if session.boundary else None, fit_view(session.placements, 160, 74))  # fmt: skip
+    return StepScene(session.placements, present, session.steps[number].placed, session.steps[number - 1].placed,
+                     session.boundary.rgb if session.boundary else None, fit_view(session.placements, 160, 74))  # fmt: skip
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), index=st.integers(0, 40), pick=st.integers(0, 10_000), kind=st.sampled_from(RENDER_KINDS))
+def test_any_plan_gives_physically_valid_negatives_that_differ(seed: int, index: int, pick: int, kind: str) -> None:
+    scene = _planned_scene(seed, index, pick)
+    present = scene.present
     found = iter_negatives(scene, kind, np.random.default_rng(pick))
     if isinstance(found, str):
         return
@@ -233,12 +239,7 @@ def test_how_many_negatives_are_taken_never_changes_what_the_generator_draws_nex
     """A state shares one seeded generator across its kinds, and candidates are checked only as
     they are taken: taking one or all of a kind must leave the generator in the same state, and
     the first negative must be the same either way."""
-    plan = plan_manual(index, seed, steps_per_session=(3, 8), sessions=(1, 2), highlight_share=1.0)
-    session = plan.sessions[pick % len(plan.sessions)]
-    number = 1 + pick % (len(session.steps) - 1)
-    present = tuple(sorted(i for s in session.steps[: number + 1] for i in s.placed))
-    scene = StepScene(session.placements, present, session.steps[number].placed, session.steps[number - 1].placed,
-                      session.boundary.rgb if session.boundary else None, fit_view(session.placements, 160, 74))  # fmt: skip
+    scene = _planned_scene(seed, index, pick)
     one, every = np.random.default_rng(pick), np.random.default_rng(pick)
     first, rest = iter_negatives(scene, kind, one, positive=scene.positive), iter_negatives(scene, kind, every)
     if isinstance(first, str):
