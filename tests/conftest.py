@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -88,7 +90,9 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 180.0,
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the Ray head exited with {process.returncode} before listening on port {port}")
+            log = Path(getattr(process, "log_path", ""))
+            said = log.read_text(encoding="utf-8", errors="replace")[-3000:] if log.is_file() else ""
+            pytest.fail(f"the Ray head exited with {process.returncode} before listening on port {port}:\n{said}")
         with socket.socket() as probe:
             if probe.connect_ex((host, port)) == 0:
                 return
@@ -104,6 +108,25 @@ _RAY_AGENT_FLAGS = ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-por
                     "--metrics-export-port", "--node-manager-port")  # fmt: skip
 
 
+def _ray_temp() -> Path:
+    """A short temporary folder for one Ray node: its sockets live below it, and a Unix socket path
+    may not exceed 107 bytes (pytest's own folders, under xdist's per-worker ones, are too deep)."""
+    folder = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
+    _RAY_TEMPS.append(folder)
+    return folder
+
+
+#: The folders :func:`_ray_temp` made, removed when the session ends.
+_RAY_TEMPS: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_ray_temps() -> Iterator[None]:
+    yield
+    for folder in _RAY_TEMPS:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _ray_start(role: list[str], temp: Path, ip: str = "127.0.0.1", env: dict[str, str] | None = None) -> subprocess.Popen:
     """``ray start --block <role>``, one node at ``ip``, in its own process group (see :func:`ray_address`)."""
     agents = [f"{flag}={port}" for flag, port in zip(_RAY_AGENT_FLAGS, _free_ports(len(_RAY_AGENT_FLAGS)), strict=True)]
@@ -111,8 +134,12 @@ def _ray_start(role: list[str], temp: Path, ip: str = "127.0.0.1", env: dict[str
         str(Path(sys.executable).with_name("ray")), "start", "--block", *role, f"--node-ip-address={ip}",
         "--disable-usage-stats", f"--temp-dir={temp}", *agents,
     ]  # fmt: skip
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "RAY_AUTH_MODE": "disabled", **(env or {})})  # fmt: skip
+    log_path = temp / "ray-start.log"  # what ray start said, shown when a node fails to start
+    with log_path.open("wb") as log:
+        node = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "RAY_AUTH_MODE": "disabled", **(env or {})})  # fmt: skip
+    node.log_path = log_path  # type: ignore[attr-defined]
+    return node
 
 
 def _ray_stop(nodes: list[subprocess.Popen]) -> None:
@@ -132,7 +159,7 @@ def _ray_stop(nodes: list[subprocess.Popen]) -> None:
 
 
 @pytest.fixture(scope="session")
-def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def ray_address() -> Iterator[str]:
     """A local Ray head on loopback (2 CPUs, no dashboard) for the session; its address.
 
     Started with ``ray start --head --block`` in its own process group, which is ended at the end
@@ -144,7 +171,7 @@ def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     pytest.importorskip("ray")
     (port,) = _free_ports(1)
-    head = _ray_start(["--head", "--num-cpus=2", "--include-dashboard=false", f"--port={port}"], tmp_path_factory.mktemp("ray"))
+    head = _ray_start(["--head", "--num-cpus=2", "--include-dashboard=false", f"--port={port}"], _ray_temp())
     try:
         _wait_for_port(port, head)
         yield f"127.0.0.1:{port}"
@@ -160,7 +187,7 @@ RAY_JOIN_TIMEOUT = 120.0
 
 
 @pytest.fixture(scope="module")
-def ray_two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def ray_two_nodes() -> Iterator[str]:
     """A Ray cluster of two nodes on loopback: a head and a worker node, 1 CPU each; its address.
 
     Each node is its own ``ray start`` (its own raylet, object store, ports and temp folder) in
@@ -178,10 +205,10 @@ def ray_two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (port,) = _free_ports(1)
     address = f"127.0.0.2:{port}"
     nodes = [_ray_start(["--head", "--num-cpus=1", "--include-dashboard=false", f"--port={port}"],
-                        tmp_path_factory.mktemp("ray_head"), ip="127.0.0.2")]  # fmt: skip
+                        _ray_temp(), ip="127.0.0.2")]  # fmt: skip
     try:
         _wait_for_port(port, nodes[0], host="127.0.0.2")
-        nodes.append(_ray_start([f"--address={address}", "--num-cpus=1"], tmp_path_factory.mktemp("ray_worker"),
+        nodes.append(_ray_start([f"--address={address}", "--num-cpus=1"], _ray_temp(),
                                 ip="127.0.0.3", env={"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"}))  # fmt: skip
         ray.shutdown()
         ray.init(address=address, log_to_driver=False)
