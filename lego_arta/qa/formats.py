@@ -32,7 +32,7 @@ scored as an empty answer), but an answer that is there must be valid.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -169,6 +169,39 @@ def _iso(value: Any, field: str, where: str) -> str:
     return value
 
 
+def _header(document: dict[str, Any], questionnaire: str, who: str, where: str) -> tuple[str, str, str, list[Any]]:
+    """What a ratings and an answers file both hold around their entries: the questionnaire they
+    answer, the person (``who``: ``rater`` or ``person``, stripped), start and finish times, and
+    the list of entries."""
+    if document.get("questionnaire") != questionnaire:
+        raise ValueError(f"{where}: questionnaire {document.get('questionnaire')!r} is not the items' {questionnaire!r}")
+    name = document.get(who)
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"{where}: '{who}' must be a non-empty string")
+    started, finished = _iso(document.get("started"), "started", where), _iso(document.get("finished"), "finished", where)
+    entries = document.get("answers")
+    if not isinstance(entries, list):
+        raise ValueError(f"{where}: 'answers' must be a list")
+    return name.strip(), started, finished, entries
+
+
+def _item_of(entry: Any, number: int, known: Mapping[str, Any], questionnaire: str, where: str) -> str:
+    """The item entry ``number`` of a ratings or answers file is about (an item of the questionnaire)."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: answer {number} is not an object")
+    name = entry.get("item")
+    if name not in known:
+        raise ValueError(f"{where}: answer {number}: unknown item {name!r} (not in questionnaire {questionnaire})")
+    return name
+
+
+def _seconds(entry: dict[str, Any], name: str, where: str) -> float:
+    spent = entry.get("seconds")
+    if isinstance(spent, bool) or not isinstance(spent, (int, float)) or spent < 0:
+        raise ValueError(f"{where}: item {name!r}: 'seconds' must be a non-negative number, got {spent!r}")
+    return float(spent)
+
+
 def parse_ratings(document: Any, items: Items, path: Path) -> Ratings:
     """Validate one ratings document against the questionnaire's items."""
     where = str(path)
@@ -176,38 +209,23 @@ def parse_ratings(document: Any, items: Items, path: Path) -> Ratings:
         raise ValueError(f"{where}: expected a ratings object")
     if document.get("mode") == ANSWER_MODE:
         raise ValueError(f"{where}: this is an answers file (`qa make --mode answer`), but the items are a rating questionnaire")
-    if document.get("questionnaire") != items.questionnaire:
-        raise ValueError(f"{where}: questionnaire {document.get('questionnaire')!r} is not the items' {items.questionnaire!r}")
-    rater = document.get("rater")
-    if not isinstance(rater, str) or not rater.strip():
-        raise ValueError(f"{where}: 'rater' must be a non-empty string")
-    started, finished = _iso(document.get("started"), "started", where), _iso(document.get("finished"), "finished", where)
-    answers = document.get("answers")
-    if not isinstance(answers, list):
-        raise ValueError(f"{where}: 'answers' must be a list")
+    rater, started, finished, answers = _header(document, items.questionnaire, "rater", where)
     scores: dict[tuple[str, str], int] = {}
     seconds: dict[str, float] = {}
     for number, answer in enumerate(answers, start=1):
-        if not isinstance(answer, dict):
-            raise ValueError(f"{where}: answer {number} is not an object")
-        name = answer.get("item")
-        if name not in items.items:
-            raise ValueError(f"{where}: answer {number}: unknown item {name!r} (not in questionnaire {items.questionnaire})")
+        name = _item_of(answer, number, items.items, items.questionnaire, where)
         item = items.items[name]
         criterion = answer.get("criterion")
         score = _check_score(items.criteria, item.task, criterion, answer.get("score"), f"{where}: item {name!r}")
         if (name, criterion) in scores:
             raise ValueError(f"{where}: item {name!r} has two {criterion} scores")
-        spent = answer.get("seconds")
-        if isinstance(spent, bool) or not isinstance(spent, (int, float)) or spent < 0:
-            raise ValueError(f"{where}: item {name!r}: 'seconds' must be a non-negative number, got {spent!r}")
         scores[name, criterion] = score
-        seconds[name] = float(spent)
+        seconds[name] = _seconds(answer, name, where)
     for name, item in items.items.items():
         for criterion in items.criteria[item.task]:
             if (name, criterion) not in scores:
                 raise ValueError(f"{where}: item {name!r} is missing its {criterion} score")
-    return Ratings(Path(path), rater.strip(), started, finished, scores, seconds)
+    return Ratings(Path(path), rater, started, finished, scores, seconds)
 
 
 #: Items of the answer mode per task, and what an answer to one is.
@@ -321,33 +339,18 @@ def parse_answers(document: Any, items: AnswerItems, path: Path) -> Answers:
         raise ValueError(f"{where}: this is a ratings file (it has 'rater'), but the items are an answer-mode questionnaire")
     if document.get("mode") != ANSWER_MODE:
         raise ValueError(f"{where}: 'mode' must be {ANSWER_MODE!r} (an answers file of `qa make --mode answer`), got {document.get('mode')!r}")
-    if document.get("questionnaire") != items.questionnaire:
-        raise ValueError(f"{where}: questionnaire {document.get('questionnaire')!r} is not the items' {items.questionnaire!r}")
-    person = document.get("person")
-    if not isinstance(person, str) or not person.strip():
-        raise ValueError(f"{where}: 'person' must be a non-empty string")
-    started, finished = _iso(document.get("started"), "started", where), _iso(document.get("finished"), "finished", where)
-    entries = document.get("answers")
-    if not isinstance(entries, list):
-        raise ValueError(f"{where}: 'answers' must be a list")
+    person, started, finished, entries = _header(document, items.questionnaire, "person", where)
     answers: dict[str, Answer] = {}
     seconds: dict[str, float] = {}
     for number, entry in enumerate(entries, start=1):
-        if not isinstance(entry, dict):
-            raise ValueError(f"{where}: answer {number} is not an object")
-        name = entry.get("item")
-        if name not in items.items:
-            raise ValueError(f"{where}: answer {number}: unknown item {name!r} (not in questionnaire {items.questionnaire})")
+        name = _item_of(entry, number, items.items, items.questionnaire, where)
         if name in answers:
             raise ValueError(f"{where}: item {name!r} is answered twice")
         if "answer" not in entry:
             raise ValueError(f"{where}: item {name!r} has no 'answer'")
         answers[name] = _answer(items.items[name], entry["answer"], f"{where}: item {name!r}")
-        spent = entry.get("seconds")
-        if isinstance(spent, bool) or not isinstance(spent, (int, float)) or spent < 0:
-            raise ValueError(f"{where}: item {name!r}: 'seconds' must be a non-negative number, got {spent!r}")
-        seconds[name] = float(spent)
-    return Answers(Path(path), person.strip(), started, finished, answers, seconds)
+        seconds[name] = _seconds(entry, name, where)
+    return Answers(Path(path), person, started, finished, answers, seconds)
 
 
 def _load_all(paths: list[Path], parse: Callable[[Any, Path], Any], who: str, did: str, files: str) -> list[Any]:
