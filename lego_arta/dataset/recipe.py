@@ -145,26 +145,21 @@ def _check_source(source: SourceSpec, where: str) -> None:
 
 
 def _check_names(names: Any, allowed: tuple[str, ...], name: str, what: str, where: str) -> None:
-    """A non-empty list of distinct names from ``allowed`` (a recipe's ``negatives``)."""
+    """A non-empty list of distinct names from ``allowed`` (a recipe's ``configs``, its ``negatives``)."""
     if not isinstance(names, tuple) or not names or not all(isinstance(n, str) for n in names):
         raise RecipeError(f"{where}: field '{name}' must be a non-empty list of {what} from {list(allowed)}, got {names!r}")
     bad = [n for n in names if n not in allowed]
     if bad:
         raise RecipeError(f"{where}: field '{name}' names unknown {what} {bad}; expected some of {list(allowed)}")
-    if len(set(names)) != len(names):
-        raise RecipeError(f"{where}: field '{name}' names a kind twice: {list(names)}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise RecipeError(f"{where}: field '{name}' names {twice} more than once: {list(names)}")
 
 
 def _check_recipe(recipe: BuildRecipe, where: str) -> None:
     _check(RECIPE_RULES, {f.name: getattr(recipe, f.name) for f in fields(recipe)}, where)
     configs = recipe.configs
-    if not isinstance(configs, tuple) or not configs or not all(isinstance(c, str) for c in configs):
-        raise RecipeError(f"{where}: field 'configs' must be a non-empty list of task names from {list(TASKS)}, got {configs!r}")
-    bad = [c for c in configs if c not in TASKS]
-    if bad:
-        raise RecipeError(f"{where}: configs {bad} unknown; expected some of {list(TASKS)}")
-    if len(set(configs)) != len(configs):
-        raise RecipeError(f"{where}: field 'configs' names a task twice: {list(configs)}")
+    _check_names(configs, tuple(TASKS), "configs", "task names", where)
     _check_names(recipe.negatives, NEGATIVE_KINDS, "negatives", "state negative kinds", where)
     require = recipe.require
     if not isinstance(require, tuple) or not all(isinstance(c, str) for c in require):
