@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,22 @@ def _launch(name: str, tmp_path: Path) -> Iterator[tuple[Any, Path]]:
 def browser(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Path]]:
     """Each headless browser in turn (Chromium, Firefox), and the folder its downloads land in."""
     yield from _launch(request.param, tmp_path)
+
+
+#: Seconds a browser test waits for the page to react and for a download to land.
+PATIENCE = 15.0
+
+
+def wait_for(condition: Callable[[], Any], what: str, state: Callable[[], Any] | None = None) -> Any:
+    """``condition()`` once it is true, polled for :data:`PATIENCE` seconds; else an AssertionError
+    naming ``what`` and, when given, what ``state()`` says of the page."""
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}; page: {state() if state is not None else None}")
 
 
 def downloaded(folder: Path, name: str) -> bool:

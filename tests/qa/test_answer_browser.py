@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +14,12 @@ import pytest
 
 from lego_arta.cli import main
 from lego_arta.qa.baseline import ids_name, predictions_name
-from tests.qa.conftest import ANSWER_PER_TASK, downloaded, serve
+from tests.qa.conftest import ANSWER_PER_TASK, downloaded, serve, wait_for
 from tests.qa.test_baseline import correct, truth  # noqa: F401 (the fixture)
 
 WHERE = re.compile(r"Item (\d+) of (\d+)")
-PATIENCE = 15.0
 #: Where the keyboard places a box before it is moved (the page's START_BOX).
 START_BOX = (40, 40, 60, 60)
-
-
-def _wait(condition: Any, what: str) -> Any:
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _position(driver: Any) -> int:
@@ -96,12 +84,12 @@ def test_a_person_answers_every_kind_of_item_and_is_scored_like_a_model(
     with serve(answer_questionnaire) as url:
         driver.get(url)
         driver.find_element(By.ID, "person").send_keys("pat", Keys.ENTER)
-        _wait(lambda: driver.find_element(By.ID, "item").is_displayed(), "the first item")
+        wait_for(lambda: driver.find_element(By.ID, "item").is_displayed(), "the first item")
         object_number = 0
         for number, item in enumerate(items):
             if number == ANSWER_PER_TASK:  # after the state block: close and come back
                 driver.refresh()
-                _wait(lambda: driver.find_element(By.ID, "item").is_displayed(), "the resumed item")
+                wait_for(lambda: driver.find_element(By.ID, "item").is_displayed(), "the resumed item")
                 assert driver.find_element(By.ID, "count").text == f"{number} / {len(items)}"
             assert _position(driver) == number, f"expected item {number + 1}"
             assert item["text"] in driver.find_element(By.ID, "text").text
@@ -117,11 +105,11 @@ def test_a_person_answers_every_kind_of_item_and_is_scored_like_a_model(
                 assert driver.switch_to.active_element == typed, "the text box has the focus"
                 typed.send_keys(answer, Keys.ENTER)
             if number + 1 < len(items):
-                _wait(lambda: _position(driver) == number + 1, f"item {number + 2}")
-        _wait(lambda: driver.find_element(By.ID, "done").is_displayed(), "the done screen")
+                wait_for(lambda: _position(driver) == number + 1, f"item {number + 2}")
+        wait_for(lambda: driver.find_element(By.ID, "done").is_displayed(), "the done screen")
         driver.find_element(By.ID, "download-done").click()
         saved = downloads / "answers-pat.json"
-        _wait(lambda: downloaded(downloads, saved.name), "the downloaded answers file")
+        wait_for(lambda: downloaded(downloads, saved.name), "the downloaded answers file")
 
     document = json.loads(saved.read_text(encoding="utf-8"))
     given = {entry["item"]: entry["answer"] for entry in document["answers"]}

@@ -11,29 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lego_arta.cli import main
-from tests.qa.conftest import careful, downloaded, ratings_document, write_json
+from tests.qa.conftest import careful, downloaded, ratings_document, wait_for, write_json
 
 WHERE = re.compile(r"Item (\d+) of (\d+)")
-#: Seconds to wait for the page to react and for a download to land.
-PATIENCE = 15.0
-
-
 def _wait(condition: Any, what: str, driver: Any = None) -> Any:
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    state = driver.execute_script(PAGE_STATE) if driver is not None else None
-    raise AssertionError(f"timed out waiting for {what}; page: {state}")
+    return wait_for(condition, what, None if driver is None else lambda: driver.execute_script(PAGE_STATE))
 
 
 #: What the page shows and keeps, for a failure message.
