@@ -67,9 +67,9 @@ def one_thread_per_worker() -> Iterator[None]:
 
 
 def _one_threaded(fn: Callable[[Job], Result], job: Job) -> Result:
-    """A Ray task: its worker process is started by Ray, not forked from one with threads running."""
-    cv2.setNumThreads(1)
-    with threadpool_limits(limits=1):
+    """A Ray task, limited in its own process: Ray starts its workers, it does not fork them from
+    this one, so no thread pool is left behind in a parent."""
+    with one_thread_per_worker():
         return fn(job)
 
 

@@ -263,17 +263,16 @@ def _layouts(scene: StepScene, kind: str, rng: np.random.Generator) -> Iterator[
     replacements = _replacements(scene, kind, rng)
     if isinstance(replacements, str):
         return replacements
-    valid = _valid_layouts(scene, kind, replacements)
+    valid = itertools.islice(_valid_layouts(scene, kind, replacements), MAX_CANDIDATES)
     first = next(valid, None)
     return NO_VALID_PLACEMENT if first is None else itertools.chain([first], valid)
 
 
 def _valid_layouts(scene: StepScene, kind: str, replacements: Sequence[Placement]) -> Iterator[Layout]:
-    """The first :data:`MAX_CANDIDATES` replacements that make a valid, visible, contradicting build."""
+    """The replacements that make a valid, visible build contradicting the instruction, in order."""
     kept = scene.shown(scene.present[:-1])
     truth = scene.placements[scene.present[-1]]
     highlight = tuple(scene.present.index(i) for i in scene.placed)
-    made = 0
     for part in replacements:
         if kind in WHERE_KINDS and not contradicts_instruction(part, truth, kept):
             continue
@@ -283,9 +282,6 @@ def _valid_layouts(scene: StepScene, kind: str, replacements: Sequence[Placement
         if not _inside_frame(part, scene.view):
             continue
         yield placements, highlight
-        made += 1
-        if made == MAX_CANDIDATES:
-            return
 
 
 def iter_negatives(scene: StepScene, kind: str, rng: np.random.Generator, *, positive: np.ndarray | None = None) -> Iterator[RenderedNegative] | str:

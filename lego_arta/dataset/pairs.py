@@ -140,7 +140,7 @@ def _opaque_png_pixels(image: Image.Image) -> tuple[np.ndarray, bool] | None:
     These are the manuals' assembly images, and decoding them is the build's largest cost after
     encoding: OpenCV's decode straight to a contiguous array takes about half of Pillow's decode
     plus the copy out of its RGBA buffer (``benchmarks/bench_build.py``), and gives the same
-    pixels (``tests/dataset/test_pairs.py``). Every other file (16-bit, palette, grey, transparent,
+    pixels (``tests/dataset/test_hostile_images.py``). Every other file (16-bit, palette, grey, transparent,
     a stream OpenCV cannot read) returns ``None`` and takes Pillow's path in :func:`decode_image`.
     ``image`` is the opened, not yet loaded file; its header chose the path. The pixels come with
     whether the file may be embedded as it is (only :data:`_PLAIN_PNG_CHUNKS` in it).

@@ -98,19 +98,19 @@ class RunStats:
         self.encode_s += stats["encode_s"]
         self.encode_cpu_s += stats.get("encode_cpu_s", 0.0)
         self.encodes += int(stats["encodes"])
-        self.decode_cpu_s += stats.get("decode_cpu_s", 0.0)
-        self.decodes += int(stats.get("decodes", 0))
         self.per_manual_wall_s.append(stats["wall_s"])
-        self._peak(stats)
+        self._count_job(stats)
 
     def add_vote(self, stats: Mapping[str, float]) -> None:
         """Count one manual's vote job (its decodes are codec work too; its encodes are none)."""
         self.vote_cpu_s += stats["cpu_s"]
+        self._count_job(stats)
+
+    def _count_job(self, stats: Mapping[str, float]) -> None:
+        """What every job adds, a vote or a pair job: decodes, its process's peak memory, and its CPU
+        when it ran in the driver's own process."""
         self.decode_cpu_s += stats.get("decode_cpu_s", 0.0)
         self.decodes += int(stats.get("decodes", 0))
-        self._peak(stats)
-
-    def _peak(self, stats: Mapping[str, float]) -> None:
         if int(stats["worker"]) == os.getpid():
             self.in_process_cpu_s += stats["cpu_s"]
         worker = str(int(stats["worker"]))
@@ -346,7 +346,7 @@ class SplitManuals(NamedTuple):
     manuals: ManualSet
     splits: dict[str, str]
     votes: dict[str, Any]
-    vote_stats: dict[str, dict[str, float]] = {}
+    vote_stats: dict[str, dict[str, float]]
 
 
 def _votes_job(job: tuple[Manual, BuildRecipe]) -> tuple[Any, dict[str, float]]:

@@ -57,4 +57,4 @@ def _cpu_part(stats: dict[str, Any]) -> str:
     if stats.get("all_cpu_ratio") is None or not stats.get("cpu_shares"):
         return ""
     shares = stats["cpu_shares"]
-    return f"CPU: {stats['all_cpu_ratio']:.2f} x, {shares['encode']:.0%} encode, {shares['decode']:.0%} decode; ".replace("%", " %")
+    return f"CPU: {stats['all_cpu_ratio']:.2f} x, {100 * shares['encode']:.0f} % encode, {100 * shares['decode']:.0f} % decode; "
