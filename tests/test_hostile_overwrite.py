@@ -13,12 +13,9 @@ import pytest
 from lego_arta.atomic import atomic_directory, refuse_overlap
 from lego_arta.cli import main
 from tests.support.raw_manuals import write_raw_manuals
+from tests.support.folders import folder_files
 
 RECIPE = Path(__file__).resolve().parents[1] / "builders" / "quickstart.yaml"
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -33,15 +30,15 @@ def _build(raw: Path, out: Path) -> int:
 
 
 def test_build_onto_its_raw_folder_is_refused(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    before = _files(raw)
+    before = folder_files(raw)
     assert _build(raw, raw) == 2
     assert "is--raw" in "".join(capsys.readouterr().out.split())
-    assert _files(raw) == before
+    assert folder_files(raw) == before
 
 
 @pytest.mark.parametrize("where", ["inside", "contains", "symlink"])
 def test_build_overlapping_its_raw_folder_is_refused(raw: Path, tmp_path: Path, where: str) -> None:
-    before = _files(raw)
+    before = folder_files(raw)
     if where == "inside":
         out = raw / "built"
     elif where == "contains":
@@ -50,7 +47,7 @@ def test_build_overlapping_its_raw_folder_is_refused(raw: Path, tmp_path: Path, 
         out = tmp_path / "link"
         out.symlink_to(raw, target_is_directory=True)
     assert _build(raw, out) == 2
-    assert _files(raw) == before
+    assert folder_files(raw) == before
     assert not (raw / "built").exists()
 
 
@@ -94,9 +91,9 @@ def test_overwrite_replaces_a_folder_holding_the_owner_file(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("out", ["raw/records.jsonl", "raw", "raw/lego-60399-green-race-car-readscr/lego-60399-green-race-car-readscr.html"])
 def test_parse_output_inside_its_input_is_refused(raw: Path, tmp_path: Path, out: str) -> None:
-    before = _files(raw)
+    before = folder_files(raw)
     assert main(["parse", str(raw), "--out", str(tmp_path / out)]) == 2
-    assert _files(raw) == before
+    assert folder_files(raw) == before
 
 
 def test_parse_output_onto_a_folder_is_refused(raw: Path, tmp_path: Path) -> None:

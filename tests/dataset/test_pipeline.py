@@ -29,6 +29,7 @@ from tests.dataset.built_folder import (
     truth_steps,
     union,
 )
+from tests.support.folders import folder_files
 
 #: Size of the test collages (the recipe of ``built_dataset``), and the study's rules (SPEC §3).
 COLLAGE = (384, 178)
@@ -288,16 +289,12 @@ def test_positive_and_negative_images_of_a_state_look_alike_to_a_model(built_dat
 # --- determinism ----------------------------------------------------------------------------------
 
 
-def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 @pytest.mark.slow
 def test_building_twice_gives_byte_identical_folders(built_dataset: Path, built_recipe, synthetic_raw: Path, tmp_path: Path) -> None:
     from lego_arta.dataset.pipeline import build
 
     again = build(built_recipe, tmp_path / "again", raw=synthetic_raw, progress=False, workers=2).out
-    first, second = _files(built_dataset), _files(again)
+    first, second = folder_files(built_dataset), folder_files(again)
     assert sorted(first) == sorted(second)
     assert [name for name in first if first[name] != second[name]] == []
     manifest = (again / "manifest.json").read_text()

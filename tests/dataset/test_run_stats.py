@@ -10,10 +10,7 @@ import pyarrow.parquet as pq
 
 from lego_arta.cli import main
 from lego_arta.dataset.pipeline import build
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+from tests.support.folders import folder_files
 
 
 def _embedded_images(folder: Path) -> list[bytes]:
@@ -30,7 +27,7 @@ def test_two_workers_report_their_codec_work_and_every_cpu_second(built_recipe, 
                                                                    tmp_path: Path) -> None:  # fmt: skip
     result = build(built_recipe, tmp_path / "built", raw=synthetic_raw, workers=2, progress=False)
     stats = result.stats
-    assert _files(result.out) == _files(built_dataset)  # run facts differ between runs, the build does not
+    assert folder_files(result.out) == folder_files(built_dataset)  # run facts differ between runs, the build does not
 
     embedded = _embedded_images(result.out)
     raw = {path.read_bytes() for path in synthetic_raw.rglob("*.png")}

@@ -15,10 +15,7 @@ from pathlib import Path
 import pytest
 
 from lego_arta.executor import RayExecutor
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+from tests.support.folders import folder_files
 
 
 @pytest.mark.slow
@@ -29,12 +26,12 @@ def test_ray_synthesis_and_build_are_byte_identical_to_local(ray_address: str, s
 
     executor = RayExecutor(workers=2, address=ray_address)
     synthesize(tmp_path / "raw", synth_config, progress=False, executor=executor)
-    local_raw, ray_raw = _files(synthetic_raw), _files(tmp_path / "raw")
+    local_raw, ray_raw = folder_files(synthetic_raw), folder_files(tmp_path / "raw")
     assert sorted(ray_raw) == sorted(local_raw)
     assert [name for name in local_raw if local_raw[name] != ray_raw[name]] == []
 
     result = build(built_recipe, tmp_path / "built", raw=synthetic_raw, progress=False, executor=executor)
-    local_build, ray_build = _files(built_dataset), _files(result.out)
+    local_build, ray_build = folder_files(built_dataset), folder_files(result.out)
     assert sorted(ray_build) == sorted(local_build)
     assert [name for name in local_build if local_build[name] != ray_build[name]] == []
     assert result.stats["executor"] == "ray" and result.stats["manuals"] == len(result.manifest["manuals"])
@@ -66,7 +63,7 @@ def test_two_node_ray_build_is_byte_identical_to_local(ray_two_nodes: str, built
 
     result = build(built_recipe, tmp_path / "built", raw=synthetic_raw, progress=False,
                    executor=RayExecutor(workers=2, address=ray_two_nodes))  # fmt: skip
-    local_build, ray_build = _files(built_dataset), _files(result.out)
+    local_build, ray_build = folder_files(built_dataset), folder_files(result.out)
     assert sorted(ray_build) == sorted(local_build)
     assert [name for name in local_build if local_build[name] != ray_build[name]] == []
     assert result.stats["executor"] == "ray"

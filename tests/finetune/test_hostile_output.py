@@ -9,10 +9,7 @@ import pytest
 
 from lego_arta.cli import main
 from lego_arta.finetune.train import RUN_CONFIG
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+from tests.support.folders import folder_files
 
 
 @pytest.mark.parametrize("overwrite", [False, True])
@@ -21,11 +18,11 @@ def test_finetune_refuses_a_folder_that_is_not_a_run(tiny_model: Path, tmp_path:
     (thesis / "adapter").mkdir(parents=True)
     (thesis / "chapter1.tex").write_text("precious")
     (thesis / "adapter" / "figure.png").write_bytes(b"\x89PNG")
-    before = _files(thesis)
+    before = folder_files(thesis)
     argv = ["finetune", "--model", str(tiny_model), "--data", str(tmp_path / "built"), "--output", str(thesis), "--max-steps", "1", "--no-progress"]
     assert main(argv + (["--overwrite"] if overwrite else [])) == 2
     assert RUN_CONFIG in "".join(capsys.readouterr().out.split()), "the message names the mark of a run"
-    assert _files(thesis) == before
+    assert folder_files(thesis) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
 
 

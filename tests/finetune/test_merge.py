@@ -13,6 +13,7 @@ from lego_arta.finetune.command import add_merge_arguments, run_merge
 from lego_arta.finetune.data import ConversationCollator, ConversationDataset, load_conversations
 from lego_arta.finetune.merge import MERGE_RECORD, find_adapter, merge_adapter, model_args_with_adapter, prepare_model_for_eval
 from lego_arta.finetune.train import FinetuneConfig, finetune
+from tests.support.folders import folder_files
 
 # Written out here: the state task's metrics as its task card promises them.
 STATE_METRICS = ("f1", "tnr", "fpr", "invalid_rate")
@@ -109,10 +110,6 @@ def test_merge_command_writes_a_from_pretrained_folder(run, tmp_path: Path, caps
     assert run_merge(parser.parse_args(["--adapter", str(run.output), "--out", str(tmp_path / "merged"), "--overwrite"])) == 0
 
 
-def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def test_merge_overwrite_refuses_a_folder_it_did_not_write(run, tiny_model: Path, tmp_path: Path) -> None:
     """Issue 16: ``merge --out <the base model> --overwrite`` would have deleted the base model."""
     parser = argparse.ArgumentParser()
@@ -121,10 +118,10 @@ def test_merge_overwrite_refuses_a_folder_it_did_not_write(run, tiny_model: Path
     notes.mkdir()
     (notes / "todo.txt").write_text("keep")
     for foreign in (tiny_model, notes):
-        before = _files(foreign)
+        before = folder_files(foreign)
         with pytest.raises(FileExistsError, match=f"holds no {MERGE_RECORD}"):
             run_merge(parser.parse_args(["--adapter", str(run.output), "--out", str(foreign), "--overwrite"]))
-        assert _files(foreign) == before
+        assert folder_files(foreign) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"], "nothing half-written beside"
 
 

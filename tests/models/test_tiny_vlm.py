@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from lego_arta.models.tiny_vlm import TINY_RECORD, add_tiny_model_arguments, build_tiny_vlm, run_tiny_model
+from tests.support.folders import folder_files
 
 QUERY = "[state] After I find 2 bright red bricks 2x4. Did I do it correctly? Just tell me Yes or No."
 ANSWER = "Yes."
@@ -120,10 +121,6 @@ def test_cli_adapter_builds_and_refuses_to_overwrite(tmp_path: Path) -> None:
         run_tiny_model(parser.parse_args(["--out", str(out)]))
 
 
-def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def test_overwrite_replaces_only_a_folder_tiny_model_wrote(tmp_path: Path, tiny_dir: Path) -> None:
     """Issue 16: ``--overwrite`` deleted any folder; a real model's folder (config.json, weights) included."""
     parser = argparse.ArgumentParser()
@@ -136,13 +133,13 @@ def test_overwrite_replaces_only_a_folder_tiny_model_wrote(tmp_path: Path, tiny_
     notes.mkdir()
     (notes / "todo.txt").write_text("keep")
     for foreign in (real_model, notes):
-        before = _files(foreign)
+        before = folder_files(foreign)
         with pytest.raises(FileExistsError, match=f"holds no {TINY_RECORD}"):
             run_tiny_model(parser.parse_args(["--out", str(foreign), "--overwrite"]))
-        assert _files(foreign) == before
+        assert folder_files(foreign) == before
     mine = tmp_path / "mine"
     assert run_tiny_model(parser.parse_args(["--out", str(mine), "--seed", "1"])) == 0
     assert json.loads((mine / TINY_RECORD).read_text())["seed"] == 1
     assert run_tiny_model(parser.parse_args(["--out", str(mine), "--overwrite"])) == 0
-    assert _files(mine) == _files(tiny_dir), "seed 0 again: the replaced folder is the seed-0 model"
+    assert folder_files(mine) == folder_files(tiny_dir), "seed 0 again: the replaced folder is the seed-0 model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["llava-7b", "mine", "notes"], "nothing half-written beside"

@@ -17,10 +17,7 @@ from lego_arta.qa.questionnaire import MakeConfig, make_questionnaire
 from lego_arta.qa.sampling import check_positions, interleave, manual_quotas
 from lego_arta.study import QA_CHECKS
 from tests.qa.conftest import PER_TASK, QA_CONFIG
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+from tests.support.folders import folder_files
 
 
 def test_the_folder_holds_page_items_and_every_image(questionnaire: Path, items_document: dict[str, Any]) -> None:
@@ -83,7 +80,7 @@ def test_same_build_and_seed_give_byte_identical_folders_and_another_seed_anothe
 ) -> None:
     again = tmp_path / "again"
     make_questionnaire(built_dataset, again, QA_CONFIG)
-    assert _files(again) == _files(questionnaire)
+    assert folder_files(again) == folder_files(questionnaire)
     other = make_questionnaire(built_dataset, tmp_path / "other", replace(QA_CONFIG, seed=QA_CONFIG.seed + 1))
     pairs = [{i["pair_id"] for i in document["items"]} for document in (other, items_document)]
     assert pairs[0] != pairs[1] and other["questionnaire"] != items_document["questionnaire"]
