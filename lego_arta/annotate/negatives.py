@@ -175,7 +175,7 @@ def remove_highlight(
         if _same_view(part, plain, zone, hidden):
             known = zone & ~hidden
             original = part.copy()
-            part[known] = plain[known]
+            np.copyto(part, plain, where=known[..., None])
             share = tint_share(original[interior & known], plain[interior & known], boundary)
             untint = interior & ~known
             if share is not None and untint.any():

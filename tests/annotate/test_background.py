@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from lego_arta.annotate.background import as_rgb, background_box, foreground_mask, mask_box
+from lego_arta.annotate.background import as_rgb, background_box, foreground_mask, mask_box, remove_specks
 from tests.annotate.drawing import draw_block, gradient_backdrop, parts_backdrop
 
 
@@ -52,3 +54,41 @@ def test_mask_box_is_half_open() -> None:
     assert mask_box(mask) is None
     mask[2, 3] = True
     assert mask_box(mask) == (3, 2, 4, 3)
+
+
+@st.composite
+def _masks(draw: st.DrawFn) -> np.ndarray:
+    """Blocks and scattered specks, so some components are kept and some are not."""
+    height, width = draw(st.integers(3, 60)), draw(st.integers(3, 60))
+    mask = draw(hnp.arrays(bool, (height, width), elements=st.booleans())) & draw(hnp.arrays(bool, (height, width), elements=st.booleans()))
+    for _ in range(draw(st.integers(0, 3))):
+        y, x = draw(st.integers(0, height - 1)), draw(st.integers(0, width - 1))
+        mask[y : y + draw(st.integers(1, 20)), x : x + draw(st.integers(1, 20))] = True
+    return mask
+
+
+def _kept_by_definition(mask: np.ndarray, min_share: float) -> np.ndarray:
+    """Every 8-connected component of at least ``min_share`` of the image, by OpenCV's own areas."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    big = [label for label in range(1, count) if stats[label, cv2.CC_STAT_AREA] >= max(1, int(min_share * mask.size))]
+    return np.isin(labels, big)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_masks(), st.sampled_from([5e-5, 0.002, 0.01, 0.05]))
+def test_remove_specks_keeps_exactly_the_large_components(mask: np.ndarray, min_share: float) -> None:
+    assert np.array_equal(remove_specks(mask, min_share=min_share), _kept_by_definition(mask, min_share))
+
+
+@settings(max_examples=150, deadline=None)
+@given(_masks(), st.integers(0, 255))
+def test_background_box_is_the_box_of_the_foreground_mask(mask: np.ndarray, grey: int) -> None:
+    """Scattered specks on a flat backdrop: the box is ``mask_box`` of the kept foreground, or an error when none is kept."""
+    image = np.full((*mask.shape, 3), grey, np.uint8)
+    image[mask] = (grey + 128) % 256
+    expected = mask_box(foreground_mask(image))
+    if expected is None:
+        with pytest.raises(ValueError, match="no foreground"):
+            background_box(image)
+    else:
+        assert background_box(image) == expected

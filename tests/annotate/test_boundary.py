@@ -5,8 +5,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from lego_arta.annotate.boundary import boundary_mask, highlighted_item_mask, session_boundary
+from lego_arta.annotate.boundary import boundary_mask, filled_outline, highlighted_item_mask, session_boundary
 from lego_arta.annotate.colours import to_lab
 from tests.annotate.conftest import SynthManual
 from tests.annotate.drawing import draw_block, draw_outline, gradient_backdrop
@@ -114,3 +117,64 @@ def test_vote_matches_synthetic_truth(synth_manuals: list[SynthManual]) -> None:
 def test_a_single_step_cannot_show_a_recurring_highlight() -> None:
     assert session_boundary(drawn_session(MAGENTA)[:1]).bound_color is None
     assert session_boundary(drawn_session(MAGENTA)[:2]).bound_color == MAGENTA
+
+
+def _every_colour() -> np.ndarray:
+    """A 4096x4096 image holding each of the 2^24 RGB colours once."""
+    values = np.arange(2**24, dtype=np.uint32)
+    return np.stack([(values >> 16) & 255, (values >> 8) & 255, values & 255], axis=-1).astype(np.uint8).reshape(4096, 4096, 3)
+
+
+def _outline_by_definition(image: np.ndarray, colour: tuple[int, int, int], tolerance: int) -> np.ndarray:
+    """The outline test as boundary_mask's docstring states it, pixel by pixel in degrees and shares."""
+    rgb = image.astype(np.int32)
+    near = (np.abs(rgb - np.array(colour)) <= tolerance).all(axis=-1)
+    target = cv2.cvtColor(np.uint8([[colour]]), cv2.COLOR_RGB2HSV_FULL)[0, 0].astype(np.float64)
+    if target[1] < 150:
+        return near
+    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV_FULL).astype(np.float64)
+    degrees = np.abs(hsv[..., 0] - target[0]) * 360.0 / 256.0
+    degrees = np.minimum(degrees, 360.0 - degrees)
+    return near | ((degrees <= 20.0) & (hsv[..., 1] >= 0.6 * target[1]) & (hsv[..., 2] >= 0.6 * target[2]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("colour", [(255, 0, 0), (255, 0, 6), (255, 8, 0), (0, 200, 0), (13, 105, 171), (230, 230, 230), (250, 10, 140)])
+def test_outline_mask_matches_its_definition_on_every_rgb_colour(colour: tuple[int, int, int]) -> None:
+    """Hue ranges that wrap around red, near-grey colours (RGB test only) and ordinary highlights,
+    each checked on all 2^24 colours: the fast range tests must be the stated definition."""
+    image = _every_colour()
+    for tolerance in (40, 7):
+        assert np.array_equal(boundary_mask(image, colour, tolerance=tolerance), _outline_by_definition(image, colour, tolerance))
+
+
+def _filled_on_whole_image(outline: np.ndarray) -> np.ndarray:
+    """Closing and contour fill of the whole image, as the study's masks are defined."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    closed = cv2.morphologyEx(outline.astype(np.uint8), cv2.MORPH_CLOSE, kernel)
+    contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    filled = np.zeros_like(closed)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+    return (filled > 0) | outline
+
+
+@st.composite
+def _outlines(draw: st.DrawFn) -> np.ndarray:
+    height, width = draw(st.integers(1, 40)), draw(st.integers(1, 40))
+    canvas = np.zeros((height, width), np.uint8)
+    for _ in range(draw(st.integers(0, 4))):
+        x1, x2 = draw(st.integers(-4, width + 4)), draw(st.integers(-4, width + 4))
+        y1, y2 = draw(st.integers(-4, height + 4)), draw(st.integers(-4, height + 4))
+        if draw(st.booleans()):
+            cv2.rectangle(canvas, (x1, y1), (x2, y2), 1, draw(st.integers(1, 2)))
+        else:
+            cv2.line(canvas, (x1, y1), (x2, y2), 1, 1)
+    specks = draw(hnp.arrays(bool, (height, width), elements=st.booleans())) & draw(hnp.arrays(bool, (height, width), elements=st.booleans()))
+    return (canvas > 0) | (specks & draw(st.booleans()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_outlines())
+def test_filled_outline_on_its_crop_is_the_whole_image_fill(outline: np.ndarray) -> None:
+    """Outlines anywhere, open or closed, touching the border or not: the cropped fill is the whole-image one."""
+    assert np.array_equal(filled_outline(outline), _filled_on_whole_image(outline))
