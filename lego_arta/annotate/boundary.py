@@ -21,11 +21,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
 from sklearn.cluster import KMeans
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from lego_arta.annotate.background import as_rgb
 from lego_arta.annotate.colours import to_lab
@@ -196,6 +197,13 @@ def _group(colours: Sequence[RGB]) -> list[list[RGB]]:
     return groups
 
 
+@lru_cache(maxsize=1)
+def _thread_pools() -> ThreadpoolController:
+    """The process's native thread pools (BLAS, OpenMP), found once: looking them up on every
+    session took longer than voting a small session."""
+    return ThreadpoolController()
+
+
 def session_boundary(
     step_images: Sequence[np.ndarray],
     *,
@@ -211,7 +219,7 @@ def session_boundary(
     if not step_images:
         return BoundaryVote(color_list=(), bound_color=None, support=0.0)
     saturated = [SaturatedPixels.of(image) for image in step_images]
-    with threadpool_limits(limits=1):  # tiny K-means problems: thread start-up would dominate
+    with _thread_pools().limit(limits=1):  # tiny K-means problems: thread start-up would dominate
         per_image = [image_candidates(pixels, clusters=clusters, seed=seed) for pixels in saturated]
     every = sorted({c for cands in per_image for c in cands})
     groups = _group(every)
