@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,66 @@ class EmptySplitError(ValueError):
     """A (config, split) without rows: ``datasets`` cannot load an empty Parquet split (a file with
     an empty row group fails with "BatchSize must be greater than 0", one without row groups with
     "corresponds to no data"), so no such file is ever written."""
+
+
+def encode_rows(features: Features, rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Rows as the Arrow table a shard stores (``datasets`` encoding, the features' schema)."""
+    encoded = features.encode_batch({name: [row[name] for row in rows] for name in features})
+    return pa.Table.from_pydict(encoded, schema=features.arrow_schema)
+
+
+class TableSpill:
+    """Encoded tables kept on disk until it is known where they go, then read back in any order.
+
+    A build only knows each manual's split once every manual has voted; with the vote made in
+    the same job as the pairs (one decode of each image), the rows wait here instead of in
+    memory. One Arrow IPC file per key; tables come back bit for bit as written (same chunks, same
+    schema metadata), so the shards are what writing them directly would give.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     spill = TableSpill(Path(folder))
+    ...     spill.add("scene", "m1", pa.table({"id": ["a", "b"]}))
+    ...     spill.add("scene", "m2", pa.table({"id": ["c"]}))
+    ...     spill.finish()
+    ...     [spill.get("scene", m).column("id").to_pylist() for m in ("m2", "m1")]
+    [['c'], ['a', 'b']]
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._writers: dict[str, pa.ipc.RecordBatchFileWriter] = {}
+        self._batches: dict[str, int] = {}
+        self._where: dict[tuple[str, str], tuple[int, int]] = {}
+        self._local = threading.local()
+
+    def add(self, key: str, item: str, table: pa.Table) -> None:
+        if key not in self._writers:
+            self._writers[key] = pa.ipc.new_file(self.folder / f"{key}.arrow", table.schema)
+            self._batches[key] = 0
+        batches = table.to_batches()
+        for batch in batches:
+            self._writers[key].write_batch(batch)
+        self._where[key, item] = (self._batches[key], len(batches))
+        self._batches[key] += len(batches)
+
+    def finish(self) -> None:
+        """Close the files; :meth:`get` reads from here on."""
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+    def get(self, key: str, item: str) -> pa.Table | None:
+        """The table added for ``(key, item)``, or None when none was (each thread reads through its own reader)."""
+        if (key, item) not in self._where:
+            return None
+        readers = self._local.__dict__.setdefault("readers", {})
+        if key not in readers:
+            # Read, not memory-mapped: mapped pages would stay in the process's resident memory.
+            readers[key] = pa.ipc.open_file(pa.OSFile(str(self.folder / f"{key}.arrow")))
+        start, count = self._where[key, item]
+        reader = readers[key]
+        return pa.Table.from_batches([reader.get_batch(start + i) for i in range(count)], schema=reader.schema)
 
 
 class ShardedParquetWriter:
@@ -59,10 +122,11 @@ class ShardedParquetWriter:
         return pq.ParquetWriter(part, self.schema, compression="snappy", write_statistics=True)
 
     def write(self, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        encoded = self.features.encode_batch({name: [row[name] for row in rows] for name in self.features})
-        table = pa.Table.from_pydict(encoded, schema=self.schema)
+        if rows:
+            self.write_table(encode_rows(self.features, rows))
+
+    def write_table(self, table: pa.Table) -> None:
+        """Write rows already encoded by :func:`encode_rows` (the same shards as :meth:`write` of their rows)."""
         if self._writer is None or self._shard_bytes >= self.max_shard_bytes:
             if self._writer is not None:
                 self._writer.close()
@@ -70,7 +134,7 @@ class ShardedParquetWriter:
         self._writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
         self._shard_bytes += table.nbytes
         self.num_bytes += table.nbytes
-        self.rows += len(rows)
+        self.rows += table.num_rows
 
     def discard(self) -> None:
         """Delete what was written: the (config, split) is left out of the build."""
@@ -216,8 +280,8 @@ def file_checksums(root: Path, *, exclude: Iterable[str] = (), only: Iterable[st
     for the files named in ``only`` (paths relative to ``root``)."""
     skip = set(exclude)
     paths = sorted(root.rglob("*")) if only is None else sorted(root / name for name in only)
-    return {
-        path.relative_to(root).as_posix(): {"sha256": sha256_file(path), "bytes": path.stat().st_size}
-        for path in paths
-        if path.is_file() and path.relative_to(root).as_posix() not in skip
-    }
+    files = [path for path in paths if path.is_file() and path.relative_to(root).as_posix() not in skip]
+    # hashlib releases the GIL on large blocks: the shards of a big build are hashed side by side.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(files), os.cpu_count() or 1))) as pool:
+        digests = list(pool.map(sha256_file, files))
+    return {path.relative_to(root).as_posix(): {"sha256": digest, "bytes": path.stat().st_size} for path, digest in zip(files, digests)}

@@ -37,7 +37,7 @@ from lego_arta.tasks import get_task
 from lego_arta.tasks.prompts import Query
 from lego_arta.tasks.spec import ImageError, TaskSpec, check_row
 
-__all__ = ["ImageError", "ManualContext", "ManualPairs", "build_manual_pairs", "iter_rows", "pair_id"]
+__all__ = ["ImageError", "ManualContext", "ManualPairs", "build_manual_pairs", "iter_rows", "pair_id", "vote_and_build_pairs"]
 
 
 @dataclass
@@ -53,6 +53,8 @@ class ManualPairs:
     #: What making them cost (seconds, PNG encodes, the worker's peak memory): run facts for the
     #: build's summary and benchmarks, never written into the build (they differ between runs).
     stats: dict[str, float] = field(default_factory=dict)
+    #: The sessions' boundary votes, when the job voted itself (:func:`vote_and_build_pairs`).
+    votes: dict[str, Any] | None = None
 
 
 def pair_id(*parts: object) -> str:
@@ -317,6 +319,11 @@ class _Images:
             self._by_array[id(pixels)] = key
         return self._cache[key]
 
+    def recording(self, errors: dict[str, str]) -> _Images:
+        """These images, undecodable files from now on recorded in ``errors`` (a failure is never cached)."""
+        self._errors = errors
+        return self
+
     def png(self, image: np.ndarray) -> bytes:
         """PNG bytes of ``image``; a decoded file's pixels are encoded once however often they are asked for."""
         key = self._by_array.get(id(image))
@@ -468,18 +475,35 @@ def manual_strata(votes: dict[str, BoundaryVote | None]) -> frozenset[str]:
     return frozenset({HIGHLIGHT}) if any(v is not None and v.bound_color is not None for v in votes.values()) else frozenset()
 
 
+def vote_and_build_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, *, strict: bool = False) -> ManualPairs:
+    """The sessions' votes, then every task's rows (for every split), from one decode of each image.
+
+    The same rows as :func:`build_manual_pairs` given the votes :func:`session_votes` makes in a
+    job of its own, and the votes come back in :attr:`ManualPairs.votes`: a build whose tasks all
+    have every split needs no split before the pairs, so it votes here and splits afterwards.
+    """
+    images = _Images(manual, {})
+    votes = session_votes(manual, recipe, images)
+    pairs = build_manual_pairs(manual, recipe, grounder, strict=strict, votes=votes, images=images)
+    pairs.votes = votes
+    return pairs
+
+
 def build_manual_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, *, strict: bool = False,
-                       split: str | None = None, votes: dict[str, BoundaryVote | None] | None = None) -> ManualPairs:
+                       split: str | None = None, votes: dict[str, BoundaryVote | None] | None = None,
+                       images: _Images | None = None) -> ManualPairs:
     """All rows of every task the recipe names for one manual, shuffled within the manual (seeded).
 
     With the manual's ``split``, a task without that split makes no rows for it (by design, not a skip).
 
     An undecodable image is a counted skip (and listed in :attr:`ManualPairs.image_errors`), or with
     ``strict`` an :class:`ImageError` naming the file before any pair is made. ``votes`` are the
-    sessions' boundary votes when the split already made them (:func:`session_votes`).
+    sessions' boundary votes when the split already made them (:func:`session_votes`); ``images``
+    the manual's images already decoded for them (what failed to decode there is tried again here,
+    so the image errors are the ones this call meets).
     """
     out = ManualPairs(manual.manual_id)
-    images = _Images(manual, out.image_errors)
+    images = images.recording(out.image_errors) if images is not None else _Images(manual, out.image_errors)
     if strict:
         for row in manual.rows:
             if row.step_class in ("eop", "step"):

@@ -12,9 +12,11 @@ import os
 import platform
 import resource
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +30,10 @@ from lego_arta import __version__
 from lego_arta.annotate.grounding import Grounder, make_grounder
 from lego_arta.atomic import atomic_directory, atomic_write_text, check_replaceable, refuse_overlap
 from lego_arta.dataset.card import render_card, task_notes
-from lego_arta.dataset.export import EmptySplitError, ShardedParquetWriter, content_fingerprint, file_checksums
+from lego_arta.dataset.export import EmptySplitError, ShardedParquetWriter, TableSpill, content_fingerprint, encode_rows, file_checksums
 from lego_arta.dataset.layout import MANIFEST, README
-from lego_arta.dataset.pairs import DECODE_CLOCK, ENCODE_CLOCK, ManualPairs, build_manual_pairs, manual_strata, session_votes
+from lego_arta.dataset.pairs import (DECODE_CLOCK, ENCODE_CLOCK, ManualPairs, build_manual_pairs, manual_strata, session_votes,
+                                     vote_and_build_pairs)
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.dataset.splits import SPLITS, split_manuals
@@ -223,6 +226,15 @@ def _pairs_job(job: _PairsJob) -> ManualPairs:
     stats: dict[str, float] = {}
     with job_stats(stats):
         pairs = build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict, split=split, votes=votes)
+    pairs.stats = stats
+    return pairs
+
+
+def _voting_pairs_job(job: tuple[Manual, BuildRecipe, str, bool]) -> ManualPairs:
+    manual, recipe, raw_root, strict = job
+    stats: dict[str, float] = {}
+    with job_stats(stats):
+        pairs = vote_and_build_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict)
     pairs.stats = stats
     return pairs
 
@@ -439,6 +451,68 @@ def drop_excluded(pairs: ManualPairs, exclude: Collection[str]) -> Counter[str]:
     return removed
 
 
+def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[str, str], ShardedParquetWriter], run: RunStats,
+                     removed: Counter[str], *, out: Path, progress: bool, strict: bool, exclude: Collection[str] | None,
+                     executor: Executor) -> tuple[ManualSet, dict[str, str], BuildTally]:  # fmt: skip
+    """Each manual's votes and pairs in one job (one decode of every image), then the split, then the shards.
+
+    For recipes whose tasks all have both splits: no job needs its manual's split, so the split
+    (stratified by the votes, as :func:`read_and_split` makes it) waits for the last job, and the
+    encoded rows wait in a :class:`~lego_arta.dataset.export.TableSpill` beside the build instead
+    of in memory. Rows, ids, skips and their order are the ones the two-pass build gives, so the
+    build is the same byte for byte; the shards of the (config, split) pairs are then written side
+    by side, one thread each (Arrow writes without the GIL).
+    """
+    manuals = load_manuals(raw_dir, strict=strict, executor=executor)
+    if not len(manuals):
+        raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
+    ids = [m.manual_id for m in manuals]
+    # Stratifying only swaps manuals between the splits: a split left empty here stays empty.
+    _check_splits(split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed), raw_dir)
+    seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
+    strata: dict[str, frozenset[str]] = {}
+    counted: list[ManualPairs] = []
+    excluded: dict[str, Counter[str]] = {}
+    jobs = [(manual, recipe, str(manual.folder.parent), strict) for manual in manuals]
+    bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.rows-") as folder:
+        spill = TableSpill(Path(folder))
+        try:
+            for pairs in executor.map(_voting_pairs_job, jobs, cost=_job_size):
+                bar.update()
+                strata[pairs.manual_id] = manual_strata(pairs.votes or {})
+                if exclude is not None:
+                    excluded[pairs.manual_id] = drop_excluded(pairs, exclude)
+                for config in recipe.configs:
+                    kept = unique_rows(pairs, config, seen[config], strict=strict)
+                    if kept:
+                        spill.add(config, pairs.manual_id, encode_rows(writers[config, SPLITS[0]].features, kept))
+                # What the tally counts of a manual, without its images.
+                units = {c: [{"session": r["session"], "step_num": r["step_num"]} for r in rows] for c, rows in pairs.rows.items()}
+                counted.append(ManualPairs(pairs.manual_id, rows=units, skips=pairs.skips, image_errors=pairs.image_errors))
+                run.add(pairs.stats)
+        finally:
+            bar.close()
+        spill.finish()
+        splits = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
+        tally = BuildTally.start(manuals, splits, raw_dir)
+        for pairs in counted:
+            tally.add(pairs, recipe.configs)
+            split = splits[pairs.manual_id]
+            removed.update({f"{config}/{split}": n for config, n in excluded.get(pairs.manual_id, Counter()).items() if n})
+
+        def write(key: tuple[str, str]) -> None:
+            config, split = key
+            for manual_id in ids:
+                table = spill.get(config, manual_id) if splits[manual_id] == split else None
+                if table is not None:
+                    writers[key].write_table(table)
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(writers), os.cpu_count() or 1))) as pool:
+            list(pool.map(write, writers))
+    return manuals, splits, tally
+
+
 def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: int = 1, overwrite: bool = False,
           progress: bool = True, strict: bool = False, exclude: Collection[str] | None = None,
           executor: Executor | None = None) -> BuildResult:  # fmt: skip
@@ -464,25 +538,29 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
         check_replaceable(out, MANIFEST)
     raw_dir = resolve_raw(recipe, out, raw, workers=executor.workers, progress=progress, executor=executor)
     start, driver_cpu = time.perf_counter(), time.process_time()
-    manuals, splits, votes, vote_stats = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
-    tally = BuildTally.start(manuals, splits, raw_dir)
     run = RunStats(executor=executor.name, workers=executor.workers)
-    for stats in vote_stats.values():
-        run.add_vote(stats)
+    config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
+    removed: Counter[str] = Counter()
     with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
-        config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in config_splits[c]}
-        removed: Counter[str] = Counter()
-        seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
-        for pairs in build_pairs(manuals, recipe, progress=progress, strict=strict, splits=splits, votes=votes, executor=executor):
-            split = splits[pairs.manual_id]
-            if exclude is not None:
-                removed.update({f"{config}/{split}": n for config, n in drop_excluded(pairs, exclude).items() if n})
-            for config in recipe.configs:
-                if split in config_splits[config]:
-                    writers[config, split].write(unique_rows(pairs, config, seen[config], strict=strict))
-            tally.add(pairs, recipe.configs)
-            run.add(pairs.stats)
+        if all(split in config_splits[c] for c in recipe.configs for split in SPLITS):
+            manuals, splits, tally = _vote_with_pairs(raw_dir, recipe, writers, run, removed, out=out, progress=progress,
+                                                      strict=strict, exclude=exclude, executor=executor)  # fmt: skip
+        else:
+            manuals, splits, votes, vote_stats = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
+            tally = BuildTally.start(manuals, splits, raw_dir)
+            for stats in vote_stats.values():
+                run.add_vote(stats)
+            seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
+            for pairs in build_pairs(manuals, recipe, progress=progress, strict=strict, splits=splits, votes=votes, executor=executor):
+                split = splits[pairs.manual_id]
+                if exclude is not None:
+                    removed.update({f"{config}/{split}": n for config, n in drop_excluded(pairs, exclude).items() if n})
+                for config in recipe.configs:
+                    if split in config_splits[config]:
+                        writers[config, split].write(unique_rows(pairs, config, seen[config], strict=strict))
+                tally.add(pairs, recipe.configs)
+                run.add(pairs.stats)
         all_counts = {c: {s: writers[c, s].rows for s in config_splits[c]} for c in recipe.configs}
         absent = empty_splits(all_counts)
         required = set(recipe.configs) if strict or len(absent) == len(recipe.configs) else set(recipe.require)

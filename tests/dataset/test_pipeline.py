@@ -302,3 +302,23 @@ def test_building_twice_gives_byte_identical_folders(built_dataset: Path, built_
     assert not re.search(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", manifest), "the manifest must hold no timestamps"
     checksums = json.loads(manifest)["files"]
     assert set(checksums) == set(second) - {"manifest.json"}
+
+
+@pytest.mark.slow
+def test_voting_in_the_pair_jobs_gives_the_two_pass_build(built_dataset: Path, built_recipe, synthetic_raw: Path, tmp_path: Path) -> None:
+    """A recipe with an evaluation-only config needs each manual's split before its pairs, so it
+    votes in a pass of its own; the quick-start recipe votes inside the pair jobs and splits after.
+    Both must give the same shards of the configs they share, and nothing may be left beside the build."""
+    from dataclasses import replace
+
+    from lego_arta.dataset.pipeline import build
+
+    two_pass = build(replace(built_recipe, configs=(*built_recipe.configs, "state_syn")), tmp_path / "two-pass",
+                     raw=synthetic_raw, progress=False, workers=2).out  # fmt: skip
+    fused, separate = folder_files(built_dataset), folder_files(two_pass)
+    shards = sorted(name for name in fused if name.endswith(".parquet"))
+    assert shards and {name.split("/")[0] for name in shards} == set(built_recipe.configs)
+    assert [name for name in shards if fused[name] != separate.get(name)] == []
+    assert json.loads(fused["manifest.json"])["manuals"] == json.loads(separate["manifest.json"])["manuals"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two-pass"]
+    assert sorted(p.name for p in built_dataset.parent.iterdir()) == [built_dataset.name]
