@@ -1,8 +1,11 @@
 """``lego-arta build``: raw manuals → annotated pairs → one self-contained, atomically written folder.
 
-The folder holds the Hub layout (Parquet per config and split + dataset card), LLaVA conversations
-and ``manifest.json`` (recipe, seed, counts, skips with reasons, a checksum per file). The
-``datasets`` loading script (``lego_arta.py``) calls :func:`build_pairs` too: one implementation.
+The folder holds the Hub layout (Parquet per config and split + dataset card) and
+``manifest.json`` (recipe, seed, counts, skips with reasons, a checksum per file). The
+``datasets`` loading script (``lego_arta.py``) calls :func:`read_and_split` and :func:`build_pairs`
+too: one implementation. :func:`build` takes one of two routes to the same rows: vote, split,
+then stream each manual's pairs into its split's shards; or, when every task has both splits,
+vote inside each pair job (one decode of every image) and split afterwards (:func:`_vote_with_pairs`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A build's run facts (``lego-arta build --stats``) account for its work: the codec work it did,
-every CPU second of it (the vote jobs, the pair jobs and the driver), and never enter the build."""
+every CPU second of it (the vote jobs or the pair jobs that vote, and the driver), and never enter the build."""
 
 from __future__ import annotations
 
@@ -41,9 +41,24 @@ def test_two_workers_report_their_codec_work_and_every_cpu_second(built_recipe, 
     shares = stats["cpu_shares"]
     assert set(shares) == {"encode", "decode", "other"} and all(0 < v < 1 for v in shares.values())
     assert abs(sum(shares.values()) - 1) < 0.005
-    assert stats["vote_cpu_s"] > 0 and stats["driver_cpu_s"] >= 0
+    # The quick-start recipe's tasks all have both splits: the pair jobs vote, no vote job runs.
+    assert stats["vote_cpu_s"] == 0 and stats["driver_cpu_s"] > 0
+    floor = stats["pairs"] * stats["encode_cpu_ms_per_image"] / 1000
+    assert stats["all_cpu_ratio"] == round((stats["worker_cpu_s"] + stats["driver_cpu_s"]) / floor, 3)
     assert stats["all_cpu_ratio"] > stats["encode_cpu_ratio"] > 0
     assert len(stats["peak_rss_mib_per_worker"]) >= 2  # the jobs ran in worker processes, not here
+
+
+def test_a_build_that_splits_first_counts_its_vote_jobs(built_recipe, synthetic_raw: Path, tmp_path: Path) -> None:
+    """An evaluation-only config needs each manual's split before its pairs: the votes run as jobs of their own, and count."""
+    from dataclasses import replace
+
+    stats = build(replace(built_recipe, configs=("state", "state_syn")), tmp_path / "built", raw=synthetic_raw, workers=2,
+                  progress=False).stats  # fmt: skip
+    assert stats["vote_cpu_s"] > 0 and stats["driver_cpu_s"] >= 0
+    floor = stats["pairs"] * stats["encode_cpu_ms_per_image"] / 1000
+    assert stats["all_cpu_ratio"] == round((stats["worker_cpu_s"] + stats["vote_cpu_s"] + stats["driver_cpu_s"]) / floor, 3)
+    assert stats["decodes"] > 0 and stats["cpu_shares"]["decode"] > 0
 
 
 def test_one_worker_does_not_count_its_jobs_as_the_driver_s(built_recipe, synthetic_raw: Path, tmp_path: Path) -> None:
