@@ -13,8 +13,8 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ class TableSpill:
         self._writers: dict[str, pa.ipc.RecordBatchFileWriter] = {}
         self._batches: dict[str, int] = {}
         self._where: dict[tuple[str, str], tuple[int, int]] = {}
+        self._sizes: dict[tuple[str, str], int] = {}
         self._local = threading.local()
 
     def add(self, key: str, item: str, table: pa.Table) -> None:
@@ -78,7 +79,12 @@ class TableSpill:
         for batch in batches:
             self._writers[key].write_batch(batch)
         self._where[key, item] = (self._batches[key], len(batches))
+        self._sizes[key, item] = table.nbytes
         self._batches[key] += len(batches)
+
+    def size(self, key: str, item: str) -> int:
+        """``nbytes`` of the table added for ``(key, item)`` (0 when none was), known without reading it."""
+        return self._sizes.get((key, item), 0)
 
     def finish(self) -> None:
         """Close the files; :meth:`get` reads from here on."""
@@ -99,6 +105,24 @@ class TableSpill:
         return pa.Table.from_batches([reader.get_batch(start + i) for i in range(count)], schema=reader.schema)
 
 
+def plan_shards(sizes: Sequence[int], max_shard_bytes: int) -> list[list[int]]:
+    """Which tables (by index, in order) each shard holds: a table opens a new shard once the
+    current one holds ``max_shard_bytes`` or more, as :meth:`ShardedParquetWriter.write_table` cuts them.
+
+    >>> plan_shards([300, 300, 300, 50, 600, 10], 500)
+    [[0, 1], [2, 3, 4], [5]]
+    """
+    shards: list[list[int]] = []
+    held = 0
+    for index, size in enumerate(sizes):
+        if not shards or held >= max_shard_bytes:
+            shards.append([])
+            held = 0
+        shards[-1].append(index)
+        held += size
+    return shards
+
+
 class ShardedParquetWriter:
     """Stream rows of one (config, split) into numbered Parquet shards with ``datasets`` metadata."""
 
@@ -113,6 +137,7 @@ class ShardedParquetWriter:
         self._parts: list[Path] = []
         self._writer: pq.ParquetWriter | None = None
         self._shard_bytes = 0
+        self._count = threading.Lock()
 
     def _open(self) -> pq.ParquetWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -136,6 +161,32 @@ class ShardedParquetWriter:
         self.num_bytes += table.nbytes
         self.rows += table.num_rows
 
+    def write_tables_side_by_side(self, tables: Sequence[tuple[int, Callable[[], pa.Table]]], pool: Executor) -> list[Future[None]]:
+        """Write tables of known sizes (``(nbytes, load)`` in row order) into the shards :meth:`write_table`
+        would cut them into, each shard a task of ``pool``: the same files, written side by side.
+
+        Only for a writer nothing was written to yet; wait for the returned futures before :meth:`close`.
+        """
+        if self._writer is not None or self._parts:
+            raise RuntimeError(f"{self.folder.name}/{self.split}: tables can be written side by side only into an empty writer")
+        shards = plan_shards([size for size, _ in tables], self.max_shard_bytes)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        futures = []
+        for index, members in enumerate(shards):
+            part = self.folder / f".{self.split}-part{index:05d}.parquet"
+            self._parts.append(part)
+            futures.append(pool.submit(self._write_shard, part, [tables[i][1] for i in members]))
+        self.num_bytes += sum(size for size, _ in tables)
+        return futures
+
+    def _write_shard(self, part: Path, loads: Sequence[Callable[[], pa.Table]]) -> None:
+        with pq.ParquetWriter(part, self.schema, compression="snappy", write_statistics=True) as writer:
+            for load in loads:
+                table = load()
+                writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+                with self._count:
+                    self.rows += table.num_rows
+
     def discard(self) -> None:
         """Delete what was written: the (config, split) is left out of the build."""
         if self._writer is not None:
@@ -152,9 +203,11 @@ class ShardedParquetWriter:
 
         Raises :class:`EmptySplitError` (and writes nothing) when no row was written.
         """
-        if self._writer is None:
+        if not self._parts:
             raise EmptySplitError(f"{self.folder.name}/{self.split}: no rows to write (datasets cannot load an empty split)")
-        self._writer.close()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         total = len(self._parts)
         final = []
         for index, part in enumerate(self._parts):

@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -463,8 +464,8 @@ def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[
     (stratified by the votes, as :func:`read_and_split` makes it) waits for the last job, and the
     encoded rows wait in a :class:`~lego_arta.dataset.export.TableSpill` beside the build instead
     of in memory. Rows, ids, skips and their order are the ones the two-pass build gives, so the
-    build is the same byte for byte; the shards of the (config, split) pairs are then written side
-    by side, one thread each (Arrow writes without the GIL).
+    build is the same byte for byte; the shards are then cut where streaming would cut them (the
+    tables' sizes are known) and written side by side, one thread each (Arrow writes without the GIL).
     """
     manuals = load_manuals(raw_dir, strict=strict, executor=executor)
     if not len(manuals):
@@ -504,15 +505,14 @@ def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[
             split = splits[pairs.manual_id]
             removed.update({f"{config}/{split}": n for config, n in excluded.get(pairs.manual_id, Counter()).items() if n})
 
-        def write(key: tuple[str, str]) -> None:
-            config, split = key
-            for manual_id in ids:
-                table = spill.get(config, manual_id) if splits[manual_id] == split else None
-                if table is not None:
-                    writers[key].write_table(table)
-
-        with ThreadPoolExecutor(max_workers=max(1, min(len(writers), os.cpu_count() or 1))) as pool:
-            list(pool.map(write, writers))
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            futures = []
+            for (config, split), writer in writers.items():
+                held = [m for m in ids if splits[m] == split and spill.size(config, m)]
+                loads = [(spill.size(config, m), partial(spill.get, config, m)) for m in held]
+                futures += writer.write_tables_side_by_side(loads, pool)
+            for future in futures:
+                future.result()
     return manuals, splits, tally
 
 

@@ -78,3 +78,28 @@ def test_threads_read_one_spill_side_by_side(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert seen == {offset: [index + 1 for index in range(offset, 40, 4)] for offset in range(4)}
+
+
+@settings(max_examples=25, deadline=None)
+@given(_manuals(), st.integers(1, 60_000))
+def test_shards_written_side_by_side_are_the_streamed_shards(tmp_path_factory, manuals: list[list[dict]], max_bytes: int) -> None:
+    """Shards small enough that most tables open a new one: cut and written in a pool, the files
+    (names, bytes) and counts are the ones a streaming writer gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lego_arta.dataset.export import ShardedParquetWriter
+    from tests.support.folders import folder_files
+
+    features = get_task("state").all_features()
+    tables = [encode_rows(features, rows) for rows in manuals]
+    streamed, side = tmp_path_factory.mktemp("streamed"), tmp_path_factory.mktemp("side")
+    one = ShardedParquetWriter(streamed, "state", "train", features, max_shard_bytes=max_bytes)
+    for table in tables:
+        one.write_table(table)
+    other = ShardedParquetWriter(side, "state", "train", features, max_shard_bytes=max_bytes)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for future in other.write_tables_side_by_side([(t.nbytes, lambda t=t: t) for t in tables], pool):
+            future.result()
+    assert (other.rows, other.num_bytes) == (one.rows, one.num_bytes)
+    assert [p.name for p in other.close()] == [p.name for p in one.close()]
+    assert folder_files(side) == folder_files(streamed)
