@@ -372,6 +372,14 @@ def _votes_job(job: tuple[Manual, BuildRecipe]) -> tuple[Any, dict[str, float]]:
     return votes, stats
 
 
+def _readable_manuals(raw_dir: Path, *, strict: bool, executor: Executor) -> ManualSet:
+    """The manuals of ``raw_dir`` that parse; raises when there is none (every config would be empty)."""
+    manuals = load_manuals(raw_dir, strict=strict, executor=executor)
+    if not len(manuals):
+        raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
+    return manuals
+
+
 def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False, executor: Executor | None = None) -> SplitManuals:
     """The readable manuals of ``raw_dir``, the split of each (manual id → ``train``/``test``) and
     their sessions' boundary votes.
@@ -381,9 +389,7 @@ def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False, 
     is readable or a split would get none: every config would be empty there.
     """
     executor = executor or LocalExecutor(1)
-    manuals = load_manuals(raw_dir, strict=strict, executor=executor)
-    if not len(manuals):
-        raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
+    manuals = _readable_manuals(raw_dir, strict=strict, executor=executor)
     found = list(executor.map(_votes_job, [(manual, recipe) for manual in manuals], cost=_job_size))
     votes = {manual.manual_id: vote for manual, (vote, _) in zip(manuals, found)}
     strata = {manual: manual_strata(vote) for manual, vote in votes.items()}
@@ -467,9 +473,7 @@ def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[
     build is the same byte for byte; the shards are then cut where streaming would cut them (the
     tables' sizes are known) and written side by side, one thread each (Arrow writes without the GIL).
     """
-    manuals = load_manuals(raw_dir, strict=strict, executor=executor)
-    if not len(manuals):
-        raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
+    manuals = _readable_manuals(raw_dir, strict=strict, executor=executor)
     ids = [m.manual_id for m in manuals]
     # Stratifying only swaps manuals between the splits: a split left empty here stays empty.
     _check_splits(split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed), raw_dir)
@@ -504,16 +508,20 @@ def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[
             tally.add(pairs, recipe.configs)
             split = splits[pairs.manual_id]
             removed.update({f"{config}/{split}": n for config, n in excluded.get(pairs.manual_id, Counter()).items() if n})
-
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            futures = []
-            for (config, split), writer in writers.items():
-                held = [m for m in ids if splits[m] == split and spill.size(config, m)]
-                loads = [(spill.size(config, m), partial(spill.get, config, m)) for m in held]
-                futures += writer.write_tables_side_by_side(loads, pool)
-            for future in futures:
-                future.result()
+        _write_spilled(spill, writers, ids, splits)
     return manuals, splits, tally
+
+
+def _write_spilled(spill: TableSpill, writers: Mapping[tuple[str, str], ShardedParquetWriter], ids: Sequence[str],
+                   splits: Mapping[str, str]) -> None:  # fmt: skip
+    """Every (config, split)'s spilled tables, in manual order, into its shards; all shards side by side in threads."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        futures = []
+        for (config, split), writer in writers.items():
+            held = [m for m in ids if splits[m] == split and spill.size(config, m)]
+            futures += writer.write_tables_side_by_side([(spill.size(config, m), partial(spill.get, config, m)) for m in held], pool)
+        for future in futures:
+            future.result()
 
 
 def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: int = 1, overwrite: bool = False,
