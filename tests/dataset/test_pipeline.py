@@ -321,4 +321,5 @@ def test_voting_in_the_pair_jobs_gives_the_two_pass_build(built_dataset: Path, b
     assert [name for name in shards if fused[name] != separate.get(name)] == []
     assert json.loads(fused["manifest.json"])["manuals"] == json.loads(separate["manifest.json"])["manuals"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["two-pass"]
-    assert sorted(p.name for p in built_dataset.parent.iterdir()) == [built_dataset.name]
+    # (other tests keep their LLaVA export beside the shared build; no spill of rows may be there)
+    assert [p.name for p in built_dataset.parent.iterdir() if ".rows-" in p.name] == []
