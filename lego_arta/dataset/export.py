@@ -186,6 +186,9 @@ class ShardedParquetWriter:
                 writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
                 with self._count:
                     self.rows += table.num_rows
+                del table
+                # Each thread's allocator keeps what a table took; hand it back before the next one.
+                pa.default_memory_pool().release_unused()
 
     def discard(self) -> None:
         """Delete what was written: the (config, split) is left out of the build."""
