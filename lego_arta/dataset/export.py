@@ -139,12 +139,19 @@ class ShardedParquetWriter:
         self._shard_bytes = 0
         self._count = threading.Lock()
 
+    def _part(self, index: int) -> Path:
+        """Where shard ``index`` is written until :meth:`close` names it."""
+        return self.folder / f".{self.split}-part{index:05d}.parquet"
+
+    def _parquet_writer(self, part: Path) -> pq.ParquetWriter:
+        return pq.ParquetWriter(part, self.schema, compression="snappy", write_statistics=True)
+
     def _open(self) -> pq.ParquetWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
-        part = self.folder / f".{self.split}-part{len(self._parts):05d}.parquet"
+        part = self._part(len(self._parts))
         self._parts.append(part)
         self._shard_bytes = 0
-        return pq.ParquetWriter(part, self.schema, compression="snappy", write_statistics=True)
+        return self._parquet_writer(part)
 
     def write(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
@@ -173,14 +180,14 @@ class ShardedParquetWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
         futures = []
         for index, members in enumerate(shards):
-            part = self.folder / f".{self.split}-part{index:05d}.parquet"
+            part = self._part(index)
             self._parts.append(part)
             futures.append(pool.submit(self._write_shard, part, [tables[i][1] for i in members]))
         self.num_bytes += sum(size for size, _ in tables)
         return futures
 
     def _write_shard(self, part: Path, loads: Sequence[Callable[[], pa.Table]]) -> None:
-        with pq.ParquetWriter(part, self.schema, compression="snappy", write_statistics=True) as writer:
+        with self._parquet_writer(part) as writer:
             for load in loads:
                 table = load()
                 writer.write_table(table, row_group_size=ROW_GROUP_SIZE)

@@ -306,13 +306,20 @@ class BuildTally:
     units: Counter[str] = field(default_factory=Counter)
 
     @classmethod
-    def start(cls, manuals: ManualSet, splits: dict[str, str], raw_dir: Path) -> BuildTally:
-        """The tally before any pairs: the manuals' splits and what parsing skipped."""
-        return cls(
-            manuals={m.manual_id: splits[m.manual_id] for m in manuals},
+    def start(cls, manuals: ManualSet, splits: Mapping[str, str] | None, raw_dir: Path) -> BuildTally:
+        """The tally before any pairs: the manuals' splits and what parsing skipped (``splits`` is
+        None when the split is made after the pairs; :meth:`assign_splits` records it then)."""
+        tally = cls(
             parse_skips=[_relative_to_raw(str(skip), raw_dir) for skip in manuals.skips],
             skips=Counter({f"parse: {k}": v for k, v in manuals.skip_counts().items()}),
         )
+        if splits is not None:
+            tally.assign_splits([m.manual_id for m in manuals], splits)
+        return tally
+
+    def assign_splits(self, manual_ids: Sequence[str], splits: Mapping[str, str]) -> None:
+        """Record each manual's split, in the order the manuals were read."""
+        self.manuals = {manual_id: splits[manual_id] for manual_id in manual_ids}
 
     def add(self, pairs: ManualPairs, configs: Sequence[str]) -> None:
         """Count one manual's pairs: its units per config (0 included), skips and image errors."""
@@ -477,9 +484,9 @@ def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[
     ids = [m.manual_id for m in manuals]
     # Stratifying only swaps manuals between the splits: a split left empty here stays empty.
     _check_splits(split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed), raw_dir)
+    tally = BuildTally.start(manuals, None, raw_dir)
     seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
     strata: dict[str, frozenset[str]] = {}
-    counted: list[ManualPairs] = []
     excluded: dict[str, Counter[str]] = {}
     jobs = [(manual, recipe, str(manual.folder.parent), strict) for manual in manuals]
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
@@ -495,19 +502,15 @@ def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[
                     kept = unique_rows(pairs, config, seen[config], strict=strict)
                     if kept:
                         spill.add(config, pairs.manual_id, encode_rows(writers[config, SPLITS[0]].features, kept))
-                # What the tally counts of a manual, without its images.
-                units = {c: [{"session": r["session"], "step_num": r["step_num"]} for r in rows] for c, rows in pairs.rows.items()}
-                counted.append(ManualPairs(pairs.manual_id, rows=units, skips=pairs.skips, image_errors=pairs.image_errors))
+                tally.add(pairs, recipe.configs)
                 run.add(pairs.stats)
         finally:
             bar.close()
         spill.finish()
         splits = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
-        tally = BuildTally.start(manuals, splits, raw_dir)
-        for pairs in counted:
-            tally.add(pairs, recipe.configs)
-            split = splits[pairs.manual_id]
-            removed.update({f"{config}/{split}": n for config, n in excluded.get(pairs.manual_id, Counter()).items() if n})
+        tally.assign_splits(ids, splits)
+        for manual_id, counts in excluded.items():
+            removed.update({f"{config}/{splits[manual_id]}": n for config, n in counts.items() if n})
         _write_spilled(spill, writers, ids, splits)
     return manuals, splits, tally
 
