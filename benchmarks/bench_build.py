@@ -157,7 +157,7 @@ def png_levels(built: Path, configs: list[str]) -> dict[str, dict[str, dict[str,
         if shard is None:
             continue
         cells = pq.read_table(shard, columns=["image"]).slice(0, PNG_SAMPLE).column("image").to_pylist()
-        pixels = [np.asarray(Image.open(io.BytesIO(cell["bytes"])).convert("RGB")) for cell in cells]
+        pixels = [np.asarray(Image.open(io.BytesIO(cell["bytes"]))) for cell in cells]  # as stored: RGB or RGBA
         table[config] = {}
         for level in PNG_LEVELS:
             start, size = time.thread_time(), 0
@@ -220,7 +220,8 @@ def print_report(result: dict[str, Any], console: Console) -> None:
             run.add_row("the jobs' CPU", f"{shares['encode']:.0%} PNG encode, {shares['decode']:.0%} decode "
                                         f"({stats['decodes']:,} x {stats['decode_cpu_ms_per_image']:.1f} ms), {shares['other']:.0%} the rest; "
                                         f"votes {stats['vote_cpu_s']:.1f} s, driver {stats['driver_cpu_s']:.1f} s")
-        run.add_row("PNG encode per image", f"{stats['encode_ms_per_image']:.1f} ms wall, {stats['encode_cpu_ms_per_image']:.1f} ms CPU ({stats['encodes']:,} encodes)")
+        run.add_row("PNG encode per image", f"{stats['encode_ms_per_image']:.1f} ms wall, {stats['encode_cpu_ms_per_image']:.1f} ms CPU ({stats['encodes']:,} encodes; "
+                                           f"{stats.get('encodes_spared', 0):,} files embedded as their recorded encoding instead)")
         run.add_row("per pair per worker", f"{stats['ms_per_pair_per_worker']:.1f} ms wall")
         run.add_row("per manual", f"{stats['manual_wall_s']['mean']:.1f} s wall mean, {stats['manual_wall_s']['max']:.1f} s max; "
                                   f"{stats['worker_cpu_s'] / max(stats['manuals'], 1):.1f} s CPU mean")

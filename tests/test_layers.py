@@ -1,7 +1,7 @@
 """Imports follow the data path downward: no module of lego_arta imports a later layer.
 
 The package is layered source → parse → annotate → dataset → evaluation/harness → finetune, with
-the CLI on top and shared facts (atomic writes, checksums, boxes, the palette, answer parsing,
+the CLI on top and shared facts (atomic writes, checksums, the PNG encoding, boxes, the palette, answer parsing,
 metrics, task specs, the study's numbers) at the bottom. An upward import makes an early step
 depend on a later one (annotating a crawled manual on the synthetic generator, the harness on
 fine-tuning), so this test reads every module's imports with ``ast`` (no module is imported, so
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 #: Layer of each top-level name under lego_arta (a subpackage or a module); a module may import
 #: its own layer or lower ones. ``__init__`` is lego_arta itself (``from lego_arta import __version__``).
 LAYER_RANK: dict[str, int] = {
-    **dict.fromkeys(("__init__", "atomic", "checksum", "boxes", "palette", "answers", "metrics", "tasks", "study", "executor"), 0),
+    **dict.fromkeys(("__init__", "atomic", "checksum", "png", "boxes", "palette", "answers", "metrics", "tasks", "study", "executor"), 0),
     "source": 1,
     "parse": 2,
     "annotate": 3,

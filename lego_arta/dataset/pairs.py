@@ -13,7 +13,6 @@ images are named ``<id>.png``. Every row is checked against its task's features 
 from __future__ import annotations
 
 import hashlib
-import io
 import time
 import warnings
 from collections import Counter
@@ -33,6 +32,7 @@ from lego_arta.annotate.grounding import Grounder, part_phrases
 from lego_arta.annotate.state_negatives import StateNegatives, state_negatives
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.parse.manual import Manual, Row
+from lego_arta.png import EncodingRecord, encode_png
 from lego_arta.tasks import get_task
 from lego_arta.tasks.prompts import Query
 from lego_arta.tasks.spec import ImageError, TaskSpec, check_row
@@ -218,12 +218,6 @@ def clamp_box(box: Sequence[float], width: int, height: int) -> tuple[float, flo
     return x1, y1, x2, y2
 
 
-#: zlib level of every PNG the build encodes. Levels 1-3 are zlib's fast matcher; 4 and up its lazy one:
-#: on 1024x473 collages level 1 takes 10.0 ms for 112 KiB, 3 10.9 ms for 110 KiB, 6 16.1 ms for
-#: 103 KiB (docs/benchmarks.md): the encode is most of a pair's cost, the size differs by 2-8 %.
-PNG_COMPRESS_LEVEL = 1
-
-
 @dataclass
 class ImageClock:
     """Time one process spends on one kind of image work (PNG encoding, decoding): wall seconds,
@@ -262,18 +256,20 @@ class ImageClock:
 #: This process's encode and decode time; a worker sends each manual's share back in :attr:`ManualPairs.stats`.
 ENCODE_CLOCK = ImageClock()
 DECODE_CLOCK = ImageClock()
+#: Files embedded as the encoding their :class:`~lego_arta.png.EncodingRecord` vouches for: encodes
+#: spared (only its count is used).
+SPARED_ENCODES = ImageClock()
 
 
-def png_bytes(image: np.ndarray, *, level: int = PNG_COMPRESS_LEVEL) -> bytes:
-    """PNG of an RGB image as every embedded image is encoded (timed in :data:`ENCODE_CLOCK`).
+def png_bytes(image: np.ndarray, *, mode: str = "RGB") -> bytes:
+    """PNG of an RGB image as every embedded image is encoded (:func:`lego_arta.png.encode_png`),
+    stored as ``mode`` (``"RGBA"``: opaque alpha added); timed in :data:`ENCODE_CLOCK`.
 
     >>> png_bytes(np.zeros((2, 2, 3), dtype=np.uint8))[:4]
     b'\\x89PNG'
     """
-    buffer = io.BytesIO()
     with ENCODE_CLOCK.timing():
-        Image.fromarray(image).save(buffer, format="PNG", compress_level=level)
-    return buffer.getvalue()
+        return encode_png(cv2.cvtColor(image, cv2.COLOR_RGB2RGBA) if mode == "RGBA" else image)
 
 
 def _relative(row: Row, folder: Path) -> str:
@@ -288,8 +284,10 @@ class _Images:
     """Decoded images of one manual, each read once; undecodable files are remembered by name.
 
     Decoded arrays are read-only, so an array handed out is the file's pixels for the manual's
-    lifetime: its PNG is encoded at most once (:meth:`png`), and a file that is already a plain PNG
-    is embedded as its own bytes (:meth:`file_png`), without a decode/encode round trip.
+    lifetime: its PNG is made at most once (:meth:`png`), stored as the file stores it (RGBA for
+    an opaque RGBA file), and not encoded at all when the manual's
+    :class:`~lego_arta.png.EncodingRecord` says the file already is that encoding. A file that
+    is a plain PNG may also be embedded as its own bytes whatever its encoder (:meth:`file_png`).
     """
 
     def __init__(self, manual: Manual, errors: dict[str, str]) -> None:
@@ -297,9 +295,11 @@ class _Images:
         self._cache: dict[str, np.ndarray] = {}
         self._embeddable: dict[str, bool] = {}
         self._paths: dict[str, Path] = {}
+        self._modes: dict[str, str] = {}
         self._by_array: dict[int, str] = {}
         self._encoded: dict[str, bytes] = {}
         self._errors = errors
+        self._record: EncodingRecord | None = EncodingRecord.read(manual.folder)
         #: Quadrant-sized copies of the images collages are made of (each resized once per manual).
         self.tiles = TileCache()
 
@@ -324,14 +324,41 @@ class _Images:
         self._errors = errors
         return self
 
-    def png(self, image: np.ndarray) -> bytes:
-        """PNG bytes of ``image``; a decoded file's pixels are encoded once however often they are asked for."""
+    def stored_mode(self, row: Row) -> str:
+        """How the row's file stores its (RGB-decoded) pixels: ``"RGBA"`` for an opaque RGBA plain PNG, else ``"RGB"``."""
+        self.get(row)
+        return self._mode(row.image.file)
+
+    def _mode(self, key: str) -> str:
+        if key not in self._modes:
+            header = b""
+            if self._embeddable[key]:
+                with self._paths[key].open("rb") as handle:
+                    header = handle.read(26)
+            # IHDR's colour type (byte 25): 6 is RGBA; a plain PNG here is 8-bit RGB (2) or RGBA.
+            self._modes[key] = "RGBA" if header[25:26] == b"\x06" else "RGB"
+        return self._modes[key]
+
+    def png(self, image: np.ndarray, like: Row | None = None) -> bytes:
+        """PNG bytes of ``image``: a decoded file's pixels as :meth:`_own_png` stores them, once however
+        often they are asked for; any other image stored as ``like``'s file is (RGB without it)."""
         key = self._by_array.get(id(image))
         if key is None or self._cache[key] is not image:
-            return png_bytes(image)
+            return png_bytes(image, mode="RGB" if like is None else self.stored_mode(like))
         if key not in self._encoded:
-            self._encoded[key] = png_bytes(image)
+            self._encoded[key] = self._own_png(key)
         return self._encoded[key]
+
+    def _own_png(self, key: str) -> bytes:
+        """A decoded file's pixels encoded in the file's mode, or the file's bytes when the record
+        says they are exactly that encoding (the same bytes, without the encode)."""
+        path = self._paths[key]
+        if self._record is not None and self._embeddable[key] and path.is_relative_to(self._folder):
+            data = path.read_bytes()
+            if self._record.holds(path.relative_to(self._folder).as_posix(), data):
+                SPARED_ENCODES.images += 1
+                return data
+        return png_bytes(self._cache[key], mode=self._mode(key))
 
     def file_png(self, row: Row) -> bytes:
         """The row's image as embedded bytes: the file itself when it is a plain PNG, else its pixels encoded."""
@@ -359,8 +386,8 @@ class ManualContext:
     def image(self, row: Row) -> np.ndarray:
         return self._images.get(row)
 
-    def png(self, image: np.ndarray) -> bytes:
-        return self._images.png(image)
+    def png(self, image: np.ndarray, like: Row | None = None) -> bytes:
+        return self._images.png(image, like)
 
     def file_png(self, row: Row) -> bytes:
         return self._images.file_png(row)

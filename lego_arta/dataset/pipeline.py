@@ -36,12 +36,13 @@ from lego_arta.atomic import atomic_directory, atomic_write_text, check_replacea
 from lego_arta.dataset.card import render_card, task_notes
 from lego_arta.dataset.export import EmptySplitError, ShardedParquetWriter, TableSpill, content_fingerprint, encode_rows, file_checksums
 from lego_arta.dataset.layout import MANIFEST, README
-from lego_arta.dataset.pairs import (DECODE_CLOCK, ENCODE_CLOCK, ManualPairs, build_manual_pairs, manual_strata, session_votes,
+from lego_arta.dataset.pairs import (DECODE_CLOCK, ENCODE_CLOCK, SPARED_ENCODES, ManualPairs, build_manual_pairs, manual_strata, session_votes,
                                      vote_and_build_pairs)
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.dataset.splits import SPLITS, split_manuals
 from lego_arta.parse.manual import Manual, ManualSet, load_manuals
+from lego_arta.png import ENCODER
 from lego_arta.source.synth.generator import SYNTH_RECORD, SynthConfig, synthesize
 from lego_arta.tasks import get_task
 from lego_arta.tasks.synonym_variants import SUFFIX as SYNONYM_SUFFIX
@@ -87,6 +88,8 @@ class RunStats:
     encode_s: float = 0.0
     encode_cpu_s: float = 0.0
     encodes: int = 0
+    #: Decoded files embedded as the encoding their record vouches for (no encode; not in ``encodes``).
+    encodes_spared: int = 0
     decode_cpu_s: float = 0.0
     decodes: int = 0
     vote_cpu_s: float = 0.0
@@ -105,6 +108,7 @@ class RunStats:
         self.encode_s += stats["encode_s"]
         self.encode_cpu_s += stats.get("encode_cpu_s", 0.0)
         self.encodes += int(stats["encodes"])
+        self.encodes_spared += int(stats.get("encodes_spared", 0))
         self.per_manual_wall_s.append(stats["wall_s"])
         self._count_job(stats)
 
@@ -137,7 +141,7 @@ class RunStats:
             "executor": self.executor, "workers": self.workers, "manuals": self.manuals, "pairs": pairs,
             "wall_s": round(wall_s, 3), "worker_cpu_s": round(self.cpu_s, 3),
             "vote_cpu_s": round(self.vote_cpu_s, 3), "driver_cpu_s": round(self.driver_cpu_s, 3),
-            "encodes": self.encodes, "encode_s": round(self.encode_s, 3), "encode_ms_per_image": round(encode_ms, 3),
+            "encodes": self.encodes, "encodes_spared": self.encodes_spared, "encode_s": round(self.encode_s, 3), "encode_ms_per_image": round(encode_ms, 3),
             "decodes": self.decodes, "decode_cpu_ms_per_image": round(1000 * self.decode_cpu_s / self.decodes, 3) if self.decodes else 0.0,
             "ms_per_pair_per_worker": round(1000 * wall_s * self.workers / pairs, 3) if pairs else None,
             "encode_ratio": round(ratio, 3) if ratio is not None else None,
@@ -168,7 +172,8 @@ def raw_location(recipe: BuildRecipe, out: Path, raw: Path | None = None) -> Pat
 
 def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, workers: int = 1, progress: bool = True,
                 executor: Executor | None = None) -> Path:  # fmt: skip
-    """The raw-manuals folder of a recipe, generating synthetic manuals once if they are not there."""
+    """The raw-manuals folder of a recipe, generating synthetic manuals once if they are not there
+    (or were written by another PNG encoder: their scene images would not be this one's bytes)."""
     folder = raw_location(recipe, out, raw)
     if raw is not None or recipe.source.kind == "raw":
         return folder
@@ -176,7 +181,8 @@ def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, work
     marker = folder / SYNTH_RECORD
     if marker.is_file():
         recorded = json.loads(marker.read_text(encoding="utf-8"))
-        if (recorded["manuals"], recorded["seed"], recorded["width"], recorded["height"]) == (s.manuals, s.seed, s.width, s.height):
+        shape = (recorded["manuals"], recorded["seed"], recorded["width"], recorded["height"], recorded.get("png_encoder"))
+        if shape == (s.manuals, s.seed, s.width, s.height, ENCODER):  # another encoder wrote other bytes
             return folder
     synthesize(folder, SynthConfig(manuals=s.manuals, seed=s.seed, width=s.width, height=s.height), workers=workers,
                overwrite=True, progress=progress, executor=executor)  # fmt: skip
@@ -207,7 +213,7 @@ def job_stats(stats: dict[str, float]) -> Iterator[None]:
     """Fill ``stats`` with what the block cost this process: wall and CPU seconds, the encode and
     decode clocks' shares, the peak memory so far and which process ran it (a worker's pid)."""
     start, cpu = time.perf_counter(), time.process_time()
-    encode, decode = ENCODE_CLOCK.reading(), DECODE_CLOCK.reading()
+    encode, decode, spared = ENCODE_CLOCK.reading(), DECODE_CLOCK.reading(), SPARED_ENCODES.images
     try:
         yield
     finally:
@@ -218,6 +224,7 @@ def job_stats(stats: dict[str, float]) -> Iterator[None]:
             "encode_s": encode_s - encode[0],
             "encode_cpu_s": encode_cpu - encode[1],
             "encodes": encodes - encode[2],
+            "encodes_spared": SPARED_ENCODES.images - spared,
             "decode_cpu_s": decode_cpu - decode[1],
             "decodes": decodes - decode[2],
             "peak_rss_mib": _peak_rss_mib(),

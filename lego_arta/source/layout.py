@@ -5,6 +5,8 @@ One folder per manual::
     <manual_id>/<manual_id>.html      the screen-reader page as served
     <manual_id>/images/<file>         every image of the page, named as in its ``src`` (URL-encoded)
     <manual_id>/truth.json            synthetic manuals only: ground truth, never read by the parser
+    <manual_id>/png-encoding.json     synthetic manuals only: the images' encoder and SHA-256s
+                                      (lego_arta.png.EncodingRecord), so a build need not re-encode them
 
 Image file names carry the session ("id_sign"), the step number and the step class::
 

@@ -61,8 +61,15 @@ class PairContext(Protocol):
     def image(self, row: Row) -> np.ndarray:
         """The row's image as RGB uint8, decoded once; raises :class:`ImageError`."""
 
-    def png(self, image: np.ndarray) -> bytes:
-        """PNG bytes of an RGB image, as every embedded image is encoded (a decoded file's pixels once per manual)."""
+    def png(self, image: np.ndarray, like: Row | None = None) -> bytes:
+        """PNG bytes of an RGB image, as every embedded image is encoded: a decoded file's pixels
+        once per manual and stored as the file stores them (RGBA for an opaque RGBA file; the
+        file's own bytes when its encoding record vouches for them); any other image stored as
+        ``like``'s file is, or as RGB.
+
+        Images a model compares must be stored alike: a state's negatives are
+        ``png(negative, like=step)`` beside its positive ``png(image(step))``, or the PNG's mode
+        would tell Yes from No."""
 
     def file_png(self, row: Row) -> bytes:
         """The row's image file as embedded bytes: the file itself when it is a plain PNG (no

@@ -94,7 +94,7 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
         rows.append(ctx.row(step, query, state_answer(True), "positive", ctx.png(ctx.image(step)),
                             label=True, negative_kind=POSITIVE_KIND, displacement=0.0))  # fmt: skip
         for index, negative in enumerate(result.negatives):
-            rows.append(ctx.row(step, query, state_answer(False), _variant(negative.kind, index), ctx.png(negative.image),
+            rows.append(ctx.row(step, query, state_answer(False), _variant(negative.kind, index), ctx.png(negative.image, like=step),
                                 label=False, negative_kind=negative.kind, displacement=float(round(negative.displacement, 4))))  # fmt: skip
     return rows
 

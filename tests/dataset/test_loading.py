@@ -44,9 +44,9 @@ def test_load_dataset_gives_back_exactly_the_parquet_rows(built_dataset: Path, t
             features = loaded.features
             assert isinstance(features["image"], datasets.Image)
             image = loaded[0]["image"]
-            # Scene images are the manual's own assembly PNG (RGBA, opaque, as the site serves it);
-            # every image the build encodes is RGB. Either way, nothing is transparent.
-            assert image.mode == ("RGBA" if config == "scene" else "RGB"), (config, image.mode)
+            # Scene and state images are stored as the manual stores its assembly images (RGBA, opaque,
+            # as the site serves them); object collages are RGB. Either way, nothing is transparent.
+            assert image.mode == ("RGB" if config == "object" else "RGBA"), (config, image.mode)
             assert image.mode == "RGB" or image.getchannel("A").getextrema() == (255, 255)
             if config == "state":
                 assert features["label"] == datasets.Value("bool")

@@ -323,3 +323,61 @@ def test_voting_in_the_pair_jobs_gives_the_two_pass_build(built_dataset: Path, b
     assert sorted(p.name for p in tmp_path.iterdir()) == ["two-pass"]
     # (other tests keep their LLaVA export beside the shared build; no spill of rows may be there)
     assert [p.name for p in built_dataset.parent.iterdir() if ".rows-" in p.name] == []
+
+
+# --- images embedded as their files -------------------------------------------------------------
+
+
+def _step_file(raw: Path, row: dict) -> Path:
+    """The raw assembly image of a state row, found from the synthetic truth (not from the builder)."""
+    truth = truth_steps(raw, row["manual_id"])[row["session"], row["step_num"]]
+    return raw / row["manual_id"] / "images" / truth.step["file"]
+
+
+def test_state_positives_are_their_step_files_and_negatives_are_stored_alike(built_dataset: Path, synthetic_raw: Path) -> None:
+    """The synthetic manuals record their images as the build's own encoding, so a positive is
+    the raw file's bytes (no encode); its negatives are stored as that file is (RGBA)."""
+    rows = all_rows(built_dataset, "state")
+    positives = [r for r in rows if r["label"]]
+    assert positives
+    for row in positives:
+        assert row["image"]["bytes"] == _step_file(synthetic_raw, row).read_bytes()
+    assert {Image.open(io.BytesIO(r["image"]["bytes"])).mode for r in rows} == {"RGBA"}
+
+
+@pytest.mark.slow
+def test_files_the_record_vouches_for_are_the_bytes_encoding_them_gives(built_dataset: Path, built_recipe, synthetic_raw: Path,
+                                                                       tmp_path: Path) -> None:  # fmt: skip
+    """Without the encoding records every positive is encoded again, and the build is the same
+    byte for byte; a file edited after its record was written (the same pixels saved at zlib level
+    9) is encoded again too, never embedded: only the scene rows, which embed any plain PNG, change."""
+    import shutil
+
+    from lego_arta.dataset.pipeline import build
+    from lego_arta.png import RECORD_FILE
+
+    unrecorded = tmp_path / "unrecorded"
+    shutil.copytree(synthetic_raw, unrecorded)
+    for record in unrecorded.glob(f"*/{RECORD_FILE}"):
+        record.unlink()
+    again = build(built_recipe, tmp_path / "encoded", raw=unrecorded, progress=False, workers=2)
+    shared = build(built_recipe, tmp_path / "shared", raw=synthetic_raw, progress=False, workers=1)
+    first, second = folder_files(built_dataset), folder_files(again.out)
+    assert [name for name in first if name.endswith(".parquet") and first[name] != second[name]] == []
+    assert again.stats["encodes_spared"] == 0 and shared.stats["encodes_spared"] > 0
+    assert again.stats["encodes"] == shared.stats["encodes"] + shared.stats["encodes_spared"]
+
+    edited = tmp_path / "edited"
+    shutil.copytree(synthetic_raw, edited)
+    positive = next(r for r in all_rows(built_dataset, "state") if r["label"])
+    path = _step_file(edited, positive)
+    buffer = io.BytesIO()
+    Image.open(path).save(buffer, format="PNG", compress_level=9)
+    assert buffer.getvalue() != path.read_bytes()
+    path.write_bytes(buffer.getvalue())
+    rebuilt = build(built_recipe, tmp_path / "rebuilt", raw=edited, progress=False, workers=2).out
+    third = folder_files(rebuilt)
+    changed = sorted(name for name in first if name.endswith(".parquet") and first[name] != third[name])
+    assert changed and all(name.startswith("scene/") for name in changed)
+    again_positive = next(r for r in all_rows(rebuilt, "state") if r["id"] == positive["id"])
+    assert again_positive["image"]["bytes"] == positive["image"]["bytes"] != path.read_bytes()

@@ -7,7 +7,6 @@ Same (count, seed, size) ⇒ byte-identical folders, whatever the number of work
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from tqdm import tqdm
 
 from lego_arta.atomic import atomic_directory, atomic_write_bytes, atomic_write_text
 from lego_arta.boxes import PixelBox
+from lego_arta.png import ENCODER, RECORD_FILE, EncodingRecord, encode_png
 from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.source.layout import (
     IMAGES_DIR,
@@ -38,8 +38,6 @@ DEFAULT_WIDTH = 1024
 DEFAULT_HEIGHT = 473
 #: Folder of per-pixel part labels of assembly images (ground truth for segmentation checks).
 LABELS_DIR = "truth-labels"
-#: zlib level for PNGs: fast, and identical bytes for identical pixels.
-PNG_COMPRESS_LEVEL = 3
 #: The record a synthesis leaves at the top of its folder (config and manual ids); it marks the
 #: folder as one ``synthesize`` may replace, and lets a build reuse a cached synthesis.
 SYNTH_RECORD = "synth.json"
@@ -55,10 +53,13 @@ class SynthConfig:
     height: int = DEFAULT_HEIGHT
 
 
-def _png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return buffer.getvalue()
+def _write_image(folder: Path, name: str, image: Image.Image, written: dict[str, bytes]) -> None:
+    """Write ``image`` as ``images/<name>`` in the project's one PNG encoding, and remember its
+    bytes for the manual's :class:`~lego_arta.png.EncodingRecord` (a build then embeds them
+    instead of encoding the pixels again)."""
+    data = encode_png(np.asarray(image))
+    atomic_write_bytes(folder / IMAGES_DIR / name, data)
+    written[f"{IMAGES_DIR}/{name}"] = data
 
 
 def _labels_png(labels: np.ndarray) -> bytes:
@@ -99,7 +100,7 @@ def found_parts(session: SessionPlan, step_index: int) -> list[tuple[Shape, Colo
 
 
 def _write_session(
-    session: SessionPlan, folder: Path, width: int, height: int, rows: list[RowSpec]
+    session: SessionPlan, folder: Path, width: int, height: int, rows: list[RowSpec], written: dict[str, bytes]
 ) -> tuple[dict[str, Any], list[Sequence[Placement]]]:
     placements = session.placements
     view = fit_view(placements, width, height)
@@ -113,7 +114,7 @@ def _write_session(
             name = ImageName(session.name, "eop", step.number, step.code).file_name()
             parts = found_parts(session, step_index)
             rendering = render_parts(before, parts, width, height)
-            atomic_write_bytes(folder / IMAGES_DIR / encode_file_name(name), _png(rendering.image.convert("RGB")))
+            _write_image(folder, encode_file_name(name), rendering.image.convert("RGB"), written)
             rows.append((name, step.eop_lines))
             step_truth["eop"] = {
                 "file": encode_file_name(name),
@@ -127,7 +128,7 @@ def _write_session(
         name = ImageName(session.name, "step", step.number, step.code).file_name()
         rendering = render_assembly([placements[i] for i in present], view, highlight=_local(present, step.placed), boundary=boundary)
         encoded = encode_file_name(name)
-        atomic_write_bytes(folder / IMAGES_DIR / encoded, _png(rendering.image))
+        _write_image(folder, encoded, rendering.image, written)
         atomic_write_bytes(folder / LABELS_DIR / encoded, _labels_png(rendering.labels))
         rows.append((name, step.step_lines))
         step_truth["step"] = {
@@ -161,12 +162,14 @@ def write_manual(plan: ManualPlan, out_root: Path, *, width: int = DEFAULT_WIDTH
         rows: list[RowSpec] = [(start.file_name(), plan.intro_lines)]
         sessions_truth = []
         models: list[Sequence[Placement]] = []
+        written: dict[str, bytes] = {}
         for session in plan.sessions:
-            truth, model = _write_session(session, folder, width, height, rows)
+            truth, model = _write_session(session, folder, width, height, rows, written)
             sessions_truth.append(truth)
             models.extend(model)
         start_file = encode_file_name(start.file_name())
-        atomic_write_bytes(folder / IMAGES_DIR / start_file, _png(render_start(models, width, height).convert("RGBA")))
+        _write_image(folder, start_file, render_start(models, width, height).convert("RGBA"), written)
+        atomic_write_text(folder / RECORD_FILE, EncodingRecord.of(written).to_json())
         rows.extend((start.file_name(), [line]) for line in plan.closing_lines)
         atomic_write_text(folder / f"{plan.manual_id}.html", page_html(plan, rows))
         truth_doc = {
@@ -208,6 +211,6 @@ def synthesize(
             bar.update()
         bar.close()
         recipe = {"generator": "lego-arta synth", "manuals": config.manuals, "seed": config.seed,
-                  "width": config.width, "height": config.height, "manual_ids": ids}
+                  "width": config.width, "height": config.height, "png_encoder": ENCODER, "manual_ids": ids}
         atomic_write_text(tmp / SYNTH_RECORD, json.dumps(recipe, indent=1, sort_keys=True) + "\n")
     return ids

@@ -62,6 +62,24 @@ def test_images_have_the_real_modes_and_backgrounds(synthetic_raw: Path, synth_c
         assert abs(int(grey[0, 0, 0]) - 217) <= 2 and abs(int(grey[-1, 0, 0]) - 246) <= 2
 
 
+def test_every_image_is_recorded_as_the_project_s_encoding_of_its_pixels(synthetic_raw: Path) -> None:
+    """What lets a build embed a state positive as its file: the record lists every image with
+    its digest, and each file is exactly what encoding its decoded pixels again gives."""
+    from lego_arta.png import ENCODER, RECORD_FILE, EncodingRecord, encode_png
+
+    for folder in sorted(p for p in synthetic_raw.iterdir() if p.is_dir()):
+        record = EncodingRecord.read(folder)
+        assert record is not None and record.encoder == ENCODER
+        images = {f"images/{p.name}": p.read_bytes() for p in (folder / "images").iterdir()}
+        assert sorted(record.sha256) == sorted(images)
+        assert json.loads((folder / RECORD_FILE).read_text())["sha256"] == {n: hashlib.sha256(d).hexdigest() for n, d in sorted(images.items())}
+        for name, data in images.items():
+            assert record.holds(name, data)
+            with Image.open(folder / name) as image:
+                assert encode_png(np.asarray(image)) == data, name
+    assert json.loads((synthetic_raw / "synth.json").read_text())["png_encoder"] == ENCODER
+
+
 def test_parse_round_trip_matches_the_plan(synthetic_raw: Path, synth_config: SynthConfig) -> None:
     for manual in load_manuals(synthetic_raw, strict=True):
         index = int(manual.set_number) - 90000
