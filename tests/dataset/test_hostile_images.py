@@ -83,7 +83,7 @@ def test_alpha_is_composited_onto_the_background_and_full_transparency_is_an_err
 @given(mode=st.sampled_from(["RGB", "RGBA", "RGBA-clear", "P", "L", "LA", "I;16", "RGB;16"]), seed=st.integers(0, 2**16),
        width=st.integers(16, 70), height=st.integers(16, 40))  # fmt: skip
 def test_every_mode_decodes_to_the_pixels_pillow_shows(tmp_path: Path, mode: str, seed: int, width: int, height: int) -> None:
-    """Plain RGB and opaque RGBA PNGs take OpenCV's decoder, everything else Pillow's: the pixels
+    """Plain RGB and opaque RGBA PNGs take libspng's decoder, everything else Pillow's: the pixels
     are the same either way (the reference is Pillow's own RGB view, composited onto white)."""
     rng = np.random.default_rng(seed)
     pixels = rng.integers(0, 256, (height, width, 4), dtype=np.uint8)
@@ -102,7 +102,7 @@ def test_every_mode_decodes_to_the_pixels_pillow_shows(tmp_path: Path, mode: str
     else:
         image = Image.fromarray(pixels[..., 0], "L").convert(mode)
     path = tmp_path / f"{mode.replace(';', '-')}-{seed}.png"
-    if mode == "RGB;16":  # 48-bit RGB: OpenCV would hand back 16-bit samples, so Pillow decodes it
+    if mode == "RGB;16":  # 48-bit RGB: libspng would hand back 16-bit samples, so Pillow decodes it
         header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
         wide = np.repeat(pixels[..., :3].astype(">u2") * 257, 1, axis=2)
         raw = b"".join(b"\x00" + wide[y].tobytes() for y in range(height))
