@@ -12,9 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,84 +44,6 @@ def encode_rows(features: Features, rows: Sequence[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pydict(encoded, schema=features.arrow_schema)
 
 
-class TableSpill:
-    """Encoded tables kept on disk until it is known where they go, then read back in any order.
-
-    A build only knows each manual's split once every manual has voted; with the vote made in
-    the same job as the pairs (one decode of each image), the rows wait here instead of in
-    memory. One Arrow IPC file per key; tables come back bit for bit as written (same chunks, same
-    schema metadata), so the shards are what writing them directly would give.
-
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     spill = TableSpill(Path(folder))
-    ...     spill.add("scene", "m1", pa.table({"id": ["a", "b"]}))
-    ...     spill.add("scene", "m2", pa.table({"id": ["c"]}))
-    ...     spill.finish()
-    ...     [spill.get("scene", m).column("id").to_pylist() for m in ("m2", "m1")]
-    [['c'], ['a', 'b']]
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._writers: dict[str, pa.ipc.RecordBatchFileWriter] = {}
-        self._batches: dict[str, int] = {}
-        self._where: dict[tuple[str, str], tuple[int, int]] = {}
-        self._sizes: dict[tuple[str, str], int] = {}
-        self._local = threading.local()
-
-    def add(self, key: str, item: str, table: pa.Table) -> None:
-        if key not in self._writers:
-            self._writers[key] = pa.ipc.new_file(self.folder / f"{key}.arrow", table.schema)
-            self._batches[key] = 0
-        batches = table.to_batches()
-        for batch in batches:
-            self._writers[key].write_batch(batch)
-        self._where[key, item] = (self._batches[key], len(batches))
-        self._sizes[key, item] = table.nbytes
-        self._batches[key] += len(batches)
-
-    def size(self, key: str, item: str) -> int:
-        """``nbytes`` of the table added for ``(key, item)`` (0 when none was), known without reading it."""
-        return self._sizes.get((key, item), 0)
-
-    def finish(self) -> None:
-        """Close the files; :meth:`get` reads from here on."""
-        for writer in self._writers.values():
-            writer.close()
-        self._writers = {}
-
-    def get(self, key: str, item: str) -> pa.Table | None:
-        """The table added for ``(key, item)``, or None when none was (each thread reads through its own reader)."""
-        if (key, item) not in self._where:
-            return None
-        readers = self._local.__dict__.setdefault("readers", {})
-        if key not in readers:
-            # Read, not memory-mapped: mapped pages would stay in the process's resident memory.
-            readers[key] = pa.ipc.open_file(pa.OSFile(str(self.folder / f"{key}.arrow")))
-        start, count = self._where[key, item]
-        reader = readers[key]
-        return pa.Table.from_batches([reader.get_batch(start + i) for i in range(count)], schema=reader.schema)
-
-
-def plan_shards(sizes: Sequence[int], max_shard_bytes: int) -> list[list[int]]:
-    """Which tables (by index, in order) each shard holds: a table opens a new shard once the
-    current one holds ``max_shard_bytes`` or more, as :meth:`ShardedParquetWriter.write_table` cuts them.
-
-    >>> plan_shards([300, 300, 300, 50, 600, 10], 500)
-    [[0, 1], [2, 3, 4], [5]]
-    """
-    shards: list[list[int]] = []
-    held = 0
-    for index, size in enumerate(sizes):
-        if not shards or held >= max_shard_bytes:
-            shards.append([])
-            held = 0
-        shards[-1].append(index)
-        held += size
-    return shards
-
-
 class ShardedParquetWriter:
     """Stream rows of one (config, split) into numbered Parquet shards with ``datasets`` metadata."""
 
@@ -137,7 +58,6 @@ class ShardedParquetWriter:
         self._parts: list[Path] = []
         self._writer: pq.ParquetWriter | None = None
         self._shard_bytes = 0
-        self._count = threading.Lock()
 
     def _part(self, index: int) -> Path:
         """Where shard ``index`` is written until :meth:`close` names it."""
@@ -157,45 +77,35 @@ class ShardedParquetWriter:
         if rows:
             self.write_table(encode_rows(self.features, rows))
 
-    def write_table(self, table: pa.Table) -> None:
-        """Write rows already encoded by :func:`encode_rows` (the same shards as :meth:`write` of their rows)."""
+    def write_table(self, table: pa.Table, *, nbytes: int | None = None) -> None:
+        """Write rows already encoded by :func:`encode_rows` (the same shards as :meth:`write` of their rows).
+
+        ``nbytes`` counts the table as that many bytes where a shard is cut (default ``table.nbytes``):
+        a table read back from a shard counts as the table it was encoded as.
+        """
+        size = table.nbytes if nbytes is None else nbytes
         if self._writer is None or self._shard_bytes >= self.max_shard_bytes:
             if self._writer is not None:
                 self._writer.close()
             self._writer = self._open()
         self._writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
-        self._shard_bytes += table.nbytes
-        self.num_bytes += table.nbytes
+        self._shard_bytes += size
+        self.num_bytes += size
         self.rows += table.num_rows
 
-    def write_tables_side_by_side(self, tables: Sequence[tuple[int, Callable[[], pa.Table]]], pool: Executor) -> list[Future[None]]:
-        """Write tables of known sizes (``(nbytes, load)`` in row order) into the shards :meth:`write_table`
-        would cut them into, each shard a task of ``pool``: the same files, written side by side.
-
-        Only for a writer nothing was written to yet; wait for the returned futures before :meth:`close`.
-        """
-        if self._writer is not None or self._parts:
-            raise RuntimeError(f"{self.folder.name}/{self.split}: tables can be written side by side only into an empty writer")
-        shards = plan_shards([size for size, _ in tables], self.max_shard_bytes)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        futures = []
-        for index, members in enumerate(shards):
-            part = self._part(index)
-            self._parts.append(part)
-            futures.append(pool.submit(self._write_shard, part, [tables[i][1] for i in members]))
-        self.num_bytes += sum(size for size, _ in tables)
-        return futures
-
-    def _write_shard(self, part: Path, loads: Sequence[Callable[[], pa.Table]]) -> None:
-        with self._parquet_writer(part) as writer:
-            for load in loads:
-                table = load()
-                writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
-                with self._count:
-                    self.rows += table.num_rows
-                del table
-                # Each thread's allocator keeps what a table took; hand it back before the next one.
-                pa.default_memory_pool().release_unused()
+    def take_back(self) -> list[Path]:
+        """Close what was written and hand its shards over under names of their own, the writer
+        empty again (to be written anew); the caller deletes the handed files."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        taken = []
+        for index, part in enumerate(self._parts):
+            aside = self.folder / f".{self.split}-taken{index:05d}.parquet"
+            part.replace(aside)
+            taken.append(aside)
+        self._parts, self._shard_bytes, self.rows, self.num_bytes = [], 0, 0, 0
+        return taken
 
     def discard(self) -> None:
         """Delete what was written: the (config, split) is left out of the build."""
@@ -225,6 +135,33 @@ class ShardedParquetWriter:
             part.replace(target)
             final.append(target)
         return final
+
+
+class ManualTables:
+    """Each manual's rows in shards a :class:`ShardedParquetWriter` wrote, read back one manual at a time.
+
+    Every manual's rows went in as one table (:meth:`ShardedParquetWriter.write_table`), so
+    they fill whole row groups of one shard; the manual of a row group is read from its
+    ``manual_id`` column. A table read back writes the same Parquet as the table written
+    (``tests/dataset/test_sharded_writer.py``).
+    """
+
+    def __init__(self, parts: Sequence[Path]) -> None:
+        self._groups: dict[str, tuple[Path, list[int]]] = {}
+        for part in parts:
+            with pq.ParquetFile(part) as shard:
+                for group in range(shard.num_row_groups):
+                    manual_id = shard.read_row_group(group, columns=["manual_id"]).column(0)[0].as_py()
+                    self._groups.setdefault(manual_id, (part, []))[1].append(group)
+
+    @property
+    def manuals(self) -> list[str]:
+        return list(self._groups)
+
+    def table(self, manual_id: str) -> pa.Table:
+        part, groups = self._groups[manual_id]
+        with pq.ParquetFile(part) as shard:
+            return shard.read_row_groups(groups).combine_chunks()
 
 
 #: Where :func:`llava_view` keeps the LLaVA export of a build, beside the build (as the raw cache is).

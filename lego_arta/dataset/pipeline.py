@@ -15,14 +15,11 @@ import os
 import platform
 import resource
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -34,7 +31,8 @@ from lego_arta import __version__
 from lego_arta.annotate.grounding import Grounder, make_grounder
 from lego_arta.atomic import atomic_directory, atomic_write_text, check_replaceable, refuse_overlap
 from lego_arta.dataset.card import render_card, task_notes
-from lego_arta.dataset.export import EmptySplitError, ShardedParquetWriter, TableSpill, content_fingerprint, encode_rows, file_checksums
+from lego_arta.dataset.export import (EmptySplitError, ManualTables, ShardedParquetWriter, content_fingerprint, encode_rows,
+                                      file_checksums)
 from lego_arta.dataset.layout import MANIFEST, README
 from lego_arta.dataset.pairs import (DECODE_CLOCK, ENCODE_CLOCK, SPARED_ENCODES, ManualPairs, build_manual_pairs, manual_strata, session_votes,
                                      vote_and_build_pairs)
@@ -476,62 +474,72 @@ def drop_excluded(pairs: ManualPairs, exclude: Collection[str]) -> Counter[str]:
 
 
 def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[str, str], ShardedParquetWriter], run: RunStats,
-                     removed: Counter[str], *, out: Path, progress: bool, strict: bool, exclude: Collection[str] | None,
+                     removed: Counter[str], *, progress: bool, strict: bool, exclude: Collection[str] | None,
                      executor: Executor) -> tuple[ManualSet, dict[str, str], BuildTally]:  # fmt: skip
-    """Each manual's votes and pairs in one job (one decode of every image), then the split, then the shards.
+    """Each manual's votes and pairs in one job (one decode of every image), streamed into the
+    shards of the split the votes are expected to give; re-split only when they do not.
 
-    For recipes whose tasks all have both splits: no job needs its manual's split, so the split
-    (stratified by the votes, as :func:`read_and_split` makes it) waits for the last job, and the
-    encoded rows wait in a :class:`~lego_arta.dataset.export.TableSpill` beside the build instead
-    of in memory. Rows, ids, skips and their order are the ones the two-pass build gives, so the
-    build is the same byte for byte; the shards are then cut where streaming would cut them (the
-    tables' sizes are known) and written side by side, one thread each (Arrow writes without the GIL).
+    For recipes whose tasks all have both splits: no job needs its manual's split. The split is
+    stratified by every manual's votes (:func:`read_and_split`), but stratifying only swaps
+    manuals when the seeded split misses a label two manuals carry, so the rows are written where
+    the unstratified split puts them while the jobs run. When the votes then ask for swaps, the
+    shards are rewritten from what was written (:func:`_resplit`). Rows, ids, skips and their order
+    are the ones the two-pass build gives, so the build is the same byte for byte either way.
     """
     manuals = _readable_manuals(raw_dir, strict=strict, executor=executor)
     ids = [m.manual_id for m in manuals]
     # Stratifying only swaps manuals between the splits: a split left empty here stays empty.
-    _check_splits(split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed), raw_dir)
+    expected = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed)
+    _check_splits(expected, raw_dir)
     tally = BuildTally.start(manuals, None, raw_dir)
     seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
     strata: dict[str, frozenset[str]] = {}
     excluded: dict[str, Counter[str]] = {}
+    sizes: dict[tuple[str, str], int] = {}
     jobs = [(manual, recipe, str(manual.folder.parent), strict) for manual in manuals]
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.rows-") as folder:
-        spill = TableSpill(Path(folder))
-        try:
-            for pairs in executor.map(_voting_pairs_job, jobs, cost=_job_size):
-                bar.update()
-                strata[pairs.manual_id] = manual_strata(pairs.votes or {})
-                if exclude is not None:
-                    excluded[pairs.manual_id] = drop_excluded(pairs, exclude)
-                for config in recipe.configs:
-                    kept = unique_rows(pairs, config, seen[config], strict=strict)
-                    if kept:
-                        spill.add(config, pairs.manual_id, encode_rows(writers[config, SPLITS[0]].features, kept))
-                tally.add(pairs, recipe.configs)
-                run.add(pairs.stats)
-        finally:
-            bar.close()
-        spill.finish()
-        splits = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
-        tally.assign_splits(ids, splits)
-        for manual_id, counts in excluded.items():
-            removed.update({f"{config}/{splits[manual_id]}": n for config, n in counts.items() if n})
-        _write_spilled(spill, writers, ids, splits)
+    try:
+        for pairs in executor.map(_voting_pairs_job, jobs, cost=_job_size):
+            bar.update()
+            strata[pairs.manual_id] = manual_strata(pairs.votes or {})
+            if exclude is not None:
+                excluded[pairs.manual_id] = drop_excluded(pairs, exclude)
+            for config in recipe.configs:
+                kept = unique_rows(pairs, config, seen[config], strict=strict)
+                if kept:
+                    writer = writers[config, expected[pairs.manual_id]]
+                    table = encode_rows(writer.features, kept)
+                    sizes[config, pairs.manual_id] = table.nbytes
+                    writer.write_table(table)
+            tally.add(pairs, recipe.configs)
+            run.add(pairs.stats)
+    finally:
+        bar.close()
+    splits = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
+    tally.assign_splits(ids, splits)
+    for manual_id, counts in excluded.items():
+        removed.update({f"{config}/{splits[manual_id]}": n for config, n in counts.items() if n})
+    if splits != expected:
+        _resplit(writers, ids, splits, sizes)
     return manuals, splits, tally
 
 
-def _write_spilled(spill: TableSpill, writers: Mapping[tuple[str, str], ShardedParquetWriter], ids: Sequence[str],
-                   splits: Mapping[str, str]) -> None:  # fmt: skip
-    """Every (config, split)'s spilled tables, in manual order, into its shards; all shards side by side in threads."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        futures = []
-        for (config, split), writer in writers.items():
-            held = [m for m in ids if splits[m] == split and spill.size(config, m)]
-            futures += writer.write_tables_side_by_side([(spill.size(config, m), partial(spill.get, config, m)) for m in held], pool)
-        for future in futures:
-            future.result()
+def _resplit(writers: Mapping[tuple[str, str], ShardedParquetWriter], ids: Sequence[str], splits: Mapping[str, str],
+             sizes: Mapping[tuple[str, str], int]) -> None:  # fmt: skip
+    """Rewrite every config's shards for ``splits``: each manual's rows read back from the shards
+    they were streamed into, and written in manual order as streaming them there would have
+    (``sizes``, the tables' ``nbytes`` when they were encoded, cut the shards at the same rows)."""
+    for config in sorted({config for config, _ in writers}):
+        mine = {split: writer for (c, split), writer in writers.items() if c == config}
+        taken = [part for writer in mine.values() for part in writer.take_back()]
+        try:
+            written = ManualTables(taken)
+            for manual_id in ids:
+                if (config, manual_id) in sizes:
+                    mine[splits[manual_id]].write_table(written.table(manual_id), nbytes=sizes[config, manual_id])
+        finally:
+            for part in taken:
+                part.unlink(missing_ok=True)
 
 
 def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: int = 1, overwrite: bool = False,
@@ -565,7 +573,7 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in config_splits[c]}
         if all(split in config_splits[c] for c in recipe.configs for split in SPLITS):
-            manuals, splits, tally = _vote_with_pairs(raw_dir, recipe, writers, run, removed, out=out, progress=progress,
+            manuals, splits, tally = _vote_with_pairs(raw_dir, recipe, writers, run, removed, progress=progress,
                                                       strict=strict, exclude=exclude, executor=executor)  # fmt: skip
         else:
             manuals, splits, votes, vote_stats = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
