@@ -44,16 +44,26 @@ RECORD_FILE = "png-encoding.json"
 _MODES = {3: "RGB", 4: "RGBA"}
 
 
-def encode_png(pixels: np.ndarray) -> bytes:
+def encode_png(pixels: np.ndarray | Image.Image) -> bytes:
     """PNG bytes of an 8-bit RGB ``(h, w, 3)`` or RGBA ``(h, w, 4)`` array, as the project stores every image.
+
+    A Pillow image in mode RGB or RGBA is taken as it is (the same bytes as its array, without
+    copying it out first); one carrying metadata (``info``: a DPI, a profile) is refused, since
+    Pillow would write it into the file.
 
     >>> encode_png(np.zeros((1, 1, 3), dtype=np.uint8))[:8]
     b'\\x89PNG\\r\\n\\x1a\\n'
     """
-    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] not in _MODES:
+    if isinstance(pixels, Image.Image):
+        if pixels.mode not in _MODES.values() or pixels.info:
+            raise ValueError(f"expected an RGB or RGBA image without metadata, got mode {pixels.mode} with {sorted(pixels.info)}")
+        image = pixels
+    elif pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] not in _MODES:
         raise ValueError(f"expected an 8-bit RGB or RGBA array (h, w, 3|4), got {pixels.dtype} {pixels.shape}")
+    else:
+        image = Image.fromarray(pixels)
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
 
 

@@ -114,3 +114,18 @@ def test_an_unreadable_record_trusts_nothing(tmp_path: Path, text: str) -> None:
 
 def test_no_record_trusts_nothing(tmp_path: Path) -> None:
     assert EncodingRecord.read(tmp_path) is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(_PIXELS)
+def test_a_pillow_image_encodes_as_its_pixels_do(pixels: np.ndarray) -> None:
+    assert encode_png(Image.fromarray(pixels)) == encode_png(pixels)
+
+
+def test_a_pillow_image_with_metadata_or_another_mode_is_refused() -> None:
+    image = Image.fromarray(np.zeros((2, 2, 3), np.uint8))
+    image.info["dpi"] = (72, 72)  # Pillow would write a pHYs chunk
+    with pytest.raises(ValueError, match="without metadata.*dpi"):
+        encode_png(image)
+    with pytest.raises(ValueError, match="mode L"):
+        encode_png(Image.new("L", (2, 2)))

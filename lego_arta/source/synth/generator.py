@@ -57,7 +57,7 @@ def _write_image(folder: Path, name: str, image: Image.Image, written: dict[str,
     """Write ``image`` as ``images/<name>`` in the project's one PNG encoding, and remember its
     bytes for the manual's :class:`~lego_arta.png.EncodingRecord` (a build then embeds them
     instead of encoding the pixels again)."""
-    data = encode_png(np.asarray(image))
+    data = encode_png(image)
     atomic_write_bytes(folder / IMAGES_DIR / name, data)
     written[f"{IMAGES_DIR}/{name}"] = data
 
