@@ -110,10 +110,10 @@ def remove_specks(mask: np.ndarray, *, min_share: float = MIN_OBJECT_SHARE) -> n
 def mask_box(mask: np.ndarray) -> PixelBox | None:
     """Half-open bounding box ``(x1, y1, x2, y2)`` of a bool mask (``x2`` is one past the last
     column), None when empty."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if cols.size == 0:
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
+    if w == 0:
         return None
-    return (float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1))
+    return (float(x), float(y), float(x + w), float(y + h))
 
 
 def background_box(image: np.ndarray) -> PixelBox:
@@ -121,7 +121,7 @@ def background_box(image: np.ndarray) -> PixelBox:
 
     Raises ValueError when the image shows nothing but backdrop.
     """
-    x, y, w, h = cv2.boundingRect(foreground_mask(image).view(np.uint8))
-    if w == 0:
+    box = mask_box(foreground_mask(image))
+    if box is None:
         raise ValueError("background_box: the image has no foreground pixels (nothing but backdrop)")
-    return (float(x), float(y), float(x + w), float(y + h))
+    return box

@@ -329,11 +329,10 @@ def filled_outline(outline: np.ndarray) -> np.ndarray:
     x, y, w, h = cv2.boundingRect(outline)
     if w == 0:
         return outline.astype(bool)
-    pad = 2 * OUTLINE_GAP_PX + 1
+    size = 2 * OUTLINE_GAP_PX + 1  # the closing's kernel; the crop is grown by as much
     height, width = outline.shape
-    rows, cols = slice(max(y - pad, 0), min(y + h + pad, height)), slice(max(x - pad, 0), min(x + w + pad, width))
+    rows, cols = slice(max(y - size, 0), min(y + h + size, height)), slice(max(x - size, 0), min(x + w + size, width))
     part = outline[rows, cols]
-    size = 2 * OUTLINE_GAP_PX + 1
     closed = cv2.morphologyEx(part, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
     contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     filled = np.zeros_like(closed)

@@ -56,6 +56,16 @@ def test_mask_box_is_half_open() -> None:
     assert mask_box(mask) == (3, 2, 4, 3)
 
 
+@settings(max_examples=80, deadline=None)
+@given(hnp.arrays(bool, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40)), st.booleans())
+def test_mask_box_is_the_half_open_box_of_the_set_pixels(mask: np.ndarray, transposed: bool) -> None:
+    """Against the definition (first and one past the last set row and column), on contiguous masks and strided views."""
+    mask = mask.T if transposed else mask
+    ys, xs = np.nonzero(mask)
+    expected = None if not len(xs) else (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+    assert mask_box(mask) == expected
+
+
 @st.composite
 def _masks(draw: st.DrawFn) -> np.ndarray:
     """Blocks and scattered specks, so some components are kept and some are not."""
