@@ -137,7 +137,7 @@ def png_chunks(data: bytes) -> list[bytes]:
     return chunks
 
 
-def _opaque_png_pixels(image: Image.Image) -> tuple[np.ndarray, bool] | None:
+def _opaque_png_pixels(image: Image.Image) -> tuple[np.ndarray, str | None] | None:
     """RGB pixels of an 8-bit RGB or opaque RGBA PNG, decoded by libspng; ``None`` for anything else.
 
     These are the manuals' assembly images, and decoding them is the build's largest cost after
@@ -147,8 +147,8 @@ def _opaque_png_pixels(image: Image.Image) -> tuple[np.ndarray, bool] | None:
     and gives the same pixels (``tests/dataset/test_hostile_images.py``). Every other file
     (16-bit, palette, grey, transparent, a stream libspng refuses) returns ``None`` and takes
     Pillow's path in :func:`decode_image`. ``image`` is the opened, not yet loaded file; its
-    header chose the path. The pixels come with whether the file may be embedded as it is (only
-    :data:`_PLAIN_PNG_CHUNKS` in it).
+    header chose the path. The pixels come with the file's mode (``"RGB"`` or ``"RGBA"``) when it
+    may be embedded as it is (only :data:`_PLAIN_PNG_CHUNKS` in it), else ``None``.
     """
     if image.format != "PNG" or image.mode not in ("RGB", "RGBA") or "transparency" in image.info:
         return None
@@ -164,11 +164,19 @@ def _opaque_png_pixels(image: Image.Image) -> tuple[np.ndarray, bool] | None:
         if cv2.minMaxLoc(np.ascontiguousarray(pixels[:, :, 3]))[0] < 255:  # see-through somewhere: Pillow composites it
             return None
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB)
-    return pixels, set(png_chunks(data)) <= _PLAIN_PNG_CHUNKS
+    return pixels, image.mode if set(png_chunks(data)) <= _PLAIN_PNG_CHUNKS else None
 
 
 def decode_image(row: Row) -> tuple[np.ndarray, bool]:
-    """A row's image as RGB uint8, and whether the file's own bytes may be embedded as they are.
+    """A row's image as RGB uint8, and whether the file's own bytes may be embedded as they are
+    (:func:`decode_stored`, without the file's mode)."""
+    pixels, stored = decode_stored(row)
+    return pixels, stored is not None
+
+
+def decode_stored(row: Row) -> tuple[np.ndarray, str | None]:
+    """A row's image as RGB uint8, and the mode the file stores it in (``"RGB"`` or ``"RGBA"``)
+    when the file's own bytes may be embedded as they are, else ``None``.
 
     Only a file :func:`_opaque_png_pixels` decodes may be: an 8-bit RGB or opaque RGBA PNG (the
     synthetic and the real assembly images) with nothing but :data:`_PLAIN_PNG_CHUNKS`, so every
@@ -188,7 +196,7 @@ def decode_image(row: Row) -> tuple[np.ndarray, bool]:
                 if fast is not None:
                     return fast
                 image.load()
-                return _to_rgb(image, path), False
+                return _to_rgb(image, path), None
     except Image.DecompressionBombError as error:  # Pillow refuses the header before we see the size
         raise ImageError(f"{path}: image is outside the accepted range (at most {MAX_IMAGE_PIXELS:,} pixels): {error}") from error
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as error:
@@ -295,9 +303,9 @@ class _Images:
     def __init__(self, manual: Manual, errors: dict[str, str]) -> None:
         self._folder = manual.folder
         self._cache: dict[str, np.ndarray] = {}
-        self._embeddable: dict[str, bool] = {}
+        #: Each decoded file's own mode when its bytes may be embedded as they are, else None.
+        self._stored: dict[str, str | None] = {}
         self._paths: dict[str, Path] = {}
-        self._modes: dict[str, str] = {}
         self._by_array: dict[int, str] = {}
         self._encoded: dict[str, bytes] = {}
         self._errors = errors
@@ -309,7 +317,7 @@ class _Images:
         key = row.image.file
         if key not in self._cache:
             try:
-                pixels, embeddable = decode_image(row)
+                pixels, stored = decode_stored(row)
             except ImageError as error:
                 name = _relative(row, self._folder)
                 cause = error.__cause__ or error
@@ -317,7 +325,7 @@ class _Images:
                 self._errors[name] = f"{type(cause).__name__}: {reason}".replace(str(row.image.path), name)
                 raise
             pixels.setflags(write=False)
-            self._cache[key], self._embeddable[key], self._paths[key] = pixels, embeddable, row.image.path
+            self._cache[key], self._stored[key], self._paths[key] = pixels, stored, row.image.path
             self._by_array[id(pixels)] = key
         return self._cache[key]
 
@@ -329,17 +337,7 @@ class _Images:
     def stored_mode(self, row: Row) -> str:
         """How the row's file stores its (RGB-decoded) pixels: ``"RGBA"`` for an opaque RGBA plain PNG, else ``"RGB"``."""
         self.get(row)
-        return self._mode(row.image.file)
-
-    def _mode(self, key: str) -> str:
-        if key not in self._modes:
-            header = b""
-            if self._embeddable[key]:
-                with self._paths[key].open("rb") as handle:
-                    header = handle.read(26)
-            # IHDR's colour type (byte 25): 6 is RGBA; a plain PNG here is 8-bit RGB (2) or RGBA.
-            self._modes[key] = "RGBA" if header[25:26] == b"\x06" else "RGB"
-        return self._modes[key]
+        return self._stored[row.image.file] or "RGB"
 
     def png(self, image: np.ndarray, like: Row | None = None) -> bytes:
         """PNG bytes of ``image``: a decoded file's pixels as :meth:`_own_png` stores them, once however
@@ -355,18 +353,19 @@ class _Images:
         """A decoded file's pixels encoded in the file's mode, or the file's bytes when the record
         says they are exactly that encoding (the same bytes, without the encode)."""
         path = self._paths[key]
-        if self._record is not None and self._embeddable[key] and path.is_relative_to(self._folder):
+        stored = self._stored[key]
+        if self._record is not None and stored is not None and path.is_relative_to(self._folder):
             data = path.read_bytes()
             if self._record.holds(path.relative_to(self._folder).as_posix(), data):
                 SPARED_ENCODES.images += 1
                 return data
-        return png_bytes(self._cache[key], mode=self._mode(key))
+        return png_bytes(self._cache[key], mode=stored or "RGB")
 
     def file_png(self, row: Row) -> bytes:
         """The row's image as embedded bytes: the file itself when it is a plain PNG, else its pixels encoded."""
         pixels = self.get(row)
         key = row.image.file
-        return self._paths[key].read_bytes() if self._embeddable[key] else self.png(pixels)
+        return self._paths[key].read_bytes() if self._stored[key] is not None else self.png(pixels)
 
 
 class ManualContext:
