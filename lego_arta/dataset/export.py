@@ -73,12 +73,8 @@ class ShardedParquetWriter:
         self._shard_bytes = 0
         return self._parquet_writer(part)
 
-    def write(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            self.write_table(encode_rows(self.features, rows))
-
     def write_table(self, table: pa.Table, *, nbytes: int | None = None) -> None:
-        """Write rows already encoded by :func:`encode_rows` (the same shards as :meth:`write` of their rows).
+        """Write rows encoded by :func:`encode_rows` into the current shard, opening the next once it holds ``max_shard_bytes``.
 
         ``nbytes`` counts the table as that many bytes where a shard is cut (default ``table.nbytes``):
         a table read back from a shard counts as the table it was encoded as.

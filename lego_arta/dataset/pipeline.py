@@ -473,6 +473,29 @@ def drop_excluded(pairs: ManualPairs, exclude: Collection[str]) -> Counter[str]:
     return removed
 
 
+def _write_manual(pairs: ManualPairs, split: str, writers: Mapping[tuple[str, str], ShardedParquetWriter], seen: dict[str, set[str]],
+                  tally: BuildTally, run: RunStats, *, configs: Sequence[str], strict: bool,
+                  exclude: Collection[str] | None) -> tuple[Counter[str], dict[str, int]]:  # fmt: skip
+    """One manual's result into the build, as both routes take it: rows quality assurance flagged
+    dropped, every config's new rows streamed into ``split``'s shards (a config without that split
+    has none), its units, skips and costs counted. Returns the rows dropped per config and the
+    ``nbytes`` of each config's table as it was encoded (what a re-split cuts shards by)."""
+    removed = drop_excluded(pairs, exclude) if exclude is not None else Counter()
+    sizes: dict[str, int] = {}
+    for config in configs:
+        writer = writers.get((config, split))
+        if writer is None:
+            continue
+        kept = unique_rows(pairs, config, seen[config], strict=strict)
+        if kept:
+            table = encode_rows(writer.features, kept)
+            sizes[config] = table.nbytes
+            writer.write_table(table)
+    tally.add(pairs, configs)
+    run.add(pairs.stats)
+    return removed, sizes
+
+
 def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[str, str], ShardedParquetWriter], run: RunStats,
                      removed: Counter[str], *, progress: bool, strict: bool, exclude: Collection[str] | None,
                      executor: Executor) -> tuple[ManualSet, dict[str, str], BuildTally]:  # fmt: skip
@@ -502,17 +525,9 @@ def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[
         for pairs in executor.map(_voting_pairs_job, jobs, cost=_job_size):
             bar.update()
             strata[pairs.manual_id] = manual_strata(pairs.votes or {})
-            if exclude is not None:
-                excluded[pairs.manual_id] = drop_excluded(pairs, exclude)
-            for config in recipe.configs:
-                kept = unique_rows(pairs, config, seen[config], strict=strict)
-                if kept:
-                    writer = writers[config, expected[pairs.manual_id]]
-                    table = encode_rows(writer.features, kept)
-                    sizes[config, pairs.manual_id] = table.nbytes
-                    writer.write_table(table)
-            tally.add(pairs, recipe.configs)
-            run.add(pairs.stats)
+            excluded[pairs.manual_id], written = _write_manual(pairs, expected[pairs.manual_id], writers, seen, tally, run,
+                                                               configs=recipe.configs, strict=strict, exclude=exclude)  # fmt: skip
+            sizes.update({(config, pairs.manual_id): size for config, size in written.items()})
     finally:
         bar.close()
     splits = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
@@ -583,13 +598,8 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
             seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
             for pairs in build_pairs(manuals, recipe, progress=progress, strict=strict, splits=splits, votes=votes, executor=executor):
                 split = splits[pairs.manual_id]
-                if exclude is not None:
-                    removed.update({f"{config}/{split}": n for config, n in drop_excluded(pairs, exclude).items() if n})
-                for config in recipe.configs:
-                    if split in config_splits[config]:
-                        writers[config, split].write(unique_rows(pairs, config, seen[config], strict=strict))
-                tally.add(pairs, recipe.configs)
-                run.add(pairs.stats)
+                dropped, _ = _write_manual(pairs, split, writers, seen, tally, run, configs=recipe.configs, strict=strict, exclude=exclude)
+                removed.update({f"{config}/{split}": n for config, n in dropped.items() if n})
         all_counts = {c: {s: writers[c, s].rows for s in config_splits[c]} for c in recipe.configs}
         absent = empty_splits(all_counts)
         required = set(recipe.configs) if strict or len(absent) == len(recipe.configs) else set(recipe.require)

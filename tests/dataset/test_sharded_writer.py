@@ -101,7 +101,7 @@ def test_a_writer_taken_back_keeps_no_shard_of_its_own(tmp_path: Path) -> None:
            "session": "s", "step_num": 1, "image": {"bytes": b"x", "path": "x.png"}, "label": True, "negative_kind": "positive",
            "displacement": 0.0}  # fmt: skip
     writer = ShardedParquetWriter(tmp_path, "state", "train", features, max_shard_bytes=1)
-    writer.write([row]), writer.write([{**row, "id": "b"}])
+    writer.write_table(encode_rows(features, [row])), writer.write_table(encode_rows(features, [{**row, "id": "b"}]))
     taken = writer.take_back()
     assert len(taken) == 2 and all(p.is_file() for p in taken)
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == sorted(p.name for p in taken)
