@@ -16,7 +16,7 @@ UV_INSTALL_FLAGS := --python $(PY) --find-links $(TORCH_WHEELS) --compile-byteco
 # The lock is resolved for the CI target (CPython 3.11 on Linux x86-64), wherever `make lock` runs.
 LOCK_FLAGS := --python-version 3.11 --python-platform x86_64-manylinux_2_28 --find-links $(TORCH_WHEELS) \
 	--custom-compile-command 'make lock' -q $(if $(UPGRADE),--upgrade)
-EXTRAS := --extra dev --extra eval --extra train --extra qa --extra scale
+EXTRAS := --extra dev --extra eval --extra serve --extra train --extra qa --extra scale
 PYTEST_ARGS ?=
 # `make test` (what CI runs) draws the same property-test examples every run, so a red CI names a
 # reproducible failure; explore other examples with e.g. `make test HYPOTHESIS_SEED=$$RANDOM`.
