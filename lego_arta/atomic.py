@@ -98,7 +98,7 @@ def check_output_folder(path: Path, *, overwrite: bool = False, owner: str | Non
     path = Path(path)
     if path.exists() or path.is_symlink():
         if not overwrite:
-            raise FileExistsError(f"{path} already exists (pass overwrite to replace it)")
+            raise FileExistsError(f"{path} already exists (pass --overwrite to replace it)")
         check_replaceable(path, owner)
 
 

@@ -30,7 +30,7 @@ LAYER_RANK: dict[str, int] = {
     "dataset": 4,
     **dict.fromkeys(("evaluation", "harness", "models", "evaluate_modules", "qa", "probe"), 5),
     "finetune": 6,
-    **dict.fromkeys(("cli", "__main__"), 7),
+    **dict.fromkeys(("cli", "__main__", "commands"), 7),
 }
 #: Imports that the ranks allow but the design does not: (importing layer, imported layer).
 FORBIDDEN_SIDEWAYS: frozenset[tuple[str, str]] = frozenset({("harness", "finetune")})

@@ -14,7 +14,6 @@ commit: the card's ``<config>/<split>-*`` globs would otherwise load stale shard
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,8 +22,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from rich.console import Console
-from rich.markup import escape
 from tqdm import tqdm
 
 from lego_arta.checksum import sha256_file
@@ -458,71 +455,3 @@ def push_dataset(
 
 
 # ---------------------------------------------------------------------------- CLI adapter
-
-
-def add_push_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``lego-arta push DIR --repo ORG/NAME``."""
-    parser.add_argument("folder", type=Path, metavar="DIR", help="a folder written by `lego-arta build`")
-    parser.add_argument("--repo", required=True, metavar="ORG/NAME", help="dataset repo to create or update")
-    parser.add_argument("--endpoint", default=None, help="Hub URL (default: $HF_ENDPOINT or https://huggingface.co)")
-    parser.add_argument("--token", default=None, help="access token (default: $HF_TOKEN or the token saved by `hf auth login`)")
-    parser.add_argument("--private", action="store_true", help="create the repo private (an existing repo keeps its visibility)")
-    parser.add_argument("--revision", default=None, help="branch to commit to (default: main)")
-    parser.add_argument("--message", default=None, help=f"commit message (default: {DEFAULT_COMMIT_MESSAGE!r})")
-    parser.add_argument("--no-llava", dest="include_llava", action="store_false", help="leave the llava/ fine-tuning files out")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-
-
-def _summary(result: PushResult) -> list[str]:
-    if result.commits:
-        lines = [f"pushed {result.files_uploaded} file(s), {result.bytes_uploaded:,} bytes, to {result.repo_url} in {result.commits} commit(s): {result.commit_url}"]
-    else:
-        lines = [f"{result.repo_url} already holds this build: nothing to commit"]
-    if result.unchanged:
-        lines.append(f"{len(result.unchanged)} file(s) already on the Hub unchanged, not sent again")
-    if result.deleted:
-        lines.append(f"deleted {len(result.deleted)} stale file(s) of an older build: {', '.join(result.deleted[:5])}{' …' if len(result.deleted) > 5 else ''}")
-    if result.excluded:
-        lines.append(f"left out {len(result.excluded)} file(s) (--no-llava)")
-    for path in result.unlisted:
-        lines.append(f"not uploaded (not listed in {MANIFEST}): {path}")
-    return lines
-
-
-def _push_errors() -> tuple[type[BaseException], ...]:
-    """What a failed exchange with the Hub raises: ``OSError`` (``HfHubHTTPError``, offline mode, local
-    I/O) and, since huggingface_hub 1.0, the transport errors of its HTTP client (refused, timed out)."""
-    try:
-        from httpx2 import HTTPError as TransportError
-    except ImportError:
-        try:
-            from httpx import HTTPError as TransportError
-        except ImportError:
-            return (OSError,)
-    return (OSError, TransportError)
-
-
-def run_push(args: argparse.Namespace) -> int:
-    """CLI adapter: 0 pushed, 2 folder refused (nothing uploaded), 1 the Hub refused or could not be reached."""
-    console, errors = Console(), Console(stderr=True)
-    try:
-        result = push_dataset(
-            args.folder,
-            args.repo,
-            token=args.token,
-            endpoint=args.endpoint,
-            private=args.private,
-            revision=args.revision,
-            include_llava=args.include_llava,
-            commit_message=args.message,
-            progress=args.progress,
-        )
-    except BuiltFolderError as error:
-        errors.print(f"[red]refused:[/red] {escape(str(error))}", highlight=False)
-        return 2
-    except _push_errors() as error:
-        errors.print(f"[red]push failed:[/red] {type(error).__name__}: {escape(str(error))}", highlight=False)
-        return 1
-    for line in _summary(result):
-        console.print(line, markup=False, highlight=False)
-    return 0

@@ -1,7 +1,9 @@
 """``lego-arta baselines``: what each task scores without a model, so model numbers have a floor.
 
-Every baseline sees only what a model sees (the query, the image; the train split where a model
-would be fine-tuned on it) and none needs weights:
+Each task declares its floors in its own module (:attr:`~lego_arta.tasks.spec.TaskSpec.baselines`,
+rules in :mod:`lego_arta.tasks.floors`); this module runs them. A floor sees only what a model
+sees (the query, the image; the train split where a model would be fine-tuned on it), unless it
+says it reads a reference column, and none needs weights. The built-in tasks' floors:
 
 =====================  ======  ============================================================
 baseline               task    answer
@@ -22,10 +24,8 @@ the rows go to ``baselines.json`` and the report (:mod:`lego_arta.evaluation.rep
 
 from __future__ import annotations
 
-import argparse
-import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -33,7 +33,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -41,7 +40,7 @@ from lego_arta.annotate.background import foreground_mask, mask_box
 from lego_arta.annotate.colours import BASIC_COLOURS, LEGO_COLOURS, lookup_colour, shade_distance, to_lab
 from lego_arta.boxes import FrameBox as Box
 from lego_arta.evaluation.built_splits import config_names, iter_images, read_columns
-from lego_arta.evaluation.results import ResultRow, metric_label, write_results
+from lego_arta.evaluation.results import ResultRow, metric_label
 from lego_arta.evaluation.scoring import (
     DEFAULT_SPLIT,
     format_interval,
@@ -50,78 +49,25 @@ from lego_arta.evaluation.scoring import (
     write_sample_log,
 )
 from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES
-from lego_arta.tasks import TASKS
-from lego_arta.tasks.object import PROMPTS as OBJECT_PROMPTS
-from lego_arta.tasks.object import object_answer
-from lego_arta.tasks.state import state_answer
+from lego_arta.tasks import TASKS, get_task
+from lego_arta.tasks.floors import Floor, FloorRows
 
 RGB = tuple[int, int, int]
 
-#: The centre quarter of the frame: the box a detector with no idea where to look would give.
-CENTRE_BOX: Box = (25.0, 25.0, 75.0, 75.0)
-#: Probability of "Yes." in the random state baseline.
-RANDOM_YES_PROBABILITY = 0.5
 #: A pixel shows a named colour when its ΔE (CIE76) to a lit shade of it is at most this.
 MAX_COLOUR_DISTANCE = 14.0
 #: Opening kernel (pixels) that removes anti-aliased edges and stray matches before blobs are counted.
 OPENING_KERNEL = 3
 #: Setting recorded for every baseline row.
 BASELINE_SETTING = "baseline"
-#: Split the scene baseline retrieves from (the split a model would be fine-tuned on).
+#: Split a floor that needs train rows reads (the split a model would be fine-tuned on).
 TRAIN_SPLIT = "train"
 #: File names under ``--out``.
 RESULTS_NAME = "baselines.json"
 REPORT_STEM = "baselines"
 
 
-# --- state ----------------------------------------------------------------------------------------
-
-
-def constant_verdicts(count: int, verdict: bool) -> list[str]:
-    """The same answer for every row ("Yes." or "No.", the dataset's answer wording)."""
-    return [state_answer(verdict)] * count
-
-
-def random_verdicts(ids: Sequence[str], *, seed: int, p_yes: float = RANDOM_YES_PROBABILITY) -> list[str]:
-    """A seeded coin per row; the draw depends on the row ids, not on the order rows are stored in.
-
-    >>> random_verdicts(["b", "a"], seed=0) == random_verdicts(["a", "b"], seed=0)[::-1]
-    True
-    """
-    order = sorted(range(len(ids)), key=lambda i: ids[i])
-    draws = np.random.default_rng(seed).random(len(ids))
-    verdicts = [False] * len(ids)
-    for rank, index in enumerate(order):
-        verdicts[index] = bool(draws[rank] < p_yes)
-    return [state_answer(verdict) for verdict in verdicts]
-
-
-# --- object ---------------------------------------------------------------------------------------
-
-
-@cache
-def _object_question_pattern() -> re.Pattern[str]:
-    """The object question template with its ``{object}`` slot as a capture group."""
-    marker = "\x00"
-    before, after = (" ".join(part.split()) for part in OBJECT_PROMPTS.question.format(object=marker).split(marker))
-    return re.compile(re.escape(before) + r"\s*(.+?)\s*" + re.escape(after), re.DOTALL)
-
-
-def object_phrase(query: str) -> str:
-    """The object phrase an object query asks about (what fills the template's ``{object}``).
-
-    >>> object_phrase(OBJECT_PROMPTS.query(object="2 bright red bricks 2x4").text)
-    '2 bright red bricks 2x4'
-    """
-    found = _object_question_pattern().search(" ".join(query.split()))
-    if found is None:
-        raise ValueError(f"not an object-task query (no 'positions of <object>.' question): {query[:120]!r}")
-    return found.group(1)
-
-
-def centre_box_answer(query: str) -> str:
-    """The query's own phrase and the centre box: full E_ACC by construction, IoU from chance overlap."""
-    return object_answer(object_phrase(query), CENTRE_BOX)
+# --- the colour detector the object floor asks for ---------------------------------------------
 
 
 @cache
@@ -182,15 +128,11 @@ def largest_blob_box(mask: np.ndarray) -> Box | None:
     return (100.0 * x1 / width, 100.0 * y1 / height, 100.0 * x2 / width, 100.0 * y2 / height)
 
 
-def outward_integer_box(box: Box) -> Box:
-    """The smallest integer box holding ``box``: answers print integers, and rounding a thin box
-    could leave it without area (an invalid answer).
-
-    >>> outward_integer_box((54.3, 10.0, 54.6, 12.5))
-    (54.0, 10.0, 55.0, 13.0)
-    """
-    x1, y1, x2, y2 = box
-    return (float(math.floor(x1)), float(math.floor(y1)), float(math.ceil(x2)), float(math.ceil(y2)))
+def colour_box(image: np.ndarray, phrase: str) -> Box | None:
+    """Box (0–100 frame) of the largest blob of the colours ``phrase`` names; ``None`` when it names
+    none or none is seen. The object task's ``colour-detector`` floor calls it through its rows."""
+    palette = [rgb for rgb in (lookup_colour(name) for name in query_colours(phrase)) if rgb is not None]
+    return largest_blob_box(colour_mask(image, palette)) if palette else None
 
 
 @dataclass(frozen=True)
@@ -202,104 +144,14 @@ class ColourGuess:
 
 
 def colour_detector_answer(query: str, image: np.ndarray) -> ColourGuess:
-    """Box the largest blob of the query's named colours; the centre box when none is named or seen."""
-    phrase = object_phrase(query)
-    palette = [rgb for rgb in (lookup_colour(name) for name in query_colours(phrase)) if rgb is not None]
-    box = largest_blob_box(colour_mask(image, palette)) if palette else None
-    if box is None:
-        return ColourGuess(object_answer(phrase, CENTRE_BOX), False)
-    return ColourGuess(object_answer(phrase, outward_integer_box(box)), True)
-
-
-# --- scene ----------------------------------------------------------------------------------------
-
-
-def nearest_train_answers(train_queries: Sequence[str], train_answers: Sequence[str], queries: Sequence[str]) -> list[str]:
-    """For each query, the answer of the most similar train query (TF-IDF, cosine; ties → first).
-
-    >>> nearest_train_answers(["find red brick", "find blue plate"], ["A", "B"], ["a blue plate"])
-    ['B']
-    """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    if len(train_queries) != len(train_answers) or not train_queries:
-        raise ValueError(f"need one answer per train query and at least one, got {len(train_queries)} and {len(train_answers)}")
-    vectorizer = TfidfVectorizer()
-    train = vectorizer.fit_transform(train_queries)
-    similarity = (vectorizer.transform(queries) @ train.T).toarray()
-    return [train_answers[int(i)] for i in similarity.argmax(axis=1)]
+    """The object task's ``colour-detector`` floor on one query and collage."""
+    floor = next(floor for floor in get_task("object").baselines if floor.name == "colour-detector")
+    rows = FloorRows(("",), (query,), images=lambda: iter([image]), colour_box=colour_box)
+    answers, counters = floor.answer(rows, FloorRows((), ()), 0)
+    return ColourGuess(answers[0], not counters["centre_box_fallbacks"])
 
 
 # --- running them all -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TaskRows:
-    """What a baseline may read of one split: ids, queries, answers (train only), images on demand.
-
-    ``images`` starts a fresh pass over the split's images (decoded as consumed, so a study-scale
-    split never sits in memory decoded); ``None`` when no baseline needs them.
-    """
-
-    ids: tuple[str, ...]
-    queries: tuple[str, ...]
-    answers: tuple[str, ...] = ()
-    images: Callable[[], Iterator[np.ndarray]] | None = None
-
-    def iter_images(self) -> Iterator[np.ndarray]:
-        """The rows' images as RGB arrays, in row order, decoded as they are consumed."""
-        if self.images is None:
-            raise ValueError("these rows were loaded without images")
-        return self.images()
-
-
-Answerer = Callable[[TaskRows, TaskRows, int], tuple[list[str], dict[str, int]]]
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """A named answer rule of one task: (test rows, train rows, seed) → one answer per test row, and counters."""
-
-    name: str
-    task: str
-    description: str
-    answer: Answerer
-    needs_images: bool = False
-    needs_train: bool = False
-
-
-def _always(verdict: bool) -> Answerer:
-    return lambda rows, train, seed: (constant_verdicts(len(rows.ids), verdict), {})
-
-
-def _random(rows: TaskRows, train: TaskRows, seed: int) -> tuple[list[str], dict[str, int]]:
-    return random_verdicts(rows.ids, seed=seed), {}
-
-
-def _centre(rows: TaskRows, train: TaskRows, seed: int) -> tuple[list[str], dict[str, int]]:
-    return [centre_box_answer(query) for query in rows.queries], {}
-
-
-def _colour(rows: TaskRows, train: TaskRows, seed: int) -> tuple[list[str], dict[str, int]]:
-    guesses = [colour_detector_answer(query, image) for query, image in zip(rows.queries, rows.iter_images())]
-    fallbacks = sum(not guess.found for guess in guesses)
-    return [guess.answer for guess in guesses], {"centre_box_fallbacks": fallbacks}
-
-
-def _tfidf(rows: TaskRows, train: TaskRows, seed: int) -> tuple[list[str], dict[str, int]]:
-    order = sorted(range(len(train.ids)), key=lambda i: train.ids[i])
-    answers = nearest_train_answers([train.queries[i] for i in order], [train.answers[i] for i in order], rows.queries)
-    return answers, {"train_rows": len(order)}
-
-
-BASELINES: tuple[Baseline, ...] = (
-    Baseline("always-yes", "state", 'answers "Yes." to every row', _always(True)),
-    Baseline("always-no", "state", 'answers "No." to every row', _always(False)),
-    Baseline("random", "state", f'"Yes." with probability {RANDOM_YES_PROBABILITY}, seeded per row id', _random),
-    Baseline("centre-box", "object", "the query's object phrase with the centre box <25><25><75><75>", _centre),
-    Baseline("colour-detector", "object", "box of the largest blob of the query's colours (OpenCV, CIE Lab)", _colour, needs_images=True),
-    Baseline("tfidf-nearest", "scene", "instruction of the most similar train query (TF-IDF cosine)", _tfidf, needs_train=True),
-)
 
 
 @dataclass(frozen=True)
@@ -311,15 +163,19 @@ class BaselineResults:
     files: tuple[Path, ...] = field(default=())
 
 
-def load_task_rows(data: Path | str, task: str, split: str, *, answers: bool = False, images: bool = False) -> TaskRows:
-    """One split's ids and queries; its answers only when asked (train: never for the split a
-    baseline is scored on), its lazy image column with ``images``."""
-    text = read_columns(data, task, split, ["id", "query", "answer"] if answers else ["id", "query"])
-    return TaskRows(
+def load_floor_rows(data: Path | str, task: str, split: str, floors: Sequence[Floor], *, train: bool = False) -> FloorRows:
+    """What ``floors`` may read of one split: ids and queries; on the train split its answers; the
+    reference columns they declare (``Floor.reads``); the lazy image column and the colour detector
+    when one needs images."""
+    reads = sorted({column for floor in floors for column in floor.reads})
+    text = read_columns(data, task, split, ["id", "query", *(["answer"] if train else []), *reads])
+    return FloorRows(
         ids=tuple(str(v) for v in text["id"]),
         queries=tuple(str(v) for v in text["query"]),
-        answers=tuple(str(v) for v in text["answer"]) if answers else (),
-        images=(lambda: iter_images(data, task, split)) if images else None,
+        answers=tuple(str(v) for v in text["answer"]) if train else (),
+        columns={column: text[column] for column in reads},
+        images=(lambda: iter_images(data, task, split)) if any(f.needs_images for f in floors) else None,
+        colour_box=colour_box,
     )
 
 
@@ -340,21 +196,22 @@ def evaluate_baselines(
     seed: int = 0,
     n_resamples: int = DEFAULT_RESAMPLES,
     alpha: float = DEFAULT_ALPHA,
-    baselines: Sequence[Baseline] = BASELINES,
+    tasks: Sequence[str] | None = None,
 ) -> BaselineResults:
-    """Run every baseline of every task the data holds: write its predictions and per-sample log
-    to ``runs_dir``, score it through :func:`score_predictions`, and collect the rows."""
+    """Run every floor each task declares (:attr:`TaskSpec.baselines`), for every task the data
+    holds (or those named): write its predictions and per-sample log to ``runs_dir``, score it
+    through :func:`score_predictions`, and collect the rows."""
     runs_dir = Path(runs_dir)
-    tasks = available_tasks(data)
+    tasks = available_tasks(data) if tasks is None else tuple(tasks)
     rows: list[ResultRow] = []
     runs: list[dict[str, Any]] = []
     files: list[Path] = []
     for task in tasks:
-        chosen = [b for b in baselines if b.task == task]
+        chosen = get_task(task).baselines
         if not chosen:
             continue
-        test = load_task_rows(data, task, split, images=any(b.needs_images for b in chosen))
-        train = load_task_rows(data, task, TRAIN_SPLIT, answers=True) if any(b.needs_train for b in chosen) else TaskRows((), ())
+        test = load_floor_rows(data, task, split, chosen)
+        train = load_floor_rows(data, task, TRAIN_SPLIT, (), train=True) if any(b.needs_train for b in chosen) else FloorRows((), ())
         for baseline in chosen:
             answers, counters = baseline.answer(test, train, seed)
             predictions = runs_dir / f"{task}-{baseline.name}.predictions.jsonl"
@@ -369,7 +226,7 @@ def evaluate_baselines(
     return BaselineResults(tuple(rows), tuple(runs), tuple(files))
 
 
-# --- CLI adapter ----------------------------------------------------------------------------------
+# --- for people ----------------------------------------------------------------------------------
 
 
 def baselines_table(results: BaselineResults) -> Table:
@@ -406,34 +263,3 @@ def baselines_preamble(results: BaselineResults, command: str) -> list[str]:
         "measured on its own data (65 real manuals, split at random); ours on the build named in the command.",
     ]
     return lines
-
-
-def add_baselines_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``lego-arta baselines``."""
-    parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
-    parser.add_argument("--out", type=Path, required=True, help=f"folder for {RESULTS_NAME}, {REPORT_STEM}.md and the charts")
-    parser.add_argument("--runs", type=Path, default=None, help="folder for predictions and per-sample logs (default: <out>/baselines-runs)")
-    parser.add_argument("--split", default=DEFAULT_SPLIT)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random baseline and of the bootstrap")
-    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples")
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="two-sided error rate (0.05: 95%% intervals)")
-
-
-def run_baselines(args: argparse.Namespace) -> int:
-    """``lego-arta baselines``: run, score, print the table, write results + report with charts."""
-    from lego_arta.evaluation.report import write_report
-
-    console = Console(soft_wrap=True)
-    out = Path(args.out)
-    runs_dir = args.runs if args.runs is not None else out / "baselines-runs"
-    results = evaluate_baselines(args.data, runs_dir, split=args.split, seed=args.seed, n_resamples=args.resamples, alpha=args.alpha)
-    console.print(baselines_table(results))
-    for run in results.runs:
-        if run["missing"] or run["unknown"]:
-            console.print(f"[yellow]{escape(str(run['task']))}/{escape(str(run['system']))}: {run['missing']} missing, {run['unknown']} unknown ids[/yellow]", highlight=False)
-    write_results(out / RESULTS_NAME, results.rows, results.runs)
-    command = f"lego-arta baselines --data {args.data} --split {args.split} --seed {args.seed} --resamples {args.resamples}"
-    written = write_report(results.rows, out, stem=REPORT_STEM, title="LEGO-ARTA baselines", preamble=baselines_preamble(results, command))
-    console.print(escape(f"wrote {out / RESULTS_NAME}, {len(written)} report files under {out}, predictions under {runs_dir}"), highlight=False)
-    return 0
-

@@ -37,11 +37,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from lego_arta.evaluation.baselines import object_phrase
 from lego_arta.evaluation.built_splits import iter_images, read_columns
 from lego_arta.evaluation.scoring import DEFAULT_SPLIT, join_answers, load_references, task_scores
-from lego_arta.tasks.object import object_answer
-from lego_arta.tasks.state import state_answer
+from lego_arta.tasks import get_task
+from lego_arta.tasks.object import object_answer, object_phrase
 
 CHANNELS: tuple[str, ...] = ("image", "text", "meta")
 #: Images are measured at this width (aspect kept): statistics, not details, are the point.
@@ -121,7 +120,7 @@ class Split:
 
 
 #: Extra answer columns a learner fits on, per task (never read for the scored split).
-_TRAIN_COLUMNS = {"state": ["label"], "object": ["box", "object"], "scene": []}
+_TRAIN_COLUMNS = {"object": ["box", "object"]}
 
 
 def load_split(data: Path | str, task: str, split: str, *, train: bool) -> Split:
@@ -152,14 +151,15 @@ def blind_answers(data: Path | str, task: str, channel: str, *, split: str = DEF
         raise ValueError(f"unknown channel {channel!r}; expected one of {list(CHANNELS)}")
     train, test = load_split(data, task, TRAIN_SPLIT, train=True), load_split(data, task, split, train=False)
     x_train, x_test = _fit_transform(channel, train, test)
-    if task == "state":
-        labels = np.asarray(train.columns["label"], dtype=bool)
+    verdicts = get_task(task).verdicts
+    if verdicts is not None:
+        labels = np.asarray([answer == verdicts[1] for answer in train.answers], dtype=bool)
         if channel == "text":
             model = LogisticRegression(max_iter=2000, class_weight="balanced", random_state=seed)
         else:
             model = HistGradientBoostingClassifier(random_state=seed, class_weight="balanced")
         predicted = model.fit(x_train, labels).predict(x_test)
-        return test.ids, [state_answer(bool(p)) for p in predicted]
+        return test.ids, [verdicts[int(p)] for p in predicted]
     neighbours = BOX_NEIGHBOURS if task == "object" else 1
     index = NearestNeighbors(n_neighbors=min(neighbours, len(train.ids))).fit(x_train)
     _, nearest = index.kneighbors(x_test)

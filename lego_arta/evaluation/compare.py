@@ -21,18 +21,14 @@ answer count as wrong for that run, as in ``lego-arta score``.
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lego_arta.atomic import atomic_write_text
 from lego_arta.evaluation.built_splits import config_names, read_columns
 from lego_arta.evaluation.results import metric_label
 from lego_arta.evaluation.scoring import DEFAULT_SPLIT, join_answers, load_references, read_predictions, reference_columns
@@ -121,33 +117,3 @@ def compare_table(result: Comparison, name_a: str, name_b: str) -> Table:
         table.add_row(escape(metric_label(name)), f"{row['a']:.2f}", f"{row['b']:.2f}", f"{row['gap']:+.2f}",
                       f"[{row['gap_low']:+.2f}, {row['gap_high']:+.2f}]", f"{row['p_value']:.3f}")  # fmt: skip
     return table
-
-
-def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``lego-arta compare``."""
-    parser.add_argument("run_a", type=Path, help="answers of run A (JSONL or lmms-eval samples)")
-    parser.add_argument("run_b", type=Path, help="answers of run B, the same rows")
-    parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
-    parser.add_argument("--task", choices=list(TASKS), default=None, help="the task (default: the config whose split holds the ids)")
-    parser.add_argument("--split", default=DEFAULT_SPLIT)
-    parser.add_argument("--out", type=Path, default=None, help="write the comparison as JSON to this file")
-    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples and permutations")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
-
-
-def run_compare(args: argparse.Namespace) -> int:
-    """``lego-arta compare``: print the table; with ``--out`` write the JSON."""
-    console = Console(soft_wrap=True)
-    result = compare_runs(args.run_a, args.run_b, args.data, task=args.task, split=args.split,
-                          n_resamples=args.resamples, seed=args.seed, alpha=args.alpha)  # fmt: skip
-    name_a, name_b = Path(args.run_a).stem, Path(args.run_b).stem
-    console.print(compare_table(result, name_a, name_b))
-    for name, missing in ((name_a, result.missing_a), (name_b, result.missing_b)):
-        if missing:
-            console.print(f"[yellow]{escape(name)}: {missing} rows without an answer, scored as wrong[/yellow]", highlight=False)
-    if args.out is not None:
-        document = result.to_dict(str(args.run_a), str(args.run_b))
-        atomic_write_text(Path(args.out), json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")
-        console.print(f"wrote {escape(str(args.out))}", highlight=False)
-    return 0

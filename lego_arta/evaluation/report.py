@@ -15,24 +15,19 @@ same results give byte-identical files.
 
 from __future__ import annotations
 
-import argparse
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
 
 from lego_arta.atomic import atomic_write_bytes, atomic_write_text
 from lego_arta.evaluation.results import (
     OURS,
     STUDY,
     ResultRow,
-    load_results,
     metric_label,
-    study_query_settings,
     reported_metrics,
+    study_query_settings,
     study_rows,
     task_metrics,
 )
@@ -219,27 +214,3 @@ def write_report(ours: Sequence[ResultRow], out: Path, *, stem: str = DEFAULT_ST
                 atomic_write_bytes(path, chart_png(task, metric, chart_rows))
                 written.append(path)
     return written
-
-
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``lego-arta report``."""
-    parser.add_argument("--results", type=Path, nargs="+", required=True,
-                        help="results files or folders: lego-arta score/baselines JSON, lmms-eval *_results.json")  # fmt: skip
-    parser.add_argument("--out", type=Path, required=True, help=f"folder for {DEFAULT_STEM}.md and the PNG charts")
-    parser.add_argument("--title", default="LEGO-ARTA results")
-    parser.add_argument("--no-study", dest="include_study", action="store_false", help="leave out the study's published rows")
-
-
-def run_report(args: argparse.Namespace) -> int:
-    """``lego-arta report``: read results, write the Markdown report and charts, list what was skipped."""
-    console = Console(soft_wrap=True)
-    loaded = load_results(args.results)
-    for path in loaded.skipped_files:
-        console.print(f"[yellow]skipped {escape(str(path))}: not a results file[/yellow]", highlight=False)
-    for task in loaded.skipped_tasks:
-        console.print(f"[yellow]skipped lmms-eval task {escape(str(task))}: not a LEGO-ARTA task[/yellow]", highlight=False)
-    preamble = ["Results read from:", "", *(f"- `{path}`" for path in loaded.files)]
-    written = write_report(loaded.rows, args.out, title=args.title, preamble=preamble, include_study=args.include_study,
-                           robustness=loaded.robustness)  # fmt: skip
-    console.print(f"read {len(loaded.rows)} rows from {len(loaded.files)} files; wrote {escape(str(written[0]))} and {len(written) - 1} charts", highlight=False)
-    return 0

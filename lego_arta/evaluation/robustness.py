@@ -14,18 +14,14 @@ Either file may be a predictions JSONL or an lmms-eval sample log (two ``lego-ar
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.console import Console
 from rich.table import Table
 
-from lego_arta.atomic import atomic_write_text
 from lego_arta.evaluation.results import ROBUSTNESS_FORMAT, metric_label
 from lego_arta.evaluation.scoring import DEFAULT_SPLIT, join_answers, load_references, read_predictions, reference_columns
 from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, RESAMPLE_UNIT, Interval
@@ -122,27 +118,3 @@ def robustness_markdown(documents: Sequence[Mapping[str, Any]], *, title: str | 
                          f"{numbers['variant']:.2f} | {numbers['gap']:+.2f} | [{numbers['gap_low']:+.2f}, {numbers['gap_high']:+.2f}] | "
                          f"{document['consistency']:.2f} |")  # fmt: skip
     return "\n".join(lines) + "\n"
-
-
-def add_robustness_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``lego-arta robustness``."""
-    parser.add_argument("--task", required=True, help="the original task (its variant <task>_syn must be built)")
-    parser.add_argument("--original", type=Path, required=True, help="answers to the task (JSONL or lmms-eval samples)")
-    parser.add_argument("--variant", type=Path, required=True, help="answers to <task>_syn (JSONL or lmms-eval samples)")
-    parser.add_argument("--data", required=True, help="built dataset folder with both configs")
-    parser.add_argument("--split", default=DEFAULT_SPLIT)
-    parser.add_argument("--out", type=Path, default=None, help="folder for robustness-<task>.json and .md")
-    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--name", default=None, help="the system's name in reports (default: the --original file's stem)")
-
-
-def run_robustness(args: argparse.Namespace) -> int:
-    result = robustness(args.task, args.original, args.variant, args.data, split=args.split, n_resamples=args.resamples, seed=args.seed,
-                        system=args.name)  # fmt: skip
-    Console(soft_wrap=True).print(robustness_table(result))
-    if args.out is not None:
-        stem = Path(args.out) / f"robustness-{args.task}"
-        atomic_write_text(Path(f"{stem}.json"), json.dumps(result.to_dict(), indent=1, sort_keys=True) + "\n")
-        atomic_write_text(Path(f"{stem}.md"), robustness_markdown([result.to_dict()]))
-    return 0

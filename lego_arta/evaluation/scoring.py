@@ -20,7 +20,6 @@ Joining on ``id`` is strict about what it cannot pair, and counts it:
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -28,15 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from lego_arta.atomic import atomic_write_text
 from lego_arta.evaluation.built_splits import read_columns
-from lego_arta.evaluation.results import ResultRow, metric_label, write_results
+from lego_arta.evaluation.results import ResultRow, metric_label
 from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, RESAMPLE_UNIT, Interval, SampleStats, intervals
-from lego_arta.tasks import TASKS, get_task
+from lego_arta.tasks import get_task
 from lego_arta.tasks.spec import plain_value
 
 #: What a data row without a prediction is scored as: an empty answer, wrong on every metric.
@@ -395,37 +393,3 @@ def leftover_lines(result: ScoreResult) -> list[str]:
             shown = ", ".join(ids[:SHOWN_IDS]) + (", …" if len(ids) > SHOWN_IDS else "")
             lines.append(f"{len(ids)} {what}: {meaning} ({shown})")
     return lines
-
-
-def add_score_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``lego-arta score``."""
-    parser.add_argument("--task", required=True, choices=list(TASKS))
-    parser.add_argument("--predictions", type=Path, required=True, help='JSON lines {"id": ..., "answer": ...} or an lmms-eval *_samples_*.jsonl')
-    parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
-    parser.add_argument("--split", default=DEFAULT_SPLIT)
-    parser.add_argument("--ids", type=Path, default=None, help="score only these rows (one id per line), e.g. a human baseline's ids-<task>.txt")
-    parser.add_argument("--out", type=Path, default=None, help="folder for <name>-<task>.results.json and .samples.jsonl")
-    parser.add_argument("--name", default=None, help="system name in results and reports (default: the predictions file name)")
-    parser.add_argument("--setting", default=DEFAULT_SETTING, help=f"query setting recorded in the results (default: {DEFAULT_SETTING})")
-    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="two-sided error rate (0.05: 95%% intervals)")
-
-
-def run_score(args: argparse.Namespace) -> int:
-    """``lego-arta score``: print the score table; with ``--out`` write the results file and the per-sample log."""
-    console = Console(soft_wrap=True)
-    result = score_predictions(args.task, args.predictions, args.data, split=args.split,
-                               n_resamples=args.resamples, seed=args.seed, alpha=args.alpha, ids=args.ids)  # fmt: skip
-    name = args.name or Path(args.predictions).stem
-    console.print(score_table(result, f"{name}: {args.task} ({args.split}, {result.n_rows} rows)"))
-    for line in leftover_lines(result):
-        console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
-    if args.out is not None:
-        stem = Path(args.out) / f"{name}-{args.task}"
-        write_results(Path(f"{stem}.results.json"), result.rows(name, args.setting),
-                      [result.run_summary(name, args.setting, predictions=str(args.predictions), data=str(args.data),
-                                         **({"ids": str(args.ids)} if args.ids is not None else {}))])  # fmt: skip
-        write_sample_log(Path(f"{stem}.samples.jsonl"), result)
-        console.print(f"wrote {escape(str(stem))}.results.json and {escape(str(stem))}.samples.jsonl", highlight=False)
-    return 0

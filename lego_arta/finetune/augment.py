@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from lego_arta.tasks.state import state_answer
+from lego_arta.tasks import get_task
 from lego_arta.tasks.synonym_variants import synonym_split
 from lego_arta.tasks.synonyms import Vocabulary, load_trees, replace_verbs, seen_choices, verbs_in
 
@@ -87,14 +87,15 @@ class SynonymAugmenter:
 
     def rewrite(self, query: str, answer: str, *, task: str, rng: np.random.Generator) -> Rewrite:
         vocabulary, split = load_trees(), synonym_split(self.split_seed)
-        if task == "state" and answer == state_answer(True) and self.negatives and rng.random() < self.negatives:
+        spec = get_task(task)
+        if spec.verdict_follows_instruction and spec.verdicts and answer == spec.verdicts[1] and self.negatives and rng.random() < self.negatives:
             flipped = _antonym_query(query, vocabulary)
             if flipped is not None:
-                return Rewrite(flipped, state_answer(False), 1, True)
+                return Rewrite(flipped, spec.verdicts[0], 1, True)
         if not self.prob or rng.random() >= self.prob:
             return Rewrite(query, answer)
         choices = seen_choices(query, vocabulary, split, rng, depth=self.depth)
-        answer_choices = seen_choices(answer, vocabulary, split, rng, depth=self.depth) if task == "scene" else {}
+        answer_choices = seen_choices(answer, vocabulary, split, rng, depth=self.depth) if spec.instruction_answer else {}
         changed = sum(1 for word, synonym in choices.items() if synonym.lower() != word.lower()) + len(answer_choices)
         return Rewrite(replace_verbs(query, choices), replace_verbs(answer, answer_choices), changed)
 

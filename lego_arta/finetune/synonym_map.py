@@ -21,20 +21,16 @@ True
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lego_arta.atomic import atomic_write_bytes, atomic_write_text
 from lego_arta.tasks.synonyms import SynonymSplit, Vocabulary, load_trees, unseen_words
 
 #: The sentence frame each verb is embedded in (the instructions' own frame).
@@ -211,25 +207,3 @@ def similarity_table(result: SynonymMap) -> Table:
     for label, numbers in result.models.items():
         table.add_row(escape(f"{label} ({result.sources[label]})"), f"{numbers.within:.3f}", f"{numbers.between:.3f}", f"{numbers.separation:+.3f}")
     return table
-
-
-def add_synonym_map_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``lego-arta synonym-map``."""
-    parser.add_argument("--model", required=True, help="Hub id or folder of the (base) model")
-    parser.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter or `lego-arta finetune` output folder: adds the after-fine-tuning panel")
-    parser.add_argument("--out", type=Path, required=True, help=f"folder for {JSON_NAME} and {PNG_NAME}")
-    parser.add_argument("--frame", default=DEFAULT_FRAME, help="sentence each verb is embedded in; {verb} marks its place")
-    parser.add_argument("--split-seed", type=int, default=DEFAULT_SPLIT_SEED, help="seed of the seen/unseen synonym split (the build's seed)")
-    parser.add_argument("--synonyms", type=Path, default=None, help="a synonym-tree YAML in the package's format (default: the package's trees)")
-
-
-def run_synonym_map(args: argparse.Namespace) -> int:
-    result = synonym_map(args.model, adapter=args.adapter, frame=args.frame, split_seed=args.split_seed,
-                         vocabulary=load_trees(args.synonyms) if args.synonyms else None)  # fmt: skip
-    out = Path(args.out)
-    atomic_write_text(out / JSON_NAME, json.dumps(result.to_dict(), indent=1, sort_keys=True) + "\n")
-    atomic_write_bytes(out / PNG_NAME, map_png(result))
-    console = Console(soft_wrap=True)
-    console.print(similarity_table(result))
-    console.print(f"wrote {escape(str(out / JSON_NAME))} and {escape(str(out / PNG_NAME))}", highlight=False)
-    return 0

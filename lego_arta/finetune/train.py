@@ -350,7 +350,7 @@ class _Run:
         """Start in an empty or new folder, or in one of this command's runs (it holds :data:`RUN_CONFIG`).
 
         A run writes into its folder and ``--overwrite`` deletes it, so a folder holding anything
-        else (a mistyped ``--output``) is refused, with or without ``--overwrite``.
+        else (a mistyped ``--out``) is refused, with or without ``--overwrite``.
         """
         accelerator = self.accelerator
         existing = (self.output / RUN_CONFIG).is_file()
@@ -360,7 +360,7 @@ class _Run:
             if any(self.output.iterdir()):
                 raise FileExistsError(
                     f"refusing to write a run to {self.output}: it holds files but no {RUN_CONFIG}, so it is not a "
-                    "finetune run; choose an empty or new --output"
+                    "finetune run; choose an empty or new --out"
                 )
         if existing and self.checkpoint is None:
             if not self.config.overwrite:

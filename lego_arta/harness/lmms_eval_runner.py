@@ -14,7 +14,6 @@ PosixPath('out/eval/20261123_091358_results.json')
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -351,39 +350,3 @@ def metric_rows(results_path: Path) -> list[tuple[str, str, float]]:
             if filter_name == METRIC_FILTER and "_stderr" not in metric and _is_number(value):
                 rows.append((task, metric, float(value)))
     return rows
-
-
-def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``lego-arta eval``; anything after ``--`` goes to lmms-eval unchanged."""
-    parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
-    parser.add_argument("--model", required=True, help="lmms-eval model name, e.g. llava_hf, dummy")
-    parser.add_argument("--model_args", "--model-args", dest="model_args", default="", help="lmms-eval model_args string")
-    parser.add_argument("--tasks", default="lego_arta", help="tasks or tags, comma-separated (default: lego_arta)")
-    parser.add_argument("--output", type=Path, required=True, help="folder for results JSON, samples and the log")
-    parser.add_argument("--limit", type=int, default=None, help="first N test rows per task (smoke runs only)")
-    parser.add_argument("--batch-size", type=int, default=1)
-    parser.add_argument("--tasks-dir", type=Path, default=None, help=f"task YAML folder (default: ${TASKS_DIR_ENV} or the checkout's)")
-    parser.add_argument("--online", action="store_true", help="allow Hugging Face Hub downloads (models or a Hub dataset)")
-    parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: extra lmms-eval arguments")
-
-
-def run_eval(args: argparse.Namespace) -> int:
-    """``lego-arta eval``: run lmms-eval, print the metric table; 1 when lmms-eval failed.
-
-    ``args.model_args`` is evaluated as given: a LoRA adapter is merged into its base before this
-    runs (``lego-arta eval --adapter`` does that in :mod:`lego_arta.cli`), so the harness never
-    depends on fine-tuning.
-    """
-    extra = [item for item in args.extra if item != "--"]
-    try:
-        path = run_lmms_eval(
-            data=args.data, model=args.model, model_args=args.model_args, tasks=args.tasks, output=args.output,
-            limit=args.limit, batch_size=args.batch_size, extra=extra, tasks_dir=args.tasks_dir, offline=not args.online,
-        )  # fmt: skip
-    except LmmsEvalError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    for task, metric, value in metric_rows(path):
-        print(f"{task:32s} {metric:16s} {value:8.2f}")
-    print(f"results: {path}")
-    return 0

@@ -12,7 +12,6 @@ and a chat template whose assistant turns sit in ``{% generation %}`` blocks (lo
 
 from __future__ import annotations
 
-import argparse
 import json
 import string
 from dataclasses import asdict, dataclass
@@ -266,25 +265,3 @@ def build_tiny_vlm(
         processor.save_pretrained(tmp)
         atomic_write_text(tmp / TINY_RECORD, json.dumps(asdict(spec), indent=1, sort_keys=True) + "\n")
     return out_dir
-
-
-def add_tiny_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``lego-arta tiny-model``."""
-    parser.add_argument("--out", type=Path, required=True, help="folder to write the model and processor to")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--hidden-size", type=int, default=DEFAULT_HIDDEN_SIZE)
-    parser.add_argument("--image-size", type=int, default=DEFAULT_IMAGE_SIZE)
-    parser.add_argument("--overwrite", action="store_true", help="replace a folder an earlier tiny-model wrote (one holding tiny_vlm.json)")
-
-
-def run_tiny_model(args: argparse.Namespace) -> int:
-    """``lego-arta tiny-model --out DIR [--seed S]``: build the tiny VLM and print where it went."""
-    path = build_tiny_vlm(
-        args.out,
-        seed=args.seed,
-        hidden_size=args.hidden_size,
-        image_size=args.image_size,
-        overwrite=args.overwrite,
-    )
-    print(f"wrote tiny LLaVA (seed {args.seed}) to {path}")
-    return 0

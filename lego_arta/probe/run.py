@@ -35,8 +35,6 @@ from lego_arta.tasks import get_task
 
 #: ``format`` of a probe results document.
 PROBE_RESULTS_FORMAT = "lego-arta-probe/1"
-#: The VLM answer each predicted class stands for, per task (to score probes with the task's metrics).
-ANSWERS = {"state": ("No.", "Yes."), "order": ("Removed.", "Attached.")}
 
 
 def percent(hits: np.ndarray) -> float:
@@ -63,7 +61,7 @@ class ProbeRequest:
 
 
 def _scores(task: str, predictions: np.ndarray, split: ProbeSplit) -> dict[str, float]:
-    answers = [ANSWERS[task][int(p)] for p in predictions]
+    answers = [get_task(task).verdicts[int(p)] for p in predictions]  # the VLM answer each predicted class stands for
     return {name: float(round(value, 6)) for name, value in get_task(task).scores(answers, split.references).items()}
 
 

@@ -22,7 +22,6 @@ Pages robots.txt forbids are skipped and reported as disallowed.
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 from collections.abc import Iterable, Sequence
@@ -33,7 +32,7 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
 from PIL import Image
-from rich.console import Console, Group
+from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 from tqdm import tqdm
@@ -357,55 +356,6 @@ def render_report(report: CrawlReport) -> Group:
             details.add_row(*(escape(cell) for cell in row))
         parts.append(details)
     return Group(*parts)
-
-
-def add_crawl_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``lego-arta crawl``."""
-    parser.add_argument("--out", type=Path, required=True, help="folder that receives one folder per manual")
-    parser.add_argument("--base-url", default=SITE_URL, help=f"site to crawl (default {SITE_URL})")
-    parser.add_argument(
-        "--discover",
-        choices=DISCOVER_MODES,
-        default="listing",
-        help="find manuals through the listing pages (default) or the WordPress page index",
-    )
-    parser.add_argument(
-        "--manual", action="append", metavar="ID", help="crawl only this manual id (repeatable); skips discovery"
-    )
-    parser.add_argument("--delay", type=float, default=1.0, help="seconds between requests (default 1)")
-    parser.add_argument("--limit", type=int, help="crawl only the first N manuals found")
-    parser.add_argument("--retries", type=int, default=4, help="retries per request (default 4)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per read (default 30)")
-    parser.add_argument("--deadline", type=float, default=None,
-                        help="seconds one request may take in all, redirects and body included (default 4 x --timeout)")
-    parser.add_argument("--allow-host", action="append", default=[], metavar="HOST",
-                        help="also fetch images from this host (repeatable); other hosts are skipped")  # fmt: skip
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def run_crawl(args: argparse.Namespace) -> int:
-    """CLI adapter: crawl, print the summary; exit 0 if nothing failed, 1 if some manual failed,
-    2 if the crawl could not run (bad option, unreadable listing/index)."""
-    console = Console()
-    try:
-        report = crawl(
-            args.out,
-            base_url=args.base_url,
-            discover=args.discover,
-            manuals=args.manual,
-            delay=args.delay,
-            retries=args.retries,
-            timeout=args.timeout,
-            deadline=args.deadline,
-            allow_hosts=tuple(args.allow_host),
-            limit=args.limit,
-            progress=not args.no_progress,
-        )
-    except (CrawlError, ValueError) as error:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-        return 2
-    console.print(render_report(report))
-    return 0 if report.ok else 1
 
 
 def _safe_file_name(src: str) -> str:

@@ -14,7 +14,10 @@ where the boxes land.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from datasets import Value
@@ -24,10 +27,10 @@ from lego_arta.boxes import union_box
 from lego_arta.metrics.boxes import box_iou
 from lego_arta.metrics.quadrants import QUADRANT_NAMES
 from lego_arta.study import COLLAGE_QUADRANTS
+from lego_arta.tasks.floors import Box, Floor, FloorRows
 from lego_arta.tasks.prompts import answer_box, finding_line, found_phrase, load_prompts
 from lego_arta.tasks.scene import scored_entities
 from lego_arta.tasks.spec import ImageError, List, PairContext, TaskSpec
-
 
 PROMPTS = load_prompts("object")
 
@@ -89,6 +92,69 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
     return rows
 
 
+#: The centre quarter of the frame: the box a detector with no idea where to look would give.
+CENTRE_BOX: Box = (25.0, 25.0, 75.0, 75.0)
+
+
+@cache
+def _object_question_pattern() -> re.Pattern[str]:
+    """The object question template with its ``{object}`` slot as a capture group."""
+    marker = "\x00"
+    before, after = (" ".join(part.split()) for part in PROMPTS.question.format(object=marker).split(marker))
+    return re.compile(re.escape(before) + r"\s*(.+?)\s*" + re.escape(after), re.DOTALL)
+
+
+def object_phrase(query: str) -> str:
+    """The object phrase an object query asks about (what fills the template's ``{object}``).
+
+    >>> object_phrase(PROMPTS.query(object="2 bright red bricks 2x4").text)
+    '2 bright red bricks 2x4'
+    """
+    found = _object_question_pattern().search(" ".join(query.split()))
+    if found is None:
+        raise ValueError(f"not an object-task query (no 'positions of <object>.' question): {query[:120]!r}")
+    return found.group(1)
+
+
+def centre_box_answer(query: str) -> str:
+    """The query's own phrase and the centre box: full E_ACC by construction, IoU from chance overlap."""
+    return object_answer(object_phrase(query), CENTRE_BOX)
+
+
+def outward_integer_box(box: Box) -> Box:
+    """The smallest integer box holding ``box``: answers print integers, and rounding a thin box
+    could leave it without area (an invalid answer).
+
+    >>> outward_integer_box((54.3, 10.0, 54.6, 12.5))
+    (54.0, 10.0, 55.0, 13.0)
+    """
+    x1, y1, x2, y2 = box
+    return (float(math.floor(x1)), float(math.floor(y1)), float(math.ceil(x2)), float(math.ceil(y2)))
+
+
+def _centre(rows: FloorRows, train: FloorRows, seed: int) -> tuple[list[str], dict[str, int]]:
+    return [centre_box_answer(query) for query in rows.queries], {}
+
+
+def _colour(rows: FloorRows, train: FloorRows, seed: int) -> tuple[list[str], dict[str, int]]:
+    """The box of the largest blob of the query's colours (the evaluation layer's detector); the centre box when none is found."""
+    if rows.colour_box is None:
+        raise ValueError("the colour-detector floor needs rows with a colour_box detector")
+    answers, fallbacks = [], 0
+    for query, image in zip(rows.queries, rows.iter_images(), strict=True):
+        phrase = object_phrase(query)
+        box = rows.colour_box(image, phrase)
+        fallbacks += box is None
+        answers.append(object_answer(phrase, CENTRE_BOX if box is None else outward_integer_box(box)))
+    return answers, {"centre_box_fallbacks": fallbacks}
+
+
+FLOORS: tuple[Floor, ...] = (
+    Floor("centre-box", "the query's object phrase with the centre box <25><25><75><75>", _centre),
+    Floor("colour-detector", "box of the largest blob of the query's colours (OpenCV, CIE Lab)", _colour, needs_images=True),
+)
+
+
 SPEC = TaskSpec(
     name="object",
     prompts=PROMPTS,
@@ -99,13 +165,12 @@ SPEC = TaskSpec(
         "quadrant": Value("int8"),
     },
     make_pairs=make_pairs,
-    parse_answer=parse_boxes,
     metrics={"e_acc": "entities", "echo_rate": "object", "iou": "box", "valid_box_rate": "box", "quadrant_acc": "quadrant",
              **{f"quadrant_acc_{q}": "quadrant" for q in QUADRANT_NAMES}, **{f"predicted_{q}": "quadrant" for q in QUADRANT_NAMES}},
     reference_columns=("entities", "box", "quadrant", "object"),
+    baselines=FLOORS,
     description="where are the parts: the named parts' box in a 2x2 collage of parts images",
     study_unit="objects",
-    study_metrics=("e_acc", "iou"),
     max_new_tokens=64,
     consistency=box_agreement,
 )

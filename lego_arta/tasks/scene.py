@@ -21,6 +21,7 @@ from typing import Any
 from datasets import Value
 
 from lego_arta.metrics.text import rouge1_per_sample
+from lego_arta.tasks.floors import Floor, nearest_train_answer
 from lego_arta.tasks.prompts import finding_line, found_phrase, load_prompts
 from lego_arta.tasks.spec import ImageError, List, PairContext, TaskSpec
 
@@ -74,12 +75,12 @@ SPEC = TaskSpec(
     prompts=PROMPTS,
     features={"entities": List(Value("string"))},
     make_pairs=make_pairs,
-    parse_answer=str.strip,
     metrics={"t_acc": "entities", "bleu": "answer", "rouge1": "answer"},
     reference_columns=("entities",),
+    baselines=(Floor("tfidf-nearest", "instruction of the most similar train query (TF-IDF cosine)", nearest_train_answer, needs_train=True),),
+    instruction_answer=True,
     description="what to do now: the instruction of the current step, from its image and the parts just found",
     study_unit="scenes",
-    study_metrics=("t_acc", "bleu", "rouge1"),
     max_new_tokens=128,
     consistency=text_agreement,
 )

@@ -1,10 +1,15 @@
 """What a LEGO-ARTA task is: one :class:`TaskSpec` says everything the layers above need.
 
-A task's name, task token, prompts, dataset features, pair maker, answer parser and metrics are
-declared once, in the task's own module (``lego_arta/tasks/<name>.py``). The dataset build, the
-card and the export, the lmms-eval hooks and the generated task YAMLs, scoring, baselines,
-reports, fine-tuning data and the tiny test model iterate :data:`lego_arta.tasks.TASKS`; none of
-them names a task. A fourth task is therefore one new module (see ``docs/architecture.md``).
+A task's name, task token, prompts, dataset features, pair maker, metrics (each metric reads the
+answers with its own parser, registered in :mod:`lego_arta.metrics.registry`) and weight-free
+floors are declared once, in the task's own module (``lego_arta/tasks/<name>.py``). The dataset
+build, the card and the export, the lmms-eval hooks and the generated task YAMLs, scoring,
+``baselines`` (each task's :attr:`TaskSpec.baselines`), reports, fine-tuning data, the synonym
+augmentation and the tiny test model read those declarations and name no task. Two consumers
+still hold task-specific code, because what they show people is drawn per task: the rating
+questionnaire (``lego_arta/qa``, object and state items) and the frozen-backbone probes
+(``lego_arta/probe``, state and order frames). A fourth task is one new module everywhere else
+(see ``docs/architecture.md`` and ``tests/tasks/test_extra_task.py``).
 
 The pair maker receives a :class:`PairContext`: the dataset layer's services (decoded images,
 grounding, collages, boundary colours, negatives, row assembly and skip counting). The task
@@ -24,6 +29,7 @@ from datasets import Value
 
 from lego_arta.metrics.bootstrap import DEFAULT_ALPHA, SampleStats, add_intervals
 from lego_arta.metrics.registry import family_metric, get_metric, is_family_metric
+from lego_arta.tasks.floors import Floor
 from lego_arta.tasks.prompts import Prompts, Query
 
 if TYPE_CHECKING:
@@ -144,10 +150,16 @@ class TaskSpec:
 
     ``metrics`` maps each reported metric (a name in :data:`lego_arta.metrics.registry.METRICS`)
     to the reference column its targets come from (or a tuple of columns, zipped per row), in
-    table order; ``breakdown`` adds one metric per value of a column (:class:`Breakdown`). ``reference_columns`` are the
-    columns scoring reads besides ``id`` and ``answer``. ``study_unit`` names the study's Table 4.3
-    row counting this task's items (``None`` for a task the study did not have), and
-    ``study_metrics`` the metrics its result tables report. ``max_new_tokens`` bounds generation
+    table order; ``breakdown`` adds one metric per value of a column (:class:`Breakdown`).
+    ``reference_columns`` are the columns scoring reads besides ``id`` and ``answer``. ``baselines``
+    are the task's weight-free floors (:class:`~lego_arta.tasks.floors.Floor`), which ``lego-arta
+    baselines`` runs and scores like a model. ``verdicts`` are the (false, true) answers of a
+    two-way task (state: ``("No.", "Yes.")``), for what predicts a class rather than writes text
+    (the probes). Synonym augmentation reads two flags: ``instruction_answer`` (the answer is an
+    instruction in the manuals' words, so its verbs are rewritten too: scene) and
+    ``verdict_follows_instruction`` (the true verdict says the query's instruction was followed, so
+    an antonym of its verb makes the answer false: state). ``study_unit`` names the study's Table 4.3
+    row counting this task's items (``None`` for a task the study did not have). ``max_new_tokens`` bounds generation
     in the lmms-eval task; ``in_context_balance`` names a boolean column whose values in-context
     examples alternate (state: Yes, No, …), so the examples do not hint at one verdict. ``splits``
     are the splits the task has (an evaluation-only variant has ``("test",)``, so nothing of it can
@@ -166,12 +178,15 @@ class TaskSpec:
     prompts: Prompts
     features: Mapping[str, Any]
     make_pairs: PairMaker
-    parse_answer: Callable[[str], Any]
     metrics: Mapping[str, Columns]
     reference_columns: tuple[str, ...]
     description: str
+    breakdown: Breakdown | None = None
+    baselines: tuple[Floor, ...] = ()
+    verdicts: tuple[str, str] | None = None
+    instruction_answer: bool = False
+    verdict_follows_instruction: bool = False
     study_unit: str | None = None
-    study_metrics: tuple[str, ...] = ()
     max_new_tokens: int = 64
     in_context_balance: str | None = None
     splits: tuple[str, ...] = ("train", "test")
@@ -186,12 +201,17 @@ class TaskSpec:
         missing = [name for name in self.extra_images if not isinstance(self.features.get(name), datasets.Image)]
         if missing:
             raise ValueError(f"task {self.name!r}: extra_images {missing} must be datasets.Image() features of the task")
+        names = [floor.name for floor in self.baselines]
+        if len(set(names)) != len(names):
+            raise ValueError(f"task {self.name!r}: baseline names must be distinct, got {names}")
+        unread = sorted({column for floor in self.baselines for column in floor.reads} - set(self.reference_columns) - {"answer"})
+        if unread:
+            raise ValueError(f"task {self.name!r}: baselines read {unread}, which are not reference columns of the task")
 
     @property
     def image_columns(self) -> tuple[str, ...]:
         """Every image column of a row, in the order a model is shown them."""
         return ("image", *self.extra_images)
-    breakdown: Breakdown | None = None
 
     @property
     def task_token(self) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from datasets import Value
 
 from lego_arta.answers import parse_yes_no
+from lego_arta.tasks.floors import Floor, constant, seeded_choice
 from lego_arta.tasks.prompts import finding_line, found_phrase, load_prompts, strip_final_punctuation
 from lego_arta.tasks.spec import Breakdown, ImageError, PairContext, TaskSpec
 
@@ -99,18 +100,31 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
     return rows
 
 
+#: Probability of "Yes." in the random floor.
+RANDOM_YES_PROBABILITY = 0.5
+#: The floors: constants (always-yes scores F1 = 2P/(2P+N) of the label counts, TNR 0; always-no F1 0,
+#: TNR 100) and a seeded coin per row id.
+FLOORS: tuple[Floor, ...] = (
+    Floor("always-yes", 'answers "Yes." to every row', constant(state_answer(True))),
+    Floor("always-no", 'answers "No." to every row', constant(state_answer(False))),
+    Floor("random", f'"Yes." with probability {RANDOM_YES_PROBABILITY}, seeded per row id',
+          seeded_choice((state_answer(False), state_answer(True)), RANDOM_YES_PROBABILITY)),
+)  # fmt: skip
+
+
 SPEC = TaskSpec(
     name="state",
     prompts=PROMPTS,
     features={"label": Value("bool"), "negative_kind": Value("string"), "displacement": Value("float32")},
     make_pairs=make_pairs,
-    parse_answer=parse_yes_no,
     metrics={"f1": "label", "tnr": "label", "fpr": "label", "invalid_rate": "label", "balanced_acc": "label",
              "mcc": "label", "group_acc": ("label", *STATE_KEY)},  # fmt: skip
     reference_columns=("label", "negative_kind", *STATE_KEY),
+    baselines=FLOORS,
+    verdicts=(state_answer(False), state_answer(True)),
+    verdict_follows_instruction=True,
     description="was it done right: Yes or No for a step image, real or with an execution error",
     study_unit="states",
-    study_metrics=("f1", "tnr", "fpr"),
     max_new_tokens=16,
     in_context_balance="label",
     consistency=same_verdict,

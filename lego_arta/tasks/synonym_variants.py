@@ -88,7 +88,7 @@ def variant(base: TaskSpec) -> TaskSpec:
         make_pairs=_pair_maker(base, name),
         description=f"{base.description}, asked with unseen verb synonyms",
         study_unit=None,
-        study_metrics=(),
+        baselines=(),
         splits=("test",),
         in_default_build=False,
         group=GROUP,

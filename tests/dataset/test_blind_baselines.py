@@ -16,9 +16,10 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 from lego_arta.answers import parse_yes_no
-from lego_arta.evaluation.baselines import centre_box_answer, nearest_train_answers
 from lego_arta.evaluation.blind import blind_answers, image_statistics, metadata_features, score_blind
 from lego_arta.evaluation.scoring import join_answers, load_references, task_scores
+from lego_arta.tasks.floors import nearest_train_answers
+from lego_arta.tasks.object import centre_box_answer
 from tests.dataset.built_folder import read_rows
 
 #: Balanced accuracy a blind learner may reach on state (chance: 0.5).

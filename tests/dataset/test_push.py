@@ -24,14 +24,13 @@ from lego_arta.dataset.push import (
     MAX_FILES_PER_COMMIT,
     BuiltFolderError,
     LocalFile,
-    add_push_arguments,
     plan_commits,
     push_dataset,
     read_card_configs,
     read_manifest_files,
-    run_push,
     verify_built_folder,
 )
+from tests.support.cli import command
 from tests.support.hub_server import HubStandIn
 
 TOKEN = "hf_standin_token_0123456789"
@@ -375,25 +374,27 @@ def test_malformed_manifests_are_refused(files: dict, message: str) -> None:
 
 
 def _cli(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_push_arguments(parser)
-    return parser.parse_args(list(argv))
+    return command("push", *argv)
+
+
+def run_parsed(args: argparse.Namespace) -> int:
+    return args.run(args)
 
 
 def test_cli_takes_the_token_from_hf_token(built_folder: Path, hub: HubStandIn, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    assert run_push(_cli(str(built_folder), "--repo", REPO, "--endpoint", hub.endpoint, "--no-progress")) == 0
+    assert run_parsed(_cli(str(built_folder), "--repo", REPO, "--endpoint", hub.endpoint, "--no-progress")) == 0
     assert {request.authorization for request in hub.requests} == {f"Bearer {TOKEN}"}
     assert "pushed" in capsys.readouterr().out
 
 
 def test_cli_exit_codes(built: Path, hub: HubStandIn, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_push(_cli(str(built), "--repo", REPO, "--endpoint", hub.endpoint, "--token", "hf_wrong", "--no-progress")) == 1
+    assert run_parsed(_cli(str(built), "--repo", REPO, "--endpoint", hub.endpoint, "--token", "hf_wrong", "--no-progress")) == 1
     assert "401" in capsys.readouterr().err
-    assert run_push(_cli(str(built), "--repo", REPO, "--endpoint", UNREACHABLE_ENDPOINT, "--token", TOKEN, "--no-progress")) == 1
+    assert run_parsed(_cli(str(built), "--repo", REPO, "--endpoint", UNREACHABLE_ENDPOINT, "--token", TOKEN, "--no-progress")) == 1
     assert "push failed" in capsys.readouterr().err
     _flip_a_byte(built / _first(built, "scene/test-*"))
-    assert run_push(_cli(str(built), "--repo", REPO, "--endpoint", hub.endpoint, "--token", TOKEN, "--no-progress")) == 2
+    assert run_parsed(_cli(str(built), "--repo", REPO, "--endpoint", hub.endpoint, "--token", TOKEN, "--no-progress")) == 2
 
 
 # ---------------------------------------------------------------------------- properties of the pure parts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -12,21 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lego_arta.answers import parse_boxes
-from lego_arta.tasks.object import PROMPTS as OBJECT_PROMPTS
-from lego_arta.evaluation.baselines import (
-    BASELINES,
-    CENTRE_BOX,
-    add_baselines_arguments,
-    colour_detector_answer,
-    evaluate_baselines,
-    nearest_train_answers,
-    object_phrase,
-    query_colours,
-    random_verdicts,
-    run_baselines,
-)
+from lego_arta.evaluation.baselines import available_tasks, colour_detector_answer, evaluate_baselines, query_colours
 from lego_arta.evaluation.results import load_results
+from lego_arta.tasks import get_task
+from lego_arta.tasks.floors import FloorRows, nearest_train_answers
+from lego_arta.tasks.object import CENTRE_BOX, object_phrase
+from lego_arta.tasks.object import PROMPTS as OBJECT_PROMPTS
+from lego_arta.tasks.state import FLOORS as STATE_FLOORS
 from tests.evaluation.support import split_rows
+from tests.support.cli import run_command
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +123,17 @@ def test_object_phrase_refuses_other_queries() -> None:
         object_phrase("[state] Did I do it correctly? Just tell me Yes or No.")
 
 
+def random_verdicts(ids: list[str], *, seed: int) -> list[str]:
+    """The state task's ``random`` floor on rows with these ids."""
+    floor = next(floor for floor in STATE_FLOORS if floor.name == "random")
+    return floor.answer(FloorRows(tuple(ids), ("",) * len(ids)), FloorRows((), ()), seed)[0]
+
+
+def _declared(data: Path) -> set[tuple[str, str]]:
+    """(task, floor) for every floor the tasks of a build declare."""
+    return {(task, floor.name) for task in available_tasks(data) for floor in get_task(task).baselines}
+
+
 def test_random_verdicts_are_seeded_balanced_and_order_free() -> None:
     ids = [f"row-{i}" for i in range(4000)]
     verdicts = random_verdicts(ids, seed=5)
@@ -141,26 +145,25 @@ def test_random_verdicts_are_seeded_balanced_and_order_free() -> None:
     assert shuffled == [verdicts[i] for i in order]
 
 
-def test_every_baseline_ran_and_wrote_predictions_and_samples(baseline_run) -> None:
+def test_every_baseline_ran_and_wrote_predictions_and_samples(baseline_run, built_data: Path) -> None:
     results, runs = baseline_run
-    assert {(run["task"], run["system"]) for run in results.runs} == {(b.task, b.name) for b in BASELINES}
+    declared = _declared(built_data)
+    assert {("state", "always-yes"), ("object", "colour-detector"), ("scene", "tfidf-nearest")} <= declared
+    assert {(run["task"], run["system"]) for run in results.runs} == declared
     assert all(run["missing"] == 0 and run["unknown"] == 0 for run in results.runs)
-    for baseline in BASELINES:
-        assert (runs / f"{baseline.task}-{baseline.name}.predictions.jsonl").is_file()
-        assert (runs / f"{baseline.task}-{baseline.name}.samples.jsonl").is_file()
+    for task, name in declared:
+        assert (runs / f"{task}-{name}.predictions.jsonl").is_file()
+        assert (runs / f"{task}-{name}.samples.jsonl").is_file()
 
 
 @pytest.mark.slow
 def test_cli_writes_the_same_report_twice(built_data: Path, tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser()
-    add_baselines_arguments(parser)
     outputs = []
     for name in ("first", "second"):
-        args = parser.parse_args(["--data", str(built_data), "--out", str(tmp_path / name), "--resamples", "100"])
-        assert run_baselines(args) == 0
+        assert run_command("baselines", ["--data", str(built_data), "--out", str(tmp_path / name), "--resamples", "100"]) == 0
         outputs.append({p.name: p.read_bytes() for p in sorted((tmp_path / name).iterdir()) if p.is_file()})
     assert outputs[0] == outputs[1]
     assert {"baselines.json", "baselines.md", "baselines-state-f1.png", "baselines-object-iou.png"} <= set(outputs[0])
     loaded = load_results([tmp_path / "first" / "baselines.json"])
-    assert {row.system for row in loaded.rows} == {b.name for b in BASELINES}
+    assert {row.system for row in loaded.rows} == {name for _, name in _declared(built_data)}
     assert (tmp_path / "first" / "baselines-runs" / "state-random.predictions.jsonl").is_file()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from lego_arta.evaluation.compare import add_compare_arguments, compare_runs, run_compare
+from lego_arta.evaluation.compare import compare_runs
 from tests.evaluation.support import split_rows
+from tests.support.cli import run_command
 
 
 def _write(path: Path, answers: dict[str, str]) -> Path:
@@ -44,10 +44,8 @@ def test_the_command_prints_a_table_and_writes_json(built_data: Path, tmp_path: 
     rows = split_rows(built_data, "object")
     a = _write(tmp_path / "base.jsonl", {r["id"]: r["answer"] for r in rows})
     b = _write(tmp_path / "lora.jsonl", {r["id"]: r["answer"] for r in rows[1:]})
-    parser = argparse.ArgumentParser()
-    add_compare_arguments(parser)
     out = tmp_path / "compare.json"
-    assert run_compare(parser.parse_args([str(a), str(b), "--data", str(built_data), "--out", str(out), "--resamples", "50"])) == 0
+    assert run_command("compare", [str(a), str(b), "--data", str(built_data), "--out", str(out), "--resamples", "50"]) == 0
     printed = capsys.readouterr().out
     assert "lora vs base: object" in printed and "1 manuals" in printed and "1 rows without an answer" in printed
     document = json.loads(out.read_text())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 from importlib import resources
@@ -11,16 +10,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lego_arta.evaluation.report import add_report_arguments, render_markdown, run_report, write_report
+from lego_arta.evaluation.report import render_markdown, write_report
 from lego_arta.evaluation.results import (
     STUDY,
     ResultRow,
-    load_results,
     lmms_eval_rows,
+    load_results,
     study_query_settings,
     study_rows,
     write_results,
 )
+from tests.support.cli import run_command
 
 OURS = [
     ResultRow("state", "always-yes", "baseline", "f1", 40.0, 35.5, 44.25, n=120),
@@ -125,9 +125,7 @@ def test_cli_reads_folders_of_mixed_results_and_adds_a_query_setting_table(tmp_p
     (results / "eval" / "20261123_000000_results.json").write_text(json.dumps(document), encoding="utf-8")
     (results / "eval" / "manifest.json").write_text(json.dumps({"files": {}}), encoding="utf-8")
     write_results(results / "baselines.json", OURS)
-    parser = argparse.ArgumentParser()
-    add_report_arguments(parser)
-    assert run_report(parser.parse_args(["--results", str(results), "--out", str(tmp_path / "report")])) == 0
+    assert run_command("report", ["--results", str(results), "--out", str(tmp_path / "report")]) == 0
     printed = capsys.readouterr().out
     assert "manifest.json" in printed and "not a results file" in printed
     text = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")

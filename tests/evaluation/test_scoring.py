@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -13,14 +12,13 @@ from hypothesis import strategies as st
 
 from lego_arta.evaluation.results import load_results
 from lego_arta.evaluation.scoring import (
-    add_score_arguments,
     read_predictions,
-    run_score,
     score_predictions,
     write_predictions,
     write_sample_log,
 )
 from tests.evaluation.support import split_rows
+from tests.support.cli import command
 
 TASKS = ("scene", "object", "state")
 
@@ -173,11 +171,9 @@ def test_written_predictions_read_back_unchanged(tmp_path_factory: pytest.TempPa
 def test_cli_prints_the_table_and_writes_results_and_samples(built_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rows = split_rows(built_data, "state")
     predictions = _write_jsonl(tmp_path / "model.v1.jsonl", [{"id": r["id"], "answer": "Yes."} for r in rows[:-1]])
-    parser = argparse.ArgumentParser()
-    add_score_arguments(parser)
-    args = parser.parse_args(["--task", "state", "--predictions", str(predictions), "--data", str(built_data),
+    args = command("score", *["--task", "state", "--predictions", str(predictions), "--data", str(built_data),
                               "--out", str(tmp_path / "scored"), "--resamples", "30"])  # fmt: skip
-    assert run_score(args) == 0
+    assert args.run(args) == 0
     printed = capsys.readouterr().out
     assert "F1" in printed and "1 missing" in printed
     loaded = load_results([tmp_path / "scored"])

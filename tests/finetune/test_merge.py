@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 import torch
 
-from lego_arta.finetune.command import add_merge_arguments, run_merge
 from lego_arta.finetune.data import ConversationCollator, ConversationDataset, load_conversations
 from lego_arta.finetune.merge import MERGE_RECORD, find_adapter, merge_adapter, model_args_with_adapter, prepare_model_for_eval
 from lego_arta.finetune.train import FinetuneConfig, finetune
+from tests.support.cli import run_command
 from tests.support.folders import folder_files
 
 # Written out here: the state task's metrics as its task card promises them.
@@ -99,28 +98,24 @@ def test_a_folder_without_an_adapter_is_a_clear_error(tmp_path: Path) -> None:
 def test_merge_command_writes_a_from_pretrained_folder(run, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from transformers import AutoModelForImageTextToText
 
-    parser = argparse.ArgumentParser()
-    add_merge_arguments(parser)
-    assert run_merge(parser.parse_args(["--adapter", str(run.output), "--out", str(tmp_path / "merged")])) == 0
+    assert run_command("merge", ["--adapter", str(run.output), "--out", str(tmp_path / "merged")]) == 0
     assert "merged model:" in capsys.readouterr().out
     model = AutoModelForImageTextToText.from_pretrained(tmp_path / "merged")
     assert not any("lora_" in name for name, _ in model.named_parameters())
     with pytest.raises(FileExistsError):
         merge_adapter(run.output, tmp_path / "merged")
-    assert run_merge(parser.parse_args(["--adapter", str(run.output), "--out", str(tmp_path / "merged"), "--overwrite"])) == 0
+    assert run_command("merge", ["--adapter", str(run.output), "--out", str(tmp_path / "merged"), "--overwrite"]) == 0
 
 
 def test_merge_overwrite_refuses_a_folder_it_did_not_write(run, tiny_model: Path, tmp_path: Path) -> None:
     """Issue 16: ``merge --out <the base model> --overwrite`` would have deleted the base model."""
-    parser = argparse.ArgumentParser()
-    add_merge_arguments(parser)
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "todo.txt").write_text("keep")
     for foreign in (tiny_model, notes):
         before = folder_files(foreign)
         with pytest.raises(FileExistsError, match=f"holds no {MERGE_RECORD}"):
-            run_merge(parser.parse_args(["--adapter", str(run.output), "--out", str(foreign), "--overwrite"]))
+            run_command("merge", ["--adapter", str(run.output), "--out", str(foreign), "--overwrite"])
         assert folder_files(foreign) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"], "nothing half-written beside"
 
@@ -132,8 +127,8 @@ def test_eval_with_an_adapter_runs_the_merged_model_through_lmms_eval(run, tiny_
 
     output = tmp_path / "eval"
     status = main([
-        "eval", "--data", str(built_data), "--model", "llava_hf", "--model_args", f"pretrained={tiny_model},device=cpu,device_map=cpu",
-        "--tasks", "lego_arta_state", "--output", str(output), "--limit", "2", "--adapter", str(run.output),
+        "eval", "--data", str(built_data), "--model", "llava_hf", "--model-args", f"pretrained={tiny_model},device=cpu,device_map=cpu",
+        "--tasks", "lego_arta_state", "--out", str(output), "--limit", "2", "--adapter", str(run.output),
     ])  # fmt: skip
     assert status == 0
     (path,) = sorted(output.rglob("*_results.json"))

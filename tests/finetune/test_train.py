@@ -181,7 +181,7 @@ def test_the_command_runs_data_parallel_on_two_processes(tiny_model: Path, built
     output = tmp_path / "launched"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "lego_arta.finetune",
-        "--model", str(tiny_model), "--data", str(built_data), "--output", str(output), "--precision", "fp32",
+        "--model", str(tiny_model), "--data", str(built_data), "--out", str(output), "--precision", "fp32",
         "--max-samples", "12", "--batch-size", "2", "--max-steps", "3", "--save-every", "3", "--no-progress",
     ]  # fmt: skip
     environment = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 from collections.abc import Iterator
@@ -15,17 +14,16 @@ from hypothesis import strategies as st
 from lego_arta.harness import task_docs
 from lego_arta.harness.lmms_eval_runner import (
     REPO_TASKS_DIR,
-    add_eval_arguments,
     check_results,
     exception_lines,
     find_task_dir,
     read_task_index,
     resolve_data,
-    run_eval,
     run_lmms_eval,
     swallowed_errors,
 )
 from lego_arta.models.tiny_vlm import build_tiny_vlm
+from tests.support.cli import command
 
 # Written out here, not imported: the contract the task card promises.
 METRICS = {
@@ -357,11 +355,9 @@ def test_a_broken_dataset_fails_loudly_through_the_cli(data_dir: Path, tmp_path:
     shutil.copytree(data_dir, broken)
     for parquet in (broken / "state").glob("*.parquet"):
         parquet.write_bytes(b"not parquet")
-    parser = argparse.ArgumentParser()
-    add_eval_arguments(parser)
-    args = parser.parse_args(["--data", str(broken), "--model", "dummy", "--model_args", "response=Yes",
-                              "--tasks", "lego_arta_state", "--output", str(tmp_path / "eval")])  # fmt: skip
-    assert run_eval(args) == 1
+    args = command("eval", *["--data", str(broken), "--model", "dummy", "--model-args", "response=Yes",
+                              "--tasks", "lego_arta_state", "--out", str(tmp_path / "eval")])  # fmt: skip
+    assert args.run(args) == 1
     error = capsys.readouterr().err
     assert "lmms-eval exited with status" in error and "Traceback" in error
     assert "cause: pyarrow.lib.ArrowInvalid" in error, "the root cause behind tenacity's RetryError must be named"
@@ -370,15 +366,13 @@ def test_a_broken_dataset_fails_loudly_through_the_cli(data_dir: Path, tmp_path:
 def test_cli_arguments_become_one_checked_lmms_eval_call(tmp_path: Path) -> None:
     from lego_arta.harness.lmms_eval_runner import lmms_eval_command, lmms_eval_environment
 
-    parser = argparse.ArgumentParser()
-    add_eval_arguments(parser)
-    args = parser.parse_args(["--data", "d", "--model", "dummy", "--output", "o", "--limit", "2", "--", "--seed", "1,2,3,4"])
+    args = command("eval", *["--data", "d", "--model", "dummy", "--out", "o", "--limit", "2", "--", "--seed", "1,2,3,4"])
     assert (args.tasks, args.limit, args.online, args.extra) == ("lego_arta", 2, False, ["--", "--seed", "1,2,3,4"])
-    command = lmms_eval_command(model="dummy", model_args="", tasks="lego_arta", include_path=tmp_path, output=tmp_path / "o", limit=2, extra=["--seed", "1"])
-    assert command[1:3] == ["-m", "lmms_eval"] and command[-2:] == ["--seed", "1"]
+    call = lmms_eval_command(model="dummy", model_args="", tasks="lego_arta", include_path=tmp_path, output=tmp_path / "o", limit=2, extra=["--seed", "1"])
+    assert call[1:3] == ["-m", "lmms_eval"] and call[-2:] == ["--seed", "1"]
     for flag, value in (("--include_path", str(tmp_path)), ("--verbosity", "DEBUG"), ("--timezone", "UTC"), ("--limit", "2")):
-        assert command[command.index(flag) + 1] == value
-    assert "--log_samples" in command and "--model_args" not in command
+        assert call[call.index(flag) + 1] == value
+    assert "--log_samples" in call and "--model_args" not in call
     environment = lmms_eval_environment("/data", offline=True, base={})
     assert environment["LEGO_ARTA_DATA"] == "/data" and environment["HF_HUB_OFFLINE"] == "1"
     assert "HF_HUB_OFFLINE" not in lmms_eval_environment("/data", offline=False, base={})

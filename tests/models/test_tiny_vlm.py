@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from pathlib import Path
@@ -10,7 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lego_arta.models.tiny_vlm import TINY_RECORD, add_tiny_model_arguments, build_tiny_vlm, run_tiny_model
+from lego_arta.models.tiny_vlm import TINY_RECORD, build_tiny_vlm
+from tests.support.cli import run_command
 from tests.support.folders import folder_files
 
 QUERY = "[state] After I find 2 bright red bricks 2x4. Did I do it correctly? Just tell me Yes or No."
@@ -112,19 +112,15 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path
 
 
 def test_cli_adapter_builds_and_refuses_to_overwrite(tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser()
-    add_tiny_model_arguments(parser)
     out = tmp_path / "cli-model"
-    assert run_tiny_model(parser.parse_args(["--out", str(out), "--seed", "3"])) == 0
+    assert run_command("tiny-model", ["--out", str(out), "--seed", "3"]) == 0
     assert (out / "model.safetensors").is_file() and (out / "processor_config.json").is_file()
     with pytest.raises(FileExistsError):
-        run_tiny_model(parser.parse_args(["--out", str(out)]))
+        run_command("tiny-model", ["--out", str(out)])
 
 
 def test_overwrite_replaces_only_a_folder_tiny_model_wrote(tmp_path: Path, tiny_dir: Path) -> None:
     """Issue 16: ``--overwrite`` deleted any folder; a real model's folder (config.json, weights) included."""
-    parser = argparse.ArgumentParser()
-    add_tiny_model_arguments(parser)
     real_model = tmp_path / "llava-7b"
     real_model.mkdir()
     (real_model / "config.json").write_text('{"model_type": "llava"}')
@@ -135,11 +131,11 @@ def test_overwrite_replaces_only_a_folder_tiny_model_wrote(tmp_path: Path, tiny_
     for foreign in (real_model, notes):
         before = folder_files(foreign)
         with pytest.raises(FileExistsError, match=f"holds no {TINY_RECORD}"):
-            run_tiny_model(parser.parse_args(["--out", str(foreign), "--overwrite"]))
+            run_command("tiny-model", ["--out", str(foreign), "--overwrite"])
         assert folder_files(foreign) == before
     mine = tmp_path / "mine"
-    assert run_tiny_model(parser.parse_args(["--out", str(mine), "--seed", "1"])) == 0
+    assert run_command("tiny-model", ["--out", str(mine), "--seed", "1"]) == 0
     assert json.loads((mine / TINY_RECORD).read_text())["seed"] == 1
-    assert run_tiny_model(parser.parse_args(["--out", str(mine), "--overwrite"])) == 0
+    assert run_command("tiny-model", ["--out", str(mine), "--overwrite"]) == 0
     assert folder_files(mine) == folder_files(tiny_dir), "seed 0 again: the replaced folder is the seed-0 model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["llava-7b", "mine", "notes"], "nothing half-written beside"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -16,10 +15,8 @@ from lego_arta.parse.records import manual_records
 from lego_arta.source.crawl import (
     CrawlError,
     ManualPageError,
-    add_crawl_arguments,
     crawl,
     manual_images,
-    run_crawl,
 )
 from lego_arta.source.discover import (
     IndexEntry,
@@ -30,6 +27,7 @@ from lego_arta.source.discover import (
 )
 from lego_arta.source.fetch import DEFAULT_USER_AGENT, FetchError, PoliteClient
 from lego_arta.source.layout import encode_file_name, image_url_path, images_dir, page_path
+from tests.support.cli import run_command
 from tests.support.raw_manuals import MANUALS, page_html, png_bytes, write_raw_manuals
 from tests.support.site import Fault, LegoSite
 
@@ -385,22 +383,20 @@ def test_run_crawl_prints_a_summary_and_exits_by_outcome(
     site: LegoSite, served: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "250")  # rich wraps to the terminal width; keep reasons on one line
-    parser = argparse.ArgumentParser()
-    add_crawl_arguments(parser)
     out = tmp_path / "out"
     common = ["--out", str(out), "--base-url", site.base_url, "--delay", "0", "--retries", "1", "--no-progress"]
-    assert run_crawl(parser.parse_args(common)) == 0
+    assert run_command("crawl", common) == 0
     assert "crawled" in capsys.readouterr().out
     assert raw_files(out) == raw_files(served)
 
     (page_path(out / OCEAN)).unlink()
     site.fault(f"/{OCEAN}/", Fault(status=500))
-    assert run_crawl(parser.parse_args([*common, "--manual", OCEAN])) == 1
+    assert run_command("crawl", [*common, "--manual", OCEAN]) == 1
     printed = capsys.readouterr().out
     assert OCEAN in printed and "HTTP 500" in printed
 
     site.fault("/instructions/?pagenumber=1", Fault(status=500))
-    assert run_crawl(parser.parse_args([*common, "--limit", "1"])) == 2
+    assert run_command("crawl", [*common, "--limit", "1"]) == 2
     assert "cannot discover manuals" in capsys.readouterr().err
 
 

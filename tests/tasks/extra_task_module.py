@@ -12,6 +12,9 @@ from typing import Any
 from datasets import Value
 
 from lego_arta.answers import parse_yes_no
+from lego_arta.metrics.bootstrap import mean_stats
+from lego_arta.metrics.registry import Metric, register_metric
+from lego_arta.tasks.floors import Floor, FloorRows
 from lego_arta.tasks.prompts import Prompts
 from lego_arta.tasks.spec import ImageError, PairContext, TaskSpec
 
@@ -33,15 +36,30 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
     return rows
 
 
+def _yes_share(answers, targets) -> list[float]:
+    return [100.0 if parse_yes_no(answer) is True else 0.0 for answer in answers]
+
+
+#: This task's own metric, registered from its module: the share of answers that say Yes.
+YES_RATE = register_metric(Metric("last_step_yes_rate", "Yes rate", False, lambda a, t: float(sum(_yes_share(a, t)) / max(len(a), 1)),
+                                  lambda a, t: mean_stats(_yes_share(a, t)), _yes_share, "said_yes"))  # fmt: skip
+
+
+def alternate(rows: FloorRows, train: FloorRows, seed: int) -> tuple[list[str], dict[str, int]]:
+    """This task's own floor: "No.", "Yes.", "No.", … in row order, a rule that sees neither image nor label."""
+    return [PROMPTS.answer("yes" if index % 2 else "no") for index in range(len(rows.ids))], {"rows": len(rows.ids)}
+
+
 SPEC = TaskSpec(
     name="last_step",
     prompts=PROMPTS,
     features={"label": Value("bool")},
     make_pairs=make_pairs,
-    parse_answer=parse_yes_no,
-    metrics={"f1": "label", "tnr": "label", "fpr": "label", "invalid_rate": "label"},
+    metrics={"f1": "label", "tnr": "label", "fpr": "label", "invalid_rate": "label", "last_step_yes_rate": "label"},
     reference_columns=("label",),
     description="is this the last assembly step of its session",
     max_new_tokens=8,
     in_context_balance="label",
+    verdicts=(PROMPTS.answer("no"), PROMPTS.answer("yes")),
+    baselines=(Floor("alternate", "No., Yes., No., … in row order (no image, no label)", alternate),),
 )

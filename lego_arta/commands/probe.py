@@ -12,30 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lego_arta.atomic import atomic_write_text
-
-#: Environment variable of the feature cache folder (default: ``~/.cache/lego-arta/probe-features``).
-CACHE_ENV = "LEGO_ARTA_PROBE_CACHE"
-RESULTS_NAME = "results.json"
-REPORT_STEM = "probe"
+HELP = "linear / attentive / STEP probes of a frozen vision backbone on the state and order tasks"
+GROUP = "evaluate"
 
 
-def default_cache() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lego-arta" / "probe-features"
-
-
-def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lego_arta.probe.items import PROBE_TASKS
+    from lego_arta.probe.report import CACHE_ENV
 
     parser.add_argument("--backbone", required=True, help="transformers vision model: Hub id (facebook/dinov2-base) or local folder")
     parser.add_argument("--data", required=True, help="built dataset folder (lego-arta build) or Hub id")
@@ -59,34 +48,13 @@ def _device(name: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def result_rows(document: dict[str, Any]) -> list[Any]:
-    """The probes' task metrics as :class:`~lego_arta.evaluation.results.ResultRow` values (setting ``frozen features``)."""
-    from lego_arta.evaluation.results import ResultRow
-
-    backbone = Path(document["backbone"]["id"]).name or document["backbone"]["id"]
-    return [ResultRow(task=r["task"], system=f"{r['probe']} probe · {backbone}", setting="frozen features", metric=metric,
-                      value=value, n=r["test_items"])  # fmt: skip
-            for r in document["results"] for metric, value in r["scores"].items()]
-
-
-def probe_table(document: dict[str, Any]) -> list[str]:
-    """Markdown rows: task, probe, accuracy, reversed, flip rate, per-kind accuracy, parameters."""
-    lines = ["| task | probe | accuracy | accuracy, frames reversed | flip rate | per kind | trainable parameters |", "|---|---|---:|---:|---:|---|---:|"]
-    for r in document["results"]:
-        kinds = ", ".join(f"{kind} {value:.1f}" for kind, value in r["per_kind_accuracy"].items())
-        lines.append(f"| {r['task']} | {r['probe']} | {r['accuracy']:.1f} | {r['accuracy_reversed']:.1f} | {r['flip_rate']:.1f} | {kinds} | {r['trainable_parameters']:,} |")
-    shared = document["features"]["shared_pass"]
-    if len(document["features"]["images_per_task"]) > 1:
-        lines += ["", f"One backbone pass for all tasks: {shared['images_encoded_once']} images instead of {shared['images_if_separate']} "
-                      f"({shared['forwards_saved']} forwards, {shared['compute_saved_percent']:.1f}% of the backbone compute, saved)."]  # fmt: skip
-    return lines
-
-
-def run_probe(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    from lego_arta.atomic import atomic_write_text
     from lego_arta.evaluation.report import write_report
     from lego_arta.evaluation.results import write_results
     from lego_arta.probe.heads import PROBES
     from lego_arta.probe.items import PROBE_TASKS
+    from lego_arta.probe.report import REPORT_STEM, RESULTS_NAME, default_cache, probe_table, result_rows
     from lego_arta.probe.run import ProbeRequest, parse_names, probe_run
     from lego_arta.probe.train import TrainSettings
 

@@ -1,0 +1,114 @@
+"""Weight-free answer rules a task declares as its floors (``lego-arta baselines`` runs them).
+
+A floor sees only what a model sees: the test rows' queries (and images, when it asks for them),
+and the train split's queries and answers where a model would be fine-tuned on them. A task lists
+its floors in :attr:`~lego_arta.tasks.spec.TaskSpec.baselines`; the rules every task can use are
+here, so a task module stays one declaration.
+
+>>> rows = FloorRows(ids=("b", "a"), queries=("q", "q"))
+>>> constant("Yes.")(rows, FloorRows((), ()), 0)
+(['Yes.', 'Yes.'], {})
+>>> seeded_choice(("No.", "Yes."), 0.5)(rows, FloorRows((), ()), 0)[0] == seeded_choice(("No.", "Yes."), 0.5)(
+...     FloorRows(("a", "b"), ("q", "q")), FloorRows((), ()), 0)[0][::-1]
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: A box in the 0–100 frame (x1, y1, x2, y2).
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class FloorRows:
+    """What a floor may read of one split: ids, queries, answers (train only), reference columns
+    the floor declares it reads, images on demand, and the evaluation layer's colour detector.
+
+    ``images`` starts a fresh pass over the split's images (decoded as they are consumed, so a
+    study-scale split never sits in memory decoded). ``colour_box(image, phrase)`` is the box of
+    the largest blob of the colours ``phrase`` names (OpenCV, from the layer above), ``None`` when
+    nothing matches.
+    """
+
+    ids: tuple[str, ...]
+    queries: tuple[str, ...]
+    answers: tuple[str, ...] = ()
+    columns: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    images: Callable[[], Iterator[np.ndarray]] | None = None
+    colour_box: Callable[[np.ndarray, str], Box | None] | None = None
+
+    def iter_images(self) -> Iterator[np.ndarray]:
+        """The rows' images as RGB arrays, in row order, decoded as they are consumed."""
+        if self.images is None:
+            raise ValueError("these rows were loaded without images")
+        return self.images()
+
+
+#: (test rows, train rows, seed) → one answer per test row, and counters for the report.
+Answerer = Callable[[FloorRows, FloorRows, int], tuple[list[str], dict[str, int]]]
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A named weight-free answer rule of a task.
+
+    ``needs_images`` and ``needs_train`` say what to load for it; ``reads`` names reference columns
+    it is allowed to see (an oracle floor, such as "the verdict right, nothing else", reads the
+    label; a floor that reads nothing sees only what a model sees).
+    """
+
+    name: str
+    description: str
+    answer: Answerer
+    needs_images: bool = False
+    needs_train: bool = False
+    reads: tuple[str, ...] = ()
+
+
+def constant(answer: str) -> Answerer:
+    """The same answer for every row."""
+    return lambda rows, train, seed: ([answer] * len(rows.ids), {})
+
+
+def seeded_choice(answers: tuple[str, str], p_second: float) -> Answerer:
+    """A seeded coin per row between two answers (``answers[1]`` with probability ``p_second``); the
+    draw depends on the row ids, not on the order rows are stored in."""
+
+    def answer(rows: FloorRows, train: FloorRows, seed: int) -> tuple[list[str], dict[str, int]]:
+        order = sorted(range(len(rows.ids)), key=lambda i: rows.ids[i])
+        draws = np.random.default_rng(seed).random(len(rows.ids))
+        chosen = [answers[0]] * len(rows.ids)
+        for rank, index in enumerate(order):
+            chosen[index] = answers[int(draws[rank] < p_second)]
+        return chosen, {}
+
+    return answer
+
+
+def nearest_train_answers(train_queries: Sequence[str], train_answers: Sequence[str], queries: Sequence[str]) -> list[str]:
+    """For each query, the answer of the most similar train query (TF-IDF, cosine; ties → first).
+
+    >>> nearest_train_answers(["find red brick", "find blue plate"], ["A", "B"], ["a blue plate"])
+    ['B']
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if len(train_queries) != len(train_answers) or not train_queries:
+        raise ValueError(f"need one answer per train query and at least one, got {len(train_queries)} and {len(train_answers)}")
+    vectorizer = TfidfVectorizer()
+    train = vectorizer.fit_transform(train_queries)
+    similarity = (vectorizer.transform(queries) @ train.T).toarray()
+    return [train_answers[int(i)] for i in similarity.argmax(axis=1)]
+
+
+def nearest_train_answer(rows: FloorRows, train: FloorRows, seed: int) -> tuple[list[str], dict[str, int]]:
+    """The answer of the most similar train query, train rows taken in id order (stable across storage order)."""
+    order = sorted(range(len(train.ids)), key=lambda i: train.ids[i])
+    answers = nearest_train_answers([train.queries[i] for i in order], [train.answers[i] for i in order], rows.queries)
+    return answers, {"train_rows": len(order)}
