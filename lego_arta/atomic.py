@@ -110,8 +110,12 @@ def atomic_directory(path: Path, *, overwrite: bool = False, owner: str | None =
     build manifest) only a folder that holds that file is replaced, so a mistyped ``--out`` is
     refused instead of deleted. The check runs before anything is written.
 
-    >>> with atomic_directory(Path("out/built"), overwrite=True, owner="manifest.json") as tmp:   # doctest: +SKIP
-    ...     (tmp / "README.md").write_text("...")
+    >>> with atomic_directory(Path("out/built")) as tmp:
+    ...     _ = (tmp / "manifest.json").write_text("{}")
+    >>> with atomic_directory(Path("out/built"), overwrite=True, owner="manifest.json") as tmp:
+    ...     _ = (tmp / "manifest.json").write_text('{"rows": 2}')
+    >>> [p.name for p in Path("out").iterdir()], (Path("out/built") / "manifest.json").read_text()
+    (['built'], '{"rows": 2}')
     """
     path = Path(path)
     check_output_folder(path, overwrite=overwrite, owner=owner)

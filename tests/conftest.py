@@ -30,16 +30,6 @@ TEST_HEIGHT = 178
 TEST_MANUALS = 4
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _offline_hf(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Nothing may be fetched from the Hub: point every cache at a temporary folder, offline."""
-    home = tmp_path_factory.mktemp("hf_home")
-    os.environ.setdefault("HF_HOME", str(home))
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
 @pytest.fixture(scope="session")
 def synth_config() -> SynthConfig:
     return SynthConfig(manuals=TEST_MANUALS, seed=7, width=TEST_WIDTH, height=TEST_HEIGHT)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import doctest
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import lego_arta.answers
 from lego_arta.answers import parse_boxes, parse_object_label, parse_yes_no
 
 # --- boxes: formats from the spec and from MiniGPT-v2 / Qwen-VL outputs ------------------------
@@ -124,10 +121,6 @@ def test_parse_object_label(text: str, label: str) -> None:
 )
 def test_parse_yes_no_rule(text: str, verdict: bool | None) -> None:
     assert parse_yes_no(text) is verdict
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(lego_arta.answers).failed == 0
 
 
 # --- properties ---------------------------------------------------------------------------------

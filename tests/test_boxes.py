@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import doctest
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import lego_arta.boxes
 from lego_arta.boxes import union_box
 
 coordinate = st.floats(0, 1000, allow_nan=False)
 corners = st.tuples(coordinate, coordinate, coordinate, coordinate)
 boxes = st.lists(corners.map(lambda b: (min(b[0], b[2]), min(b[1], b[3]), max(b[0], b[2]), max(b[1], b[3]))), min_size=1, max_size=6)
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(lego_arta.boxes).failed == 0
 
 
 def test_one_box_is_its_own_union() -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import doctest
 import hashlib
 from pathlib import Path
 
-import lego_arta.checksum
 from lego_arta.checksum import HASH_BLOCK_BYTES, sha256_file
 
 
@@ -16,10 +14,6 @@ class _Bar:
 
     def update(self, n: int) -> None:
         self.steps.append(n)
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(lego_arta.checksum).failed == 0
 
 
 def test_a_file_over_one_block_hashes_as_a_whole_and_the_bar_counts_every_byte(tmp_path: Path) -> None:

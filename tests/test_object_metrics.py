@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -60,7 +58,3 @@ def test_no_box_is_wrong_and_a_bad_quadrant_is_refused() -> None:
 def test_echo_rate_compares_labels_after_normalisation() -> None:
     assert echo_rate(["<p>1 Bright-Red brick 2x2</p>{<0><0><1><1>}", "<p>1 red brick</p>{<0><0><1><1>}", "1 bright red brick 2x2"],
                      ["1 bright red brick 2x2"] * 3) == pytest.approx(200 / 3)  # fmt: skip
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(quadrants).failed == 0

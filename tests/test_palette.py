@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import doctest
-
-import lego_arta.palette
 from lego_arta.annotate.colours import LEGO_COLOURS
 from lego_arta.palette import COLOURS
 from lego_arta.source.synth import catalog
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(lego_arta.palette).failed == 0
 
 
 def test_generator_and_annotators_read_the_same_palette() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import io
 import json
 from pathlib import Path
@@ -14,7 +13,6 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-import lego_arta.png
 from lego_arta.png import ENCODER, PNG_COMPRESS_LEVEL, RECORD_FILE, EncodingRecord, encode_png
 
 
@@ -35,10 +33,6 @@ def chunk_types(data: bytes) -> list[bytes]:
 def zlib_header(data: bytes) -> bytes:
     """The first two bytes of the image data: zlib's header, which names the compression level."""
     return next(payload for kind, payload in _chunks(data) if kind == b"IDAT")[:2]
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(lego_arta.png).failed == 0
 
 
 _PIXELS = st.integers(1, 12).flatmap(

@@ -4,6 +4,8 @@ The phrases are the text queries; each phrase gets the union of its ``count`` be
 above ``threshold``. ``torch`` and ``transformers`` (the ``eval`` extra) are imported only when a
 grounder is built, so the rest of the package works without them.
 
+Not run as a doctest: it needs a Hub model.
+
 >>> grounder = TransformersGrounder("google/owlv2-base-patch16-ensemble")   # doctest: +SKIP
 >>> grounder.ground(row, image, ["2 bright red bricks 2x4"])                # doctest: +SKIP
 [(612.0, 80.0, 790.0, 233.0)]

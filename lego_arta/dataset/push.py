@@ -8,6 +8,8 @@ already on the Hub with the same content are not sent again, so re-running an in
 resumes it. Files of an older build under the same top-level folders are deleted in the last
 commit: the card's ``<config>/<split>-*`` globs would otherwise load stale shards too.
 
+Not run as a doctest: it needs the Hub.
+
 >>> push_dataset(Path("out/built"), "my-org/lego-arta").commit_url      # doctest: +SKIP
 'https://huggingface.co/datasets/my-org/lego-arta/commit/3f0c…'
 """

@@ -3,6 +3,8 @@
 Recipes live as YAML in ``builders/``; every number that shapes a build is named here once, with
 the study's value as the default.
 
+Not run as a doctest: it needs the checkout's builders/ folder.
+
 >>> load_recipe("builders/quickstart.yaml").source.manuals     # doctest: +SKIP
 6
 """

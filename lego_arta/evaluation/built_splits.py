@@ -8,6 +8,8 @@ folder of the same name — ``load_dataset`` serves the old rows. Scores must co
 on disk. A Hub dataset id (``owner/name``) goes through ``datasets.load_dataset``, whose Hub cache
 is keyed by the commit.
 
+Not run as a doctest: it needs a build.
+
 >>> columns = read_columns("out/quickstart/lego-arta", "state", "test", ["id", "label"])  # doctest: +SKIP
 >>> len(columns["id"]) == len(columns["label"])                                          # doctest: +SKIP
 True

@@ -14,6 +14,8 @@ Either file may be a predictions JSONL or an lmms-eval sample log; the task is r
 row ids (the config whose split holds them) unless ``--task`` names it. Rows one run did not
 answer count as wrong for that run, as in ``lego-arta score``.
 
+Not run as a doctest: it needs two runs' predictions and a build.
+
 >>> result = compare_runs(Path("base.jsonl"), Path("lora.jsonl"), "out/lego-arta")   # doctest: +SKIP
 >>> result.metrics["balanced_acc"]["gap"], result.metrics["balanced_acc"]["p_value"]   # doctest: +SKIP
 (12.5, 0.004)

@@ -9,8 +9,9 @@ Outputs are deterministic: rows keep their input order, numbers have two decimal
 precision), charts are drawn with the Agg backend and saved without the Software stamp, so the
 same results give byte-identical files.
 
->>> write_report(rows, Path("out/report"))     # doctest: +SKIP
-[PosixPath('out/report/report.md'), PosixPath('out/report/report-state-f1.png'), ...]
+>>> rows = [ResultRow(task="state", system="dummy", setting="baseline", metric="f1", value=50.0)]
+>>> write_report(rows, Path("out/report"))
+[PosixPath('out/report/report.md'), PosixPath('out/report/report-state-f1.png')]
 """
 
 from __future__ import annotations

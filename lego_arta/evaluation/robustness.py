@@ -7,6 +7,8 @@ resamples whole manuals (rows of one manual are not independent), and per sample
 answers agree (state: the same verdict; object: IoU of the two boxes; scene: ROUGE-1 between them).
 Either file may be a predictions JSONL or an lmms-eval sample log (two ``lego-arta eval`` runs).
 
+Not run as a doctest: it needs two runs' predictions and a build.
+
 >>> result = robustness("state", Path("orig.jsonl"), Path("syn.jsonl"), "out/built")   # doctest: +SKIP
 >>> result.gaps["f1"], result.consistency                                              # doctest: +SKIP
 (-12.5, 81.0)

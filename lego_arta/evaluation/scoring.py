@@ -13,6 +13,8 @@ Joining on ``id`` is strict about what it cannot pair, and counts it:
 - a prediction whose id is not in the split is not scored and is listed in
   :attr:`ScoreResult.unknown` (a prediction file for another split or build shows up here).
 
+Not run as a doctest: it needs predictions and a build.
+
 >>> result = score_predictions("state", Path("preds.jsonl"), "out/quickstart/lego-arta")  # doctest: +SKIP
 >>> result.scores["f1"], result.intervals["f1"], len(result.missing)                     # doctest: +SKIP
 (57.1, Interval(low=48.0, high=65.2), 0)

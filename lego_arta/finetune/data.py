@@ -14,6 +14,8 @@ answer's character span is found by rendering the conversation with and without 
 (``add_generation_prompt=True`` renders the prompt up to where the answer starts) and mapped
 onto tokens through the processor's offsets, image-token expansion included.
 
+Not run as a doctest: it needs a build and a model's processor.
+
 >>> samples = load_conversations(Path("out/built"), "train", tasks=("state",))   # doctest: +SKIP
 >>> collator = ConversationCollator(processor)                                      # doctest: +SKIP
 >>> batch = collator([ConversationDataset(samples)[0]])                             # doctest: +SKIP

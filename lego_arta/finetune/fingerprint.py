@@ -5,6 +5,8 @@ use, and of the selected sample ids. Image checksums come from the build's ``man
 the JSON still matches it (hashing a study-scale build's 11.8 GB again would take minutes);
 otherwise they are computed.
 
+Not run as a doctest: it needs a build.
+
 >>> data_fingerprint(load_conversations(Path("out/built")))["fingerprint"]   # doctest: +SKIP
 '9c0f…'
 """

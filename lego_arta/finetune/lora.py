@@ -4,7 +4,8 @@ peft matches a *list* of names against the end of every module name, so the usua
 ``["q_proj", "v_proj"]`` also adapts the vision tower's attention (CLIP names its projections
 the same). The study adapted the language model only, so the default here is a regex anchored
 at the language model's own module path, which this module looks up on the loaded model
-(``model.get_decoder()``) instead of guessing it from the architecture name:
+(``model.get_decoder()``) instead of guessing it from the architecture name (not run as a doctest: it
+needs a loaded model):
 
 >>> default_target_modules(llava)          # doctest: +SKIP
 'model\\\\.language_model\\\\..*\\\\.(q_proj|k_proj|v_proj|o_proj)'

@@ -5,6 +5,8 @@ lmms-eval's model wrappers (``llava_hf``, ``qwen2_vl`` …) load ``pretrained=<f
 from a merged copy: base weights + ``B @ A * alpha / r`` in every adapted layer, saved with the
 processor the adapter was trained with.
 
+Not run as a doctest: it needs a Hub model and an adapter.
+
 >>> prepare_model_for_eval("llava-hf/llava-1.5-7b-hf", Path("out/lora"), Path("out/eval-work"))  # doctest: +SKIP
 'out/eval-work/merged'
 """
@@ -109,8 +111,11 @@ def model_args_with_adapter(model_args: str, adapter: Path | None, work_dir: Pat
     """lmms-eval ``model_args`` with ``pretrained=`` pointing at base + ``adapter`` merged.
 
     The base is the ``pretrained=`` value (or, when absent, the base the adapter names); other
-    arguments keep their order. Without an adapter the string comes back unchanged.
+    arguments keep their order. Without an adapter the string comes back unchanged; with one, the
+    example is not run here (it merges a real model with its adapter):
 
+    >>> model_args_with_adapter("pretrained=llava-hf/llava-1.5-7b-hf,device=cuda", None, Path("out/eval"))
+    'pretrained=llava-hf/llava-1.5-7b-hf,device=cuda'
     >>> model_args_with_adapter("pretrained=llava-hf/llava-1.5-7b-hf,device=cuda", Path("out/lora"), Path("out/eval"))  # doctest: +SKIP
     'pretrained=/abs/out/eval/merged,device=cuda'
     """

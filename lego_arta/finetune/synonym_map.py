@@ -14,6 +14,8 @@ sentence frame, its tokens' last hidden states are mean-pooled into one vector, 
 
 The forward pass is text only (no image), the same for every image-text-to-text model.
 
+Not run as a doctest: it needs a model and its adapter.
+
 >>> result = synonym_map("out/tiny-model", adapter=Path("out/finetune"))   # doctest: +SKIP
 >>> result.models["base"].separation < result.models["adapter"].separation   # doctest: +SKIP
 True

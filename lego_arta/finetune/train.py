@@ -15,6 +15,8 @@ Output folder::
     checkpoints/step-NNNNNN/   accelerate state (adapter, optimizer, scheduler, RNG) + progress
     adapter/               adapter_config.json, adapter_model.safetensors, processor, run config, fingerprint
 
+Not run as a doctest: it needs a model and a build, and trains.
+
 >>> result = finetune(FinetuneConfig(model="llava-hf/llava-1.5-7b-hf", data="out/built",
 ...                                  output="out/lora"))                     # doctest: +SKIP
 """

@@ -3,9 +3,12 @@
 Entries hold no wall-clock times, so the same run gives the same log; a resumed run first drops
 the entries an interrupted run wrote after its checkpoint, so the log reads as one run.
 
->>> log = TrainingLog(Path("out/lora/train_log.jsonl"))            # doctest: +SKIP
->>> log.append({"step": 1, "loss": 2.3, "lr": 2e-4})               # doctest: +SKIP
->>> write_loss_plot(log.entries(), Path("out/lora/loss.png"))      # doctest: +SKIP
+>>> log = TrainingLog(Path("out/lora/train_log.jsonl"))
+>>> log.append({"step": 1, "loss": 2.3, "lr": 2e-4})
+>>> log.entries()
+[{'loss': 2.3, 'lr': 0.0002, 'step': 1}]
+>>> write_loss_plot(log.entries(), Path("out/lora/loss.png")).name
+'loss.png'
 """
 
 from __future__ import annotations

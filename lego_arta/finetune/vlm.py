@@ -4,6 +4,8 @@
 registered only as ``AutoModelForVision2Seq`` (or plain LLaVA folders) are tried next, so one
 call serves every model the study compared.
 
+Not run as a doctest: it needs a Hub model.
+
 >>> model, processor = load_vlm("llava-hf/llava-1.5-7b-hf", dtype="bfloat16")   # doctest: +SKIP
 """
 

@@ -7,6 +7,8 @@ a new results JSON exists, every requested task is in it with every metric its Y
 as a number, and the log holds no swallowed generation error. Any gap raises
 :class:`LmmsEvalError` with the tail of the log.
 
+Not run as a doctest: it needs a build, and runs lmms-eval.
+
 >>> run_lmms_eval(data="out/built", model="dummy", model_args="response=Yes",
 ...               tasks="lego_arta", output=Path("out/eval"))          # doctest: +SKIP
 PosixPath('out/eval/20261123_091358_results.json')

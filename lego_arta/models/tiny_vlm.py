@@ -6,6 +6,8 @@ offline. This module writes one: a 1-layer CLIP vision tower, a 1-layer Llama (h
 word-level tokenizer over a built-in LEGO-ARTA vocabulary with ``<image>`` as ONE special token,
 and a chat template whose assistant turns sit in ``{% generation %}`` blocks (loss masking).
 
+Not run as a doctest: it needs transformers to write a model (tests/models/test_tiny_vlm.py runs it).
+
 >>> path = build_tiny_vlm(Path("out/tiny-vlm"), seed=0)   # doctest: +SKIP
 >>> LlavaForConditionalGeneration.from_pretrained(path)   # doctest: +SKIP
 """

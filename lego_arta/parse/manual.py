@@ -1,5 +1,7 @@
 """Typed manuals read from a folder of raw manuals, whichever source wrote it (generator or crawler).
 
+Not run as a doctest: it needs a folder of raw manuals.
+
 >>> manuals = load_manuals("raw/")          # doctest: +SKIP
 >>> manuals[0].rows[1].step_class, manuals[0].rows[1].lines[0].first("verb")   # doctest: +SKIP
 ('eop', 'Find')

@@ -16,6 +16,8 @@ and similarity 1) or beside another manual's step (both 0). They are spread thro
 block at random positions (:func:`lego_arta.qa.sampling.check_positions`). Same build, options
 and seed give byte-identical output.
 
+Not run as a doctest: it needs a build.
+
 >>> make_questionnaire("out/quickstart/lego-arta", Path("out/qa"), MakeConfig(per_task=20))  # doctest: +SKIP
 {'questionnaire': 'qa-…', 'items': [...], ...}
 """

@@ -3,6 +3,8 @@
 Charts are drawn with the Agg backend and saved without the Software stamp, so the same ratings
 give byte-identical files (as :mod:`lego_arta.evaluation.report` does for results).
 
+Not run as a doctest: it needs scored ratings.
+
 >>> render_report(result, "qa_distributions.png", "qa_agreement.png").splitlines()[0]  # doctest: +SKIP
 '# Quality assurance: questionnaire qa-…'
 """

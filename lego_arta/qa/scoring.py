@@ -10,6 +10,8 @@ The study's means and kappa sit beside ours in the file and the report.
 entity Irrelevant, state relevance Low: each criterion's ``bad`` level); ``lego-arta build
 --exclude flagged.json`` drops them.
 
+Not run as a doctest: it needs a questionnaire and raters' files.
+
 >>> result = score_ratings(Path("out/qa/items.json"), [Path("a.json"), Path("b.json")])  # doctest: +SKIP
 >>> result.scores["tasks"]["object"]["boundary_precision"]["fleiss_kappa"]                # doctest: +SKIP
 0.58

@@ -17,6 +17,8 @@ Failures are never silent: a page or image that answers 404, stays truncated (bo
 naming the file and URL; its folder stays partial (no page) so the next run retries just the rest.
 Pages robots.txt forbids are skipped and reported as disallowed.
 
+Not run as a doctest: it needs the network.
+
     >>> report = crawl(Path("raw"), limit=2)  # doctest: +SKIP
 """
 

@@ -6,6 +6,8 @@ connections, timeouts, bodies shorter than their ``Content-Length``, and bodies 
 caller's check (a PNG that does not verify) — so a flaky server costs a few retries instead of a
 corrupt file. urllib3's ``Retry`` covers only the first two, which is why the loop is ours.
 
+Not run as a doctest: it needs a web server.
+
     >>> with PoliteClient("http://127.0.0.1:8000", delay=0) as client:  # doctest: +SKIP
     ...     client.load_robots()
     ...     page = client.fetch("http://127.0.0.1:8000/lego-60263-ocean-mini-submarine-readscr/")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from dataclasses import replace
 
 import pytest
@@ -12,13 +10,6 @@ from lego_arta import tasks
 from lego_arta.metrics import METRICS, register_metric
 from lego_arta.tasks import TASKS, get_task, register_task
 from lego_arta.tasks.spec import COMMON_FEATURES, check_row
-
-
-@pytest.mark.parametrize("name", ["lego_arta.tasks", "lego_arta.tasks.spec", "lego_arta.tasks.prompts",
-                                  "lego_arta.tasks.scene", "lego_arta.tasks.object", "lego_arta.tasks.state",
-                                  "lego_arta.metrics.registry"])  # fmt: skip
-def test_doctests(name: str) -> None:
-    assert doctest.testmod(importlib.import_module(name)).failed == 0
 
 
 def test_builtin_tasks_in_order_with_registered_metrics_and_distinct_tokens() -> None:

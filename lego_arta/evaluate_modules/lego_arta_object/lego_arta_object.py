@@ -36,6 +36,7 @@ Args:
 Returns:
     e_acc, iou, valid_box_rate (float, percent) and, with n_resamples > 0, <metric>_low / <metric>_high.
 Examples:
+    >>> import evaluate, lego_arta.metrics
     >>> obj = evaluate.load(lego_arta.metrics.evaluate_module_path("object"))
     >>> obj.compute(predictions=["<p>red brick</p>{<0><0><10><10>}"], references=[[0, 0, 10, 20]],
     ...             entities=[["red", "brick"]])

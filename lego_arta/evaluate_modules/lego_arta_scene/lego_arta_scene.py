@@ -32,6 +32,7 @@ Args:
 Returns:
     t_acc, bleu, rouge1 (float, percent) and, with n_resamples > 0, <metric>_low / <metric>_high.
 Examples:
+    >>> import evaluate, lego_arta.metrics
     >>> scene = evaluate.load(lego_arta.metrics.evaluate_module_path("scene"))
     >>> scene.compute(predictions=["Put the red brick on top."], references=["Put the red brick on top."],
     ...               entities=[["red", "brick"]])

@@ -36,6 +36,7 @@ Returns:
     f1, tnr, fpr, invalid_rate, balanced_acc, mcc (float, percent) and, with n_resamples > 0,
     <metric>_low / <metric>_high.
 Examples:
+    >>> import evaluate, lego_arta.metrics
     >>> state = evaluate.load(lego_arta.metrics.evaluate_module_path("state"))
     >>> state.compute(predictions=["Yes.", "No.", "Yes", "perhaps"], references=[True, False, False, True])
     {'f1': 50.0, 'tnr': 50.0, 'fpr': 50.0, 'invalid_rate': 25.0, 'balanced_acc': 50.0, 'mcc': 0.0}
