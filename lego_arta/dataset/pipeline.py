@@ -13,12 +13,9 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
-import sys
 import time
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,14 +25,15 @@ import pyarrow
 from tqdm import tqdm
 
 from lego_arta import __version__
+from lego_arta.annotate.boundary import BoundaryVote
 from lego_arta.annotate.grounding import Grounder, make_grounder
 from lego_arta.atomic import atomic_directory, atomic_write_text, check_replaceable, refuse_overlap
 from lego_arta.dataset.card import render_card, task_notes
 from lego_arta.dataset.export import (EmptySplitError, ManualTables, ShardedParquetWriter, content_fingerprint, encode_rows,
                                       file_checksums)
 from lego_arta.dataset.layout import MANIFEST, README
-from lego_arta.dataset.pairs import (DECODE_CLOCK, ENCODE_CLOCK, SPARED_ENCODES, ManualPairs, build_manual_pairs, manual_strata, session_votes,
-                                     vote_and_build_pairs)
+from lego_arta.dataset.costs import JobCost, JobMeter, RunStats
+from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs, manual_strata, session_votes, vote_and_build_pairs
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.dataset.splits import SPLITS, split_manuals
@@ -57,100 +55,6 @@ class BuildResult:
     #: What the run cost (:class:`RunStats`); not in the manifest, which holds no run facts.
     stats: dict[str, Any] = field(default_factory=dict)
     absent: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass
-class RunStats:
-    """What one build cost, summed from its manuals' job stats (:func:`job_stats`).
-
-    ``encode_ratio`` is the issue-15 figure: build wall x workers / (pairs x mean PNG encode time of
-    a pair image), both measured in this run; 1.0 would mean the cores did nothing but encode one
-    PNG per pair. ``encode_cpu_ratio`` is the same in CPU seconds of the pair jobs (their CPU over
-    the encoding CPU per image): on a machine shared with other jobs, wall times stretch unevenly
-    and this one stays put. ``all_cpu_ratio`` counts every CPU second of the build: the vote jobs
-    that come before the pairs, and the driver's own (reading results, writing the shards).
-    ``cpu_shares`` splits the jobs' CPU into PNG encoding, decoding and the rest, so a run shows
-    how much of it is codec work no build can avoid. A manual's memory figure is its worker's
-    peak so far, so the per-worker peak is the largest over its manuals.
-
-    >>> stats = RunStats(executor="local", workers=2)
-    >>> stats.add({"wall_s": 2.0, "cpu_s": 1.5, "encode_s": 0.5, "encodes": 50, "peak_rss_mib": 300.0, "worker": 7})
-    >>> stats.summary(wall_s=1.0, pairs=100)["encode_ratio"]
-    2.0
-    """
-
-    executor: str
-    workers: int
-    manuals: int = 0
-    cpu_s: float = 0.0
-    encode_s: float = 0.0
-    encode_cpu_s: float = 0.0
-    encodes: int = 0
-    #: Decoded files embedded as the encoding their record vouches for (no encode; not in ``encodes``).
-    encodes_spared: int = 0
-    decode_cpu_s: float = 0.0
-    decodes: int = 0
-    vote_cpu_s: float = 0.0
-    driver_cpu_s: float = 0.0
-    #: CPU of the jobs that ran in the driver's own process (one local worker): not the driver's.
-    in_process_cpu_s: float = 0.0
-    per_manual_wall_s: list[float] = field(default_factory=list)
-    peak_rss_mib: dict[str, float] = field(default_factory=dict)
-
-    def add(self, stats: Mapping[str, float]) -> None:
-        """Count one manual's pair job."""
-        if not stats:
-            return
-        self.manuals += 1
-        self.cpu_s += stats["cpu_s"]
-        self.encode_s += stats["encode_s"]
-        self.encode_cpu_s += stats.get("encode_cpu_s", 0.0)
-        self.encodes += int(stats["encodes"])
-        self.encodes_spared += int(stats.get("encodes_spared", 0))
-        self.per_manual_wall_s.append(stats["wall_s"])
-        self._count_job(stats)
-
-    def add_vote(self, stats: Mapping[str, float]) -> None:
-        """Count one manual's vote job (its decodes are codec work too; its encodes are none)."""
-        self.vote_cpu_s += stats["cpu_s"]
-        self._count_job(stats)
-
-    def _count_job(self, stats: Mapping[str, float]) -> None:
-        """What every job adds, a vote or a pair job: decodes, its process's peak memory, and its CPU
-        when it ran in the driver's own process."""
-        self.decode_cpu_s += stats.get("decode_cpu_s", 0.0)
-        self.decodes += int(stats.get("decodes", 0))
-        if int(stats["worker"]) == os.getpid():
-            self.in_process_cpu_s += stats["cpu_s"]
-        worker = str(int(stats["worker"]))
-        self.peak_rss_mib[worker] = max(self.peak_rss_mib.get(worker, 0.0), stats["peak_rss_mib"])
-
-    def summary(self, *, wall_s: float, pairs: int) -> dict[str, Any]:
-        encode_ms = 1000 * self.encode_s / self.encodes if self.encodes else 0.0
-        encode_cpu_ms = 1000 * self.encode_cpu_s / self.encodes if self.encodes else 0.0
-        ratio = wall_s * self.workers / (pairs * encode_ms / 1000) if pairs and encode_ms else None
-        floor = pairs * encode_cpu_ms / 1000
-        cpu_ratio = self.cpu_s / floor if floor else None
-        jobs_cpu = self.cpu_s + self.vote_cpu_s
-        all_ratio = (jobs_cpu + self.driver_cpu_s) / floor if floor else None
-        walls = sorted(self.per_manual_wall_s)
-        shares = {"encode": self.encode_cpu_s, "decode": self.decode_cpu_s, "other": jobs_cpu - self.encode_cpu_s - self.decode_cpu_s}
-        return {
-            "executor": self.executor, "workers": self.workers, "manuals": self.manuals, "pairs": pairs,
-            "wall_s": round(wall_s, 3), "worker_cpu_s": round(self.cpu_s, 3),
-            "vote_cpu_s": round(self.vote_cpu_s, 3), "driver_cpu_s": round(self.driver_cpu_s, 3),
-            "encodes": self.encodes, "encodes_spared": self.encodes_spared, "encode_s": round(self.encode_s, 3), "encode_ms_per_image": round(encode_ms, 3),
-            "decodes": self.decodes, "decode_cpu_ms_per_image": round(1000 * self.decode_cpu_s / self.decodes, 3) if self.decodes else 0.0,
-            "ms_per_pair_per_worker": round(1000 * wall_s * self.workers / pairs, 3) if pairs else None,
-            "encode_ratio": round(ratio, 3) if ratio is not None else None,
-            "encode_cpu_ms_per_image": round(encode_cpu_ms, 3),
-            "encode_cpu_ratio": round(cpu_ratio, 3) if cpu_ratio is not None else None,
-            "all_cpu_ratio": round(all_ratio, 3) if all_ratio is not None else None,
-            "cpu_shares": {k: round(v / jobs_cpu, 3) for k, v in shares.items()} if jobs_cpu else {},
-            "manual_wall_s": {"mean": round(sum(walls) / len(walls), 3), "max": round(walls[-1], 3)} if walls else {},
-            "peak_rss_mib_per_worker": {k: round(v, 1) for k, v in sorted(self.peak_rss_mib.items())},
-            "peak_rss_mib_max": round(max(self.peak_rss_mib.values()), 1) if self.peak_rss_mib else None,
-        }
 
 
 def default_raw_dir(recipe: BuildRecipe, out: Path) -> Path:
@@ -197,60 +101,52 @@ def _grounder(spec: str, raw_root: str) -> Grounder:
     return _WORKER_GROUNDER[key]
 
 
-def _peak_rss_mib() -> float:
-    """This process's peak resident memory so far (``getrusage``; Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+class PairsJob(NamedTuple):
+    """One manual's pair job: the manual, its split and the votes when a split came first (else ``None``)."""
+
+    manual: Manual
+    recipe: BuildRecipe
+    raw_root: str
+    strict: bool
+    split: str | None
+    votes: dict[str, BoundaryVote | None] | None
 
 
-_PairsJob = tuple[Manual, BuildRecipe, str, bool, "str | None", Any]
+class VotingPairsJob(NamedTuple):
+    """One manual's votes and pairs in one job (:func:`~lego_arta.dataset.pairs.vote_and_build_pairs`)."""
+
+    manual: Manual
+    recipe: BuildRecipe
+    raw_root: str
+    strict: bool
 
 
-@contextmanager
-def job_stats(stats: dict[str, float]) -> Iterator[None]:
-    """Fill ``stats`` with what the block cost this process: wall and CPU seconds, the encode and
-    decode clocks' shares, the peak memory so far and which process ran it (a worker's pid)."""
-    start, cpu = time.perf_counter(), time.process_time()
-    encode, decode, spared = ENCODE_CLOCK.reading(), DECODE_CLOCK.reading(), SPARED_ENCODES.images
-    try:
-        yield
-    finally:
-        (encode_s, encode_cpu, encodes), (_, decode_cpu, decodes) = ENCODE_CLOCK.reading(), DECODE_CLOCK.reading()
-        stats.update({
-            "wall_s": time.perf_counter() - start,
-            "cpu_s": time.process_time() - cpu,
-            "encode_s": encode_s - encode[0],
-            "encode_cpu_s": encode_cpu - encode[1],
-            "encodes": encodes - encode[2],
-            "encodes_spared": SPARED_ENCODES.images - spared,
-            "decode_cpu_s": decode_cpu - decode[1],
-            "decodes": decodes - decode[2],
-            "peak_rss_mib": _peak_rss_mib(),
-            "worker": os.getpid(),
-        })  # fmt: skip
+class VotesJob(NamedTuple):
+    """One manual's sessions' votes, before its pairs (a build whose split comes first)."""
+
+    manual: Manual
+    recipe: BuildRecipe
 
 
-def _pairs_job(job: _PairsJob) -> ManualPairs:
-    manual, recipe, raw_root, strict, split, votes = job
-    stats: dict[str, float] = {}
-    with job_stats(stats):
-        pairs = build_manual_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict, split=split, votes=votes)
-    pairs.stats = stats
+def _pairs_job(job: PairsJob) -> ManualPairs:
+    with JobMeter() as meter:
+        pairs = build_manual_pairs(job.manual, job.recipe, _grounder(job.recipe.grounder, job.raw_root), strict=job.strict,
+                                   split=job.split, votes=job.votes, clocks=meter.clocks)  # fmt: skip
+    pairs.cost = meter.cost
     return pairs
 
 
-def _voting_pairs_job(job: tuple[Manual, BuildRecipe, str, bool]) -> ManualPairs:
-    manual, recipe, raw_root, strict = job
-    stats: dict[str, float] = {}
-    with job_stats(stats):
-        pairs = vote_and_build_pairs(manual, recipe, _grounder(recipe.grounder, raw_root), strict=strict)
-    pairs.stats = stats
+def _voting_pairs_job(job: VotingPairsJob) -> ManualPairs:
+    with JobMeter() as meter:
+        pairs = vote_and_build_pairs(job.manual, job.recipe, _grounder(job.recipe.grounder, job.raw_root), strict=job.strict,
+                                     clocks=meter.clocks)  # fmt: skip
+    pairs.cost = meter.cost
     return pairs
 
 
-def _job_size(job: tuple[Any, ...]) -> float:
+def _job_size(job: PairsJob | VotingPairsJob | VotesJob) -> float:
     """A manual's expected cost: its page rows (each an image to decode, most a pair or four)."""
-    return float(len(job[0].rows))
+    return float(len(job.manual.rows))
 
 
 def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int = 1, progress: bool = True,
@@ -263,8 +159,8 @@ def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int 
     sessions' boundary votes, from :func:`read_and_split`) spares voting a second time.
     ``executor`` runs the manuals (default: ``workers`` local processes).
     """
-    jobs = [(manual, recipe, str(manual.folder.parent), strict, splits.get(manual.manual_id) if splits else None,
-             (votes or {}).get(manual.manual_id)) for manual in manuals]  # fmt: skip
+    jobs = [PairsJob(manual, recipe, str(manual.folder.parent), strict, splits.get(manual.manual_id) if splits else None,
+                     (votes or {}).get(manual.manual_id)) for manual in manuals]  # fmt: skip
     executor = executor or LocalExecutor(workers)
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
     try:
@@ -369,19 +265,19 @@ def _check_splits(splits: dict[str, str], raw_dir: Path) -> None:
 
 class SplitManuals(NamedTuple):
     """The readable manuals, the split of each, and each manual's boundary votes (what stratified
-    the split); ``vote_stats`` is what each manual's vote cost (:func:`job_stats`), for the run's stats."""
+    the split); ``vote_costs`` is what each manual's vote cost, for the run's stats."""
 
     manuals: ManualSet
     splits: dict[str, str]
-    votes: dict[str, Any]
-    vote_stats: dict[str, dict[str, float]]
+    votes: dict[str, dict[str, BoundaryVote | None]]
+    vote_costs: dict[str, JobCost]
 
 
-def _votes_job(job: tuple[Manual, BuildRecipe]) -> tuple[Any, dict[str, float]]:
-    stats: dict[str, float] = {}
-    with job_stats(stats):
-        votes = session_votes(*job)
-    return votes, stats
+def _votes_job(job: VotesJob) -> tuple[dict[str, BoundaryVote | None], JobCost]:
+    with JobMeter() as meter:
+        votes = session_votes(job.manual, job.recipe, clocks=meter.clocks)
+    assert meter.cost is not None
+    return votes, meter.cost
 
 
 def _readable_manuals(raw_dir: Path, *, strict: bool, executor: Executor) -> ManualSet:
@@ -402,12 +298,12 @@ def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False, 
     """
     executor = executor or LocalExecutor(1)
     manuals = _readable_manuals(raw_dir, strict=strict, executor=executor)
-    found = list(executor.map(_votes_job, [(manual, recipe) for manual in manuals], cost=_job_size))
+    found = list(executor.map(_votes_job, [VotesJob(manual, recipe) for manual in manuals], cost=_job_size))
     votes = {manual.manual_id: vote for manual, (vote, _) in zip(manuals, found)}
     strata = {manual: manual_strata(vote) for manual, vote in votes.items()}
     splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
     _check_splits(splits, raw_dir)
-    return SplitManuals(manuals, splits, votes, {manual.manual_id: stats for manual, (_, stats) in zip(manuals, found)})
+    return SplitManuals(manuals, splits, votes, {manual.manual_id: cost for manual, (_, cost) in zip(manuals, found)})
 
 
 class DuplicateIdError(ValueError):
@@ -492,7 +388,7 @@ def _write_manual(pairs: ManualPairs, split: str, writers: Mapping[tuple[str, st
             sizes[config] = table.nbytes
             writer.write_table(table)
     tally.add(pairs, configs)
-    run.add(pairs.stats)
+    run.add(pairs.cost)
     return removed, sizes
 
 
@@ -519,7 +415,7 @@ def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[
     strata: dict[str, frozenset[str]] = {}
     excluded: dict[str, Counter[str]] = {}
     sizes: dict[tuple[str, str], int] = {}
-    jobs = [(manual, recipe, str(manual.folder.parent), strict) for manual in manuals]
+    jobs = [VotingPairsJob(manual, recipe, str(manual.folder.parent), strict) for manual in manuals]
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
     try:
         for pairs in executor.map(_voting_pairs_job, jobs, cost=_job_size):
@@ -591,10 +487,10 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
             manuals, splits, tally = _vote_with_pairs(raw_dir, recipe, writers, run, removed, progress=progress,
                                                       strict=strict, exclude=exclude, executor=executor)  # fmt: skip
         else:
-            manuals, splits, votes, vote_stats = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
+            manuals, splits, votes, vote_costs = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
             tally = BuildTally.start(manuals, splits, raw_dir)
-            for stats in vote_stats.values():
-                run.add_vote(stats)
+            for cost in vote_costs.values():
+                run.add_vote(cost)
             seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
             for pairs in build_pairs(manuals, recipe, progress=progress, strict=strict, splits=splits, votes=votes, executor=executor):
                 split = splits[pairs.manual_id]

@@ -17,16 +17,10 @@ from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
 from lego_arta.annotate.collage import box_to_frame
-from lego_arta.dataset.pairs import MAX_IMAGE_PIXELS, ImageError, clamp_box, decode_image, png_chunks, read_rgb
+from lego_arta.dataset.pairs import clamp_box
 from lego_arta.dataset.pipeline import build
-from lego_arta.parse.manual import ImageRef, Row
-from lego_arta.source.layout import parse_image_name
+from lego_arta.image import MAX_IMAGE_PIXELS, ImageError, decode_image, png_chunks, read_rgb
 from tests.dataset.built_folder import truth_steps
-
-
-def _row(path: Path) -> Row:
-    name = "sm01-Bag-0001_step.png"
-    return Row(index=0, image=ImageRef(name, path, name, parse_image_name(name)), lines=())
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -50,7 +44,7 @@ def test_images_outside_the_size_range_are_errors_naming_the_file(tmp_path: Path
     path = tmp_path / f"{size[0]}x{size[1]}.png"
     path.write_bytes(bomb_png(*size))
     with pytest.raises(ImageError, match=f"{path.name}.*outside the accepted range"):
-        read_rgb(_row(path))
+        read_rgb(path)
     assert size[0] * size[1] > MAX_IMAGE_PIXELS or min(size) < 16
 
 
@@ -59,7 +53,7 @@ def test_sixteen_bit_greyscale_is_scaled_to_eight_bits(tmp_path: Path) -> None:
     grey[0, 0], grey[0, 1] = 0, 65535
     path = _save(tmp_path, Image.fromarray(grey))
     assert Image.open(path).mode.startswith("I")
-    pixels = read_rgb(_row(path))
+    pixels = read_rgb(path)
     assert pixels.dtype == np.uint8 and pixels.shape == (20, 30, 3)
     assert tuple(pixels[5, 5]) == (128, 128, 128) and tuple(pixels[0, 0]) == (0, 0, 0) and tuple(pixels[0, 1]) == (255, 255, 255)
 
@@ -68,15 +62,15 @@ def test_alpha_is_composited_onto_the_background_and_full_transparency_is_an_err
     rgba = np.zeros((20, 20, 4), dtype=np.uint8)
     rgba[..., :3] = (200, 10, 10)
     rgba[:10, :, 3] = 255
-    pixels = read_rgb(_row(_save(tmp_path, Image.fromarray(rgba, "RGBA"))))
+    pixels = read_rgb(_save(tmp_path, Image.fromarray(rgba, "RGBA")))
     assert tuple(pixels[0, 0]) == (200, 10, 10) and tuple(pixels[15, 0]) == (255, 255, 255)
     rgba[..., 3] = 0
     with pytest.raises(ImageError, match="fully transparent"):
-        read_rgb(_row(_save(tmp_path, Image.fromarray(rgba, "RGBA"), "clear.png")))
+        read_rgb(_save(tmp_path, Image.fromarray(rgba, "RGBA"), "clear.png"))
     palette = Image.new("P", (20, 20), 0)
     palette.putpalette([0, 0, 255] + [0, 0, 0] * 255)
     with pytest.raises(ImageError, match="fully transparent"):
-        read_rgb(_row(_save(tmp_path, palette, "palette.png", transparency=0)))
+        read_rgb(_save(tmp_path, palette, "palette.png", transparency=0))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -109,7 +103,7 @@ def test_every_mode_decodes_to_the_pixels_pillow_shows(tmp_path: Path, mode: str
         path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b""))
     else:
         image.save(path)
-    decoded, embeddable = decode_image(_row(path))
+    decoded, embeddable = decode_image(path)
     with Image.open(path) as opened:
         if mode == "I;16":
             expected = np.repeat(pixels[..., :1], 3, axis=2)
@@ -126,7 +120,7 @@ def test_a_text_chunk_anywhere_keeps_a_file_from_being_embedded_as_it_is(tmp_pat
     it decodes, so the fast path reads the chunk list itself."""
     pixels = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
     plain = _save(tmp_path, Image.fromarray(pixels), "plain.png")
-    assert decode_image(_row(plain))[1] is True
+    assert decode_image(plain)[1] is True
     data = plain.read_bytes()
     end = data.rindex(b"IEND") - 4
     late = tmp_path / "late-text.png"
@@ -134,13 +128,13 @@ def test_a_text_chunk_anywhere_keeps_a_file_from_being_embedded_as_it_is(tmp_pat
     assert png_chunks(late.read_bytes()) == [b"IHDR", b"IDAT", b"tEXt", b"IEND"]
     with Image.open(late) as opened:
         assert "Comment" not in opened.info  # not seen before the pixels are decoded
-    decoded, embeddable = decode_image(_row(late))
+    decoded, embeddable = decode_image(late)
     np.testing.assert_array_equal(decoded, pixels)
     assert embeddable is False
     info = PngImagePlugin.PngInfo()
     info.add_text("Comment", "sm01-Bag-0001_step.png")
     early = _save(tmp_path, Image.fromarray(pixels), "early-text.png", pnginfo=info)
-    assert decode_image(_row(early))[1] is False
+    assert decode_image(early)[1] is False
 
 
 def test_a_truncated_png_is_an_error_naming_the_file(tmp_path: Path) -> None:
@@ -149,7 +143,7 @@ def test_a_truncated_png_is_an_error_naming_the_file(tmp_path: Path) -> None:
     cut = tmp_path / "cut.png"
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(ImageError, match="cut.png: cannot decode image"):
-        read_rgb(_row(cut))
+        read_rgb(cut)
 
 
 def test_boxes_are_cut_to_their_image_and_the_frame() -> None:
