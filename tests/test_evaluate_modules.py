@@ -28,7 +28,7 @@ from lego_arta.metrics import evaluate_module_path
 cases = json.load(open(sys.argv[1]))
 results = {}
 for name, case in cases.items():
-    module = evaluate.load(evaluate_module_path(case["module"]))
+    module = evaluate.load(evaluate_module_path(case["module"]), case.get("config"))
     results[name] = module.compute(**case["inputs"])
 json.dump(results, open(sys.argv[2], "w"))
 """
@@ -67,11 +67,8 @@ def _inputs(seed: int = 0, n: int = 60) -> dict[str, dict]:
     }
 
 
-@pytest.fixture(scope="module")
-def module_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
-    """Inputs and what the evaluate modules returned for them (run once, offline, fresh cache)."""
-    work = tmp_path_factory.mktemp("evaluate_modules")
-    cases = _inputs()
+def _run_modules(work: Path, cases: dict) -> dict:
+    """What the evaluate modules return for ``cases``, run in ``work`` (outside the checkout), offline, with a fresh cache."""
     (work / "cases.json").write_text(json.dumps(cases))
     env = {
         **os.environ,
@@ -88,10 +85,79 @@ def module_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=work,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert (work / "hf_home").is_dir(), "evaluate did not use the private HF_HOME"
-    return cases, json.loads((work / "results.json").read_text())
+    return json.loads((work / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def module_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+    """Inputs and what the evaluate modules returned for them (run once, offline, fresh cache)."""
+    cases = _inputs()
+    return cases, _run_modules(tmp_path_factory.mktemp("evaluate_modules"), cases)
+
+
+def _order_case() -> dict:
+    """Two flip pairs, answers worked out by hand: rows 0, 1, 3 right (accuracy 75), pair p0 whole, p1 not (pair accuracy 50)."""
+    labels = [True, False, False, True]
+    return {
+        "predictions": ["Attached.", "Removed.", "Attached.", "Attached."],
+        "references": ["Attached." if label else "Removed." for label in labels],
+        "columns": {"label": labels, "pair": [{"id": "p0", "attached": True}, {"id": "p0", "attached": False},
+                                              {"id": "p1", "attached": False}, {"id": "p1", "attached": True}]},  # fmt: skip
+    }
+
+
+@pytest.fixture(scope="module")
+def generic_results(tmp_path_factory: pytest.TempPathFactory, built_dataset: Path) -> tuple[dict, dict]:
+    """The one module for any task, on real test rows (a ``_syn`` variant on its base task's rows) and a hand-made order case."""
+    from lego_arta.evaluation.scoring import load_references, reference_columns
+    from lego_arta.tasks import TASKS
+
+    cases = {"order": {"module": "task", "config": "order", "inputs": _order_case()}}
+    for task in ("scene", "object", "state"):
+        references = load_references(task, built_dataset)
+        columns = {name: [list(v) if isinstance(v, tuple) else v for v in values] for name, values in reference_columns(task, references).items()}
+        answers = [ref if i % 3 else "Yes." for i, ref in enumerate(columns.pop("answer"))]
+        inputs = {"predictions": answers, "references": [r.answer for r in references], "columns": columns}
+        for config in (task, f"{task}_syn"):
+            assert config in TASKS
+            cases[config] = {"module": "task", "config": config, "inputs": inputs}
+    return cases, _run_modules(tmp_path_factory.mktemp("generic_module"), cases)
+
+
+@pytest.mark.slow
+def test_the_generic_module_equals_the_task_scores_for_every_kind_of_task(generic_results: tuple[dict, dict]) -> None:
+    from lego_arta.tasks import get_task
+
+    cases, results = generic_results
+    assert results["order"]["order_accuracy"] == 75.0 and results["order"]["order_pair_accuracy"] == 50.0
+    for name, case in cases.items():
+        inputs = case["inputs"]
+        columns = {"answer": inputs["references"], **inputs["columns"]}
+        columns = {key: [metrics_value(v) for v in values] for key, values in columns.items()}
+        expected = get_task(case["config"]).scores(inputs["predictions"], columns)
+        assert results[name] == pytest.approx(expected), name
+    assert set(results["state"]) >= {"f1", "group_acc", "balanced_acc"} and any(key.startswith("tnr_") for key in results["state"])
+
+
+def metrics_value(value):
+    """A JSON value as the task's own code gets it from the data: lists as tuples, dicts as they are."""
+    return tuple(metrics_value(v) for v in value) if isinstance(value, list) else value
+
+
+def test_every_registered_task_has_an_evaluate_module() -> None:
+    from lego_arta.tasks import TASKS
+
+    for task in TASKS:
+        path, config = metrics.evaluate_module_for(task)
+        folder = Path(path)
+        assert (folder / f"{folder.name}.py").is_file() and (folder / "README.md").is_file()
+        assert config in (None, task) and (config is None) == (task in ("scene", "object", "state"))
+    with pytest.raises(ValueError, match="unknown task 'nope'"):
+        metrics.evaluate_module_for("nope")
 
 
 def _scene_scores(answers: list[str], references: list[str], entities: list[list[str]]) -> dict[str, float]:

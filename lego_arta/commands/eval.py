@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for results JSON, samples and the log")
     parser.add_argument("--limit", type=int, default=None, help="first N test rows per task (smoke runs only)")
     parser.add_argument("--batch-size", type=int, default=1, help="default: %(default)s")
-    parser.add_argument("--tasks-dir", type=Path, default=None, help=f"task YAML folder (default: ${TASKS_DIR_ENV} or the package's)")
+    parser.add_argument("--tasks-dir", type=Path, default=None, help=f"task YAML folder (default: ${TASKS_DIR_ENV}, else rendered from the task specs)")
     parser.add_argument("--online", action="store_true", help="allow Hugging Face Hub downloads (models or a Hub dataset)")
     parser.add_argument("--adapter", type=Path, default=None,
                         help="LoRA adapter (or `lego-arta finetune` output folder): merged into pretrained= under OUT/model first")  # fmt: skip

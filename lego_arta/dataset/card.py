@@ -21,6 +21,7 @@ import yaml
 
 from lego_arta import CITATION, __version__
 from lego_arta.tasks import get_task
+from lego_arta.dataset.benchmark import BENCHMARK_VERSION, recipe_digest
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.study import study_statistics
 
@@ -130,6 +131,8 @@ def render_card(
         scene_pairing=recipe.scene_pairing,
         test_percent=round(recipe.test_fraction * 100),
         version=__version__,
+        benchmark_version=BENCHMARK_VERSION,
+        recipe_digest=recipe_digest(recipe.to_dict()),
         citation=CITATION,
         statistics=statistics_markdown(counts, units) + absent_markdown(absent or {}),
         skips=skips_markdown(skips),

@@ -28,6 +28,7 @@ from lego_arta import __version__
 from lego_arta.annotate.boundary import BoundaryVote
 from lego_arta.annotate.grounding import Grounder, make_grounder
 from lego_arta.atomic import atomic_directory, atomic_write_text, check_replaceable, refuse_overlap
+from lego_arta.dataset.benchmark import BENCHMARK_VERSION, VERSION_KEY, recipe_digest
 from lego_arta.dataset.card import render_card, task_notes
 from lego_arta.dataset.export import (EmptySplitError, ManualTables, ShardedParquetWriter, content_fingerprint, encode_rows,
                                       file_checksums)
@@ -236,6 +237,8 @@ class BuildTally:
         """Everything that shaped the build, and nothing that differs between two runs of it (no times, no paths)."""
         return {
             "lego_arta_version": __version__,
+            VERSION_KEY: BENCHMARK_VERSION,
+            "recipe_digest": recipe_digest(recipe.to_dict()),
             "datasets_version": datasets.__version__,
             "pyarrow_version": pyarrow.__version__,
             "python": platform.python_version(),

@@ -1,12 +1,14 @@
 """Build recipes: what a build reads (source), how it annotates (grounder) and how it samples (seeds).
 
-Recipes live as YAML in ``builders/``; every number that shapes a build is named here once, with
-the study's value as the default.
+Recipes are YAML files; the project's own ship inside the package (``lego_arta/recipes/``, which
+``builders/`` in a checkout points to), so ``load_recipe("quickstart")`` works wherever the
+package is installed, and a path works too. Every number that shapes a build is named here once,
+with the study's value as the default.
 
-Not run as a doctest: it needs the checkout's builders/ folder.
-
->>> load_recipe("builders/quickstart.yaml").source.manuals     # doctest: +SKIP
+>>> load_recipe("quickstart").source.manuals
 6
+>>> "study" in packaged_recipes()
+True
 """
 
 from __future__ import annotations
@@ -291,8 +293,33 @@ def recipe_from_dict(data: dict[str, Any], *, where: str = "<recipe>") -> BuildR
         raise RecipeError(str(error).replace("recipe: ", f"{where}: ", 1)) from None
 
 
+#: The recipes shipped as package data (``lego_arta/recipes/<name>.yaml``).
+PACKAGED_RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+RECIPE_SUFFIX = ".yaml"
+
+
+def packaged_recipes() -> tuple[str, ...]:
+    """Names of the recipes shipped with the package, sorted (``lego-arta build NAME`` takes them)."""
+    return tuple(sorted(path.stem for path in PACKAGED_RECIPES_DIR.glob(f"*{RECIPE_SUFFIX}")))
+
+
+def recipe_path(name_or_path: Path | str) -> Path:
+    """A recipe file: ``name_or_path`` when that file exists, else the packaged recipe of that name.
+
+    A bare name (no folder, no suffix) that is neither is an error listing the packaged names.
+    """
+    path = Path(name_or_path)
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return path
+    packaged = PACKAGED_RECIPES_DIR / f"{path.name}{RECIPE_SUFFIX}"
+    if packaged.is_file():
+        return packaged
+    raise RecipeError(f"{path}: no such recipe file, nor a packaged recipe (packaged: {', '.join(packaged_recipes())})")
+
+
 def load_recipe(path: Path | str) -> BuildRecipe:
-    path = Path(path)
+    """Read a recipe file, or a packaged recipe by name (:func:`recipe_path`); errors name the file and the field."""
+    path = recipe_path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:

@@ -1,5 +1,13 @@
 """Run the real lmms-eval CLI on the LEGO-ARTA tasks and refuse to report a run that silently failed.
 
+The task files are rendered from the task specs into a fresh include path for every run
+(:mod:`lego_arta.harness.task_files`), so an installed package needs no checkout and a task
+added through ``LEGO_ARTA_TASK_MODULES`` needs no generation step. Before lmms-eval starts, the
+requested tasks are checked against the build's configs: a task named on its own whose config
+the build lacks is a one-line error naming the build's configs and the recipe field that adds
+it; a tag (``lego_arta``) runs the tasks the build has and names the ones it left out. A Hub
+model id that is not in the local cache is refused offline with the flag that allows it.
+
 lmms-eval 0.7.3 catches evaluation errors and exits 0 (unless ``--verbosity DEBUG``), and its
 ``llava_hf`` chat model turns a generation exception into an empty answer. So this runner runs
 the CLI in DEBUG mode, keeps its whole log beside the results, and then checks the evidence:
@@ -31,13 +39,19 @@ from typing import Any
 import yaml
 
 from lego_arta.atomic import atomic_write_text
-from lego_arta.dataset.layout import README
+from lego_arta.dataset.layout import MANIFEST, README
+from lego_arta.evaluation.built_splits import config_names
 from lego_arta.harness.task_docs import DATA_ENV
+from lego_arta.harness.task_files import FOLDER_NAME, write_task_dir
 
-#: Environment variable that overrides where the task YAMLs are read from.
+#: Environment variable naming a task folder to use instead of rendering one (a hand-edited copy, say).
 TASKS_DIR_ENV = "LEGO_ARTA_TASKS"
-#: The task folder inside a checkout (``eval_tasks/lego_arta`` next to the package).
-REPO_TASKS_DIR = Path(__file__).resolve().parents[2] / "eval_tasks" / "lego_arta"
+#: The recipe field that decides which configs a build makes.
+RECIPE_CONFIGS_FIELD = "configs"
+#: What lmms-eval logs when ``--tasks`` matched nothing it could load (it then exits 0 without ``--verbosity DEBUG``).
+NO_TASK_SELECTED = re.compile(r"Selected Tasks: \[\]")
+#: The ``model_args`` key naming a model's weights (a local folder or a Hub id).
+PRETRAINED_KEY = "pretrained"
 LOG_NAME = "lmms_eval.log"
 #: ``owner/name`` of a Hugging Face Hub dataset.
 HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
@@ -56,12 +70,21 @@ class LmmsEvalError(RuntimeError):
     """lmms-eval failed or produced incomplete results; the message ends with its log tail."""
 
 
+class EvalSetupError(LmmsEvalError):
+    """The run cannot start as asked (a config the build lacks, a model offline); one line that says what to do."""
+
+
 @dataclass(frozen=True)
 class TaskIndex:
-    """Our task folder as data: task name → declared metrics, tag → task names."""
+    """Our task folder as data: task name → declared metrics, tag → task names, task → dataset config."""
 
     metrics: dict[str, tuple[str, ...]]
     tags: dict[str, tuple[str, ...]]
+    configs: dict[str, str] | None = None
+
+    def config_of(self, task: str) -> str | None:
+        """The dataset config ``task`` reads (``None`` for a task from another folder)."""
+        return (self.configs or {}).get(task)
 
     def expand(self, tasks: str) -> dict[str, tuple[str, ...] | None]:
         """Requested names (tasks or tags, comma-separated) → tasks to expect with their metrics.
@@ -108,34 +131,105 @@ def read_task_index(task_dir: Path) -> TaskIndex:
     """Index every ``*.yaml`` task in ``task_dir`` (templates without ``.yaml`` are only included)."""
     metrics: dict[str, tuple[str, ...]] = {}
     tags: dict[str, list[str]] = {}
+    configs: dict[str, str] = {}
     for path in sorted(Path(task_dir).glob("*.yaml")):
         config = _read_task_yaml(path)
         if "task" not in config:
             continue
         name = str(config["task"])
         metrics[name] = tuple(str(entry["metric"]) for entry in config.get("metric_list", ()))
+        if config.get("dataset_name"):
+            configs[name] = str(config["dataset_name"])
         tag = config.get("tag") or ()
         for label in [tag] if isinstance(tag, str) else tag:
             tags.setdefault(str(label), []).append(name)
     if not metrics:
         raise ValueError(f"{task_dir}: no lmms-eval task YAML files found")
-    return TaskIndex(metrics, {tag: tuple(names) for tag, names in sorted(tags.items())})
+    return TaskIndex(metrics, {tag: tuple(names) for tag, names in sorted(tags.items())}, configs)
 
 
-def find_task_dir(explicit: Path | None = None) -> Path:
-    """The LEGO-ARTA task folder: ``explicit``, else ``$LEGO_ARTA_TASKS``, else the checkout's."""
-    candidates = [explicit] if explicit is not None else []
-    if os.environ.get(TASKS_DIR_ENV):
-        candidates.append(Path(os.environ[TASKS_DIR_ENV]))
-    candidates.append(REPO_TASKS_DIR)
-    for candidate in candidates:
-        if (Path(candidate) / "utils.py").is_file():
-            return Path(candidate).resolve()
-    tried = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(
-        f"LEGO-ARTA lmms-eval tasks not found (tried {tried}); install lego-arta from a clone "
-        f"(pip install -e .) or pass --tasks-dir / set {TASKS_DIR_ENV} to the eval_tasks/lego_arta folder"
-    )
+def find_task_dir(explicit: Path | None = None) -> Path | None:
+    """A task folder to use as it is: ``explicit``, else ``$LEGO_ARTA_TASKS``; ``None`` means render one.
+
+    A named folder without ``utils.py`` is an error (lmms-eval would fail on its first hook).
+    """
+    chosen = explicit if explicit is not None else (Path(os.environ[TASKS_DIR_ENV]) if os.environ.get(TASKS_DIR_ENV) else None)
+    if chosen is None:
+        return None
+    if not (Path(chosen) / "utils.py").is_file():
+        raise FileNotFoundError(
+            f"{chosen}: not a LEGO-ARTA lmms-eval task folder (no utils.py); leave out --tasks-dir and {TASKS_DIR_ENV} "
+            "to use the tasks the package renders, or write a folder with `lego-arta tasks-path --out DIR`"
+        )
+    return Path(chosen).resolve()
+
+
+def _absent_note(data: Path, config: str) -> str:
+    """Why the build has no ``config``, from its manifest: left out for empty splits, or never asked for."""
+    manifest = data / MANIFEST
+    try:
+        absent = json.loads(manifest.read_text(encoding="utf-8")).get("absent_configs") or {}
+    except (OSError, ValueError):
+        absent = {}
+    if config in absent:
+        empty = ", ".join(absent[config].get("empty_splits") or ()) or "some"
+        return (f"the build left {config} out (no rows in its {empty} split; {MANIFEST} absent_configs), "
+                f"so build from manuals that give {config} rows")  # fmt: skip
+    return f"add {config} to the recipe's `{RECIPE_CONFIGS_FIELD}:` list and rebuild"
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    """What to run: the ``--tasks`` value lmms-eval gets, the expected tasks with metrics, and the tasks left out."""
+
+    tasks: str
+    expected: dict[str, tuple[str, ...] | None]
+    left_out: dict[str, str]
+
+
+def plan_tasks(requested: str, index: TaskIndex, data: Path | str) -> TaskPlan:
+    """Match the requested tasks and tags to the configs the build at ``data`` has.
+
+    A task named on its own whose config is missing is an :class:`EvalSetupError`; a tag keeps the
+    tasks the build can run and records the others in ``left_out`` (task → config). A Hub id is
+    not inspected (its configs are on the Hub): everything requested runs.
+    """
+    expected = index.expand(requested)
+    local = Path(data)
+    if not local.is_dir() or not index.configs:
+        return TaskPlan(requested, expected, {})
+    have = set(config_names(local))
+    listed = ", ".join(sorted(have)) or "none"
+    names = [part.strip() for part in requested.split(",") if part.strip()]
+    for name in names:
+        config = index.config_of(name)
+        if name not in index.tags and config is not None and config not in have:
+            raise EvalSetupError(f"task {name} needs config {config!r}, which {local} lacks (it has: {listed}); {_absent_note(local, config)}")
+    left_out = {task: index.config_of(task) or "" for task in expected if index.config_of(task) not in (None, *have)}
+    kept = {task: metrics for task, metrics in expected.items() if task not in left_out}
+    if not kept:
+        missing = ", ".join(sorted(set(left_out.values())))
+        first = sorted(set(left_out.values()))[0]
+        raise EvalSetupError(
+            f"--tasks {requested}: every task needs a config {local} lacks ({missing}; it has: {listed}); {_absent_note(local, first)}"
+        )
+    tasks = ",".join(kept) if left_out else requested
+    return TaskPlan(tasks, kept, left_out)
+
+
+def check_model_offline(model_args: str, *, offline: bool) -> None:
+    """Refuse, offline, a ``pretrained=`` Hub id that is not in the local Hub cache (lmms-eval would end in a long traceback)."""
+    if not offline:
+        return
+    values = dict(item.partition("=")[::2] for item in model_args.split(",") if "=" in item)
+    model = values.get(PRETRAINED_KEY, "").strip()
+    if not model or Path(model).expanduser().exists() or not HUB_ID.fullmatch(model):
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(model, "config.json"), str):
+        return
+    raise EvalSetupError(f"offline: pass --online to download {model}")
 
 
 def resolve_data(data: Path | str, *, offline: bool) -> str:
@@ -295,34 +389,48 @@ def run_lmms_eval(
 ) -> Path:
     """Evaluate ``model`` on ``tasks`` over the built dataset ``data``; return the results JSON.
 
-    The CLI runs in a fresh empty working directory: lmms-eval treats ``--tasks X`` as a folder
-    of YAMLs when ``./X`` exists, and a checkout has ``./lego_arta`` (the package).
-    Raises :class:`LmmsEvalError` unless the run left complete, numeric results.
+    The CLI runs in a fresh empty working directory (lmms-eval treats ``--tasks X`` as a folder
+    of YAMLs when ``./X`` exists, and a checkout has ``./lego_arta``, the package), with the task
+    files rendered into a sibling folder unless ``tasks_dir`` or ``$LEGO_ARTA_TASKS`` names one.
+    Tasks left out because the build lacks their config are printed to stderr and logged.
+    Raises :class:`EvalSetupError` before anything runs when the build or the model cannot serve
+    the request, and :class:`LmmsEvalError` unless the run left complete, numeric results.
     """
-    task_dir = find_task_dir(tasks_dir)
-    expected = read_task_index(task_dir).expand(tasks)
+    chosen_dir = find_task_dir(tasks_dir)
     dataset = resolve_data(data, offline=offline)
+    check_model_offline(model_args, offline=offline)
     output = Path(output).resolve()
-    output.mkdir(parents=True, exist_ok=True)
-    earlier = {path: path.stat().st_mtime_ns for path in output.rglob(RESULTS_GLOB)}
-    log = output / LOG_NAME
-    command = lmms_eval_command(
-        model=model, model_args=model_args, tasks=tasks, include_path=task_dir, output=output,
-        limit=limit, batch_size=batch_size, extra=extra,
-    )  # fmt: skip
     secrets = secret_values(model_args)
-    with tempfile.TemporaryDirectory(prefix="lego-arta-lmms-eval-") as workdir, log.open("w", encoding="utf-8") as sink:
-        sink.write(redact("$ " + " ".join(command), secrets) + "\n")
-        sink.flush()
-        child = subprocess.Popen(
-            command, cwd=workdir, env=lmms_eval_environment(dataset, offline=offline),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
+    with tempfile.TemporaryDirectory(prefix="lego-arta-lmms-eval-") as scratch:
+        task_dir = chosen_dir or write_task_dir(Path(scratch) / "include" / FOLDER_NAME)
+        plan = plan_tasks(tasks, read_task_index(task_dir), dataset)
+        output.mkdir(parents=True, exist_ok=True)
+        earlier = {path: path.stat().st_mtime_ns for path in output.rglob(RESULTS_GLOB)}
+        log = output / LOG_NAME
+        command = lmms_eval_command(
+            model=model, model_args=model_args, tasks=plan.tasks, include_path=task_dir, output=output,
+            limit=limit, batch_size=batch_size, extra=extra,
         )  # fmt: skip
-        assert child.stdout is not None
-        for line in child.stdout:  # the child may echo model_args (its DEBUG log does): redact line by line
-            sink.write(redact(line, secrets))
-        returncode = child.wait()
+        left_out = "".join(f"left out {task}: the build has no {config!r} config\n" for task, config in plan.left_out.items())
+        if left_out:
+            print(left_out, end="", file=sys.stderr)
+        workdir = Path(scratch) / "cwd"
+        workdir.mkdir()
+        with log.open("w", encoding="utf-8") as sink:
+            sink.write(left_out + redact("$ " + " ".join(command), secrets) + "\n")
+            sink.flush()
+            child = subprocess.Popen(
+                command, cwd=workdir, env=lmms_eval_environment(dataset, offline=offline),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
+            )  # fmt: skip
+            assert child.stdout is not None
+            for line in child.stdout:  # the child may echo model_args (its DEBUG log does): redact line by line
+                sink.write(redact(line, secrets))
+            returncode = child.wait()
+    expected = plan.expected
     _redact_outputs(output, secrets)
+    if NO_TASK_SELECTED.search(log.read_text(encoding="utf-8", errors="replace")):
+        raise _failure(f"lmms-eval selected no task for --tasks {plan.tasks} (include path {task_dir})", log)
     if returncode != 0:
         raise _failure(f"lmms-eval exited with status {returncode}", log)
     fresh = [path for path in output.rglob(RESULTS_GLOB) if earlier.get(path) != path.stat().st_mtime_ns]

@@ -74,18 +74,46 @@ from lego_arta.metrics.yesno import STATE_METRICS, state_outcomes, state_scores,
 EVALUATE_MODULES_DIR = Path(__file__).resolve().parent.parent / "evaluate_modules"
 
 
+#: The module serving every task, chosen by the config name (``evaluate.load(path, "order")``).
+GENERIC_EVALUATE_MODULE = "task"
+
+
 def evaluate_module_path(task: str) -> str:
-    """Local folder of a task's ``evaluate`` metric module, for ``evaluate.load(path)`` (works offline).
+    """Local folder of an ``evaluate`` metric module, for ``evaluate.load(path)`` (works offline, from any directory).
+
+    ``"scene"``, ``"object"``, ``"state"`` give the study's task-specific modules; ``"task"`` gives
+    the module for any registered task, which takes the task as the config name
+    (``evaluate.load(evaluate_module_path("task"), "order")``; see :func:`evaluate_module_for`).
 
     >>> Path(evaluate_module_path("state")).name
     'lego_arta_state'
+    >>> Path(evaluate_module_path("task")).name
+    'lego_arta_task'
     """
     folder = task if task.startswith("lego_arta_") else f"lego_arta_{task}"
     path = EVALUATE_MODULES_DIR / folder
     if not (path / f"{folder}.py").is_file():
         known = ", ".join(sorted(p.name.removeprefix("lego_arta_") for p in EVALUATE_MODULES_DIR.glob("lego_arta_*")))
-        raise ValueError(f"no evaluate module {task!r} in {EVALUATE_MODULES_DIR}; known tasks: {known}")
+        raise ValueError(
+            f"no evaluate module {task!r} in {EVALUATE_MODULES_DIR}; known tasks: {known} "
+            f"(any task: evaluate.load(evaluate_module_path({GENERIC_EVALUATE_MODULE!r}), TASK))"
+        )
     return str(path)
+
+
+def evaluate_module_for(task: str) -> tuple[str, str | None]:
+    """``(path, config_name)`` that ``evaluate.load`` takes for ``task``: its own module when it has
+    one, else the generic module with the task as config (every registered task has one of the two).
+
+    >>> [(Path(path).name, config) for path, config in map(evaluate_module_for, ("state", "order"))]
+    [('lego_arta_state', None), ('lego_arta_task', 'order')]
+    """
+    folder = EVALUATE_MODULES_DIR / f"lego_arta_{task}"
+    if task != GENERIC_EVALUATE_MODULE and (folder / f"{folder.name}.py").is_file():
+        return str(folder), None
+    from lego_arta.tasks import get_task
+
+    return evaluate_module_path(GENERIC_EVALUATE_MODULE), get_task(task).name
 
 
 __all__ = [
@@ -111,7 +139,9 @@ __all__ = [
     "e_acc",
     "e_acc_per_sample",
     "e_acc_stats",
+    "evaluate_module_for",
     "evaluate_module_path",
+    "GENERIC_EVALUATE_MODULE",
     "intervals",
     "iou",
     "iou_per_sample",

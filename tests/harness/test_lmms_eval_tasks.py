@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from lego_arta.harness import task_docs
 from lego_arta.harness.lmms_eval_runner import (
-    REPO_TASKS_DIR,
     check_results,
     exception_lines,
     find_task_dir,
@@ -24,6 +23,9 @@ from lego_arta.harness.lmms_eval_runner import (
 )
 from lego_arta.models.tiny_vlm import build_tiny_vlm
 from tests.support.cli import command
+
+#: The committed export of the task files (equal to what the package renders: test_generated_configs.py).
+REPO_TASKS_DIR = Path(__file__).resolve().parents[2] / "eval_tasks" / "lego_arta"
 
 # Written out here, not imported: the contract the task card promises.
 METRICS = {
@@ -127,22 +129,14 @@ def test_utils_runs_as_a_fresh_top_level_module_and_reads_the_data_env(monkeypat
     assert "def " not in source, "utils.py must only re-export package functions"
 
 
-def test_task_dir_lookup_prefers_the_explicit_folder_and_explains_a_missing_one(tmp_path: Path) -> None:
+def test_task_dir_lookup_takes_a_named_folder_else_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEGO_ARTA_TASKS", raising=False)
+    assert find_task_dir(None) is None, "no folder named: the runner renders the task files"
+    assert find_task_dir(REPO_TASKS_DIR) == REPO_TASKS_DIR.resolve()
+    monkeypatch.setenv("LEGO_ARTA_TASKS", str(REPO_TASKS_DIR))
     assert find_task_dir(None) == REPO_TASKS_DIR.resolve()
-    with pytest.raises(FileNotFoundError, match="LEGO-ARTA lmms-eval tasks not found"):
-        _missing_only(tmp_path)
-
-
-def _missing_only(folder: Path) -> Path:
-    """``find_task_dir`` with the checkout fallback hidden, to see its error."""
-    import lego_arta.harness.lmms_eval_runner as runner
-
-    saved = runner.REPO_TASKS_DIR
-    runner.REPO_TASKS_DIR = folder / "also-missing"
-    try:
-        return runner.find_task_dir(folder)
-    finally:
-        runner.REPO_TASKS_DIR = saved
+    with pytest.raises(FileNotFoundError, match="not a LEGO-ARTA lmms-eval task folder.*tasks-path"):
+        find_task_dir(tmp_path)
 
 
 def test_data_location_errors_name_the_folder(tmp_path: Path) -> None:
