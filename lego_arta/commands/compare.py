@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples and permutations (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="compare runs even when they were computed on different benchmark versions")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(soft_wrap=True)
     result = compare_runs(args.run_a, args.run_b, args.data, task=args.task, split=args.split,
-                          n_resamples=args.resamples, seed=args.seed, alpha=args.alpha)  # fmt: skip
+                          n_resamples=args.resamples, seed=args.seed, alpha=args.alpha, force=args.force)  # fmt: skip
     name_a, name_b = Path(args.run_a).stem, Path(args.run_b).stem
     console.print(compare_table(result, name_a, name_b))
     for name, missing in ((name_a, result.missing_a), (name_b, result.missing_b)):

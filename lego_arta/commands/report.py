@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read results, write the Markdown report and charts, list what was skipped."""
-    from lego_arta.evaluation.report import write_report
+    from lego_arta.evaluation.report import report_preamble, write_report
     from lego_arta.evaluation.results import load_results
 
     console = Console(soft_wrap=True)
@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[yellow]skipped {escape(str(path))}: not a results file[/yellow]", highlight=False)
     for task in loaded.skipped_tasks:
         console.print(f"[yellow]skipped lmms-eval task {escape(str(task))}: not a LEGO-ARTA task[/yellow]", highlight=False)
-    preamble = ["Results read from:", "", *(f"- `{path}`" for path in loaded.files)]
+    preamble = report_preamble(loaded)
+    if len(loaded.known_versions()) > 1:
+        console.print(f"[yellow]{escape(preamble[0])}[/yellow]", highlight=False)
     written = write_report(loaded.rows, args.out, title=args.title, preamble=preamble, include_study=args.include_study,
                            robustness=loaded.robustness)  # fmt: skip
     console.print(f"read {len(loaded.rows)} rows from {len(loaded.files)} files; wrote {escape(str(written[0]))} and {len(written) - 1} charts",

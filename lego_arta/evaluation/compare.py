@@ -23,16 +23,19 @@ Not run as a doctest: it needs two runs' predictions and a build.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
+from lego_arta.dataset.benchmark import UNKNOWN, data_benchmark_version
 from lego_arta.evaluation.built_splits import config_names, read_columns
-from lego_arta.evaluation.results import metric_label
+from lego_arta.evaluation.results import document_benchmark_version, metric_label
 from lego_arta.evaluation.scoring import DEFAULT_SPLIT, join_answers, load_references, read_predictions, reference_columns
 from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, RESAMPLE_UNIT, paired_cluster_gap_ci, paired_cluster_permutation_p
 from lego_arta.tasks import TASKS, get_task
@@ -52,9 +55,12 @@ class Comparison:
     n_resamples: int
     seed: int
     alpha: float
+    #: The benchmark version of the data and of each run (``a``, ``b``), where known.
+    benchmark_versions: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self, run_a: str, run_b: str) -> dict[str, Any]:
         return {
+            "benchmark_version": dict(self.benchmark_versions),
             "task": self.task, "split": self.split, "rows": self.rows, "manuals": self.manuals,
             "run_a": run_a, "run_b": run_b, "missing_a": self.missing_a, "missing_b": self.missing_b,
             "metrics": self.metrics,
@@ -78,6 +84,45 @@ def infer_task(data: Path | str, answers: Mapping[str, str], split: str = DEFAUL
     return best
 
 
+#: lmms-eval's per-sample log and results file of one run: ``<time>_samples_<task>.jsonl`` beside ``<time>_results.json``.
+_LMMS_SAMPLES = re.compile(r"(?P<stem>.+)_samples_(?P<task>.+)\.jsonl")
+#: ``lego-arta score --out`` writes ``<name>-<task>.samples.jsonl`` beside ``<name>-<task>.results.json``.
+_SCORE_SAMPLES = ".samples.jsonl"
+
+
+def run_benchmark_version(path: Path) -> str:
+    """The benchmark version an answer file was computed on, from the results file written beside it
+    (``lego-arta score``'s or lmms-eval's); :data:`UNKNOWN` for a file that has none (plain predictions).
+
+    >>> run_benchmark_version(Path("answers.jsonl"))
+    'unknown'
+    """
+    path = Path(path)
+    sibling = None
+    if path.name.endswith(_SCORE_SAMPLES):
+        sibling = path.with_name(path.name[: -len(_SCORE_SAMPLES)] + ".results.json")
+    elif match := _LMMS_SAMPLES.fullmatch(path.name):
+        sibling = path.with_name(f"{match['stem']}_results.json")
+    if sibling is None or not sibling.is_file():
+        return UNKNOWN
+    try:
+        document = json.loads(sibling.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ValueError(f"{sibling}: unreadable results file beside {path.name} ({error})") from error
+    return document_benchmark_version(document) if isinstance(document, Mapping) else UNKNOWN
+
+
+def check_versions(versions: Mapping[str, str], *, force: bool) -> None:
+    """Refuse runs (and data) on different benchmark versions unless ``force``: their rows ask different things.
+
+    >>> check_versions({"data": "1.0.0", "a": "unknown", "b": "1.0.0"}, force=False)
+    """
+    known = {value for value in versions.values() if value != UNKNOWN}
+    if len(known) > 1 and not force:
+        listed = ", ".join(f"{name} {value}" for name, value in versions.items())
+        raise ValueError(f"runs on different benchmark versions ({listed}); their numbers are not comparable (pass --force to compare anyway)")
+
+
 def compare_runs(
     run_a: Path,
     run_b: Path,
@@ -88,8 +133,12 @@ def compare_runs(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
+    force: bool = False,
 ) -> Comparison:
-    """Compare two answer files on one split of a built dataset (see the module docstring)."""
+    """Compare two answer files on one split of a built dataset (see the module docstring); runs on
+    different benchmark versions are refused unless ``force`` (:func:`check_versions`)."""
+    versions = {"data": data_benchmark_version(data), "a": run_benchmark_version(Path(run_a)), "b": run_benchmark_version(Path(run_b))}
+    check_versions(versions, force=force)
     answers_a, answers_b = read_predictions(Path(run_a)).answers, read_predictions(Path(run_b)).answers
     task = task or infer_task(data, answers_a, split)
     spec = get_task(task)
@@ -106,7 +155,7 @@ def compare_runs(
         metrics[name] = {"a": a, "b": b, "gap": b - a, "gap_low": low, "gap_high": high, "p_value": p_value}
     return Comparison(task=task, split=split, rows=len(references), manuals=len(set(manuals)), metrics=metrics,
                       missing_a=len(first.missing), missing_b=len(second.missing), n_resamples=n_resamples, seed=seed,
-                      alpha=alpha)  # fmt: skip
+                      alpha=alpha, benchmark_versions=versions)  # fmt: skip
 
 
 def compare_table(result: Comparison, name_a: str, name_b: str) -> Table:

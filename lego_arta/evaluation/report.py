@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from lego_arta.atomic import atomic_write_bytes, atomic_write_text
+from lego_arta.dataset.benchmark import UNKNOWN
 from lego_arta.evaluation.results import (
     OURS,
     STUDY,
+    LoadedResults,
     ResultRow,
     metric_label,
     reported_metrics,
@@ -215,3 +217,21 @@ def write_report(ours: Sequence[ResultRow], out: Path, *, stem: str = DEFAULT_ST
                 atomic_write_bytes(path, chart_png(task, metric, chart_rows))
                 written.append(path)
     return written
+
+
+def version_lines(loaded: LoadedResults) -> list[str]:
+    """The report's first lines: the benchmark version of the data its results were computed on, or a warning when they differ.
+
+    >>> version_lines(LoadedResults((), ("a.json",), (), (), versions={"a.json": "1.0.0"}))
+    ['Benchmark version: 1.0.0 (of the data the results were computed on; CHANGELOG.md).', '']
+    """
+    known = loaded.known_versions()
+    if len(known) > 1:
+        return [f"**Warning: these results were computed on different benchmark versions ({', '.join(known)}); "
+                "numbers across versions are not comparable.**", ""]  # fmt: skip
+    return [f"Benchmark version: {known[0] if known else UNKNOWN} (of the data the results were computed on; CHANGELOG.md).", ""]
+
+
+def report_preamble(loaded: LoadedResults) -> list[str]:
+    """The lines under the report's title: the benchmark version (or a warning on a mix), then each file read with its version."""
+    return version_lines(loaded) + ["Results read from:", "", *(f"- `{path}` (benchmark {loaded.versions.get(path, UNKNOWN)})" for path in loaded.files)]

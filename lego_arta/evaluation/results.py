@@ -19,14 +19,16 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from lego_arta.atomic import atomic_write_text
+from lego_arta.dataset.benchmark import UNKNOWN, VERSION_KEY
 from lego_arta.harness.task_docs import QUERY_SETTINGS
 from lego_arta.metrics import METRICS
 from lego_arta.study import IN_CONTEXT_EXAMPLES
@@ -222,6 +224,35 @@ class LoadedResults:
     skipped_files: tuple[str, ...]
     skipped_tasks: tuple[str, ...]
     robustness: tuple[Mapping[str, Any], ...] = ()
+    #: File → the benchmark version its results were computed on (:data:`~lego_arta.dataset.benchmark.UNKNOWN` when it does not say).
+    versions: Mapping[str, str] = field(default_factory=dict)
+
+    def known_versions(self) -> tuple[str, ...]:
+        """The distinct benchmark versions the files name, sorted."""
+        return tuple(sorted(set(self.versions.values()) - {UNKNOWN}))
+
+
+#: A semantic version (what the benchmark version looks like; lmms-eval's own task versions do not).
+SEMVER = re.compile(r"\d+\.\d+\.\d+")
+
+
+def document_benchmark_version(document: Mapping[str, Any]) -> str:
+    """The benchmark version a results document carries: our files' ``runs[].benchmark_version``, an lmms-eval
+    results JSON's ``versions`` of our tasks; :data:`UNKNOWN` when it names none, an error when it names several.
+
+    >>> document_benchmark_version({"versions": {"lego_arta_state": "1.0.0", "lego_arta": "N/A", "mmmu": 0}})
+    '1.0.0'
+    """
+    found: set[str] = set()
+    for run in document.get("runs") or ():
+        if isinstance(run, Mapping) and run.get(VERSION_KEY) not in (None, UNKNOWN):
+            found.add(str(run[VERSION_KEY]))
+    versions = document.get("versions")
+    if isinstance(versions, Mapping):
+        found |= {str(v) for task, v in versions.items() if str(task).startswith(LMMS_TASK_PREFIX) and SEMVER.fullmatch(str(v))}
+    if len(found) > 1:
+        raise ValueError(f"results computed on several benchmark versions ({', '.join(sorted(found))}); score each version apart")
+    return found.pop() if found else UNKNOWN
 
 
 _ROBUSTNESS_KEYS = {"task", "variant", "system", "rows", "metrics", "consistency"}
@@ -256,6 +287,7 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
     skipped_files: list[str] = []
     skipped_tasks: list[str] = []
     robustness: list[Mapping[str, Any]] = []
+    versions: dict[str, str] = {}
     origin: dict[tuple[str, str, str, str], str] = {}
     for given in paths:
         given = Path(given)
@@ -285,7 +317,11 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
                 origin[key] = str(path)
             rows.extend(found)
             files.append(str(path))
-    return LoadedResults(tuple(rows), tuple(files), tuple(skipped_files), tuple(skipped_tasks), tuple(robustness))
+            try:
+                versions[str(path)] = document_benchmark_version(document)
+            except ValueError as error:
+                raise ValueError(f"{path}: {error}") from error
+    return LoadedResults(tuple(rows), tuple(files), tuple(skipped_files), tuple(skipped_tasks), tuple(robustness), versions)
 
 
 # --- the study's published numbers --------------------------------------------------------------

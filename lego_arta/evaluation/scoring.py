@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lego_arta.atomic import atomic_write_text
+from lego_arta.dataset.benchmark import UNKNOWN, data_benchmark_version
 from lego_arta.evaluation.built_splits import read_columns
 from lego_arta.evaluation.results import ResultRow, metric_label
 from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, RESAMPLE_UNIT, Interval, SampleStats, intervals
@@ -279,6 +280,8 @@ class ScoreResult:
     n_resamples: int = DEFAULT_RESAMPLES
     seed: int = 0
     alpha: float = DEFAULT_ALPHA
+    #: The benchmark version of the data the answers were scored against (``manifest.json``), where known.
+    benchmark_version: str = UNKNOWN
 
     def rows(self, system: str, setting: str = DEFAULT_SETTING) -> list[ResultRow]:
         """The scores as result rows (table order, breakdown metrics last), for results files and reports."""
@@ -296,6 +299,7 @@ class ScoreResult:
             "unknown": len(self.unknown), "unknown_ids": list(self.unknown),
             "bootstrap": {"resamples": self.n_resamples, "seed": self.seed, "alpha": self.alpha,
                           "resample_unit": RESAMPLE_UNIT, "manuals": len({r["manual_id"] for r in self.samples})},
+            "benchmark_version": self.benchmark_version,
             **extra,
         }  # fmt: skip
 
@@ -351,7 +355,8 @@ def score_predictions(
     references = load_references(task, data, split=split)
     if ids is not None:
         references = select_references(references, read_ids(ids), where=str(ids))
-    return score_answers(task, references, answers, split=split, n_resamples=n_resamples, seed=seed, alpha=alpha)
+    result = score_answers(task, references, answers, split=split, n_resamples=n_resamples, seed=seed, alpha=alpha)
+    return replace(result, benchmark_version=data_benchmark_version(data))
 
 
 def _json_value(value: Any) -> Any:

@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 
 from lego_arta.atomic import atomic_write_text
+from lego_arta.dataset.benchmark import BENCHMARK_VERSION, UNKNOWN, data_benchmark_version
 from lego_arta.dataset.layout import MANIFEST, README
 from lego_arta.evaluation.built_splits import config_names
 from lego_arta.harness.task_docs import DATA_ENV
@@ -398,6 +399,9 @@ def run_lmms_eval(
     """
     chosen_dir = find_task_dir(tasks_dir)
     dataset = resolve_data(data, offline=offline)
+    built_with = data_benchmark_version(dataset)
+    if built_with not in (UNKNOWN, BENCHMARK_VERSION):
+        print(f"warning: {dataset} was built with benchmark version {built_with}; these task files are version {BENCHMARK_VERSION}", file=sys.stderr)
     check_model_offline(model_args, offline=offline)
     output = Path(output).resolve()
     secrets = secret_values(model_args)

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lego_arta.atomic import atomic_write_text
-from lego_arta.dataset.benchmark import builtin_specs
+from lego_arta.dataset.benchmark import BENCHMARK_VERSION, builtin_specs
 from lego_arta.harness.task_docs import QUERY_SETTINGS
 from lego_arta.metrics import get_metric
 from lego_arta.tasks import TASKS, TaskSpec
@@ -52,7 +52,7 @@ doc_to_text: !function utils.doc_to_text
 doc_to_messages: !function utils.doc_to_messages
 doc_to_target: answer
 metadata:
-  version: 1.0
+  version: "{version}"  # the benchmark version of the task definitions (CHANGELOG.md); lmms-eval's results JSON keeps it
 """
 
 UTILS = '''\
@@ -117,7 +117,7 @@ def setting_task(spec: TaskSpec, suffix: str, with_instruction: bool, examples: 
 
 def render() -> dict[str, str]:
     """File name → text of every generated file, for all registered tasks (plugins included)."""
-    files = {"_default_template_yaml": DEFAULT_TEMPLATE, "utils.py": UTILS}
+    files = {"_default_template_yaml": DEFAULT_TEMPLATE.replace("{version}", BENCHMARK_VERSION), "utils.py": UTILS}
     for spec in TASKS.values():
         files[f"_{spec.name}_template_yaml"] = task_template(spec)
         for setting in QUERY_SETTINGS:
