@@ -92,13 +92,13 @@ def test_an_installed_wheel_runs_the_evaluation_path_from_any_folder(venv: tuple
     manifest = json.loads((built / "manifest.json").read_text())
     assert manifest["recipe"]["name"] == "quickstart" and manifest["benchmark_version"]
 
-    _run([cli, "eval", "--data", str(built), "--model", "dummy", "--model_args", "response=Yes", "--limit", "4", "--output", "eval"],
+    _run([cli, "eval", "--data", str(built), "--model", "dummy", "--model-args", "response=Yes", "--limit", "4", "--out", "eval"],
          cwd=work, env=env)  # fmt: skip
     (samples,) = (work / "eval").rglob("*_samples_lego_arta_state.jsonl")
 
-    tasks = _run([python, "-m", "lego_arta.harness.task_files"], cwd=work, env=env).strip()
+    tasks = _run([cli, "tasks-path"], cwd=work, env=env).strip()
     assert Path(tasks).is_relative_to(tmp_path / "cache") and (Path(tasks) / "lego_arta_state.yaml").is_file()
-    _run([python, "-m", "lmms_eval", "--model", "dummy", "--model_args", "response=Yes", "--tasks", "lego_arta", "--include_path", tasks,
+    _run([python, "-m", "lmms_eval", "--model", "dummy", "--model-args", "response=Yes", "--tasks", "lego_arta", "--include_path", tasks,
           "--output_path", "raw", "--log_samples", "--limit", "4"], cwd=work, env={**env, "LEGO_ARTA_DATA": str(built)})  # fmt: skip
     (raw_results,) = (work / "raw").rglob("*_results.json")
     assert {"lego_arta_scene", "lego_arta_object", "lego_arta_state"} <= set(json.loads(raw_results.read_text())["results"])

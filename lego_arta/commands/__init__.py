@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
         "push",
         "qa",
         "eval",
+        "tasks-path",
         "score",
         "compare",
         "robustness",

@@ -15,7 +15,7 @@ GROUP = "dataset"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipe", type=Path, help="build recipe YAML (see builders/)")
+    parser.add_argument("recipe", type=Path, help="a recipe YAML file, or a packaged recipe by name: quickstart, study, crawled, probe")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--manuals", type=int, default=None, help="override the recipe's number of synthetic manuals")
     parser.add_argument("--seed", type=int, default=None, help="override the recipe's seeds")

@@ -218,17 +218,3 @@ def drift(folder: Path, files: Mapping[str, str] | None = None) -> list[str]:
     }
     return drift_between(expected, found)
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Print :func:`tasks_path` (or write the files into ``--out DIR`` and print that): ``python -m lego_arta.harness.task_files``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description="print a folder of LEGO-ARTA task files for `python -m lmms_eval --include_path`")
-    parser.add_argument("--out", type=Path, default=None, help="write the task files into this folder instead of the cache")
-    args = parser.parse_args(argv)
-    print(write_task_dir(args.out) if args.out is not None else tasks_path())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -66,7 +66,7 @@ def test_an_uncached_hub_model_offline_names_the_flag(tmp_path: Path, monkeypatc
 def test_the_offline_error_is_what_lego_arta_eval_prints(built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from lego_arta.cli import main
 
-    code = main(["eval", "--data", str(built_dataset), "--model", "llava_hf", "--model_args", "pretrained=nobody/not-cached",
+    code = main(["eval", "--data", str(built_dataset), "--model", "llava_hf", "--model-args", "pretrained=nobody/not-cached",
                  "--out", str(tmp_path / "eval")])  # fmt: skip
     assert code == 1
     assert capsys.readouterr().err.strip() == "error: offline: pass --online to download nobody/not-cached"
@@ -111,7 +111,7 @@ def test_the_default_group_runs_on_a_build_without_state_and_names_it(stateless_
                                                                       capsys: pytest.CaptureFixture) -> None:  # fmt: skip
     from lego_arta.cli import main
 
-    code = main(["eval", "--data", str(stateless_build), "--model", "dummy", "--model_args", "response=Yes", "--limit", "2",
+    code = main(["eval", "--data", str(stateless_build), "--model", "dummy", "--model-args", "response=Yes", "--limit", "2",
                  "--out", str(tmp_path / "eval")])  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0, captured.err

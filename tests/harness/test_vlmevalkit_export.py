@@ -10,7 +10,6 @@ environment cannot import it (see docs/vlmevalkit.md), so there it is a reported
 
 from __future__ import annotations
 
-import argparse
 import base64
 import io
 import json
@@ -25,8 +24,8 @@ import pytest
 from PIL import Image
 
 from lego_arta.evaluation.built_splits import decode_image, read_columns
-from lego_arta.evaluation.scoring import add_score_arguments, run_score
 from lego_arta.harness.vlmevalkit import CLASS_FILE, evaluate_predictions, export_vlmevalkit, prompt_messages, task_of, tsv_name
+from tests.support.cli import run_command
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +73,8 @@ def test_scores_equal_lego_arta_score_on_the_same_answers(exported: Path, built_
 
     answers = tmp_path / "answers.jsonl"
     answers.write_text("".join(json.dumps({"id": i, "answer": "" if pd.isna(a) else a}) + "\n" for i, a in zip(frame["id"], frame["prediction"])))
-    parser = argparse.ArgumentParser()
-    add_score_arguments(parser)
-    args = parser.parse_args(["--task", task, "--predictions", str(answers), "--data", str(built_dataset), "--out", str(tmp_path / "s"),
-                              "--resamples", "100", "--name", "run"])  # fmt: skip
-    assert run_score(args) == 0
+    assert run_command("score", ["--task", task, "--predictions", str(answers), "--data", str(built_dataset), "--out", str(tmp_path / "s"),
+                                 "--resamples", "100", "--name", "run"]) == 0  # fmt: skip
     capsys.readouterr()
     rows = json.loads((tmp_path / "s" / f"run-{task}.results.json").read_text())["rows"]
     expected = {}
