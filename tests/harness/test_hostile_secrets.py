@@ -42,7 +42,8 @@ def fake_lmms_eval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(lmms_eval_runner, "lmms_eval_command", command)
     data = tmp_path / "built"
     data.mkdir()
-    (data / "README.md").write_text("---\nconfigs: []\n---\n")
+    # the configs the lego_arta group reads: the runner checks them before lmms-eval starts
+    (data / "README.md").write_text("---\nconfigs:\n- config_name: scene\n- config_name: object\n- config_name: state\n---\n")
     return data
 
 
@@ -60,7 +61,8 @@ def test_secret_values_are_found_by_key() -> None:
 def test_log_results_and_error_hold_no_secret(fake_lmms_eval: Path, tmp_path: Path) -> None:
     output = tmp_path / "eval"
     with pytest.raises(LmmsEvalError) as error:
-        run_lmms_eval(data=fake_lmms_eval, model="dummy", model_args=MODEL_ARGS, tasks="lego_arta", output=output)
+        # online: offline, the uncached Hub id org/model is refused before lmms-eval runs (nothing to redact then)
+        run_lmms_eval(data=fake_lmms_eval, model="dummy", model_args=MODEL_ARGS, tasks="lego_arta", output=output, offline=False)
     _assert_clean(str(error.value))
     log = (output / lmms_eval_runner.LOG_NAME).read_text()
     assert "api_key=***" in log and "pretrained=org/model" in log
@@ -68,3 +70,9 @@ def test_log_results_and_error_hold_no_secret(fake_lmms_eval: Path, tmp_path: Pa
     results = json.loads((output / "run_results.json").read_text())
     assert "hf_token=***" in results["config"]["model_args"]
     _assert_clean(json.dumps(results))
+
+
+def test_the_offline_refusal_holds_no_secret(fake_lmms_eval: Path, tmp_path: Path) -> None:
+    with pytest.raises(LmmsEvalError, match="offline: pass --online to download org/model") as error:
+        run_lmms_eval(data=fake_lmms_eval, model="dummy", model_args=MODEL_ARGS, tasks="lego_arta", output=tmp_path / "eval")
+    _assert_clean(str(error.value))
