@@ -52,7 +52,11 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         else:
             shutil.copy2(ROOT / name, source / name)
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(work / "dist"), str(source)], cwd=work, env=env)
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(work / "dist"), str(source)],
+        cwd=work,
+        env=env,
+    )
     (wheel,) = (work / "dist").glob("lego_arta-*.whl")
     venv = work / "venv"
     _run([_uv(), "venv", "-q", "--python", sys.executable, str(venv)], cwd=work, env=env)
@@ -76,7 +80,11 @@ def test_the_wheel_ships_recipes_evaluate_modules_and_no_checkout_paths(venv: tu
 @pytest.mark.slow
 def test_an_installed_wheel_runs_the_evaluation_path_from_any_folder(venv: tuple[Path, Path], tmp_path: Path) -> None:
     bin_dir = venv[0] / "bin"
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV", "LEGO_ARTA_TASKS", "LEGO_ARTA_TASK_MODULES")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONPATH", "VIRTUAL_ENV", "LEGO_ARTA_TASKS", "LEGO_ARTA_TASK_MODULES")
+    }
     env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", HF_HOME=str(tmp_path / "hf"), LEGO_ARTA_CACHE=str(tmp_path / "cache"),
                HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_EVALUATE_OFFLINE="1")  # fmt: skip
     python, cli = str(bin_dir / "python"), str(bin_dir / "lego-arta")

@@ -16,7 +16,9 @@ GROUP = "evaluate"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=None, help="write the task files into this folder instead of the cache ($LEGO_ARTA_CACHE)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write the task files into this folder instead of the cache ($LEGO_ARTA_CACHE)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -40,7 +40,9 @@ CACHE_ENV = "LEGO_ARTA_CACHE"
 #: Name of the rendered folder (lmms-eval scans an include path recursively, any name works).
 FOLDER_NAME = "lego_arta"
 
-DEFAULT_TEMPLATE = HEADER + """\
+DEFAULT_TEMPLATE = (
+    HEADER
+    + """\
 # Keys shared by every LEGO-ARTA task. Per-task templates (_<task>_template_yaml) add the
 # dataset config, the scorer and the metrics; the task files add the query setting.
 dataset_path: !function utils.DATASET_PATH  # $LEGO_ARTA_DATA (local Hub-layout folder) or the Hub id
@@ -54,6 +56,7 @@ doc_to_target: answer
 metadata:
   version: "{version}"  # the benchmark version of the task definitions (CHANGELOG.md); lmms-eval's results JSON keeps it
 """
+)
 
 UTILS = '''\
 """lmms-eval hooks for the LEGO-ARTA tasks: names only, the logic is in ``lego_arta.harness.task_docs``.
@@ -217,4 +220,3 @@ def drift(folder: Path, files: Mapping[str, str] | None = None) -> list[str]:
         if path.is_file() and (path.name in expected or path.read_text(encoding="utf-8", errors="replace").startswith(HEADER))
     }
     return drift_between(expected, found)
-

@@ -203,7 +203,9 @@ def evaluate_predictions(task: str, frame: pd.DataFrame, *, n_resamples: int = D
     spec = get_task(task)
     missing = [name for name in (*ID_COLUMNS, "answer", PREDICTION, *spec.reference_columns) if name not in frame.columns]
     if missing:
-        raise ValueError(f"VLMEvalKit predictions for {task}: no {', '.join(missing)} column(s) (expected the exported TSV's rows plus {PREDICTION})")
+        raise ValueError(
+            f"VLMEvalKit predictions for {task}: no {', '.join(missing)} column(s) (expected the exported TSV's rows plus {PREDICTION})"
+        )
     records = [
         {"id": str(row["id"]), "manual_id": str(row["manual_id"]), "answer": str(row["answer"]),
          **{name: _cell(row[name]) for name in spec.reference_columns}}

@@ -46,7 +46,9 @@ def test_score_compare_and_report_carry_the_data_version_and_compare_refuses_a_m
 
     same = compare_runs(new, new, built_data, n_resamples=20)
     assert same.benchmark_versions == {"data": BENCHMARK_VERSION, "a": BENCHMARK_VERSION, "b": BENCHMARK_VERSION}
-    with pytest.raises(ValueError, match=rf"different benchmark versions \(data {BENCHMARK_VERSION}, a {BENCHMARK_VERSION}, b 0.9.0\).*--force"):
+    with pytest.raises(
+        ValueError, match=rf"different benchmark versions \(data {BENCHMARK_VERSION}, a {BENCHMARK_VERSION}, b 0.9.0\).*--force"
+    ):
         compare_runs(new, old, built_data, n_resamples=20)
     out = tmp_path / "compare.json"
     assert run_command("compare", [str(new), str(old), "--data", str(built_data), "--resamples", "20", "--force", "--out", str(out)]) == 0

@@ -17,7 +17,9 @@ def index(tmp_path_factory: pytest.TempPathFactory):
     return read_task_index(write_task_dir(tmp_path_factory.mktemp("tasks") / "lego_arta"))
 
 
-@pytest.mark.parametrize("task, config", [("lego_arta_order", "order"), ("lego_arta_state_syn", "state_syn"), ("lego_arta_object_syn_icl", "object_syn")])
+@pytest.mark.parametrize(
+    "task, config", [("lego_arta_order", "order"), ("lego_arta_state_syn", "state_syn"), ("lego_arta_object_syn_icl", "object_syn")]
+)
 def test_a_task_whose_config_the_build_lacks_is_one_line_naming_configs_and_the_recipe_field(index, built_dataset: Path, task: str,
                                                                                             config: str) -> None:  # fmt: skip
     with pytest.raises(EvalSetupError) as error:
@@ -34,7 +36,9 @@ def test_a_tag_runs_the_tasks_the_build_has_and_names_the_others(index, built_da
     assert plan.tasks == "lego_arta_object,lego_arta_scene,lego_arta_state" and plan.left_out == {"lego_arta_order": "order"}
     whole = plan_tasks("lego_arta", index, built_dataset)
     assert (whole.tasks, whole.left_out) == ("lego_arta", {}), "nothing left out: the tag goes to lmms-eval as asked"
-    with pytest.raises(EvalSetupError, match=r"--tasks lego_arta_syn: every task needs a config .* lacks \(object_syn, scene_syn, state_syn"):
+    with pytest.raises(
+        EvalSetupError, match=r"--tasks lego_arta_syn: every task needs a config .* lacks \(object_syn, scene_syn, state_syn"
+    ):
         plan_tasks("lego_arta_syn", index, built_dataset)
 
 

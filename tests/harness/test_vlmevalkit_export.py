@@ -72,7 +72,9 @@ def test_scores_equal_lego_arta_score_on_the_same_answers(exported: Path, built_
     scores = evaluate_predictions(task, pd.read_csv(predictions, sep="\t"), n_resamples=100)
 
     answers = tmp_path / "answers.jsonl"
-    answers.write_text("".join(json.dumps({"id": i, "answer": "" if pd.isna(a) else a}) + "\n" for i, a in zip(frame["id"], frame["prediction"])))
+    answers.write_text(
+        "".join(json.dumps({"id": i, "answer": "" if pd.isna(a) else a}) + "\n" for i, a in zip(frame["id"], frame["prediction"]))
+    )
     assert run_command("score", ["--task", task, "--predictions", str(answers), "--data", str(built_dataset), "--out", str(tmp_path / "s"),
                                  "--resamples", "100", "--name", "run"]) == 0  # fmt: skip
     capsys.readouterr()
@@ -96,7 +98,9 @@ def test_the_class_file_holds_names_and_calls_lego_arta(exported: Path) -> None:
 
 
 def _vlmeval_importable() -> str | None:
-    probe = subprocess.run([sys.executable, "-c", "from vlmeval.dataset.image_base import ImageBaseDataset"], capture_output=True, text=True)
+    probe = subprocess.run(
+        [sys.executable, "-c", "from vlmeval.dataset.image_base import ImageBaseDataset"], capture_output=True, text=True
+    )
     return None if probe.returncode == 0 else (probe.stderr.strip().splitlines() or ["import failed"])[-1]
 
 
