@@ -75,11 +75,12 @@ def test_a_fourth_task_builds_scores_and_runs_through_lmms_eval(env: dict[str, s
     report = (tmp_path / "report" / "report.md").read_text()
     assert "last_step" in report and "Yes rate" in report and "alternate" in report
 
-    tasks_dir = tmp_path / "eval_tasks"
-    _run(str(ROOT / "eval_tasks" / "lego_arta" / "_generate_configs.py"), "--out", str(tasks_dir), env=env)
-    assert (tasks_dir / "lego_arta_last_step.yaml").is_file() and (tasks_dir / "lego_arta_last_step_noctx_icl.yaml").is_file()
+    # no generation step: eval renders the plugin's task files itself, and tasks-path prints them for raw lmms-eval
+    printed = subprocess.run([sys.executable, "-m", "lego_arta", "tasks-path"], env={**env, "LEGO_ARTA_CACHE": str(tmp_path / "cache")},
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert (Path(printed.strip()) / "lego_arta_last_step_noctx_icl.yaml").is_file()
     _run("-m", "lego_arta", "eval", "--data", str(built), "--model", "dummy", "--model-args", "response=Yes",
-         "--tasks", "lego_arta_last_step", "--tasks-dir", str(tasks_dir), "--out", str(tmp_path / "eval"), env=env)  # fmt: skip
+         "--tasks", "lego_arta_last_step", "--out", str(tmp_path / "eval"), env=env)  # fmt: skip
     results = json.loads(next((tmp_path / "eval").rglob("*_results.json")).read_text())["results"]["lego_arta_last_step"]
     negatives = len(test) - positives
     assert results["f1,none"] == pytest.approx(100 * 2 * positives / (2 * positives + negatives))
