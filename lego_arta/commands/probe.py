@@ -30,7 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="built dataset folder (lego-arta build) or Hub id")
     parser.add_argument("--task", default="order", help=f"comma-separated probe tasks from {', '.join(PROBE_TASKS)} (default: order)")
     parser.add_argument("--probe", default="linear,attentive,step", help="comma-separated probes: linear, attentive, step (default: all)")
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 30)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="most training epochs; the count used is chosen on held-out train manuals (default 200)")
+    parser.add_argument("--patience", type=int, default=None, help="stop choosing after this many epochs without a better held-out loss (default 20)")
+    parser.add_argument("--holdout", type=float, default=None,
+                        help="share of the train manuals held out to choose the epochs; 0 trains exactly --epochs (default 0.25)")  # fmt: skip
     parser.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 1e-3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=None, help="probe minibatch size (default 32)")
@@ -40,29 +44,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for results.json and the report")
 
 
-def _device(name: str) -> str:
-    if name != "auto":
-        return name
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def run(args: argparse.Namespace) -> int:
-    from lego_arta.atomic import atomic_write_text
+    from lego_arta.atomic import atomic_write_bytes, atomic_write_text
     from lego_arta.evaluation.report import write_report
     from lego_arta.evaluation.results import write_results
+    from lego_arta.probe.backbone import resolve_device
+    from lego_arta.probe.curves import CHART_NAME, epochs_table, heldout_chart
     from lego_arta.probe.heads import PROBES
     from lego_arta.probe.items import PROBE_TASKS
     from lego_arta.probe.report import REPORT_STEM, RESULTS_NAME, default_cache, probe_table, result_rows
     from lego_arta.probe.run import ProbeRequest, parse_names, probe_run
     from lego_arta.probe.train import TrainSettings
 
-    given = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size)) if v is not None}
+    flags = ("epochs", "lr", "batch_size", "patience", "holdout")
+    given = {flag: getattr(args, flag) for flag in flags if getattr(args, flag) is not None}
     request = ProbeRequest(
         backbone=args.backbone, data=args.data, tasks=parse_names(args.task, PROBE_TASKS, "probe task"),
         probes=parse_names(args.probe, PROBES, "probe"), settings=TrainSettings(seed=args.seed, **given),
-        cache=args.cache or default_cache(), device=_device(args.device), batch_size=args.backbone_batch,
+        cache=args.cache or default_cache(), device=resolve_device(args.device), batch_size=args.backbone_batch,
     )  # fmt: skip
     document = probe_run(request)
     out = Path(args.out)
@@ -70,14 +69,21 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(out / RESULTS_NAME, json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")
     rows = result_rows(document)
     write_results(out / f"{REPORT_STEM}.results.json", rows)
-    preamble = [f"Frozen backbone `{document['backbone']['id']}`, probes trained on the train split, scored on test.", "", *probe_table(document)]
+    preamble = [f"Frozen backbone `{document['backbone']['id']}`, probes trained on the train split, scored on test.", "", *probe_table(document),
+                "", "Epochs chosen on held-out train manuals (lowest held-out loss; the probe is then retrained on the whole train split):",
+                "", *epochs_table(document)]  # fmt: skip
+    chart = heldout_chart(document)
+    if chart is not None:
+        atomic_write_bytes(out / CHART_NAME, chart)
+        preamble += ["", f"![held-out loss by epoch]({CHART_NAME})"]
     written = write_report(rows, out, stem=REPORT_STEM, title="LEGO-ARTA probes", preamble=preamble)
     console = Console(soft_wrap=True)
     table = Table(title=f"probes on {escape(document['backbone']['id'])}")
-    for column in ("task", "probe", "accuracy", "reversed", "flip rate", "parameters"):
+    for column in ("task", "probe", "accuracy", "reversed", "flip rate", "epochs", "parameters"):
         table.add_column(column)
     for r in document["results"]:
-        table.add_row(r["task"], r["probe"], f"{r['accuracy']:.1f}", f"{r['accuracy_reversed']:.1f}", f"{r['flip_rate']:.1f}", f"{r['trainable_parameters']:,}")
+        table.add_row(r["task"], r["probe"], f"{r['accuracy']:.1f}", f"{r['accuracy_reversed']:.1f}", f"{r['flip_rate']:.1f}",
+                      f"{r['epochs']['chosen']} of {r['epochs']['max']}", f"{r['trainable_parameters']:,}")  # fmt: skip
     console.print(table)
     run = document["run"]
     console.print(f"features: {run['cache']['encoded']} images encoded, {run['cache']['cached']} from the cache {escape(run['cache']['folder'])}", highlight=False)

@@ -14,6 +14,7 @@ and a rerun loads no model at all.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,45 @@ import torch
 
 #: Files fetched for a Hub id: configs, the image processor and safetensors weights.
 HUB_PATTERNS = ("*.json", "*.safetensors", "*.txt")
+#: What a backbone may be, for the errors that refuse one.
+BACKBONE_KINDS = ("a transformers vision encoder (ViT, DINOv2, or the vision tower of CLIP or SigLIP) by Hub id or folder; "
+                  "offline, `lego-arta tiny-model --kind vit --out DIR` writes a tiny random one")  # fmt: skip
+
+
+def resolve_device(name: str) -> str:
+    """The torch device ``name`` names (``auto``: cuda when there is one), refused up front when this
+    torch cannot use it, instead of failing deep in the first forward pass.
+
+    >>> resolve_device("cpu")
+    'cpu'
+    >>> resolve_device("gpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device 'gpu': not a torch device; expected auto, cpu, cuda, cuda:1, ...
+    """
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device {name!r}: not a torch device; expected auto, cpu, cuda, cuda:1, ...") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        built = f"built for CUDA {torch.version.cuda} but finds no GPU" if torch.version.cuda else "built without CUDA"
+        raise ValueError(f"device {name!r}: this torch ({torch.__version__}) is {built}; use --device cpu (or auto)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"device {name!r}: only {torch.cuda.device_count()} GPU(s) visible (cuda:0 ...)")
+    return name
+
+
+def _refuse_non_encoder(model_id: str, config: Any) -> None:
+    """A VLM (an image token and a language model: LLaVA, Qwen2-VL, ...) or a model without a width
+    is not a frozen vision encoder; say so in one line before its weights are loaded."""
+    kind = getattr(config, "model_type", "") or type(config).__name__
+    if any(hasattr(config, name) for name in ("image_token_id", "image_token_index")):
+        raise ValueError(f"backbone {model_id!r} is a {kind} vision-language model, not a vision encoder; the probe needs {BACKBONE_KINDS}")
+    vision = getattr(config, "vision_config", None)
+    if getattr(config, "hidden_size", None) is None and getattr(vision, "hidden_size", None) is None:
+        raise ValueError(f"backbone {model_id!r} ({kind}) has no hidden_size, so it is not a vision encoder; the probe needs {BACKBONE_KINDS}")
 
 
 def resolve_model(model_id: str) -> Path:
@@ -43,15 +83,23 @@ class Backbone:
     """A frozen vision model and its image processor; :meth:`encode` gives ``(images, 1 + patches, dim)`` tokens."""
 
     def __init__(self, folder: Path, *, device: str = "cpu", dtype: torch.dtype = torch.float32) -> None:
-        from transformers import AutoImageProcessor, AutoModel
+        from transformers import AutoConfig, AutoImageProcessor, AutoModel
 
-        self.model_id, self.device = str(folder), torch.device(device)
+        self.model_id, self.device = str(folder), torch.device(resolve_device(device))
+        cannot = f"backbone {self.model_id!r}: cannot load a transformers vision model and image processor"
+        try:
+            config = AutoConfig.from_pretrained(self.model_id)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{cannot} ({error})") from error
+        _refuse_non_encoder(self.model_id, config)
         try:
             self.processor = AutoImageProcessor.from_pretrained(self.model_id)
             model = AutoModel.from_pretrained(self.model_id, dtype=dtype)
         except (OSError, ValueError) as error:
-            raise ValueError(f"backbone {self.model_id!r}: cannot load a transformers vision model and image processor ({error})") from error
+            raise ValueError(f"{cannot} ({error})") from error
         model = getattr(model, "vision_model", model)  # CLIPModel / SiglipModel → their vision tower
+        if getattr(model.config, "hidden_size", None) is None or "pixel_values" not in inspect.signature(model.forward).parameters:
+            raise ValueError(f"backbone {self.model_id!r}: {type(model).__name__} takes no images; the probe needs {BACKBONE_KINDS}")
         self.model = model.to(self.device).eval().requires_grad_(False)
         embeddings = getattr(self.model, "embeddings", None)
         self.has_cls = any(hasattr(embeddings, name) for name in ("cls_token", "class_embedding"))

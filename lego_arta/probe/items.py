@@ -33,13 +33,15 @@ PROBE_TASKS: tuple[str, ...] = ("state", "order")
 
 @dataclass(frozen=True)
 class ProbeItem:
-    """Two frames (image keys, in order), the label, the label with the frames reversed, and a group for per-kind accuracy."""
+    """Two frames (image keys, in order), the label, the label with the frames reversed, a group for
+    per-kind accuracy, and the manual the item comes from (epochs are chosen on held-out manuals)."""
 
     id: str
     frames: tuple[str, str]
     label: int
     reversed_label: int
     kind: str
+    manual: str
 
 
 @dataclass
@@ -88,7 +90,7 @@ def state_split(data: Path | str, split: str) -> ProbeSplit:
         where = f"{data} state/{split} row {row_id}"
         frames = (_add(out, previous, where), _add(out, rows["image"][i], where))
         label = int(bool(rows["label"][i]))
-        out.items.append(ProbeItem(row_id, frames, label, label, str(rows["negative_kind"][i])))
+        out.items.append(ProbeItem(row_id, frames, label, label, str(rows["negative_kind"][i]), str(rows["manual_id"][i])))
         for column in get_task("state").reference_columns:  # what the state metrics read (group_acc: the state's key)
             out.references.setdefault(column, []).append(rows[column][i])
     return out
@@ -96,12 +98,12 @@ def state_split(data: Path | str, split: str) -> ProbeSplit:
 
 def order_split(data: Path | str, split: str) -> ProbeSplit:
     out = ProbeSplit("order", split)
-    rows = read_columns(data, "order", split, ["id", "image", "second_image", "label", "pair"])
-    for row_id, first, second, label, pair in zip(rows["id"], rows["image"], rows["second_image"], rows["label"], rows["pair"]):
+    rows = read_columns(data, "order", split, ["id", "manual_id", "image", "second_image", "label", "pair"])
+    for i, row_id in enumerate(rows["id"]):
         where = f"{data} order/{split} row {row_id}"
-        frames = (_add(out, first, where), _add(out, second, where))
-        attached = int(bool(label))
-        out.items.append(ProbeItem(row_id, frames, attached, 1 - attached, "attached" if attached else "removed"))
+        frames = (_add(out, rows["image"][i], where), _add(out, rows["second_image"][i], where))
+        attached, pair = int(bool(rows["label"][i])), rows["pair"][i]
+        out.items.append(ProbeItem(row_id, frames, attached, 1 - attached, "attached" if attached else "removed", str(rows["manual_id"][i])))
         out.references.setdefault("label", []).append(bool(attached))
         out.references.setdefault("pair", []).append(dict(pair))
     return out

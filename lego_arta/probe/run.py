@@ -9,8 +9,10 @@ Per task and probe: ``accuracy`` on the test items, ``accuracy_reversed`` with e
 frames reversed (scored against the reversed label: ``order`` flips, ``state`` keeps it),
 ``flip_rate`` (the share of test items whose prediction changes under reversal),
 ``per_kind_accuracy`` (state: per ``negative_kind``; order: attached/removed),
-``trainable_parameters`` and the task's own metrics with the probe's predictions read as answers
-(``scores``: F1/TNR/FPR for state, accuracy/symmetric-pair accuracy/flip consistency for order).
+``trainable_parameters``, ``epochs`` (how many were chosen on held-out train manuals, and the
+held-out curve: :func:`lego_arta.probe.train.choose_epochs`) and the task's own metrics with the
+probe's predictions read as answers (``scores``: F1/TNR/FPR for state, accuracy/symmetric-pair
+accuracy/flip consistency for order).
 With several tasks, ``features.shared_pass`` counts the backbone forwards that sharing one pass
 saved (an image used by two tasks is encoded once; STEP §IV-D).
 """
@@ -30,7 +32,7 @@ from lego_arta.probe.backbone import Backbone, resolve_model
 from lego_arta.probe.cache import FeatureCache, backbone_fingerprint, ensure_features
 from lego_arta.probe.heads import PROBES
 from lego_arta.probe.items import PROBE_TASKS, ProbeSplit, probe_split
-from lego_arta.probe.train import FrameBank, TrainSettings, predict, train_probe
+from lego_arta.probe.train import FrameBank, TrainSettings, fit_probe, predict
 from lego_arta.tasks import get_task
 
 #: ``format`` of a probe results document.
@@ -106,18 +108,19 @@ def probe_run(request: ProbeRequest) -> dict[str, Any]:
         train_bank = FrameBank.of([item.frames for item in train.items], tokens)
         test_bank = FrameBank.of([item.frames for item in test.items], tokens)
         for name in request.probes:
-            trained = train_probe(name, train_bank, [item.label for item in train.items], request.settings, device=request.device)
+            labels, manuals = [item.label for item in train.items], [item.manual for item in train.items]
+            trained, choice = fit_probe(name, train_bank, labels, manuals, request.settings, device=request.device)
             start = time.perf_counter()
             forward = predict(trained.module, test_bank, device=request.device)
             backward = predict(trained.module, test_bank.reversed(), device=request.device)
             inference = time.perf_counter() - start
             results.append({
                 "task": task, "probe": name, "train_items": len(train.items), "test_items": len(test.items),
-                "trainable_parameters": trained.parameters, **score_probe(task, test, forward, backward),
+                "trainable_parameters": trained.parameters, "epochs": choice.as_dict(), **score_probe(task, test, forward, backward),
                 "skipped": dict(sorted((train.skips + test.skips).items())),
             })  # fmt: skip
             timing.append({"task": task, "probe": name, "train_seconds": trained.seconds,
-                           "probe_seconds_per_train_item_epoch": trained.seconds / (len(train.items) * request.settings.epochs),
+                           "probe_seconds_per_train_item_epoch": trained.seconds / (len(train.items) * choice.chosen),
                            "probe_seconds_per_test_item": inference / (2 * len(test.items))})  # fmt: skip
     return {
         "format": PROBE_RESULTS_FORMAT,

@@ -14,20 +14,22 @@ from lego_arta.probe.run import parse_names, score_probe
 from lego_arta.probe.train import FrameBank, TrainSettings, predict, train_probe
 
 
-def order_bank(pairs: int, seed: int, *, dim: int = 16, patches: int = 8) -> tuple[FrameBank, ProbeSplit]:
+def order_bank(pairs: int, seed: int, *, dim: int = 16, patches: int = 8, shift: float = 3.0) -> tuple[FrameBank, ProbeSplit]:
     """A balanced order task where order is the only signal: each pair's two frames appear in both
     orders (attached = early → late, removed = late → early); the late frame's patches are shifted
-    along one direction, so the *set* of frames is the same for both labels."""
+    by ``shift`` along one direction, so the *set* of frames is the same for both labels. Pairs
+    belong to six manuals."""
     generator = torch.Generator().manual_seed(seed)
     early = torch.randn(pairs, 1 + patches, dim, generator=generator)
     late = early.clone()
-    late[:, 1:, 0] += 3.0
+    late[:, 1:, 0] += shift
     tokens, split = {}, ProbeSplit("order", "test")
     for i in range(pairs):
         a, b = f"{seed}-early-{i}", f"{seed}-late-{i}"
         tokens[a], tokens[b] = early[i], late[i]
         for attached, frames in ((1, (a, b)), (0, (b, a))):
-            split.items.append(ProbeItem(f"{seed}-{i}-{attached}", frames, attached, 1 - attached, "attached" if attached else "removed"))
+            split.items.append(ProbeItem(f"{seed}-{i}-{attached}", frames, attached, 1 - attached, "attached" if attached else "removed",
+                                         f"manual-{i % 6}"))  # fmt: skip
             split.references.setdefault("label", []).append(bool(attached))
             split.references.setdefault("pair", []).append({"id": f"{seed}-{i}", "attached": bool(attached)})
     return FrameBank.of([item.frames for item in split.items], tokens), split

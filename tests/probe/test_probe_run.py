@@ -124,18 +124,34 @@ def _test_kinds(data: Path) -> set[str]:
     return set(pq.read_table(sorted((data / "state").glob("test-*.parquet")), columns=["negative_kind"]).column(0).to_pylist())
 
 
-def check_schema(document: dict[str, Any], tasks: tuple[str, ...], probes: tuple[str, ...], state_kinds: set[str]) -> None:
+def _train_manuals(data: Path) -> dict[str, set[str]]:
+    """Per probe task, the manuals of its built train split (read from the Parquet, not from the probe)."""
+    import pyarrow.parquet as pq
+
+    return {task: set(pq.read_table(sorted((data / task).glob("train-*.parquet")), columns=["manual_id"]).column(0).to_pylist())
+            for task in ("state", "order")}  # fmt: skip
+
+
+def check_schema(document: dict[str, Any], tasks: tuple[str, ...], probes: tuple[str, ...], state_kinds: set[str],
+                 train_manuals: dict[str, set[str]]) -> None:  # fmt: skip
     """The results.json contract (docs/probe.md), written out rather than read from the code."""
     assert document["format"] == "lego-arta-probe/1"
     assert set(document) == {"format", "backbone", "data", "settings", "features", "results", "run"}
     assert set(document["backbone"]) == {"id", "fingerprint", "tokens_per_image", "dim"}
-    assert set(document["settings"]) == {"epochs", "lr", "seed", "batch_size", "weight_decay"}
+    assert set(document["settings"]) == {"epochs", "lr", "seed", "batch_size", "weight_decay", "patience", "holdout"}
     assert set(document["features"]["images_per_task"]) == set(tasks)
     assert set(document["features"]["shared_pass"]) == {"images_if_separate", "images_encoded_once", "forwards_saved", "compute_saved_percent"}
     assert [(r["task"], r["probe"]) for r in document["results"]] == [(t, p) for t in tasks for p in probes]
     for result in document["results"]:
         assert set(result) == {"task", "probe", "train_items", "test_items", "trainable_parameters", "accuracy",
-                               "accuracy_reversed", "flip_rate", "per_kind_accuracy", "scores", "skipped"}  # fmt: skip
+                               "accuracy_reversed", "flip_rate", "per_kind_accuracy", "scores", "skipped", "epochs"}  # fmt: skip
+        epochs = result["epochs"]
+        assert set(epochs) == {"chosen", "max", "held_out_manuals", "held_out_items", "curve"}
+        assert 1 <= epochs["chosen"] <= epochs["max"] == document["settings"]["epochs"]
+        if epochs["curve"]:  # held-out manuals are train manuals, and the chosen epoch has the lowest held-out loss
+            assert set(epochs["held_out_manuals"]) <= train_manuals[result["task"]] and 0 < epochs["held_out_items"] < result["train_items"]
+            assert [point["epoch"] for point in epochs["curve"]] == list(range(1, len(epochs["curve"]) + 1))
+            assert min(epochs["curve"], key=lambda point: point["loss"])["epoch"] == epochs["chosen"]
         for key in ("accuracy", "accuracy_reversed", "flip_rate"):
             assert 0.0 <= result[key] <= 100.0
         assert result["trainable_parameters"] > 0 and result["test_items"] > 0
@@ -157,7 +173,7 @@ def test_lego_arta_probe_shares_one_backbone_pass_reuses_the_cache_and_reports(p
             "--epochs", "2", "--device", "cpu", "--cache", str(tmp_path / "cache")]  # fmt: skip
     assert main([*args, "--out", str(tmp_path / "first")]) == 0
     first = json.loads((tmp_path / "first" / "results.json").read_text())
-    check_schema(first, ("state", "order"), ("linear", "attentive", "step"), _test_kinds(probe_data))
+    check_schema(first, ("state", "order"), ("linear", "attentive", "step"), _test_kinds(probe_data), _train_manuals(probe_data))
     shared = first["features"]["shared_pass"]
     assert first["run"]["cache"]["encoded"] == shared["images_encoded_once"] > 0
     assert shared["images_if_separate"] == sum(first["features"]["images_per_task"].values()) > shared["images_encoded_once"]
