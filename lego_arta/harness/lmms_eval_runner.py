@@ -295,10 +295,23 @@ def secret_values(model_args: str) -> list[str]:
     return sorted(set(values), key=lambda v: (-len(v), v))
 
 
+#: Characters that continue a token: a secret is redacted where it stands as a whole value, not
+#: where its characters happen to occur inside a longer word (``api_key=x`` must not turn
+#: ``exec_module`` into ``e***ec_module``).
+_TOKEN_CHAR = r"[A-Za-z0-9_-]"
+
+
 def redact(text: str, secrets: Sequence[str]) -> str:
-    """``text`` with every secret value replaced by :data:`REDACTED` (the log, the results, error messages)."""
+    """``text`` with every secret value, where it stands as a whole value, replaced by :data:`REDACTED`.
+
+    A value stands whole when no letter, digit, ``_`` or ``-`` touches it on either side: after
+    ``=``, in quotes, before ``,`` or a full stop. The log, the results and error messages pass here.
+
+    >>> redact("exec_module api_key=x, key 'x'.", ["x"])
+    "exec_module api_key=***, key '***'."
+    """
     for secret in secrets:
-        text = text.replace(secret, REDACTED)
+        text = re.sub(rf"(?<!{_TOKEN_CHAR}){re.escape(secret)}(?!{_TOKEN_CHAR})", REDACTED, text)
     return text
 
 
