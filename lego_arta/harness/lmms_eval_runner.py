@@ -42,11 +42,14 @@ from lego_arta.atomic import atomic_write_text
 from lego_arta.dataset.benchmark import BENCHMARK_VERSION, UNKNOWN, data_benchmark_version
 from lego_arta.dataset.layout import MANIFEST, README
 from lego_arta.evaluation.built_splits import config_names
+from lego_arta.harness.api_usage import RESULTS_KEY, USAGE_NAME
 from lego_arta.harness.task_docs import DATA_ENV
 from lego_arta.harness.task_files import FOLDER_NAME, write_task_dir
 
 #: Environment variable naming a task folder to use instead of rendering one (a hand-edited copy, say).
 TASKS_DIR_ENV = "LEGO_ARTA_TASKS"
+#: The output folder, told to the lmms-eval process: where a served model keeps its request journal and usage.
+RUN_DIR_ENV = "LEGO_ARTA_RUN_DIR"
 #: The recipe field that decides which configs a build makes.
 RECIPE_CONFIGS_FIELD = "configs"
 #: What lmms-eval logs when ``--tasks`` matched nothing it could load (it then exits 0 without ``--verbosity DEBUG``).
@@ -329,10 +332,12 @@ def _redact_outputs(output: Path, secrets: Sequence[str]) -> None:
             atomic_write_text(path, cleaned)
 
 
-def lmms_eval_environment(data: str, *, offline: bool, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The child's environment: the dataset location, quiet tokenizers, offline unless told otherwise."""
+def lmms_eval_environment(data: str, *, offline: bool, base: Mapping[str, str] | None = None, run_dir: Path | None = None) -> dict[str, str]:
+    """The child's environment: the dataset location, the run's folder, quiet tokenizers, offline unless told otherwise."""
     environment = dict(os.environ if base is None else base)
     environment[DATA_ENV] = data
+    if run_dir is not None:
+        environment[RUN_DIR_ENV] = str(run_dir)
     environment.setdefault("TOKENIZERS_PARALLELISM", "false")
     if offline:
         environment.update(OFFLINE_ENV)
@@ -424,6 +429,7 @@ def run_lmms_eval(
         output.mkdir(parents=True, exist_ok=True)
         earlier = {path: path.stat().st_mtime_ns for path in output.rglob(RESULTS_GLOB)}
         log = output / LOG_NAME
+        (output / USAGE_NAME).unlink(missing_ok=True)  # a served model writes this run's usage afresh
         command = lmms_eval_command(
             model=model, model_args=model_args, tasks=plan.tasks, include_path=task_dir, output=output,
             limit=limit, batch_size=batch_size, extra=extra,
@@ -437,7 +443,7 @@ def run_lmms_eval(
             sink.write(left_out + redact("$ " + " ".join(command), secrets) + "\n")
             sink.flush()
             child = subprocess.Popen(
-                command, cwd=workdir, env=lmms_eval_environment(dataset, offline=offline),
+                command, cwd=workdir, env=lmms_eval_environment(dataset, offline=offline, run_dir=output),
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
             )  # fmt: skip
             assert child.stdout is not None
@@ -464,7 +470,17 @@ def run_lmms_eval(
     if problems:
         listed = "\n".join(f"  - {problem}" for problem in problems)
         raise _failure(f"incomplete lmms-eval run ({results_path}):\n{listed}", log)
+    _attach_usage(results_path, results, output / USAGE_NAME)
     return results_path
+
+
+def _attach_usage(results_path: Path, results: dict[str, Any], usage_path: Path) -> None:
+    """Move a served model's usage (requests, tokens, seconds) into the results JSON, under :data:`RESULTS_KEY`."""
+    if not usage_path.is_file():
+        return
+    results[RESULTS_KEY] = json.loads(usage_path.read_text(encoding="utf-8"))
+    atomic_write_text(results_path, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    usage_path.unlink()  # it lives on in the results JSON, where `lego-arta report` reads it
 
 
 def metric_rows(results_path: Path) -> list[tuple[str, str, float]]:
