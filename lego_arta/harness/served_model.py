@@ -196,7 +196,7 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
                 continue
             _, _, _, doc_id, task, split = request.args
             if answer.p_yes is not None:
-                probabilities.record(str(self.task_dict[task][split][doc_id]["id"]), answer.p_yes)
+                probabilities.record(probabilities.sample_key(str(self.task_dict[task][split][doc_id]["id"]), answer.text), answer.p_yes)
             results.append(GenerationResult(text=answer.text, token_counts=TokenCounts(input_tokens=answer.input_tokens,
                                                                                        output_tokens=answer.output_tokens)))  # fmt: skip
         self.usage.seconds = round(self.usage.seconds + time.monotonic() - started, 3)
