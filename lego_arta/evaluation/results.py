@@ -29,6 +29,7 @@ from typing import Any
 
 from lego_arta.atomic import atomic_write_text
 from lego_arta.dataset.benchmark import UNKNOWN, VERSION_KEY
+from lego_arta.harness.api_usage import RESULTS_KEY as USAGE_KEY
 from lego_arta.harness.task_docs import QUERY_SETTINGS
 from lego_arta.metrics import METRICS
 from lego_arta.study import IN_CONTEXT_EXAMPLES
@@ -226,6 +227,8 @@ class LoadedResults:
     robustness: tuple[Mapping[str, Any], ...] = ()
     #: File → the benchmark version its results were computed on (:data:`~lego_arta.dataset.benchmark.UNKNOWN` when it does not say).
     versions: Mapping[str, str] = field(default_factory=dict)
+    #: (file, API usage block) of each lmms-eval results JSON a served model wrote (requests, tokens, seconds).
+    usage: tuple[tuple[str, Mapping[str, Any]], ...] = ()
 
     def known_versions(self) -> tuple[str, ...]:
         """The distinct benchmark versions the files name, sorted."""
@@ -287,6 +290,7 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
     skipped_files: list[str] = []
     skipped_tasks: list[str] = []
     robustness: list[Mapping[str, Any]] = []
+    usage: list[tuple[str, Mapping[str, Any]]] = []
     versions: dict[str, str] = {}
     origin: dict[tuple[str, str, str, str], str] = {}
     for given in paths:
@@ -305,6 +309,8 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
             elif isinstance(document, Mapping) and is_lmms_eval_results(document):
                 found, other = lmms_eval_rows(document, where=str(path))
                 skipped_tasks.extend(f"{path}: {task}" for task in other)
+                if isinstance(document.get(USAGE_KEY), Mapping):
+                    usage.append((str(path), document[USAGE_KEY]))
             elif given.is_dir():
                 skipped_files.append(str(path))
                 continue
@@ -321,7 +327,7 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
                 versions[str(path)] = document_benchmark_version(document)
             except ValueError as error:
                 raise ValueError(f"{path}: {error}") from error
-    return LoadedResults(tuple(rows), tuple(files), tuple(skipped_files), tuple(skipped_tasks), tuple(robustness), versions)
+    return LoadedResults(tuple(rows), tuple(files), tuple(skipped_files), tuple(skipped_tasks), tuple(robustness), versions, tuple(usage))
 
 
 # --- the study's published numbers --------------------------------------------------------------

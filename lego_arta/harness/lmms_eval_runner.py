@@ -42,11 +42,14 @@ from lego_arta.atomic import atomic_write_text
 from lego_arta.dataset.benchmark import BENCHMARK_VERSION, UNKNOWN, data_benchmark_version
 from lego_arta.dataset.layout import MANIFEST, README
 from lego_arta.evaluation.built_splits import config_names
+from lego_arta.harness.api_usage import RESULTS_KEY, USAGE_NAME
 from lego_arta.harness.task_docs import DATA_ENV
 from lego_arta.harness.task_files import FOLDER_NAME, write_task_dir
 
 #: Environment variable naming a task folder to use instead of rendering one (a hand-edited copy, say).
 TASKS_DIR_ENV = "LEGO_ARTA_TASKS"
+#: The output folder, told to the lmms-eval process: where a served model keeps its request journal and usage.
+RUN_DIR_ENV = "LEGO_ARTA_RUN_DIR"
 #: The recipe field that decides which configs a build makes.
 RECIPE_CONFIGS_FIELD = "configs"
 #: What lmms-eval logs when ``--tasks`` matched nothing it could load (it then exits 0 without ``--verbosity DEBUG``).
@@ -295,10 +298,23 @@ def secret_values(model_args: str) -> list[str]:
     return sorted(set(values), key=lambda v: (-len(v), v))
 
 
+#: Characters that continue a token: a secret is redacted where it stands as a whole value, not
+#: where its characters happen to occur inside a longer word (``api_key=x`` must not turn
+#: ``exec_module`` into ``e***ec_module``).
+_TOKEN_CHAR = r"[A-Za-z0-9_-]"
+
+
 def redact(text: str, secrets: Sequence[str]) -> str:
-    """``text`` with every secret value replaced by :data:`REDACTED` (the log, the results, error messages)."""
+    """``text`` with every secret value, where it stands as a whole value, replaced by :data:`REDACTED`.
+
+    A value stands whole when no letter, digit, ``_`` or ``-`` touches it on either side: after
+    ``=``, in quotes, before ``,`` or a full stop. The log, the results and error messages pass here.
+
+    >>> redact("exec_module api_key=x, key 'x'.", ["x"])
+    "exec_module api_key=***, key '***'."
+    """
     for secret in secrets:
-        text = text.replace(secret, REDACTED)
+        text = re.sub(rf"(?<!{_TOKEN_CHAR}){re.escape(secret)}(?!{_TOKEN_CHAR})", REDACTED, text)
     return text
 
 
@@ -316,10 +332,12 @@ def _redact_outputs(output: Path, secrets: Sequence[str]) -> None:
             atomic_write_text(path, cleaned)
 
 
-def lmms_eval_environment(data: str, *, offline: bool, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The child's environment: the dataset location, quiet tokenizers, offline unless told otherwise."""
+def lmms_eval_environment(data: str, *, offline: bool, base: Mapping[str, str] | None = None, run_dir: Path | None = None) -> dict[str, str]:
+    """The child's environment: the dataset location, the run's folder, quiet tokenizers, offline unless told otherwise."""
     environment = dict(os.environ if base is None else base)
     environment[DATA_ENV] = data
+    if run_dir is not None:
+        environment[RUN_DIR_ENV] = str(run_dir)
     environment.setdefault("TOKENIZERS_PARALLELISM", "false")
     if offline:
         environment.update(OFFLINE_ENV)
@@ -411,6 +429,7 @@ def run_lmms_eval(
         output.mkdir(parents=True, exist_ok=True)
         earlier = {path: path.stat().st_mtime_ns for path in output.rglob(RESULTS_GLOB)}
         log = output / LOG_NAME
+        (output / USAGE_NAME).unlink(missing_ok=True)  # a served model writes this run's usage afresh
         command = lmms_eval_command(
             model=model, model_args=model_args, tasks=plan.tasks, include_path=task_dir, output=output,
             limit=limit, batch_size=batch_size, extra=extra,
@@ -424,7 +443,7 @@ def run_lmms_eval(
             sink.write(left_out + redact("$ " + " ".join(command), secrets) + "\n")
             sink.flush()
             child = subprocess.Popen(
-                command, cwd=workdir, env=lmms_eval_environment(dataset, offline=offline),
+                command, cwd=workdir, env=lmms_eval_environment(dataset, offline=offline, run_dir=output),
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
             )  # fmt: skip
             assert child.stdout is not None
@@ -451,7 +470,17 @@ def run_lmms_eval(
     if problems:
         listed = "\n".join(f"  - {problem}" for problem in problems)
         raise _failure(f"incomplete lmms-eval run ({results_path}):\n{listed}", log)
+    _attach_usage(results_path, results, output / USAGE_NAME)
     return results_path
+
+
+def _attach_usage(results_path: Path, results: dict[str, Any], usage_path: Path) -> None:
+    """Move a served model's usage (requests, tokens, seconds) into the results JSON, under :data:`RESULTS_KEY`."""
+    if not usage_path.is_file():
+        return
+    results[RESULTS_KEY] = json.loads(usage_path.read_text(encoding="utf-8"))
+    atomic_write_text(results_path, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    usage_path.unlink()  # it lives on in the results JSON, where `lego-arta report` reads it
 
 
 def metric_rows(results_path: Path) -> list[tuple[str, str, float]]:

@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lego_arta.harness import lmms_eval_runner
-from lego_arta.harness.lmms_eval_runner import LmmsEvalError, redact, run_lmms_eval, secret_values
+from lego_arta.harness.lmms_eval_runner import REDACTED, LmmsEvalError, redact, run_lmms_eval, secret_values
 
 SECRETS = {"api_key": "sk-live-0123456789", "hf_token": "hf_SeCrEt", "password": "hunter2"}
 MODEL_ARGS = "pretrained=org/model," + ",".join(f"{k}={v}" for k, v in SECRETS.items())
@@ -76,3 +78,23 @@ def test_the_offline_refusal_holds_no_secret(fake_lmms_eval: Path, tmp_path: Pat
     with pytest.raises(LmmsEvalError, match="offline: pass --online to download org/model") as error:
         run_lmms_eval(data=fake_lmms_eval, model="dummy", model_args=MODEL_ARGS, tasks="lego_arta", output=tmp_path / "eval")
     _assert_clean(str(error.value))
+
+
+def test_a_one_letter_key_is_redacted_as_a_value_not_as_a_letter() -> None:
+    """Issue 23: ``api_key=x`` turned every letter x of the log into ``***`` ("e***ec_module")."""
+    log = "DEBUG model_args: model=m,api_key=x\nINFO exec_module loaded; header Authorization: Bearer x\n"
+    assert redact(log, secret_values("model=m,api_key=x")) == (
+        "DEBUG model_args: model=m,api_key=***\nINFO exec_module loaded; header Authorization: Bearer ***\n"
+    )
+
+
+WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", min_size=1, max_size=12)
+SEPARATOR = st.sampled_from([" ", "=", ",", '"', "'", ":", "\n", ". ", "/", "(", ")"])
+
+
+@given(secret=WORD, words=st.lists(WORD, max_size=8), separators=st.lists(SEPARATOR, min_size=10, max_size=10))
+def test_a_secret_standing_alone_is_always_hidden_and_other_words_stay(secret: str, words: list[str], separators: list[str]) -> None:
+    tokens = [*words, secret, *words[:1]]
+    text = "".join(sep + token for sep, token in zip(separators, tokens, strict=False)) + separators[-1]
+    expected = "".join(sep + (REDACTED if token == secret else token) for sep, token in zip(separators, tokens, strict=False)) + separators[-1]
+    assert redact(text, [secret]) == expected

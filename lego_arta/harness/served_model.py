@@ -1,0 +1,238 @@
+"""``--model lego_arta_openai``: lmms-eval's ``async_openai`` backend, made fit for paid runs.
+
+lmms-eval 0.7.3's ``async_openai`` sends chat requests to any OpenAI-compatible endpoint (OpenAI,
+Gemini's and Anthropic's OpenAI-compatible endpoints, vLLM, SGLang, ``transformers serve``) with
+images as data URLs. What a run of thousands of paid requests also needs, this subclass adds:
+
+- **resume**: every answer is journalled in the output folder as it arrives
+  (:mod:`~lego_arta.harness.request_journal`); the same command with the same output folder asks
+  nothing already answered. lmms-eval's ``--use_cache`` does not do this: it stores a batch's
+  answers only after the whole batch returned, so a killed run leaves nothing to reuse.
+- **retries** on 429, 5xx and dropped connections, waiting what ``Retry-After`` asks, else an
+  exponential backoff (:mod:`~lego_arta.harness.api_retry`); other 4xx fail at once;
+- **a budget** (``max_requests``, ``max_tokens``): once reached, no further request is sent, the
+  run ends normally, and the unanswered samples get an empty answer, which scores as missing;
+- **usage** (requests, tokens, seconds) written beside the results (:mod:`~lego_arta.harness.api_usage`);
+- **P(Yes)** from ``logprobs`` where the server returns them, recorded for the task hooks
+  (:mod:`~lego_arta.harness.probabilities`).
+
+The key comes from an environment variable (``api_key_env``, default ``OPENAI_API_KEY``), never
+from ``--model_args``. lmms-eval finds this model through the ``lmms_eval.models`` entry point
+(:mod:`lego_arta.harness.lmms_eval_plugin`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import openai
+from lmms_eval.api.instance import GenerationResult, Instance, TokenCounts
+from lmms_eval.models.chat.async_openai import AsyncOpenAIChat
+from lmms_eval.models.model_utils.usage_metrics import log_usage
+from lmms_eval.protocol import ChatMessages
+from loguru import logger
+
+from lego_arta.atomic import atomic_write_text
+from lego_arta.harness import probabilities
+from lego_arta.harness.logprobs import p_yes_from_logprobs, verdict_words
+from lego_arta.harness.api_retry import RetryPolicy
+from lego_arta.harness.api_usage import USAGE_NAME, Usage
+from lego_arta.harness.lmms_eval_runner import RUN_DIR_ENV
+from lego_arta.harness.request_journal import JOURNAL_NAME, Answer, RequestJournal, request_key
+
+#: The name lmms-eval knows this model by.
+MODEL_NAME = "lego_arta_openai"
+#: Default number of requests in flight.
+DEFAULT_CONCURRENCY = 8
+
+
+class BudgetExhausted(Exception):
+    """The request or token budget is spent: no further request may be sent."""
+
+
+class LegoArtaOpenAI(AsyncOpenAIChat):
+    """An OpenAI-compatible chat endpoint with resume, retries, a budget, usage and P(Yes)."""
+
+    is_simple = False
+
+    def __init__(
+        self,
+        model: str | None = None,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_attempts: int = 6,
+        backoff_s: float = 1.0,
+        max_wait_s: float = 300.0,
+        timeout: float = 600.0,
+        max_requests: int | None = None,
+        max_tokens: int | None = None,
+        logprobs: bool = True,
+        top_logprobs: int = 5,
+        run_dir: str | None = None,
+        batch_size: Any = None,
+        max_batch_size: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if not model:
+            raise ValueError(f"{MODEL_NAME}: model_args needs model=<the endpoint's model id>")
+        key = os.environ.get(str(api_key_env))
+        if not key:
+            raise ValueError(f"{MODEL_NAME}: set the API key in ${api_key_env} (any non-empty value for a local server)")
+        if "api_key" in kwargs:
+            raise ValueError(f"{MODEL_NAME}: keys are read from ${api_key_env}, not from model_args (they would be logged)")
+        super().__init__(model=str(model), base_url=base_url, api_key=key, timeout=int(timeout), num_cpus=int(concurrency),
+                         prefix_aware_queue=False, **kwargs)  # fmt: skip
+        # One client per generate_until call (an httpx client belongs to one event loop); retries are ours.
+        self._client_args = {"api_key": key, "base_url": base_url, "timeout": float(timeout), "max_retries": 0}
+        self.concurrency = max(1, int(concurrency))
+        self.policy = RetryPolicy(max_attempts=int(max_attempts), base_s=float(backoff_s), max_wait_s=float(max_wait_s))
+        self.max_requests = None if max_requests in (None, "") else int(max_requests)
+        self.max_tokens_budget = None if max_tokens in (None, "") else int(max_tokens)
+        self.logprobs = bool(logprobs)
+        self.top_logprobs = int(top_logprobs)
+        folder = run_dir or os.environ.get(RUN_DIR_ENV)
+        self.run_dir = Path(folder) if folder else None
+        self.journal = RequestJournal(self.run_dir / JOURNAL_NAME) if self.run_dir else None
+        self.usage = Usage()
+        self._rng = random.Random(0)
+
+    # --- one request ----------------------------------------------------------------------
+
+    def _payload(self, request: Instance) -> dict[str, Any]:
+        """The chat request of one sample: the task's messages (images as PNG data URLs) and settings."""
+        _, doc_to_messages, gen_kwargs, doc_id, task, split = request.args
+        messages = ChatMessages(messages=doc_to_messages(self.task_dict[task][split][doc_id])).to_openai_messages()
+        return {
+            "model": self.model_version,
+            "messages": messages,
+            "max_tokens": int(gen_kwargs.get("max_new_tokens", 1024)),
+            "temperature": float(gen_kwargs.get("temperature", 0) or 0),
+        }
+
+    def _spend_check(self) -> None:
+        if self.max_requests is not None and self.usage.requests >= self.max_requests:
+            raise BudgetExhausted
+        if self.max_tokens_budget is not None and self.usage.input_tokens + self.usage.output_tokens >= self.max_tokens_budget:
+            raise BudgetExhausted
+
+    async def _ask(self, payload: dict[str, Any]) -> Any:
+        """Send ``payload`` until it is answered, retrying what is worth retrying; raise the last error."""
+        for attempt in range(self.policy.max_attempts):
+            self._spend_check()
+            self.usage.requests += 1
+            body = {**payload, "logprobs": True, "top_logprobs": self.top_logprobs} if self.logprobs else payload
+            try:
+                return await self.client.chat.completions.create(**body)
+            except openai.APIStatusError as error:
+                status, retry_after = error.status_code, error.response.headers.get("retry-after")
+                if status == 400 and self.logprobs and "logprob" in str(error).lower():
+                    logger.warning(f"{MODEL_NAME}: the server refuses logprobs; asking without them (no P(Yes) in this run)")
+                    self.logprobs = False
+                    continue
+                if not self.policy.retryable(status) or attempt + 1 == self.policy.max_attempts:
+                    raise
+            except (openai.APIConnectionError, openai.APITimeoutError):
+                status, retry_after = None, None
+                if attempt + 1 == self.policy.max_attempts:
+                    raise
+            wait = self.policy.delay(attempt, retry_after, self._rng)
+            self.usage.retries += 1
+            logger.info(f"{MODEL_NAME}: attempt {attempt + 1} got {status or 'no answer'}; retrying in {wait:.2f} s")
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _answer(self, request: Instance) -> Answer | None:
+        """The sample's answer: from the journal, else from the endpoint; ``None`` when it stays unanswered."""
+        payload = self._payload(request)
+        key = request_key(payload)
+        known = self.journal.get(key) if self.journal is not None else None
+        if known is not None:
+            self.usage.resumed += 1
+            return known
+        _, _, _, doc_id, task, _ = request.args
+        started = time.monotonic()
+        try:
+            response = await self._ask(payload)
+        except BudgetExhausted:
+            self.usage.budget_exhausted = True
+            return None
+        except openai.OpenAIError as error:
+            self.usage.failed += 1
+            logger.warning(f"{MODEL_NAME}: {task} sample {doc_id} unanswered after {self.policy.max_attempts} attempts: {type(error).__name__}")
+            return None
+        choice = response.choices[0]
+        usage = response.usage
+        answer = Answer(
+            key=key, task=str(task), doc_id=int(doc_id), text=choice.message.content or "",
+            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0), output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            seconds=round(time.monotonic() - started, 3), p_yes=_p_yes(choice, verdict_words(str(task))),
+        )  # fmt: skip
+        self.usage.answered += 1
+        self.usage.input_tokens += answer.input_tokens
+        self.usage.output_tokens += answer.output_tokens
+        log_usage(model_name=self.model_version, task_name=str(task), input_tokens=answer.input_tokens, output_tokens=answer.output_tokens)
+        if self.journal is not None:
+            self.journal.add(answer)
+        return answer
+
+    # --- lmms-eval's entry ----------------------------------------------------------------
+
+    def generate_until(self, requests: list[Instance]) -> list[GenerationResult]:
+        """Answer every request, ``concurrency`` at a time, in the order given; write the usage."""
+        started = time.monotonic()
+        answers = asyncio.run(self._answer_all(requests))
+        results = []
+        for request, answer in zip(requests, answers, strict=True):
+            if answer is None:
+                self.usage.unanswered += 1
+                results.append(GenerationResult(text="", token_counts=TokenCounts()))
+                continue
+            _, _, _, doc_id, task, split = request.args
+            if answer.p_yes is not None:
+                probabilities.record(probabilities.sample_key(str(self.task_dict[task][split][doc_id]["id"]), answer.text), answer.p_yes)
+            results.append(GenerationResult(text=answer.text, token_counts=TokenCounts(input_tokens=answer.input_tokens,
+                                                                                       output_tokens=answer.output_tokens)))  # fmt: skip
+        self.usage.seconds = round(self.usage.seconds + time.monotonic() - started, 3)
+        self._write_usage()
+        if self.usage.budget_exhausted:
+            logger.warning(f"{MODEL_NAME}: budget reached; {self.usage.unanswered} samples unanswered, scored as missing")
+        return results
+
+    async def _answer_all(self, requests: list[Instance]) -> list[Answer | None]:
+        self.client = openai.AsyncOpenAI(**self._client_args)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(request: Instance) -> Answer | None:
+            async with gate:
+                return await self._answer(request)
+
+        try:
+            return list(await asyncio.gather(*(one(request) for request in requests)))
+        finally:
+            await self.client.close()
+
+    def _write_usage(self) -> None:
+        if self.run_dir is None:
+            return
+        journalled = self.journal.answers() if self.journal is not None else []
+        total = {
+            "answered": len(journalled),
+            "input_tokens": sum(a.input_tokens for a in journalled),
+            "output_tokens": sum(a.output_tokens for a in journalled),
+        }
+        atomic_write_text(self.run_dir / USAGE_NAME, json.dumps({"this_run": self.usage.to_dict(), "total": total}, indent=2) + "\n")
+
+
+def _p_yes(choice: Any, words: tuple[str, str] | None) -> float | None:
+    """P(positive verdict) of a chat choice with ``logprobs``; ``None`` for a task without a verdict or a server that sent none."""
+    content = getattr(getattr(choice, "logprobs", None), "content", None)
+    if not content or words is None:
+        return None
+    return p_yes_from_logprobs([position.model_dump() for position in content], words)
