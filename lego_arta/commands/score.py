@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the score table; with ``--out`` write the results file and the per-sample log."""
+    from lego_arta.atomic import name_part
     from lego_arta.evaluation.results import write_results
     from lego_arta.evaluation.scoring import leftover_lines, score_predictions, score_table, write_sample_log
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     for line in leftover_lines(result):
         console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
     if args.out is not None:
-        stem = Path(args.out) / f"{name}-{args.task}"
+        stem = Path(args.out) / f"{name_part(name)}-{args.task}"  # the name is text: it never leaves --out
         extra = {"ids": str(args.ids)} if args.ids is not None else {}
         summary = result.run_summary(name, args.setting, predictions=str(args.predictions), data=str(args.data), **extra)
         write_results(Path(f"{stem}.results.json"), result.rows(name, args.setting), [summary])

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lego_arta.atomic import atomic_write_text
+from lego_arta.atomic import atomic_write_text, name_part
 from lego_arta.qa.formats import Items, is_answer_mode, parse_items, parse_ratings, read_json
 from lego_arta.qa.questionnaire import ITEMS_NAME
 
@@ -203,7 +202,7 @@ def import_labelstudio(exports: list[Path], items_path: Path, out: Path) -> tupl
     for rater, entry in sorted(annotators.items()):
         ratings = {"questionnaire": items.questionnaire, "rater": rater, "started": entry.started, "finished": entry.finished,
                    "answers": sorted(entry.answers, key=lambda a: (order[a["item"]], a["criterion"]))}  # fmt: skip
-        target = Path(out) / f"ratings-{re.sub(r'[^A-Za-z0-9_@.-]+', '_', rater)}.json"
+        target = Path(out) / f"ratings-{name_part(rater)}.json"
         if target in documents:
             raise ValueError(f"annotators {documents[target]['rater']!r} and {rater!r} get the same file name {target.name}")
         try:
