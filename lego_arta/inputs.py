@@ -120,6 +120,6 @@ def read_json_file(path: Path, what: str = "JSON file") -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: the {what} is not valid JSON ({error})") from None
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
     except RecursionError:
-        raise ValueError(f"{path}: the {what} is JSON nested too deeply") from None
+        raise ValueError(f"{path}: JSON nested too deeply (a {what} is a few levels deep)") from None

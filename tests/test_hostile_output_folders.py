@@ -273,3 +273,19 @@ def test_output_kinds_compare_by_label_only() -> None:
     assert OutputKind("build", MANIFEST).accepts({WRITTEN_BY: "lego-arta build"})
     assert not OutputKind("build", MANIFEST).accepts({WRITTEN_BY: "lego-arta export llava"})
     assert not OutputKind("build", MANIFEST).accepts(["lego-arta build"])
+
+
+def test_a_corrupt_synth_json_in_the_cache_is_a_message_naming_it(recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 28: a KeyError traceback. The cache is a synthesis folder; a damaged marker is refused, never guessed at."""
+    from lego_arta.dataset.pipeline import default_raw_dir
+    from lego_arta.dataset.recipe import load_recipe
+
+    out = tmp_path / "built"
+    cache = default_raw_dir(load_recipe(recipe), out)
+    cache.mkdir(parents=True)
+    (cache / "synth.json").write_text('{"manuals": 4}')
+    (cache / "keep.txt").write_text("keep")
+    assert main(["build", str(recipe), "--out", str(out), "--workers", "1"]) == 2
+    compact = "".join(capsys.readouterr().out.split())  # rich wraps long paths
+    assert str(cache) in compact and "synth.jsonwaswrittenbyanunknownwriter" in compact
+    assert (cache / "keep.txt").read_text() == "keep" and not out.exists()

@@ -254,13 +254,14 @@ def llava_view(built: Path) -> Path:
     digest = sha256_file(built / MANIFEST) if (built / MANIFEST).is_file() else ""
     target = built.parent / LLAVA_CACHE_DIR / f"{built.name}-{digest[:16]}"
     recorded = target / MANIFEST
-    if recorded.is_file():
-        try:
-            if json.loads(recorded.read_text(encoding="utf-8"))["exported_from"]["manifest_sha256"] == digest:
-                return target
-        except (json.JSONDecodeError, KeyError, TypeError):
-            pass
-    export_llava(built, target, overwrite=True)
+    with output_lock(target, wait=True):  # a cache: a second run on the same build waits for the first's export
+        if recorded.is_file():
+            try:
+                if json.loads(recorded.read_text(encoding="utf-8"))["exported_from"]["manifest_sha256"] == digest:
+                    return target
+            except (json.JSONDecodeError, KeyError, TypeError):
+                pass
+        export_llava(built, target, overwrite=True)
     return target
 
 

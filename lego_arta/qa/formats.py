@@ -194,7 +194,7 @@ def _item_of(entry: Any, number: int, known: Mapping[str, Any], questionnaire: s
 def _seconds(entry: dict[str, Any], name: str, where: str) -> float:
     spent = entry.get("seconds")
     if isinstance(spent, bool) or not isinstance(spent, (int, float)) or not math.isfinite(spent) or spent < 0:
-        raise ValueError(f"{where}: item {name!r}: 'seconds' must be a finite non-negative number, got {brief(spent)}")
+        raise ValueError(f"{where}: item {name!r}: 'seconds' must be a non-negative number (and finite), got {brief(spent)}")
     return float(spent)
 
 

@@ -189,7 +189,7 @@ def import_labelstudio(exports: list[Path], items_path: Path, out: Path) -> tupl
                 seen[rater, item] = label
                 spent = annotation.get("lead_time", 0.0)
                 if isinstance(spent, bool) or not isinstance(spent, (int, float)) or not math.isfinite(spent) or spent < 0:  # NaN: not JSON for other tools
-                    raise ValueError(f"{label}: lead_time must be a finite non-negative number, got {brief(spent)}")
+                    raise ValueError(f"{label}: lead_time must be a non-negative number (and finite), got {brief(spent)}")
                 created, updated = annotation.get("created_at"), annotation.get("updated_at", annotation.get("created_at"))
                 if not isinstance(created, str) or not isinstance(updated, str):
                     raise ValueError(f"{label}: an annotation needs created_at (and updated_at) times")

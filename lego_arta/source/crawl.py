@@ -51,7 +51,7 @@ from lego_arta.source.discover import (
     site_url,
 )
 from lego_arta.source.fetch import DEFAULT_USER_AGENT, FetchError, InvalidBody, PoliteClient
-from lego_arta.source.layout import SITE_URL, file_name_from_src, images_dir, page_path, split_manual_id
+from lego_arta.source.layout import HTML_PARSER, SITE_URL, file_name_from_src, images_dir, page_path, split_manual_id
 
 IMAGE_SELECTOR = "div.manual-table-container img[src]"
 CONTAINER_SELECTOR = "div.manual-table-container"
@@ -135,7 +135,7 @@ def manual_images(html: str | bytes, page_url: str) -> tuple[ImageRef, ...]:
     Raises :class:`ManualPageError` for a page without rows or images, or with two different
     sources sharing one file name (they would overwrite each other on disk).
     """
-    soup = BeautifulSoup(html, "html.parser")
+    soup = BeautifulSoup(html, HTML_PARSER)
     if soup.select_one(CONTAINER_SELECTOR) is None:
         raise ManualPageError(f"no {CONTAINER_SELECTOR} (not a screen-reader manual page)")
     images: dict[str, ImageRef] = {}
