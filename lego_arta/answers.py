@@ -51,8 +51,9 @@ QWEN_FRAME = 1000.0
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
 _ANGLE_QUAD = rf"<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>"
 _QUAD_RE = re.compile(_ANGLE_QUAD)
-_DELIM = r"\s*\}?\s*<delim>\s*\{?\s*"
-_QWEN_PAIRS = rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)\s*,?\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)"
+#: No two optional runs of spaces touch (``\s*\}?\s*`` backtracks quadratically on a long run of spaces).
+_DELIM = r"\s*(?:\}\s*)?<delim>\s*(?:\{\s*)?"
+_QWEN_PAIRS = rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)\s*(?:,\s*)?\(\s*({_NUM})\s*,\s*({_NUM})\s*\)"
 _QWEN_PAIRS_RE = re.compile(_QWEN_PAIRS)
 _LIST = rf"[\[(]\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*[\])]"
 _LIST_RE = re.compile(_LIST)

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from rich.console import Console
-from rich.markup import escape
 
 from lego_arta.commands import COMMANDS, GROUPS
 from lego_arta.commands.options import canonical_argv
@@ -78,11 +77,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.run(args))
-    except (ValueError, FileExistsError, FileNotFoundError) as error:
-        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-        return 2
+    from lego_arta.errors import guard
+
+    return guard(lambda: args.run(args), console=console)  # expected failures: one line, exit 2; a bug keeps its traceback
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 #: Layer of each top-level name under lego_arta (a subpackage or a module); a module may import
 #: its own layer or lower ones. ``__init__`` is lego_arta itself (``from lego_arta import __version__``).
 LAYER_RANK: dict[str, int] = {
-    **dict.fromkeys(("__init__", "atomic", "checksum", "png", "image", "boxes", "palette", "answers", "metrics", "tasks", "study", "executor"), 0),
+    **dict.fromkeys(("__init__", "atomic", "checksum", "png", "image", "boxes", "palette", "answers", "metrics", "tasks", "study", "executor", "errors", "inputs"), 0),
     "source": 1,
     "parse": 2,
     "annotate": 3,

@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from lego_arta.commands.options import ALPHA, POSITIVE_INT, SEED
+
 HELP = "run the weight-free baselines on a built dataset and write their report"
 GROUP = "evaluate"
 
@@ -21,9 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help=f"folder for {RESULTS_NAME}, {REPORT_STEM}.md and the charts")
     parser.add_argument("--runs", type=Path, default=None, help="folder for predictions and per-sample logs (default: <out>/baselines-runs)")
     parser.add_argument("--split", default=DEFAULT_SPLIT, help="default: %(default)s")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random baseline and of the bootstrap")
-    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: %(default)s)")
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s, 95%% intervals)")
+    parser.add_argument("--seed", type=SEED, default=0, help="seed of the random baseline and of the bootstrap")
+    parser.add_argument("--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: %(default)s)")
+    parser.add_argument("--alpha", type=ALPHA, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s, 95%% intervals)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from lego_arta.commands.options import add_executor_arguments, executor_from
+from lego_arta.commands.options import POSITIVE_INT, SEED, add_executor_arguments, executor_from
 
 HELP = "build the task configs (Hub-layout Parquet, card, manifest) from raw manuals"
 GROUP = "dataset"
@@ -17,8 +17,8 @@ GROUP = "dataset"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", type=Path, help="a recipe YAML file, or a packaged recipe by name: quickstart, study, crawled, probe")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--manuals", type=int, default=None, help="override the recipe's number of synthetic manuals")
-    parser.add_argument("--seed", type=int, default=None, help="override the recipe's seeds")
+    parser.add_argument("--manuals", type=POSITIVE_INT, default=None, help="override the recipe's number of synthetic manuals")
+    parser.add_argument("--seed", type=SEED, default=None, help="override the recipe's seeds")
     parser.add_argument("--raw", type=Path, default=None, help="use this raw-manuals folder instead of the recipe's source")
     add_executor_arguments(parser)
     parser.add_argument("--stats", type=Path, default=None,

@@ -9,6 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from lego_arta.commands.options import ALPHA, POSITIVE_INT, SEED
+
 HELP = "compare two runs on the same split: gaps with intervals and p-values by manual"
 GROUP = "evaluate"
 
@@ -24,9 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", choices=list(TASKS), default=None, help="the task (default: the config whose split holds the ids)")
     parser.add_argument("--split", default=DEFAULT_SPLIT, help="default: %(default)s")
     parser.add_argument("--out", type=Path, default=None, help="write the comparison as JSON to this file")
-    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples and permutations (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s)")
+    parser.add_argument("--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples and permutations (default: %(default)s)")
+    parser.add_argument("--seed", type=SEED, default=0)
+    parser.add_argument("--alpha", type=ALPHA, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="compare runs even when they were computed on different benchmark versions")
 
 

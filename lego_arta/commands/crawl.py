@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from lego_arta.commands.options import POSITIVE_INT, SECONDS, number
+
 HELP = "crawl the LEGO Audio & Braille site into the raw layout"
 GROUP = "source"
 
@@ -21,11 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--discover", choices=DISCOVER_MODES, default="listing",
                         help="find manuals through the listing pages (default) or the WordPress page index")  # fmt: skip
     parser.add_argument("--manual", action="append", metavar="ID", help="crawl only this manual id (repeatable); skips discovery")
-    parser.add_argument("--delay", type=float, default=1.0, help="seconds between requests (default: %(default)s)")
-    parser.add_argument("--limit", type=int, help="crawl only the first N manuals found")
-    parser.add_argument("--retries", type=int, default=4, help="retries per request (default: %(default)s)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per read (default: %(default)s)")
-    parser.add_argument("--deadline", type=float, default=None,
+    parser.add_argument("--delay", type=number(float, low=0, high=3600), default=1.0, help="seconds between requests (default: %(default)s)")
+    parser.add_argument("--limit", type=POSITIVE_INT, help="crawl only the first N manuals found")
+    parser.add_argument("--retries", type=number(int, low=0, high=100), default=4, help="retries per request (default: %(default)s)")
+    parser.add_argument("--timeout", type=SECONDS, default=30.0, help="seconds per read (default: %(default)s)")
+    parser.add_argument("--deadline", type=SECONDS, default=None,
                         help="seconds one request may take in all, redirects and body included (default: 4 x --timeout)")  # fmt: skip
     parser.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                         help="also fetch images from this host (repeatable); other hosts are skipped")  # fmt: skip

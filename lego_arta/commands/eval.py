@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from lego_arta.commands.options import POSITIVE_INT
+
 HELP = "run lmms-eval on the LEGO-ARTA tasks and check every metric came out"
 GROUP = "evaluate"
 
@@ -23,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-args", dest="model_args", default="", help="lmms-eval model_args string (key=value,...)")
     parser.add_argument("--tasks", default="lego_arta", help="tasks or tags, comma-separated (default: %(default)s)")
     parser.add_argument("--out", type=Path, required=True, help="folder for results JSON, samples and the log")
-    parser.add_argument("--limit", type=int, default=None, help="first N test rows per task (smoke runs only)")
-    parser.add_argument("--batch-size", type=int, default=1, help="default: %(default)s")
+    parser.add_argument("--limit", type=POSITIVE_INT, default=None, help="first N test rows per task (smoke runs only)")
+    parser.add_argument("--batch-size", type=POSITIVE_INT, default=1, help="default: %(default)s")
     parser.add_argument("--tasks-dir", type=Path, default=None, help=f"task YAML folder (default: ${TASKS_DIR_ENV}, else rendered from the task specs)")
     parser.add_argument("--online", action="store_true", help="allow Hugging Face Hub downloads (models or a Hub dataset)")
     parser.add_argument("--adapter", type=Path, default=None,

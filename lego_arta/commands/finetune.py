@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lego_arta.commands.options import comma_list
+from lego_arta.commands.options import NON_NEGATIVE_INT, POSITIVE_INT, SEED, comma_list, number
 
 HELP = "LoRA fine-tuning of a Hub VLM on the built conversations (peft + Accelerate)"
 GROUP = "finetune"
@@ -36,40 +36,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="run folder: adapter/, checkpoints/, log, plot, config")
     parser.add_argument("--tasks", type=_tasks, default=TASKS, help=f"comma-separated subset of {','.join(TASKS)} (default: all of them)")
     lora = parser.add_argument_group("LoRA")
-    lora.add_argument("--lora-rank", type=int, default=DEFAULT_RANK, help="default: %(default)s")
-    lora.add_argument("--lora-alpha", type=int, default=DEFAULT_ALPHA, help="default: %(default)s")
-    lora.add_argument("--lora-dropout", type=float, default=DEFAULT_DROPOUT, help="default: %(default)s")
+    lora.add_argument("--lora-rank", type=POSITIVE_INT, default=DEFAULT_RANK, help="default: %(default)s")
+    lora.add_argument("--lora-alpha", type=POSITIVE_INT, default=DEFAULT_ALPHA, help="default: %(default)s")
+    lora.add_argument("--lora-dropout", type=number(float, low=0, high=1, high_open=True), default=DEFAULT_DROPOUT, help="default: %(default)s")
     lora.add_argument("--target-modules", default=None,
                       help="regex (full match) or comma-separated names; default: the language model's q/k/v/o projections")  # fmt: skip
     optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--learning-rate", type=float, default=2e-4, help="default: %(default)s")
-    optim.add_argument("--epochs", type=int, default=1, help="default: %(default)s")
-    optim.add_argument("--max-steps", type=int, default=None, help="stop after N optimizer steps (overrides --epochs)")
-    optim.add_argument("--batch-size", type=int, default=1, help="per device")
-    optim.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
+    optim.add_argument("--learning-rate", type=number(float, low=0, low_open=True), default=2e-4, help="default: %(default)s")
+    optim.add_argument("--epochs", type=POSITIVE_INT, default=1, help="default: %(default)s")
+    optim.add_argument("--max-steps", type=POSITIVE_INT, default=None, help="stop after N optimizer steps (overrides --epochs)")
+    optim.add_argument("--batch-size", type=POSITIVE_INT, default=1, help="per device")
+    optim.add_argument("--grad-accum", type=POSITIVE_INT, default=1, help="micro-batches per optimizer step")
     optim.add_argument("--precision", choices=PRECISIONS, default="bf16", help="base weights and autocast dtype (LoRA weights stay fp32)")
     optim.add_argument("--lr-scheduler", choices=SCHEDULERS, default="linear")
-    optim.add_argument("--warmup-ratio", type=float, default=0.03, help="default: %(default)s")
-    optim.add_argument("--weight-decay", type=float, default=0.0, help="default: %(default)s")
-    optim.add_argument("--max-grad-norm", type=float, default=1.0, help="gradient clipping (0: off)")
+    optim.add_argument("--warmup-ratio", type=number(float, low=0, high=1), default=0.03, help="default: %(default)s")
+    optim.add_argument("--weight-decay", type=number(float, low=0), default=0.0, help="default: %(default)s")
+    optim.add_argument("--max-grad-norm", type=number(float, low=0), default=1.0, help="gradient clipping (0: off)")
     optim.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for memory (7B+ models)")
-    optim.add_argument("--seed", type=int, default=0)
+    optim.add_argument("--seed", type=SEED, default=0)
     run_group = parser.add_argument_group("run")
-    run_group.add_argument("--eval-every", type=int, default=0, help="held-out loss every N steps (always at the end)")
-    run_group.add_argument("--eval-samples", type=int, default=DEFAULT_EVAL_SAMPLES, help="train samples held out for that loss (at most a tenth)")
-    run_group.add_argument("--save-every", type=int, default=0, help="checkpoint every N steps (0: no checkpoints)")
+    run_group.add_argument("--eval-every", type=NON_NEGATIVE_INT, default=0, help="held-out loss every N steps (always at the end)")
+    run_group.add_argument("--eval-samples", type=NON_NEGATIVE_INT, default=DEFAULT_EVAL_SAMPLES, help="train samples held out for that loss (at most a tenth)")
+    run_group.add_argument("--save-every", type=NON_NEGATIVE_INT, default=0, help="checkpoint every N steps (0: no checkpoints)")
     run_group.add_argument("--resume", nargs="?", const="latest", default=None, metavar="CKPT",
                      help="continue from CKPT, or from the newest checkpoint in --out")  # fmt: skip
     run_group.add_argument("--overwrite", action="store_true", help="replace a finished or abandoned run in --out")
-    run_group.add_argument("--max-samples", type=int, default=None, help="train on N samples (seeded choice), for smoke runs")
+    run_group.add_argument("--max-samples", type=POSITIVE_INT, default=None, help="train on N samples (seeded choice), for smoke runs")
     run_group.add_argument("--augment", choices=sorted(AUGMENTERS), default="none", help="training-time text augmentation")
-    run_group.add_argument("--synonym-prob", type=float, default=0.5, help="--augment synonyms: share of exchanges whose verbs are replaced")
+    run_group.add_argument("--synonym-prob", type=number(float, low=0, high=1), default=0.5, help="--augment synonyms: share of exchanges whose verbs are replaced")
     run_group.add_argument("--synonym-depth", type=int, choices=(1, 2), default=2, help="--augment synonyms: first- or second-order synonyms")
-    run_group.add_argument("--augment-negatives", nargs="?", type=float, const=0.25, default=0.0, metavar="P",
+    run_group.add_argument("--augment-negatives", nargs="?", type=number(float, low=0, high=1), const=0.25, default=0.0, metavar="P",
                      help="--augment synonyms: turn a share P (default 0.25) of state Yes samples into antonym No samples")  # fmt: skip
     run_group.add_argument("--chat-template", type=Path, default=None, help="Jinja file replacing the model's chat template")
-    run_group.add_argument("--dataloader-workers", type=int, default=0)
-    run_group.add_argument("--log-every", type=int, default=1, help="log every N optimizer steps")
+    run_group.add_argument("--dataloader-workers", type=NON_NEGATIVE_INT, default=0)
+    run_group.add_argument("--log-every", type=POSITIVE_INT, default=1, help="log every N optimizer steps")
     run_group.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 

@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from lego_arta.commands.options import POSITIVE_INT, SEED, number
+
 HELP = "linear / attentive / STEP probes of a frozen vision backbone on the state and order tasks"
 GROUP = "evaluate"
 
@@ -30,15 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="built dataset folder (lego-arta build) or Hub id")
     parser.add_argument("--task", default="order", help=f"comma-separated probe tasks from {', '.join(PROBE_TASKS)} (default: order)")
     parser.add_argument("--probe", default="linear,attentive,step", help="comma-separated probes: linear, attentive, step (default: all)")
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=None,
                         help="most training epochs; the count used is chosen on held-out train manuals (default 200)")
-    parser.add_argument("--patience", type=int, default=None, help="stop choosing after this many epochs without a better held-out loss (default 20)")
-    parser.add_argument("--holdout", type=float, default=None,
+    parser.add_argument("--patience", type=POSITIVE_INT, default=None, help="stop choosing after this many epochs without a better held-out loss (default 20)")
+    parser.add_argument("--holdout", type=number(float, low=0, high=1), default=None,
                         help="share of the train manuals held out to choose the epochs; 0 trains exactly --epochs (default 0.25)")  # fmt: skip
-    parser.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 1e-3)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=None, help="probe minibatch size (default 32)")
-    parser.add_argument("--backbone-batch", type=int, default=16, help="images per backbone forward pass")
+    parser.add_argument("--lr", type=number(float, low=0, low_open=True), default=None, help="AdamW learning rate (default 1e-3)")
+    parser.add_argument("--seed", type=SEED, default=0)
+    parser.add_argument("--batch-size", type=POSITIVE_INT, default=None, help="probe minibatch size (default 32)")
+    parser.add_argument("--backbone-batch", type=POSITIVE_INT, default=16, help="images per backbone forward pass")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, … (auto: cuda when available)")
     parser.add_argument("--cache", type=Path, default=None, help=f"feature cache folder (default ${CACHE_ENV} or ~/.cache/lego-arta/probe-features)")
     parser.add_argument("--out", type=Path, required=True, help="folder for results.json and the report")

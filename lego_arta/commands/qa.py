@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from lego_arta.commands.options import comma_list
+from lego_arta.commands.options import POSITIVE_INT, SEED, comma_list, number
 
 HELP = "dataset quality assurance: a rating questionnaire (qa make) and its agreement statistics (qa score)"
 GROUP = "dataset"
@@ -28,8 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     make = sub.add_parser("make", help="write a self-contained rating questionnaire (index.html, items.json, images/)")
     make.add_argument("--data", required=True, help="built dataset folder")
     make.add_argument("--out", type=Path, required=True, help="questionnaire folder to write")
-    make.add_argument("--per-task", type=int, default=QA_PAIRS_PER_TASK, help="pairs rated per task (the study: 100)")
-    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--per-task", type=POSITIVE_INT, default=QA_PAIRS_PER_TASK, help="pairs rated per task (the study: 100)")
+    make.add_argument("--seed", type=SEED, default=0)
     make.add_argument("--split", default="test")
     make.add_argument("--mode", choices=("rate", "answer"), default="rate",
                       help="rate: people rate the dataset's pairs (the study); answer: people do the tasks (a human baseline)")  # fmt: skip
@@ -41,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     score.add_argument("--items", type=Path, required=True, help="the questionnaire's items.json")
     score.add_argument("--out", type=Path, required=True,
                        help="folder for qa_scores.json, flagged.json, report.md and charts (answer mode: predictions per person and task)")  # fmt: skip
-    score.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
-    score.add_argument("--min-check-pass", type=float, default=None,
+    score.add_argument("--seed", type=SEED, default=0, help="seed of the bootstrap intervals")
+    score.add_argument("--min-check-pass", type=number(float, low=0, high=1), default=None,
                        help="exclude a rater from a task below this check pass rate (default: the documented rule, 2/3)")  # fmt: skip
     score.set_defaults(qa_run=_score)
     export = sub.add_parser("labelstudio-export", help="a questionnaire as Label Studio projects: a labeling config and tasks per task")

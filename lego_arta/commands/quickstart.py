@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from lego_arta.commands.options import default_workers
+from lego_arta.commands.options import POSITIVE_INT, SEED, default_workers
 
 HELP = "main job on the embedded default data: synthesize 6 manuals, build the configs, load one back"
 GROUP = "start"
@@ -22,9 +22,9 @@ console = Console()
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("out/quickstart"), help="output folder (default: %(default)s)")
-    parser.add_argument("--manuals", type=int, default=6, help="synthetic manuals (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=default_workers(), help="worker processes (default: %(default)s)")
+    parser.add_argument("--manuals", type=POSITIVE_INT, default=6, help="synthetic manuals (default: %(default)s)")
+    parser.add_argument("--seed", type=SEED, default=0)
+    parser.add_argument("--workers", type=POSITIVE_INT, default=default_workers(), help="worker processes (default: %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:

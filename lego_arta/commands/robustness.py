@@ -8,6 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from lego_arta.commands.options import POSITIVE_INT, SEED
+
 HELP = "compare answers on a task and on its unseen-synonym variant (<task>_syn)"
 GROUP = "evaluate"
 
@@ -22,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="built dataset folder with both configs")
     parser.add_argument("--split", default=DEFAULT_SPLIT, help="default: %(default)s")
     parser.add_argument("--out", type=Path, default=None, help="folder for robustness-<task>.json and .md")
-    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="default: %(default)s")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="default: %(default)s")
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--name", default=None, help="the system's name in reports (default: the --original file's stem)")
 
 

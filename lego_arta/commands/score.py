@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from lego_arta.commands.options import ALPHA, POSITIVE_INT, SEED
+
 HELP = "score a predictions file (id -> answer) against a built split, with CIs"
 GROUP = "evaluate"
 
@@ -25,13 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="folder for <name>-<task>.results.json and .samples.jsonl")
     parser.add_argument("--name", default=None, help="system name in results and reports (default: the predictions file name)")
     parser.add_argument("--setting", default=DEFAULT_SETTING, help="query setting recorded in the results (default: %(default)s)")
-    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s, 95%% intervals)")
+    parser.add_argument("--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: %(default)s)")
+    parser.add_argument("--seed", type=SEED, default=0, help="bootstrap seed")
+    parser.add_argument("--alpha", type=ALPHA, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s, 95%% intervals)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the score table; with ``--out`` write the results file and the per-sample log."""
+    from lego_arta.atomic import name_part
     from lego_arta.evaluation.results import write_results
     from lego_arta.evaluation.scoring import leftover_lines, score_predictions, score_table, write_sample_log
 
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     for line in leftover_lines(result):
         console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
     if args.out is not None:
-        stem = Path(args.out) / f"{name}-{args.task}"
+        stem = Path(args.out) / f"{name_part(name)}-{args.task}"  # the name is text: it never leaves --out
         extra = {"ids": str(args.ids)} if args.ids is not None else {}
         summary = result.run_summary(name, args.setting, predictions=str(args.predictions), data=str(args.data), **extra)
         write_results(Path(f"{stem}.results.json"), result.rows(name, args.setting), [summary])

@@ -9,6 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from lego_arta.commands.options import SEED
+
 HELP = "PCA map and within/between-concept similarity of the verb synonyms, before and after LoRA (ACE Fig. 1)"
 GROUP = "finetune"
 
@@ -20,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter or `lego-arta finetune` output folder: adds the after-fine-tuning panel")
     parser.add_argument("--out", type=Path, required=True, help=f"folder for {JSON_NAME} and {PNG_NAME}")
     parser.add_argument("--frame", default=DEFAULT_FRAME, help="sentence each verb is embedded in; {verb} marks its place (default: %(default)r)")
-    parser.add_argument("--split-seed", type=int, default=DEFAULT_SPLIT_SEED, help="seed of the seen/unseen synonym split (the build's seed)")
+    parser.add_argument("--split-seed", type=SEED, default=DEFAULT_SPLIT_SEED, help="seed of the seen/unseen synonym split (the build's seed)")
     parser.add_argument("--synonyms", type=Path, default=None, help="a synonym-tree YAML in the package's format (default: the package's trees)")
 
 

@@ -8,18 +8,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from lego_arta.commands.options import add_executor_arguments, executor_from
+from lego_arta.commands.options import POSITIVE_INT, SEED, add_executor_arguments, executor_from, number
 
 HELP = "generate synthetic raw manuals (HTML + images + truth)"
 GROUP = "source"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--manuals", type=int, default=6, help="number of manuals (default: %(default)s; study scale: 65)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--manuals", type=POSITIVE_INT, default=6, help="number of manuals (default: %(default)s; study scale: 65)")
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--width", type=int, default=1024, help="image width in pixels (default: %(default)s)")
-    parser.add_argument("--height", type=int, default=473, help="image height in pixels (default: %(default)s)")
+    parser.add_argument("--width", type=number(int, low=32, high=8192), default=1024, help="image width in pixels (default: %(default)s)")
+    parser.add_argument("--height", type=number(int, low=32, high=8192), default=473, help="image height in pixels (default: %(default)s)")
     add_executor_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     parser.add_argument("--no-summary", dest="summary", action="store_false", help="skip the statistics table")

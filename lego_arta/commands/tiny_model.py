@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lego_arta.commands.options import POSITIVE_INT, SEED
+
 HELP = "write a tiny random LLaVA (or ViT/DINOv2 probe backbone) for tests and smoke runs (no downloads)"
 GROUP = "tools"
 #: What ``--kind`` writes: the tiny LLaVA, or a tiny vision encoder (:data:`lego_arta.models.tiny_vision.VISION_KINDS`).
@@ -17,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder to write the model and processor to")
     parser.add_argument("--kind", choices=KINDS, default="llava",
                         help="llava: a tiny VLM for eval and finetune (default); vit or dinov2: a tiny vision encoder, a probe backbone")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--hidden-size", type=int, default=DEFAULT_HIDDEN_SIZE, help="default: %(default)s")
-    parser.add_argument("--image-size", type=int, default=DEFAULT_IMAGE_SIZE, help="default: %(default)s")
+    parser.add_argument("--seed", type=SEED, default=0)
+    parser.add_argument("--hidden-size", type=POSITIVE_INT, default=DEFAULT_HIDDEN_SIZE, help="default: %(default)s")
+    parser.add_argument("--image-size", type=POSITIVE_INT, default=DEFAULT_IMAGE_SIZE, help="default: %(default)s")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a folder an earlier tiny-model of the same kind wrote (one holding tiny_vlm.json or tiny_vision.json)")  # fmt: skip
 

@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import Features
 
-from lego_arta.atomic import atomic_directory, atomic_write_text, refuse_overlap
+from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder, output_lock, refuse_overlap
 from lego_arta.checksum import sha256_file
-from lego_arta.dataset.layout import LLAVA_DIR, LLAVA_IMAGES_DIR, MANIFEST, llava_image_name, llava_json_name, shard_name
+from lego_arta.dataset.layout import EXPORT_OUTPUT, LLAVA_DIR, LLAVA_IMAGES_DIR, MANIFEST, llava_image_name, llava_json_name, shard_name
 from lego_arta.tasks import get_task
 
 #: Rows per Parquet row group: small groups keep image-heavy shards quick to stream (push_to_hub uses 100).
@@ -206,11 +206,17 @@ def export_llava(built: Path, out: Path, *, overwrite: bool = False) -> dict[str
     Returns the conversations per split.
     """
     built, out = Path(built), Path(out)
-    manifest = read_build_manifest(built)
-    refuse_overlap(out, built, source_name="BUILT")
+    with output_lock(out):  # one writer per --out, for the whole run
+        manifest = read_build_manifest(built)
+        refuse_overlap(out, built, source_name="BUILT")
+        check_output_folder(out, overwrite=overwrite, owner=EXPORT_OUTPUT)
+        return _export_llava(built, out, manifest, overwrite=overwrite)
+
+
+def _export_llava(built: Path, out: Path, manifest: dict[str, Any], *, overwrite: bool) -> dict[str, int]:
     configs = [c for c in manifest["recipe"].get("configs", manifest["counts"]) if c in manifest["counts"]]
     entries: dict[str, list[dict[str, Any]]] = {}
-    with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
+    with atomic_directory(out, overwrite=overwrite, owner=EXPORT_OUTPUT) as tmp:
         (tmp / LLAVA_DIR / LLAVA_IMAGES_DIR).mkdir(parents=True)
         for config in configs:
             for split in sorted(manifest["counts"][config]):
@@ -229,11 +235,11 @@ def export_llava(built: Path, out: Path, *, overwrite: bool = False) -> dict[str
                             rows.append(_conversation(config, row_id, query, answer, names))
         for split, rows in sorted(entries.items()):
             atomic_write_text(tmp / LLAVA_DIR / llava_json_name(split), json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
-        record = {
+        record = EXPORT_OUTPUT.stamp({
             "exported_from": {"manifest_sha256": sha256_file(built / MANIFEST), "fingerprints": manifest.get("fingerprints", {})},
             "conversations": {split: len(rows) for split, rows in sorted(entries.items())},
             "files": file_checksums(tmp),
-        }
+        })
         atomic_write_text(tmp / MANIFEST, json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record["conversations"]
 
@@ -248,13 +254,14 @@ def llava_view(built: Path) -> Path:
     digest = sha256_file(built / MANIFEST) if (built / MANIFEST).is_file() else ""
     target = built.parent / LLAVA_CACHE_DIR / f"{built.name}-{digest[:16]}"
     recorded = target / MANIFEST
-    if recorded.is_file():
-        try:
-            if json.loads(recorded.read_text(encoding="utf-8"))["exported_from"]["manifest_sha256"] == digest:
-                return target
-        except (json.JSONDecodeError, KeyError, TypeError):
-            pass
-    export_llava(built, target, overwrite=True)
+    with output_lock(target, wait=True):  # a cache: a second run on the same build waits for the first's export
+        if recorded.is_file():
+            try:
+                if json.loads(recorded.read_text(encoding="utf-8"))["exported_from"]["manifest_sha256"] == digest:
+                    return target
+            except (json.JSONDecodeError, KeyError, TypeError):
+                pass
+        export_llava(built, target, overwrite=True)
     return target
 
 

@@ -24,10 +24,16 @@ is for raw manuals) means a reader cannot drift from the writer.
 
 from __future__ import annotations
 
+from lego_arta.atomic import OutputKind
+
 #: The dataset card; ``datasets`` reads a local folder's configs from its front matter.
 README = "README.md"
 #: Every file of the build with its size and sha256, written last; ``push`` verifies against it.
 MANIFEST = "manifest.json"
+#: A build folder: its manifest names ``lego-arta build`` (one from before markers named their kind has a recipe, no ``exported_from``).
+BUILD_OUTPUT = OutputKind("build", MANIFEST, legacy=lambda record: "recipe" in record and "exported_from" not in record)
+#: An export folder: its manifest names ``lego-arta export llava`` (or, older, has ``exported_from``).
+EXPORT_OUTPUT = OutputKind("export llava", MANIFEST, legacy=lambda record: "exported_from" in record)
 #: Folder of the LLaVA conversations and their images (fine-tuning reads it; the Hub card does not).
 LLAVA_DIR = "llava"
 #: Folder of the LLaVA images, inside :data:`LLAVA_DIR`.

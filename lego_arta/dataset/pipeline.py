@@ -27,12 +27,12 @@ from tqdm import tqdm
 from lego_arta import __version__
 from lego_arta.annotate.boundary import BoundaryVote
 from lego_arta.annotate.grounding import Grounder, make_grounder
-from lego_arta.atomic import atomic_directory, atomic_write_text, check_replaceable, refuse_overlap
+from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder, output_lock, refuse_overlap
 from lego_arta.dataset.benchmark import BENCHMARK_VERSION, VERSION_KEY, recipe_digest
 from lego_arta.dataset.card import render_card, task_notes
 from lego_arta.dataset.export import (EmptySplitError, ManualTables, ShardedParquetWriter, content_fingerprint, encode_rows,
                                       file_checksums)
-from lego_arta.dataset.layout import MANIFEST, README
+from lego_arta.dataset.layout import BUILD_OUTPUT, MANIFEST, README
 from lego_arta.dataset.costs import JobCost, JobMeter, RunStats
 from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs, manual_strata, session_votes, vote_and_build_pairs
 from lego_arta.dataset.recipe import BuildRecipe
@@ -81,15 +81,23 @@ def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, work
     if raw is not None or recipe.source.kind == "raw":
         return folder
     s = recipe.source
-    marker = folder / SYNTH_RECORD
-    if marker.is_file():
-        recorded = json.loads(marker.read_text(encoding="utf-8"))
-        shape = (recorded["manuals"], recorded["seed"], recorded["width"], recorded["height"], recorded.get("png_encoder"))
-        if shape == (s.manuals, s.seed, s.width, s.height, ENCODER):  # another encoder wrote other bytes
+    with output_lock(folder, wait=True):  # a cache several builds share: the second waits for the first's synthesis
+        if _synthesized(folder) == (s.manuals, s.seed, s.width, s.height, ENCODER):  # another encoder wrote other bytes
             return folder
-    synthesize(folder, SynthConfig(manuals=s.manuals, seed=s.seed, width=s.width, height=s.height), workers=workers,
-               overwrite=True, progress=progress, executor=executor)  # fmt: skip
+        synthesize(folder, SynthConfig(manuals=s.manuals, seed=s.seed, width=s.width, height=s.height), workers=workers,
+                   overwrite=True, progress=progress, executor=executor)  # fmt: skip
     return folder
+
+
+def _synthesized(folder: Path) -> tuple[Any, ...] | None:
+    """What the synthetic cache ``folder`` holds (manuals, seed, width, height, encoder), or None when
+    it holds nothing usable: a missing or corrupt ``synth.json`` means "synthesize again", not a traceback."""
+    marker = folder / SYNTH_RECORD
+    try:
+        recorded = json.loads(marker.read_bytes())
+        return (recorded["manuals"], recorded["seed"], recorded["width"], recorded["height"], recorded.get("png_encoder"))
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
 
 
 _WORKER_GROUNDER: dict[str, Grounder] = {}
@@ -463,7 +471,7 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
 
     Unreadable manuals, rows and images are counted skips in the manifest, card and result, or
     with ``strict`` an error naming the file. ``out`` may not overlap the raw folder, and
-    ``overwrite`` replaces only an earlier build (a folder holding :data:`MANIFEST`). A config with
+    ``overwrite`` replaces only an earlier build (a folder whose :data:`MANIFEST` names ``lego-arta build``). A config with
     a split without rows (state from manuals without highlights) is left out, and named in the
     summary, the card and the manifest (``absent_configs``); with ``strict``, or when the recipe's
     ``require`` names it, it is an :class:`EmptySplitError`, and nothing is written. So is a build
@@ -475,16 +483,22 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     layout from them when fine-tuning needs it (:func:`lego_arta.dataset.export.export_llava`).
     """
     out = Path(out)
+    with output_lock(out):  # one writer per --out, for the whole run
+        return _build(recipe, out, raw=raw, workers=workers, overwrite=overwrite, progress=progress, strict=strict, exclude=exclude,
+                      executor=executor)  # fmt: skip
+
+
+def _build(recipe: BuildRecipe, out: Path, *, raw: Path | None, workers: int, overwrite: bool, progress: bool, strict: bool,
+           exclude: Collection[str] | None, executor: Executor | None) -> BuildResult:  # fmt: skip
     executor = executor or LocalExecutor(workers)
     refuse_overlap(out, raw_location(recipe, out, raw))
-    if overwrite and out.exists():
-        check_replaceable(out, MANIFEST)
+    check_output_folder(out, overwrite=overwrite, owner=BUILD_OUTPUT)  # before any synthesis
     raw_dir = resolve_raw(recipe, out, raw, workers=executor.workers, progress=progress, executor=executor)
     start, driver_cpu = time.perf_counter(), time.process_time()
     run = RunStats(executor=executor.name, workers=executor.workers)
     config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
     removed: Counter[str] = Counter()
-    with atomic_directory(out, overwrite=overwrite, owner=MANIFEST) as tmp:
+    with atomic_directory(out, overwrite=overwrite, owner=BUILD_OUTPUT) as tmp:
         writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in config_splits[c]}
         if all(split in config_splits[c] for c in recipe.configs for split in SPLITS):
             manuals, splits, tally = _vote_with_pairs(raw_dir, recipe, writers, run, removed, progress=progress,
@@ -513,7 +527,7 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
         card = render_card(recipe, counts, num_bytes, tally.units, tally.skips, load_path=recipe.hub_repo,
                            fingerprints=fingerprints, manuals=len(manuals), absent=absent)
         atomic_write_text(tmp / README, card)
-        manifest = tally.manifest(recipe, counts, fingerprints)
+        manifest = BUILD_OUTPUT.stamp(tally.manifest(recipe, counts, fingerprints))
         manifest["absent_configs"] = {c: {"empty_splits": absent[c], "rows": all_counts[c]} for c in absent}
         if exclude is not None:
             manifest["removed_by_qa"] = {"excluded_ids": len(set(exclude)), "removed": sum(removed.values()), "per_split": dict(sorted(removed.items()))}

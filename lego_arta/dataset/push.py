@@ -2,10 +2,13 @@
 
 A push is refused unless the folder is what ``lego-arta build`` wrote: every file listed in
 ``manifest.json`` still has its recorded size and sha256, and the README's ``configs:`` name
-shards that exist. Files go up with ``HfApi.create_commit`` in batches, data first and the card
-(README.md + manifest.json) last, so the Hub never shows a card whose shards are missing. Files
-already on the Hub with the same content are not sent again, so re-running an interrupted push
-resumes it. Files of an older build under the same top-level folders are deleted in the last
+shards that exist. Files go up with ``HfApi.create_commit`` in batches, and the card
+(README.md + manifest.json) in the last one, so the Hub never shows a card whose shards are missing.
+When the repo already holds a card, the files that card's readers load (the configs' shards) travel
+with the new card in that last commit too: a push that fails on any commit leaves ``load_dataset``
+reading the previous version whole, never an old card over new shards. Files already on the Hub
+with the same content are not sent again (nor are stored LFS objects), so re-running an interrupted
+push finishes it. Files of an older build under the same top-level folders are deleted in the last
 commit: the card's ``<config>/<split>-*`` globs would otherwise load stale shards too.
 
 Not run as a doctest: it needs the Hub.
@@ -64,6 +67,8 @@ class VerifiedFolder:
     configs: tuple[str, ...]
     excluded: tuple[str, ...] = ()
     unlisted: tuple[str, ...] = ()
+    #: The files the card's configs load (what a reader of the card reads).
+    data_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -287,9 +292,11 @@ def verify_built_folder(folder: Path, *, include_llava: bool = True, progress: b
     _raise_problems(root, problems)
 
     configs = read_card_configs(_read_text(root / README), source=str(root / README))
+    data_files: set[str] = set()
     for name, patterns in configs.items():
         for pattern in patterns:
             matched = sorted(p.relative_to(root).as_posix() for p in root.glob(pattern) if p.is_file())
+            data_files.update(matched)
             if not matched:
                 problems.append(f"{README}: config {name!r} data_files {pattern!r} matches no file")
             problems += [f"{path}: data file of config {name!r} not listed in {MANIFEST}" for path in matched if path not in selected]
@@ -303,6 +310,7 @@ def verify_built_folder(folder: Path, *, include_llava: bool = True, progress: b
         configs=tuple(configs),
         excluded=tuple(sorted(set(manifest) - set(selected))),
         unlisted=tuple(p for p in on_disk if p not in manifest and p != MANIFEST),
+        data_files=tuple(sorted(data_files)),
     )
 
 
@@ -316,12 +324,15 @@ def plan_commits(
     *,
     max_files: int = MAX_FILES_PER_COMMIT,
     max_bytes: int = MAX_BYTES_PER_COMMIT,
+    with_card: Iterable[str] = (),
 ) -> CommitPlan:
     """Split the files to send into commits: data first, the card files in the last commit.
 
     Remote files under a top-level folder this push writes, and absent from it, are stale shards of
     an older build: they are deleted in the last commit. Files in ``unchanged`` are not sent. A file
-    larger than ``max_bytes`` gets a commit of its own; the card files always travel together.
+    larger than ``max_bytes`` gets a commit of its own; the card files always travel together, and
+    so do the files in ``with_card`` (the shards a card already on the Hub is read with), whatever
+    the limits: changing them before the card would show readers an old card over new shards.
     """
     if max_files < len(CARD_FILES) or max_bytes < 1:
         raise ValueError(f"max_files must be ≥ {len(CARD_FILES)} and max_bytes ≥ 1")
@@ -330,13 +341,14 @@ def plan_commits(
     managed = {PurePosixPath(p).parts[0] for p in local if "/" in p}
     deletions = tuple(sorted(p for p in remote_paths if p not in local and "/" in p and PurePosixPath(p).parts[0] in managed))
     to_send = [f for f in sorted(files, key=lambda f: f.path) if f.path not in skip]
-    card = [f for f in to_send if f.path in CARD_FILES]
+    last = set(CARD_FILES) | set(with_card)
+    card = [f for f in to_send if f.path in last]
 
     def fits(batch: list[LocalFile], more: list[LocalFile]) -> bool:
         return len(batch) + len(more) <= max_files and sum(f.size for f in batch + more) <= max_bytes
 
     batches: list[list[LocalFile]] = []
-    for item in (f for f in to_send if f.path not in CARD_FILES):
+    for item in (f for f in to_send if f.path not in last):
         if batches and fits(batches[-1], [item]):
             batches[-1].append(item)
         else:
@@ -424,6 +436,7 @@ def push_dataset(
         unchanged_files(verified.root, verified.files, remote),
         max_files=max_files_per_commit,
         max_bytes=max_bytes_per_commit,
+        with_card=verified.data_files if README in remote else (),  # a card on the Hub: its readers' shards change with it
     )
     message = commit_message or DEFAULT_COMMIT_MESSAGE
     infos = []

@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 
 from lego_arta.annotate.grounding import GroundingError, grounder_spec
 from lego_arta.annotate.rendered_negatives import RENDER_KINDS
 from lego_arta.annotate.state_negatives import KINDS as NEGATIVE_KINDS
+from lego_arta.inputs import brief, load_yaml
 from lego_arta.study import IN_CONTEXT_EXAMPLES, KMEANS_CLUSTERS, MIN_DISPLACEMENT, NEGATIVES_PER_STATE, TEST_FRACTION
 from lego_arta.tasks import TASKS, default_task_names
 from lego_arta.tasks.scene import PAIRINGS as SCENE_PAIRINGS
@@ -139,7 +139,7 @@ RECIPE_RULES: dict[str, Rule] = {
 def _check(rules: dict[str, Rule], values: dict[str, Any], where: str, prefix: str = "") -> None:
     for name, rule in rules.items():
         if name in values and (problem := rule.problem(values[name])) is not None:
-            raise RecipeError(f"{where}: field '{prefix}{name}' {problem}, got {values[name]!r}")
+            raise RecipeError(f"{where}: field '{prefix}{name}' {problem}, got {brief(values[name])}")
 
 
 def _check_source(source: SourceSpec, where: str) -> None:
@@ -151,7 +151,7 @@ def _check_source(source: SourceSpec, where: str) -> None:
 def _check_names(names: Any, allowed: tuple[str, ...], name: str, what: str, where: str) -> None:
     """A non-empty list of distinct names from ``allowed`` (a recipe's ``configs``, its ``negatives``)."""
     if not isinstance(names, tuple) or not names or not all(isinstance(n, str) for n in names):
-        raise RecipeError(f"{where}: field '{name}' must be a non-empty list of {what} from {list(allowed)}, got {names!r}")
+        raise RecipeError(f"{where}: field '{name}' must be a non-empty list of {what} from {list(allowed)}, got {brief(names)}")
     bad = [n for n in names if n not in allowed]
     if bad:
         raise RecipeError(f"{where}: field '{name}' names unknown {what} {bad}; expected some of {list(allowed)}")
@@ -167,11 +167,11 @@ def _check_recipe(recipe: BuildRecipe, where: str) -> None:
     _check_names(recipe.negatives, NEGATIVE_KINDS, "negatives", "state negative kinds", where)
     require = recipe.require
     if not isinstance(require, tuple) or not all(isinstance(c, str) for c in require):
-        raise RecipeError(f"{where}: field 'require' must be a list of configs from {list(configs)}, got {require!r}")
+        raise RecipeError(f"{where}: field 'require' must be a list of configs from {list(configs)}, got {brief(require)}")
     if set(require) - set(configs):
         raise RecipeError(f"{where}: field 'require' names {sorted(set(require) - set(configs))}, which the recipe does not build ({list(configs)})")
     if not isinstance(recipe.grounder, str):
-        raise RecipeError(f"{where}: field 'grounder' must be a string, got {recipe.grounder!r}")
+        raise RecipeError(f"{where}: field 'grounder' must be a string, got {brief(recipe.grounder)}")
     try:
         grounder_spec(recipe.grounder)
     except GroundingError as error:
@@ -276,15 +276,15 @@ def recipe_from_dict(data: dict[str, Any], *, where: str = "<recipe>") -> BuildR
     _check(SOURCE_RULES, source, where, "source.")
     configs = data.pop("configs", default_task_names())
     if not isinstance(configs, (list, tuple)):
-        raise RecipeError(f"{where}: field 'configs' must be a non-empty list of task names from {list(TASKS)}, got {configs!r}")
+        raise RecipeError(f"{where}: field 'configs' must be a non-empty list of task names from {list(TASKS)}, got {brief(configs)}")
     if "negatives" in data:
         negatives = data["negatives"]
         if not isinstance(negatives, (list, tuple)):
-            raise RecipeError(f"{where}: field 'negatives' must be a non-empty list of state negative kinds from {list(NEGATIVE_KINDS)}, got {negatives!r}")
+            raise RecipeError(f"{where}: field 'negatives' must be a non-empty list of state negative kinds from {list(NEGATIVE_KINDS)}, got {brief(negatives)}")
         data["negatives"] = tuple(negatives)
     require = data.pop("require", []) or []
     if not isinstance(require, (list, tuple)):
-        raise RecipeError(f"{where}: field 'require' must be a list of configs, got {require!r}")
+        raise RecipeError(f"{where}: field 'require' must be a list of configs, got {brief(require)}")
     data = _as_float(RECIPE_RULES, data)
     _check(RECIPE_RULES, data, where)
     try:
@@ -321,11 +321,11 @@ def load_recipe(path: Path | str) -> BuildRecipe:
     """Read a recipe file, or a packaged recipe by name (:func:`recipe_path`); errors name the file and the field."""
     path = recipe_path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"), str(path))
     except FileNotFoundError as error:
         raise RecipeError(f"{path}: recipe file not found") from error
     except (OSError, UnicodeDecodeError) as error:
         raise RecipeError(f"{path}: cannot read the recipe ({error})") from error
-    except yaml.YAMLError as error:
-        raise RecipeError(f"{path}: not valid YAML ({error})") from error
+    except ValueError as error:  # invalid YAML, an alias, or too large
+        raise RecipeError(str(error)) from None
     return recipe_from_dict(data or {}, where=str(path))

@@ -34,6 +34,7 @@ from lego_arta.harness.task_docs import QUERY_SETTINGS
 from lego_arta.metrics import METRICS
 from lego_arta.study import IN_CONTEXT_EXAMPLES
 from lego_arta.tasks import TASKS
+from lego_arta.tasks.synonym_variants import SUFFIX
 
 
 def task_metrics(task: str) -> tuple[str, ...]:
@@ -272,6 +273,19 @@ def _checked_robustness(document: Mapping[str, Any], *, where: str) -> Mapping[s
     return document
 
 
+def robustness_pairs(document: Mapping[str, Any]) -> int:
+    """Rows answered in both files of a robustness result (``paired``; older files: from ``rows`` and ``missing``).
+
+    >>> robustness_pairs({"rows": 3, "missing": ["a", "a-syn", "b"]})
+    1
+    """
+    if "paired" in document:
+        return int(document["paired"])
+    missing = [str(m) for m in document.get("missing", [])]
+    unanswered = {m.removesuffix(SUFFIX) for m in missing}
+    return max(int(document["rows"]) - len(unanswered), 0)
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -301,7 +315,11 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
         for path in candidates:
             document = _read_json(path)
             if isinstance(document, Mapping) and document.get("format") == ROBUSTNESS_FORMAT:
-                robustness.append(_checked_robustness(document, where=str(path)))
+                checked = _checked_robustness(document, where=str(path))
+                if robustness_pairs(checked) == 0:  # an empty comparison has no numbers to report
+                    skipped_files.append(f"{path} (robustness with no paired rows)")
+                    continue
+                robustness.append(checked)
                 files.append(str(path))
                 continue
             if isinstance(document, Mapping) and document.get("format") == RESULTS_FORMAT:

@@ -46,6 +46,7 @@ class RobustnessResult:
     intervals: dict[str, Interval]
     consistency: float
     missing: tuple[str, ...]
+    paired: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,7 +54,7 @@ class RobustnessResult:
             "metrics": {name: {"original": self.original[name], "variant": self.varied[name], "gap": self.gaps[name],
                                "gap_low": self.intervals[name].low, "gap_high": self.intervals[name].high}
                         for name in self.original},
-            "consistency": self.consistency, "missing": list(self.missing), "resample_unit": RESAMPLE_UNIT,
+            "consistency": self.consistency, "missing": list(self.missing), "paired": self.paired, "resample_unit": RESAMPLE_UNIT,
         }  # fmt: skip
 
 
@@ -83,6 +84,12 @@ def robustness(
     paired = [by_id[r.id[: -len(SUFFIX)]] for r in variant_refs]
     first = join_answers(paired, read_predictions(Path(original)).answers)
     second = join_answers(variant_refs, read_predictions(Path(variant)).answers)
+    unanswered = set(first.missing) | {row_id[: -len(SUFFIX)] for row_id in second.missing}
+    both = len(paired) - len(unanswered)
+    if both == 0:
+        raise ValueError(f"{original} and {variant}: no {task} row of the {split} split has an answer in both files "
+                         f"({len(first.missing)} of {len(paired)} missing in --original, {len(second.missing)} in --variant): "
+                         "are they answers of another split or task?")  # fmt: skip
     columns = reference_columns(task, paired)
     stats_a, stats_b = spec.stats(first.answers, columns), variant_spec.stats(second.answers, reference_columns(variant_task, variant_refs))
     manuals = [reference.manual_id for reference in variant_refs]
@@ -94,7 +101,7 @@ def robustness(
         task=task, variant=variant_task, system=system or Path(original).stem, n_rows=len(paired), original=original_scores, varied=varied_scores,
         gaps={name: varied_scores[name] - original_scores[name] for name in spec.metrics}, intervals=intervals,
         consistency=float(np.mean(spec.consistency(first.answers, second.answers))),
-        missing=first.missing + second.missing,
+        missing=first.missing + second.missing, paired=both,
     )  # fmt: skip
 
 

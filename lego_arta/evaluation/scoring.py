@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -176,28 +176,57 @@ def parse_prediction_line(record: Any, *, where: str) -> tuple[str, str, str]:
     raise ValueError(f"{where}: expected keys id and answer (or an lmms-eval sample with doc_id and filtered_resps), got {sorted(record)}")
 
 
+#: Longest predictions line read: a real answer is under a few kB, an lmms-eval sample line (with its
+#: document) under 100 kB; a longer line is refused before it is held in memory.
+MAX_PREDICTION_LINE_BYTES = 1024**2
+#: Longest answer parsed; a longer one is read up to this length (parsing cost is linear in it, and a
+#: real answer is under a few kB).
+MAX_ANSWER_CHARS = 16 * 1024
+
+
+def _prediction_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of each line, each refused (naming the file and line) when it is over
+    :data:`MAX_PREDICTION_LINE_BYTES` or not UTF-8: memory stays bounded whatever the file holds."""
+    with path.open("rb") as handle:
+        number = 0
+        while line := handle.readline(MAX_PREDICTION_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_PREDICTION_LINE_BYTES:
+                raise ValueError(f"{path}:{number}: line over {MAX_PREDICTION_LINE_BYTES:,} bytes; a predictions line holds one "
+                                 "answer of a few kB (is this the right file?)")  # fmt: skip
+            try:
+                yield number, line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise ValueError(f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start}); save the file as UTF-8") from None
+
+
 def read_predictions(path: Path) -> Predictions:
-    """Read a predictions JSONL (or lmms-eval sample log); blank lines are allowed, duplicate ids are not."""
+    """Read a predictions JSONL (or lmms-eval sample log); blank lines are allowed, duplicate ids are not.
+
+    Bounded on any input: a line over :data:`MAX_PREDICTION_LINE_BYTES` or nested past the JSON
+    reader's depth is an error naming the line, and answers are read up to :data:`MAX_ANSWER_CHARS`.
+    """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"predictions file {path} does not exist")
+        raise FileNotFoundError(f"predictions file {path} does not exist" + (" (it is a folder)" if path.is_dir() else ""))
     answers: dict[str, str] = {}
     lines: dict[str, int] = {}
     kinds: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{where}: not valid JSON ({error.msg})") from error
-            row_id, answer, kind = parse_prediction_line(record, where=where)
-            if row_id in answers:
-                raise ValueError(f"{where}: id {row_id!r} was already predicted on line {lines[row_id]}")
-            answers[row_id], lines[row_id] = answer, number
-            kinds.add(kind)
+    for number, line in _prediction_lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{where}: not valid JSON ({error.msg})") from error
+        except RecursionError:
+            raise ValueError(f"{where}: JSON nested too deeply (expected an object with id and answer)") from None
+        row_id, answer, kind = parse_prediction_line(record, where=where)
+        if row_id in answers:
+            raise ValueError(f"{where}: id {row_id!r} was already predicted on line {lines[row_id]}")
+        answers[row_id], lines[row_id] = answer[:MAX_ANSWER_CHARS], number
+        kinds.add(kind)
     if not answers:
         raise ValueError(f"{path}: no predictions (expected JSON lines with id and answer)")
     return Predictions(answers, str(path), " + ".join(sorted(kinds)))

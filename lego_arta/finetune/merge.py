@@ -17,7 +17,7 @@ import json
 import logging
 from pathlib import Path
 
-from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder
+from lego_arta.atomic import OutputKind, atomic_directory, atomic_write_text, check_output_folder, output_lock
 from lego_arta.checksum import sha256_file
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ RUN_ADAPTER_DIR = "adapter"
 MERGED_DIR = "merged"
 #: Written into a merged folder: which base and adapter it came from (and lets a re-run reuse it).
 MERGE_RECORD = "merged_from.json"
+#: A merged model folder (only ``merge`` writes :data:`MERGE_RECORD`, so an older one without a kind is one too).
+MERGE_OUTPUT = OutputKind("merge", MERGE_RECORD, legacy=lambda record: True)
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "tokenizer_config.json")
 
 
@@ -68,17 +70,18 @@ def merge_adapter(adapter: Path, out_dir: Path, *, base: str | None = None, dtyp
 
     from lego_arta.finetune.vlm import load_model, load_processor
 
-    check_output_folder(Path(out_dir), overwrite=overwrite, owner=MERGE_RECORD)
-    adapter = find_adapter(adapter)
-    base = base or adapter_base_model(adapter)
-    model = load_model(base, dtype=dtype)
-    merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-    processor = load_processor(adapter if _has_processor(adapter) else base)
-    record = {"base": base, "adapter": str(adapter.resolve()), "adapter_sha256": _adapter_digest(adapter), "dtype": str(next(merged.parameters()).dtype)}
-    with atomic_directory(Path(out_dir), overwrite=overwrite, owner=MERGE_RECORD) as tmp, torch.no_grad():
-        merged.save_pretrained(tmp)
-        processor.save_pretrained(tmp)
-        atomic_write_text(tmp / MERGE_RECORD, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    with output_lock(Path(out_dir)):  # one writer per output folder, from the check to the swap
+        check_output_folder(Path(out_dir), overwrite=overwrite, owner=MERGE_OUTPUT)
+        adapter = find_adapter(adapter)
+        base = base or adapter_base_model(adapter)
+        model = load_model(base, dtype=dtype)
+        merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+        processor = load_processor(adapter if _has_processor(adapter) else base)
+        record = {"base": base, "adapter": str(adapter.resolve()), "adapter_sha256": _adapter_digest(adapter), "dtype": str(next(merged.parameters()).dtype)}
+        with atomic_directory(Path(out_dir), overwrite=overwrite, owner=MERGE_OUTPUT) as tmp, torch.no_grad():
+            merged.save_pretrained(tmp)
+            processor.save_pretrained(tmp)
+            atomic_write_text(tmp / MERGE_RECORD, json.dumps(MERGE_OUTPUT.stamp(record), indent=1, sort_keys=True) + "\n")
     return Path(out_dir)
 
 

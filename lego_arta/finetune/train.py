@@ -23,9 +23,11 @@ Not run as a doctest: it needs a model and a build, and trains.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -34,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from lego_arta.atomic import atomic_directory, atomic_write_text
+from lego_arta.atomic import atomic_directory, atomic_write_text, output_lock
 from lego_arta.dataset.layout import MANIFEST
 from lego_arta.finetune.augment import TextAugmenter, make_augmenter, replay_counts
 from lego_arta.finetune.data import (
@@ -670,5 +672,11 @@ class _Run:
 
 
 def finetune(config: FinetuneConfig) -> FinetuneResult:
-    """Train a LoRA adapter as ``config`` says; write it and its records under ``config.output``."""
-    return _Run(config).run()
+    """Train a LoRA adapter as ``config`` says; write it and its records under ``config.output``.
+
+    The main process holds ``config.output``'s one-writer lock for the whole run (the other ranks
+    of an ``accelerate launch`` write into the same run), so a second run into it refuses at once.
+    """
+    main_process = os.environ.get("RANK", "0") in ("", "0")
+    with output_lock(Path(config.output)) if main_process else contextlib.nullcontext():
+        return _Run(config).run()

@@ -19,13 +19,15 @@ import string
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder
+from lego_arta.atomic import OutputKind, atomic_directory, atomic_write_text, check_output_folder
 from lego_arta.tasks import TASKS
 from lego_arta.tasks.synonyms import load_trees
 
 #: Written into the model folder: the spec it was built from, and the mark ``--overwrite`` looks
 #: for, so only a folder this command wrote is replaced (never a real model's folder).
 TINY_RECORD = "tiny_vlm.json"
+#: A tiny-model folder (only ``tiny-model`` writes :data:`TINY_RECORD`).
+TINY_OUTPUT = OutputKind("tiny-model", TINY_RECORD, legacy=lambda record: True)
 
 IMAGE_TOKEN = "<image>"
 BOS_TOKEN = "<s>"
@@ -253,7 +255,7 @@ def build_tiny_vlm(
     """
     spec = TinyVlmSpec(seed=seed, hidden_size=hidden_size, image_size=image_size, patch_size=patch_size)
     out_dir = Path(out_dir)
-    check_output_folder(out_dir, overwrite=overwrite, owner=TINY_RECORD)
+    check_output_folder(out_dir, overwrite=overwrite, owner=TINY_OUTPUT)
     processor = build_processor(spec)
     tokenizer = processor.tokenizer
     special_ids = {
@@ -262,8 +264,8 @@ def build_tiny_vlm(
         "pad": tokenizer.pad_token_id,
     }
     model = build_model(spec, vocab_size=len(tokenizer), image_token_id=processor.image_token_id, special_ids=special_ids)
-    with atomic_directory(out_dir, overwrite=overwrite, owner=TINY_RECORD) as tmp:
+    with atomic_directory(out_dir, overwrite=overwrite, owner=TINY_OUTPUT) as tmp:
         model.save_pretrained(tmp)
         processor.save_pretrained(tmp)
-        atomic_write_text(tmp / TINY_RECORD, json.dumps(asdict(spec), indent=1, sort_keys=True) + "\n")
+        atomic_write_text(tmp / TINY_RECORD, json.dumps(TINY_OUTPUT.stamp(asdict(spec)), indent=1, sort_keys=True) + "\n")
     return out_dir

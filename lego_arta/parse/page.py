@@ -11,6 +11,8 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 
+from lego_arta.source.layout import HTML_PARSER
+
 #: Span classes that tag entities inside a ``.txtbox`` (SPEC §1).
 ENTITY_CLASSES: tuple[str, ...] = ("verb", "det", "colorinfo", "theme", "target", "suffix")
 
@@ -182,7 +184,7 @@ def parse_page(html: str, *, source: Path | str = "<page>") -> Page:
     """
     if len(html) > MAX_PAGE_CHARS:
         raise PageFormatError(f"{source}: page of {len(html):,} characters is larger than the {MAX_PAGE_CHARS:,} accepted")
-    soup = BeautifulSoup(html, "html.parser")
+    soup = BeautifulSoup(html, HTML_PARSER)
     container = soup.select_one("div.manual-table-container")
     if container is None:
         raise PageFormatError(f"{source}: no div.manual-table-container (not a screen-reader manual page)")

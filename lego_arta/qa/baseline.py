@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shlex
 from collections.abc import Set
 from importlib import resources
@@ -36,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from lego_arta.atomic import atomic_write_text, check_output_folder, refuse_overlap
+from lego_arta.atomic import atomic_write_text, check_output_folder, name_part, refuse_overlap
 from lego_arta.evaluation.scoring import write_predictions
 from lego_arta.qa.formats import ANSWER_KINDS, ANSWER_MODE, Answer, AnswerItem, Answers, load_answers, parse_answer_items, read_json
 from lego_arta.qa.questionnaire import (
@@ -76,12 +75,12 @@ def ids_name(task: str) -> str:
 
 
 def predictions_name(person: str, task: str) -> str:
-    """``human-<person>-<task>.jsonl``, the person's name kept to letters, digits, ``_`` and ``-``.
+    """``human-<person>-<task>.jsonl``, the person's name made safe by :func:`lego_arta.atomic.name_part`.
 
     >>> predictions_name("Ann Lee", "state")
     'human-Ann_Lee-state.jsonl'
     """
-    return f"human-{re.sub(r'[^A-Za-z0-9_-]+', '_', person)}-{task}.jsonl"
+    return f"human-{name_part(person)}-{task}.jsonl"
 
 
 def prompt_text(task: str, row: dict[str, Any]) -> str:

@@ -31,13 +31,14 @@ scored as an empty answer), but an answer that is there must be valid.
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from lego_arta.inputs import brief, read_json_file
 from lego_arta.qa.criteria import CRITERIA
 
 
@@ -84,13 +85,8 @@ class Ratings:
 
 
 def read_json(path: Path) -> Any:
-    """A JSON file's document; a missing or malformed file is an error naming it."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
+    """A JSON file's document; a missing, malformed, deep or non-UTF-8 file (or a folder) is an error naming it."""
+    return read_json_file(Path(path))
 
 
 def _criteria(document: dict[str, Any], where: str) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -197,8 +193,8 @@ def _item_of(entry: Any, number: int, known: Mapping[str, Any], questionnaire: s
 
 def _seconds(entry: dict[str, Any], name: str, where: str) -> float:
     spent = entry.get("seconds")
-    if isinstance(spent, bool) or not isinstance(spent, (int, float)) or spent < 0:
-        raise ValueError(f"{where}: item {name!r}: 'seconds' must be a non-negative number, got {spent!r}")
+    if isinstance(spent, bool) or not isinstance(spent, (int, float)) or not math.isfinite(spent) or spent < 0:
+        raise ValueError(f"{where}: item {name!r}: 'seconds' must be a non-negative number (and finite), got {brief(spent)}")
     return float(spent)
 
 

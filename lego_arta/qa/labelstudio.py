@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import base64
 import json
-import re
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lego_arta.atomic import atomic_write_text
+from lego_arta.atomic import atomic_write_text, name_part
+from lego_arta.inputs import brief
 from lego_arta.qa.formats import Items, is_answer_mode, parse_items, parse_ratings, read_json
 from lego_arta.qa.questionnaire import ITEMS_NAME
 
@@ -187,8 +188,8 @@ def import_labelstudio(exports: list[Path], items_path: Path, out: Path) -> tupl
                     raise ValueError(f"{label}: {rater} annotated item {item!r} twice (also in {seen[rater, item]})")
                 seen[rater, item] = label
                 spent = annotation.get("lead_time", 0.0)
-                if isinstance(spent, bool) or not isinstance(spent, (int, float)) or spent < 0:
-                    raise ValueError(f"{label}: lead_time must be a non-negative number, got {spent!r}")
+                if isinstance(spent, bool) or not isinstance(spent, (int, float)) or not math.isfinite(spent) or spent < 0:  # NaN: not JSON for other tools
+                    raise ValueError(f"{label}: lead_time must be a non-negative number (and finite), got {brief(spent)}")
                 created, updated = annotation.get("created_at"), annotation.get("updated_at", annotation.get("created_at"))
                 if not isinstance(created, str) or not isinstance(updated, str):
                     raise ValueError(f"{label}: an annotation needs created_at (and updated_at) times")
@@ -203,7 +204,7 @@ def import_labelstudio(exports: list[Path], items_path: Path, out: Path) -> tupl
     for rater, entry in sorted(annotators.items()):
         ratings = {"questionnaire": items.questionnaire, "rater": rater, "started": entry.started, "finished": entry.finished,
                    "answers": sorted(entry.answers, key=lambda a: (order[a["item"]], a["criterion"]))}  # fmt: skip
-        target = Path(out) / f"ratings-{re.sub(r'[^A-Za-z0-9_@.-]+', '_', rater)}.json"
+        target = Path(out) / f"ratings-{name_part(rater)}.json"
         if target in documents:
             raise ValueError(f"annotators {documents[target]['rater']!r} and {rater!r} get the same file name {target.name}")
         try:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from lego_arta.atomic import atomic_write_bytes, atomic_write_text
+from lego_arta.inputs import read_json_file
 from lego_arta.metrics.bootstrap import DEFAULT_ALPHA, DEFAULT_RESAMPLES, bootstrap_ci
 from lego_arta.qa.agreement import agreement
 from lego_arta.qa.criteria import CRITERIA
@@ -108,6 +109,11 @@ def score_ratings(items_path: Path, ratings_paths: list[Path], *, min_check_pass
     rates = {r.rater: check_pass_rates(items, r) for r in raters}
     kept = {task: [r for r in raters if rates[r.rater][task] is None or rates[r.rater][task] >= min_check_pass - 1e-12]  # type: ignore[operator]
             for task in items.tasks}  # fmt: skip
+    empty = [task for task in items.tasks if not kept[task]]
+    if empty:  # no statistic can be computed from nobody: say so before anything is written
+        rates_shown = "; ".join(f"{r.rater}: {', '.join(f'{t} {_rounded(v)}' for t, v in rates[r.rater].items())}" for r in raters[:10])
+        raise ValueError(f"qa score: every rater is excluded from {', '.join(empty)} (check pass rate below {min_check_pass:g}; {rates_shown}); "
+                         "nothing written. Collect more ratings or lower --min-check-pass")  # fmt: skip
     tasks: dict[str, dict[str, Any]] = {}
     matrices: dict[tuple[str, str], np.ndarray] = {}
     levels: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -168,12 +174,7 @@ def write_outputs(result: QAResult, out: Path) -> None:
 
 def read_flagged(path: Path) -> set[str]:
     """The pair ids of a flagged.json (what ``lego-arta build --exclude`` drops)."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such flagged file") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
+    document = read_json_file(Path(path), "flagged file")
     pairs = document.get("pairs") if isinstance(document, dict) else None
     if not isinstance(pairs, list) or not all(isinstance(p, dict) and isinstance(p.get("pair_id"), str) for p in pairs):
         raise ValueError(f"{path}: expected {{'pairs': [{{'pair_id': ...}}, ...]}} as qa score writes it")

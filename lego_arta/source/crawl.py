@@ -25,6 +25,7 @@ Not run as a doctest: it needs the network.
 from __future__ import annotations
 
 import io
+import math
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from lego_arta.source.discover import (
     site_url,
 )
 from lego_arta.source.fetch import DEFAULT_USER_AGENT, FetchError, InvalidBody, PoliteClient
-from lego_arta.source.layout import SITE_URL, file_name_from_src, images_dir, page_path, split_manual_id
+from lego_arta.source.layout import HTML_PARSER, SITE_URL, file_name_from_src, images_dir, page_path, split_manual_id
 
 IMAGE_SELECTOR = "div.manual-table-container img[src]"
 CONTAINER_SELECTOR = "div.manual-table-container"
@@ -134,7 +135,7 @@ def manual_images(html: str | bytes, page_url: str) -> tuple[ImageRef, ...]:
     Raises :class:`ManualPageError` for a page without rows or images, or with two different
     sources sharing one file name (they would overwrite each other on disk).
     """
-    soup = BeautifulSoup(html, "html.parser")
+    soup = BeautifulSoup(html, HTML_PARSER)
     if soup.select_one(CONTAINER_SELECTOR) is None:
         raise ManualPageError(f"no {CONTAINER_SELECTOR} (not a screen-reader manual page)")
     images: dict[str, ImageRef] = {}
@@ -282,6 +283,9 @@ def crawl(
         raise ValueError(f"discover must be one of {', '.join(DISCOVER_MODES)}; got {discover!r}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1; got {limit}")
+    for name, value, low in (("delay", delay, 0.0), ("timeout", timeout, 0.0), ("deadline", deadline, 0.0)):
+        if value is not None and not (math.isfinite(value) and value >= low and (name == "delay" or value > 0)):
+            raise ValueError(f"{name} must be a finite number of seconds above 0 (delay: 0 or more); got {value}")  # nan: the deadline was off
     for manual in manuals or ():
         split_manual_id(manual)
     out.mkdir(parents=True, exist_ok=True)
@@ -289,7 +293,10 @@ def crawl(
         base_url, delay=delay, retries=retries, backoff=backoff, timeout=timeout, user_agent=user_agent,
         deadline=deadline, allow_hosts=allow_hosts,
     ) as client:
-        client.load_robots()
+        try:
+            client.load_robots()
+        except FetchError as error:
+            raise CrawlError(f"cannot reach {base_url}: {error.reason}; check --base-url and the network") from None
         refs, outcomes = _manuals_to_crawl(client, base_url, discover, manuals, limit, progress)
         for ref in tqdm(refs, desc="crawl", unit="manual", disable=not progress, file=sys.stderr):
             outcomes.append(crawl_manual(client, ref, out, progress=progress))

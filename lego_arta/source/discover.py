@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup
 
 from lego_arta.source.fetch import FetchError, PoliteClient
-from lego_arta.source.layout import LISTING_PATH, PAGE_INDEX_PATH, split_manual_id
+from lego_arta.source.layout import HTML_PARSER, LISTING_PATH, PAGE_INDEX_PATH, split_manual_id
 
 DiscoverMode = Literal["listing", "index"]
 DISCOVER_MODES: tuple[DiscoverMode, ...] = ("listing", "index")
@@ -93,7 +93,7 @@ def manual_id_from_url(url: str) -> str | None:
 
 def listing_set_pages(html: str | bytes, page_url: str) -> tuple[str, ...]:
     """Absolute URLs of the set pages carded on one listing page, in page order, without repeats."""
-    soup = BeautifulSoup(html, "html.parser")
+    soup = BeautifulSoup(html, HTML_PARSER)
     urls = (urljoin(page_url, str(card["href"]).strip()) for card in soup.select(CARD_SELECTOR))
     return tuple(dict.fromkeys(urls))
 
@@ -101,7 +101,7 @@ def listing_set_pages(html: str | bytes, page_url: str) -> tuple[str, ...]:
 def manual_page_link(html: str | bytes, set_url: str) -> str | None:
     """The manual page a set page links to: the first ``a.button.icon`` whose target reads as a
     manual id. Accepts pages with or without ``-readscr`` (one real page lacks it)."""
-    soup = BeautifulSoup(html, "html.parser")
+    soup = BeautifulSoup(html, HTML_PARSER)
     for button in soup.select(MANUAL_BUTTON_SELECTOR):
         url = urljoin(set_url, str(button["href"]).strip())
         if manual_id_from_url(url) is not None:

@@ -47,10 +47,12 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 class FetchError(RuntimeError):
     """A URL that could not be fetched even after every retry; the message says why."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, *, no_answer: bool = False) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
+        #: The last attempt got no HTTP answer at all (refused, unknown host, timed out): the site may be down or mistyped.
+        self.no_answer = no_answer
 
 
 class _TooSlow(Exception):
@@ -186,13 +188,17 @@ class PoliteClient:
         """Fetch and apply the site's robots.txt (urllib.robotparser rules).
 
         Like :meth:`RobotFileParser.read`: 401/403 forbid everything, any other 4xx allows
-        everything, and a robots.txt that stays unreachable (5xx after retries) forbids everything.
+        everything, and a robots.txt that stays unavailable (5xx after retries) forbids everything.
+        A site that gives no HTTP answer at all (down, or a mistyped host) raises the
+        :class:`FetchError`: reporting every manual as "disallowed by robots.txt" would hide it.
         A ``Crawl-delay`` for our agent raises the pause between requests.
         """
         robots = RobotFileParser(urljoin(self.base_url, ROBOTS_PATH))
         try:
             response = self.fetch(robots.url)
-        except FetchError:
+        except FetchError as error:
+            if error.no_answer:
+                raise
             robots.disallow_all = True
         else:
             if response.status in (401, 403):
@@ -230,6 +236,7 @@ class PoliteClient:
         """
         reason = "no attempt made"
         retry_after: float | None = None
+        no_answer = False
         for attempt in range(self.retries + 1):
             if attempt:
                 self._sleep(backoff_delay(self.backoff, attempt - 1, retry_after))
@@ -240,11 +247,12 @@ class PoliteClient:
                 reason = f"truncated body ({error})"
                 continue
             except _TooSlow as error:
-                reason = str(error)
+                reason, no_answer = str(error), False
                 continue
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
-                reason = f"{type(error).__name__}: {error}"
+                reason, no_answer = f"{type(error).__name__}: {error}", True
                 continue
+            no_answer = False
             headers = dict(response.headers)
             status = response.status_code
             if status in RETRY_STATUSES and status not in final_statuses:
@@ -267,7 +275,7 @@ class PoliteClient:
                     continue
             return Fetched(url=url, status=status, content=body, headers=headers)
         tries = self.retries + 1
-        raise FetchError(url, f"{reason} (after {tries} attempt{'s' if tries > 1 else ''})")
+        raise FetchError(url, f"{reason} (after {tries} attempt{'s' if tries > 1 else ''})", no_answer=no_answer)
 
     def host_allowed(self, url: str) -> bool:
         """Whether ``url`` is on the site's host or one the user allowed."""

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from lego_arta.inputs import brief, load_yaml
+
 #: Share of each tree's non-root words held out as unseen (test-only) synonyms.
 UNSEEN_FRACTION = 0.5
 
@@ -64,11 +66,11 @@ class Vocabulary:
 
 def _tree(root: str, data: Any, where: str) -> SynonymTree:
     if not isinstance(data, Mapping) or root not in data:
-        raise ValueError(f"{where}: tree {root!r} must map first-order synonyms to lists and list {root!r} itself first-order")
+        raise ValueError(f"{where}: tree {brief(root)} must map first-order synonyms to lists and list {brief(root)} itself first-order")
     first: dict[str, tuple[str, ...]] = {}
     for parent, children in data.items():
         if not isinstance(children, list) or not children or children[0] != parent:
-            raise ValueError(f"{where}: {root} → {parent}: expected a list of second-order synonyms starting with {parent!r}")
+            raise ValueError(f"{where}: {root} → {parent}: expected a list of second-order synonyms starting with {brief(parent)}")
         first[str(parent)] = tuple(str(child) for child in children)
     return SynonymTree(root, first)
 
@@ -77,7 +79,7 @@ def load_trees(path: Path | None = None) -> Vocabulary:
     """The package's trees, or a file of the same shape (an LLM-generated tree, say)."""
     if path is None:
         return _package_trees()
-    return _parse(yaml.safe_load(Path(path).read_text(encoding="utf-8")), str(path))
+    return _parse(load_yaml(Path(path).read_text(encoding="utf-8"), str(path)), str(path))
 
 
 @cache
@@ -89,11 +91,13 @@ def _package_trees() -> Vocabulary:
 def _parse(data: Any, where: str) -> Vocabulary:
     if not isinstance(data, Mapping) or not isinstance(data.get("trees"), Mapping):
         raise ValueError(f"{where}: expected a mapping with a 'trees' mapping")
+    if not data["trees"]:
+        raise ValueError(f"{where}: 'trees' is empty; give at least one tree (root: {{root: [root, ...], ...}})")
     trees = {str(root): _tree(str(root), tree, where) for root, tree in data["trees"].items()}
     context = {str(word): str(root) for word, root in (data.get("context") or {}).items()}
     unknown = sorted(root for root in context.values() if root not in trees)
     if unknown:
-        raise ValueError(f"{where}: context verbs name trees that do not exist: {unknown}")
+        raise ValueError(f"{where}: context verbs name trees that do not exist: {brief(unknown)}")
     return Vocabulary(trees, context, {str(k): str(v) for k, v in (data.get("antonyms") or {}).items()})
 
 

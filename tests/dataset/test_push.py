@@ -290,6 +290,74 @@ def test_no_llava_leaves_the_llava_folder_out(built_folder: Path, hub: HubStandI
     assert {"README.md", "manifest.json", _first(built_folder, "state/test-*")} <= remote
 
 
+def _load_counts(folders: list[Path], tmp_path: Path) -> list[object]:
+    """What ``load_dataset`` reads from each folder (rows per config and split), or the error it raises."""
+    script = (
+        "import json, sys, datasets\n"
+        "out = []\n"
+        "for folder in sys.argv[1:]:\n"
+        "    try:\n"
+        "        out.append({c: {s: d.num_rows for s, d in datasets.load_dataset(folder, c).items()} for c in %r})\n"
+        "    except Exception as error:\n"
+        "        out.append(type(error).__name__)\n"
+        "print(json.dumps(out))\n"
+    ) % (CONFIGS,)
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf_home"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", script, *map(str, folders)], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_a_push_failing_on_any_commit_leaves_the_previous_version_loadable_and_a_rerun_finishes(
+    built_folder: Path, tmp_path: Path, online: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28, case 3: a multi-commit push that failed on a shard commit left the old card over new
+    shards (``NonMatchingSplitsSizesError``) until a rerun. Every commit of the second push fails in
+    turn here; after each, the remote still loads as the first version, and a rerun finishes it."""
+    monkeypatch.setitem(globals(), "ROWS_PER_SPLIT", {"train": 4, "test": 1})  # other split sizes: a stale card cannot read them
+    second = write_built_folder(tmp_path / "second", seed=1)
+    first_counts = {c: dict(train=3, test=2) for c in CONFIGS}
+    snapshots, failed_at, k = [], [], 1
+    while True:
+        with HubStandIn(tmp_path / f"hub{k}", token=TOKEN) as hub:
+            _push(built_folder, hub, max_files_per_commit=4)
+            hub.fail_commits_from = hub.commit_requests + k
+            try:
+                result = _push(second, hub, max_files_per_commit=4)
+            except OSError:
+                failed_at.append(k)
+                snapshots.append(Path(shutil.copytree(hub.repo_folder(REPO), tmp_path / f"failed-at-{k}")))
+                hub.fail_commits_from = None
+                rerun = _push(second, hub, max_files_per_commit=4)
+                assert rerun.commits >= 1
+                assert {p: d for p, d in _folder_files(hub.repo_folder(REPO)).items() if p != ".gitattributes"} == _folder_files(second)
+                finished = Path(shutil.copytree(hub.repo_folder(REPO), tmp_path / f"rerun-after-{k}"))
+                k += 1
+                continue
+        break
+    assert failed_at == list(range(1, result.commits + 1)) and result.commits > 2  # every commit of a multi-commit push failed once
+    loaded = _load_counts([*snapshots, finished], tmp_path)
+    assert loaded[:-1] == [first_counts] * len(snapshots)
+    assert loaded[-1] == {c: dict(train=4, test=1) for c in CONFIGS}
+
+
+def test_a_repush_holds_the_read_shards_for_the_card_commit(built: Path, hub: HubStandIn) -> None:
+    _push(built, hub, max_files_per_commit=4)
+    for shard in sorted(built.glob("*/*.parquet")):
+        shard.write_bytes(shard.read_bytes() + b"\0")  # new content under the old names (no reader checks bytes here)
+    for image in sorted((built / "llava" / "images").glob("*.png"))[:9]:
+        image.write_bytes(image.read_bytes() + b"\0")
+    write_manifest(built)
+    before = len(hub.commits(REPO))
+    _push(built, hub, max_files_per_commit=4)
+    commits = hub.commits(REPO)[before:]
+    shards = {p.relative_to(built).as_posix() for p in built.glob("*/*.parquet")}
+    assert len(commits) > 1
+    assert shards | {"manifest.json"} <= set(commits[-1].added)  # the README is unchanged: not sent again
+    assert not {path for commit in commits[:-1] for path in commit.added} & (shards | set(CARD_FILES))
+
+
 # ---------------------------------------------------------------------------- refusals: nothing reaches the Hub
 
 

@@ -102,3 +102,32 @@ def test_report_shows_the_robustness_gap_beside_the_scores(with_variants: Path, 
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[3:6] == [f"{f1:.2f}", "0.00", f"{-f1:+.2f}"] and cells[-1] == "0.00"
     assert "## state" in report, "the scores of the same run stay in the report"
+
+
+@pytest.mark.slow
+def test_answers_that_pair_no_row_are_an_error(with_variants: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 28: answers of another split exited 0 with empty numbers; now an error naming both files."""
+    from lego_arta.cli import main
+
+    train = _rows(with_variants, "state", "train")
+    original = _write(tmp_path / "train.jsonl", {r["id"]: "Yes." for r in train})
+    variant = _write(tmp_path / "train-syn.jsonl", {r["id"] + SUFFIX: "Yes." for r in train})
+    runs = tmp_path / "runs"
+    assert main(["robustness", "--task", "state", "--original", str(original), "--variant", str(variant), "--data", str(with_variants),
+                 "--out", str(runs), "--resamples", "10"]) == 2  # fmt: skip
+    message = " ".join(capsys.readouterr().out.split())
+    assert "no state row of the test split has an answer in both files" in message and "train.jsonl" in message
+    assert not runs.exists()
+
+
+def test_report_leaves_out_a_robustness_result_with_no_paired_rows(tmp_path: Path) -> None:
+    from lego_arta.evaluation.results import load_results
+
+    document = {"format": "lego-arta-robustness/1", "task": "state", "variant": "state_syn", "system": "x", "rows": 2,
+                "metrics": {"f1": {"original": 0.0, "variant": 0.0, "gap": 0.0, "gap_low": 0.0, "gap_high": 0.0}},
+                "consistency": 0.0, "missing": ["a", "b", "a" + SUFFIX, "b" + SUFFIX]}  # fmt: skip
+    (tmp_path / "robustness-state.json").write_text(json.dumps(document))
+    loaded = load_results([tmp_path])
+    assert loaded.robustness == () and loaded.skipped_files == (f"{tmp_path / 'robustness-state.json'} (robustness with no paired rows)",)
+    (tmp_path / "robustness-state.json").write_text(json.dumps({**document, "missing": ["a"]}))
+    assert len(load_results([tmp_path]).robustness) == 1

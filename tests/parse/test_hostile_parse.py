@@ -117,3 +117,34 @@ def test_pairing_steps_with_their_eop_rows_is_linear() -> None:
     paired = [manual.eop_row(r.session, r.step_num) for r in manual.rows if r.step_class == "step"]
     assert time.perf_counter() - started < 2.0
     assert all(eop is not None and eop.index == step.index - 1 for eop, step in zip(paired, rows[1::2]))
+
+
+def _page_of(rows: int) -> str:
+    body = "".join(
+        f'<div class="row"><div class="image"><img src="/m/sm01-Bag-{i:05d}_step.png" alt="step {i}"></div>'
+        f'<div class="text"><div class="txtbox"><span class="verb">Put</span> it on the <span class="target">plate</span>.</div></div></div>'
+        for i in range(rows)
+    )
+    return f'<html><head><title>t</title></head><body><div class="manual-table-container">{body}</div></body></html>'
+
+
+def _best(work: object, repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.slow
+def test_page_parsing_and_the_crawlers_image_list_are_linear_in_the_rows() -> None:
+    """Issue 28, case 7: with ``html.parser`` 9k rows took 9 s and 27k rows 69 s. Sixteen times the
+    rows must cost about sixteen times the work (that growth measured 48 times)."""
+    from lego_arta.source.crawl import manual_images
+
+    small, large = _page_of(250), _page_of(4_000)
+    assert len(parse_page(large).rows) == 4_000 and len(manual_images(large, "http://127.0.0.1/p/")) == 4_000
+    for read in (parse_page, lambda html: manual_images(html, "http://127.0.0.1/p/")):
+        ratio = _best(lambda: read(large)) / _best(lambda: read(small))
+        assert ratio < 32, f"16x the rows took {ratio:.0f}x the time"

@@ -100,6 +100,7 @@ def test_an_export_comes_back_as_ratings_that_qa_score_reads(exported: Path, que
         ("twice", "annotated item"),
         ("missing criterion", "is missing its"),
         ("not a list", "expected Label Studio's JSON export"),
+        ("nan lead time", "lead_time must be a non-negative number (and finite), got nan"),  # issue 28: "seconds": NaN is not JSON for other tools
     ],
 )
 def test_a_broken_export_is_an_error_naming_the_file_and_task(exported: Path, questionnaire: Path, items_document: dict[str, Any],
@@ -113,6 +114,8 @@ def test_a_broken_export_is_an_error_naming_the_file_and_task(exported: Path, qu
         document.append(dict(document[0], id=99))
     elif damage == "missing criterion":
         document[2]["annotations"][0]["result"].pop()
+    elif damage == "nan lead time":
+        document[0]["annotations"][0]["lead_time"] = float("nan")
     else:
         document = {"tasks": document}
     path = write_json(tmp_path / "export.json", document)

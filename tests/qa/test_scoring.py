@@ -162,3 +162,14 @@ def test_a_malformed_items_file_is_refused(tmp_path: Path, items_document: dict[
     ratings = write_json(tmp_path / "r.json", ratings_document(items_document, "zoe", careful))
     with pytest.raises(ValueError, match=f"^{path}: .*" + message.replace("(", r"\(").replace(")", r"\)")):
         score_ratings(path, [ratings])
+
+
+def test_every_rater_excluded_is_an_error_and_nothing_is_written(tmp_path: Path, questionnaire: Path, items_document: dict[str, Any],
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """Issue 28: a TypeError after writing the outputs; now one line naming the tasks, exit 2, nothing written."""
+    files = _files(tmp_path, items_document, {"dan": careless, "eve": careless})
+    out = tmp_path / "scores"
+    assert main(["qa", "score", *map(str, files), "--items", str(questionnaire / "items.json"), "--out", str(out)]) == 2
+    message = " ".join(capsys.readouterr().out.split())
+    assert "every rater is excluded from object, state" in message and "dan: object 0.0, state 0.0" in message
+    assert not out.exists()

@@ -161,6 +161,9 @@ class HubStandIn:
         self.root = Path(root)
         self.token = token
         self.lfs_uploads = lfs_uploads
+        #: Set to N to answer 500 to the N-th commit request (counted from 1 since the server started) and every later one.
+        self.fail_commits_from: int | None = None
+        self.commit_requests = 0
         self.requests: list[RecordedRequest] = []
         self._repos: dict[tuple[str, str], _Repo] = {}
         self._lock = threading.Lock()
@@ -391,6 +394,10 @@ class HubStandIn:
     # ------------------------------------------------------------------ commits
 
     def _commit(self, params: dict, query: dict, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            self.commit_requests += 1
+            if self.fail_commits_from is not None and self.commit_requests >= self.fail_commits_from:
+                raise HubError(500, f"the stand-in Hub failed commit request {self.commit_requests} on purpose")
         if query.get("create_pr"):
             raise HubError(400, "the stand-in Hub does not support pull requests")
         try:

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from lego_arta.atomic import atomic_directory, atomic_write_bytes, atomic_write_text
+from lego_arta.atomic import OutputKind, atomic_directory, atomic_write_bytes, atomic_write_text
 from lego_arta.boxes import PixelBox
 from lego_arta.png import ENCODER, RECORD_FILE, EncodingRecord, encode_png
 from lego_arta.executor import Executor, LocalExecutor
@@ -41,6 +41,8 @@ LABELS_DIR = "truth-labels"
 #: The record a synthesis leaves at the top of its folder (config and manual ids); it marks the
 #: folder as one ``synthesize`` may replace, and lets a build reuse a cached synthesis.
 SYNTH_RECORD = "synth.json"
+#: A synthesis folder; older ``synth.json`` files name their writer as ``generator``.
+SYNTH_OUTPUT = OutputKind("synth", SYNTH_RECORD, legacy=lambda record: record.get("generator") == "lego-arta synth")
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def _local(present: Sequence[int], placed: Sequence[int]) -> list[int]:
 def write_manual(plan: ManualPlan, out_root: Path, *, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT) -> Path:
     """Render and write one manual folder (page, images, truth) atomically under ``out_root``."""
     target = Path(out_root) / plan.manual_id
-    with atomic_directory(target, overwrite=True) as folder:
+    with atomic_directory(target, overwrite=True, lock=False) as folder:  # inside the synthesis's own temporary
         start = start_image_name(plan)
         rows: list[RowSpec] = [(start.file_name(), plan.intro_lines)]
         sessions_truth = []
@@ -202,7 +204,7 @@ def synthesize(
     ``overwrite`` replaces only an earlier synthesis (a folder holding :data:`SYNTH_RECORD`); any
     other existing folder is refused, never deleted.
     """
-    with atomic_directory(Path(out), overwrite=overwrite, owner=SYNTH_RECORD) as tmp:
+    with atomic_directory(Path(out), overwrite=overwrite, owner=SYNTH_OUTPUT) as tmp:
         jobs = [(i, config.seed, config.width, config.height, str(tmp)) for i in range(config.manuals)]
         bar = tqdm(total=len(jobs), desc="synthesizing manuals", unit="manual", disable=not progress)
         ids: list[str] = []
@@ -212,5 +214,5 @@ def synthesize(
         bar.close()
         recipe = {"generator": "lego-arta synth", "manuals": config.manuals, "seed": config.seed,
                   "width": config.width, "height": config.height, "png_encoder": ENCODER, "manual_ids": ids}
-        atomic_write_text(tmp / SYNTH_RECORD, json.dumps(recipe, indent=1, sort_keys=True) + "\n")
+        atomic_write_text(tmp / SYNTH_RECORD, json.dumps(SYNTH_OUTPUT.stamp(recipe), indent=1, sort_keys=True) + "\n")
     return ids
