@@ -579,15 +579,15 @@ def turn_right(answer: str, target: Sequence[Any]) -> bool:
 
 
 def _success_stats(answers: Sequence[str], targets: Sequence[Any], error_type: str | None = None) -> SampleStats:
-    """Episodes whose every turn is right; each row weighs 1/turns, so an episode counts once."""
+    """Episodes whose every turn is right, counted once each on the row of their first turn (an
+    episode's rows share a manual, so a resample by manual keeps them together)."""
     right: dict[str, bool] = {}
     for answer, target in zip(answers, targets, strict=True):
         right[target[1]] = right.get(target[1], True) and turn_right(answer, target)
     rows = np.zeros((len(answers), 2))
     for i, target in enumerate(targets):
-        if error_type is None or target[4] == error_type:
-            weight = 1.0 / max(int(target[2]), 1)
-            rows[i] = 100.0 * weight * right[target[1]], weight
+        if target[0] == VERDICT and (error_type is None or target[4] == error_type):
+            rows[i] = 100.0 * right[target[1]], 1.0
     return SampleStats(rows, lambda s: s[0] / s[1] if s[1] else 0.0)
 
 
@@ -625,6 +625,88 @@ _metric("guide_next_t_acc", "next-step T_ACC", _next_stats)
 _metric("guide_success", "episode success", _success_stats, _per_sample_turn, "guide_turn_right")
 for _type in TAXONOMY:
     _metric(f"guide_success_{_type}", f"episode success {_type}", _success_of(_type), _per_sample_turn, "guide_turn_right")
+
+
+# --- floors and the own-history loop --------------------------------------------------------------
+
+#: The floor answerers: (the rows' columns ``id``, ``turn``, ``label``; seed) → one answer per row.
+#: Documented floors: always-Yes scores verdict balanced accuracy 50 (both verdicts present) and 0
+#: on every other metric (episode success included: no positive ends at turn 1, and "Yes." names
+#: no next step); "verdict right, no box" scores verdict 100 and success 0.
+FIX_TEMPLATES: tuple[str, ...] = (
+    "Move it 1 stud to the {direction}.",
+    "Move it 1 level {vertical}.",
+    "Turn it a quarter turn.",
+    "Swap it for a {colour} one.",
+    "Replace it with a {kind} {size}.",
+    "Add the {colour} {kind} {size}.",
+)
+
+
+def always_yes(columns: Mapping[str, Sequence[Any]], seed: int = 0) -> list[str]:
+    return [PROMPTS.answer("yes")] * len(columns["id"])
+
+
+def verdict_only(columns: Mapping[str, Sequence[Any]], seed: int = 0) -> list[str]:
+    """The right verdict at turn 1 and nothing after it: no box, no fix, no next step."""
+    return [PROMPTS.answer("yes" if label else "no") if turn == VERDICT else "" for turn, label in zip(columns["turn"], columns["label"], strict=True)]
+
+
+def template_fix(columns: Mapping[str, Sequence[Any]], seed: int = 0) -> list[str]:
+    """The right verdict, no box, and a fix template with a random operation and filling (seeded per row id)."""
+    answers = verdict_only(columns, seed)
+    for i, (row_id, turn) in enumerate(zip(columns["id"], columns["turn"], strict=True)):
+        if turn == FIX:
+            rng = np.random.default_rng([seed, int(hashlib.sha256(str(row_id).encode()).hexdigest()[:8], 16)])
+            template = FIX_TEMPLATES[int(rng.integers(len(FIX_TEMPLATES)))]
+            short, long = sorted(int(v) for v in rng.integers(1, 9, size=2))
+            answers[i] = template.format(direction=("left", "right", "front", "back")[int(rng.integers(4))],
+                                         vertical=("up", "down")[int(rng.integers(2))], colour=COLOURS[int(rng.integers(len(COLOURS)))].name,
+                                         kind=("brick", "plate", "flat tile")[int(rng.integers(3))], size=f"{short}x{long}")  # fmt: skip
+    return answers
+
+
+FLOORS: dict[str, Callable[[Mapping[str, Sequence[Any]], int], list[str]]] = {
+    "always-yes": always_yes,
+    "verdict-right-no-box": verdict_only,
+    "template-fix": template_fix,
+}
+TURN_ORDER = {VERDICT: 0, WHERE: 1, NEXT: 1, FIX: 2}
+#: Answer history modes: gold (each turn sees the true earlier turns) and own (the model's own).
+GOLD_HISTORY, OWN_HISTORY = "gold_history", "own_history"
+
+#: ``respond(images, history, query) -> answer``: one chat turn of a model; ``history`` as (query, answer).
+Respond = Callable[[Sequence[Any], Sequence[tuple[str, str]], str], str]
+
+
+def episodes(columns: Mapping[str, Sequence[Any]]) -> list[list[int]]:
+    """Row indices per episode, each in turn order, episodes in order of first appearance.
+
+    >>> episodes({"episode": ["b", "a", "b", "b"], "turn": ["fix", "verdict", "verdict", "where"]})
+    [[2, 3, 0], [1]]
+    """
+    found: dict[str, list[int]] = {}
+    for i, episode in enumerate(columns["episode"]):
+        found.setdefault(episode, []).append(i)
+    return [sorted(rows, key=lambda i: TURN_ORDER[columns["turn"][i]]) for rows in found.values()]
+
+
+def own_history_answers(columns: Mapping[str, Sequence[Any]], images: Callable[[int], Sequence[Any]], respond: Respond) -> list[str]:
+    """Answers in own-history mode: each episode is one conversation in which the model's own
+    earlier answers are the history; it ends at the first wrong verdict (as a real assistant would:
+    it would not go on to mark a piece), and the turns not asked are answered ``""`` (wrong).
+    ``images(i)`` gives row ``i``'s images (shared by an episode's rows)."""
+    answers = [""] * len(columns["id"])
+    for rows in episodes(columns):
+        history: list[tuple[str, str]] = []
+        shown = images(rows[0])
+        for i in rows:
+            query = str(columns["query"][i])
+            answers[i] = str(respond(shown, history, query))
+            history.append((query, answers[i]))
+            if columns["turn"][i] == VERDICT and not verdict_right(answers[i], columns["label"][i]):
+                break
+    return answers
 
 
 SPEC = TaskSpec(
