@@ -563,7 +563,7 @@ EPISODE_COLUMNS = ("turn", "episode", "turns", "label", "error_type", "box", "er
 def next_right(answer: str, entities: Sequence[str]) -> bool:
     """A next-step answer is right when it names every theme and colour phrase of the instruction."""
     stats = t_acc_stats([str(answer)], [list(entities)])
-    return bool(stats.values[0, 1]) and stats.values[0, 0] == stats.values[0, 1]
+    return bool(stats.values[0, 1]) and bool(stats.values[0, 0] == stats.values[0, 1])
 
 
 def turn_right(answer: str, target: Sequence[Any]) -> bool:
@@ -592,7 +592,7 @@ def _success_stats(answers: Sequence[str], targets: Sequence[Any], error_type: s
 
 
 def _per_sample_turn(answers: Sequence[str], targets: Sequence[Any]) -> list[bool]:
-    return [turn_right(a, t) for a, t in zip(answers, targets, strict=True)]
+    return [bool(turn_right(a, t)) for a, t in zip(answers, targets, strict=True)]
 
 
 def _metric(name: str, label: str, stats: Callable[[Sequence[str], Sequence[Any]], SampleStats], per_sample: Any = None, key: str | None = None) -> Metric:
