@@ -69,6 +69,7 @@ from lego_arta.metrics.entities import t_acc_stats
 from lego_arta.metrics.registry import Metric, register_metric
 from lego_arta.metrics.text import bleu_stats, rouge1_per_sample
 from lego_arta.palette import COLOURS
+from lego_arta.tasks.floors import Floor, FloorRows, constant
 from lego_arta.tasks.prompts import Query, answer_box, finding_line, found_phrase, load_prompts, strip_final_punctuation
 from lego_arta.tasks.scene import scored_entities
 from lego_arta.tasks.spec import ErrorTruth, ImageError, List, PairContext, Part, TaskSpec
@@ -629,7 +630,6 @@ for _type in TAXONOMY:
 
 # --- floors and the own-history loop --------------------------------------------------------------
 
-#: The floor answerers: (the rows' columns ``id``, ``turn``, ``label``; seed) → one answer per row.
 #: Documented floors: always-Yes scores verdict balanced accuracy 50 (both verdicts present) and 0
 #: on every other metric (episode success included: no positive ends at turn 1, and "Yes." names
 #: no next step); "verdict right, no box" scores verdict 100 and success 0.
@@ -643,19 +643,16 @@ FIX_TEMPLATES: tuple[str, ...] = (
 )
 
 
-def always_yes(columns: Mapping[str, Sequence[Any]], seed: int = 0) -> list[str]:
-    return [PROMPTS.answer("yes")] * len(columns["id"])
+def verdict_only(rows: FloorRows, train: FloorRows, seed: int = 0) -> tuple[list[str], dict[str, int]]:
+    """The right verdict at turn 1 and nothing after it: no box, no fix, no next step (reads ``turn`` and ``label``)."""
+    turns, labels = rows.columns["turn"], rows.columns["label"]
+    return [PROMPTS.answer("yes" if label else "no") if turn == VERDICT else "" for turn, label in zip(turns, labels, strict=True)], {}
 
 
-def verdict_only(columns: Mapping[str, Sequence[Any]], seed: int = 0) -> list[str]:
-    """The right verdict at turn 1 and nothing after it: no box, no fix, no next step."""
-    return [PROMPTS.answer("yes" if label else "no") if turn == VERDICT else "" for turn, label in zip(columns["turn"], columns["label"], strict=True)]
-
-
-def template_fix(columns: Mapping[str, Sequence[Any]], seed: int = 0) -> list[str]:
+def template_fix(rows: FloorRows, train: FloorRows, seed: int = 0) -> tuple[list[str], dict[str, int]]:
     """The right verdict, no box, and a fix template with a random operation and filling (seeded per row id)."""
-    answers = verdict_only(columns, seed)
-    for i, (row_id, turn) in enumerate(zip(columns["id"], columns["turn"], strict=True)):
+    answers, _ = verdict_only(rows, train, seed)
+    for i, (row_id, turn) in enumerate(zip(rows.ids, rows.columns["turn"], strict=True)):
         if turn == FIX:
             rng = np.random.default_rng([seed, int(hashlib.sha256(str(row_id).encode()).hexdigest()[:8], 16)])
             template = FIX_TEMPLATES[int(rng.integers(len(FIX_TEMPLATES)))]
@@ -663,14 +660,16 @@ def template_fix(columns: Mapping[str, Sequence[Any]], seed: int = 0) -> list[st
             answers[i] = template.format(direction=("left", "right", "front", "back")[int(rng.integers(4))],
                                          vertical=("up", "down")[int(rng.integers(2))], colour=COLOURS[int(rng.integers(len(COLOURS)))].name,
                                          kind=("brick", "plate", "flat tile")[int(rng.integers(3))], size=f"{short}x{long}")  # fmt: skip
-    return answers
+    return answers, {}
 
 
-FLOORS: dict[str, Callable[[Mapping[str, Sequence[Any]], int], list[str]]] = {
-    "always-yes": always_yes,
-    "verdict-right-no-box": verdict_only,
-    "template-fix": template_fix,
-}
+FLOORS: tuple[Floor, ...] = (
+    Floor("always-yes", 'answers "Yes." to every turn', constant(PROMPTS.answer("yes"))),
+    Floor("verdict-right-no-box", "the right verdict at turn 1, nothing after it (an oracle on the label)", verdict_only,
+          reads=("turn", "label")),
+    Floor("template-fix", "the right verdict, no box, a fix template with a random operation and filling (seeded per row)",
+          template_fix, reads=("turn", "label")),
+)  # fmt: skip
 TURN_ORDER = {VERDICT: 0, WHERE: 1, NEXT: 1, FIX: 2}
 #: Answer history modes: gold (each turn sees the true earlier turns) and own (the model's own).
 GOLD_HISTORY, OWN_HISTORY = "gold_history", "own_history"
@@ -709,6 +708,19 @@ def own_history_answers(columns: Mapping[str, Sequence[Any]], images: Callable[[
     return answers
 
 
+def build_notes(recipe: Any) -> dict[str, Any]:
+    """What the card and manifest record: the turns of each episode kind under this recipe's negatives
+    and the error taxonomy. A pasted negative (``displaced``, the only kind a manual without 3D truth
+    can get) has no correction: its episode stops after the box."""
+    kinds = list(recipe.negatives)
+    return {
+        "turns": {"positive": [VERDICT, NEXT], **{k: [VERDICT, WHERE] if k == "displaced" else [VERDICT, WHERE, FIX] for k in kinds}},
+        "error_types": {k: ERROR_TYPES[k] for k in kinds},
+        "history": "one row per turn; history holds the gold earlier turns",
+        "without_3d_truth": "crawled manuals: verdict and where only (pasted negatives), no fix",
+    }
+
+
 SPEC = TaskSpec(
     name="guide",
     prompts=PROMPTS,
@@ -726,10 +738,12 @@ SPEC = TaskSpec(
         "entities": List(Value("string")),
     },
     make_pairs=make_pairs,
-    parse_answer=parse_fix,
+    baselines=FLOORS,
+    build_notes=build_notes,
     metrics=METRIC_COLUMNS,
     reference_columns=("episode", "turn", "turns", "label", "error_kind", "error_type", "box", "wrong", "true_parts", "entities"),
-    description="the assistant's loop: is the step right, which piece is wrong, how to fix it (or what to do next), turn by turn",
+    description="the assistant's loop: is the step right, which piece is wrong, how to fix it (or what to do next), turn by turn; "
+                "a manual without 3D truth (crawled: pasted negatives) gets the first two turns only",
     max_new_tokens=128,
     in_context_balance="label",
     in_default_build=False,

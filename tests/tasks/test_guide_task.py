@@ -21,9 +21,9 @@ from PIL import Image
 
 from lego_arta.harness import task_docs
 from lego_arta.tasks import default_task_names, get_task
+from lego_arta.tasks.floors import FloorRows
 from lego_arta.tasks.guide import (
     FIX,
-    FLOORS,
     NEXT,
     VERDICT,
     WHERE,
@@ -52,6 +52,12 @@ def _rows(data: Path, split: str, images: bool = False) -> list[dict[str, Any]]:
 
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     return {name: [row[name] for row in rows] for name in rows[0]}
+
+
+def _floor(name: str, columns: dict[str, list[Any]]) -> list[str]:
+    floor = next(f for f in SPEC.baselines if f.name == name)
+    rows = FloorRows(tuple(columns["id"]), tuple(columns["query"]), columns={c: columns[c] for c in floor.reads})
+    return floor.answer(rows, FloorRows((), ()), 0)[0]
 
 
 def _decode(row: dict[str, Any]) -> np.ndarray:
@@ -122,15 +128,15 @@ def test_reference_answers_score_perfectly_and_always_yes_scores_its_floor(guide
     columns = _columns(rows)
     perfect = SPEC.scores(columns["answer"], columns)
     assert perfect == pytest.approx(dict.fromkeys(SPEC.metrics, 100.0))
-    floor = SPEC.scores(FLOORS["always-yes"](columns), columns)
+    floor = SPEC.scores(_floor("always-yes", columns), columns)
     assert floor == {**dict.fromkeys(SPEC.metrics, 0.0), "guide_verdict_bacc": 50.0}
 
 
 def test_the_verdict_alone_and_a_template_fix_stay_at_their_floors(guide_data: Path) -> None:
     columns = _columns(_rows(guide_data, "test"))
-    verdict = SPEC.scores(FLOORS["verdict-right-no-box"](columns), columns)
+    verdict = SPEC.scores(_floor("verdict-right-no-box", columns), columns)
     assert verdict["guide_verdict_bacc"] == 100.0 and verdict["guide_success"] == 0.0 and verdict["guide_iou"] == 0.0
-    template = SPEC.scores(FLOORS["template-fix"](columns, 0), columns)
+    template = SPEC.scores(_floor("template-fix", columns), columns)
     assert template["guide_verdict_bacc"] == 100.0 and template["guide_success"] == 0.0
     assert template["guide_fix_acc"] < 10.0
 
@@ -146,6 +152,17 @@ def test_a_turn_goes_to_a_chat_model_after_its_gold_history(guide_data: Path) ->
     assert texts == [row["history"][0]["query"], "No.", row["history"][1]["query"], row["history"][1]["answer"], "How do I fix it?"]
     flat = task_docs.doc_to_text(row, {"config": "guide"})
     assert flat.endswith("How do I fix it?") and flat.startswith(row["history"][0]["query"] + " No.")
+
+
+def test_the_llava_export_carries_each_turn_after_its_history(guide_data: Path, tmp_path: Path) -> None:
+    from lego_arta.dataset.export import export_llava
+
+    export_llava(guide_data, tmp_path / "llava")
+    rows = {r["id"]: r for r in json.loads((tmp_path / "llava" / "llava" / "test.json").read_text())}
+    for row in _rows(guide_data, "test"):
+        messages = rows[row["id"]]["conversations"]
+        assert [m["value"] for m in messages[1::2]] == [*(t["answer"] for t in row["history"]), row["answer"]]
+        assert messages[0]["value"].startswith("<image>\n[state]") and all("<image>" not in m["value"] for m in messages[2::2])
 
 
 def test_own_history_feeds_the_models_answers_and_ends_at_its_first_wrong_verdict(guide_data: Path) -> None:
