@@ -65,4 +65,6 @@ def votes(raw: Path, recipe: Path) -> dict[str, int]:
 
 if __name__ == "__main__":
     folder = Path(sys.argv[1])
-    print(json.dumps({"naming": naming(folder), "vote": votes(folder, Path(__file__).resolve().parents[1] / "builders" / "quickstart.yaml")}))
+    print(
+        json.dumps({"naming": naming(folder), "vote": votes(folder, Path(__file__).resolve().parents[1] / "builders" / "quickstart.yaml")})
+    )

@@ -16,6 +16,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,10 +30,10 @@ from lego_arta.dataset.costs import JobClocks, JobCost
 from lego_arta.dataset.manual_images import ManualImages
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.parse.manual import Manual, Row
-from lego_arta.tasks import get_task
-from lego_arta.tasks.prompts import Query
 from lego_arta.source.synth.camera import View, box_corners, project
 from lego_arta.source.synth.model import Placement
+from lego_arta.tasks import get_task
+from lego_arta.tasks.prompts import Query
 from lego_arta.tasks.spec import ErrorTruth, ImageError, Part, TaskSpec, check_row
 
 __all__ = ["ImageError", "ManualContext", "ManualPairs", "build_manual_pairs", "iter_rows", "pair_id", "vote_and_build_pairs"]

@@ -49,7 +49,7 @@ def hf_chat(model_dir: Path | str, *, max_new_tokens: int = 64, device: str = "c
                                                return_dict=True, return_tensors="pt").to(device)  # fmt: skip
         with torch.no_grad():
             output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
-        return processor.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+        return processor.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()
 
     return respond
 
@@ -69,6 +69,9 @@ def run_own_history(data: Path | str, respond: Respond, out: Path, *, split: str
     wanted = set(rows)
     decoded = {index: Image.fromarray(image) for index, image in enumerate(iter_images(data, "guide", split)) if index in wanted}
     answers = own_history_answers(columns, lambda i: [decoded[rows[i]]], respond)
-    lines = [json.dumps({"id": row_id, "answer": answer, "mode": OWN_HISTORY}, ensure_ascii=False) for row_id, answer in zip(columns["id"], answers)]
+    lines = [
+        json.dumps({"id": row_id, "answer": answer, "mode": OWN_HISTORY}, ensure_ascii=False)
+        for row_id, answer in zip(columns["id"], answers)
+    ]
     atomic_write_text(Path(out), "".join(line + "\n" for line in lines))
     return Path(out)

@@ -77,8 +77,7 @@ from lego_arta.tasks.spec import ErrorTruth, ImageError, List, PairContext, Part
 #: Turn 1 is the state question, word for word.
 PROMPTS = load_prompts("state")
 WHERE_QUESTION = (
-    "Which piece is wrong? Mark it as <p>piece</p>{<Xleft><Ytop><Xright><Ybottom>}, "
-    "with X and Y coordinates normalized to [0,100]."
+    "Which piece is wrong? Mark it as <p>piece</p>{<Xleft><Ytop><Xright><Ybottom>}, with X and Y coordinates normalized to [0,100]."
 )
 FIX_QUESTION = "How do I fix it?"
 NEXT_QUESTION = "What do I do next?"
@@ -237,9 +236,9 @@ def parse_fix(text: str) -> Fix | None:
     turned = bool(_TURN.search(text))
     verb = _REPLACE.search(text)
     if verb is not None:
-        rest = text[verb.end():]
+        rest = text[verb.end() :]
         tail = _REPLACEMENT_TAIL.search(rest) if verb.group(1) != "use" else None
-        rest = rest[tail.end():] if tail else rest
+        rest = rest[tail.end() :] if tail else rest
         rest = _MOVE.split(rest, maxsplit=1)[0] if _MOVE.search(rest) else rest
         colour, shape = _COLOUR.search(rest), _SHAPE.search(rest)
         if colour or shape:
@@ -303,7 +302,9 @@ def _move_clause(dx: int, dy: int, dz: int, height: int) -> str | None:
     if dz:
         vertical = "up" if dz > 0 else "down"
         amount = abs(dz)
-        pieces.append(f"{_count(amount // height, 'level')} {vertical}" if amount % height == 0 else f"{_count(amount, 'plate')} {vertical}")
+        pieces.append(
+            f"{_count(amount // height, 'level')} {vertical}" if amount % height == 0 else f"{_count(amount, 'plate')} {vertical}"
+        )
     if dx:
         pieces.append(f"{_count(abs(dx), 'stud')} to the {'right' if dx > 0 else 'left'}")
     if dy:
@@ -327,7 +328,10 @@ def correction(kind: str, wrong: Part | None, true: Sequence[Part], step_lines: 
         return " ".join(step_lines)
     target = true[0]
     if kind == "missing" or wrong is None:
-        own = next((line for line in reversed(step_lines) if (f := parse_fix(line)) and f.operation == "add" and names_parts(f.parts, [target])), None)
+        own = next(
+            (line for line in reversed(step_lines) if (f := parse_fix(line)) and f.operation == "add" and names_parts(f.parts, [target])),
+            None,
+        )
         return own or f"Add the {target.colour} {target.name}."
     clauses = []
     current = wrong
@@ -538,7 +542,9 @@ def _rouge_stats(answers: Sequence[str], targets: Sequence[Any]) -> SampleStats:
     return SampleStats(rows, lambda s: s[0] / s[1] if s[1] else 0.0)
 
 
-def _embedded(answers: Sequence[str], targets: Sequence[Any], turn: str, stats: Callable[[list[str], list[Any]], SampleStats]) -> SampleStats:
+def _embedded(
+    answers: Sequence[str], targets: Sequence[Any], turn: str, stats: Callable[[list[str], list[Any]], SampleStats]
+) -> SampleStats:
     """A corpus metric over one turn's rows, its statistics placed in the rows of that turn (zeros elsewhere)."""
     mask = _turn_mask(targets, turn)
     if not mask.any():
@@ -596,7 +602,9 @@ def _per_sample_turn(answers: Sequence[str], targets: Sequence[Any]) -> list[boo
     return [bool(turn_right(a, t)) for a, t in zip(answers, targets, strict=True)]
 
 
-def _metric(name: str, label: str, stats: Callable[[Sequence[str], Sequence[Any]], SampleStats], per_sample: Any = None, key: str | None = None) -> Metric:
+def _metric(
+    name: str, label: str, stats: Callable[[Sequence[str], Sequence[Any]], SampleStats], per_sample: Any = None, key: str | None = None
+) -> Metric:
     per = per_sample or (lambda answers, targets: [float(v) for v in stats(answers, targets).values[:, 0]])
     return register_metric(Metric(name, label, True, lambda a, t: stats(a, t).score(), stats, per, key or name))
 
@@ -743,7 +751,7 @@ SPEC = TaskSpec(
     metrics=METRIC_COLUMNS,
     reference_columns=("episode", "turn", "turns", "label", "error_kind", "error_type", "box", "wrong", "true_parts", "entities"),
     description="the assistant's loop: is the step right, which piece is wrong, how to fix it (or what to do next), turn by turn; "
-                "a manual without 3D truth (crawled: pasted negatives) gets the first two turns only",
+    "a manual without 3D truth (crawled: pasted negatives) gets the first two turns only",
     max_new_tokens=128,
     in_context_balance="label",
     in_default_build=False,
