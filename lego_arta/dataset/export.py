@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_f
 from lego_arta.checksum import sha256_file
 from lego_arta.dataset.layout import EXPORT_OUTPUT, LLAVA_DIR, LLAVA_IMAGES_DIR, MANIFEST, llava_image_name, llava_json_name, shard_name
 from lego_arta.tasks import get_task
+from lego_arta.tasks.spec import HISTORY_COLUMN
 
 #: Rows per Parquet row group: small groups keep image-heavy shards quick to stream (push_to_hub uses 100).
 ROW_GROUP_SIZE = 100
@@ -185,12 +186,18 @@ def _image_names(row_id: str, image_columns: tuple[str, ...]) -> list[str]:
     return [f"{LLAVA_IMAGES_DIR}/{llava_image_name(row_id if column == 'image' else f'{row_id}-{column}')}" for column in image_columns]
 
 
-def _conversation(config: str, row_id: str, query: str, answer: str, images: list[str]) -> dict[str, Any]:
+def _conversation(config: str, row_id: str, query: str, answer: str, images: list[str],
+                  history: Sequence[Mapping[str, str]] = ()) -> dict[str, Any]:  # fmt: skip
+    """One row as a conversation; a row of a conversation task (a ``history`` column) carries its
+    earlier turns first, the images with the first question."""
+    turns = [(str(t["query"]), str(t["answer"])) for t in history] + [(query, answer)]
+    exchanges = [[{"from": "human", "value": ("<image>\n" * len(images) if i == 0 else "") + q}, {"from": "gpt", "value": a}]
+                 for i, (q, a) in enumerate(turns)]  # fmt: skip
     return {
         "id": row_id,
         "task": config,
         "image": images[0] if len(images) == 1 else images,
-        "conversations": [{"from": "human", "value": "<image>\n" * len(images) + query}, {"from": "gpt", "value": answer}],
+        "conversations": [message for exchange in exchanges for message in exchange],
     }
 
 
@@ -225,14 +232,16 @@ def _export_llava(built: Path, out: Path, manifest: dict[str, Any], *, overwrite
                     raise FileNotFoundError(f"{built / config}: no {split} shards, though {MANIFEST} counts {manifest['counts'][config][split]} rows")
                 rows = entries.setdefault(split, [])
                 image_columns = get_task(config).image_columns
+                history = [HISTORY_COLUMN] if HISTORY_COLUMN in get_task(config).features else []
                 for shard in shards:
-                    for batch in pq.ParquetFile(shard).iter_batches(batch_size=ROW_GROUP_SIZE, columns=[*_LLAVA_COLUMNS, *image_columns]):
+                    for batch in pq.ParquetFile(shard).iter_batches(batch_size=ROW_GROUP_SIZE, columns=[*_LLAVA_COLUMNS, *image_columns, *history]):
                         columns = batch.to_pydict()
                         for index, (row_id, query, answer) in enumerate(zip(*(columns[c] for c in _LLAVA_COLUMNS), strict=True)):
                             names = _image_names(row_id, image_columns)
                             for name, column in zip(names, image_columns):
                                 (tmp / LLAVA_DIR / name).write_bytes(columns[column][index]["bytes"])
-                            rows.append(_conversation(config, row_id, query, answer, names))
+                            earlier = columns[HISTORY_COLUMN][index] if history else ()
+                            rows.append(_conversation(config, row_id, query, answer, names, earlier))
         for split, rows in sorted(entries.items()):
             atomic_write_text(tmp / LLAVA_DIR / llava_json_name(split), json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         record = EXPORT_OUTPUT.stamp({

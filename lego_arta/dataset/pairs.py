@@ -16,6 +16,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,14 +24,17 @@ import numpy as np
 from lego_arta.annotate.boundary import BoundaryVote, session_boundary
 from lego_arta.annotate.collage import make_collage
 from lego_arta.annotate.grounding import Grounder, part_phrases
+from lego_arta.annotate.rendered_negatives import step_scene
 from lego_arta.annotate.state_negatives import StateNegatives, state_negatives
 from lego_arta.dataset.costs import JobClocks, JobCost
 from lego_arta.dataset.manual_images import ManualImages
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.parse.manual import Manual, Row
+from lego_arta.source.synth.camera import View, box_corners, project
+from lego_arta.source.synth.model import Placement
 from lego_arta.tasks import get_task
 from lego_arta.tasks.prompts import Query
-from lego_arta.tasks.spec import ImageError, TaskSpec, check_row
+from lego_arta.tasks.spec import ErrorTruth, ImageError, Part, TaskSpec, check_row
 
 __all__ = ["ImageError", "ManualContext", "ManualPairs", "build_manual_pairs", "iter_rows", "pair_id", "vote_and_build_pairs"]
 
@@ -174,6 +178,48 @@ class ManualContext:
                                manual_folder=self.manual.folder, step_file=step.image.file,
                                step_image=self.image(step), previous_image=self.image(before),
                                boundary=colour, min_displacement=self.recipe.min_displacement)  # fmt: skip
+
+    def error_truth(self, step: Row, negative: Any) -> ErrorTruth | str:
+        """What a negative of :meth:`negatives` got wrong (:func:`error_truth`)."""
+        height, width = negative.image.shape[:2]
+        return error_truth(self.manual.folder, step.image.file, negative, (width, height))
+
+
+def truth_part(placement: Placement) -> Part:
+    """A placement of the generator as a task sees it (plain values, :class:`~lego_arta.tasks.spec.Part`)."""
+    shape = placement.shape
+    return Part(shape.kind, shape.short, shape.long, placement.colour.name, placement.x, placement.y, placement.z,
+                placement.along_x, shape.name, shape.height)  # fmt: skip
+
+
+def frame_box_of(placements: Sequence[Placement], view: View) -> tuple[float, float, float, float]:
+    """The 0–100 frame box of the placements as the camera projects them (studs included), clipped to the image."""
+    corners = np.concatenate([project(box_corners(p), view) for p in placements])
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    x1, x2 = (float(np.clip(v / view.width * 100.0, 0.0, 100.0)) for v in (low[0], high[0]))
+    y1, y2 = (float(np.clip(v / view.height * 100.0, 0.0, 100.0)) for v in (low[1], high[1]))
+    return round(x1, 2), round(y1, 2), round(x2, 2), round(y2, 2)
+
+
+def error_truth(manual_folder: Path, step_file: str, negative: Any, image_size: tuple[int, int]) -> ErrorTruth | str:
+    """What ``negative`` (a state negative of the step image ``step_file``) got wrong: see
+    :meth:`lego_arta.tasks.spec.PairContext.error_truth`. ``image_size`` is (width, height) of a pasted negative."""
+    pasted = getattr(negative, "pasted_box", None)
+    if pasted is not None:
+        width, height = image_size
+        x1, y1, x2, y2 = pasted
+        return ErrorTruth(negative.kind, None, (), (100.0 * x1 / width, 100.0 * y1 / height, 100.0 * x2 / width, 100.0 * y2 / height))
+    scene = step_scene(manual_folder, step_file)
+    if isinstance(scene, str):
+        return scene
+    last = scene.placements[scene.present[-1]]
+    if negative.kind == "undo":
+        placed = scene.shown(scene.placed)
+        return ErrorTruth("undo", None, tuple(truth_part(p) for p in placed), frame_box_of(placed, scene.view))
+    if negative.kind == "missing":
+        return ErrorTruth("missing", None, (truth_part(last),), frame_box_of([last], scene.view))
+    wrong = negative.placements[-1]
+    return ErrorTruth(negative.kind, truth_part(wrong), (truth_part(last),), frame_box_of([wrong], scene.view))
 
 
 def session_votes(manual: Manual, recipe: BuildRecipe, images: ManualImages | None = None, *,

@@ -30,7 +30,7 @@ from lego_arta.metrics import get_metric
 from lego_arta.study import IN_CONTEXT_EXAMPLES
 from lego_arta.tasks import TASKS, get_task
 from lego_arta.tasks.prompts import compose_query
-from lego_arta.tasks.spec import plain_value
+from lego_arta.tasks.spec import HISTORY_COLUMN, plain_value
 
 #: Environment variable naming the built dataset (a local Hub-layout folder or a Hub id).
 DATA_ENV = "LEGO_ARTA_DATA"
@@ -164,6 +164,11 @@ def _examples(setting: QuerySetting) -> tuple[InContextExample, ...]:
 # prompt), doc_to_messages serves chat models (each example a user turn + an assistant turn).
 
 
+def doc_history(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The earlier turns of a conversation row (a task with a ``history`` column), as (query, answer)."""
+    return [(str(turn["query"]), str(turn["answer"])) for turn in (doc.get(HISTORY_COLUMN) or ())]
+
+
 def doc_to_visual(doc: Mapping[str, Any], lmms_eval_specific_kwargs: Mapping[str, Any] | None = None) -> list[Any]:
     """Example images in order, then the row's images (RGB; the ``order`` task's two frames in their order)."""
     setting = QuerySetting.from_kwargs(lmms_eval_specific_kwargs)
@@ -171,21 +176,33 @@ def doc_to_visual(doc: Mapping[str, Any], lmms_eval_specific_kwargs: Mapping[str
 
 
 def doc_to_text(doc: Mapping[str, Any], lmms_eval_specific_kwargs: Mapping[str, Any] | None = None) -> str:
-    """Worked examples as ``query answer`` lines, then the query."""
+    """Worked examples as ``query answer`` lines, the conversation's earlier turns likewise, then the query."""
     setting = QuerySetting.from_kwargs(lmms_eval_specific_kwargs)
     shots = [f"{example.query} {example.answer}" for example in _examples(setting)]
-    return EXAMPLE_SEPARATOR.join([*shots, query_text(doc, with_instruction=setting.with_instruction)])
+    turns = [f"{query} {answer}" for query, answer in doc_history(doc)]
+    return EXAMPLE_SEPARATOR.join([*shots, *turns, query_text(doc, with_instruction=setting.with_instruction)])
 
 
 def doc_to_messages(doc: Mapping[str, Any], lmms_eval_specific_kwargs: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Chat turns: (image, example query) → example answer, …, then (image, query)."""
+    """Chat turns: (image, example query) → example answer, …, then (image, query).
+
+    A conversation row (``history``) sends its earlier turns first: the images with the first
+    query, each earlier answer as the assistant's, then the row's query as the last user turn."""
     setting = QuerySetting.from_kwargs(lmms_eval_specific_kwargs)
     messages: list[dict[str, Any]] = []
     for example in _examples(setting):
         messages.append(_user_turn(example.images, example.query))
-        messages.append({"role": "assistant", "content": [{"type": "text", "text": example.answer}]})
-    messages.append(_user_turn(doc_images(doc, setting.config), query_text(doc, with_instruction=setting.with_instruction)))
+        messages.append(_assistant_turn(example.answer))
+    images = doc_images(doc, setting.config)
+    for query, answer in doc_history(doc):
+        messages += [_user_turn(images, query), _assistant_turn(answer)]
+        images = []
+    messages.append(_user_turn(images, query_text(doc, with_instruction=setting.with_instruction)))
     return messages
+
+
+def _assistant_turn(text: str) -> dict[str, Any]:
+    return {"role": "assistant", "content": [{"type": "text", "text": text}]}
 
 
 def _user_turn(images: Sequence[Any], text: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "lego_arta.tasks.state",
     "lego_arta.tasks.synonym_variants",
     "lego_arta.tasks.order",
+    "lego_arta.tasks.guide",
 )
 
 

@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 # ``List`` arrived in datasets 4; 3.x (the last line that runs loading scripts) spells it ``Sequence``.
 List = getattr(datasets, "List", None) or datasets.Sequence
 
+#: A task whose features hold this column asks its rows as turns of one conversation: the column
+#: lists the earlier turns (``query``, ``answer``), which the harness sends before the row's query.
+HISTORY_COLUMN = "history"
+
 #: Columns of every task's rows; a task adds its own in :attr:`TaskSpec.features`.
 COMMON_FEATURES: dict[str, Any] = {
     "id": Value("string"),
@@ -111,6 +115,58 @@ class PairContext(Protocol):
 
     def for_task(self, name: str) -> PairContext:
         """The context task ``name``'s pair maker gets for this manual (a variant reuses its base's rows)."""
+
+    def error_truth(self, step: Row, negative: Any) -> ErrorTruth | str:
+        """What one of :meth:`negatives` got wrong, from the 3D truth where the manual has one
+        (a synthetic manual's ``truth.json``); else, for a pasted negative, only where the pasted
+        item lies; or why it cannot be told (a counted skip for the caller)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a synthetic manual's 3D truth in plain values, for tasks that reason about placements.
+
+    The generator's world frame: ``x`` runs left → right and ``y`` front → back in studs, ``z`` up in
+    plate heights; ``(x, y, z)`` is the minimum corner and ``along_x`` says the long side runs left-right.
+    ``name`` is the shape as the manuals write it ("flat tile 1x2"), ``height`` in plates (a brick is 3).
+
+    >>> p = Part("tile", 1, 2, "sand green", 0, 0, 1, True, "flat tile 1x2", 1)
+    >>> p.size_x, p.size_y
+    (2, 1)
+    """
+
+    kind: str
+    short: int
+    long: int
+    colour: str
+    x: int
+    y: int
+    z: int
+    along_x: bool
+    name: str
+    height: int
+
+    @property
+    def size_x(self) -> int:
+        return self.long if self.along_x else self.short
+
+    @property
+    def size_y(self) -> int:
+        return self.short if self.along_x else self.long
+
+
+@dataclass(frozen=True)
+class ErrorTruth:
+    """What a state negative got wrong: its ``kind``, the wrong part as shown (``None`` when a part
+    is left out, or for a pasted item, which has no 3D truth), the true part(s) it concerns (the
+    step's last new part; every part the step places for ``undo``; none for a pasted item) and
+    ``box``, the 0–100 frame box of the wrong part in the negative's image (where the true parts
+    belong when nothing wrong is shown)."""
+
+    kind: str
+    wrong: Part | None
+    true: tuple[Part, ...]
+    box: tuple[float, float, float, float]
 
 
 PairMaker = Callable[[PairContext], list[dict[str, Any]]]

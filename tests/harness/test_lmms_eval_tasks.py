@@ -39,6 +39,10 @@ METRICS = {
 KIND_METRICS = tuple(metric for metric in METRICS["state"] if metric.startswith("tnr_"))
 #: The opt-in order task (not in the default build), under its own tag.
 TEMPORAL = {"order": ("order_accuracy", "order_pair_accuracy", "order_flip_consistency")}
+#: The opt-in guide task (the assistant's loop, one row per turn), under its own tag.
+ASSISTANT = {"guide": ("guide_verdict_bacc", "guide_iou", "guide_hit_rate", "guide_fix_acc", "guide_fix_bleu", "guide_fix_rouge1",
+                       "guide_next_t_acc", "guide_success", "guide_success_position", "guide_success_orientation",
+                       "guide_success_wrong_part", "guide_success_omission", "guide_success_correct")}  # fmt: skip
 SETTINGS = {"": (True, 0), "_noctx": (False, 0), "_icl": (True, 2), "_noctx_icl": (False, 2)}
 
 
@@ -88,7 +92,9 @@ def test_task_folder_has_every_config_and_query_setting() -> None:
     study = {f"lego_arta_{config}{suffix}" for config in METRICS for suffix in SETTINGS}
     variants = {f"lego_arta_{config}{VARIANT}{suffix}" for config in METRICS for suffix in SETTINGS}
     temporal = {f"lego_arta_{config}{suffix}" for config in TEMPORAL for suffix in SETTINGS}
-    assert set(index.metrics) == study | variants | temporal
+    assistant = {f"lego_arta_{config}{suffix}" for config in ASSISTANT for suffix in SETTINGS}
+    assert set(index.metrics) == study | variants | temporal | assistant
+    assert set(index.tags["lego_arta_assistant"]) == {"lego_arta_guide"}
     assert set(index.tags["lego_arta_temporal"]) == {"lego_arta_order"}
     assert set(index.tags["lego_arta_temporal_query_settings"]) == temporal
     assert set(index.tags["lego_arta"]) == {"lego_arta_scene", "lego_arta_object", "lego_arta_state"}
@@ -96,7 +102,7 @@ def test_task_folder_has_every_config_and_query_setting() -> None:
     assert set(index.tags["lego_arta_syn"]) == {"lego_arta_scene_syn", "lego_arta_object_syn", "lego_arta_state_syn"}
     assert set(index.tags["lego_arta_syn_query_settings"]) == variants
     for name, metrics in index.metrics.items():
-        assert metrics == {**METRICS, **TEMPORAL}[_config_of(name).removesuffix(VARIANT)], name
+        assert metrics == {**METRICS, **TEMPORAL, **ASSISTANT}[_config_of(name).removesuffix(VARIANT)], name
 
 
 def test_each_task_reads_its_own_config_with_the_setting_its_name_says() -> None:

@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from lego_arta.boxes import PixelBox
+from lego_arta.palette import COLOURS
 from lego_arta.source.synth.camera import View, fit_view, screen_extent
 from lego_arta.source.synth.model import Colour, Placement, Shape
 from lego_arta.source.synth.raster import Canvas, draw_group, pack
@@ -66,8 +67,11 @@ DARK_LUMA = 70.0
 #: Highlight outline thickness: 3 px at the reference width, clamped to [2, 4].
 OUTLINE_PX_AT_REFERENCE = 3.0
 OUTLINE_PX_RANGE = (2, 4)
-#: Share of the boundary colour mixed into highlighted parts.
+#: Share of the boundary colour mixed into highlighted parts, at most.
 HIGHLIGHT_TINT = 0.25
+#: Shares tried for one part, strongest first: the first that leaves the part's colour nearest its
+#: own palette name (:func:`part_tint`) is used; 0 is outline only.
+HIGHLIGHT_TINTS = (HIGHLIGHT_TINT, 0.2, 0.15, 0.1, 0.05, 0.0)
 #: Parts images: the sub-assembly region and the new parts region (fractions of the frame).
 PARTS_ASSEMBLY_REGION = (0.02, 0.05, 0.60, 0.95)
 PARTS_ASSEMBLY_MARGIN = 0.10
@@ -178,8 +182,44 @@ def _window_zone(canvas: Canvas, labels: Collection[int], pad: int) -> tuple[sli
     return np.s_[max(y0, 0) : min(y1, canvas.height), max(x0, 0) : min(x1, canvas.width)]
 
 
-def _highlight(canvas: Canvas, labels: np.ndarray, highlight: Collection[int], boundary: RGB, width: int) -> None:
-    """Tint highlighted labels toward ``boundary`` and outline them (updating ``labels``).
+@lru_cache(maxsize=1)
+def _palette_lab() -> tuple[tuple[str, ...], np.ndarray]:
+    return tuple(c.name for c in COLOURS), _lab(np.array([c.rgb for c in COLOURS], dtype=np.float32))
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.asarray(rgb, np.float32).reshape(-1, 1, 3) / 255.0, cv2.COLOR_RGB2LAB).reshape(-1, 3)
+
+
+def nearest_colour_name(rgb: Sequence[float]) -> str:
+    """The palette name nearest ``rgb`` (CIE Lab, ΔE 1976): the name a person would give it.
+
+    >>> nearest_colour_name((196, 40, 27)), nearest_colour_name((250, 250, 250))
+    ('bright red', 'white')
+    """
+    names, lab = _palette_lab()
+    return names[int(np.linalg.norm(lab - _lab(np.asarray(rgb, np.float32).round()), axis=1).argmin())]
+
+
+@lru_cache(maxsize=4096)
+def part_tint(colour: Colour, boundary: RGB) -> float:
+    """The strongest of :data:`HIGHLIGHT_TINTS` at which the tinted colour is still nearest the part's
+    own palette name: a tint that turns "sand green" tan or "light purple" blue-grey would make a
+    wrong-colour question unanswerable. A colour outside the palette keeps the full tint.
+
+    >>> part_tint(Colour("white", (242, 243, 242)), (255, 236, 32)) < HIGHLIGHT_TINT
+    True
+    """
+    if colour.name not in _palette_lab()[0]:
+        return HIGHLIGHT_TINT
+    base, towards = np.asarray(colour.rgb, np.float32), np.asarray(boundary, np.float32)
+    return next(t for t in HIGHLIGHT_TINTS if t == 0.0 or nearest_colour_name(base * (1 - t) + t * towards) == colour.name)
+
+
+def _highlight(canvas: Canvas, labels: np.ndarray, highlight: Collection[int], boundary: RGB, width: int,
+               tints: dict[int, float] | None = None) -> None:  # fmt: skip
+    """Tint highlighted labels toward ``boundary`` (by ``tints[index]``, else :data:`HIGHLIGHT_TINT`)
+    and outline them (updating ``labels``).
 
     Outline pixels take the label of the nearest highlighted part (largest label on ties), and no
     other pixel is left exactly equal to ``boundary``, so the colour alone finds the outline.
@@ -191,7 +231,12 @@ def _highlight(canvas: Canvas, labels: np.ndarray, highlight: Collection[int], b
     if zone is not None:
         label, rgb = labels[zone], canvas.rgb[zone]
         lit = label == wanted[0] if len(wanted) == 1 else np.isin(label, wanted)
-        tinted = rgb[lit].astype(np.float32) * (1.0 - HIGHLIGHT_TINT) + np.float32(HIGHLIGHT_TINT) * np.asarray(boundary, np.float32)
+        shares = np.zeros(int(label.max(initial=0)) + 2, dtype=np.float32)
+        for index in highlight:
+            if index + 1 < shares.size:
+                shares[index + 1] = HIGHLIGHT_TINT if tints is None else tints.get(index, HIGHLIGHT_TINT)
+        share = shares[np.clip(label[lit], 0, shares.size - 1)][:, None]
+        tinted = rgb[lit].astype(np.float32) * (1.0 - share) + share * np.asarray(boundary, np.float32)
         rgb[lit] = tinted.round().astype(np.uint8)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * thickness + 1, 2 * thickness + 1))
         grown = cv2.dilate(np.where(lit, label, 0).astype(np.uint16), kernel)
@@ -242,7 +287,8 @@ def render_assembly(
     labels = canvas.labels()
     pad = 1
     if boundary is not None:
-        _highlight(canvas, labels, highlight, boundary, view.width)
+        tints = {i: part_tint(placements[i].colour, tuple(boundary)) for i in highlight}
+        _highlight(canvas, labels, highlight, boundary, view.width, tints)
         pad = _line_px(view.width, OUTLINE_PX_AT_REFERENCE, *OUTLINE_PX_RANGE) + 1
     image = Image.fromarray(canvas.rgba)
     boxes = {label - 1: box for label, box in _boxes(canvas, labels, pad).items()}

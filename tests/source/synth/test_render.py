@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from lego_arta.palette import COLOURS
 from lego_arta.source.synth.camera import PLATE_HEIGHT, STUD_HEIGHT, View, fit_view, project
 from lego_arta.source.synth.model import Colour, Placement, Shape
 from lego_arta.source.synth.render import (
@@ -463,3 +464,45 @@ def test_empty_inputs_render_backgrounds() -> None:
     assert empty.boxes == {} and not empty.labels.any()
     parts = render_parts([], [], W, H)
     assert parts.boxes == {} and (np.asarray(parts.image) == LIGHT_BLUE).all()
+
+
+# --- colours a person would name --------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(COLOURS), st.floats(0, 359.9), st.floats(0.85, 1.0))
+def test_a_highlighted_part_keeps_the_name_of_its_colour_with_the_strongest_such_tint(colour: Colour, hue: float, saturation: float) -> None:
+    from lego_arta.source.synth.catalog import _boundary_from_hue
+    from lego_arta.source.synth.render import HIGHLIGHT_TINTS, nearest_colour_name, part_tint
+
+    outline = _boundary_from_hue("outline", hue, saturation).rgb
+    tint = part_tint(colour, outline)
+    base, towards = np.asarray(colour.rgb, float), np.asarray(outline, float)
+    assert tint == 0.0 or nearest_colour_name(base * (1 - tint) + tint * towards) == colour.name
+    stronger = [t for t in HIGHLIGHT_TINTS if t > tint]
+    assert all(nearest_colour_name(base * (1 - t) + t * towards) != colour.name for t in stronger)
+
+
+def test_every_palette_colour_is_its_own_nearest_name_untinted() -> None:
+    from lego_arta.source.synth.render import nearest_colour_name
+
+    assert [nearest_colour_name(c.rgb) for c in COLOURS] == [c.name for c in COLOURS]
+
+
+def test_a_rendered_part_is_tinted_by_its_own_share() -> None:
+    """White under a yellow outline would read brick yellow at 25%: it is tinted less, and the outline stays."""
+    from lego_arta.source.synth.render import part_tint
+
+    white = Colour("white", next(c.rgb for c in COLOURS if c.name == "white"))
+    yellow = (255, 236, 32)
+    model = [Placement(Shape("plate", 6, 8), Colour("black", (27, 42, 52)), 0, 0, 0), Placement(Shape("brick", 2, 4), white, 1, 1, 1)]
+    view = fit_view(model, W, H)
+    plain = render_assembly(model, view)
+    lit = render_assembly(model, view, highlight={1}, boundary=yellow)
+    share = part_tint(white, yellow)
+    assert share < 0.25
+    inside = (plain.labels == 2) & (lit.labels == 2)
+    share32 = np.float32(share)
+    expected = (np.asarray(plain.image)[..., :3][inside].astype(np.float32) * (1.0 - share32) + share32 * np.asarray(yellow, np.float32)).round()
+    assert np.array_equal(np.asarray(lit.image)[..., :3][inside], expected.astype(np.uint8))
+    assert _colour_mask(lit, yellow).any()

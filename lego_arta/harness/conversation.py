@@ -1,0 +1,77 @@
+"""Own-history runs of the guide episodes: the model's own earlier answers are the conversation so far.
+
+lmms-eval asks each row once, so a conversation row there carries the gold history (the true
+earlier turns). An assistant in use hears its own answers instead, and stops at a wrong verdict;
+:func:`lego_arta.tasks.guide.own_history_answers` runs that loop over a ``respond`` callable, and
+this module supplies one for an in-process Hugging Face chat model (a Hub folder such as the tiny
+LLaVA of :mod:`lego_arta.models.tiny_vlm`) and writes the answers as a predictions file that
+``lego-arta score`` reads; every line records ``"mode": "own_history"``.
+
+>>> chat_messages([], [("Is it right?", "No.")], "Which piece?")[-1]
+{'role': 'user', 'content': [{'type': 'text', 'text': 'Which piece?'}]}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lego_arta.atomic import atomic_write_text
+from lego_arta.evaluation.built_splits import iter_images, read_columns
+from lego_arta.tasks.guide import OWN_HISTORY, Respond, own_history_answers
+
+
+def chat_messages(images: Sequence[Any], history: Sequence[tuple[str, str]], query: str) -> list[dict[str, Any]]:
+    """One chat: the images with the first query, each earlier answer as the assistant's, then ``query``."""
+    messages: list[dict[str, Any]] = []
+    shown: list[Any] = list(images)
+    for asked, answered in [*history, (query, None)]:
+        content = [{"type": "image", "image": image} for image in shown] + [{"type": "text", "text": asked}]
+        messages.append({"role": "user", "content": content})
+        shown = []
+        if answered is not None:
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": answered}]})
+    return messages
+
+
+def hf_chat(model_dir: Path | str, *, max_new_tokens: int = 64, device: str = "cpu") -> Respond:
+    """A greedy chat turn of a local image-text-to-text model (its processor's chat template)."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(model_dir)
+    model = AutoModelForImageTextToText.from_pretrained(model_dir).to(device).eval()
+
+    def respond(images: Sequence[Any], history: Sequence[tuple[str, str]], query: str) -> str:
+        inputs = processor.apply_chat_template(chat_messages(images, history, query), add_generation_prompt=True, tokenize=True,
+                                               return_dict=True, return_tensors="pt").to(device)  # fmt: skip
+        with torch.no_grad():
+            output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+        return processor.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+
+    return respond
+
+
+def run_own_history(data: Path | str, respond: Respond, out: Path, *, split: str = "test", limit: int | None = None) -> Path:
+    """Ask every guide episode of ``split`` in own-history mode (the first ``limit`` episodes' rows
+    only, when given) and write the predictions JSONL ``out`` (each line with its ``mode``)."""
+    from PIL import Image
+
+    columns = read_columns(data, "guide", split, ["id", "episode", "turn", "label", "query"])
+    if limit is not None:
+        keep = list(dict.fromkeys(columns["episode"]))[:limit]
+        rows = [i for i, episode in enumerate(columns["episode"]) if episode in set(keep)]
+        columns = {name: [values[i] for i in rows] for name, values in columns.items()}
+    else:
+        rows = list(range(len(columns["id"])))
+    wanted = set(rows)
+    decoded = {index: Image.fromarray(image) for index, image in enumerate(iter_images(data, "guide", split)) if index in wanted}
+    answers = own_history_answers(columns, lambda i: [decoded[rows[i]]], respond)
+    lines = [
+        json.dumps({"id": row_id, "answer": answer, "mode": OWN_HISTORY}, ensure_ascii=False)
+        for row_id, answer in zip(columns["id"], answers)
+    ]
+    atomic_write_text(Path(out), "".join(line + "\n" for line in lines))
+    return Path(out)
