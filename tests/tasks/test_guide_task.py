@@ -202,7 +202,7 @@ def test_own_history_runs_a_tiny_chat_model_in_process_and_score_reads_its_answe
     assert len(episodes) == 4
     ids = tmp_path / "ids.txt"
     ids.write_text("".join(line["id"] + "\n" for line in lines))
-    result = score_predictions("guide", path, guide_data, n_resamples=0, ids=ids)
+    result = score_predictions("guide", path, guide_data, n_resamples=20, ids=ids)
     assert result.missing == () and set(SPEC.metrics) <= set(result.scores)
 
 
