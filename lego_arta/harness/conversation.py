@@ -4,7 +4,8 @@ lmms-eval asks each row once, so a conversation row there carries the gold histo
 earlier turns). An assistant in use hears its own answers instead, and stops at a wrong verdict;
 :func:`lego_arta.tasks.guide.own_history_answers` runs that loop over a ``respond`` callable, and
 this module supplies one for an in-process Hugging Face chat model (a Hub folder such as the tiny
-LLaVA of :mod:`lego_arta.models.tiny_vlm`) and writes the answers as a predictions file that
+LLaVA of :mod:`lego_arta.models.tiny_vlm`) and one for an OpenAI-compatible chat endpoint (a served
+model: ``transformers serve``, vLLM, a paid API), and writes the answers as a predictions file that
 ``lego-arta score`` reads; every line records ``"mode": "own_history"``.
 
 >>> chat_messages([], [("Is it right?", "No.")], "Which piece?")[-1]
@@ -13,7 +14,11 @@ LLaVA of :mod:`lego_arta.models.tiny_vlm`) and writes the answers as a predictio
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import os
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +55,34 @@ def hf_chat(model_dir: Path | str, *, max_new_tokens: int = 64, device: str = "c
         with torch.no_grad():
             output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         return processor.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+
+    return respond
+
+
+def _data_url(image: Any) -> str:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def openai_chat(base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY", max_tokens: int = 64, timeout: float = 300.0) -> Respond:
+    """A greedy chat turn of an OpenAI-compatible endpoint (``POST <base_url>/chat/completions``, images as
+    PNG data URLs), such as ``transformers serve``; the key, if any, comes from ``api_key_env``."""
+
+    def respond(images: Sequence[Any], history: Sequence[tuple[str, str]], query: str) -> str:
+        messages = chat_messages(images, history, query)
+        for message in messages:
+            message["content"] = [
+                {"type": "image_url", "image_url": {"url": _data_url(part["image"])}} if part["type"] == "image" else part
+                for part in message["content"]
+            ]
+        body = json.dumps({"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0}).encode("utf-8")
+        headers = {"Content-Type": "application/json"}
+        if os.environ.get(api_key_env):
+            headers["Authorization"] = f"Bearer {os.environ[api_key_env]}"
+        request = urllib.request.Request(base_url.rstrip("/") + "/chat/completions", data=body, headers=headers, method="POST")
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return str(json.loads(answer.read())["choices"][0]["message"].get("content") or "").strip()
 
     return respond
 
