@@ -100,6 +100,7 @@ GROWING: dict[str, Callable[[int], str]] = {
 }
 
 
+@pytest.mark.slow  # 256k-character answers, timed five times each
 @pytest.mark.parametrize("shape", sorted(GROWING))
 def test_answer_parsers_are_linear(shape: str) -> None:
     """Sixteen times the input costs about sixteen times the work (quadratic would be 256 times)."""
