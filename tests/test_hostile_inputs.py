@@ -100,6 +100,7 @@ GROWING: dict[str, Callable[[int], str]] = {
 }
 
 
+@pytest.mark.slow  # 256k-character answers, timed five times each
 @pytest.mark.parametrize("shape", sorted(GROWING))
 def test_answer_parsers_are_linear(shape: str) -> None:
     """Sixteen times the input costs about sixteen times the work (quadratic would be 256 times)."""
@@ -188,6 +189,12 @@ def test_a_synonym_tree_file_with_aliases_or_no_trees_is_refused(tmp_path: Path)
     empty.write_text("trees: {}\n")
     with pytest.raises(ValueError, match="'trees' is empty"):
         load_trees(empty)
+    with pytest.raises(ValueError, match="a folder; give the synonym-tree file itself"):  # synonym-map --synonyms FOLDER
+        load_trees(tmp_path)
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("trees: {put: {put: [put, pos\xe9]}}\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin.yaml: the synonym-tree file is not UTF-8"):
+        load_trees(latin)
 
 
 @settings(max_examples=50, deadline=None)

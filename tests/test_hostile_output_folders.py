@@ -222,6 +222,7 @@ def test_a_shared_cache_lock_waits_instead_of_refusing(tmp_path: Path) -> None:
         holder.wait()
 
 
+@pytest.mark.slow  # a real build in a second process
 def test_two_builds_into_one_folder_the_second_refuses_the_first_completes(synthetic_raw: Path, recipe: Path, tmp_path: Path,
                                                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     out = tmp_path / "built"
@@ -240,6 +241,7 @@ def test_two_builds_into_one_folder_the_second_refuses_the_first_completes(synth
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith((".built", "built"))) == ["built"]
 
 
+@pytest.mark.slow  # a real build in a second process
 def test_a_folder_created_at_out_during_a_build_survives_it(synthetic_raw: Path, recipe: Path, tmp_path: Path) -> None:
     out = tmp_path / "built"
     first = _start_build(recipe, synthetic_raw, out)
@@ -257,6 +259,7 @@ def test_a_folder_created_at_out_during_a_build_survives_it(synthetic_raw: Path,
     assert _temporaries(out) == [] and not (tmp_path / ".built.lock").exists()
 
 
+@pytest.mark.slow  # a real build in a second process
 def test_kill_9_mid_build_then_a_plain_rerun_leaves_no_temporary(synthetic_raw: Path, recipe: Path, tmp_path: Path) -> None:
     out = tmp_path / "built"
     first = _start_build(recipe, synthetic_raw, out)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from lego_arta.inputs import brief, load_yaml
+from lego_arta.inputs import MAX_YAML_BYTES, brief, load_yaml, read_text_file
 
 #: Share of each tree's non-root words held out as unseen (test-only) synonyms.
 UNSEEN_FRACTION = 0.5
@@ -79,7 +79,7 @@ def load_trees(path: Path | None = None) -> Vocabulary:
     """The package's trees, or a file of the same shape (an LLM-generated tree, say)."""
     if path is None:
         return _package_trees()
-    return _parse(load_yaml(Path(path).read_text(encoding="utf-8"), str(path)), str(path))
+    return _parse(load_yaml(read_text_file(Path(path), "synonym-tree file", limit=MAX_YAML_BYTES), str(path)), str(path))
 
 
 @cache
