@@ -200,29 +200,41 @@ def _polarity(word: str) -> bool | None:
     return True if word in YES_WORDS else False if word in NO_WORDS else None
 
 
-def parse_yes_no(text: str) -> bool | None:
-    """Read a yes/no verdict: ``True`` for yes, ``False`` for no, ``None`` when there is none.
+#: A reasoning model's closing think tag; the verdict is read after the last one.
+_THINK_CLOSE_RE = re.compile(r"</\s*think\s*>", re.IGNORECASE)
+_THINK_OPEN_RE = re.compile(r"<\s*think\s*>", re.IGNORECASE)
+#: "Answer:", "**Final answer**:", "Verdict -": a chat model's label for its verdict after an explanation.
+_ANSWER_MARK_RE = re.compile(r"\b(?:final\s+)?(?:answer|verdict)\b[*_\s]*[:\uff1a-]", re.IGNORECASE)
 
-    The rule: find the first sentence (split at ``. ! ? ;`` and newlines) that contains a verdict
-    word (yes/yeah/yep/yup, no/nope; whole words, any case).
 
-    - If the sentence *starts* with the word, that word decides ("No, it is not." → False;
-      "Yes, there is no gap." → True), unless ``and``/``or``/``/`` and the opposite word follow
-      it directly ("yes and no", "Yes or No?", "yes/no" → None).
-    - Otherwise the sentence decides if it holds only one polarity ("The answer is yes" → True);
-      both polarities in it ("There is no gap, so yes") → None.
+def verdict_parts(text: str) -> list[str]:
+    """Where a chat model's verdict is, most specific first: after the last ``answer:`` marker, then
+    the whole reply; both after the last ``</think>`` (the reasoning before it is not the verdict).
 
-    Answers with no verdict word ("maybe", "It is not correct", "") are ``None`` (invalid).
+    A ``<think>`` block that never closes (the model ran out of tokens while thinking) holds no
+    verdict: the result is empty. Linear time: each regex scans the text once.
 
-    >>> parse_yes_no("Yes! The red brick is on top.")
-    True
-    >>> parse_yes_no("yes and no") is None
-    True
+    >>> verdict_parts("<think>Yes? Or no.</think> The brick is off. Answer: **No.**")
+    [' **No.**', ' The brick is off. Answer: **No.**']
+    >>> verdict_parts("<think>Let me look")
+    []
     """
-    if not isinstance(text, str):
-        return None
-    for sentence in _SENTENCE_END_RE.split(text):
-        words = _WORD_RE.findall(unicodedata.normalize("NFKC", sentence).casefold())
+    closes = [m.end() for m in _THINK_CLOSE_RE.finditer(text)]
+    if closes:
+        text = text[closes[-1] :]
+    elif _THINK_OPEN_RE.search(text):
+        return []
+    marks = [m.end() for m in _ANSWER_MARK_RE.finditer(text)]
+    return [text[marks[-1] :], text] if marks else [text]
+
+
+def _sentences(text: str) -> list[list[str]]:
+    """Each sentence of ``text`` as its casefolded words (``/`` a word of its own)."""
+    return [_WORD_RE.findall(unicodedata.normalize("NFKC", sentence).casefold()) for sentence in _SENTENCE_END_RE.split(text)]
+
+
+def _yes_no_words(sentences: list[list[str]]) -> bool | None:
+    for words in sentences:
         polarities = [p for p in map(_polarity, words) if p is not None]
         if not polarities:
             continue
@@ -234,6 +246,69 @@ def parse_yes_no(text: str) -> bool | None:
     return None
 
 
+#: Words that judge the assembly when a reply says neither yes nor no ("I think it is correct.").
+#: "right" is left out: it names a side far more often than a judgement in assembly answers.
+CORRECT_WORDS = frozenset({"correct", "correctly", "properly", "accurate", "accurately", "fine"})
+INCORRECT_WORDS = frozenset({"incorrect", "incorrectly", "wrong", "wrongly", "improperly", "inaccurate", "mistake", "mistaken"})
+#: Words that flip a judgement after them in its sentence ("not correct"; "isn't" splits into ``isn`` + ``t``).
+NEGATION_WORDS = frozenset({"not", "t", "never", "cannot", "nor"})
+
+
+def _judgement_words(sentences: list[list[str]]) -> bool | None:
+    for words in sentences:
+        found: set[bool] = set()
+        negations = 0
+        for word in words:
+            if word in NEGATION_WORDS:
+                negations += 1
+            elif word in CORRECT_WORDS or word in INCORRECT_WORDS:
+                found.add((word in CORRECT_WORDS) != (negations % 2 == 1))
+        if found:
+            return found.pop() if len(found) == 1 else None
+    return None
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """Read a yes/no verdict: ``True`` for yes, ``False`` for no, ``None`` when there is none.
+
+    Where: after the last ``</think>``, and after the last ``answer:`` marker when that part holds
+    a verdict (:func:`verdict_parts`); markdown emphasis (``**No.**``) is ignored. Then:
+
+    1. Find the first sentence (split at ``. ! ? ;`` and newlines) that contains a verdict word
+       (yes/yeah/yep/yup, no/nope; whole words, any case).
+
+       - If the sentence *starts* with the word, that word decides ("No, it is not." → False;
+         "Yes, there is no gap." → True), unless ``and``/``or``/``/`` and the opposite word follow
+         it directly ("yes and no", "Yes or No?", "yes/no" → None).
+       - Otherwise the sentence decides if it holds only one polarity ("The answer is yes" → True);
+         both polarities in it ("There is no gap, so yes") → None.
+
+    2. Without any verdict word, the first sentence that judges the work decides: "correct",
+       "properly", … are yes and "wrong", "incorrect", "mistake", … no, each flipped by an odd
+       number of negations before it in its sentence ("It is not correct." → False); a sentence
+       judging both ways ("correct, but the colour is wrong") → None.
+
+    Answers with neither ("maybe", "I don't know", "") are ``None`` (invalid).
+
+    >>> parse_yes_no("Yes! The red brick is on top.")
+    True
+    >>> parse_yes_no("yes and no") is None
+    True
+    >>> parse_yes_no("<think>Is it yes? The stud is off.</think>**No.**"), parse_yes_no("I think it is correct.")
+    (False, True)
+    """
+    if not isinstance(text, str):
+        return None
+    for part in verdict_parts(text):
+        sentences = _sentences(part)
+        verdict = _yes_no_words(sentences)
+        if verdict is None:
+            verdict = _judgement_words(sentences)
+        if verdict is not None:
+            return verdict
+    return None
+
+
 #: Words of an order verdict (the ``order`` task): attached means the part was added between the frames.
 ATTACHED_WORDS = frozenset({"attached", "attach", "added", "add", "placed", "put"})
 REMOVED_WORDS = frozenset({"removed", "remove", "detached", "detach", "taken", "took"})
@@ -242,17 +317,19 @@ REMOVED_WORDS = frozenset({"removed", "remove", "detached", "detach", "taken", "
 def parse_attached_removed(text: str) -> bool | None:
     """Read an order verdict: ``True`` for attached, ``False`` for removed, ``None`` when there is none.
 
-    The first sentence that holds a verdict word decides, if it holds only one polarity
-    ("It was attached." → True); both in it ("attached or removed") → ``None``, like a hedged yes/no.
+    Read where :func:`parse_yes_no` reads (after ``</think>``, after an ``answer:`` marker). The
+    first sentence that holds a verdict word decides, if it holds only one polarity ("It was
+    attached." → True); both in it ("attached or removed") → ``None``, like a hedged yes/no.
 
     >>> parse_attached_removed("Attached."), parse_attached_removed("It was removed"), parse_attached_removed("Attached or Removed?")
     (True, False, None)
     """
     if not isinstance(text, str):
         return None
-    for sentence in _SENTENCE_END_RE.split(text):
-        words = set(_WORD_RE.findall(unicodedata.normalize("NFKC", sentence).casefold()))
-        attached, removed = bool(words & ATTACHED_WORDS), bool(words & REMOVED_WORDS)
-        if attached or removed:
-            return None if attached and removed else attached
+    for part in verdict_parts(text):
+        for sentence in _sentences(part):
+            words = set(sentence)
+            attached, removed = bool(words & ATTACHED_WORDS), bool(words & REMOVED_WORDS)
+            if attached or removed:
+                return None if attached and removed else attached
     return None
