@@ -144,6 +144,23 @@ class Breakdown:
         return tuple(family_metric(self.family, value) for value in self.declared)
 
 
+#: Columns the scorer supplies from the run, not from the built data, with the value a row takes
+#: when the run gives none: ``box_format``, the box convention the run's answers are read in
+#: (:data:`lego_arta.answers.BOX_FORMATS`), and ``p_yes``, the model's probability of the task's
+#: positive verdict (state: Yes; order: Attached), ``None`` where the model gave none.
+RUN_COLUMNS: dict[str, Any] = {"box_format": "auto", "p_yes": None}
+#: Data columns that builds before they existed lack: read as ``None`` per row (pixel boxes then fail, clearly).
+LATE_COLUMNS: tuple[str, ...] = ("image_size",)
+
+
+def _column(columns: Mapping[str, Sequence[Any]], name: str, rows: int) -> Sequence[Any]:
+    if name in columns:
+        return columns[name]
+    if name in RUN_COLUMNS or name in LATE_COLUMNS:
+        return [RUN_COLUMNS.get(name)] * rows
+    raise KeyError(f"no column {name!r} among {sorted(columns)}")
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """One task, declared once.
@@ -247,10 +264,12 @@ class TaskSpec:
 
     def targets(self, name: str, columns: Mapping[str, Sequence[Any]]) -> Sequence[Any]:
         """Targets of metric ``name``: the reference column it reads (``columns`` maps column →
-        values), or per row a tuple of the columns it reads."""
+        values), or per row a tuple of the columns it reads. A :data:`RUN_COLUMNS` column the caller
+        did not supply takes its default on every row (``auto`` boxes, no P(Yes))."""
         source = self.harness_metrics.get(name) or self.metrics_for(columns)[name]
         if isinstance(source, tuple):
-            return list(zip(*(columns[column] for column in source), strict=True))
+            rows = len(next(iter(columns.values()), ()))
+            return list(zip(*(_column(columns, column, rows) for column in source), strict=True))
         return columns[source]
 
     def _chosen(self, columns: Mapping[str, Sequence[Any]], metrics: Sequence[str] | None) -> Sequence[str]:
