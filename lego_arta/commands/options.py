@@ -55,3 +55,12 @@ def executor_from(args: argparse.Namespace):
     from lego_arta.executor import make_executor
 
     return make_executor(args.executor, workers=args.workers, address=args.ray_address)
+
+
+def add_box_format_argument(parser: argparse.ArgumentParser) -> None:
+    """``--box-format``: the convention object answers' box numbers are read in (:data:`lego_arta.answers.BOX_FORMATS`)."""
+    from lego_arta.answers import BOX_FORMATS
+
+    parser.add_argument("--box-format", choices=BOX_FORMATS, default="auto",
+                        help="how object answers' boxes are read: auto (the documented rules), 0-100, 0-1000 (Qwen2/3-VL), "
+                             "pixels (Qwen2.5-VL, absolute), gemini ([ymin, xmin, ymax, xmax] in 0-1000) (default: %(default)s)")  # fmt: skip

@@ -47,6 +47,14 @@ from lego_arta.metrics.order import (
     order_pair_accuracy_stats,
     order_pair_per_sample,
 )
+from lego_arta.metrics.ranking import (
+    auroc,
+    auroc_stats,
+    average_precision,
+    average_precision_stats,
+    has_probabilities,
+    probability_per_sample,
+)
 from lego_arta.metrics.quadrants import (
     QUADRANT_NAMES,
     predicted_quadrants,
@@ -71,7 +79,9 @@ class Metric:
     ``score`` is the metric over all answers; ``stats`` its per-sample sufficient statistics (for
     bootstrap intervals and for aggregating per-sample records computed once); ``per_sample`` the
     value logged per answer under ``sample_key`` (metrics sharing a key share one logged column,
-    as F1, TNR and FPR share the confusion ``outcome``).
+    as F1, TNR and FPR share the confusion ``outcome``). ``applies`` says from the targets whether
+    the metric exists on these rows at all (the TNR of a negative kind the rows do not hold, AUROC
+    without probabilities): where it does not, every output leaves it **absent** ("–"), never 0.
     """
 
     name: str
@@ -81,6 +91,11 @@ class Metric:
     stats: Stats
     per_sample: PerSample
     sample_key: str
+    applies: Callable[[Sequence[Any]], bool] | None = None
+
+    def applies_to(self, targets: Sequence[Any]) -> bool:
+        """Whether the metric exists on rows with these targets (see ``applies``)."""
+        return self.applies is None or bool(self.applies(targets))
 
 
 METRICS: dict[str, Metric] = {}
@@ -197,6 +212,7 @@ def _tnr_of_kind(kind: str) -> Metric:
         lambda answers, kinds: tnr_of_kind_stats(kind, answers, kinds),
         lambda answers, kinds: tnr_of_kind_per_sample(kind, answers, kinds),
         f"rejected_{kind}",
+        lambda kinds: kind in kinds,
     )  # fmt: skip
 
 
@@ -206,6 +222,13 @@ FAMILIES["tnr"] = _tnr_of_kind
 def _score_of(stats: Stats) -> Score:
     return lambda answers, targets: stats(answers, targets).score()
 
+
+#: Threshold-free verdict metrics (targets: ``(label, p)`` per row); absent without probabilities.
+#: The order task's are their own names so each task keeps its own metric set.
+for _prefix in ("", "order_"):
+    register_metric(Metric(f"{_prefix}auroc", "AUROC", True, auroc, auroc_stats, probability_per_sample, "p_yes", has_probabilities))
+    register_metric(Metric(f"{_prefix}average_precision", "average precision", True, average_precision, average_precision_stats,
+                           probability_per_sample, "p_yes", has_probabilities))  # fmt: skip
 
 register_metric(Metric("echo_rate", "echo rate", False, echo_rate, echo_stats, echo_per_sample, "echo"))
 register_metric(Metric("quadrant_acc", "quadrant acc", True, _framed(quadrant_acc), _framed(quadrant_acc_stats), _framed(quadrant_hits),

@@ -238,13 +238,18 @@ class TaskSpec:
     def metric_names(self) -> tuple[str, ...]:
         return tuple(self.metrics)
 
-    def metrics_for(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, Columns]:
-        """The metrics reported on rows with these reference ``columns``: :attr:`metrics`, then
-        the breakdown's metric per value the rows carry."""
+    def _declared(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, Columns]:
         found = dict(self.metrics)
         if self.breakdown is not None:
             found.update({name: self.breakdown.column for name in self.breakdown.names(columns)})
         return found
+
+    def metrics_for(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, Columns]:
+        """The metrics reported on rows with these reference ``columns``: :attr:`metrics`, then
+        the breakdown's metric per value the rows carry; a metric that does not exist on these rows
+        (its ``applies`` fails: AUROC without probabilities) is left out, **absent**, never 0."""
+        return {name: source for name, source in self._declared(columns).items()
+                if get_metric(name).applies_to(self._targets_of(source, columns))}  # fmt: skip
 
     @property
     def harness_metrics(self) -> dict[str, Columns]:
@@ -266,7 +271,10 @@ class TaskSpec:
         """Targets of metric ``name``: the reference column it reads (``columns`` maps column →
         values), or per row a tuple of the columns it reads. A :data:`RUN_COLUMNS` column the caller
         did not supply takes its default on every row (``auto`` boxes, no P(Yes))."""
-        source = self.harness_metrics.get(name) or self.metrics_for(columns)[name]
+        return self._targets_of(self.harness_metrics.get(name) or self._declared(columns)[name], columns)
+
+    @staticmethod
+    def _targets_of(source: Columns, columns: Mapping[str, Sequence[Any]]) -> Sequence[Any]:
         if isinstance(source, tuple):
             rows = len(next(iter(columns.values()), ()))
             return list(zip(*(_column(columns, column, rows) for column in source), strict=True))
