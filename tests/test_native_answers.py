@@ -137,7 +137,7 @@ def test_lmms_eval_aggregation_leaves_absent_metrics_null(monkeypatch: pytest.Mo
     assert aggregate("tnr_shifted", records) == 100.0
     assert aggregate("auroc", records) is None
     for doc, p in zip(docs, (0.8, 0.3, 0.6, 0.1)):
-        probabilities.record(doc["id"], p)
+        probabilities.record(probabilities.sample_key(doc["id"], "No."), p)
     records = [process_results("state", doc, ["No."])["f1"] for doc in docs]
     probabilities.clear()
     assert [r["p_yes"] for r in records] == [0.8, 0.3, 0.6, 0.1]

@@ -2,12 +2,15 @@
 
 lmms-eval passes only the generated text from a model to ``process_results``; a model that also
 knows its probability of answering "Yes" (an OpenAI-compatible server's ``logprobs``, an
-in-process model's first-token logits) records it here under the row's ``id`` (the dataset's
-``id`` column, which a backend reads as ``self.task_dict[task][split][doc_id]["id"]``), and the
-hooks of :mod:`lego_arta.harness.task_docs` look it up when they score that row. The table is
-process-local: lmms-eval scores a rank's samples in the process that generated them.
+in-process model's first-token logits) records it here under :func:`sample_key` of the row's
+``id`` (the dataset's ``id`` column, which a backend reads as
+``self.task_dict[task][split][doc_id]["id"]``) and the answer it generated, and the hooks of
+:mod:`lego_arta.harness.task_docs` look it up when they score that row. The answer is part of
+the key because one row is asked in several query settings in one run (``lego_arta_state`` and
+``lego_arta_state_noctx`` share the hook and the row id). The table is process-local: lmms-eval
+scores a rank's samples in the process that generated them.
 
->>> record("state-0001", 0.8); lookup("state-0001"), lookup("never-seen")
+>>> record(sample_key("state-0001", " Yes."), 0.8); lookup(sample_key("state-0001", "Yes.")), lookup("never-seen")
 (0.8, None)
 >>> clear()
 """
@@ -17,6 +20,12 @@ from __future__ import annotations
 import math
 
 _P_YES: dict[str, float] = {}
+
+
+def sample_key(row_id: str, answer: str) -> str:
+    """The key of one generated answer to one row: the row id and the answer as lmms-eval hands it
+    to ``process_results`` (stripped of surrounding whitespace)."""
+    return f"{row_id}\n{answer.strip()}"
 
 
 def record(doc_id: str, p_yes: float) -> None:

@@ -230,7 +230,7 @@ def process_results(task: str, doc: Mapping[str, Any], results: Sequence[str]) -
     spec, answer = get_task(task), _answer(results)
     metrics = spec.harness_metrics
     needed = {column for source in metrics.values() for column in _columns_of(source)} - set(RUN_COLUMNS)
-    run = {"box_format": box_format(), "p_yes": probabilities.lookup(str(doc["id"]))}
+    run = {"box_format": box_format(), "p_yes": probabilities.lookup(probabilities.sample_key(str(doc["id"]), answer))}
     columns = {**{column: [plain_value(doc[column])] for column in sorted(needed)}, **{name: [value] for name, value in run.items()}}
     record = {
         "id": doc["id"],
