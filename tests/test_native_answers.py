@@ -161,3 +161,17 @@ def test_probabilities_refuse_values_outside_the_unit_interval() -> None:
     with pytest.raises(ValueError, match="r1"):
         probabilities.record("r1", 1.5)
     assert probabilities.lookup("r1") is None
+
+
+def test_built_object_rows_store_their_collage_size(built_dataset) -> None:
+    """``pixels`` reads boxes against this size: it must be the size of the image the model sees."""
+    import io
+
+    from PIL import Image
+
+    from lego_arta.evaluation.built_splits import read_columns
+
+    columns = read_columns(built_dataset, "object", "test", ["image", "image_size"])
+    assert columns["image"], "fixture must hold object rows"
+    for image, size in zip(columns["image"], columns["image_size"]):
+        assert tuple(size) == Image.open(io.BytesIO(image["bytes"])).size

@@ -60,7 +60,7 @@ class Reference:
     """What one test row's answer is scored against (no image: scoring never needs it).
 
     ``columns`` holds the task's :attr:`~lego_arta.tasks.spec.TaskSpec.reference_columns`
-    (scene: entities; object: entities, box, quadrant; state: label, negative kind and the
+    (scene: entities; object: entities, box, quadrant, image size; state: label, negative kind and the
     state's manual, session and step) as plain Python values. ``manual_id`` is the row's
     cluster: intervals resample manuals, not rows.
     """
