@@ -175,3 +175,34 @@ def test_built_object_rows_store_their_collage_size(built_dataset) -> None:
     assert columns["image"], "fixture must hold object rows"
     for image, size in zip(columns["image"], columns["image_size"]):
         assert tuple(size) == Image.open(io.BytesIO(image["bytes"])).size
+
+
+def test_score_reads_p_yes_from_predictions_and_leaves_auroc_absent_without_it(built_dataset, tmp_path, capsys) -> None:
+    """``lego-arta score`` end to end on a real build: p_yes beside the answer gives AUROC/AP with
+    intervals; the same answers without it give no AUROC row (shown –), never 0."""
+    import json
+
+    from lego_arta.cli import main
+    from lego_arta.evaluation.built_splits import read_columns
+
+    truth = read_columns(built_dataset, "state", "test", ["id", "label"])
+    ranked = tmp_path / "ranked.jsonl"
+    ranked.write_text("".join(json.dumps({"id": i, "answer": "Yes.", "p_yes": 0.9 if label else 0.2}) + "\n"
+                              for i, label in zip(truth["id"], truth["label"])))  # fmt: skip
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("".join(json.dumps({"id": i, "answer": "Yes."}) + "\n" for i in truth["id"]))
+    for predictions in (ranked, plain):
+        assert main(["score", "--task", "state", "--predictions", str(predictions), "--data", str(built_dataset),
+                     "--out", str(tmp_path / "scores"), "--resamples", "50"]) == 0  # fmt: skip
+    rows = {path.stem: json.loads(path.read_text())["rows"] for path in (tmp_path / "scores").glob("*.results.json")}
+    ranked_rows = {r["metric"]: r for r in rows["ranked-state.results"]}
+    assert ranked_rows["auroc"]["value"] == 100.0 and ranked_rows["auroc"]["low"] == 100.0
+    assert ranked_rows["average_precision"]["value"] == 100.0
+    assert {r["metric"] for r in rows["plain-state.results"]} & {"auroc", "average_precision"} == set()
+    samples = [json.loads(line) for line in (tmp_path / "scores" / "ranked-state.samples.jsonl").read_text().splitlines()]
+    assert {s["p_yes"] for s in samples} == {0.9, 0.2}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": truth["id"][0], "answer": "Yes.", "p_yes": 7}) + "\n")
+    assert main(["score", "--task", "state", "--predictions", str(bad), "--data", str(built_dataset)]) == 2
+    captured = capsys.readouterr()
+    assert "p_yes" in captured.out + captured.err

@@ -32,8 +32,8 @@ METRICS = {
     "scene": ("t_acc", "bleu", "rouge1"),
     "object": ("e_acc", "echo_rate", "iou", "valid_box_rate", "quadrant_acc", "quadrant_acc_tl", "quadrant_acc_tr", "quadrant_acc_bl",
                "quadrant_acc_br", "predicted_tl", "predicted_tr", "predicted_bl", "predicted_br"),
-    "state": ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "tnr_displaced", "tnr_shifted", "tnr_rotated",
-              "tnr_wrong_size", "tnr_wrong_colour", "tnr_missing", "tnr_wrong_layer", "tnr_undo", "auroc", "average_precision"),
+    "state": ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "auroc", "average_precision", "tnr_displaced",
+              "tnr_shifted", "tnr_rotated", "tnr_wrong_size", "tnr_wrong_colour", "tnr_missing", "tnr_wrong_layer", "tnr_undo"),
 }
 #: Metrics that exist only where the model gives its P(Yes): absent (None) for a text-only run.
 PROBABILITY_METRICS = ("auroc", "average_precision")
