@@ -226,6 +226,9 @@ class LoadedResults:
     robustness: tuple[Mapping[str, Any], ...] = ()
     #: File → the benchmark version its results were computed on (:data:`~lego_arta.dataset.benchmark.UNKNOWN` when it does not say).
     versions: Mapping[str, str] = field(default_factory=dict)
+    #: ``(system, box format)`` of each run that scored object answers, in reading order (a run's
+    #: results record the convention its boxes were read in: ``lego-arta score --box-format``, ``eval --box-format``).
+    box_formats: tuple[tuple[str, str], ...] = ()
 
     def known_versions(self) -> tuple[str, ...]:
         """The distinct benchmark versions the files name, sorted."""
@@ -253,9 +256,6 @@ def document_benchmark_version(document: Mapping[str, Any]) -> str:
     if len(found) > 1:
         raise ValueError(f"results computed on several benchmark versions ({', '.join(sorted(found))}); score each version apart")
     return found.pop() if found else UNKNOWN
-    #: ``(system, box format)`` of each run that scored object answers, in reading order (a run's
-    #: results record the convention its boxes were read in: ``lego-arta score --box-format``, ``eval --box-format``).
-    box_formats: tuple[tuple[str, str], ...] = ()
 
 
 def document_box_formats(document: Mapping[str, Any]) -> list[tuple[str, str]]:
