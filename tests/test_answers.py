@@ -113,7 +113,7 @@ def test_parse_object_label(text: str, label: str) -> None:
         ("yes/no", None),
         ("There is no gap, so yes.", None),
         ("maybe", None),
-        ("It is not correct.", None),
+        ("It is not correct.", False),  # issue 23: a judgement word without yes/no decides
         ("I don't know", None),
         ("Eyes and nose", None),
         ("", None),

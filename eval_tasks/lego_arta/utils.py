@@ -14,3 +14,5 @@ doc_to_messages = task_docs.doc_to_messages
 
 #: Read when lmms-eval loads the YAML: ``$LEGO_ARTA_DATA`` or the Hub id.
 DATASET_PATH = task_docs.dataset_path()
+#: The box convention object answers are read in (``$LEGO_ARTA_BOX_FORMAT``, else ``auto``).
+BOX_FORMAT = task_docs.box_format()

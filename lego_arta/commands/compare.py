@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from lego_arta.commands.options import ALPHA, POSITIVE_INT, SEED
+from lego_arta.commands.options import ALPHA, POSITIVE_INT, SEED, add_box_format_argument
 
 HELP = "compare two runs on the same split: gaps with intervals and p-values by manual"
 GROUP = "evaluate"
@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--alpha", type=ALPHA, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="compare runs even when they were computed on different benchmark versions")
+    add_box_format_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(soft_wrap=True)
     result = compare_runs(args.run_a, args.run_b, args.data, task=args.task, split=args.split,
-                          n_resamples=args.resamples, seed=args.seed, alpha=args.alpha, force=args.force)  # fmt: skip
+                          n_resamples=args.resamples, seed=args.seed, alpha=args.alpha, force=args.force,
+                          box_format=args.box_format)  # fmt: skip
     name_a, name_b = Path(args.run_a).stem, Path(args.run_b).stem
     console.print(compare_table(result, name_a, name_b))
     for name, missing in ((name_a, result.missing_a), (name_b, result.missing_b)):

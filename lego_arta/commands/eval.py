@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from lego_arta.commands.options import POSITIVE_INT
+from lego_arta.commands.options import POSITIVE_INT, add_box_format_argument
 
 HELP = "run lmms-eval on the LEGO-ARTA tasks and check every metric came out"
 GROUP = "evaluate"
@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--online", action="store_true", help="allow Hugging Face Hub downloads (models or a Hub dataset)")
     parser.add_argument("--adapter", type=Path, default=None,
                         help="LoRA adapter (or `lego-arta finetune` output folder): merged into pretrained= under OUT/model first")  # fmt: skip
+    add_box_format_argument(parser)
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: extra lmms-eval arguments")
 
 
@@ -58,7 +59,7 @@ def merged_model_args(model_args: str, adapter: Path, work_dir: Path, *, offline
 
 def run(args: argparse.Namespace) -> int:
     """Run lmms-eval and print the metric table; 1 when lmms-eval failed."""
-    from lego_arta.harness.lmms_eval_runner import LmmsEvalError, metric_rows, run_lmms_eval
+    from lego_arta.harness.lmms_eval_runner import ABSENT, LmmsEvalError, metric_rows, run_lmms_eval
 
     model_args = args.model_args
     if args.adapter is not None:
@@ -68,11 +69,12 @@ def run(args: argparse.Namespace) -> int:
         path = run_lmms_eval(
             data=args.data, model=args.model, model_args=model_args, tasks=args.tasks, output=args.out,
             limit=args.limit, batch_size=args.batch_size, extra=extra, tasks_dir=args.tasks_dir, offline=not args.online,
+            box_format=args.box_format,
         )  # fmt: skip
     except LmmsEvalError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     for task, metric, value in metric_rows(path):
-        print(f"{task:32s} {metric:16s} {value:8.2f}")
+        print(f"{task:32s} {metric:16s} {ABSENT if value is None else f'{value:.2f}':>8s}")
     print(f"results: {path}")
     return 0

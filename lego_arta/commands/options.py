@@ -122,3 +122,12 @@ SEED = number(int, low=0, high=2**32 - 1)
 ALPHA = number(float, low=0, high=1, low_open=True, high_open=True)
 #: A fraction strictly between 0 and 1.
 FRACTION = number(float, low=0, high=1, low_open=True, high_open=True)
+
+
+def add_box_format_argument(parser: argparse.ArgumentParser) -> None:
+    """``--box-format``: the convention object answers' box numbers are read in (:data:`lego_arta.answers.BOX_FORMATS`)."""
+    from lego_arta.answers import BOX_FORMATS
+
+    parser.add_argument("--box-format", choices=BOX_FORMATS, default="auto",
+                        help="how object answers' boxes are read: auto (the documented rules), 0-100, 0-1000 (Qwen2/3-VL), "
+                             "pixels (Qwen2.5-VL, absolute), gemini ([ymin, xmin, ymax, xmax] in 0-1000) (default: %(default)s)")  # fmt: skip

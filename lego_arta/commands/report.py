@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     preamble = report_preamble(loaded)
     if len(loaded.known_versions()) > 1:
         console.print(f"[yellow]{escape(preamble[0])}[/yellow]", highlight=False)
+    if loaded.box_formats:
+        preamble += ["", "Object boxes read as (`--box-format`):", "", *(f"- {system}: `{fmt}`" for system, fmt in loaded.box_formats)]
     written = write_report(loaded.rows, args.out, title=args.title, preamble=preamble, include_study=args.include_study,
                            robustness=loaded.robustness)  # fmt: skip
     console.print(f"read {len(loaded.rows)} rows from {len(loaded.files)} files; wrote {escape(str(written[0]))} and {len(written) - 1} charts",

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from lego_arta.commands.options import ALPHA, POSITIVE_INT, SEED
+from lego_arta.commands.options import ALPHA, POSITIVE_INT, SEED, add_box_format_argument
 
 HELP = "score a predictions file (id -> answer) against a built split, with CIs"
 GROUP = "evaluate"
@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: %(default)s)")
     parser.add_argument("--seed", type=SEED, default=0, help="bootstrap seed")
     parser.add_argument("--alpha", type=ALPHA, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s, 95%% intervals)")
+    add_box_format_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,9 +41,10 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(soft_wrap=True)
     result = score_predictions(args.task, args.predictions, args.data, split=args.split,
-                               n_resamples=args.resamples, seed=args.seed, alpha=args.alpha, ids=args.ids)  # fmt: skip
+                               n_resamples=args.resamples, seed=args.seed, alpha=args.alpha, ids=args.ids,
+                               box_format=args.box_format)  # fmt: skip
     name = args.name or Path(args.predictions).stem
-    console.print(score_table(result, f"{name}: {args.task} ({args.split}, {result.n_rows} rows)"))
+    console.print(score_table(result, f"{name}: {args.task} ({args.split}, {result.n_rows} rows, boxes read as {args.box_format})"))
     for line in leftover_lines(result):
         console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
     if args.out is not None:

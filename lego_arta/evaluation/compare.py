@@ -24,6 +24,7 @@ Not run as a doctest: it needs two runs' predictions and a build.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from rich.table import Table
 from lego_arta.dataset.benchmark import UNKNOWN, data_benchmark_version
 from lego_arta.evaluation.built_splits import config_names, read_columns
 from lego_arta.evaluation.results import document_benchmark_version, metric_label
-from lego_arta.evaluation.scoring import DEFAULT_SPLIT, join_answers, load_references, read_predictions, reference_columns
+from lego_arta.evaluation.scoring import ABSENT, DEFAULT_SPLIT, join_answers, load_references, read_predictions, reference_columns
 from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES, RESAMPLE_UNIT, paired_cluster_gap_ci, paired_cluster_permutation_p
 from lego_arta.tasks import TASKS, get_task
 
@@ -57,13 +58,16 @@ class Comparison:
     alpha: float
     #: The benchmark version of the data and of each run (``a``, ``b``), where known.
     benchmark_versions: Mapping[str, str] = field(default_factory=dict)
+    box_format: str = "auto"
+    #: Declared metrics that do not exist for one run or both (AUROC without probabilities): shown "–".
+    absent: tuple[str, ...] = ()
 
     def to_dict(self, run_a: str, run_b: str) -> dict[str, Any]:
         return {
             "benchmark_version": dict(self.benchmark_versions),
             "task": self.task, "split": self.split, "rows": self.rows, "manuals": self.manuals,
             "run_a": run_a, "run_b": run_b, "missing_a": self.missing_a, "missing_b": self.missing_b,
-            "metrics": self.metrics,
+            "metrics": self.metrics, "absent": list(self.absent), "box_format": self.box_format,
             "bootstrap": {"resamples": self.n_resamples, "seed": self.seed, "alpha": self.alpha, "resample_unit": RESAMPLE_UNIT},
             "permutation": {"resamples": self.n_resamples, "seed": self.seed, "unit": RESAMPLE_UNIT,
                             "exact": 2**self.manuals <= self.n_resamples},
@@ -134,28 +138,38 @@ def compare_runs(
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
     force: bool = False,
+    box_format: str = "auto",
 ) -> Comparison:
     """Compare two answer files on one split of a built dataset (see the module docstring); runs on
-    different benchmark versions are refused unless ``force`` (:func:`check_versions`)."""
+    different benchmark versions are refused unless ``force`` (:func:`check_versions`).
+
+    A metric is compared only where it exists for both runs: AUROC and average precision need
+    both files to carry ``p_yes``; otherwise they are absent from the comparison, never 0.
+    """
     versions = {"data": data_benchmark_version(data), "a": run_benchmark_version(Path(run_a)), "b": run_benchmark_version(Path(run_b))}
     check_versions(versions, force=force)
-    answers_a, answers_b = read_predictions(Path(run_a)).answers, read_predictions(Path(run_b)).answers
-    task = task or infer_task(data, answers_a, split)
+    read_a, read_b = read_predictions(Path(run_a)), read_predictions(Path(run_b))
+    task = task or infer_task(data, read_a.answers, split)
     spec = get_task(task)
     references = load_references(task, data, split=split)
-    first, second = join_answers(references, answers_a), join_answers(references, answers_b)
-    columns = reference_columns(task, references)
-    stats_a, stats_b = spec.stats(first.answers, columns), spec.stats(second.answers, columns)
+    first, second = join_answers(references, read_a.answers), join_answers(references, read_b.answers)
+    columns_a = reference_columns(task, references, box_format=box_format, p_yes=read_a.p_yes)
+    columns_b = reference_columns(task, references, box_format=box_format, p_yes=read_b.p_yes)
+    shared = [name for name in spec.metrics_for(columns_a) if name in spec.metrics_for(columns_b)]
+    stats_a, stats_b = spec.stats(first.answers, columns_a, shared), spec.stats(second.answers, columns_b, shared)
     manuals = [reference.manual_id for reference in references]
     metrics: dict[str, dict[str, float]] = {}
-    for name in spec.metrics_for(columns):
+    for name in shared:
         a, b = stats_a[name].score(), stats_b[name].score()
+        if not (math.isfinite(a) and math.isfinite(b)):
+            continue
         low, high = paired_cluster_gap_ci(stats_a[name], stats_b[name], manuals, n_resamples=n_resamples, seed=seed, alpha=alpha)
         p_value = paired_cluster_permutation_p(stats_a[name], stats_b[name], manuals, n_resamples=n_resamples, seed=seed)
         metrics[name] = {"a": a, "b": b, "gap": b - a, "gap_low": low, "gap_high": high, "p_value": p_value}
     return Comparison(task=task, split=split, rows=len(references), manuals=len(set(manuals)), metrics=metrics,
                       missing_a=len(first.missing), missing_b=len(second.missing), n_resamples=n_resamples, seed=seed,
-                      alpha=alpha, benchmark_versions=versions)  # fmt: skip
+                      alpha=alpha, benchmark_versions=versions, box_format=box_format,
+                      absent=tuple(name for name in spec.metrics if name not in metrics))  # fmt: skip
 
 
 def compare_table(result: Comparison, name_a: str, name_b: str) -> Table:
@@ -167,4 +181,6 @@ def compare_table(result: Comparison, name_a: str, name_b: str) -> Table:
     for name, row in result.metrics.items():
         table.add_row(escape(metric_label(name)), f"{row['a']:.2f}", f"{row['b']:.2f}", f"{row['gap']:+.2f}",
                       f"[{row['gap_low']:+.2f}, {row['gap_high']:+.2f}]", f"{row['p_value']:.3f}")  # fmt: skip
+    for name in result.absent:
+        table.add_row(escape(metric_label(name)), *[ABSENT] * 5)
     return table

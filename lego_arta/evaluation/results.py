@@ -230,6 +230,9 @@ class LoadedResults:
     versions: Mapping[str, str] = field(default_factory=dict)
     #: (file, API usage block) of each lmms-eval results JSON a served model wrote (requests, tokens, seconds).
     usage: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    #: ``(system, box format)`` of each run that scored object answers, in reading order (a run's
+    #: results record the convention its boxes were read in: ``lego-arta score --box-format``, ``eval --box-format``).
+    box_formats: tuple[tuple[str, str], ...] = ()
 
     def known_versions(self) -> tuple[str, ...]:
         """The distinct benchmark versions the files name, sorted."""
@@ -257,6 +260,27 @@ def document_benchmark_version(document: Mapping[str, Any]) -> str:
     if len(found) > 1:
         raise ValueError(f"results computed on several benchmark versions ({', '.join(sorted(found))}); score each version apart")
     return found.pop() if found else UNKNOWN
+
+
+def document_box_formats(document: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(system, box format)`` of the object runs of a results document (ours or lmms-eval's).
+
+    >>> document_box_formats({"format": RESULTS_FORMAT, "runs": [{"task": "object", "system": "m", "box_format": "pixels"}]})
+    [('m', 'pixels')]
+    """
+    found = []
+    if document.get("format") == RESULTS_FORMAT:
+        for run in document.get("runs") or ():
+            if isinstance(run, Mapping) and run.get("task") == "object" and isinstance(run.get("box_format"), str):
+                found.append((str(run.get("system")), run["box_format"]))
+    elif is_lmms_eval_results(document):
+        configs = document.get("configs") if isinstance(document.get("configs"), Mapping) else {}
+        for task, config in sorted(configs.items()):
+            setting = _lmms_setting(task, config) if isinstance(config, Mapping) else None
+            metadata = config.get("metadata") if isinstance(config, Mapping) else None
+            if setting is not None and setting[0] == "object" and isinstance(metadata, Mapping):
+                found.append((lmms_eval_system(document["config"]), str(metadata.get("box_format", "auto"))))
+    return found
 
 
 _ROBUSTNESS_KEYS = {"task", "variant", "system", "rows", "metrics", "consistency"}
@@ -306,6 +330,7 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
     robustness: list[Mapping[str, Any]] = []
     usage: list[tuple[str, Mapping[str, Any]]] = []
     versions: dict[str, str] = {}
+    box_formats: list[tuple[str, str]] = []
     origin: dict[tuple[str, str, str, str], str] = {}
     for given in paths:
         given = Path(given)
@@ -345,7 +370,9 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
                 versions[str(path)] = document_benchmark_version(document)
             except ValueError as error:
                 raise ValueError(f"{path}: {error}") from error
-    return LoadedResults(tuple(rows), tuple(files), tuple(skipped_files), tuple(skipped_tasks), tuple(robustness), versions, tuple(usage))
+            box_formats.extend(document_box_formats(document))
+    return LoadedResults(tuple(rows), tuple(files), tuple(skipped_files), tuple(skipped_tasks), tuple(robustness), versions,
+                         tuple(usage), tuple(dict.fromkeys(box_formats)))  # fmt: skip
 
 
 # --- the study's published numbers --------------------------------------------------------------

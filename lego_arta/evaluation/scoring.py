@@ -1,8 +1,12 @@
 """``lego-arta score``: score a file of answers against a built dataset, with bootstrap intervals.
 
-Predictions are JSON lines ``{"id": "<row id>", "answer": "<model output>"}``, or lmms-eval's
-per-sample log (``*_samples_lego_arta_<task>.jsonl``, written by ``lego-arta eval``), whose rows
-carry our row id in the per-metric records and the answer in ``filtered_resps``.
+Predictions are JSON lines ``{"id": "<row id>", "answer": "<model output>"}`` (optionally with
+``"p_yes"``, the model's probability of the task's positive verdict in [0, 1], which AUROC and
+average precision need), or lmms-eval's per-sample log (``*_samples_lego_arta_<task>.jsonl``,
+written by ``lego-arta eval``), whose rows carry our row id (and ``p_yes`` where the model gave
+one) in the per-metric records and the answer in ``filtered_resps``. Object answers are read in
+the run's box convention (``box_format``, :data:`lego_arta.answers.BOX_FORMATS`), recorded in
+the results.
 
 Joining on ``id`` is strict about what it cannot pair, and counts it:
 
@@ -32,6 +36,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from lego_arta.answers import BOX_FORMATS
 from lego_arta.atomic import atomic_write_text
 from lego_arta.dataset.benchmark import UNKNOWN, data_benchmark_version
 from lego_arta.evaluation.built_splits import read_columns
@@ -55,7 +60,7 @@ class Reference:
     """What one test row's answer is scored against (no image: scoring never needs it).
 
     ``columns`` holds the task's :attr:`~lego_arta.tasks.spec.TaskSpec.reference_columns`
-    (scene: entities; object: entities, box, quadrant; state: label, negative kind and the
+    (scene: entities; object: entities, box, quadrant, image size; state: label, negative kind and the
     state's manual, session and step) as plain Python values. ``manual_id`` is the row's
     cluster: intervals resample manuals, not rows.
     """
@@ -137,6 +142,25 @@ class Predictions:
     answers: dict[str, str]
     source: str
     kind: str
+    p_yes: dict[str, float] = field(default_factory=dict)
+
+
+def _p_yes(value: Any, *, where: str) -> float | None:
+    """A prediction's ``p_yes``: absent/null, or a probability; anything else names the line."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ValueError(f"{where}: p_yes must be a probability in [0, 1] (or absent), got {value!r}")
+    return float(value)
+
+
+def _lmms_eval_p_yes(record: Mapping[str, Any]) -> Any:
+    """``p_yes`` of an lmms-eval sample: our per-metric record carries it beside the row id."""
+    for key in sorted(record):
+        value = record[key]
+        if isinstance(value, Mapping) and isinstance(value.get("id"), str) and "p_yes" in value:
+            return value["p_yes"]
+    return None
 
 
 def _lmms_eval_answer(response: Any) -> str:
@@ -159,7 +183,8 @@ def _lmms_eval_id(record: Mapping[str, Any]) -> str | None:
 
 
 def parse_prediction_line(record: Any, *, where: str) -> tuple[str, str, str]:
-    """``(id, answer, kind)`` of one parsed JSON line; ``kind`` is ``jsonl`` or ``lmms-eval samples``."""
+    """``(id, answer, kind)`` of one parsed JSON line; ``kind`` is ``jsonl`` or ``lmms-eval samples``
+    (its ``p_yes``, if any, is read by :func:`prediction_p_yes`)."""
     if not isinstance(record, Mapping):
         raise ValueError(f"{where}: expected a JSON object with id and answer, got {type(record).__name__}")
     if "answer" in record and "id" in record:
@@ -200,6 +225,11 @@ def _prediction_lines(path: Path) -> Iterator[tuple[int, str]]:
                 raise ValueError(f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start}); save the file as UTF-8") from None
 
 
+def prediction_p_yes(record: Mapping[str, Any], kind: str, *, where: str) -> float | None:
+    """The ``p_yes`` of one prediction line of ``kind`` (``None`` where it has none)."""
+    return _p_yes(record.get("p_yes") if kind == "jsonl" else _lmms_eval_p_yes(record), where=where)
+
+
 def read_predictions(path: Path) -> Predictions:
     """Read a predictions JSONL (or lmms-eval sample log); blank lines are allowed, duplicate ids are not.
 
@@ -210,6 +240,7 @@ def read_predictions(path: Path) -> Predictions:
     if not path.is_file():
         raise FileNotFoundError(f"predictions file {path} does not exist" + (" (it is a folder)" if path.is_dir() else ""))
     answers: dict[str, str] = {}
+    p_yes: dict[str, float] = {}
     lines: dict[str, int] = {}
     kinds: set[str] = set()
     for number, line in _prediction_lines(path):
@@ -226,10 +257,13 @@ def read_predictions(path: Path) -> Predictions:
         if row_id in answers:
             raise ValueError(f"{where}: id {row_id!r} was already predicted on line {lines[row_id]}")
         answers[row_id], lines[row_id] = answer[:MAX_ANSWER_CHARS], number
+        probability = prediction_p_yes(record, kind, where=where)
+        if probability is not None:
+            p_yes[row_id] = probability
         kinds.add(kind)
     if not answers:
         raise ValueError(f"{path}: no predictions (expected JSON lines with id and answer)")
-    return Predictions(answers, str(path), " + ".join(sorted(kinds)))
+    return Predictions(answers, str(path), " + ".join(sorted(kinds)), p_yes)
 
 
 def write_predictions(path: Path, answers: Sequence[tuple[str, str]]) -> None:
@@ -259,29 +293,38 @@ def join_answers(references: Sequence[Reference], answers: Mapping[str, str]) ->
     return Joined(paired, missing, unknown)
 
 
-def reference_columns(task: str, references: Sequence[Reference]) -> dict[str, list[Any]]:
-    """Column → values of the references: what a task's metrics read (``answer`` and its own columns)."""
+def reference_columns(task: str, references: Sequence[Reference], *, box_format: str = "auto",
+                      p_yes: Mapping[str, float] | None = None) -> dict[str, list[Any]]:  # fmt: skip
+    """Column → values of the references: what a task's metrics read (``answer`` and its own
+    columns), and the run columns (:data:`~lego_arta.tasks.spec.RUN_COLUMNS`): the run's
+    ``box_format`` and each row's ``p_yes`` (``None`` where the run gave none)."""
+    if box_format not in BOX_FORMATS:
+        raise ValueError(f"box format {box_format!r}: expected one of {', '.join(BOX_FORMATS)}")
     columns = {name: [r.columns[name] for r in references] for name in get_task(task).reference_columns}
-    return {"answer": [r.answer for r in references], **columns}
+    given = p_yes or {}
+    run = {"box_format": [box_format] * len(references), "p_yes": [given.get(r.id) for r in references]}
+    return {"answer": [r.answer for r in references], **columns, **run}
 
 
-def task_scores(task: str, answers: Sequence[str], references: Sequence[Reference]) -> dict[str, float]:
-    """The task's reported metrics in percent (its spec's metrics, from :mod:`lego_arta.metrics`)."""
-    return get_task(task).scores(answers, reference_columns(task, references))
+def task_scores(task: str, answers: Sequence[str], references: Sequence[Reference], **run: Any) -> dict[str, float]:
+    """The task's reported metrics in percent (its spec's metrics, from :mod:`lego_arta.metrics`);
+    ``run`` is :func:`reference_columns`' ``box_format`` and ``p_yes``."""
+    return get_task(task).scores(answers, reference_columns(task, references, **run))
 
 
-def task_stats(task: str, answers: Sequence[str], references: Sequence[Reference]) -> dict[str, SampleStats]:
+def task_stats(task: str, answers: Sequence[str], references: Sequence[Reference], **run: Any) -> dict[str, SampleStats]:
     """Bootstrap statistics of the task's metrics."""
-    return get_task(task).stats(answers, reference_columns(task, references))
+    return get_task(task).stats(answers, reference_columns(task, references, **run))
 
 
-def sample_records(task: str, answers: Sequence[str], references: Sequence[Reference], missing: Sequence[str] = ()) -> list[dict[str, Any]]:
+def sample_records(task: str, answers: Sequence[str], references: Sequence[Reference], missing: Sequence[str] = (),
+                   **run: Any) -> list[dict[str, Any]]:  # fmt: skip
     """The per-sample log: id, answer, reference, whether it was missing, the task's reference
     columns, and each metric's per-sample value (scene ``t_acc`` (None without entities),
     ``rouge1``, sentence ``bleu``; object ``e_acc``, ``iou``, ``valid_box``; state the confusion ``outcome``).
     """
     gaps = set(missing)
-    columns = reference_columns(task, references)
+    columns = reference_columns(task, references, **run)
     logged = {name: [list(v) if isinstance(v, tuple) else v for v in values] for name, values in columns.items() if name != "answer"}
     logged.update(get_task(task).per_sample(answers, columns))
     records = []
@@ -311,6 +354,8 @@ class ScoreResult:
     alpha: float = DEFAULT_ALPHA
     #: The benchmark version of the data the answers were scored against (``manifest.json``), where known.
     benchmark_version: str = UNKNOWN
+    box_format: str = "auto"
+    probabilities: int = 0
 
     def rows(self, system: str, setting: str = DEFAULT_SETTING) -> list[ResultRow]:
         """The scores as result rows (table order, breakdown metrics last), for results files and reports."""
@@ -329,6 +374,7 @@ class ScoreResult:
             "bootstrap": {"resamples": self.n_resamples, "seed": self.seed, "alpha": self.alpha,
                           "resample_unit": RESAMPLE_UNIT, "manuals": len({r["manual_id"] for r in self.samples})},
             "benchmark_version": self.benchmark_version,
+            "box_format": self.box_format, "probabilities": self.probabilities,
             **extra,
         }  # fmt: skip
 
@@ -342,11 +388,17 @@ def score_answers(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
+    box_format: str = "auto",
+    p_yes: Mapping[str, float] | None = None,
 ) -> ScoreResult:
     """Score answers by id against references: point estimates, percentile-bootstrap intervals that
-    resample manuals (see :mod:`lego_arta.metrics.bootstrap`), per-sample log."""
+    resample manuals (see :mod:`lego_arta.metrics.bootstrap`), per-sample log. Object answers are
+    read in ``box_format``; ``p_yes`` (by row id) feeds AUROC and average precision, which are
+    absent without it."""
     joined = join_answers(references, answers)
-    stats = task_stats(task, joined.answers, references)
+    run = {"box_format": box_format, "p_yes": {k: v for k, v in (p_yes or {}).items() if k in answers}}
+    every = task_stats(task, joined.answers, references, **run)
+    stats = {name: table for name, table in every.items() if math.isfinite(table.score())}  # undefined (AUROC of one class): absent
     manuals = [reference.manual_id for reference in references]
     return ScoreResult(
         task=task,
@@ -355,12 +407,14 @@ def score_answers(
         n_predictions=len(answers),
         missing=joined.missing,
         unknown=joined.unknown,
-        scores=task_scores(task, joined.answers, references),
+        scores={name: table.score() for name, table in stats.items()},
         intervals=intervals(stats, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=manuals),
-        samples=tuple(sample_records(task, joined.answers, references, joined.missing)),
+        samples=tuple(sample_records(task, joined.answers, references, joined.missing, **run)),
         n_resamples=n_resamples,
         seed=seed,
         alpha=alpha,
+        box_format=box_format,
+        probabilities=sum(reference.id in run["p_yes"] for reference in references),
     )
 
 
@@ -374,17 +428,19 @@ def score_predictions(
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
     ids: Path | None = None,
+    box_format: str = "auto",
 ) -> ScoreResult:
     """Score a predictions file (JSONL or lmms-eval sample log) against one split of a built dataset.
 
     With ``ids`` (a file of row ids, :func:`read_ids`) only those rows are scored: a subset such as
     the rows a human baseline answered, so a model can be compared on the same rows.
     """
-    answers = read_predictions(Path(predictions)).answers
+    read = read_predictions(Path(predictions))
     references = load_references(task, data, split=split)
     if ids is not None:
         references = select_references(references, read_ids(ids), where=str(ids))
-    result = score_answers(task, references, answers, split=split, n_resamples=n_resamples, seed=seed, alpha=alpha)
+    result = score_answers(task, references, read.answers, split=split, n_resamples=n_resamples, seed=seed, alpha=alpha,
+                           box_format=box_format, p_yes=read.p_yes)  # fmt: skip
     return replace(result, benchmark_version=data_benchmark_version(data))
 
 
@@ -415,7 +471,18 @@ def score_table(result: ScoreResult, title: str) -> Table:
     for metric in result.scores:
         low, high = result.intervals[metric]
         table.add_row(metric_label(metric), f"{result.scores[metric]:.2f}", f"[{low:.2f}, {high:.2f}]")
+    for metric in absent_metrics(result):
+        table.add_row(metric_label(metric), ABSENT, ABSENT)
     return table
+
+
+#: How a metric that does not exist on a run's rows is shown (never as 0).
+ABSENT = "–"
+
+
+def absent_metrics(result: ScoreResult) -> list[str]:
+    """The task's declared metrics the result does not hold: absent on these rows (AUROC without probabilities)."""
+    return [name for name in get_task(result.task).metrics if name not in result.scores]
 
 
 def leftover_lines(result: ScoreResult) -> list[str]:

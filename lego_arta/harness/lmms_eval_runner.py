@@ -12,7 +12,9 @@ lmms-eval 0.7.3 catches evaluation errors and exits 0 (unless ``--verbosity DEBU
 ``llava_hf`` chat model turns a generation exception into an empty answer. So this runner runs
 the CLI in DEBUG mode, keeps its whole log beside the results, and then checks the evidence:
 a new results JSON exists, every requested task is in it with every metric its YAML declares
-as a number, and the log holds no swallowed generation error. Any gap raises
+as a number or as ``null`` (absent: a negative kind the build did not make, AUROC without
+probabilities; our aggregations return ``None`` exactly then), and the log holds no swallowed
+generation error. Any gap raises
 :class:`LmmsEvalError` with the tail of the log.
 
 Not run as a doctest: it needs a build, and runs lmms-eval.
@@ -38,12 +40,13 @@ from typing import Any
 
 import yaml
 
+from lego_arta.answers import BOX_FORMATS
 from lego_arta.atomic import atomic_write_text
 from lego_arta.dataset.benchmark import BENCHMARK_VERSION, UNKNOWN, data_benchmark_version
 from lego_arta.dataset.layout import MANIFEST, README
 from lego_arta.evaluation.built_splits import config_names
 from lego_arta.harness.api_usage import RESULTS_KEY, USAGE_NAME
-from lego_arta.harness.task_docs import DATA_ENV
+from lego_arta.harness.task_docs import BOX_FORMAT_ENV, DATA_ENV
 from lego_arta.harness.task_files import FOLDER_NAME, write_task_dir
 
 #: Environment variable naming a task folder to use instead of rendering one (a hand-edited copy, say).
@@ -332,10 +335,12 @@ def _redact_outputs(output: Path, secrets: Sequence[str]) -> None:
             atomic_write_text(path, cleaned)
 
 
-def lmms_eval_environment(data: str, *, offline: bool, base: Mapping[str, str] | None = None, run_dir: Path | None = None) -> dict[str, str]:
-    """The child's environment: the dataset location, the run's folder, quiet tokenizers, offline unless told otherwise."""
+def lmms_eval_environment(data: str, *, offline: bool, base: Mapping[str, str] | None = None, run_dir: Path | None = None,
+                          box_format: str = "auto") -> dict[str, str]:  # fmt: skip
+    """The child's environment: the dataset location, the run's folder, the box convention, quiet tokenizers, offline unless told otherwise."""
     environment = dict(os.environ if base is None else base)
     environment[DATA_ENV] = data
+    environment[BOX_FORMAT_ENV] = box_format
     if run_dir is not None:
         environment[RUN_DIR_ENV] = str(run_dir)
     environment.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -367,7 +372,11 @@ def _is_number(value: Any) -> bool:
 
 
 def check_results(results: Mapping[str, Any], expected: Mapping[str, tuple[str, ...] | None]) -> list[str]:
-    """Problems with a parsed results JSON: missing tasks, missing or non-numeric metrics."""
+    """Problems with a parsed results JSON: missing tasks, missing or non-numeric metrics.
+
+    A declared metric whose value is ``null`` is absent, not missing: the key is there and our
+    aggregation said the metric does not exist on these rows.
+    """
     problems: list[str] = []
     per_task = results.get("results")
     if not isinstance(per_task, Mapping):
@@ -382,7 +391,10 @@ def check_results(results: Mapping[str, Any], expected: Mapping[str, tuple[str, 
                 problems.append(f"task {task}: no numeric metric")
             continue
         for metric in metrics:
-            value = scores.get(f"{metric},{METRIC_FILTER}")
+            key = f"{metric},{METRIC_FILTER}"
+            value = scores.get(key)
+            if key in scores and value is None:
+                continue
             if not _is_number(value):
                 problems.append(f"task {task}: metric {metric} is {value!r}, expected a number")
     return problems
@@ -405,6 +417,7 @@ def run_lmms_eval(
     extra: Sequence[str] = (),
     tasks_dir: Path | None = None,
     offline: bool = True,
+    box_format: str = "auto",
 ) -> Path:
     """Evaluate ``model`` on ``tasks`` over the built dataset ``data``; return the results JSON.
 
@@ -415,6 +428,8 @@ def run_lmms_eval(
     Raises :class:`EvalSetupError` before anything runs when the build or the model cannot serve
     the request, and :class:`LmmsEvalError` unless the run left complete, numeric results.
     """
+    if box_format not in BOX_FORMATS:
+        raise ValueError(f"box format {box_format!r}: expected one of {', '.join(BOX_FORMATS)}")
     chosen_dir = find_task_dir(tasks_dir)
     dataset = resolve_data(data, offline=offline)
     built_with = data_benchmark_version(dataset)
@@ -443,7 +458,7 @@ def run_lmms_eval(
             sink.write(left_out + redact("$ " + " ".join(command), secrets) + "\n")
             sink.flush()
             child = subprocess.Popen(
-                command, cwd=workdir, env=lmms_eval_environment(dataset, offline=offline, run_dir=output),
+                command, cwd=workdir, env=lmms_eval_environment(dataset, offline=offline, run_dir=output, box_format=box_format),
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
             )  # fmt: skip
             assert child.stdout is not None
@@ -483,13 +498,17 @@ def _attach_usage(results_path: Path, results: dict[str, Any], usage_path: Path)
     usage_path.unlink()  # it lives on in the results JSON, where `lego-arta report` reads it
 
 
-def metric_rows(results_path: Path) -> list[tuple[str, str, float]]:
-    """(task, metric, value) for every numeric ``<metric>,none`` entry, sorted: the report table."""
+#: How an absent metric (``null`` in the results) is printed.
+ABSENT = "–"
+
+
+def metric_rows(results_path: Path) -> list[tuple[str, str, float | None]]:
+    """(task, metric, value) for every ``<metric>,none`` entry, numeric or ``None`` (absent), sorted: the report table."""
     results = json.loads(Path(results_path).read_text(encoding="utf-8"))["results"]
     rows = []
     for task, scores in sorted(results.items()):
         for key, value in scores.items():
             metric, _, filter_name = key.partition(",")
-            if filter_name == METRIC_FILTER and "_stderr" not in metric and _is_number(value):
-                rows.append((task, metric, float(value)))
+            if filter_name == METRIC_FILTER and "_stderr" not in metric and (value is None or _is_number(value)):
+                rows.append((task, metric, None if value is None else float(value)))
     return rows

@@ -18,6 +18,7 @@ before the question, their images passed as extra visuals).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,11 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from lego_arta.answers import BOX_FORMATS
+from lego_arta.harness import probabilities
 from lego_arta.metrics import get_metric
 from lego_arta.study import IN_CONTEXT_EXAMPLES
 from lego_arta.tasks import TASKS, get_task
 from lego_arta.tasks.prompts import compose_query
-from lego_arta.tasks.spec import HISTORY_COLUMN, plain_value
+from lego_arta.tasks.spec import HISTORY_COLUMN, RUN_COLUMNS, plain_value
 
 #: Environment variable naming the built dataset (a local Hub-layout folder or a Hub id).
 DATA_ENV = "LEGO_ARTA_DATA"
@@ -44,9 +47,25 @@ IN_CONTEXT_SEED = 0
 EXAMPLE_SEPARATOR = "\n"
 
 
+#: Environment variable naming the box convention object answers are read in (``lego-arta eval --box-format`` sets it).
+BOX_FORMAT_ENV = "LEGO_ARTA_BOX_FORMAT"
+
+
 def dataset_path() -> str:
     """The dataset lmms-eval loads: ``$LEGO_ARTA_DATA`` or the Hub id :data:`DEFAULT_DATASET`."""
     return os.environ.get(DATA_ENV) or DEFAULT_DATASET
+
+
+def box_format() -> str:
+    """The run's box convention: ``$LEGO_ARTA_BOX_FORMAT``, else ``auto``; an unknown value is an error.
+
+    >>> box_format() in BOX_FORMATS
+    True
+    """
+    value = os.environ.get(BOX_FORMAT_ENV) or "auto"
+    if value not in BOX_FORMATS:
+        raise ValueError(f"${BOX_FORMAT_ENV}={value!r}: expected one of {', '.join(BOX_FORMATS)}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -227,21 +246,32 @@ def process_results(task: str, doc: Mapping[str, Any], results: Sequence[str]) -
     """
     spec, answer = get_task(task), _answer(results)
     metrics = spec.harness_metrics
-    needed = {column for source in metrics.values() for column in _columns_of(source)}
-    columns = {column: [plain_value(doc[column])] for column in sorted(needed)}
+    needed = {column for source in metrics.values() for column in _columns_of(source)} - set(RUN_COLUMNS)
+    run = {"box_format": box_format(), "p_yes": probabilities.lookup(probabilities.sample_key(str(doc["id"]), answer))}
+    columns = {**{column: [plain_value(doc[column])] for column in sorted(needed)}, **{name: [value] for name, value in run.items()}}
     record = {
         "id": doc["id"],
         "answer": answer,
+        **run,
         "targets": {name: spec.targets(name, columns)[0] for name in metrics},
     }
     return {name: record for name in metrics}
 
 
-def aggregate(metric: str, records: Sequence[Mapping[str, Any]]) -> float:
+def aggregate(metric: str, records: Sequence[Mapping[str, Any]]) -> float | None:
     """``metric`` over all records, from their answers and targets: the metric's own code, so the
-    aggregate equals the metric over all answers (corpus BLEU, micro rates and groups included)."""
+    aggregate equals the metric over all answers (corpus BLEU, micro rates and groups included).
+
+    ``None`` where the metric does not exist on these rows (the TNR of a negative kind the build
+    did not make, AUROC without probabilities, AUROC over one class): lmms-eval writes it as
+    ``null`` and prints ``N/A``, where a 0 would read as a measured failure.
+    """
     targets = [plain_value(r["targets"][metric]) for r in records]
-    return get_metric(metric).score([r["answer"] for r in records], targets)
+    found = get_metric(metric)
+    if not found.applies_to(targets):
+        return None
+    value = found.score([r["answer"] for r in records], targets)
+    return value if math.isfinite(value) else None
 
 
 def _process_hook(task: str) -> Callable[[Mapping[str, Any], Sequence[str]], dict[str, dict[str, Any]]]:
@@ -253,8 +283,8 @@ def _process_hook(task: str) -> Callable[[Mapping[str, Any], Sequence[str]], dic
     return hook
 
 
-def _aggregate_hook(metric: str) -> Callable[[Sequence[Mapping[str, Any]]], float]:
-    def hook(records: Sequence[Mapping[str, Any]]) -> float:
+def _aggregate_hook(metric: str) -> Callable[[Sequence[Mapping[str, Any]]], float | None]:
+    def hook(records: Sequence[Mapping[str, Any]]) -> float | None:
         return aggregate(metric, records)
 
     hook.__name__ = hook.__qualname__ = f"aggregate_{metric}"

@@ -55,6 +55,7 @@ doc_to_messages: !function utils.doc_to_messages
 doc_to_target: answer
 metadata:
   version: "{version}"  # the benchmark version of the task definitions (CHANGELOG.md); lmms-eval's results JSON keeps it
+  box_format: !function utils.BOX_FORMAT  # $LEGO_ARTA_BOX_FORMAT (lego-arta eval --box-format); the results JSON keeps it
 """
 )
 
@@ -75,6 +76,8 @@ doc_to_messages = task_docs.doc_to_messages
 
 #: Read when lmms-eval loads the YAML: ``$LEGO_ARTA_DATA`` or the Hub id.
 DATASET_PATH = task_docs.dataset_path()
+#: The box convention object answers are read in (``$LEGO_ARTA_BOX_FORMAT``, else ``auto``).
+BOX_FORMAT = task_docs.box_format()
 '''
 
 

@@ -20,6 +20,7 @@ resample, whatever the kind of statistic, so the three call styles agree on a sh
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -59,6 +60,9 @@ class SampleStats:
 
     values: np.ndarray
     aggregate: Callable[[np.ndarray], float]
+    #: For a metric without sufficient statistics (AUROC): the metric of ``values`` rows under
+    #: per-row ``weights`` (a resample's draw counts); ``aggregate`` is then unused.
+    weighted_rows: Callable[[np.ndarray, np.ndarray], float] | None = None
 
     def __post_init__(self) -> None:
         if self.values.ndim != 2:
@@ -70,9 +74,15 @@ class SampleStats:
     def score(self, indices: np.ndarray | None = None) -> float:
         """The metric over all samples, or over ``indices`` (repeats count once per repeat)."""
         if indices is None:
-            return float(self.aggregate(self.values.sum(axis=0)))
-        weights = np.bincount(indices, minlength=len(self)).astype(np.float64)
-        return float(self.aggregate(weights @ self.values))
+            return self.weighted(np.ones(len(self)))
+        return self.weighted(np.bincount(indices, minlength=len(self)).astype(np.float64))
+
+    def weighted(self, weights: np.ndarray, values: np.ndarray | None = None) -> float:
+        """The metric with each row counted ``weights[i]`` times (over other ``values`` rows of the same shape when given)."""
+        rows = self.values if values is None else values
+        if self.weighted_rows is not None:
+            return float(self.weighted_rows(rows, np.asarray(weights, dtype=np.float64)))
+        return float(self.aggregate(np.asarray(weights, dtype=np.float64) @ rows))
 
 
 def ratio(numerator: float, denominator: float) -> float:
@@ -141,12 +151,20 @@ def bootstrap_ci(
     index = cluster_index(clusters, n)
     if isinstance(statistic, SampleStats):
         table = statistic
-        draws = (table.aggregate(weights.astype(np.float64) @ table.values) for weights in cluster_weights(index, n_resamples, seed))
+        draws = (table.weighted(weights) for weights in cluster_weights(index, n_resamples, seed))
     else:
         rows = np.arange(n)
         draws = (score(np.repeat(rows, weights)) for weights in cluster_weights(index, n_resamples, seed))
-    scores = np.array([float(value) for value in draws])
-    low, high = np.quantile(scores, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return _percentiles(np.array([float(value) for value in draws]), alpha)
+
+
+def _percentiles(draws: np.ndarray, alpha: float) -> Interval:
+    """The two-sided percentile interval of bootstrap draws; draws where the metric is undefined
+    (NaN: a resample without both classes, for AUROC) are left out, and none defined gives NaN."""
+    defined = draws[np.isfinite(draws)]
+    if not len(defined):
+        return Interval(math.nan, math.nan)
+    low, high = np.quantile(defined, [alpha / 2.0, 1.0 - alpha / 2.0])
     return Interval(float(low), float(high))
 
 
@@ -230,9 +248,8 @@ def paired_cluster_gap_ci(
     gaps = []
     for draw in cluster_weights(index, n_resamples, seed):
         weights = draw.astype(np.float64)
-        gaps.append(second.aggregate(weights @ second.values) - first.aggregate(weights @ first.values))
-    low, high = np.quantile(np.asarray(gaps), [alpha / 2.0, 1.0 - alpha / 2.0])
-    return Interval(float(low), float(high))
+        gaps.append(second.weighted(weights) - first.weighted(weights))
+    return _percentiles(np.asarray(gaps), alpha)
 
 
 #: Gaps within this of the observed one count as "as large" (float noise of equal sums).
@@ -267,11 +284,13 @@ def paired_cluster_permutation_p(
     index = cluster_index(clusters, len(first))
     k = int(index.max()) + 1 if len(index) else 0
 
+    ones = np.ones(len(first))
+
     def gap(flip: np.ndarray) -> float:
         swapped = flip[index][:, None]
-        a = np.where(swapped, second.values, first.values).sum(axis=0)
-        b = np.where(swapped, first.values, second.values).sum(axis=0)
-        return float(second.aggregate(b) - first.aggregate(a))
+        a = np.where(swapped, second.values, first.values)
+        b = np.where(swapped, first.values, second.values)
+        return second.weighted(ones, b) - first.weighted(ones, a)
 
     observed = abs(gap(np.zeros(k, dtype=bool)))
     if 2**k <= n_resamples:

@@ -4,6 +4,9 @@ The predicted box is the *first* box :func:`lego_arta.answers.parse_boxes` reads
 (the query asks for one object); an answer without a box scores IoU 0, so IoU already includes
 the penalty for format failures and :func:`valid_box_rate` says how much of it that is (the
 study printed "/" where no answer held a box).
+
+Answers are read in the run's box convention: ``frames`` gives each answer's
+:class:`~lego_arta.answers.BoxFrame` (format and image size); without it, the ``auto`` rules.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lego_arta.answers import FRAME, parse_boxes
+from lego_arta.answers import AUTO, FRAME, BoxFrame, parse_boxes
 from lego_arta.boxes import FrameBox as Box
 from lego_arta.metrics.bootstrap import SampleStats, mean_stats
 from lego_arta.metrics.text import check_not_empty, check_same_length
@@ -43,52 +46,60 @@ def _truth_box(i: int, box: Sequence[float]) -> Box:
     return (x1, y1, x2, y2)
 
 
-def first_box(answer: object) -> Box | None:
+def first_box(answer: object, frame: BoxFrame = AUTO) -> Box | None:
     """The first box :func:`~lego_arta.answers.parse_boxes` reads from an answer; ``None`` without one."""
-    found = parse_boxes(answer) if isinstance(answer, str) else []
+    found = parse_boxes(answer, frame) if isinstance(answer, str) else []
     return found[0][1] if found else None
 
 
-def iou_per_sample(answers: Sequence[str], boxes: Sequence[Sequence[float]]) -> list[float]:
+def answer_frames(answers: Sequence[object], frames: Sequence[BoxFrame] | None) -> Sequence[BoxFrame]:
+    """One frame per answer: ``frames`` as given (checked for length), or ``auto`` for every answer."""
+    if frames is None:
+        return [AUTO] * len(answers)
+    check_same_length(answers, frames, "box frames")
+    return frames
+
+
+def iou_per_sample(answers: Sequence[str], boxes: Sequence[Sequence[float]], frames: Sequence[BoxFrame] | None = None) -> list[float]:
     """IoU in percent of each answer's first box with its true box; 0 without a box."""
     check_same_length(answers, boxes, "boxes")
     scores = []
-    for i, (answer, truth) in enumerate(zip(answers, boxes)):
-        predicted = first_box(answer)
+    for i, (answer, truth, frame) in enumerate(zip(answers, boxes, answer_frames(answers, frames))):
+        predicted = first_box(answer, frame)
         true_box = _truth_box(i, truth)
         scores.append(100.0 * box_iou(predicted, true_box) if predicted is not None else 0.0)
     return scores
 
 
-def iou(answers: Sequence[str], boxes: Sequence[Sequence[float]]) -> float:
+def iou(answers: Sequence[str], boxes: Sequence[Sequence[float]], frames: Sequence[BoxFrame] | None = None) -> float:
     """Mean IoU in percent (0–100 frame), answers without a box counting 0.
 
     >>> iou(["<p>brick</p>{<0><0><10><10>}", "no idea"], [[0, 0, 10, 10], [0, 0, 10, 10]])
     50.0
     """
-    return float(np.mean(iou_per_sample(answers, boxes)))
+    return float(np.mean(iou_per_sample(answers, boxes, frames)))
 
 
-def iou_stats(answers: Sequence[str], boxes: Sequence[Sequence[float]]) -> SampleStats:
+def iou_stats(answers: Sequence[str], boxes: Sequence[Sequence[float]], frames: Sequence[BoxFrame] | None = None) -> SampleStats:
     """Bootstrap statistics of the mean IoU."""
-    return mean_stats(iou_per_sample(answers, boxes))
+    return mean_stats(iou_per_sample(answers, boxes, frames))
 
 
-def valid_box_per_sample(answers: Sequence[str]) -> list[bool]:
+def valid_box_per_sample(answers: Sequence[str], frames: Sequence[BoxFrame] | None = None) -> list[bool]:
     """Whether each answer holds at least one usable box."""
-    return [first_box(answer) is not None for answer in answers]
+    return [first_box(answer, frame) is not None for answer, frame in zip(answers, answer_frames(answers, frames))]
 
 
-def valid_box_rate(answers: Sequence[str]) -> float:
+def valid_box_rate(answers: Sequence[str], frames: Sequence[BoxFrame] | None = None) -> float:
     """Share of answers with a usable box, in percent.
 
     >>> valid_box_rate(["<20><61><30><78>", "somewhere left"])
     50.0
     """
     check_not_empty(answers)
-    return float(100.0 * np.mean(valid_box_per_sample(answers)))
+    return float(100.0 * np.mean(valid_box_per_sample(answers, frames)))
 
 
-def valid_box_stats(answers: Sequence[str]) -> SampleStats:
+def valid_box_stats(answers: Sequence[str], frames: Sequence[BoxFrame] | None = None) -> SampleStats:
     """Bootstrap statistics of the valid-box rate."""
-    return mean_stats([100.0 * valid for valid in valid_box_per_sample(answers)])
+    return mean_stats([100.0 * valid for valid in valid_box_per_sample(answers, frames)])

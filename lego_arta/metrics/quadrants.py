@@ -18,7 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from lego_arta.metrics.bootstrap import SampleStats, mean_stats, ratio
-from lego_arta.metrics.boxes import first_box
+from lego_arta.answers import BoxFrame
+from lego_arta.metrics.boxes import answer_frames, first_box
 from lego_arta.metrics.text import check_same_length
 
 #: Quadrant names in index order (row-major, as the collage places tiles).
@@ -37,9 +38,10 @@ def box_quadrant(box: Sequence[float]) -> int:
     return 2 * int((y1 + y2) / 2 >= MIDDLE) + int((x1 + x2) / 2 >= MIDDLE)
 
 
-def predicted_quadrants(answers: Sequence[str]) -> list[int | None]:
-    """The quadrant of each answer's first box; ``None`` without a box."""
-    return [None if (box := first_box(answer)) is None else box_quadrant(box) for answer in answers]
+def predicted_quadrants(answers: Sequence[str], frames: Sequence[BoxFrame] | None = None) -> list[int | None]:
+    """The quadrant of each answer's first box (read in its ``frames``, else ``auto``); ``None`` without a box."""
+    pairs = zip(answers, answer_frames(answers, frames))
+    return [None if (box := first_box(answer, frame)) is None else box_quadrant(box) for answer, frame in pairs]
 
 
 def _true(quadrants: Sequence[int]) -> list[int]:
@@ -51,37 +53,38 @@ def _true(quadrants: Sequence[int]) -> list[int]:
     return found
 
 
-def quadrant_hits(answers: Sequence[str], quadrants: Sequence[int]) -> list[bool]:
+def quadrant_hits(answers: Sequence[str], quadrants: Sequence[int], frames: Sequence[BoxFrame] | None = None) -> list[bool]:
     """Per answer: whether its box centre is in the true quadrant."""
     check_same_length(answers, quadrants, "quadrants")
-    return [p == t for p, t in zip(predicted_quadrants(answers), _true(quadrants))]
+    return [p == t for p, t in zip(predicted_quadrants(answers, frames), _true(quadrants))]
 
 
-def quadrant_acc_stats(answers: Sequence[str], quadrants: Sequence[int]) -> SampleStats:
+def quadrant_acc_stats(answers: Sequence[str], quadrants: Sequence[int], frames: Sequence[BoxFrame] | None = None) -> SampleStats:
     """Bootstrap statistics of quadrant accuracy."""
-    return mean_stats([100.0 * hit for hit in quadrant_hits(answers, quadrants)])
+    return mean_stats([100.0 * hit for hit in quadrant_hits(answers, quadrants, frames)])
 
 
-def quadrant_acc(answers: Sequence[str], quadrants: Sequence[int]) -> float:
+def quadrant_acc(answers: Sequence[str], quadrants: Sequence[int], frames: Sequence[BoxFrame] | None = None) -> float:
     """Share of answers whose box centre lies in the true quadrant, in percent.
 
     >>> quadrant_acc(["<p>a</p>{<60><10><90><40>}", "<p>a</p>{<60><10><90><40>}", "none", "<10><60><20><70>"], [1, 0, 1, 2])
     50.0
     """
-    return quadrant_acc_stats(answers, quadrants).score()
+    return quadrant_acc_stats(answers, quadrants, frames).score()
 
 
-def quadrant_acc_in_stats(quadrant: int, answers: Sequence[str], quadrants: Sequence[int]) -> SampleStats:
+def quadrant_acc_in_stats(quadrant: int, answers: Sequence[str], quadrants: Sequence[int],
+                          frames: Sequence[BoxFrame] | None = None) -> SampleStats:  # fmt: skip
     """Bootstrap statistics of the accuracy over the rows whose true quadrant is ``quadrant``."""
-    hits = quadrant_hits(answers, quadrants)
+    hits = quadrant_hits(answers, quadrants, frames)
     mine = np.array([t == quadrant for t in _true(quadrants)], dtype=np.float64)
     return SampleStats(np.column_stack([mine * np.asarray(hits, dtype=np.float64), mine]), lambda s: ratio(s[0], s[1]))
 
 
-def predicted_share_stats(quadrant: int, answers: Sequence[str]) -> SampleStats:
+def predicted_share_stats(quadrant: int, answers: Sequence[str], frames: Sequence[BoxFrame] | None = None) -> SampleStats:
     """Bootstrap statistics of the share of answers whose box lands in ``quadrant``.
 
     >>> predicted_share_stats(3, ["<p>a</p>{<25><25><75><75>}", "none"]).score()
     50.0
     """
-    return mean_stats([100.0 * (p == quadrant) for p in predicted_quadrants(answers)])
+    return mean_stats([100.0 * (p == quadrant) for p in predicted_quadrants(answers, frames)])

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lego_arta.answers import BOX_FORMATS, BoxFrame
 from lego_arta.metrics.bootstrap import SampleStats
 from lego_arta.metrics.boxes import iou, iou_per_sample, iou_stats, valid_box_per_sample, valid_box_rate, valid_box_stats
 from lego_arta.metrics.entities import (
@@ -46,6 +47,14 @@ from lego_arta.metrics.order import (
     order_pair_accuracy_stats,
     order_pair_per_sample,
 )
+from lego_arta.metrics.ranking import (
+    auroc,
+    auroc_stats,
+    average_precision,
+    average_precision_stats,
+    has_probabilities,
+    probability_per_sample,
+)
 from lego_arta.metrics.quadrants import (
     QUADRANT_NAMES,
     predicted_quadrants,
@@ -70,7 +79,9 @@ class Metric:
     ``score`` is the metric over all answers; ``stats`` its per-sample sufficient statistics (for
     bootstrap intervals and for aggregating per-sample records computed once); ``per_sample`` the
     value logged per answer under ``sample_key`` (metrics sharing a key share one logged column,
-    as F1, TNR and FPR share the confusion ``outcome``).
+    as F1, TNR and FPR share the confusion ``outcome``). ``applies`` says from the targets whether
+    the metric exists on these rows at all (the TNR of a negative kind the rows do not hold, AUROC
+    without probabilities): where it does not, every output leaves it **absent** ("–"), never 0.
     """
 
     name: str
@@ -80,6 +91,11 @@ class Metric:
     stats: Stats
     per_sample: PerSample
     sample_key: str
+    applies: Callable[[Sequence[Any]], bool] | None = None
+
+    def applies_to(self, targets: Sequence[Any]) -> bool:
+        """Whether the metric exists on rows with these targets (see ``applies``)."""
+        return self.applies is None or bool(self.applies(targets))
 
 
 METRICS: dict[str, Metric] = {}
@@ -129,6 +145,37 @@ def _answers_only(function: Callable[[Sequence[str]], Any]) -> Callable[[Sequenc
     return lambda answers, _targets: function(answers)
 
 
+def box_frame(image_size: Sequence[float] | None, box_format: str) -> BoxFrame:
+    """The frame an answer's boxes are read in: the run's ``box_format``, and the row's image size for ``pixels``.
+
+    >>> box_frame((800, 600), "pixels"), box_frame(None, "gemini").format
+    (BoxFrame(format='pixels', width=800, height=600), 'gemini')
+    """
+    if box_format == "pixels":
+        if image_size is None or len(image_size) != 2:
+            raise ValueError(f"box format 'pixels' needs each row's image_size (width, height), got {image_size!r}; rebuild the dataset")
+        return BoxFrame(box_format, image_size[0], image_size[1])
+    return BoxFrame(box_format)
+
+
+def _is_framed(target: Any, size: int) -> bool:
+    return isinstance(target, tuple) and len(target) == size and isinstance(target[-1], str) and target[-1] in BOX_FORMATS
+
+
+def _framed(function: Callable[..., Any], *, with_value: bool = True) -> Callable[[Sequence[str], Sequence[Any]], Any]:
+    """``function(answers, values, frames)`` over targets ``(value, image_size, box_format)`` per row
+    (``(image_size, box_format)`` when ``with_value`` is false); plain targets are read in ``auto``."""
+
+    def call(answers: Sequence[str], targets: Sequence[Any]) -> Any:
+        size = 3 if with_value else 2
+        if targets and all(_is_framed(t, size) for t in targets):
+            frames = [box_frame(t[-2], t[-1]) for t in targets]
+            return function(answers, [t[0] for t in targets], frames) if with_value else function(answers, frames)
+        return function(answers, targets, None) if with_value else function(answers, None)
+
+    return call
+
+
 def _state(name: str) -> tuple[Score, Stats]:
     return (lambda answers, labels: state_scores(answers, labels)[name]), (lambda answers, labels: state_stats(answers, labels)[name])
 
@@ -138,9 +185,9 @@ for _metric in (
     Metric("bleu", "BLEU", True, bleu, bleu_stats, bleu_per_sample, "bleu"),
     Metric("rouge1", "ROUGE-1", True, rouge1, rouge1_stats, rouge1_per_sample, "rouge1"),
     Metric("e_acc", "E_ACC", True, e_acc, e_acc_stats, e_acc_per_sample, "e_acc"),
-    Metric("iou", "IoU", True, iou, iou_stats, iou_per_sample, "iou"),
-    Metric("valid_box_rate", "valid box rate", True, _answers_only(valid_box_rate), _answers_only(valid_box_stats),
-           _answers_only(valid_box_per_sample), "valid_box"),  # fmt: skip
+    Metric("iou", "IoU", True, _framed(iou), _framed(iou_stats), _framed(iou_per_sample), "iou"),
+    Metric("valid_box_rate", "valid box rate", True, _framed(valid_box_rate, with_value=False), _framed(valid_box_stats, with_value=False),
+           _framed(valid_box_per_sample, with_value=False), "valid_box"),  # fmt: skip
     Metric("f1", "F1", True, *_state("f1"), state_outcomes, "outcome"),
     Metric("tnr", "TNR", True, *_state("tnr"), state_outcomes, "outcome"),
     Metric("fpr", "FPR", False, *_state("fpr"), state_outcomes, "outcome"),
@@ -165,6 +212,7 @@ def _tnr_of_kind(kind: str) -> Metric:
         lambda answers, kinds: tnr_of_kind_stats(kind, answers, kinds),
         lambda answers, kinds: tnr_of_kind_per_sample(kind, answers, kinds),
         f"rejected_{kind}",
+        lambda kinds: kind in kinds,
     )  # fmt: skip
 
 
@@ -175,11 +223,19 @@ def _score_of(stats: Stats) -> Score:
     return lambda answers, targets: stats(answers, targets).score()
 
 
+#: Threshold-free verdict metrics (targets: ``(label, p)`` per row); absent without probabilities.
+#: The order task's are their own names so each task keeps its own metric set.
+for _prefix in ("", "order_"):
+    register_metric(Metric(f"{_prefix}auroc", "AUROC", True, auroc, auroc_stats, probability_per_sample, "p_yes", has_probabilities))
+    register_metric(Metric(f"{_prefix}average_precision", "average precision", True, average_precision, average_precision_stats,
+                           probability_per_sample, "p_yes", has_probabilities))  # fmt: skip
+
 register_metric(Metric("echo_rate", "echo rate", False, echo_rate, echo_stats, echo_per_sample, "echo"))
-register_metric(Metric("quadrant_acc", "quadrant acc", True, quadrant_acc, quadrant_acc_stats, quadrant_hits, "quadrant_hit"))
+register_metric(Metric("quadrant_acc", "quadrant acc", True, _framed(quadrant_acc), _framed(quadrant_acc_stats), _framed(quadrant_hits),
+                       "quadrant_hit"))  # fmt: skip
 for _index, _name in enumerate(QUADRANT_NAMES):
-    _in = (lambda q: lambda answers, quadrants: quadrant_acc_in_stats(q, answers, quadrants))(_index)
-    _share = (lambda q: lambda answers, _targets: predicted_share_stats(q, answers))(_index)
-    register_metric(Metric(f"quadrant_acc_{_name}", f"quadrant acc {_name}", True, _score_of(_in), _in, quadrant_hits, "quadrant_hit"))
+    _in = _framed((lambda q: lambda answers, quadrants, frames: quadrant_acc_in_stats(q, answers, quadrants, frames))(_index))
+    _share = _framed((lambda q: lambda answers, _quadrants, frames: predicted_share_stats(q, answers, frames))(_index))
+    register_metric(Metric(f"quadrant_acc_{_name}", f"quadrant acc {_name}", True, _score_of(_in), _in, _framed(quadrant_hits), "quadrant_hit"))
     register_metric(Metric(f"predicted_{_name}", f"boxes in {_name}", True, _score_of(_share), _share,
-                           _answers_only(predicted_quadrants), "predicted_quadrant"))  # fmt: skip
+                           _framed(lambda answers, _quadrants, frames: predicted_quadrants(answers, frames)), "predicted_quadrant"))  # fmt: skip

@@ -2,7 +2,8 @@
 
 Each object-finding row whose parts the grounder finds gives four pairs, one per quadrant the
 row's image is placed in; the other three tiles are other parts images of the same manual. The
-answer names the parts and their union box in the collage's 0–100 frame. Scored by E_ACC (query
+answer names the parts and their union box in the collage's 0–100 frame; each row keeps the
+collage's ``image_size`` (width, height) so answers in absolute pixels can be scored. Scored by E_ACC (query
 phrases named in the label) with the echo rate beside it (an answer that repeats the query's
 phrase gets E_ACC 100), IoU, the rate of answers with a usable box, and quadrant accuracy (the
 box centre in the right tile) with its position-bias breakdown: accuracy per true quadrant and
@@ -33,6 +34,9 @@ from lego_arta.tasks.scene import scored_entities
 from lego_arta.tasks.spec import ImageError, List, PairContext, TaskSpec
 
 PROMPTS = load_prompts("object")
+#: What a box metric reads beside its target: the collage's size (width, height in pixels, for
+#: answers in absolute pixels) and the run's box convention (a run column, ``auto`` by default).
+_FRAMED = ("image_size", "box_format")
 
 
 def object_answer(object_phrase: str, box: tuple[float, float, float, float]) -> str:
@@ -87,8 +91,10 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
             tiles = fillers[:quadrant] + [ctx.image(row)] + fillers[quadrant:]
             collage, collage_box = ctx.collage(tiles, quadrant, box)
             frame_box = tuple(float(v) for v in answer_box(collage_box))
+            height, width = collage.shape[:2]
             rows.append(ctx.row(row, query, object_answer(phrase, frame_box), f"object-{quadrant}", ctx.png(collage),
-                                object=phrase, box=list(frame_box), entities=entities, quadrant=quadrant))  # fmt: skip
+                                object=phrase, box=list(frame_box), entities=entities, quadrant=quadrant,
+                                image_size=[int(width), int(height)]))  # fmt: skip
     return rows
 
 
@@ -163,11 +169,13 @@ SPEC = TaskSpec(
         "box": List(Value("float32"), length=4),
         "entities": List(Value("string")),
         "quadrant": Value("int8"),
+        "image_size": List(Value("int32"), length=2),
     },
     make_pairs=make_pairs,
-    metrics={"e_acc": "entities", "echo_rate": "object", "iou": "box", "valid_box_rate": "box", "quadrant_acc": "quadrant",
-             **{f"quadrant_acc_{q}": "quadrant" for q in QUADRANT_NAMES}, **{f"predicted_{q}": "quadrant" for q in QUADRANT_NAMES}},
-    reference_columns=("entities", "box", "quadrant", "object"),
+    metrics={"e_acc": "entities", "echo_rate": "object", "iou": ("box", *_FRAMED), "valid_box_rate": _FRAMED,
+             "quadrant_acc": ("quadrant", *_FRAMED), **{f"quadrant_acc_{q}": ("quadrant", *_FRAMED) for q in QUADRANT_NAMES},
+             **{f"predicted_{q}": ("quadrant", *_FRAMED) for q in QUADRANT_NAMES}},  # fmt: skip
+    reference_columns=("entities", "box", "quadrant", "object", "image_size"),
     baselines=FLOORS,
     description="where are the parts: the named parts' box in a 2x2 collage of parts images",
     study_unit="objects",

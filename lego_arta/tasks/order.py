@@ -8,7 +8,8 @@ the parts found at steps t-1 and t were added) and t → t-2 ("Removed."). Both 
 same manual, so the manual-grouped splits keep them together. The first frame is the row's
 ``image``, the second ``second_image`` (:attr:`TaskSpec.extra_images`): the harness shows both, in
 order. Scored by accuracy, symmetric-pair accuracy (both orders right) and flip consistency
-(:mod:`lego_arta.metrics.order`); always answering "Attached" scores 50, 0 and 0.
+(:mod:`lego_arta.metrics.order`); always answering "Attached" scores 50, 0 and 0. Where the model
+gives its probability of "Attached" (the run column ``p_yes``), AUROC and average precision too.
 
 The task token is ``[order]`` rather than the ``[state]`` of the issue that proposed the task: the
 LLaVA export merges every task, and a model fine-tuned on it must tell the Yes/No state question
@@ -95,7 +96,8 @@ SPEC = TaskSpec(
         "pair": {"id": Value("string"), "attached": Value("bool")},
     },
     make_pairs=make_pairs,
-    metrics={"order_accuracy": "label", "order_pair_accuracy": "pair", "order_flip_consistency": "pair"},
+    metrics={"order_accuracy": "label", "order_pair_accuracy": "pair", "order_flip_consistency": "pair",
+             "order_auroc": ("label", "p_yes"), "order_average_precision": ("label", "p_yes")},  # fmt: skip
     reference_columns=("label", "pair"),
     verdicts=(order_answer(False), order_answer(True)),
     description="attached or removed: two assembly images of one session, in order (t-2 then t) or reversed",

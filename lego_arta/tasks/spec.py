@@ -200,6 +200,23 @@ class Breakdown:
         return tuple(family_metric(self.family, value) for value in self.declared)
 
 
+#: Columns the scorer supplies from the run, not from the built data, with the value a row takes
+#: when the run gives none: ``box_format``, the box convention the run's answers are read in
+#: (:data:`lego_arta.answers.BOX_FORMATS`), and ``p_yes``, the model's probability of the task's
+#: positive verdict (state: Yes; order: Attached), ``None`` where the model gave none.
+RUN_COLUMNS: dict[str, Any] = {"box_format": "auto", "p_yes": None}
+#: Data columns that builds before they existed lack: read as ``None`` per row (pixel boxes then fail, clearly).
+LATE_COLUMNS: tuple[str, ...] = ("image_size",)
+
+
+def _column(columns: Mapping[str, Sequence[Any]], name: str, rows: int) -> Sequence[Any]:
+    if name in columns:
+        return columns[name]
+    if name in RUN_COLUMNS or name in LATE_COLUMNS:
+        return [RUN_COLUMNS.get(name)] * rows
+    raise KeyError(f"no column {name!r} among {sorted(columns)}")
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """One task, declared once.
@@ -277,13 +294,18 @@ class TaskSpec:
     def metric_names(self) -> tuple[str, ...]:
         return tuple(self.metrics)
 
-    def metrics_for(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, Columns]:
-        """The metrics reported on rows with these reference ``columns``: :attr:`metrics`, then
-        the breakdown's metric per value the rows carry."""
+    def _declared(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, Columns]:
         found = dict(self.metrics)
         if self.breakdown is not None:
             found.update({name: self.breakdown.column for name in self.breakdown.names(columns)})
         return found
+
+    def metrics_for(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, Columns]:
+        """The metrics reported on rows with these reference ``columns``: :attr:`metrics`, then
+        the breakdown's metric per value the rows carry; a metric that does not exist on these rows
+        (its ``applies`` fails: AUROC without probabilities) is left out, **absent**, never 0."""
+        return {name: source for name, source in self._declared(columns).items()
+                if get_metric(name).applies_to(self._targets_of(source, columns))}  # fmt: skip
 
     @property
     def harness_metrics(self) -> dict[str, Columns]:
@@ -303,10 +325,15 @@ class TaskSpec:
 
     def targets(self, name: str, columns: Mapping[str, Sequence[Any]]) -> Sequence[Any]:
         """Targets of metric ``name``: the reference column it reads (``columns`` maps column →
-        values), or per row a tuple of the columns it reads."""
-        source = self.harness_metrics.get(name) or self.metrics_for(columns)[name]
+        values), or per row a tuple of the columns it reads. A :data:`RUN_COLUMNS` column the caller
+        did not supply takes its default on every row (``auto`` boxes, no P(Yes))."""
+        return self._targets_of(self.harness_metrics.get(name) or self._declared(columns)[name], columns)
+
+    @staticmethod
+    def _targets_of(source: Columns, columns: Mapping[str, Sequence[Any]]) -> Sequence[Any]:
         if isinstance(source, tuple):
-            return list(zip(*(columns[column] for column in source), strict=True))
+            rows = len(next(iter(columns.values()), ()))
+            return list(zip(*(_column(columns, column, rows) for column in source), strict=True))
         return columns[source]
 
     def _chosen(self, columns: Mapping[str, Sequence[Any]], metrics: Sequence[str] | None) -> Sequence[str]:

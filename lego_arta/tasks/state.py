@@ -11,7 +11,8 @@ pairs (counted).
 Scored by F1 (positive = Yes), TNR, FPR and the rate of unreadable verdicts, and by what a
 constant cannot game: balanced accuracy and MCC (always-"Yes." gets 50 and 0), group accuracy
 (a state counts only when its real image gets Yes and all its negatives No; the pairs of one
-state share manual, session and step) and the TNR per ``negative_kind``.
+state share manual, session and step) and the TNR per ``negative_kind``; threshold-free, where the
+model gives its P(Yes) (the run column ``p_yes``), AUROC and average precision (absent otherwise).
 
 >>> state_answer(True), state_answer(False)
 ('Yes.', 'No.')
@@ -118,7 +119,8 @@ SPEC = TaskSpec(
     features={"label": Value("bool"), "negative_kind": Value("string"), "displacement": Value("float32")},
     make_pairs=make_pairs,
     metrics={"f1": "label", "tnr": "label", "fpr": "label", "invalid_rate": "label", "balanced_acc": "label",
-             "mcc": "label", "group_acc": ("label", *STATE_KEY)},  # fmt: skip
+             "mcc": "label", "group_acc": ("label", *STATE_KEY), "auroc": ("label", "p_yes"),
+             "average_precision": ("label", "p_yes")},  # fmt: skip
     reference_columns=("label", "negative_kind", *STATE_KEY),
     baselines=FLOORS,
     verdicts=(state_answer(False), state_answer(True)),

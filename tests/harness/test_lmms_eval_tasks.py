@@ -32,13 +32,15 @@ METRICS = {
     "scene": ("t_acc", "bleu", "rouge1"),
     "object": ("e_acc", "echo_rate", "iou", "valid_box_rate", "quadrant_acc", "quadrant_acc_tl", "quadrant_acc_tr", "quadrant_acc_bl",
                "quadrant_acc_br", "predicted_tl", "predicted_tr", "predicted_bl", "predicted_br"),
-    "state": ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "tnr_displaced", "tnr_shifted", "tnr_rotated",
-              "tnr_wrong_size", "tnr_wrong_colour", "tnr_missing", "tnr_wrong_layer", "tnr_undo"),
+    "state": ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "auroc", "average_precision", "tnr_displaced",
+              "tnr_shifted", "tnr_rotated", "tnr_wrong_size", "tnr_wrong_colour", "tnr_missing", "tnr_wrong_layer", "tnr_undo"),
 }
+#: Metrics that exist only where the model gives its P(Yes): absent (None) for a text-only run.
+PROBABILITY_METRICS = ("auroc", "average_precision")
 #: The state negative kinds the lmms-eval task lists a TNR for (a recipe picks some of them).
 KIND_METRICS = tuple(metric for metric in METRICS["state"] if metric.startswith("tnr_"))
 #: The opt-in order task (not in the default build), under its own tag.
-TEMPORAL = {"order": ("order_accuracy", "order_pair_accuracy", "order_flip_consistency")}
+TEMPORAL = {"order": ("order_accuracy", "order_pair_accuracy", "order_flip_consistency", "order_auroc", "order_average_precision")}
 #: The opt-in guide task (the assistant's loop, one row per turn), under its own tag.
 ASSISTANT = {"guide": ("guide_verdict_bacc", "guide_iou", "guide_hit_rate", "guide_fix_acc", "guide_fix_bleu", "guide_fix_rouge1",
                        "guide_next_t_acc", "guide_success", "guide_success_position", "guide_success_orientation",
@@ -241,11 +243,12 @@ PERFECT = {
 }
 
 
-def _score(docs, answers, config: str) -> dict[str, float]:
+def _score(docs, answers, config: str) -> dict[str, float | None]:
     per_doc = [PROCESS[config](doc, [answer]) for doc, answer in zip(docs, answers)]
     assert all(set(entry) == set(METRICS[config]) for entry in per_doc)
     json.dumps(per_doc)  # lmms-eval logs these records per sample
-    return {metric: pytest.approx(fn([entry[metric] for entry in per_doc])) for metric, fn in AGGREGATIONS[config].items()}
+    scores = {metric: fn([entry[metric] for entry in per_doc]) for metric, fn in AGGREGATIONS[config].items()}
+    return {metric: value if value is None else pytest.approx(value) for metric, value in scores.items()}
 
 
 @pytest.mark.parametrize("config", sorted(METRICS))
@@ -254,10 +257,12 @@ def test_reference_answers_score_perfectly(data_dir: Path, config: str) -> None:
     expected = dict(PERFECT[config])
     if config == "object":  # the true answers land where the objects are: the quadrant shares of the split
         expected.update({f"predicted_{q}": 100 * sum(d["quadrant"] == i for d in docs) / len(docs) for i, q in enumerate(("tl", "tr", "bl", "br"))})
-    if config == "state":  # every negative of a kind the build made is rejected; a listed kind it did not make has no rows: 0
+    if config == "state":  # every negative of a kind the build made is rejected; a listed kind it did not make is absent (None), not 0
         present = {doc["negative_kind"] for doc in docs if not doc["label"]}
         assert len(present) >= 2, "fixture must hold several negative kinds"
-        expected.update({metric: 100.0 if metric.removeprefix("tnr_") in present else 0.0 for metric in KIND_METRICS})
+        assert len(present) < len(KIND_METRICS), "fixture must lack some listed kind"
+        expected.update({metric: 100.0 if metric.removeprefix("tnr_") in present else None for metric in KIND_METRICS})
+        expected.update(dict.fromkeys(PROBABILITY_METRICS))
     assert _score(docs, [doc["answer"] for doc in docs], config) == expected
 
 
@@ -267,8 +272,11 @@ def test_state_scores_follow_the_confusion_counts(data_dir: Path) -> None:
     negatives = len(docs) - positives
     assert positives and negatives, "fixture must hold both verdicts"
     answers = ["No." if doc["label"] else "Maybe." for doc in docs]  # every positive missed, negatives unreadable
+    present = {doc["negative_kind"] for doc in docs if not doc["label"]}
+    kinds = {metric: 0.0 if metric.removeprefix("tnr_") in present else None for metric in KIND_METRICS}
     assert _score(docs, answers, "state") == {"f1": 0.0, "tnr": 0.0, "fpr": 100.0, "invalid_rate": pytest.approx(100 * negatives / len(docs)),
-                                              "balanced_acc": 0.0, "mcc": -100.0, "group_acc": 0.0, **dict.fromkeys(KIND_METRICS, 0.0)}
+                                              "balanced_acc": 0.0, "mcc": -100.0, "group_acc": 0.0, **kinds,
+                                              **dict.fromkeys(PROBABILITY_METRICS)}
 
 
 # --- runner checks ---------------------------------------------------------------------------
@@ -284,6 +292,13 @@ def test_check_results_lists_missing_tasks_and_non_numeric_metrics() -> None:
     assert any("metric fpr" in p for p in problems) and any("invalid_rate" in p for p in problems)
     assert "task other_task: missing from results" in problems
     assert check_results({}, expected) == ["results JSON has no 'results' table"]
+    # a declared metric that is null is absent (our aggregation said so), not missing; a dropped key is missing
+    absent = {"results": {"lego_arta_state": {**complete["results"]["lego_arta_state"], "tnr_displaced,none": None, "auroc,none": None},
+                          "other_task": {"acc,none": 0.5}}}
+    assert check_results(absent, expected) == []
+    dropped = {"results": {"lego_arta_state": {k: v for k, v in complete["results"]["lego_arta_state"].items() if k != "auroc,none"},
+                           "other_task": {"acc,none": 0.5}}}
+    assert check_results(dropped, expected) == ["task lego_arta_state: metric auroc is None, expected a number"]
 
 
 def test_tags_expand_to_their_tasks() -> None:
@@ -313,15 +328,21 @@ def _results(path: Path) -> dict:
 
 @pytest.mark.slow
 def test_dummy_yes_model_gets_the_scores_the_label_counts_predict(data_dir: Path, tmp_path: Path) -> None:
-    labels = _split(data_dir, "state")["label"]
+    split = _split(data_dir, "state")
+    labels = split["label"]
     positives, negatives = sum(labels), len(labels) - sum(labels)
+    made = set(split["negative_kind"])
     path = run_lmms_eval(data=data_dir, model="dummy", model_args="response=Yes", tasks="lego_arta", output=tmp_path)
     results = _results(path)
     state = results["lego_arta_state"]
     assert state["f1,none"] == pytest.approx(100 * 2 * positives / (2 * positives + negatives))
     assert (state["tnr,none"], state["fpr,none"], state["invalid_rate,none"]) == (0.0, 100.0, 0.0)
     # what F1 alone hides: a constant is at chance and gets no state right
-    assert (state["balanced_acc,none"], state["mcc,none"], state["group_acc,none"], state["tnr_displaced,none"]) == (50.0, 0.0, 0.0, 0.0)
+    assert (state["balanced_acc,none"], state["mcc,none"], state["group_acc,none"]) == (50.0, 0.0, 0.0)
+    # a kind the build did not make, and AUROC without probabilities, are absent (null), never 0.00
+    assert {m: state[f"{m},none"] for m in KIND_METRICS} == {m: 0.0 if m.removeprefix("tnr_") in made else None for m in KIND_METRICS}
+    assert (state["auroc,none"], state["average_precision,none"]) == (None, None)
+    assert json.loads(path.read_text())["configs"]["lego_arta_object"]["metadata"]["box_format"] == "auto"
     # "Yes" names no LEGO entity, holds no box and shares no word with any reference.
     assert {k: results["lego_arta_object"][f"{k},none"] for k in METRICS["object"]} == dict.fromkeys(METRICS["object"], 0.0)
     assert {k: results["lego_arta_scene"][f"{k},none"] for k in METRICS["scene"]} == dict.fromkeys(METRICS["scene"], 0.0)

@@ -9,7 +9,7 @@ import pytest
 from lego_arta import tasks
 from lego_arta.metrics import METRICS, register_metric
 from lego_arta.tasks import TASKS, get_task, register_task
-from lego_arta.tasks.spec import COMMON_FEATURES, check_row
+from lego_arta.tasks.spec import COMMON_FEATURES, RUN_COLUMNS, check_row
 
 
 def test_builtin_tasks_in_order_with_registered_metrics_and_distinct_tokens() -> None:
@@ -17,7 +17,9 @@ def test_builtin_tasks_in_order_with_registered_metrics_and_distinct_tokens() ->
     for spec in TASKS.values():
         assert spec.metrics and all(name in METRICS for name in spec.metrics)
         read = {c for source in spec.metrics.values() for c in (source if isinstance(source, tuple) else (source,))}
-        assert all(column == "answer" or column in spec.reference_columns for column in read)
+        # a metric reads the answer, the task's reference columns, or a run column (box format, P(Yes)) the scorer supplies
+        assert all(column == "answer" or column in spec.reference_columns or column in RUN_COLUMNS for column in read)
+        assert not set(RUN_COLUMNS) & (set(spec.features) | set(COMMON_FEATURES))
         assert set(spec.reference_columns) <= set(spec.features) | set(COMMON_FEATURES)
         assert not set(spec.features) & set(COMMON_FEATURES)
     built_by_default = [spec for spec in TASKS.values() if spec.in_default_build]

@@ -10,6 +10,7 @@ import evaluate
 from lego_arta import CITATION
 from lego_arta.metrics import DEFAULT_ALPHA
 from lego_arta.tasks import get_task
+from lego_arta.tasks.spec import LATE_COLUMNS, RUN_COLUMNS
 
 _DESCRIPTION = """\
 Object task of LEGO-ARTA: the model finds the named parts in a 2x2 collage of parts images and
@@ -65,7 +66,8 @@ class LegoArtaObject(evaluate.Metric):
 
     def _compute(self, predictions, references, entities, n_resamples=0, seed=0, alpha=DEFAULT_ALPHA, manuals=None):
         spec = get_task("object")
-        given = [name for name, column in spec.metrics.items() if column in ("box", "entities")]
+        available = {"box", "entities", *RUN_COLUMNS, *LATE_COLUMNS}  # run and late columns take their defaults (auto boxes)
+        given = [name for name, column in spec.metrics.items() if set(column if isinstance(column, tuple) else (column,)) <= available]
         return spec.scores_with_intervals(
             predictions, {"box": references, "entities": entities}, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=manuals, metrics=given
         )
