@@ -106,7 +106,7 @@ def test_an_installed_wheel_runs_the_evaluation_path_from_any_folder(venv: tuple
 
     tasks = _run([cli, "tasks-path"], cwd=work, env=env).strip()
     assert Path(tasks).is_relative_to(tmp_path / "cache") and (Path(tasks) / "lego_arta_state.yaml").is_file()
-    _run([python, "-m", "lmms_eval", "--model", "dummy", "--model-args", "response=Yes", "--tasks", "lego_arta", "--include_path", tasks,
+    _run([python, "-m", "lmms_eval", "--model", "dummy", "--model_args", "response=Yes", "--tasks", "lego_arta", "--include_path", tasks,
           "--output_path", "raw", "--log_samples", "--limit", "4"], cwd=work, env={**env, "LEGO_ARTA_DATA": str(built)})  # fmt: skip
     (raw_results,) = (work / "raw").rglob("*_results.json")
     assert {"lego_arta_scene", "lego_arta_object", "lego_arta_state"} <= set(json.loads(raw_results.read_text())["results"])
