@@ -50,9 +50,11 @@ ADDRESS = re.compile(r" at 0x[0-9a-f]+>")
 
 
 def _comparable(results: dict) -> dict:
-    """The results without what measures the run (times, this invocation's usage) or the process (function addresses)."""
+    """The results without what measures the run (times, this invocation's usage) or belongs to its process (function
+    addresses, the temporary folder the task files are rendered into)."""
     kept = {key: value for key, value in results.items() if key not in RUN_TIME_FIELDS}
     kept[RESULTS_KEY] = results[RESULTS_KEY]["total"]
+    kept["config"] = {**kept["config"], "resolved_cli_args": {**kept["config"].get("resolved_cli_args", {}), "include_path": "per run"}}
     return json.loads(ADDRESS.sub(">", json.dumps(kept)))
 
 
