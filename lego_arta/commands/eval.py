@@ -58,8 +58,9 @@ def merged_model_args(model_args: str, adapter: Path, work_dir: Path, *, offline
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run lmms-eval and print the metric table; 1 when lmms-eval failed."""
-    from lego_arta.harness.lmms_eval_runner import ABSENT, LmmsEvalError, metric_rows, run_lmms_eval
+    """Run lmms-eval and print the metric table (and a served model's usage); 1 when lmms-eval failed or samples stayed unanswered."""
+    from lego_arta.harness.api_usage import usage_lines
+    from lego_arta.harness.lmms_eval_runner import ABSENT, LmmsEvalError, metric_rows, run_lmms_eval, served_usage
 
     model_args = args.model_args
     if args.adapter is not None:
@@ -76,5 +77,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for task, metric, value in metric_rows(path):
         print(f"{task:32s} {metric:16s} {ABSENT if value is None else f'{value:.2f}':>8s}")
+    usage = served_usage(path)
+    for line in usage_lines(usage) if usage else ():
+        print(f"usage: {line}")
     print(f"results: {path}")
-    return 0
+    return 1 if usage and usage["this_run"].get("failed") else 0

@@ -36,6 +36,7 @@ from lego_arta.evaluation.results import (
 )
 from lego_arta.evaluation.robustness import robustness_markdown
 from lego_arta.evaluation.scoring import format_interval
+from lego_arta.harness.api_usage import usage_lines
 from lego_arta.tasks import TASKS
 
 #: Printed where the study published no number for a metric it reports (its mark for "no valid answer").
@@ -234,4 +235,7 @@ def version_lines(loaded: LoadedResults) -> list[str]:
 
 def report_preamble(loaded: LoadedResults) -> list[str]:
     """The lines under the report's title: the benchmark version (or a warning on a mix), then each file read with its version."""
-    return version_lines(loaded) + ["Results read from:", "", *(f"- `{path}` (benchmark {loaded.versions.get(path, UNKNOWN)})" for path in loaded.files)]
+    lines = version_lines(loaded) + ["Results read from:", "", *(f"- `{path}` (benchmark {loaded.versions.get(path, UNKNOWN)})" for path in loaded.files)]
+    for path, usage in loaded.usage:  # what a served or API model's run cost
+        lines += ["", f"API usage of `{path}`:", "", *(f"- {line}" for line in usage_lines(usage))]
+    return lines

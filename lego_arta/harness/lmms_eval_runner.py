@@ -498,6 +498,12 @@ def _attach_usage(results_path: Path, results: dict[str, Any], usage_path: Path)
     usage_path.unlink()  # it lives on in the results JSON, where `lego-arta report` reads it
 
 
+def served_usage(results_path: Path) -> dict[str, Any] | None:
+    """The usage block a served model's run left in its results JSON (``this_run`` and ``total``), or ``None``."""
+    usage = json.loads(Path(results_path).read_text(encoding="utf-8")).get(RESULTS_KEY)
+    return usage if isinstance(usage, dict) and isinstance(usage.get("this_run"), dict) else None
+
+
 #: How an absent metric (``null`` in the results) is printed.
 ABSENT = "–"
 

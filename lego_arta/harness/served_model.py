@@ -40,10 +40,10 @@ from loguru import logger
 
 from lego_arta.atomic import atomic_write_text
 from lego_arta.harness import probabilities
-from lego_arta.harness.logprobs import p_yes_from_logprobs, verdict_words
 from lego_arta.harness.api_retry import RetryPolicy
 from lego_arta.harness.api_usage import USAGE_NAME, Usage
 from lego_arta.harness.lmms_eval_runner import RUN_DIR_ENV
+from lego_arta.harness.logprobs import p_yes_from_logprobs, verdict_words
 from lego_arta.harness.request_journal import JOURNAL_NAME, Answer, RequestJournal, request_key
 
 #: The name lmms-eval knows this model by.

@@ -6,7 +6,6 @@ side: images go as PNG data URLs, one request per sample.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import io
 import json
@@ -15,19 +14,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lego_arta.harness.lmms_eval_runner import add_eval_arguments, run_eval
 from tests.harness.served.conftest import Server
+from tests.support.cli import run_command
 from tests.support.fault_proxy import FaultProxy
 
 pytestmark = pytest.mark.slow
 
 LIMIT = 2
-
-
-def eval_args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_eval_arguments(parser)
-    return parser.parse_args(list(argv))
 
 
 def _images(body: bytes) -> list[Image.Image]:
@@ -54,9 +47,9 @@ def test_lmms_eval_api_backends_run_the_tasks_against_transformers_serve(
     capsys: pytest.CaptureFixture,
 ) -> None:
     out = tmp_path / "eval"
-    args = eval_args("--data", str(api_env), "--model", backend, "--model_args", f"model={served.model},base_url={proxy.url}",
-                     "--tasks", tasks, "--output", str(out), "--limit", str(LIMIT))  # fmt: skip
-    assert run_eval(args) == 0, capsys.readouterr().err
+    argv = ["--data", str(api_env), "--model", backend, "--model-args", f"model={served.model},base_url={proxy.url}",
+            "--tasks", tasks, "--out", str(out), "--limit", str(LIMIT)]  # fmt: skip
+    assert run_command("eval", argv) == 0, capsys.readouterr().err
     results_path = next(out.rglob("*_results.json"))
     results = json.loads(results_path.read_text())
     expected = [t for t in results["results"] if t != "lego_arta"]
