@@ -27,7 +27,10 @@ CHART_DPI = 100
 
 def epochs_table(document: Mapping[str, Any]) -> list[str]:
     """Markdown rows: per task and probe, the held-out manuals, the chosen epoch, where the search stopped, and the held-out loss and accuracy there."""
-    lines = ["| task | probe | held-out manuals | epochs chosen | epochs run | held-out loss | held-out accuracy |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| task | probe | held-out manuals | epochs chosen | epochs run | held-out loss | held-out accuracy |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for r in document["results"]:
         epochs = r["epochs"]
         if not epochs["curve"]:
