@@ -9,7 +9,7 @@ saved without the Software stamp, so the same results give a byte-identical file
 ...           "curve": [{"epoch": 1, "loss": 0.7, "accuracy": 50.0}, {"epoch": 2, "loss": 0.6, "accuracy": 62.5},
 ...                     {"epoch": 3, "loss": 0.65, "accuracy": 62.5}]}}
 >>> epochs_table({"results": [result]})[2]
-'| order | step | 1 (8 items) | 2 of 200 | 3 | 0.600 | 62.5 |'
+'| order · step | 1 (8 items) | 2 of 200 | 3 | 0.600 | 62.5 |'
 >>> heldout_chart({"results": [result]})[:4]
 b'\\x89PNG'
 """
@@ -27,14 +27,17 @@ CHART_DPI = 100
 
 def epochs_table(document: Mapping[str, Any]) -> list[str]:
     """Markdown rows: per task and probe, the held-out manuals, the chosen epoch, where the search stopped, and the held-out loss and accuracy there."""
-    lines = ["| task | probe | held-out manuals | epochs chosen | epochs run | held-out loss | held-out accuracy |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| task · probe | held-out manuals | epochs chosen | epochs run | held-out loss | held-out accuracy |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for r in document["results"]:
         epochs = r["epochs"]
         if not epochs["curve"]:
-            lines.append(f"| {r['task']} | {r['probe']} | none | {epochs['chosen']} of {epochs['max']} (fixed) | {epochs['chosen']} | | |")
+            lines.append(f"| {r['task']} · {r['probe']} | none | {epochs['chosen']} of {epochs['max']} (fixed) | {epochs['chosen']} | | |")
             continue
         best = epochs["curve"][epochs["chosen"] - 1]
-        lines.append(f"| {r['task']} | {r['probe']} | {len(epochs['held_out_manuals'])} ({epochs['held_out_items']} items) | {epochs['chosen']} of {epochs['max']} "
+        lines.append(f"| {r['task']} · {r['probe']} | {len(epochs['held_out_manuals'])} ({epochs['held_out_items']} items) | {epochs['chosen']} of {epochs['max']} "
                      f"| {len(epochs['curve'])} | {best['loss']:.3f} | {best['accuracy']:.1f} |")  # fmt: skip
     return lines
 

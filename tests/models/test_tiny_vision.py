@@ -64,7 +64,9 @@ def test_a_vlm_as_probe_backbone_is_a_one_line_error_naming_it_and_what_works(tm
 
 
 @pytest.mark.slow
-def test_probe_on_the_tiny_llava_names_the_backbone_in_one_line(tmp_path: Path, built_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_probe_on_the_tiny_llava_names_the_backbone_in_one_line(
+    tmp_path: Path, built_dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     llava = tmp_path / "tiny-llava"
     assert main(["tiny-model", "--out", str(llava)]) == 0
     capsys.readouterr()

@@ -35,9 +35,13 @@ Returns:
     every metric of the task its columns allow (float, percent) and, with n_resamples > 0,
     <metric>_low / <metric>_high.
 Examples:
+    >>> import evaluate, lego_arta.metrics
     >>> order = evaluate.load(lego_arta.metrics.evaluate_module_path("task"), "order")
-    >>> order.compute(predictions=["Attached.", "Removed."], references=["Attached.", "Attached."],
-    ...               columns={"label": ["attached", "attached"], "pair": ["p0", "p0"]})
+    >>> pair = [{"id": "p0", "attached": True}, {"id": "p0", "attached": False}]  # one pair: frames in order, then reversed
+    >>> scores = order.compute(predictions=["Attached.", "Attached."], references=["Attached.", "Removed."],
+    ...                        columns={"label": [True, False], "pair": pair})
+    >>> sorted(scores.items())  # right on one row of two; the answer does not flip with the frames
+    [('order_accuracy', 50.0), ('order_flip_consistency', 0.0), ('order_pair_accuracy', 0.0)]
 """
 
 
