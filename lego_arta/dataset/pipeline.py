@@ -3,16 +3,21 @@
 The folder holds the Hub layout (Parquet per config and split + dataset card) and
 ``manifest.json`` (recipe, seed, counts, skips with reasons, a checksum per file). The
 ``datasets`` loading script (``lego_arta.py``) calls :func:`read_and_split` and :func:`build_pairs`
-too: one implementation. :func:`build` takes one of two routes to the same rows: vote, split,
-then stream each manual's pairs into its split's shards; or, when every task has both splits,
-vote inside each pair job (one decode of every image) and split afterwards (:func:`_vote_with_pairs`).
+too: one implementation. :func:`build` is the driver: each manual's job
+(:func:`~lego_arta.dataset.jobs.stage_manual`) writes its rows into the staging area and hands
+back a record; the driver keeps the books and moves the files into place. It takes one of two
+routes to the same files: vote, split, then make each manual's pairs for its split; or, when
+every task has both splits, vote inside each pair job (one decode of every image) and split
+after the last job, which only decides the names the files are moved to.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
+import shutil
 import platform
 import time
 from collections import Counter
@@ -362,9 +367,19 @@ def _lay_out(tmp: Path, staging: Staging, records: Mapping[str, ManualRecord], m
                 (tmp / config).mkdir(parents=True, exist_ok=True)
             for index, found in enumerate(staged):
                 name = f"{config}/{shard_name(split, index, len(staged))}"
-                os.replace(staging.local_path(found.name), tmp / name)
+                _move(staging.local_path(found.name), tmp / name)
                 checksums[name] = {"sha256": found.sha256, "bytes": found.bytes}
     return checksums
+
+
+def _move(source: Path, target: Path) -> None:
+    """A rename; a copy only when ``--staging`` is on another filesystem than ``--out`` (renames cannot cross)."""
+    try:
+        os.replace(source, target)
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+        shutil.move(source, target)
 
 
 def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: int = 1, overwrite: bool = False,

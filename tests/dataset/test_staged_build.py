@@ -9,7 +9,6 @@ the driver receives a sliver of the output, and a killed build resumes to the sa
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -130,29 +129,25 @@ def test_a_leftover_staging_area_is_refused_named_or_cleaned_when_it_is_a_builds
     assert build(built_recipe, out, raw=synthetic_raw, progress=False, overwrite=True).out == out  # a build's own leftover: cleaned
 
 
-_KILLED_BUILD = """
-import sys
-from dataclasses import replace
-from pathlib import Path
-from lego_arta.dataset.pipeline import build
-from lego_arta.dataset.recipe import load_recipe
-recipe = replace(load_recipe(sys.argv[1]), collage_width=int(sys.argv[4]), collage_height=int(sys.argv[5]))
-build(recipe, Path(sys.argv[2]), raw=Path(sys.argv[3]), progress=False, workers=1, resume=len(sys.argv) > 6)
-"""
-
-
 @pytest.mark.slow
 def test_a_build_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_one(built_recipe, synthetic_raw: Path, built_dataset: Path,
                                                                                tmp_path: Path) -> None:  # fmt: skip
-    """The build runs as its own process, killed (SIGKILL) once half of the manuals are recorded;
-    the same build with resume reuses those and builds the rest, to the uninterrupted build's bytes."""
-    from tests.conftest import QUICKSTART_RECIPE, TEST_HEIGHT, TEST_MANUALS, TEST_WIDTH
+    """``lego-arta build`` runs as its own process, killed (SIGKILL) once half of the manuals are
+    recorded; the same command with ``--resume`` reuses those and builds the rest, to the bytes of
+    the uninterrupted build (the ``built_dataset`` fixture, the same recipe)."""
+    import yaml
 
+    from tests.conftest import TEST_MANUALS
+    from tests.support.cli import run_command
+
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(built_recipe.to_dict()), encoding="utf-8")
     out = tmp_path / "built"
-    command = [sys.executable, "-c", _KILLED_BUILD, str(QUICKSTART_RECIPE), str(out), str(synthetic_raw), str(TEST_WIDTH), str(TEST_HEIGHT)]
+    argv = ["build", str(recipe_file), "--out", str(out), "--raw", str(synthetic_raw), "--workers", "1"]
     records = Path(staging_url(out)) / RECORDS
-    process = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    deadline = time.monotonic() + 600
+    process = subprocess.Popen([sys.executable, "-m", "lego_arta", *argv], cwd=Path(__file__).resolve().parents[2],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 900
     while process.poll() is None and len(list(records.glob("*.json"))) < TEST_MANUALS // 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
@@ -161,8 +156,10 @@ def test_a_build_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_one(bu
     assert 0 < len(finished) < TEST_MANUALS, "the build was not caught half-way"
     assert not out.exists()
 
-    with pytest.raises(StagingError, match="--resume"):
-        build(built_recipe, out, raw=synthetic_raw, progress=False)
-    result = build(built_recipe, out, raw=synthetic_raw, progress=False, resume=True)
-    assert folder_files(result.out) == folder_files(built_dataset)
-    assert result.stats["manuals"] == TEST_MANUALS - len(finished)  # only the unfinished manuals ran again
+    with pytest.raises(StagingError, match=f"{staging_url(out)}: left by an interrupted build.*--resume"):
+        run_command(argv[0], argv[1:])
+    stats = tmp_path / "stats.json"
+    assert run_command(argv[0], [*argv[1:], "--resume", "--stats", str(stats)]) == 0
+    assert folder_files(out) == folder_files(built_dataset)
+    assert json.loads(stats.read_text(encoding="utf-8"))["manuals"] == TEST_MANUALS - len(finished)  # only the unfinished ran again
+    assert not Path(staging_url(out)).exists()
