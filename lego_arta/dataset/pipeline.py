@@ -17,8 +17,8 @@ import errno
 import json
 import os
 import pickle
-import shutil
 import platform
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -40,10 +40,10 @@ from lego_arta.dataset.export import EmptySplitError, content_fingerprint, file_
 from lego_arta.dataset.jobs import PairsJob, StageJob, VotesJob, job_size, pairs_job, stage_manual, votes_job
 from lego_arta.dataset.layout import BUILD_OUTPUT, MANIFEST, README, shard_name
 from lego_arta.dataset.pairs import ManualPairs, manual_strata
-from lego_arta.dataset.staging import ManualRecord, Staging, StagingError, build_key, staging_url
 from lego_arta.dataset.recipe import BuildRecipe
-from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.dataset.splits import SPLITS, split_manuals
+from lego_arta.dataset.staging import ManualRecord, Staging, StagingError, build_key, staging_url
+from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.parse.manual import Manual, ManualSet, load_manuals
 from lego_arta.png import ENCODER
 from lego_arta.source.synth.generator import SYNTH_RECORD, SynthConfig, synthesize

@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
-from fsspec.implementations.local import LocalFileSystem
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 
 from lego_arta.annotate.boundary import BoundaryVote
 from lego_arta.dataset.export import ROW_GROUP_SIZE

@@ -12,11 +12,10 @@ from rich.console import Console
 
 from lego_arta.dataset.export import EmptySplitError
 from lego_arta.dataset.jobs import write_rows
-from lego_arta.dataset.pairs import ManualPairs
-from lego_arta.dataset.staging import Staging
-from lego_arta.dataset.pairs import ImageError
+from lego_arta.dataset.pairs import ImageError, ManualPairs
 from lego_arta.dataset.pipeline import build
 from lego_arta.dataset.report import build_table
+from lego_arta.dataset.staging import Staging
 from lego_arta.parse.manual import ManualError
 from tests.dataset.built_folder import truth_steps
 
