@@ -226,6 +226,10 @@ def print_report(result: dict[str, Any], console: Console) -> None:
         run.add_row("per manual", f"{stats['manual_wall_s']['mean']:.1f} s wall mean, {stats['manual_wall_s']['max']:.1f} s max; "
                                   f"{stats['worker_cpu_s'] / max(stats['manuals'], 1):.1f} s CPU mean")
         run.add_row("peak RSS per worker", ", ".join(f"{v:,.0f}" for v in stats["peak_rss_mib_per_worker"].values()) + " MiB")
+        if stats.get("driver_received_share") is not None:
+            run.add_row("the driver's load (workers write the rows)",
+                        f"received {stats['driver_received_bytes'] / 1e6:.2f} MB = {stats['driver_received_share']:.3%} of the "
+                        f"{stats['output_bytes'] / 1e9:.2f} GB output; {stats['driver_cpu_s']:.1f} s CPU = {stats['driver_cpu_share']:.2%} of the build's")
         console.print(run)
     levels = result.get("png_levels") or {}
     if levels:

@@ -101,7 +101,10 @@ class RunStats:
     that come before the pairs, and the driver's own (reading results, writing the shards).
     ``cpu_shares`` splits the jobs' CPU into PNG encoding, decoding and the rest, so a run shows
     how much of it is codec work no build can avoid. A manual's memory figure is its worker's
-    peak so far, so the per-worker peak is the largest over its manuals.
+    peak so far, so the per-worker peak is the largest over its manuals. ``driver_received_share``
+    is what reached the driver from its jobs as a share of the build's bytes, ``driver_cpu_share``
+    the driver's CPU as a share of all the build's CPU: the driver keeps the books, the workers
+    write the rows, so both stay small however many workers there are.
 
     >>> stats = RunStats(executor="local", workers=2)
     >>> stats.add(JobCost(wall_s=2.0, cpu_s=1.5, encode_s=0.5, encodes=50, peak_rss_mib=300.0, worker=7))
@@ -126,6 +129,10 @@ class RunStats:
     in_process_cpu_s: float = 0.0
     per_manual_wall_s: list[float] = field(default_factory=list)
     peak_rss_mib: dict[str, float] = field(default_factory=dict)
+    #: Pickled bytes of every result the driver received from its jobs (records, votes, parsed manuals).
+    driver_received_bytes: int = 0
+    #: Bytes of every file of the build.
+    output_bytes: int = 0
 
     def add(self, cost: JobCost | None) -> None:
         """Count one manual's pair job."""
@@ -166,17 +173,30 @@ class RunStats:
         walls = sorted(self.per_manual_wall_s)
         shares = {"encode": self.encode_cpu_s, "decode": self.decode_cpu_s, "other": jobs_cpu - self.encode_cpu_s - self.decode_cpu_s}
         return {
-            "executor": self.executor, "workers": self.workers, "manuals": self.manuals, "pairs": pairs,
-            "wall_s": round(wall_s, 3), "worker_cpu_s": round(self.cpu_s, 3),
-            "vote_cpu_s": round(self.vote_cpu_s, 3), "driver_cpu_s": round(self.driver_cpu_s, 3),
-            "encodes": self.encodes, "encodes_spared": self.encodes_spared, "encode_s": round(self.encode_s, 3), "encode_ms_per_image": round(encode_ms, 3),
-            "decodes": self.decodes, "decode_cpu_ms_per_image": round(1000 * self.decode_cpu_s / self.decodes, 3) if self.decodes else 0.0,
+            "executor": self.executor,
+            "workers": self.workers,
+            "manuals": self.manuals,
+            "pairs": pairs,
+            "wall_s": round(wall_s, 3),
+            "worker_cpu_s": round(self.cpu_s, 3),
+            "vote_cpu_s": round(self.vote_cpu_s, 3),
+            "driver_cpu_s": round(self.driver_cpu_s, 3),
+            "encodes": self.encodes,
+            "encodes_spared": self.encodes_spared,
+            "encode_s": round(self.encode_s, 3),
+            "encode_ms_per_image": round(encode_ms, 3),
+            "decodes": self.decodes,
+            "decode_cpu_ms_per_image": round(1000 * self.decode_cpu_s / self.decodes, 3) if self.decodes else 0.0,
             "ms_per_pair_per_worker": round(1000 * wall_s * self.workers / pairs, 3) if pairs else None,
             "encode_ratio": round(ratio, 3) if ratio is not None else None,
             "encode_cpu_ms_per_image": round(encode_cpu_ms, 3),
             "encode_cpu_ratio": round(cpu_ratio, 3) if cpu_ratio is not None else None,
             "all_cpu_ratio": round(all_ratio, 3) if all_ratio is not None else None,
             "cpu_shares": {k: round(v / jobs_cpu, 3) for k, v in shares.items()} if jobs_cpu else {},
+            "driver_received_bytes": self.driver_received_bytes,
+            "output_bytes": self.output_bytes,
+            "driver_received_share": round(self.driver_received_bytes / self.output_bytes, 5) if self.output_bytes else None,
+            "driver_cpu_share": round(self.driver_cpu_s / (jobs_cpu + self.driver_cpu_s), 4) if jobs_cpu + self.driver_cpu_s else None,
             "manual_wall_s": {"mean": round(sum(walls) / len(walls), 3), "max": round(walls[-1], 3)} if walls else {},
             "peak_rss_mib_per_worker": {k: round(v, 1) for k, v in sorted(self.peak_rss_mib.items())},
             "peak_rss_mib_max": round(max(self.peak_rss_mib.values()), 1) if self.peak_rss_mib else None,

@@ -1,8 +1,9 @@
 """Write built rows in the layouts people load: Hub Parquet shards, LLaVA conversations, a manifest.
 
 Parquet is written the way ``push_to_hub`` writes it (``<config>/<split>-0000i-of-0000N.parquet``,
-images embedded as bytes, ``datasets`` features in the schema metadata), streaming one manual at
-a time so a study-scale build never holds all images in memory. The Parquet shards are the one
+images embedded as bytes, ``datasets`` features in the schema metadata): each manual's rows of a
+config are one shard, written by the manual's own job (:mod:`lego_arta.dataset.staging`), so no
+process ever holds more than one manual's images. The Parquet shards are the one
 copy of every image: the LLaVA layout (conversations + image files) is exported from them on
 demand (:func:`export_llava`), not written by every build a second time.
 """
@@ -23,14 +24,12 @@ from datasets import Features
 
 from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder, output_lock, refuse_overlap
 from lego_arta.checksum import sha256_file
-from lego_arta.dataset.layout import EXPORT_OUTPUT, LLAVA_DIR, LLAVA_IMAGES_DIR, MANIFEST, llava_image_name, llava_json_name, shard_name
+from lego_arta.dataset.layout import EXPORT_OUTPUT, LLAVA_DIR, LLAVA_IMAGES_DIR, MANIFEST, llava_image_name, llava_json_name
 from lego_arta.tasks import get_task
 from lego_arta.tasks.spec import HISTORY_COLUMN
 
 #: Rows per Parquet row group: small groups keep image-heavy shards quick to stream (push_to_hub uses 100).
 ROW_GROUP_SIZE = 100
-#: Start a new shard after this many bytes of encoded rows (the Hub prefers shards under ~500 MB).
-MAX_SHARD_BYTES = 400 * 1024 * 1024
 
 
 class EmptySplitError(ValueError):
@@ -43,122 +42,6 @@ def encode_rows(features: Features, rows: Sequence[dict[str, Any]]) -> pa.Table:
     """Rows as the Arrow table a shard stores (``datasets`` encoding, the features' schema)."""
     encoded = features.encode_batch({name: [row[name] for row in rows] for name in features})
     return pa.Table.from_pydict(encoded, schema=features.arrow_schema)
-
-
-class ShardedParquetWriter:
-    """Stream rows of one (config, split) into numbered Parquet shards with ``datasets`` metadata."""
-
-    def __init__(self, root: Path, config: str, split: str, features: Features, *, max_shard_bytes: int = MAX_SHARD_BYTES) -> None:
-        self.folder = root / config
-        self.split = split
-        self.features = features
-        self.schema = features.arrow_schema
-        self.max_shard_bytes = max_shard_bytes
-        self.rows = 0
-        self.num_bytes = 0
-        self._parts: list[Path] = []
-        self._writer: pq.ParquetWriter | None = None
-        self._shard_bytes = 0
-
-    def _part(self, index: int) -> Path:
-        """Where shard ``index`` is written until :meth:`close` names it."""
-        return self.folder / f".{self.split}-part{index:05d}.parquet"
-
-    def _parquet_writer(self, part: Path) -> pq.ParquetWriter:
-        return pq.ParquetWriter(part, self.schema, compression="snappy", write_statistics=True)
-
-    def _open(self) -> pq.ParquetWriter:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        part = self._part(len(self._parts))
-        self._parts.append(part)
-        self._shard_bytes = 0
-        return self._parquet_writer(part)
-
-    def write_table(self, table: pa.Table, *, nbytes: int | None = None) -> None:
-        """Write rows encoded by :func:`encode_rows` into the current shard, opening the next once it holds ``max_shard_bytes``.
-
-        ``nbytes`` counts the table as that many bytes where a shard is cut (default ``table.nbytes``):
-        a table read back from a shard counts as the table it was encoded as.
-        """
-        size = table.nbytes if nbytes is None else nbytes
-        if self._writer is None or self._shard_bytes >= self.max_shard_bytes:
-            if self._writer is not None:
-                self._writer.close()
-            self._writer = self._open()
-        self._writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
-        self._shard_bytes += size
-        self.num_bytes += size
-        self.rows += table.num_rows
-
-    def take_back(self) -> list[Path]:
-        """Close what was written and hand its shards over under names of their own, the writer
-        empty again (to be written anew); the caller deletes the handed files."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        taken = []
-        for index, part in enumerate(self._parts):
-            aside = self.folder / f".{self.split}-taken{index:05d}.parquet"
-            part.replace(aside)
-            taken.append(aside)
-        self._parts, self._shard_bytes, self.rows, self.num_bytes = [], 0, 0, 0
-        return taken
-
-    def discard(self) -> None:
-        """Delete what was written: the (config, split) is left out of the build."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        for part in self._parts:
-            part.unlink(missing_ok=True)
-        self._parts = []
-        if self.folder.is_dir() and not any(self.folder.iterdir()):
-            self.folder.rmdir()
-
-    def close(self) -> list[Path]:
-        """Finish the last shard and give every shard its final ``-0000i-of-0000N`` name.
-
-        Raises :class:`EmptySplitError` (and writes nothing) when no row was written.
-        """
-        if not self._parts:
-            raise EmptySplitError(f"{self.folder.name}/{self.split}: no rows to write (datasets cannot load an empty split)")
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        total = len(self._parts)
-        final = []
-        for index, part in enumerate(self._parts):
-            target = self.folder / shard_name(self.split, index, total)
-            part.replace(target)
-            final.append(target)
-        return final
-
-
-class ManualTables:
-    """Each manual's rows in shards a :class:`ShardedParquetWriter` wrote, read back one manual at a time.
-
-    Every manual's rows went in as one table (:meth:`ShardedParquetWriter.write_table`), so
-    they fill whole row groups of one shard; the manual of a row group is read from its
-    ``manual_id`` column. A table read back writes the same Parquet as the table written
-    (``tests/dataset/test_sharded_writer.py``).
-    """
-
-    def __init__(self, parts: Sequence[Path]) -> None:
-        self._groups: dict[str, tuple[Path, list[int]]] = {}
-        for part in parts:
-            with pq.ParquetFile(part) as shard:
-                for group in range(shard.num_row_groups):
-                    manual_id = shard.read_row_group(group, columns=["manual_id"]).column(0)[0].as_py()
-                    self._groups.setdefault(manual_id, (part, []))[1].append(group)
-
-    @property
-    def manuals(self) -> list[str]:
-        return list(self._groups)
-
-    def table(self, manual_id: str) -> pa.Table:
-        part, groups = self._groups[manual_id]
-        with pq.ParquetFile(part) as shard:
-            return shard.read_row_groups(groups).combine_chunks()
 
 
 #: Where :func:`llava_view` keeps the LLaVA export of a build, beside the build (as the raw cache is).

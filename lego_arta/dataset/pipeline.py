@@ -3,19 +3,25 @@
 The folder holds the Hub layout (Parquet per config and split + dataset card) and
 ``manifest.json`` (recipe, seed, counts, skips with reasons, a checksum per file). The
 ``datasets`` loading script (``lego_arta.py``) calls :func:`read_and_split` and :func:`build_pairs`
-too: one implementation. :func:`build` takes one of two routes to the same rows: vote, split,
-then stream each manual's pairs into its split's shards; or, when every task has both splits,
-vote inside each pair job (one decode of every image) and split afterwards (:func:`_vote_with_pairs`).
+too: one implementation. :func:`build` is the driver: each manual's job
+(:func:`~lego_arta.dataset.jobs.stage_manual`) writes its rows into the staging area and hands
+back a record; the driver keeps the books and moves the files into place. It takes one of two
+routes to the same files: vote, split, then make each manual's pairs for its split; or, when
+every task has both splits, vote inside each pair job (one decode of every image) and split
+after the last job, which only decides the names the files are moved to.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import pickle
 import platform
+import shutil
 import time
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,23 +32,22 @@ from tqdm import tqdm
 
 from lego_arta import __version__
 from lego_arta.annotate.boundary import BoundaryVote
-from lego_arta.annotate.grounding import Grounder, make_grounder
 from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder, output_lock, refuse_overlap
 from lego_arta.dataset.benchmark import BENCHMARK_VERSION, VERSION_KEY, recipe_digest
 from lego_arta.dataset.card import render_card, task_notes
-from lego_arta.dataset.export import (EmptySplitError, ManualTables, ShardedParquetWriter, content_fingerprint, encode_rows,
-                                      file_checksums)
-from lego_arta.dataset.layout import BUILD_OUTPUT, MANIFEST, README
-from lego_arta.dataset.costs import JobCost, JobMeter, RunStats
-from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs, manual_strata, session_votes, vote_and_build_pairs
+from lego_arta.dataset.costs import JobCost, RunStats
+from lego_arta.dataset.export import EmptySplitError, content_fingerprint, file_checksums
+from lego_arta.dataset.jobs import PairsJob, StageJob, VotesJob, job_size, pairs_job, stage_manual, votes_job
+from lego_arta.dataset.layout import BUILD_OUTPUT, MANIFEST, README, shard_name
+from lego_arta.dataset.pairs import ManualPairs, manual_strata
 from lego_arta.dataset.recipe import BuildRecipe
-from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.dataset.splits import SPLITS, split_manuals
+from lego_arta.dataset.staging import ManualRecord, Staging, StagingError, build_key, staging_url
+from lego_arta.executor import Executor, LocalExecutor
 from lego_arta.parse.manual import Manual, ManualSet, load_manuals
 from lego_arta.png import ENCODER
 from lego_arta.source.synth.generator import SYNTH_RECORD, SynthConfig, synthesize
 from lego_arta.tasks import get_task
-from lego_arta.tasks.synonym_variants import SUFFIX as SYNONYM_SUFFIX
 
 
 @dataclass
@@ -100,64 +105,6 @@ def _synthesized(folder: Path) -> tuple[Any, ...] | None:
         return None
 
 
-_WORKER_GROUNDER: dict[str, Grounder] = {}
-
-
-def _grounder(spec: str, raw_root: str) -> Grounder:
-    key = f"{spec}|{raw_root}"
-    if key not in _WORKER_GROUNDER:
-        _WORKER_GROUNDER[key] = make_grounder(spec)
-    return _WORKER_GROUNDER[key]
-
-
-class PairsJob(NamedTuple):
-    """One manual's pair job: the manual, its split and the votes when a split came first (else ``None``)."""
-
-    manual: Manual
-    recipe: BuildRecipe
-    raw_root: str
-    strict: bool
-    split: str | None
-    votes: dict[str, BoundaryVote | None] | None
-
-
-class VotingPairsJob(NamedTuple):
-    """One manual's votes and pairs in one job (:func:`~lego_arta.dataset.pairs.vote_and_build_pairs`)."""
-
-    manual: Manual
-    recipe: BuildRecipe
-    raw_root: str
-    strict: bool
-
-
-class VotesJob(NamedTuple):
-    """One manual's sessions' votes, before its pairs (a build whose split comes first)."""
-
-    manual: Manual
-    recipe: BuildRecipe
-
-
-def _pairs_job(job: PairsJob) -> ManualPairs:
-    with JobMeter() as meter:
-        pairs = build_manual_pairs(job.manual, job.recipe, _grounder(job.recipe.grounder, job.raw_root), strict=job.strict,
-                                   split=job.split, votes=job.votes, clocks=meter.clocks)  # fmt: skip
-    pairs.cost = meter.cost
-    return pairs
-
-
-def _voting_pairs_job(job: VotingPairsJob) -> ManualPairs:
-    with JobMeter() as meter:
-        pairs = vote_and_build_pairs(job.manual, job.recipe, _grounder(job.recipe.grounder, job.raw_root), strict=job.strict,
-                                     clocks=meter.clocks)  # fmt: skip
-    pairs.cost = meter.cost
-    return pairs
-
-
-def _job_size(job: PairsJob | VotingPairsJob | VotesJob) -> float:
-    """A manual's expected cost: its page rows (each an image to decode, most a pair or four)."""
-    return float(len(job.manual.rows))
-
-
 def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int = 1, progress: bool = True,
                 strict: bool = False, splits: Mapping[str, str] | None = None, votes: Mapping[str, Any] | None = None,
                 executor: Executor | None = None) -> Iterator[ManualPairs]:  # fmt: skip
@@ -173,7 +120,7 @@ def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int 
     executor = executor or LocalExecutor(workers)
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
     try:
-        for pairs in executor.map(_pairs_job, jobs, cost=_job_size):
+        for pairs in executor.map(pairs_job, jobs, cost=job_size):
             bar.update()
             yield pairs
     finally:
@@ -233,13 +180,20 @@ class BuildTally:
 
     def add(self, pairs: ManualPairs, configs: Sequence[str]) -> None:
         """Count one manual's pairs: its units per config (0 included), skips and image errors."""
-        for config in configs:
-            self.units[config] += len({(r["session"], r["step_num"]) for r in pairs.rows.get(config, [])})
-        self.skips.update(pairs.skips)
-        if pairs.skips:
-            self.skips_per_manual[pairs.manual_id] = dict(sorted(pairs.skips.items()))
-        if pairs.image_errors:
-            self.image_errors[pairs.manual_id] = dict(sorted(pairs.image_errors.items()))
+        units = {config: len({(r["session"], r["step_num"]) for r in pairs.rows.get(config, [])}) for config in configs}
+        self._count(pairs.manual_id, units, pairs.skips, pairs.image_errors)
+
+    def add_record(self, record: ManualRecord, configs: Sequence[str]) -> None:
+        """Count one manual from what its job recorded (the rows stayed in the worker's files)."""
+        self._count(record.manual_id, {config: record.units.get(config, 0) for config in configs}, record.skips, record.image_errors)
+
+    def _count(self, manual_id: str, units: Mapping[str, int], skips: Mapping[str, int], image_errors: Mapping[str, str]) -> None:
+        self.units.update(units)
+        self.skips.update(skips)
+        if skips:
+            self.skips_per_manual[manual_id] = dict(sorted(skips.items()))
+        if image_errors:
+            self.image_errors[manual_id] = dict(sorted(image_errors.items()))
 
     def manifest(self, recipe: BuildRecipe, counts: dict[str, dict[str, int]], fingerprints: dict[str, str]) -> dict[str, Any]:
         """Everything that shaped the build, and nothing that differs between two runs of it (no times, no paths)."""
@@ -284,13 +238,6 @@ class SplitManuals(NamedTuple):
     vote_costs: dict[str, JobCost]
 
 
-def _votes_job(job: VotesJob) -> tuple[dict[str, BoundaryVote | None], JobCost]:
-    with JobMeter() as meter:
-        votes = session_votes(job.manual, job.recipe, clocks=meter.clocks)
-    assert meter.cost is not None
-    return votes, meter.cost
-
-
 def _readable_manuals(raw_dir: Path, *, strict: bool, executor: Executor) -> ManualSet:
     """The manuals of ``raw_dir`` that parse; raises when there is none (every config would be empty)."""
     manuals = load_manuals(raw_dir, strict=strict, executor=executor)
@@ -309,35 +256,12 @@ def read_and_split(raw_dir: Path, recipe: BuildRecipe, *, strict: bool = False, 
     """
     executor = executor or LocalExecutor(1)
     manuals = _readable_manuals(raw_dir, strict=strict, executor=executor)
-    found = list(executor.map(_votes_job, [VotesJob(manual, recipe) for manual in manuals], cost=_job_size))
+    found = list(executor.map(votes_job, [VotesJob(manual, recipe) for manual in manuals], cost=job_size))
     votes = {manual.manual_id: vote for manual, (vote, _) in zip(manuals, found)}
     strata = {manual: manual_strata(vote) for manual, vote in votes.items()}
     splits = split_manuals([m.manual_id for m in manuals], test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
     _check_splits(splits, raw_dir)
     return SplitManuals(manuals, splits, votes, {manual.manual_id: cost for manual, (_, cost) in zip(manuals, found)})
-
-
-class DuplicateIdError(ValueError):
-    """Two rows of one config with one id (``--strict``); the message names the manual and the id."""
-
-
-def unique_rows(pairs: ManualPairs, config: str, seen: set[str], *, strict: bool = False) -> list[dict[str, Any]]:
-    """A manual's rows of ``config`` whose id is new to the build; a repeated id is a counted skip
-    (in ``pairs.skips``), or with ``strict`` a :class:`DuplicateIdError`.
-
-    Parsing already drops duplicate page rows; this is the last guard, because ``score`` and
-    ``datasets`` users rely on ids being unique and a build must never write two rows with one id.
-    """
-    kept: list[dict[str, Any]] = []
-    for row in pairs.rows.get(config, []):
-        if row["id"] in seen:
-            if strict:
-                raise DuplicateIdError(f"{pairs.manual_id}: {config} row id {row['id']} was already written")
-            pairs.skips[f"{config}: duplicate id"] += 1
-            continue
-        seen.add(row["id"])
-        kept.append(row)
-    return kept
 
 
 def empty_splits(counts: dict[str, dict[str, int]]) -> dict[str, list[str]]:
@@ -362,111 +286,105 @@ def _check_rows(counts: dict[str, dict[str, int]], splits: dict[str, str], skips
         )
 
 
-def drop_excluded(pairs: ManualPairs, exclude: Collection[str]) -> Counter[str]:
-    """Remove the rows whose id is in ``exclude`` from ``pairs``; the count removed per config.
+class _Receiving:
+    """An executor whose results are weighed as they reach the driver: the pickled bytes of each
+    (what a process pool or Ray hands over; the same figure with one in-process worker)."""
 
-    ``exclude`` holds pair ids quality assurance flagged (``lego-arta qa score`` → flagged.json).
-    A synonym variant (``<id>-syn``) shares its original's image and answer, so it goes too:
+    def __init__(self, executor: Executor) -> None:
+        self.inner, self.name, self.workers = executor, executor.name, executor.workers
+        self.received_bytes = 0
 
-    >>> pairs = ManualPairs("m1", rows={"state": [{"id": "a"}, {"id": "b"}], "state_syn": [{"id": "b-syn"}]})
-    >>> drop_excluded(pairs, {"b"}), pairs.rows
-    (Counter({'state': 1, 'state_syn': 1}), {'state': [{'id': 'a'}], 'state_syn': []})
+    def map(self, fn: Callable[[Any], Any], jobs: Sequence[Any], *, cost: Callable[[Any], float] | None = None) -> Iterator[Any]:
+        for result in self.inner.map(fn, jobs, cost=cost):
+            self.received_bytes += len(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            yield result
+
+
+def _build_key(recipe: BuildRecipe, raw_dir: Path, *, strict: bool, exclude: Collection[str] | None) -> str:
+    """What a staged manual's files depend on: the recipe, the raw folder, the flags that change
+    rows, and the versions that write them (a resume with anything else builds afresh)."""
+    return build_key({
+        "recipe": recipe.to_dict(), "raw": str(raw_dir.resolve()), "strict": strict,
+        "exclude": None if exclude is None else sorted(set(exclude)), "lego_arta": __version__,
+        "datasets": datasets.__version__, "pyarrow": pyarrow.__version__, "png": ENCODER,
+    })  # fmt: skip
+
+
+def open_staging(url: str, key: str, *, resume: bool, overwrite: bool) -> tuple[Staging, dict[str, ManualRecord]]:
+    """The build's staging area and the manuals already complete in it (``resume``).
+
+    A staging area left by a killed build is reused only with ``resume``, and only when it names
+    this build (the same :func:`_build_key`); ``overwrite`` cleans one that names any build (the
+    marker proves it is a build's own leftover). Otherwise it is refused, named, so nothing is
+    lost or mixed silently.
     """
-    removed: Counter[str] = Counter()
-    for config, rows in pairs.rows.items():
-        kept = [row for row in rows if row["id"] not in exclude and row["id"].removesuffix(SYNONYM_SUFFIX) not in exclude]
-        removed[config] += len(rows) - len(kept)
-        pairs.rows[config] = kept
-    return removed
+    if not Staging.exists(url):
+        return Staging.create(url, key=key), {}
+    found = Staging.open(url)
+    if resume and found.key == key:
+        return found, found.complete_records()
+    if resume:
+        raise StagingError(f"{url}: left by a build of another recipe, raw folder or version; "
+                           "rerun it with --overwrite to discard it, or remove it")  # fmt: skip
+    if overwrite:
+        found.remove()
+        return Staging.create(url, key=key), {}
+    raise StagingError(f"{url}: left by an interrupted build; rerun the same command with --resume to reuse its finished "
+                       "manuals, or with --overwrite to discard it")  # fmt: skip
 
 
-def _write_manual(pairs: ManualPairs, split: str, writers: Mapping[tuple[str, str], ShardedParquetWriter], seen: dict[str, set[str]],
-                  tally: BuildTally, run: RunStats, *, configs: Sequence[str], strict: bool,
-                  exclude: Collection[str] | None) -> tuple[Counter[str], dict[str, int]]:  # fmt: skip
-    """One manual's result into the build, as both routes take it: rows quality assurance flagged
-    dropped, every config's new rows streamed into ``split``'s shards (a config without that split
-    has none), its units, skips and costs counted. Returns the rows dropped per config and the
-    ``nbytes`` of each config's table as it was encoded (what a re-split cuts shards by)."""
-    removed = drop_excluded(pairs, exclude) if exclude is not None else Counter()
-    sizes: dict[str, int] = {}
-    for config in configs:
-        writer = writers.get((config, split))
-        if writer is None:
-            continue
-        kept = unique_rows(pairs, config, seen[config], strict=strict)
-        if kept:
-            table = encode_rows(writer.features, kept)
-            sizes[config] = table.nbytes
-            writer.write_table(table)
-    tally.add(pairs, configs)
-    run.add(pairs.cost)
-    return removed, sizes
-
-
-def _vote_with_pairs(raw_dir: Path, recipe: BuildRecipe, writers: Mapping[tuple[str, str], ShardedParquetWriter], run: RunStats,
-                     removed: Counter[str], *, progress: bool, strict: bool, exclude: Collection[str] | None,
-                     executor: Executor) -> tuple[ManualSet, dict[str, str], BuildTally]:  # fmt: skip
-    """Each manual's votes and pairs in one job (one decode of every image), streamed into the
-    shards of the split the votes are expected to give; re-split only when they do not.
-
-    For recipes whose tasks all have both splits: no job needs its manual's split. The split is
-    stratified by every manual's votes (:func:`read_and_split`), but stratifying only swaps
-    manuals when the seeded split misses a label two manuals carry, so the rows are written where
-    the unstratified split puts them while the jobs run. When the votes then ask for swaps, the
-    shards are rewritten from what was written (:func:`_resplit`). Rows, ids, skips and their order
-    are the ones the two-pass build gives, so the build is the same byte for byte either way.
-    """
-    manuals = _readable_manuals(raw_dir, strict=strict, executor=executor)
-    ids = [m.manual_id for m in manuals]
-    # Stratifying only swaps manuals between the splits: a split left empty here stays empty.
-    expected = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed)
-    _check_splits(expected, raw_dir)
-    tally = BuildTally.start(manuals, None, raw_dir)
-    seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
-    strata: dict[str, frozenset[str]] = {}
-    excluded: dict[str, Counter[str]] = {}
-    sizes: dict[tuple[str, str], int] = {}
-    jobs = [VotingPairsJob(manual, recipe, str(manual.folder.parent), strict) for manual in manuals]
-    bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
+def _stage(manuals: ManualSet, recipe: BuildRecipe, staging: Staging, done: dict[str, ManualRecord], run: RunStats, executor: Executor,
+           *, strict: bool, exclude: Collection[str] | None, progress: bool,
+           splits: Mapping[str, str] | None = None, votes: Mapping[str, Any] | None = None) -> dict[str, ManualRecord]:  # fmt: skip
+    """Every manual's record: the ones ``done`` holds, and the others from jobs writing their rows
+    into ``staging`` (voting themselves without ``splits``)."""
+    frozen = None if exclude is None else frozenset(exclude)
+    jobs = [StageJob(m, recipe, str(m.folder.parent), strict, staging, splits is None, None if splits is None else splits[m.manual_id],
+                     None if votes is None else votes.get(m.manual_id), frozen)
+            for m in manuals if m.manual_id not in done]  # fmt: skip
+    records = dict(done)
+    bar = tqdm(total=len(manuals), initial=len(done), desc="building pairs", unit="manual", disable=not progress)
     try:
-        for pairs in executor.map(_voting_pairs_job, jobs, cost=_job_size):
+        for record, cost in executor.map(stage_manual, jobs, cost=job_size):
             bar.update()
-            strata[pairs.manual_id] = manual_strata(pairs.votes or {})
-            excluded[pairs.manual_id], written = _write_manual(pairs, expected[pairs.manual_id], writers, seen, tally, run,
-                                                               configs=recipe.configs, strict=strict, exclude=exclude)  # fmt: skip
-            sizes.update({(config, pairs.manual_id): size for config, size in written.items()})
+            records[record.manual_id] = record
+            run.add(cost)
     finally:
         bar.close()
-    splits = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
-    tally.assign_splits(ids, splits)
-    for manual_id, counts in excluded.items():
-        removed.update({f"{config}/{splits[manual_id]}": n for config, n in counts.items() if n})
-    if splits != expected:
-        _resplit(writers, ids, splits, sizes)
-    return manuals, splits, tally
+    return records
 
 
-def _resplit(writers: Mapping[tuple[str, str], ShardedParquetWriter], ids: Sequence[str], splits: Mapping[str, str],
-             sizes: Mapping[tuple[str, str], int]) -> None:  # fmt: skip
-    """Rewrite every config's shards for ``splits``: each manual's rows read back from the shards
-    they were streamed into, and written in manual order as streaming them there would have
-    (``sizes``, the tables' ``nbytes`` when they were encoded, cut the shards at the same rows)."""
-    for config in sorted({config for config, _ in writers}):
-        mine = {split: writer for (c, split), writer in writers.items() if c == config}
-        taken = [part for writer in mine.values() for part in writer.take_back()]
-        try:
-            written = ManualTables(taken)
-            for manual_id in ids:
-                if (config, manual_id) in sizes:
-                    mine[splits[manual_id]].write_table(written.table(manual_id), nbytes=sizes[config, manual_id])
-        finally:
-            for part in taken:
-                part.unlink(missing_ok=True)
+def _lay_out(tmp: Path, staging: Staging, records: Mapping[str, ManualRecord], manuals: ManualSet, splits: Mapping[str, str],
+             configs: Sequence[str]) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Move each manual's staged files into ``tmp`` as ``<config>/<split>-NNNNN-of-NNNNN.parquet``,
+    numbered in the manuals' order within each split: renames only, no row is read. Returns the
+    moved files' checksums as the workers recorded them."""
+    checksums: dict[str, dict[str, Any]] = {}
+    for config in configs:
+        for split in SPLITS:
+            staged = [records[m.manual_id].files[config] for m in manuals if splits[m.manual_id] == split and config in records[m.manual_id].files]
+            if staged:
+                (tmp / config).mkdir(parents=True, exist_ok=True)
+            for index, found in enumerate(staged):
+                name = f"{config}/{shard_name(split, index, len(staged))}"
+                _move(staging.local_path(found.name), tmp / name)
+                checksums[name] = {"sha256": found.sha256, "bytes": found.bytes}
+    return checksums
+
+
+def _move(source: Path, target: Path) -> None:
+    """A rename; a copy only when ``--staging`` is on another filesystem than ``--out`` (renames cannot cross)."""
+    try:
+        os.replace(source, target)
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+        shutil.move(source, target)
 
 
 def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: int = 1, overwrite: bool = False,
           progress: bool = True, strict: bool = False, exclude: Collection[str] | None = None,
-          executor: Executor | None = None) -> BuildResult:  # fmt: skip
+          executor: Executor | None = None, resume: bool = False, staging: str | None = None) -> BuildResult:  # fmt: skip
     """Build every configured task into ``out`` (written atomically: all or nothing).
 
     Unreadable manuals, rows and images are counted skips in the manifest, card and result, or
@@ -479,61 +397,94 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     manifest under ``removed_by_qa``. ``executor`` runs the per-manual work (synthesis and pairs;
     default: ``workers`` local processes); the output is the same on every executor.
 
+    Workers write the rows (:func:`~lego_arta.dataset.jobs.stage_manual`) into the staging area
+    (``staging``, an fsspec URL of a folder this machine can rename from; default
+    :func:`~lego_arta.dataset.staging.staging_url` beside ``out``); the driver receives only
+    their records, then writes the card and manifest and moves the files into the Hub layout. A
+    killed build leaves the staging area: ``resume`` reuses its finished manuals (see
+    :func:`open_staging`).
+
     Each image is stored once, in the Parquet shards; ``lego-arta export llava`` writes the LLaVA
     layout from them when fine-tuning needs it (:func:`lego_arta.dataset.export.export_llava`).
     """
     out = Path(out)
     with output_lock(out):  # one writer per --out, for the whole run
         return _build(recipe, out, raw=raw, workers=workers, overwrite=overwrite, progress=progress, strict=strict, exclude=exclude,
-                      executor=executor)  # fmt: skip
+                      executor=executor, resume=resume, staging=staging)  # fmt: skip
 
 
 def _build(recipe: BuildRecipe, out: Path, *, raw: Path | None, workers: int, overwrite: bool, progress: bool, strict: bool,
-           exclude: Collection[str] | None, executor: Executor | None) -> BuildResult:  # fmt: skip
-    executor = executor or LocalExecutor(workers)
+           exclude: Collection[str] | None, executor: Executor | None, resume: bool, staging: str | None) -> BuildResult:  # fmt: skip
+    receiving = _Receiving(executor or LocalExecutor(workers))
     refuse_overlap(out, raw_location(recipe, out, raw))
     check_output_folder(out, overwrite=overwrite, owner=BUILD_OUTPUT)  # before any synthesis
-    raw_dir = resolve_raw(recipe, out, raw, workers=executor.workers, progress=progress, executor=executor)
+    raw_dir = resolve_raw(recipe, out, raw, workers=receiving.workers, progress=progress, executor=receiving.inner)
     start, driver_cpu = time.perf_counter(), time.process_time()
-    run = RunStats(executor=executor.name, workers=executor.workers)
+    run = RunStats(executor=receiving.name, workers=receiving.workers)
+    url = staging or staging_url(out)
+    area, done = open_staging(url, _build_key(recipe, raw_dir, strict=strict, exclude=exclude), resume=resume, overwrite=overwrite)
+    try:
+        result = _build_staged(recipe, out, raw_dir, area, done, run, receiving, overwrite=overwrite, strict=strict, exclude=exclude,
+                               progress=progress)  # fmt: skip
+    except Exception:
+        area.remove()  # a build that failed (an error, not a kill) leaves nothing to resume: its error names the cause
+        raise
+    area.remove()
+    run.driver_cpu_s = time.process_time() - driver_cpu - run.in_process_cpu_s
+    run.driver_received_bytes = receiving.received_bytes
+    result.stats = run.summary(wall_s=time.perf_counter() - start, pairs=sum(sum(c.values()) for c in result.counts.values()))
+    return result
+
+
+def _build_staged(recipe: BuildRecipe, out: Path, raw_dir: Path, area: Staging, done: dict[str, ManualRecord], run: RunStats,
+                  receiving: _Receiving, *, overwrite: bool, strict: bool, exclude: Collection[str] | None,
+                  progress: bool) -> BuildResult:  # fmt: skip
+    """The build after its staging area is open: rows staged by the jobs, the books kept here, the layout moved into place."""
     config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
+    options = {"strict": strict, "exclude": exclude, "progress": progress}
+    if all(split in config_splits[c] for c in recipe.configs for split in SPLITS):
+        # Every task has both splits: each job votes itself (one decode of every image); the split follows the votes.
+        manuals = _readable_manuals(raw_dir, strict=strict, executor=receiving)
+        ids = [m.manual_id for m in manuals]
+        _check_splits(split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed), raw_dir)  # stratifying only swaps
+        records = _stage(manuals, recipe, area, done, run, receiving, **options)
+        strata = {manual_id: manual_strata(records[manual_id].votes or {}) for manual_id in ids}
+        splits = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
+    else:
+        manuals, splits, votes, vote_costs = read_and_split(raw_dir, recipe, strict=strict, executor=receiving)
+        for cost in vote_costs.values():
+            run.add_vote(cost)
+        records = _stage(manuals, recipe, area, done, run, receiving, splits=splits, votes=votes, **options)
+    tally = BuildTally.start(manuals, splits, raw_dir)
     removed: Counter[str] = Counter()
+    for manual in manuals:
+        record = records[manual.manual_id]
+        tally.add_record(record, recipe.configs)
+        removed.update({f"{config}/{splits[manual.manual_id]}": n for config, n in record.removed.items()})
+    all_counts = {c: {s: 0 for s in config_splits[c]} for c in recipe.configs}
+    num_bytes = {c: {s: 0 for s in config_splits[c]} for c in recipe.configs}
+    for manual in manuals:
+        for config, staged in records[manual.manual_id].files.items():
+            all_counts[config][splits[manual.manual_id]] += staged.rows
+            num_bytes[config][splits[manual.manual_id]] += staged.nbytes
+    absent = empty_splits(all_counts)
+    required = set(recipe.configs) if strict or len(absent) == len(recipe.configs) else set(recipe.require)
+    _check_rows({c: all_counts[c] for c in recipe.configs if c in required}, splits, tally.skips)
+    written = [c for c in recipe.configs if c not in absent]
+    counts = {c: all_counts[c] for c in written}
     with atomic_directory(out, overwrite=overwrite, owner=BUILD_OUTPUT) as tmp:
-        writers = {(c, s): ShardedParquetWriter(tmp, c, s, get_task(c).all_features()) for c in recipe.configs for s in config_splits[c]}
-        if all(split in config_splits[c] for c in recipe.configs for split in SPLITS):
-            manuals, splits, tally = _vote_with_pairs(raw_dir, recipe, writers, run, removed, progress=progress,
-                                                      strict=strict, exclude=exclude, executor=executor)  # fmt: skip
-        else:
-            manuals, splits, votes, vote_costs = read_and_split(raw_dir, recipe, strict=strict, executor=executor)
-            tally = BuildTally.start(manuals, splits, raw_dir)
-            for cost in vote_costs.values():
-                run.add_vote(cost)
-            seen: dict[str, set[str]] = {config: set() for config in recipe.configs}
-            for pairs in build_pairs(manuals, recipe, progress=progress, strict=strict, splits=splits, votes=votes, executor=executor):
-                split = splits[pairs.manual_id]
-                dropped, _ = _write_manual(pairs, split, writers, seen, tally, run, configs=recipe.configs, strict=strict, exclude=exclude)
-                removed.update({f"{config}/{split}": n for config, n in dropped.items() if n})
-        all_counts = {c: {s: writers[c, s].rows for s in config_splits[c]} for c in recipe.configs}
-        absent = empty_splits(all_counts)
-        required = set(recipe.configs) if strict or len(absent) == len(recipe.configs) else set(recipe.require)
-        _check_rows({c: all_counts[c] for c in recipe.configs if c in required}, splits, tally.skips)
-        for (config, _), writer in writers.items():
-            writer.discard() if config in absent else writer.close()
-        written = [c for c in recipe.configs if c not in absent]
-        counts = {c: all_counts[c] for c in written}
-        num_bytes = {c: {s: writers[c, s].num_bytes for s in config_splits[c]} for c in written}
-        data_files = file_checksums(tmp)
+        data_files = _lay_out(tmp, area, records, manuals, splits, written)
         fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in written}
-        card = render_card(recipe, counts, num_bytes, tally.units, tally.skips, load_path=recipe.hub_repo,
-                           fingerprints=fingerprints, manuals=len(manuals), absent=absent)
+        card = render_card(recipe, counts, {c: num_bytes[c] for c in written}, tally.units, tally.skips, load_path=recipe.hub_repo,
+                           fingerprints=fingerprints, manuals=len(manuals), absent=absent)  # fmt: skip
         atomic_write_text(tmp / README, card)
         manifest = BUILD_OUTPUT.stamp(tally.manifest(recipe, counts, fingerprints))
         manifest["absent_configs"] = {c: {"empty_splits": absent[c], "rows": all_counts[c]} for c in absent}
         if exclude is not None:
             manifest["removed_by_qa"] = {"excluded_ids": len(set(exclude)), "removed": sum(removed.values()), "per_split": dict(sorted(removed.items()))}
-        # The data files were hashed once above; the card is the only file written since.
+        # The workers hashed the data files; the card is the only file the driver wrote.
         manifest["files"] = dict(sorted({**data_files, **file_checksums(tmp, only=[README])}.items()))
-        atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    run.driver_cpu_s = time.process_time() - driver_cpu - run.in_process_cpu_s
-    stats = run.summary(wall_s=time.perf_counter() - start, pairs=sum(sum(c.values()) for c in counts.values()))
-    return BuildResult(out=out, counts=counts, skips=tally.skips, manifest=manifest, stats=stats, absent=absent)
+        manifest_text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+        atomic_write_text(tmp / MANIFEST, manifest_text)
+    run.output_bytes = sum(f["bytes"] for f in manifest["files"].values()) + len(manifest_text.encode("utf-8"))
+    return BuildResult(out=out, counts=counts, skips=tally.skips, manifest=manifest, absent=absent)

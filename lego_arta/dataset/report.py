@@ -49,8 +49,19 @@ def run_line(stats: dict[str, Any]) -> str:
     shown = f"{ratio:.2f} x one PNG encode" if ratio is not None else "no PNG encoded"
     return (f"{stats['pairs']:,} pairs in {stats['wall_s']:.1f} s ({stats['executor']}, {stats['workers']} workers): "
             f"{stats['ms_per_pair_per_worker']:.1f} ms per pair per worker = {shown} "
-            f"({stats['encode_ms_per_image']:.1f} ms, {stats['encodes']:,} encodes); {_cpu_part(stats)}"
+            f"({stats['encode_ms_per_image']:.1f} ms, {stats['encodes']:,} encodes); {_cpu_part(stats)}{_driver_part(stats)}"
             f"peak RSS per worker <= {stats['peak_rss_mib_max']:,.0f} MiB")
+
+
+def _driver_part(stats: dict[str, Any]) -> str:
+    """The driver's load: what it received of the output's bytes, and its share of the CPU.
+
+    >>> _driver_part({"driver_received_share": 0.0042, "driver_cpu_share": 0.021})
+    'driver: 0.42 % of the output received, 2.1 % of the CPU; '
+    """
+    if stats.get("driver_received_share") is None or stats.get("driver_cpu_share") is None:
+        return ""
+    return f"driver: {100 * stats['driver_received_share']:.2f} % of the output received, {100 * stats['driver_cpu_share']:.1f} % of the CPU; "
 
 
 def _cpu_part(stats: dict[str, Any]) -> str:

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from lego_arta.dataset.export import EmptySplitError, ShardedParquetWriter
-from lego_arta.tasks import get_task
-from lego_arta.dataset.pairs import ImageError
+from lego_arta.dataset.export import EmptySplitError
+from lego_arta.dataset.jobs import write_rows
+from lego_arta.dataset.pairs import ImageError, ManualPairs
 from lego_arta.dataset.pipeline import build
 from lego_arta.dataset.report import build_table
+from lego_arta.dataset.staging import Staging
 from lego_arta.parse.manual import ManualError
 from tests.dataset.built_folder import truth_steps
 
@@ -59,10 +60,11 @@ def _remove_image(manual: Path) -> Path:
     return image
 
 
-def test_a_writer_without_rows_writes_no_file(tmp_path: Path) -> None:
-    writer = ShardedParquetWriter(tmp_path, "scene", "test", get_task("scene").all_features())
-    with pytest.raises(EmptySplitError, match="scene/test"):
-        writer.close()
+def test_a_config_without_rows_gets_no_file(tmp_path: Path) -> None:
+    """datasets cannot load an empty Parquet split, so a manual's job writes no file for a config it has no rows of."""
+    staging = Staging.create(str(tmp_path / "staging"), key="test")
+    record = write_rows(ManualPairs("m1", rows={"scene": []}), ["scene"], staging, strict=False, exclude=None)
+    assert record.files == {} and record.units == {"scene": 0}
     assert not list(tmp_path.rglob("*.parquet"))
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from lego_arta.dataset.jobs import DuplicateIdError, unique_rows
 from lego_arta.dataset.pairs import ManualPairs
-from lego_arta.dataset.pipeline import DuplicateIdError, build, unique_rows
+from lego_arta.dataset.pipeline import build
 
 ROW = '\n    <div class="row">'
 
