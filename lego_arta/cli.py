@@ -24,6 +24,7 @@ from lego_arta.commands import COMMANDS, GROUPS
 from lego_arta.commands.options import canonical_argv
 
 console = Console()
+DESCRIPTION = "LEGO-ARTA: build the benchmark from step-by-step LEGO manuals, then evaluate, probe and fine-tune VLMs on it."
 
 
 def command_module(verb: str) -> ModuleType:
@@ -45,13 +46,13 @@ def _verb_list() -> str:
 
 def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     """The ``lego-arta`` parser with every verb listed; arguments of ``verb`` only (all verbs when ``None``)."""
-    parser = argparse.ArgumentParser(prog="lego-arta", description=(__doc__ or "").splitlines()[0],
+    parser = argparse.ArgumentParser(prog="lego-arta", description=DESCRIPTION,
                                      epilog=_verb_list(), formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands (see below)")
     for name in COMMANDS:
         module = command_module(name)
-        p = sub.add_parser(name, help=argparse.SUPPRESS, description=module.HELP)
+        p = sub.add_parser(name, description=module.HELP)  # listed in the grouped epilog, not in argparse's own list
         if verb is None or verb == name:
             module.add_arguments(p)
         p.set_defaults(run=module.run)

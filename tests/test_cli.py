@@ -32,6 +32,7 @@ def test_help_lists_the_verbs_grouped_along_the_data_path(capsys: pytest.Capture
         main(["--help"])
     assert exit_.value.code == 0
     printed = capsys.readouterr().out
+    assert "SUPPRESS" not in printed
     headings = [printed.index(f"{heading}:") for _, heading in GROUPS]
     assert headings == sorted(headings)
     assert printed.index("  synth") < printed.index("  build") < printed.index("  eval") < printed.index("  finetune")

@@ -1,7 +1,8 @@
 """``lego-arta quickstart``: the main job on the embedded default data (what ``make run`` runs).
 
-It synthesizes the default manuals, builds every default config, and loads ``state`` back with
-``datasets.load_dataset`` to show that the folder is a plain Hub-layout dataset.
+It synthesizes the default manuals, builds every default config, and loads ``state`` (or, on a
+build too small to have one, the first config it has) back with ``datasets.load_dataset`` to show
+that the folder is a plain Hub-layout dataset.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datasets import load_dataset
+    from datasets import get_dataset_config_names, load_dataset
 
     from lego_arta.commands.synth import print_summary
     from lego_arta.dataset.pipeline import build, resolve_raw
@@ -41,9 +42,11 @@ def run(args: argparse.Namespace) -> int:
     print_summary(console, raw, strict=True)
     result = build(recipe, built, raw=raw, workers=args.workers, overwrite=True)
     console.print(build_table(result))
-    state = load_dataset(str(built), "state", split="test")
+    configs = get_dataset_config_names(str(built))
+    config = "state" if "state" in configs else configs[0]
+    state = load_dataset(str(built), config, split="test")
     sample = state[0]
-    console.print(f"[bold]load_dataset({escape(repr(str(built)))}, 'state', split='test')[/bold]: {len(state)} rows")
+    console.print(f"[bold]load_dataset({escape(repr(str(built)))}, {config!r}, split='test')[/bold]: {len(state)} rows")
     console.print({key: value for key, value in sample.items() if key != "image"}, highlight=False)
     console.print(f"image: {sample['image'].size[0]}x{sample['image'].size[1]} {sample['image'].mode}")
     return 0

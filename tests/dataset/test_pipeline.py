@@ -176,7 +176,7 @@ def test_state_positives_are_the_real_step_and_negatives_the_item_moved_at_least
         negatives = [r for r in rows if not r["label"]]
         assert len(positives) == 1 and len(negatives) == NEGATIVES_PER_STATE, key
         assert {r["answer"] for r in positives} == {"Yes."} and {r["answer"] for r in negatives} == {"No."}
-        step, previous = truth.image(truth.step), truth.image(truth.previous)
+        step = truth.image(truth.step)
         np.testing.assert_array_equal(decode(positives[0]["image"]["bytes"]), step)
         model = [truth.previous["boxes"][k] for k in truth.previous["boxes"]]
         box_w = max(b[2] for b in model) - min(b[0] for b in model)
