@@ -139,9 +139,15 @@ def bench_grounding(raw: Path, grounder: Grounder, report: Report) -> None:
             missing += sum(box is None for box in found)
             scores.extend(iou(f, e) for f, e in zip(found, expected, strict=True) if e is not None)
     name = grounder.name
-    report.add(f"grounding[{name}] mean IoU", f"{np.mean(scores):.4f}", f"{len(scores)} phrases in {images} parts images", float(np.mean(scores)))
-    report.add(f"grounding[{name}] IoU>={HIT_IOU}", f"{np.mean(np.array(scores) >= HIT_IOU):.4f}", f"{missing} phrases without a box",
-               float(np.mean(np.array(scores) >= HIT_IOU)))
+    report.add(
+        f"grounding[{name}] mean IoU", f"{np.mean(scores):.4f}", f"{len(scores)} phrases in {images} parts images", float(np.mean(scores))
+    )
+    report.add(
+        f"grounding[{name}] IoU>={HIT_IOU}",
+        f"{np.mean(np.array(scores) >= HIT_IOU):.4f}",
+        f"{missing} phrases without a box",
+        float(np.mean(np.array(scores) >= HIT_IOU)),
+    )
     report.add(f"grounding[{name}] time/image", f"{timer.per_call * 1000:.1f} ms", "", timer.per_call * 1000)
 
 
@@ -188,16 +194,32 @@ def bench_boundary_and_negatives(folders: Sequence[Path], report: Report, seed: 
                 union = (mask | true_item).sum()
                 if union:
                     mask_ious.append(float((mask & true_item).sum() / union))
-    report.add("boundary accuracy (steps only)", f"{correct / sessions:.4f}", f"{correct}/{sessions} sessions, {highlighted} highlighted",
-               correct / sessions)
-    report.add("boundary time/step image", f"{vote_timer.seconds / max(step_images, 1) * 1000:.1f} ms", f"{step_images} images",
-               vote_timer.seconds / max(step_images, 1) * 1000)
+    report.add(
+        "boundary accuracy (steps only)",
+        f"{correct / sessions:.4f}",
+        f"{correct}/{sessions} sessions, {highlighted} highlighted",
+        correct / sessions,
+    )
+    report.add(
+        "boundary time/step image",
+        f"{vote_timer.seconds / max(step_images, 1) * 1000:.1f} ms",
+        f"{step_images} images",
+        vote_timer.seconds / max(step_images, 1) * 1000,
+    )
     total = made + sum(rejected.values())
     reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejected.items())) or "none"
-    report.add("negatives rejection rate", f"{sum(rejected.values()) / max(total, 1):.4f}", f"{made} made of {total}; {reasons}",
-               sum(rejected.values()) / max(total, 1))
-    report.add("negatives item mask IoU vs labels", f"{np.mean(mask_ious):.4f}", f"min {np.min(mask_ious):.3f} over {len(mask_ious)} states",
-               float(np.mean(mask_ious)))
+    report.add(
+        "negatives rejection rate",
+        f"{sum(rejected.values()) / max(total, 1):.4f}",
+        f"{made} made of {total}; {reasons}",
+        sum(rejected.values()) / max(total, 1),
+    )
+    report.add(
+        "negatives item mask IoU vs labels",
+        f"{np.mean(mask_ious):.4f}",
+        f"min {np.min(mask_ious):.3f} over {len(mask_ious)} states",
+        float(np.mean(mask_ious)),
+    )
     report.add("negatives time/state", f"{negative_timer.per_call * 1000:.1f} ms", "", negative_timer.per_call * 1000)
 
 
@@ -221,7 +243,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes for generating manuals")
     parser.add_argument("--transformers", metavar="MODEL", help="also bench a zero-shot detector (model id or path)")
     parser.add_argument(
-        "--degrade", nargs="?", const=f"{DEGRADE_BLUR},{DEGRADE_NOISE}", metavar="BLUR,NOISE",
+        "--degrade",
+        nargs="?",
+        const=f"{DEGRADE_BLUR},{DEGRADE_NOISE}",
+        metavar="BLUR,NOISE",
         help=f"blur (sigma px) and add noise (std) to every image first; default {DEGRADE_BLUR},{DEGRADE_NOISE}",
     )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here (benchmarks/run_all.py reads it)")
@@ -237,7 +262,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             config = SynthConfig(manuals=args.manuals, seed=args.seed, width=args.width, height=args.height)
             start = time.perf_counter()
             synthesize(raw, config, workers=args.workers, progress=False)
-            print(f"generated {args.manuals} manuals at {args.width}x{args.height} (seed {args.seed}) in {time.perf_counter() - start:.0f} s")
+            print(
+                f"generated {args.manuals} manuals at {args.width}x{args.height} (seed {args.seed}) in {time.perf_counter() - start:.0f} s"
+            )
         folders = [p for p in sorted(raw.iterdir()) if (p / "truth.json").is_file()]
         if not folders:
             parser.error(f"{raw}: no manual folder with truth.json")
@@ -251,9 +278,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         bench_collage(folders, report)
         report.print()
         if args.json is not None:
-            result = {"benchmark": "bench_annotate", "manuals": len(folders), "image_size": f"{args.width}x{args.height}",
-                      "degraded": list(_DEGRADE) if any(_DEGRADE) else None, "figures": report.values,
-                      "notes": {measure: note for measure, _, note in report.rows if note}}
+            result = {
+                "benchmark": "bench_annotate",
+                "manuals": len(folders),
+                "image_size": f"{args.width}x{args.height}",
+                "degraded": list(_DEGRADE) if any(_DEGRADE) else None,
+                "figures": report.values,
+                "notes": {measure: note for measure, _, note in report.rows if note},
+            }
             args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 
 

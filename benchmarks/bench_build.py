@@ -126,8 +126,7 @@ def build_sizes(built: Path, configs: list[str]) -> dict[str, Any]:
     parquet = {c: {s: sum(p.stat().st_size for p in (built / c).glob(f"{s}-*.parquet")) for s in ("train", "test")} for c in configs}
     llava = folder_bytes(built / "llava") if (built / "llava").is_dir() else 0
     total = folder_bytes(built)
-    return {"total": total, "parquet": parquet, "llava": llava,
-            "other": total - llava - sum(sum(v.values()) for v in parquet.values())}
+    return {"total": total, "parquet": parquet, "llava": llava, "other": total - llava - sum(sum(v.values()) for v in parquet.values())}
 
 
 def pair_counts(manifest: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -139,13 +138,25 @@ def pair_counts(manifest: dict[str, Any]) -> dict[str, dict[str, float]]:
         study_pairs = study[(config, "vqa_pairs")]
         study_units = study[(config, STUDY_UNITS[config])]
         units = manifest.get("units", {}).get(config, 0)
-        rows[config] = {"train": splits["train"], "test": splits["test"], "pairs": pairs, "study_pairs": study_pairs,
-                        "pairs_ratio": pairs / study_pairs, "units": units, "study_units": study_units,
-                        "units_ratio": units / study_units}
+        rows[config] = {
+            "train": splits["train"],
+            "test": splits["test"],
+            "pairs": pairs,
+            "study_pairs": study_pairs,
+            "pairs_ratio": pairs / study_pairs,
+            "units": units,
+            "study_units": study_units,
+            "units_ratio": units / study_units,
+        }
     total = sum(r["pairs"] for r in rows.values())
     study_total = study[("overall", "vqa_pairs")]
-    rows["all"] = {"train": sum(r["train"] for r in rows.values()), "test": sum(r["test"] for r in rows.values()),
-                   "pairs": total, "study_pairs": study_total, "pairs_ratio": total / study_total}
+    rows["all"] = {
+        "train": sum(r["train"] for r in rows.values()),
+        "test": sum(r["test"] for r in rows.values()),
+        "pairs": total,
+        "study_pairs": study_total,
+        "pairs_ratio": total / study_total,
+    }
     return rows
 
 
@@ -174,21 +185,35 @@ def _mib(n: float) -> str:
 
 
 def print_report(result: dict[str, Any], console: Console) -> None:
-    jobs = Table(title=f"lego-arta build, {result['manuals']} manuals at {result['image_size']}, "
-                       f"{result['workers']} workers ({result['cores']} cores)")
+    jobs = Table(
+        title=f"lego-arta build, {result['manuals']} manuals at {result['image_size']}, "
+        f"{result['workers']} workers ({result['cores']} cores)"
+    )
     for column in ("job", "wall s", "CPU s", "peak RSS MiB (largest)", "peak RSS MiB (tree)", "output MiB", "per item"):
         jobs.add_column(column, justify="left" if column == "job" else "right")
     synth, build = result["synth"], result["build"]
     if synth:
-        jobs.add_row("synth", f"{synth['wall_s']:.0f}", f"{synth['cpu_s']:.0f}", f"{synth['peak_rss_largest_mib']:.0f}",
-                     f"{synth['peak_rss_tree_mib']:.0f}", _mib(result["raw_bytes"]),
-                     f"{1000 * synth['wall_s'] / max(result['raw_images'], 1):.0f} ms/image ({result['raw_images']:,})")
+        jobs.add_row(
+            "synth",
+            f"{synth['wall_s']:.0f}",
+            f"{synth['cpu_s']:.0f}",
+            f"{synth['peak_rss_largest_mib']:.0f}",
+            f"{synth['peak_rss_tree_mib']:.0f}",
+            _mib(result["raw_bytes"]),
+            f"{1000 * synth['wall_s'] / max(result['raw_images'], 1):.0f} ms/image ({result['raw_images']:,})",
+        )
     else:
         jobs.add_row("synth", "reused", "", "", "", _mib(result["raw_bytes"]), f"{result['raw_images']:,} images")
     pairs = result["pairs"]["all"]["pairs"]
-    jobs.add_row("build", f"{build['wall_s']:.0f}", f"{build['cpu_s']:.0f}", f"{build['peak_rss_largest_mib']:.0f}",
-                 f"{build['peak_rss_tree_mib']:.0f}", _mib(result["sizes"]["total"]),
-                 f"{1000 * build['wall_s'] / max(pairs, 1):.1f} ms/pair ({pairs:,})")
+    jobs.add_row(
+        "build",
+        f"{build['wall_s']:.0f}",
+        f"{build['cpu_s']:.0f}",
+        f"{build['peak_rss_largest_mib']:.0f}",
+        f"{build['peak_rss_tree_mib']:.0f}",
+        _mib(result["sizes"]["total"]),
+        f"{1000 * build['wall_s'] / max(pairs, 1):.1f} ms/pair ({pairs:,})",
+    )
     console.print(jobs)
 
     counts = Table(title="pairs per config vs the study (Table 4.3)")
@@ -196,15 +221,25 @@ def print_report(result: dict[str, Any], console: Console) -> None:
         counts.add_column(column, justify="left" if column == "config" else "right")
     for config, row in result["pairs"].items():
         parquet = result["sizes"]["parquet"].get(config)
-        counts.add_row(config, f"{row['train']:,}", f"{row['test']:,}", f"{row['pairs']:,}", f"{row['study_pairs']:,.0f}",
-                       f"{row['pairs_ratio']:.2f}", f"{row['units']:,}" if "units" in row else "",
-                       f"{row['study_units']:,.0f}" if "units" in row else "", f"{row['units_ratio']:.2f}" if "units" in row else "",
-                       _mib(sum(parquet.values())) if parquet else "")
+        counts.add_row(
+            config,
+            f"{row['train']:,}",
+            f"{row['test']:,}",
+            f"{row['pairs']:,}",
+            f"{row['study_pairs']:,.0f}",
+            f"{row['pairs_ratio']:.2f}",
+            f"{row['units']:,}" if "units" in row else "",
+            f"{row['study_units']:,.0f}" if "units" in row else "",
+            f"{row['units_ratio']:.2f}" if "units" in row else "",
+            _mib(sum(parquet.values())) if parquet else "",
+        )
     sizes = result["sizes"]
-    counts.caption = (f"build {sizes['total'] / 1e9:.2f} GB (Parquet {sum(sum(v.values()) for v in sizes['parquet'].values()) / 1e9:.2f}, "
-                      f"LLaVA copy {sizes['llava'] / 1e9:.2f}) + raw {result['raw_bytes'] / 1e9:.2f} GB vs the study's "
-                      f"{STUDY_BYTES / 1e9:.1f} GB: build {sizes['total'] / STUDY_BYTES:.0%}, "
-                      f"build + raw {(sizes['total'] + result['raw_bytes']) / STUDY_BYTES:.0%}")
+    counts.caption = (
+        f"build {sizes['total'] / 1e9:.2f} GB (Parquet {sum(sum(v.values()) for v in sizes['parquet'].values()) / 1e9:.2f}, "
+        f"LLaVA copy {sizes['llava'] / 1e9:.2f}) + raw {result['raw_bytes'] / 1e9:.2f} GB vs the study's "
+        f"{STUDY_BYTES / 1e9:.1f} GB: build {sizes['total'] / STUDY_BYTES:.0%}, "
+        f"build + raw {(sizes['total'] + result['raw_bytes']) / STUDY_BYTES:.0%}"
+    )
     console.print(counts)
 
     stats = result.get("run_stats") or {}
@@ -217,19 +252,30 @@ def print_report(result: dict[str, Any], console: Console) -> None:
         if "all_cpu_ratio" in stats:
             shares = stats["cpu_shares"]
             run.add_row("every CPU second (votes, pairs, driver) / (pairs x encode CPU)", f"{stats['all_cpu_ratio']:.2f}")
-            run.add_row("the jobs' CPU", f"{shares['encode']:.0%} PNG encode, {shares['decode']:.0%} decode "
-                                        f"({stats['decodes']:,} x {stats['decode_cpu_ms_per_image']:.1f} ms), {shares['other']:.0%} the rest; "
-                                        f"votes {stats['vote_cpu_s']:.1f} s, driver {stats['driver_cpu_s']:.1f} s")
-        run.add_row("PNG encode per image", f"{stats['encode_ms_per_image']:.1f} ms wall, {stats['encode_cpu_ms_per_image']:.1f} ms CPU ({stats['encodes']:,} encodes; "
-                                           f"{stats.get('encodes_spared', 0):,} files embedded as their recorded encoding instead)")
+            run.add_row(
+                "the jobs' CPU",
+                f"{shares['encode']:.0%} PNG encode, {shares['decode']:.0%} decode "
+                f"({stats['decodes']:,} x {stats['decode_cpu_ms_per_image']:.1f} ms), {shares['other']:.0%} the rest; "
+                f"votes {stats['vote_cpu_s']:.1f} s, driver {stats['driver_cpu_s']:.1f} s",
+            )
+        run.add_row(
+            "PNG encode per image",
+            f"{stats['encode_ms_per_image']:.1f} ms wall, {stats['encode_cpu_ms_per_image']:.1f} ms CPU ({stats['encodes']:,} encodes; "
+            f"{stats.get('encodes_spared', 0):,} files embedded as their recorded encoding instead)",
+        )
         run.add_row("per pair per worker", f"{stats['ms_per_pair_per_worker']:.1f} ms wall")
-        run.add_row("per manual", f"{stats['manual_wall_s']['mean']:.1f} s wall mean, {stats['manual_wall_s']['max']:.1f} s max; "
-                                  f"{stats['worker_cpu_s'] / max(stats['manuals'], 1):.1f} s CPU mean")
+        run.add_row(
+            "per manual",
+            f"{stats['manual_wall_s']['mean']:.1f} s wall mean, {stats['manual_wall_s']['max']:.1f} s max; "
+            f"{stats['worker_cpu_s'] / max(stats['manuals'], 1):.1f} s CPU mean",
+        )
         run.add_row("peak RSS per worker", ", ".join(f"{v:,.0f}" for v in stats["peak_rss_mib_per_worker"].values()) + " MiB")
         if stats.get("driver_received_share") is not None:
-            run.add_row("the driver's load (workers write the rows)",
-                        f"received {stats['driver_received_bytes'] / 1e6:.2f} MB = {stats['driver_received_share']:.3%} of the "
-                        f"{stats['output_bytes'] / 1e9:.2f} GB output; {stats['driver_cpu_s']:.1f} s CPU = {stats['driver_cpu_share']:.2%} of the build's")
+            run.add_row(
+                "the driver's load (workers write the rows)",
+                f"received {stats['driver_received_bytes'] / 1e6:.2f} MB = {stats['driver_received_share']:.3%} of the "
+                f"{stats['output_bytes'] / 1e9:.2f} GB output; {stats['driver_cpu_s']:.1f} s CPU = {stats['driver_cpu_share']:.2%} of the build's",
+            )
         console.print(run)
     levels = result.get("png_levels") or {}
     if levels:
@@ -269,15 +315,45 @@ def main(argv: list[str] | None = None) -> int:
     if raw is None:
         raw = work / "raw"
         console.print(f"[bold]synth[/bold]: {source.manuals} manuals at {source.width}x{source.height} into {raw}")
-        synth = run_measured(cli + ["synth", "--manuals", str(source.manuals), "--seed", str(source.seed),
-                                    "--width", str(source.width), "--height", str(source.height), "--out", str(raw),
-                                    "--workers", str(args.workers), "--no-summary"], args.out / "synth.log", work)
+        synth = run_measured(
+            cli
+            + [
+                "synth",
+                "--manuals",
+                str(source.manuals),
+                "--seed",
+                str(source.seed),
+                "--width",
+                str(source.width),
+                "--height",
+                str(source.height),
+                "--out",
+                str(raw),
+                "--workers",
+                str(args.workers),
+                "--no-summary",
+            ],
+            args.out / "synth.log",
+            work,
+        )
     recorded = json.loads((raw / "synth.json").read_text(encoding="utf-8")) if (raw / "synth.json").is_file() else {}
     built = work / "built"
     console.print(f"[bold]build[/bold]: {args.recipe} from {raw} into {built}")
     stats_file = work / "build-stats.json"
-    build_command = cli + ["build", str(args.recipe), "--raw", str(raw), "--out", str(built), "--workers", str(args.workers),
-                           "--executor", args.executor, "--stats", str(stats_file)]
+    build_command = cli + [
+        "build",
+        str(args.recipe),
+        "--raw",
+        str(raw),
+        "--out",
+        str(built),
+        "--workers",
+        str(args.workers),
+        "--executor",
+        args.executor,
+        "--stats",
+        str(stats_file),
+    ]
     if args.manuals is not None:
         build_command += ["--manuals", str(args.manuals)]
     build = run_measured(build_command, args.out / "build.log", work)

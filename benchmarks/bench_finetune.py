@@ -33,7 +33,9 @@ def make_data(folder: Path) -> Path:
     from lego_arta.dataset.pipeline import build
     from lego_arta.dataset.recipe import BuildRecipe, SourceSpec
 
-    recipe = BuildRecipe(name="bench-finetune", source=SourceSpec(manuals=4, seed=7, width=256, height=118), collage_width=128, collage_height=59)
+    recipe = BuildRecipe(
+        name="bench-finetune", source=SourceSpec(manuals=4, seed=7, width=256, height=118), collage_width=128, collage_height=59
+    )
     out = folder / "lego-arta"
     build(recipe, out, progress=False)
     return out
@@ -45,9 +47,19 @@ def ours(model: Path, data: Path, output: Path, *, steps: int, batch_size: int, 
     from lego_arta.finetune.train import FinetuneConfig, finetune
 
     config = FinetuneConfig(
-        model=str(model), data=str(data), output=str(output), precision="fp32", max_steps=steps, batch_size=batch_size,
-        eval_samples=0, save_every=0, seed=seed, progress=False, overwrite=True, lora=LoraSettings(dropout=0.0),
-    )  # fmt: skip
+        model=str(model),
+        data=str(data),
+        output=str(output),
+        precision="fp32",
+        max_steps=steps,
+        batch_size=batch_size,
+        eval_samples=0,
+        save_every=0,
+        seed=seed,
+        progress=False,
+        overwrite=True,
+        lora=LoraSettings(dropout=0.0),
+    )
     return finetune(config).samples_per_second
 
 
@@ -82,9 +94,13 @@ def plain(model_path: Path, data: Path, *, steps: int, batch_size: int, seed: in
     for step in range(steps):
         chosen = [entries[order[(step * batch_size + i) % len(order)]] for i in range(batch_size)]
         batch = processor.apply_chat_template(
-            [_messages(entry, root) for entry in chosen], tokenize=True, return_dict=True, return_tensors="pt",
-            return_assistant_tokens_mask=True, processor_kwargs={"padding": True, "padding_side": "right"},
-        )  # fmt: skip
+            [_messages(entry, root) for entry in chosen],
+            tokenize=True,
+            return_dict=True,
+            return_tensors="pt",
+            return_assistant_tokens_mask=True,
+            processor_kwargs={"padding": True, "padding_side": "right"},
+        )
         mask = batch.pop("assistant_masks").bool() & batch["attention_mask"].bool()
         batch["labels"] = batch["input_ids"].masked_fill(~mask, IGNORE_INDEX)
         loss = model(**batch).loss
@@ -124,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         ours_best, plain_best = 0.0, 0.0
         for repeat in range(args.repeats):
             plain_best = max(plain_best, plain(model, data, steps=args.steps, batch_size=args.batch_size, seed=args.seed))
-            ours_best = max(ours_best, ours(model, data, scratch_path / "run", steps=args.steps, batch_size=args.batch_size, seed=args.seed))
+            ours_best = max(
+                ours_best, ours(model, data, scratch_path / "run", steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+            )
             print(f"repeat {repeat + 1}: ours {ours_best:7.1f} samples/s   plain {plain_best:7.1f} samples/s (best so far)")
     ratio = ours_best / plain_best
     print(f"\ntiny LLaVA, LoRA r=8, batch {args.batch_size}, {args.steps} steps, fp32 on CPU")
@@ -132,8 +150,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'plain transformers+peft':24s} {plain_best:8.1f} samples/s")
     print(f"{'ratio ours / plain':24s} {ratio:8.2f}   (target >= {TARGET_RATIO})")
     if args.json is not None:
-        result = {"benchmark": "bench_finetune", "steps": args.steps, "batch_size": args.batch_size, "repeats": args.repeats,
-                  "ours_samples_per_s": ours_best, "plain_samples_per_s": plain_best, "ratio": ratio, "target_ratio": TARGET_RATIO}
+        result = {
+            "benchmark": "bench_finetune",
+            "steps": args.steps,
+            "batch_size": args.batch_size,
+            "repeats": args.repeats,
+            "ours_samples_per_s": ours_best,
+            "plain_samples_per_s": plain_best,
+            "ratio": ratio,
+            "target_ratio": TARGET_RATIO,
+        }
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0 if ratio >= TARGET_RATIO else 1
 

@@ -142,7 +142,9 @@ def evaluate_calls(data: Data) -> dict[str, Callable[[], object]]:
     state = evaluate.load(evaluate_module_path("state"))
     return {
         "scene (evaluate)": lambda: scene.compute(predictions=data.scene_answers, references=data.scene_refs, entities=data.scene_entities),
-        "object (evaluate)": lambda: obj.compute(predictions=data.object_answers, references=data.object_boxes, entities=data.object_entities),
+        "object (evaluate)": lambda: obj.compute(
+            predictions=data.object_answers, references=data.object_boxes, entities=data.object_entities
+        ),
         "state (evaluate)": lambda: state.compute(predictions=data.state_answers, references=data.state_labels),
     }
 
@@ -192,17 +194,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'shared total':<22}{total_ours:>10.3f}{total_direct:>10.3f}{total_ours / total_direct:>8.2f}")
     print(f"{'all our metrics':<22}{sum(ours.values()):>10.3f}")
     result: dict[str, object] = {
-        "benchmark": "bench_metrics", "repeats": args.repeats, "resamples": args.resamples,
+        "benchmark": "bench_metrics",
+        "repeats": args.repeats,
+        "resamples": args.resamples,
         "answers": {"scene": len(data.scene_answers), "object": len(data.object_answers), "state": len(data.state_answers)},
-        "ours_s": ours, "direct_s": direct, "ratio": {k: ours[k] / direct[k] for k in direct},
-        "shared_total_ratio": total_ours / total_direct, "all_ours_s": sum(ours.values()),
+        "ours_s": ours,
+        "direct_s": direct,
+        "ratio": {k: ours[k] / direct[k] for k in direct},
+        "shared_total_ratio": total_ours / total_direct,
+        "all_ours_s": sum(ours.values()),
     }
     if args.evaluate:
         start = time.perf_counter()
         calls = evaluate_calls(data)
         print(f"{'evaluate import+load':<22}{time.perf_counter() - start:>10.3f}")
-        plain = {"scene (evaluate)": ours["t_acc"] + ours["bleu"] + ours["rouge1"],
-                 "object (evaluate)": ours["e_acc"] + ours["iou+valid"], "state (evaluate)": ours["state"]}
+        plain = {
+            "scene (evaluate)": ours["t_acc"] + ours["bleu"] + ours["rouge1"],
+            "object (evaluate)": ours["e_acc"] + ours["iou+valid"],
+            "state (evaluate)": ours["state"],
+        }
         evaluate_s = {}
         for name, fn in calls.items():
             seconds = evaluate_s[name] = best_time(fn, args.repeats)

@@ -80,11 +80,18 @@ def main(argv: list[str] | None = None) -> int:
             trained = train_probe(name, bank, labels, TrainSettings(epochs=args.epochs, seed=0))
             probes[name] = {"ms_per_item_epoch": 1000 * trained.seconds / (args.items * args.epochs), "parameters": trained.parameters}
     result = {
-        "images": args.images, "tokens_per_image": int(bank.tokens.shape[1]), "dim": int(bank.tokens.shape[2]),
-        "backbone_ms_per_image": backbone_ms, "cache_ms_per_image": cache_ms, "cache_hits_second_pass": second.cached,
-        "speedup": backbone_ms / cache_ms, "probes": probes, "target_cache_ms": TARGET_CACHE_MS, "target_speedup": TARGET_SPEEDUP,
+        "images": args.images,
+        "tokens_per_image": int(bank.tokens.shape[1]),
+        "dim": int(bank.tokens.shape[2]),
+        "backbone_ms_per_image": backbone_ms,
+        "cache_ms_per_image": cache_ms,
+        "cache_hits_second_pass": second.cached,
+        "speedup": backbone_ms / cache_ms,
+        "probes": probes,
+        "target_cache_ms": TARGET_CACHE_MS,
+        "target_speedup": TARGET_SPEEDUP,
         "cache_bytes_per_image": cache_bytes,
-    }  # fmt: skip
+    }
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

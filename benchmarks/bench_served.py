@@ -47,8 +47,17 @@ def _free_port() -> int:
 
 def _serve(model_dir: Path, log: Path) -> tuple[subprocess.Popen, int]:
     port = _free_port()
-    command = [str(Path(sys.executable).with_name("transformers")), "serve", str(model_dir), "--device", "cpu", "--host", "127.0.0.1",
-               "--port", str(port)]  # fmt: skip
+    command = [
+        str(Path(sys.executable).with_name("transformers")),
+        "serve",
+        str(model_dir),
+        "--device",
+        "cpu",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -91,8 +100,24 @@ def _dataset(out: Path, requests: int) -> Path:
 
 
 def _eval(data: Path, model: str, model_args: str, out: Path, requests: int) -> None:
-    command = [sys.executable, "-m", "lego_arta", "eval", "--data", str(data), "--model", model, "--model-args", model_args,
-               "--tasks", "lego_arta_state", "--limit", str(requests), "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "lego_arta",
+        "eval",
+        "--data",
+        str(data),
+        "--model",
+        model,
+        "--model-args",
+        model_args,
+        "--tasks",
+        "lego_arta_state",
+        "--limit",
+        str(requests),
+        "--out",
+        str(out),
+    ]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "OPENAI_API_KEY": "bench"})
 
 
@@ -147,10 +172,13 @@ def main() -> int:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
     result = {
-        "requests": args.requests, "concurrency": args.concurrency, "requests_per_s": rates,
-        "ratio_lego_arta_openai": rates["lego_arta_openai"] / rates["bare"], "ratio_async_openai": rates["async_openai"] / rates["bare"],
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        "requests_per_s": rates,
+        "ratio_lego_arta_openai": rates["lego_arta_openai"] / rates["bare"],
+        "ratio_async_openai": rates["async_openai"] / rates["bare"],
         "target": TARGET_RATIO,
-    }  # fmt: skip
+    }
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0 if result["ratio_lego_arta_openai"] >= TARGET_RATIO else 1

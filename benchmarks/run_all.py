@@ -44,19 +44,27 @@ Figures = list[tuple[str, str]]
 def _render_figures(result: dict[str, Any]) -> Figures:
     figures = []
     for row in result["rows"]:
-        figures.append((f"render {row['kind']} {row['size']}, {row['parts']} parts",
-                        f"{row['wall_ms']:.1f} ms wall, {row['cpu_ms']:.1f} ms CPU, {row['peak_mib']:.1f} MiB peak"))
+        figures.append(
+            (
+                f"render {row['kind']} {row['size']}, {row['parts']} parts",
+                f"{row['wall_ms']:.1f} ms wall, {row['cpu_ms']:.1f} ms CPU, {row['peak_mib']:.1f} MiB peak",
+            )
+        )
     return figures
 
 
 def _metrics_figures(result: dict[str, Any]) -> Figures:
     answers = result["answers"]
     n = f"{sum(answers.values()):,} answers (scene {answers['scene']:,}, object {answers['object']:,}, state {answers['state']:,})"
-    figures = [("metrics: answers scored", n),
-               ("metrics: all our metrics", f"{result['all_ours_s']:.2f} s"),
-               ("metrics: ratio ours / library, shared metrics", f"{result['shared_total_ratio']:.2f}")]
+    figures = [
+        ("metrics: answers scored", n),
+        ("metrics: all our metrics", f"{result['all_ours_s']:.2f} s"),
+        ("metrics: ratio ours / library, shared metrics", f"{result['shared_total_ratio']:.2f}"),
+    ]
     for name, ratio in result["ratio"].items():
-        figures.append((f"metrics: {name} ours / library", f"{result['ours_s'][name]:.3f} s / {result['direct_s'][name]:.3f} s = {ratio:.2f}"))
+        figures.append(
+            (f"metrics: {name} ours / library", f"{result['ours_s'][name]:.3f} s / {result['direct_s'][name]:.3f} s = {ratio:.2f}")
+        )
     for name, seconds in result.get("evaluate_s", {}).items():
         figures.append((f"metrics: {name} / our functions", f"{seconds:.3f} s = {result['evaluate_vs_functions'][name]:.2f}x"))
     for name, seconds in result.get("bootstrap_s", {}).items():
@@ -66,9 +74,11 @@ def _metrics_figures(result: dict[str, Any]) -> Figures:
 
 def _finetune_figures(result: dict[str, Any]) -> Figures:
     setting = f"tiny LLaVA, LoRA r=8, batch {result['batch_size']}, {result['steps']} steps, best of {result['repeats']}"
-    return [("finetune: lego_arta.finetune", f"{result['ours_samples_per_s']:.1f} samples/s ({setting})"),
-            ("finetune: plain transformers+peft loop", f"{result['plain_samples_per_s']:.1f} samples/s"),
-            ("finetune: throughput ratio ours / plain", f"{result['ratio']:.2f} (target >= {result['target_ratio']})")]
+    return [
+        ("finetune: lego_arta.finetune", f"{result['ours_samples_per_s']:.1f} samples/s ({setting})"),
+        ("finetune: plain transformers+peft loop", f"{result['plain_samples_per_s']:.1f} samples/s"),
+        ("finetune: throughput ratio ours / plain", f"{result['ratio']:.2f} (target >= {result['target_ratio']})"),
+    ]
 
 
 def _annotate_figures(result: dict[str, Any]) -> Figures:
@@ -89,39 +99,70 @@ def _build_figures(result: dict[str, Any]) -> Figures:
         if measure is None:
             continue
         figures.append((f"{job}: wall time", f"{measure['wall_s']:.0f} s ({scale})"))
-        figures.append((f"{job}: peak RSS", f"{measure['peak_rss_tree_mib']:.0f} MiB all processes, "
-                                            f"{measure['peak_rss_largest_mib']:.0f} MiB largest one"))
+        figures.append(
+            (
+                f"{job}: peak RSS",
+                f"{measure['peak_rss_tree_mib']:.0f} MiB all processes, {measure['peak_rss_largest_mib']:.0f} MiB largest one",
+            )
+        )
     figures.append(("synth: raw output", f"{result['raw_bytes'] / 1e9:.2f} GB, {result['raw_images']:,} images"))
     sizes = result["sizes"]
-    figures.append(("build: output size", f"{sizes['total'] / 1e9:.2f} GB = {result['build_vs_study_bytes']:.0%} of the study's "
-                                          f"{result['study_bytes'] / 1e9:.1f} GB (LLaVA export {sizes['llava'] / 1e9:.2f} GB)"))
+    figures.append(
+        (
+            "build: output size",
+            f"{sizes['total'] / 1e9:.2f} GB = {result['build_vs_study_bytes']:.0%} of the study's "
+            f"{result['study_bytes'] / 1e9:.1f} GB (LLaVA export {sizes['llava'] / 1e9:.2f} GB)",
+        )
+    )
     for config, splits in sorted(sizes["parquet"].items()):
         figures.append((f"build: {config} Parquet", f"{splits['train'] / 1e6:,.0f} MB train, {splits['test'] / 1e6:,.0f} MB test"))
     stats = result.get("run_stats")
     if stats:
-        figures.append(("build: wall x workers / (pairs x PNG encode of a pair image)",
-                        f"{stats['encode_ratio']:.2f} (CPU seconds: {stats['encode_cpu_ratio']:.2f} of the pair jobs, "
-                        f"{stats.get('all_cpu_ratio', float('nan')):.2f} of everything; encode {stats['encode_ms_per_image']:.1f} ms "
-                        f"wall, {stats['encode_cpu_ms_per_image']:.1f} ms CPU per image; target <= 1.25)"))
-        figures.append(("build: per manual", f"{stats['manual_wall_s']['mean']:.1f} s wall, "
-                                             f"{stats['worker_cpu_s'] / max(stats['manuals'], 1):.1f} s CPU ({scale})"))
+        figures.append(
+            (
+                "build: wall x workers / (pairs x PNG encode of a pair image)",
+                f"{stats['encode_ratio']:.2f} (CPU seconds: {stats['encode_cpu_ratio']:.2f} of the pair jobs, "
+                f"{stats.get('all_cpu_ratio', float('nan')):.2f} of everything; encode {stats['encode_ms_per_image']:.1f} ms "
+                f"wall, {stats['encode_cpu_ms_per_image']:.1f} ms CPU per image; target <= 1.25)",
+            )
+        )
+        figures.append(
+            (
+                "build: per manual",
+                f"{stats['manual_wall_s']['mean']:.1f} s wall, {stats['worker_cpu_s'] / max(stats['manuals'], 1):.1f} s CPU ({scale})",
+            )
+        )
         figures.append(("build: peak RSS per worker", f"{stats['peak_rss_mib_max']:,.0f} MiB (target <= 1,024 at study scale)"))
     for config, levels in (result.get("png_levels") or {}).items():
-        figures.append((f"PNG levels, {config} images", "; ".join(f"{level}: {v['ms']:.1f} ms {v['kib']:,.0f} KiB" for level, v in levels.items())))
+        figures.append(
+            (f"PNG levels, {config} images", "; ".join(f"{level}: {v['ms']:.1f} ms {v['kib']:,.0f} KiB" for level, v in levels.items()))
+        )
     for config, row in result["pairs"].items():
-        figures.append((f"pairs: {config}", f"{row['pairs']:,} vs the study's {row['study_pairs']:,.0f} ({row['pairs_ratio']:.2f}x); "
-                                            f"train {row['train']:,}, test {row['test']:,}"))
+        figures.append(
+            (
+                f"pairs: {config}",
+                f"{row['pairs']:,} vs the study's {row['study_pairs']:,.0f} ({row['pairs_ratio']:.2f}x); "
+                f"train {row['train']:,}, test {row['test']:,}",
+            )
+        )
     return figures
 
 
 def _probe_figures(result: dict[str, Any]) -> Figures:
     scale = f"random ViT-B/16, {result['images']} images, {result['tokens_per_image']} tokens x {result['dim']}"
-    figures = [("probe: backbone pass", f"{result['backbone_ms_per_image']:.0f} ms per image ({scale})"),
-               ("probe: cached features read", f"{result['cache_ms_per_image']:.2f} ms per image, {result['speedup']:.0f}x cheaper "
-                                               f"(target <= {result['target_cache_ms']:.0f} ms, >= {result['target_speedup']:.0f}x); "
-                                               f"{result['cache_bytes_per_image'] / 1e3:.0f} kB per image")]  # fmt: skip
+    figures = [
+        ("probe: backbone pass", f"{result['backbone_ms_per_image']:.0f} ms per image ({scale})"),
+        (
+            "probe: cached features read",
+            f"{result['cache_ms_per_image']:.2f} ms per image, {result['speedup']:.0f}x cheaper "
+            f"(target <= {result['target_cache_ms']:.0f} ms, >= {result['target_speedup']:.0f}x); "
+            f"{result['cache_bytes_per_image'] / 1e3:.0f} kB per image",
+        ),
+    ]
     for name, row in result["probes"].items():
-        figures.append((f"probe: {name} training", f"{row['ms_per_item_epoch']:.1f} ms per item and epoch, {row['parameters']:,} parameters"))
+        figures.append(
+            (f"probe: {name} training", f"{row['ms_per_item_epoch']:.1f} ms per item and epoch, {row['parameters']:,} parameters")
+        )
     return figures
 
 
@@ -140,13 +181,14 @@ class Benchmark:
 
 
 BENCHMARKS: tuple[Benchmark, ...] = (
-    Benchmark("render", "bench_render.py", ("--repeat", "10"), ("--repeat", "3", "--sizes", "1024x473", "--parts", "10,30"),
-              _render_figures),
-    Benchmark("metrics", "bench_metrics.py", ("--evaluate",), ("--n", "7000", "--repeats", "2", "--resamples", "200"),
-              _metrics_figures),
+    Benchmark(
+        "render", "bench_render.py", ("--repeat", "10"), ("--repeat", "3", "--sizes", "1024x473", "--parts", "10,30"), _render_figures
+    ),
+    Benchmark("metrics", "bench_metrics.py", ("--evaluate",), ("--n", "7000", "--repeats", "2", "--resamples", "200"), _metrics_figures),
     Benchmark("annotate", "bench_annotate.py", ("--manuals", "6"), ("--manuals", "2"), _annotate_figures),
-    Benchmark("annotate-degraded", "bench_annotate.py", ("--manuals", "6", "--degrade"), ("--manuals", "2", "--degrade"),
-              _annotate_figures),
+    Benchmark(
+        "annotate-degraded", "bench_annotate.py", ("--manuals", "6", "--degrade"), ("--manuals", "2", "--degrade"), _annotate_figures
+    ),
     Benchmark("finetune", "bench_finetune.py", (), ("--steps", "20", "--repeats", "2"), _finetune_figures),
     Benchmark("build", "bench_build.py", (), ("--manuals", "3"), _build_figures, out_option="--out", result_name="bench_build.json"),
     Benchmark("probe", "bench_probe.py", (), ("--images", "8", "--items", "16"), _probe_figures),
@@ -193,7 +235,9 @@ def run_benchmark(bench: Benchmark, out: Path, quick: bool, extra: tuple[str, ..
 def _git_revision() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" (with uncommitted changes)" if dirty else "")
@@ -240,8 +284,13 @@ def main(argv: list[str] | None = None) -> int:
 
     console = Console()
     outcomes: list[Outcome] = []
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                        TimeElapsedColumn(), console=console)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
     with progress:
         task = progress.add_task("benchmarks", total=len(chosen))
         for bench in (b for b in BENCHMARKS if b.name in chosen):

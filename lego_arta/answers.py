@@ -147,8 +147,12 @@ class BoxFrame:
             return tuple(v * FRAME / QWEN_FRAME for v in values)
         if self.format == "pixels":
             assert self.width is not None and self.height is not None
-            return (values[0] * FRAME / self.width, values[1] * FRAME / self.height,
-                    values[2] * FRAME / self.width, values[3] * FRAME / self.height)  # fmt: skip
+            return (
+                values[0] * FRAME / self.width,
+                values[1] * FRAME / self.height,
+                values[2] * FRAME / self.width,
+                values[3] * FRAME / self.height,
+            )
         return values
 
 
@@ -251,11 +255,7 @@ def parse_boxes(text: str, frame: BoxFrame = AUTO) -> list[LabelledBox]:
     previous: _Token | None = None
     for token in _tokens(text, frame):
         if not token.tag:
-            attached = (
-                previous is not None
-                and previous.tag
-                and _LABEL_GAP_RE.fullmatch(text, previous.end, token.start) is not None
-            )
+            attached = previous is not None and previous.tag and _LABEL_GAP_RE.fullmatch(text, previous.end, token.start) is not None
             label = token.label if token.label is not None else previous.label if attached and previous is not None else None
             found.extend((label, box) for box in token.boxes)
         previous = token

@@ -363,8 +363,10 @@ def atomic_directory(path: Path, *, overwrite: bool = False, owner: str | Output
             yield tmp
             if path.exists() or path.is_symlink():
                 if not overwrite:
-                    raise FileExistsError(f"{path} appeared while this command ran: it was left as it is, and this run's output discarded; "
-                                          "choose another output folder")  # fmt: skip
+                    raise FileExistsError(
+                        f"{path} appeared while this command ran: it was left as it is, and this run's output discarded; "
+                        "choose another output folder"
+                    )
                 check_replaceable(path, owner)
                 old = path.with_name(f".{path.name}.old")
                 shutil.rmtree(old, ignore_errors=True)

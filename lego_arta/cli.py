@@ -46,8 +46,9 @@ def _verb_list() -> str:
 
 def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     """The ``lego-arta`` parser with every verb listed; arguments of ``verb`` only (all verbs when ``None``)."""
-    parser = argparse.ArgumentParser(prog="lego-arta", description=DESCRIPTION,
-                                     epilog=_verb_list(), formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="lego-arta", description=DESCRIPTION, epilog=_verb_list(), formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands (see below)")
     for name in COMMANDS:

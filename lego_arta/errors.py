@@ -41,11 +41,15 @@ def _first_line(text: str) -> str:
 def _offline_model(error: BaseException) -> str | None:
     """A message for a model or dataset id that cannot be fetched offline, or None when ``error`` is not that."""
     hub = sys.modules.get("huggingface_hub.errors")
-    kinds = tuple(getattr(hub, name) for name in ("LocalEntryNotFoundError", "OfflineModeIsEnabled", "RepositoryNotFoundError") if hasattr(hub, name))
+    kinds = tuple(
+        getattr(hub, name) for name in ("LocalEntryNotFoundError", "OfflineModeIsEnabled", "RepositoryNotFoundError") if hasattr(hub, name)
+    )
     text = str(error)
     if (kinds and isinstance(error, kinds)) or "couldn't connect to" in text or "offline mode is enabled" in text.lower():
-        return (f"{_first_line(text)} — the model or dataset is not in the local cache and the Hub is not reachable "
-                "(HF_HUB_OFFLINE=1?): download it first, or give a local folder")  # fmt: skip
+        return (
+            f"{_first_line(text)} — the model or dataset is not in the local cache and the Hub is not reachable "
+            "(HF_HUB_OFFLINE=1?): download it first, or give a local folder"
+        )
     return None
 
 
@@ -58,8 +62,7 @@ def describe(error: BaseException) -> str | None:
     True
     """
     if isinstance(error, UnicodeDecodeError):
-        return (f"a file is not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8 "
-                "(run with -v to see which file)")  # fmt: skip
+        return f"a file is not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8 (run with -v to see which file)"
     if isinstance(error, OSError):
         offline = _offline_model(error)
         if offline is not None:
@@ -80,7 +83,7 @@ def describe(error: BaseException) -> str | None:
             return f"{where} does not exist"
         return _first_line(str(error)) or type(error).__name__
     if isinstance(error, ValueError):
-        return _first_line(str(error)) if "\n" not in str(error).strip() else str(error).strip()[:MAX_MESSAGE_CHARS * 4]
+        return _first_line(str(error)) if "\n" not in str(error).strip() else str(error).strip()[: MAX_MESSAGE_CHARS * 4]
     if isinstance(error, MemoryError):
         return "out of memory: an input is far larger than this kind of file should be (see docs/robustness.md for the limits)"
     if isinstance(error, RecursionError):

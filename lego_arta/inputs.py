@@ -76,7 +76,9 @@ def load_yaml(text: str, where: str) -> Any:
     try:
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except _AliasError as error:
-        raise ValueError(f"{where}:{error.line}: YAML aliases (*{error.anchor[:SHOWN_CHARS]}) are not accepted here; write the value out") from None
+        raise ValueError(
+            f"{where}:{error.line}: YAML aliases (*{error.anchor[:SHOWN_CHARS]}) are not accepted here; write the value out"
+        ) from None
     except yaml.YAMLError as error:
         raise ValueError(f"{where}: not valid YAML ({error})") from None
     except RecursionError:

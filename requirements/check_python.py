@@ -13,12 +13,10 @@ found = sys.version_info[:2]
 if found < SUPPORTED:
     sys.exit(
         "lego-arta needs Python >= %d.%d, but %s is Python %d.%d. "
-        "Run make with PYTHON=python3.11 (the version the lock in requirements/ is made for)."
-        % (SUPPORTED + (sys.executable,) + found)
+        "Run make with PYTHON=python3.11 (the version the lock in requirements/ is made for)." % (SUPPORTED + (sys.executable,) + found)
     )
 if found != LOCKED:
     sys.stderr.write(
         "warning: requirements/*.txt is locked for Python %d.%d and this is %d.%d; if a pinned wheel "
-        "is missing for it, use PYTHON=python%d.%d or `make test-latest` (unpinned ranges).\n"
-        % (LOCKED + found + LOCKED)
+        "is missing for it, use PYTHON=python%d.%d or `make test-latest` (unpinned ranges).\n" % (LOCKED + found + LOCKED)
     )

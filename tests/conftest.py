@@ -94,8 +94,13 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 180.0,
 #: (``ray stop``'s own grace period is 16 s; Ray's GCS can take 30 s to end gracefully).
 RAY_STOP_TIMEOUT = 16.0
 #: Ray's agents, one port each, fixed up front (see :func:`ray_address`).
-_RAY_AGENT_FLAGS = ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--runtime-env-agent-port",
-                    "--metrics-export-port", "--node-manager-port")  # fmt: skip
+_RAY_AGENT_FLAGS = (
+    "--dashboard-agent-listen-port",
+    "--dashboard-agent-grpc-port",
+    "--runtime-env-agent-port",
+    "--metrics-export-port",
+    "--node-manager-port",
+)
 
 
 def _ray_temp() -> Path:
@@ -121,13 +126,24 @@ def _ray_start(role: list[str], temp: Path, ip: str = "127.0.0.1", env: dict[str
     """``ray start --block <role>``, one node at ``ip``, in its own process group (see :func:`ray_address`)."""
     agents = [f"{flag}={port}" for flag, port in zip(_RAY_AGENT_FLAGS, _free_ports(len(_RAY_AGENT_FLAGS)), strict=True)]
     command = [
-        str(Path(sys.executable).with_name("ray")), "start", "--block", *role, f"--node-ip-address={ip}",
-        "--disable-usage-stats", f"--temp-dir={temp}", *agents,
-    ]  # fmt: skip
+        str(Path(sys.executable).with_name("ray")),
+        "start",
+        "--block",
+        *role,
+        f"--node-ip-address={ip}",
+        "--disable-usage-stats",
+        f"--temp-dir={temp}",
+        *agents,
+    ]
     log_path = temp / "ray-start.log"  # what ray start said, shown when a node fails to start
     with log_path.open("wb") as log:
-        node = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "RAY_AUTH_MODE": "disabled", **(env or {})})  # fmt: skip
+        node = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "RAY_AUTH_MODE": "disabled", **(env or {})},
+        )
     node.log_path = log_path  # type: ignore[attr-defined]
     return node
 
@@ -194,12 +210,14 @@ def ray_two_nodes() -> Iterator[str]:
     ray = pytest.importorskip("ray")
     (port,) = _free_ports(1)
     address = f"127.0.0.2:{port}"
-    nodes = [_ray_start(["--head", "--num-cpus=1", "--include-dashboard=false", f"--port={port}"],
-                        _ray_temp(), ip="127.0.0.2")]  # fmt: skip
+    nodes = [_ray_start(["--head", "--num-cpus=1", "--include-dashboard=false", f"--port={port}"], _ray_temp(), ip="127.0.0.2")]
     try:
         _wait_for_port(port, nodes[0], host="127.0.0.2")
-        nodes.append(_ray_start([f"--address={address}", "--num-cpus=1"], _ray_temp(),
-                                ip="127.0.0.3", env={"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"}))  # fmt: skip
+        nodes.append(
+            _ray_start(
+                [f"--address={address}", "--num-cpus=1"], _ray_temp(), ip="127.0.0.3", env={"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"}
+            )
+        )
         ray.shutdown()
         ray.init(address=address, log_to_driver=False)
         deadline = time.monotonic() + RAY_JOIN_TIMEOUT

@@ -127,8 +127,37 @@ def test_parse_yes_no_rule(text: str, verdict: bool | None) -> None:
 
 #: Fragments that steer generated text into the parser's interesting states.
 _FRAGMENTS = st.sampled_from(
-    ["<", ">", "{", "}", "[", "]", "(", ")", ",", ".", "-", "+", " ", "<p>", "</p>", "<delim>", "<box>",
-     "</box>", "<ref>", "</ref>", "and", "0", "1", "57", "100", "250", "0.5", "1e9", "99999999999999999999"]
+    [
+        "<",
+        ">",
+        "{",
+        "}",
+        "[",
+        "]",
+        "(",
+        ")",
+        ",",
+        ".",
+        "-",
+        "+",
+        " ",
+        "<p>",
+        "</p>",
+        "<delim>",
+        "<box>",
+        "</box>",
+        "<ref>",
+        "</ref>",
+        "and",
+        "0",
+        "1",
+        "57",
+        "100",
+        "250",
+        "0.5",
+        "1e9",
+        "99999999999999999999",
+    ]
 )
 _BOX_ISH = st.lists(st.one_of(_FRAGMENTS, st.integers(-300, 1300).map(str)), max_size=60).map("".join)
 
@@ -172,7 +201,7 @@ _WRITERS = {
     "list_100": (lambda bs, lab: " and ".join(str(list(b)) for b in bs), False),
     "tuple_100": (lambda bs, lab: " and ".join(str(tuple(b)) for b in bs), False),
     "list_01": (lambda bs, lab: " and ".join("[" + ", ".join(f"{v / 100:.4f}" for v in b) + "]" for b in bs), False),
-    "qwen": (lambda bs, lab: "".join(f"<ref>{lab}</ref><box>({b[0]*10},{b[1]*10}),({b[2]*10},{b[3]*10})</box>" for b in bs), True),
+    "qwen": (lambda bs, lab: "".join(f"<ref>{lab}</ref><box>({b[0] * 10},{b[1] * 10}),({b[2] * 10},{b[3] * 10})</box>" for b in bs), True),
 }
 
 

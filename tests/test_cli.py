@@ -40,8 +40,10 @@ def test_help_lists_the_verbs_grouped_along_the_data_path(capsys: pytest.Capture
 
 def test_help_imports_no_heavy_library() -> None:
     """``lego-arta --help`` and the parser of one light verb import neither torch nor lmms-eval nor datasets."""
-    code = ("import sys; from lego_arta.cli import build_parser; build_parser('parse'); "
-            "print(sorted(m for m in ('torch', 'lmms_eval', 'datasets', 'transformers') if m in sys.modules))")  # fmt: skip
+    code = (
+        "import sys; from lego_arta.cli import build_parser; build_parser('parse'); "
+        "print(sorted(m for m in ('torch', 'lmms_eval', 'datasets', 'transformers') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out.strip() == "[]"
 
@@ -49,13 +51,17 @@ def test_help_imports_no_heavy_library() -> None:
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        (["eval", "--data", "d", "--model", "dummy", "--output", "o", "--model_args", "response=Yes"],
-         ["eval", "--data", "d", "--model", "dummy", "--out", "o", "--model-args", "response=Yes"]),
-        (["eval", "--data", "d", "--model", "dummy", "--output=o", "--model_args=response=Yes"],
-         ["eval", "--data", "d", "--model", "dummy", "--out", "o", "--model-args", "response=Yes"]),
+        (
+            ["eval", "--data", "d", "--model", "dummy", "--output", "o", "--model_args", "response=Yes"],
+            ["eval", "--data", "d", "--model", "dummy", "--out", "o", "--model-args", "response=Yes"],
+        ),
+        (
+            ["eval", "--data", "d", "--model", "dummy", "--output=o", "--model_args=response=Yes"],
+            ["eval", "--data", "d", "--model", "dummy", "--out", "o", "--model-args", "response=Yes"],
+        ),
         (["finetune", "--model", "m", "--data", "d", "--output", "o"], ["finetune", "--model", "m", "--data", "d", "--out", "o"]),
     ],
-)  # fmt: skip
+)
 def test_old_flag_spellings_still_parse(old: list[str], new: list[str]) -> None:
     assert vars(parse_args(old)) == vars(parse_args(new))
 

@@ -123,8 +123,11 @@ def test_every_documented_command_parses(command: DocCommand) -> None:
 def test_a_misspelt_flag_in_a_doc_fails(tmp_path: Path) -> None:
     """The check itself: a doc with ``--seeed`` is caught, in a block and inline."""
     doc = tmp_path / "doc.md"
-    doc.write_text("Run `lego-arta build builders/quickstart.yaml --seeed 1`.\n\n```bash\nlego-arta score --task state \\\n"
-                   "    --predictions p.jsonl --data d --resampels 10   # a comment\n```\n", encoding="utf-8")  # fmt: skip
+    doc.write_text(
+        "Run `lego-arta build builders/quickstart.yaml --seeed 1`.\n\n```bash\nlego-arta score --task state \\\n"
+        "    --predictions p.jsonl --data d --resampels 10   # a comment\n```\n",
+        encoding="utf-8",
+    )
     found = doc_commands(doc)
     assert [(c.where, c.whole) for c in found] == [("doc.md:1", False), ("doc.md:4", True)]
     assert [unknown_flags(c.argv) for c in found] == [["--seeed"], ["--resampels"]]

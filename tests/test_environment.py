@@ -30,7 +30,9 @@ def _pins(text: str) -> dict[str, str]:
 
 def _drift(pins: dict[str, str], found: dict[str, str]) -> list[str]:
     problems = [f"{name} {version} is installed but not in the lock" for name, version in found.items() if name not in pins]
-    problems += [f"{name} is locked at {pins[name]} but installed at {found[name]}" for name in found if name in pins and pins[name] != found[name]]
+    problems += [
+        f"{name} is locked at {pins[name]} but installed at {found[name]}" for name in found if name in pins and pins[name] != found[name]
+    ]
     problems += [f"{name}=={version} is locked but not installed" for name, version in pins.items() if name not in found]
     return sorted(problems)
 
@@ -68,7 +70,9 @@ def test_declared_eval_extra_excludes_the_filelock_that_breaks_lmms_eval() -> No
     assert filelock and "4.2.12" in filelock[0].specifier and "4.3.1" not in filelock[0].specifier
 
 
-@pytest.mark.parametrize(("version", "code", "says"), [((3, 9, 18), 1, "needs Python >= 3.10"), ((3, 12, 1), 0, "locked for Python 3.11"), ((3, 11, 7), 0, "")])
+@pytest.mark.parametrize(
+    ("version", "code", "says"), [((3, 9, 18), 1, "needs Python >= 3.10"), ((3, 12, 1), 0, "locked for Python 3.11"), ((3, 11, 7), 0, "")]
+)
 def test_an_unsupported_python_is_refused_before_installing(version: tuple[int, int, int], code: int, says: str) -> None:
     probe = f"import runpy, sys; sys.version_info = {version!r}; runpy.run_path({str(ROOT / 'requirements' / 'check_python.py')!r})"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)

@@ -43,8 +43,7 @@ def _inputs(seed: int = 0, n: int = 60) -> dict[str, dict]:
     boxes = [sorted(rng.integers(0, 100, 2).tolist()) + sorted(rng.integers(0, 100, 2).tolist()) for _ in range(n)]
     boxes = [[b[0], b[2], b[1] + 1, b[3] + 1] for b in boxes]
     box_answers = [
-        f"<p>{a}</p>{{<{b[0]}><{b[1]}><{min(b[2] + 5, 100)}><{b[3]}>}}" if rng.random() < 0.8 else a
-        for a, b in zip(answers, boxes)
+        f"<p>{a}</p>{{<{b[0]}><{b[1]}><{min(b[2] + 5, 100)}><{b[3]}>}}" if rng.random() < 0.8 else a for a, b in zip(answers, boxes)
     ]
     labels = [bool(v) for v in rng.random(n) < 0.25]
     verdicts = [str(v) for v in rng.choice(["Yes.", "No.", "yes", "No, it is not.", "maybe"], size=n)]
@@ -105,8 +104,15 @@ def _order_case() -> dict:
     return {
         "predictions": ["Attached.", "Removed.", "Attached.", "Attached."],
         "references": ["Attached." if label else "Removed." for label in labels],
-        "columns": {"label": labels, "pair": [{"id": "p0", "attached": True}, {"id": "p0", "attached": False},
-                                              {"id": "p1", "attached": False}, {"id": "p1", "attached": True}]},  # fmt: skip
+        "columns": {
+            "label": labels,
+            "pair": [
+                {"id": "p0", "attached": True},
+                {"id": "p0", "attached": False},
+                {"id": "p1", "attached": False},
+                {"id": "p1", "attached": True},
+            ],
+        },
     }
 
 
@@ -119,7 +125,9 @@ def generic_results(tmp_path_factory: pytest.TempPathFactory, built_dataset: Pat
     cases = {"order": {"module": "task", "config": "order", "inputs": _order_case()}}
     for task in ("scene", "object", "state"):
         references = load_references(task, built_dataset)
-        columns = {name: [list(v) if isinstance(v, tuple) else v for v in values] for name, values in reference_columns(task, references).items()}
+        columns = {
+            name: [list(v) if isinstance(v, tuple) else v for v in values] for name, values in reference_columns(task, references).items()
+        }
         answers = [ref if i % 3 else "Yes." for i, ref in enumerate(columns.pop("answer"))]
         inputs = {"predictions": answers, "references": [r.answer for r in references], "columns": columns}
         for config in (task, f"{task}_syn"):
@@ -161,7 +169,11 @@ def test_every_registered_task_has_an_evaluate_module() -> None:
 
 
 def _scene_scores(answers: list[str], references: list[str], entities: list[list[str]]) -> dict[str, float]:
-    return {"t_acc": metrics.t_acc(answers, entities), "bleu": metrics.bleu(answers, references), "rouge1": metrics.rouge1(answers, references)}
+    return {
+        "t_acc": metrics.t_acc(answers, entities),
+        "bleu": metrics.bleu(answers, references),
+        "rouge1": metrics.rouge1(answers, references),
+    }
 
 
 @pytest.mark.slow
@@ -200,9 +212,11 @@ def test_modules_report_the_same_intervals(module_results: tuple[dict, dict]) ->
     scene = cases["scene_ci"]["inputs"]
     expected_scene = metrics.add_intervals(
         _scene_scores(scene["predictions"], scene["references"], scene["entities"]),
-        {"t_acc": metrics.t_acc_stats(scene["predictions"], scene["entities"]),
-         "bleu": metrics.bleu_stats(scene["predictions"], scene["references"]),
-         "rouge1": metrics.rouge1_stats(scene["predictions"], scene["references"])},  # fmt: skip
+        {
+            "t_acc": metrics.t_acc_stats(scene["predictions"], scene["entities"]),
+            "bleu": metrics.bleu_stats(scene["predictions"], scene["references"]),
+            "rouge1": metrics.rouge1_stats(scene["predictions"], scene["references"]),
+        },
         n_resamples=_RESAMPLES,
         seed=3,
     )

@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from lego_arta.answers import parse_boxes, parse_object_label, parse_yes_no
 from lego_arta.atomic import MAX_NAME_PART, name_part
 from lego_arta.cli import main
+from lego_arta.commands.options import number
 from lego_arta.errors import EXIT_USAGE, describe, guard
 from lego_arta.evaluation.scoring import MAX_ANSWER_CHARS, MAX_PREDICTION_LINE_BYTES, read_predictions
 from lego_arta.inputs import brief, load_yaml, read_json_file
-from lego_arta.commands.options import number
 from lego_arta.tasks.synonyms import load_trees
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +54,23 @@ def _one_line(text: str) -> str:
 def test_score_name_never_leaves_out(built_dataset: Path, tmp_path: Path, name: str) -> None:
     predictions = _predictions(tmp_path / "p.jsonl", dict.fromkeys(_ids(built_dataset), "Yes"))
     out = tmp_path / "deep" / "er" / "results"
-    code = main(["score", "--task", "state", "--predictions", str(predictions), "--data", str(built_dataset), "--out", str(out),
-                 "--name", name, "--resamples", "10"])  # fmt: skip
+    code = main(
+        [
+            "score",
+            "--task",
+            "state",
+            "--predictions",
+            str(predictions),
+            "--data",
+            str(built_dataset),
+            "--out",
+            str(out),
+            "--name",
+            name,
+            "--resamples",
+            "10",
+        ]
+    )
     assert code == 0
     written = sorted(p for p in tmp_path.rglob("*") if p.is_file() and p != predictions)
     assert len(written) == 2 and all(p.parent == out for p in written), written
@@ -145,8 +160,9 @@ def test_a_long_answer_is_read_up_to_the_cap(tmp_path: Path) -> None:
     ],
     ids=["deep", "latin-1", "utf-16"],
 )
-def test_bad_predictions_files_are_one_line_errors_naming_the_file(built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                                   content: bytes, message: str) -> None:  # fmt: skip
+def test_bad_predictions_files_are_one_line_errors_naming_the_file(
+    built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_bytes(content)
     assert main(["score", "--task", "state", "--predictions", str(path), "--data", str(built_dataset)]) == 2
@@ -198,7 +214,9 @@ def test_a_synonym_tree_file_with_aliases_or_no_trees_is_refused(tmp_path: Path)
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.recursive(st.one_of(st.text(max_size=5000), st.integers(), st.none()), lambda inner: st.lists(inner, max_size=50), max_leaves=300))
+@given(
+    st.recursive(st.one_of(st.text(max_size=5000), st.integers(), st.none()), lambda inner: st.lists(inner, max_size=50), max_leaves=300)
+)
 def test_brief_is_short_whatever_the_value(value: object) -> None:
     assert len(brief(value)) <= 125
 
@@ -253,8 +271,24 @@ def _closed_port() -> int:
 
 def test_crawl_against_a_dead_host_is_an_error_not_disallowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
-    code = main(["crawl", "--out", str(tmp_path / "raw"), "--base-url", url, "--manual", "lego-60399-green-race-car-readscr",
-                 "--delay", "0", "--retries", "0", "--timeout", "2", "--no-progress"])  # fmt: skip
+    code = main(
+        [
+            "crawl",
+            "--out",
+            str(tmp_path / "raw"),
+            "--base-url",
+            url,
+            "--manual",
+            "lego-60399-green-race-car-readscr",
+            "--delay",
+            "0",
+            "--retries",
+            "0",
+            "--timeout",
+            "2",
+            "--no-progress",
+        ]
+    )
     captured = capsys.readouterr()
     message = _one_line(captured.err + captured.out)
     assert code == 2
@@ -327,7 +361,9 @@ def test_json_inputs_name_the_file_for_folders_deep_and_foreign_encodings(tmp_pa
 
 
 @pytest.mark.parametrize("kind", ["deep", "folder"])
-def test_build_exclude_that_is_deep_or_a_folder_is_an_error(built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+def test_build_exclude_that_is_deep_or_a_folder_is_an_error(
+    built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
     exclude = tmp_path / "flagged.json"
     if kind == "deep":
         exclude.write_text("[" * 100_000)

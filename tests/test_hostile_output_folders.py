@@ -37,14 +37,16 @@ WAIT_S = 240.0
 @pytest.fixture
 def recipe(tmp_path: Path) -> Path:
     path = tmp_path / "recipe.yaml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         name: hostile
         source: {{kind: synthetic, manuals: 4, seed: 7, width: {TEST_WIDTH}, height: {TEST_HEIGHT}}}
         grounder: truth
         collage_width: {TEST_WIDTH}
         collage_height: {TEST_HEIGHT}
         seed: 0
-        """))
+        """)
+    )
     return path
 
 
@@ -53,15 +55,22 @@ def _build_args(recipe: Path, raw: Path, out: Path, *extra: str) -> list[str]:
 
 
 def _start_build(recipe: Path, raw: Path, out: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "lego_arta", *_build_args(recipe, raw, out)], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "lego_arta", *_build_args(recipe, raw, out)],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[str], what: str) -> None:
     deadline = time.monotonic() + WAIT_S
     while not condition():
         if process.poll() is not None:
-            pytest.fail(f"the build ended (exit {process.returncode}) before {what}: {process.stdout.read()[-2000:] if process.stdout else ''}")
+            pytest.fail(
+                f"the build ended (exit {process.returncode}) before {what}: {process.stdout.read()[-2000:] if process.stdout else ''}"
+            )
         if time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"no {what} within {WAIT_S} s")
@@ -95,7 +104,9 @@ def _marker(folder: Path) -> dict:
 # ---------------------------------------------------------------------------- markers name their kind
 
 
-def test_export_overwrite_onto_a_build_is_refused_naming_both_kinds(built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_overwrite_onto_a_build_is_refused_naming_both_kinds(
+    built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     other = Path(shutil.copytree(built_dataset, tmp_path / "other-build"))
     before = folder_files(other)
     assert main(["export", "llava", str(built_dataset), "--out", str(other), "--overwrite"]) == 2
@@ -105,8 +116,9 @@ def test_export_overwrite_onto_a_build_is_refused_naming_both_kinds(built_datase
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other-build"]
 
 
-def test_build_and_export_markers_name_their_kind_and_each_replaces_its_own(built_dataset: Path, tmp_path: Path,
-                                                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_build_and_export_markers_name_their_kind_and_each_replaces_its_own(
+    built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _marker(built_dataset)[WRITTEN_BY] == "lego-arta build"
     exported = tmp_path / "llava"
     assert main(["export", "llava", str(built_dataset), "--out", str(exported)]) == 0
@@ -116,8 +128,9 @@ def test_build_and_export_markers_name_their_kind_and_each_replaces_its_own(buil
     assert folder_files(exported) == first
 
 
-def test_build_overwrite_onto_an_export_is_refused(built_dataset: Path, synthetic_raw: Path, recipe: Path, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_build_overwrite_onto_an_export_is_refused(
+    built_dataset: Path, synthetic_raw: Path, recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     exported = tmp_path / "llava"
     assert main(["export", "llava", str(built_dataset), "--out", str(exported)]) == 0
     before = folder_files(exported)
@@ -172,7 +185,9 @@ _HOLDER = "import sys; from pathlib import Path; from lego_arta.atomic import ou
 
 
 def _holder(out: Path) -> subprocess.Popen[str]:
-    process = subprocess.Popen([sys.executable, "-c", _HOLDER, str(out)], cwd=ROOT, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(out)], cwd=ROOT, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     assert process.stdout is not None and process.stdout.readline().strip() == "held"
     return process
 
@@ -213,7 +228,9 @@ def test_a_shared_cache_lock_waits_instead_of_refusing(tmp_path: Path) -> None:
     holder = _holder(out)
     try:
         started = time.monotonic()
-        killer = subprocess.Popen([sys.executable, "-c", f"import time, os, signal; time.sleep(0.5); os.kill({holder.pid}, signal.SIGKILL)"])
+        killer = subprocess.Popen(
+            [sys.executable, "-c", f"import time, os, signal; time.sleep(0.5); os.kill({holder.pid}, signal.SIGKILL)"]
+        )
         with output_lock(out, wait=True):
             assert time.monotonic() - started > 0.3
         killer.wait()
@@ -223,8 +240,9 @@ def test_a_shared_cache_lock_waits_instead_of_refusing(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # a real build in a second process
-def test_two_builds_into_one_folder_the_second_refuses_the_first_completes(synthetic_raw: Path, recipe: Path, tmp_path: Path,
-                                                                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_two_builds_into_one_folder_the_second_refuses_the_first_completes(
+    synthetic_raw: Path, recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "built"
     first = _start_build(recipe, synthetic_raw, out)
     _wait_for(_locked_by(out, first.pid), first, "the first build's lock")

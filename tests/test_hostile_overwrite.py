@@ -12,8 +12,8 @@ import pytest
 
 from lego_arta.atomic import atomic_directory, refuse_overlap
 from lego_arta.cli import main
-from tests.support.raw_manuals import write_raw_manuals
 from tests.support.folders import folder_files
+from tests.support.raw_manuals import write_raw_manuals
 
 RECIPE = Path(__file__).resolve().parents[1] / "builders" / "quickstart.yaml"
 
@@ -89,7 +89,9 @@ def test_overwrite_replaces_a_folder_holding_the_owner_file(tmp_path: Path) -> N
     assert plain.read_text() == "x"
 
 
-@pytest.mark.parametrize("out", ["raw/records.jsonl", "raw", "raw/lego-60399-green-race-car-readscr/lego-60399-green-race-car-readscr.html"])
+@pytest.mark.parametrize(
+    "out", ["raw/records.jsonl", "raw", "raw/lego-60399-green-race-car-readscr/lego-60399-green-race-car-readscr.html"]
+)
 def test_parse_output_inside_its_input_is_refused(raw: Path, tmp_path: Path, out: str) -> None:
     before = folder_files(raw)
     assert main(["parse", str(raw), "--out", str(tmp_path / out)]) == 2

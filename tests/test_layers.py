@@ -23,7 +23,25 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 #: Layer of each top-level name under lego_arta (a subpackage or a module); a module may import
 #: its own layer or lower ones. ``__init__`` is lego_arta itself (``from lego_arta import __version__``).
 LAYER_RANK: dict[str, int] = {
-    **dict.fromkeys(("__init__", "atomic", "checksum", "png", "image", "boxes", "palette", "answers", "metrics", "tasks", "study", "executor", "errors", "inputs"), 0),
+    **dict.fromkeys(
+        (
+            "__init__",
+            "atomic",
+            "checksum",
+            "png",
+            "image",
+            "boxes",
+            "palette",
+            "answers",
+            "metrics",
+            "tasks",
+            "study",
+            "executor",
+            "errors",
+            "inputs",
+        ),
+        0,
+    ),
     "source": 1,
     "parse": 2,
     "annotate": 3,
@@ -49,9 +67,7 @@ def layer_of(module: str) -> str:
 
 
 def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
@@ -128,14 +144,25 @@ def test_no_module_imports_a_later_layer() -> None:
 @pytest.mark.parametrize(
     ("module", "source", "expected"),
     [
-        ("lego_arta.source.fake", "from lego_arta.annotate.colours import LEGO_COLOURS\n", ["lego_arta.source.fake → lego_arta.annotate.colours (line 1)"]),
+        (
+            "lego_arta.source.fake",
+            "from lego_arta.annotate.colours import LEGO_COLOURS\n",
+            ["lego_arta.source.fake → lego_arta.annotate.colours (line 1)"],
+        ),
         ("lego_arta.annotate.fake", "import lego_arta.dataset.pairs\n", ["lego_arta.annotate.fake → lego_arta.dataset.pairs (line 1)"]),
         ("lego_arta.atomic", "from lego_arta import cli\n", ["lego_arta.atomic → lego_arta.cli (line 1)"]),
-        ("lego_arta.parse.fake", "def f():\n    from ..dataset import pipeline\n", ["lego_arta.parse.fake → lego_arta.dataset.pipeline (line 2)"]),
-        ("lego_arta.harness.fake", "def merge():\n    from lego_arta.finetune.merge import model_args_with_adapter\n",
-         ["lego_arta.harness.fake → lego_arta.finetune.merge (line 2)"]),
+        (
+            "lego_arta.parse.fake",
+            "def f():\n    from ..dataset import pipeline\n",
+            ["lego_arta.parse.fake → lego_arta.dataset.pipeline (line 2)"],
+        ),
+        (
+            "lego_arta.harness.fake",
+            "def merge():\n    from lego_arta.finetune.merge import model_args_with_adapter\n",
+            ["lego_arta.harness.fake → lego_arta.finetune.merge (line 2)"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_synthetic_upward_import_is_caught(module: str, source: str, expected: list[str]) -> None:
     assert upward_imports(module, source) == expected
 
@@ -146,9 +173,12 @@ def test_a_synthetic_upward_import_is_caught(module: str, source: str, expected:
         ("lego_arta.finetune.fake", "from lego_arta.dataset.layout import LLAVA_DIR\nfrom lego_arta.harness import task_docs\n"),
         ("lego_arta.evaluation.fake", "from lego_arta.harness.task_docs import DATA_ENV\nimport lego_arta.models.tiny_vlm\n"),
         ("lego_arta.answers", "from lego_arta.boxes import FrameBox\nfrom lego_arta import __version__\nimport numpy\n"),
-        ("lego_arta.source.fake", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from lego_arta.parse.manual import Row\nelse:\n    Row = object\n"),
+        (
+            "lego_arta.source.fake",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from lego_arta.parse.manual import Row\nelse:\n    Row = object\n",
+        ),
     ],
-)  # fmt: skip
+)
 def test_downward_sideways_and_type_only_imports_pass(module: str, source: str) -> None:
     assert upward_imports(module, source) == []
 

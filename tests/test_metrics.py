@@ -271,9 +271,7 @@ def test_always_yes_model_has_full_fpr() -> None:
 
 def test_state_references_may_be_reference_answers() -> None:
     answers = ["Yes.", "No.", "Yes", "perhaps"]
-    assert metrics.state_scores(answers, ["Yes.", "No.", "No.", "Yes."]) == metrics.state_scores(
-        answers, [True, False, False, True]
-    )
+    assert metrics.state_scores(answers, ["Yes.", "No.", "No.", "Yes."]) == metrics.state_scores(answers, [True, False, False, True])
     with pytest.raises(ValueError, match=r"labels\[0\]"):
         metrics.state_scores(["Yes."], ["perhaps"])
 
@@ -312,18 +310,28 @@ def test_bootstrap_matches_scipy_percentile_interval(seed: int) -> None:
 def test_every_metric_has_a_bootstrap_interval_around_its_score() -> None:
     answers, references = _corpus(9, 80)
     ents = [r.lower().split()[:2] for r in references]
-    scene = {"t_acc": metrics.t_acc_stats(answers, ents), "bleu": metrics.bleu_stats(answers, references),
-             "rouge1": metrics.rouge1_stats(answers, references)}  # fmt: skip
+    scene = {
+        "t_acc": metrics.t_acc_stats(answers, ents),
+        "bleu": metrics.bleu_stats(answers, references),
+        "rouge1": metrics.rouge1_stats(answers, references),
+    }
     assert {k: s.score() for k, s in scene.items()} == pytest.approx(
         {"t_acc": metrics.t_acc(answers, ents), "bleu": metrics.bleu(answers, references), "rouge1": metrics.rouge1(answers, references)}
     )
     rng = np.random.default_rng(9)
     boxes_true = [[10, 10, 50, 50]] * 80
     box_answers = [f"<p>{r}</p>{{<{int(rng.integers(0, 40))}><10><50><50>}}" if rng.random() < 0.7 else r for r in references]
-    obj = {"e_acc": metrics.e_acc_stats(box_answers, ents), "iou": metrics.iou_stats(box_answers, boxes_true),
-           "valid_box_rate": metrics.valid_box_stats(box_answers)}  # fmt: skip
+    obj = {
+        "e_acc": metrics.e_acc_stats(box_answers, ents),
+        "iou": metrics.iou_stats(box_answers, boxes_true),
+        "valid_box_rate": metrics.valid_box_stats(box_answers),
+    }
     assert {k: s.score() for k, s in obj.items()} == pytest.approx(
-        {"e_acc": metrics.e_acc(box_answers, ents), "iou": metrics.iou(box_answers, boxes_true), "valid_box_rate": metrics.valid_box_rate(box_answers)}
+        {
+            "e_acc": metrics.e_acc(box_answers, ents),
+            "iou": metrics.iou(box_answers, boxes_true),
+            "valid_box_rate": metrics.valid_box_rate(box_answers),
+        }
     )
     labels = list(rng.random(80) < 0.25)
     state_answers = [str(a) for a in rng.choice(_ANSWER_POOL, size=80)]

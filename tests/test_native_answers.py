@@ -41,8 +41,15 @@ CONVENTIONS = {
 
 def _object_columns(answers: list[str], box_format: str) -> dict[str, list]:
     n = len(answers)
-    return {"answer": ["<p>2 red bricks</p>{<25><10><50><40>}"] * n, "entities": [("red",)] * n, "box": [TRUE] * n,
-            "quadrant": [0] * n, "object": ["2 red bricks"] * n, "image_size": [(WIDTH, HEIGHT)] * n, "box_format": [box_format] * n}
+    return {
+        "answer": ["<p>2 red bricks</p>{<25><10><50><40>}"] * n,
+        "entities": [("red",)] * n,
+        "box": [TRUE] * n,
+        "quadrant": [0] * n,
+        "object": ["2 red bricks"] * n,
+        "image_size": [(WIDTH, HEIGHT)] * n,
+        "box_format": [box_format] * n,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(CONVENTIONS))
@@ -113,8 +120,15 @@ def test_auroc_interval_resamples_manuals() -> None:
 
 def _state_columns(p_yes: list) -> dict[str, list]:
     n = len(p_yes)
-    return {"answer": ["Yes."] * n, "label": [i % 4 == 0 for i in range(n)], "negative_kind": ["none" if i % 4 == 0 else "shifted" for i in range(n)],
-            "manual_id": ["m"] * n, "session": ["s"] * n, "step_num": [i // 4 for i in range(n)], "p_yes": p_yes}
+    return {
+        "answer": ["Yes."] * n,
+        "label": [i % 4 == 0 for i in range(n)],
+        "negative_kind": ["none" if i % 4 == 0 else "shifted" for i in range(n)],
+        "manual_id": ["m"] * n,
+        "session": ["s"] * n,
+        "step_num": [i // 4 for i in range(n)],
+        "p_yes": p_yes,
+    }
 
 
 def test_state_metrics_without_probabilities_are_absent_not_zero() -> None:
@@ -130,8 +144,17 @@ def test_lmms_eval_aggregation_leaves_absent_metrics_null(monkeypatch: pytest.Mo
     """The quick-start build has no displaced negatives: tnr_displaced must not read 0.00."""
     monkeypatch.delenv(BOX_FORMAT_ENV, raising=False)
     probabilities.clear()
-    docs = [{"id": f"r{i}", "label": i % 2 == 0, "negative_kind": "none" if i % 2 == 0 else "shifted", "manual_id": "m",
-             "session": "s", "step_num": i // 2} for i in range(4)]
+    docs = [
+        {
+            "id": f"r{i}",
+            "label": i % 2 == 0,
+            "negative_kind": "none" if i % 2 == 0 else "shifted",
+            "manual_id": "m",
+            "session": "s",
+            "step_num": i // 2,
+        }
+        for i in range(4)
+    ]
     records = [process_results("state", doc, ["No."])["f1"] for doc in docs]
     assert aggregate("tnr_displaced", records) is None
     assert aggregate("tnr_shifted", records) == 100.0
@@ -187,13 +210,32 @@ def test_score_reads_p_yes_from_predictions_and_leaves_auroc_absent_without_it(b
 
     truth = read_columns(built_dataset, "state", "test", ["id", "label"])
     ranked = tmp_path / "ranked.jsonl"
-    ranked.write_text("".join(json.dumps({"id": i, "answer": "Yes.", "p_yes": 0.9 if label else 0.2}) + "\n"
-                              for i, label in zip(truth["id"], truth["label"])))  # fmt: skip
+    ranked.write_text(
+        "".join(
+            json.dumps({"id": i, "answer": "Yes.", "p_yes": 0.9 if label else 0.2}) + "\n" for i, label in zip(truth["id"], truth["label"])
+        )
+    )
     plain = tmp_path / "plain.jsonl"
     plain.write_text("".join(json.dumps({"id": i, "answer": "Yes."}) + "\n" for i in truth["id"]))
     for predictions in (ranked, plain):
-        assert main(["score", "--task", "state", "--predictions", str(predictions), "--data", str(built_dataset),
-                     "--out", str(tmp_path / "scores"), "--resamples", "50"]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "score",
+                    "--task",
+                    "state",
+                    "--predictions",
+                    str(predictions),
+                    "--data",
+                    str(built_dataset),
+                    "--out",
+                    str(tmp_path / "scores"),
+                    "--resamples",
+                    "50",
+                ]
+            )
+            == 0
+        )
     rows = {path.stem: json.loads(path.read_text())["rows"] for path in (tmp_path / "scores").glob("*.results.json")}
     ranked_rows = {r["metric"]: r for r in rows["ranked-state.results"]}
     assert ranked_rows["auroc"]["value"] == 100.0 and ranked_rows["auroc"]["low"] == 100.0

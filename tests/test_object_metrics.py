@@ -40,8 +40,12 @@ def test_a_box_inside_a_tile_is_in_that_quadrant(data, truth: list[int]) -> None
 def test_the_centre_box_baseline_is_at_chance_and_its_bias_shows() -> None:
     truth = [0, 1, 2, 3] * 5
     answers = [object_answer("2 red bricks 2x4", (25.0, 25.0, 75.0, 75.0))] * len(truth)
-    columns = {"entities": [["red", "bricks 2x4"]] * len(truth), "box": [(0.0, 0.0, 40.0, 40.0)] * len(truth),
-               "quadrant": truth, "object": ["2 red bricks 2x4"] * len(truth)}  # fmt: skip
+    columns = {
+        "entities": [["red", "bricks 2x4"]] * len(truth),
+        "box": [(0.0, 0.0, 40.0, 40.0)] * len(truth),
+        "quadrant": truth,
+        "object": ["2 red bricks 2x4"] * len(truth),
+    }
     scores = get_task("object").scores(answers, columns)
     assert (scores["e_acc"], scores["echo_rate"]) == (100.0, 100.0), "an echo maxes E_ACC; the echo rate says so"
     assert scores["quadrant_acc"] == 25.0
@@ -56,5 +60,7 @@ def test_no_box_is_wrong_and_a_bad_quadrant_is_refused() -> None:
 
 
 def test_echo_rate_compares_labels_after_normalisation() -> None:
-    assert echo_rate(["<p>1 Bright-Red brick 2x2</p>{<0><0><1><1>}", "<p>1 red brick</p>{<0><0><1><1>}", "1 bright red brick 2x2"],
-                     ["1 bright red brick 2x2"] * 3) == pytest.approx(200 / 3)  # fmt: skip
+    assert echo_rate(
+        ["<p>1 Bright-Red brick 2x2</p>{<0><0><1><1>}", "<p>1 red brick</p>{<0><0><1><1>}", "1 bright red brick 2x2"],
+        ["1 bright red brick 2x2"] * 3,
+    ) == pytest.approx(200 / 3)

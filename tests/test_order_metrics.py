@@ -18,9 +18,17 @@ def _pairs(n: int) -> tuple[list[bool], list[dict]]:
 
 @pytest.mark.parametrize(
     ("text", "verdict"),
-    [("Attached.", True), ("removed", False), ("The part was added.", True), ("It was taken off, removed.", False),
-     ("Attached or Removed?", None), ("", None), ("Yes.", None), ("I think so. Removed!", False)],
-)  # fmt: skip
+    [
+        ("Attached.", True),
+        ("removed", False),
+        ("The part was added.", True),
+        ("It was taken off, removed.", False),
+        ("Attached or Removed?", None),
+        ("", None),
+        ("Yes.", None),
+        ("I think so. Removed!", False),
+    ],
+)
 def test_the_order_verdict_parser(text: str, verdict: bool | None) -> None:
     assert parse_attached_removed(text) is verdict
 

@@ -72,7 +72,10 @@ def test_the_encoder_name_says_what_makes_the_bytes() -> None:
 
 
 def _written(folder: Path) -> dict[str, bytes]:
-    files = {"images/a.png": encode_png(np.full((3, 5, 4), 255, np.uint8)), "images/b c.png": encode_png(np.eye(4, dtype=np.uint8)[..., None].repeat(3, 2))}
+    files = {
+        "images/a.png": encode_png(np.full((3, 5, 4), 255, np.uint8)),
+        "images/b c.png": encode_png(np.eye(4, dtype=np.uint8)[..., None].repeat(3, 2)),
+    }
     for name, data in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)

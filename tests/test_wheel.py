@@ -61,8 +61,23 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     venv = work / "venv"
     _run([_uv(), "venv", "-q", "--python", sys.executable, str(venv)], cwd=work, env=env)
     python = str(venv / "bin" / "python")
-    _run([_uv(), "pip", "install", "-q", "--no-deps", "--python", python, "--find-links", TORCH_WHEELS, "-r", str(ROOT / "requirements" / "full.txt")],
-         cwd=work, env=env)  # fmt: skip
+    _run(
+        [
+            _uv(),
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--python",
+            python,
+            "--find-links",
+            TORCH_WHEELS,
+            "-r",
+            str(ROOT / "requirements" / "full.txt"),
+        ],
+        cwd=work,
+        env=env,
+    )
     _run([_uv(), "pip", "install", "-q", "--no-deps", "--python", python, str(wheel)], cwd=work, env=env)
     return venv, wheel
 
@@ -85,8 +100,15 @@ def test_an_installed_wheel_runs_the_evaluation_path_from_any_folder(venv: tuple
         for key, value in os.environ.items()
         if key not in ("PYTHONPATH", "VIRTUAL_ENV", "LEGO_ARTA_TASKS", "LEGO_ARTA_TASK_MODULES")
     }
-    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", HF_HOME=str(tmp_path / "hf"), LEGO_ARTA_CACHE=str(tmp_path / "cache"),
-               HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_EVALUATE_OFFLINE="1")  # fmt: skip
+    env.update(
+        PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+        HF_HOME=str(tmp_path / "hf"),
+        LEGO_ARTA_CACHE=str(tmp_path / "cache"),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        HF_EVALUATE_OFFLINE="1",
+    )
     python, cli = str(bin_dir / "python"), str(bin_dir / "lego-arta")
     work = tmp_path / "anywhere"
     work.mkdir()
@@ -100,27 +122,61 @@ def test_an_installed_wheel_runs_the_evaluation_path_from_any_folder(venv: tuple
     manifest = json.loads((built / "manifest.json").read_text())
     assert manifest["recipe"]["name"] == "quickstart" and manifest["benchmark_version"]
 
-    _run([cli, "eval", "--data", str(built), "--model", "dummy", "--model-args", "response=Yes", "--limit", "4", "--out", "eval"],
-         cwd=work, env=env)  # fmt: skip
+    _run(
+        [cli, "eval", "--data", str(built), "--model", "dummy", "--model-args", "response=Yes", "--limit", "4", "--out", "eval"],
+        cwd=work,
+        env=env,
+    )
     (samples,) = (work / "eval").rglob("*_samples_lego_arta_state.jsonl")
 
     tasks = _run([cli, "tasks-path"], cwd=work, env=env).strip()
     assert Path(tasks).is_relative_to(tmp_path / "cache") and (Path(tasks) / "lego_arta_state.yaml").is_file()
-    _run([python, "-m", "lmms_eval", "--model", "dummy", "--model_args", "response=Yes", "--tasks", "lego_arta", "--include_path", tasks,
-          "--output_path", "raw", "--log_samples", "--limit", "4"], cwd=work, env={**env, "LEGO_ARTA_DATA": str(built)})  # fmt: skip
+    _run(
+        [
+            python,
+            "-m",
+            "lmms_eval",
+            "--model",
+            "dummy",
+            "--model_args",
+            "response=Yes",
+            "--tasks",
+            "lego_arta",
+            "--include_path",
+            tasks,
+            "--output_path",
+            "raw",
+            "--log_samples",
+            "--limit",
+            "4",
+        ],
+        cwd=work,
+        env={**env, "LEGO_ARTA_DATA": str(built)},
+    )
     (raw_results,) = (work / "raw").rglob("*_results.json")
     assert {"lego_arta_scene", "lego_arta_object", "lego_arta_state"} <= set(json.loads(raw_results.read_text())["results"])
 
-    _run([cli, "score", "--task", "state", "--predictions", str(samples), "--data", str(built), "--out", "scores", "--resamples", "50"],
-         cwd=work, env=env)  # fmt: skip
+    _run(
+        [cli, "score", "--task", "state", "--predictions", str(samples), "--data", str(built), "--out", "scores", "--resamples", "50"],
+        cwd=work,
+        env=env,
+    )
     assert list((work / "scores").rglob("*.json"))
 
-    loaded = _run([python, "-c", "import evaluate, json\n"
-                   "from lego_arta.metrics import evaluate_module_for\n"
-                   "path, config = evaluate_module_for('state')\n"
-                   "state = evaluate.load(path, config).compute(predictions=['Yes.', 'No.'], references=[True, False])\n"
-                   "path, config = evaluate_module_for('order')\n"
-                   "order = evaluate.load(path, config).compute(predictions=['Attached.'], references=['Removed.'], columns={'label': [False]})\n"
-                   "print(json.dumps([state['f1'], order['order_accuracy'], path]))"], cwd=work, env=env)  # fmt: skip
+    loaded = _run(
+        [
+            python,
+            "-c",
+            "import evaluate, json\n"
+            "from lego_arta.metrics import evaluate_module_for\n"
+            "path, config = evaluate_module_for('state')\n"
+            "state = evaluate.load(path, config).compute(predictions=['Yes.', 'No.'], references=[True, False])\n"
+            "path, config = evaluate_module_for('order')\n"
+            "order = evaluate.load(path, config).compute(predictions=['Attached.'], references=['Removed.'], columns={'label': [False]})\n"
+            "print(json.dumps([state['f1'], order['order_accuracy'], path]))",
+        ],
+        cwd=work,
+        env=env,
+    )
     f1, accuracy, path = json.loads(loaded.strip().splitlines()[-1])
     assert (f1, accuracy) == (100.0, 0.0) and Path(path).is_relative_to(venv[0])

@@ -90,8 +90,9 @@ def resize_tile(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(as_rgb(image), (width, height), interpolation=cv2.INTER_AREA)
 
 
-def make_collage(images: Sequence[np.ndarray], target: int, box: PixelBox, *, size: tuple[int, int],
-                 tiles: TileCache | None = None) -> Collage:  # fmt: skip
+def make_collage(
+    images: Sequence[np.ndarray], target: int, box: PixelBox, *, size: tuple[int, int], tiles: TileCache | None = None
+) -> Collage:
     """Place ``images[i]`` in quadrant ``i`` (each resized to the quadrant) and map ``box`` of
     ``images[target]`` into the collage's 0–100 frame.
 

@@ -25,7 +25,6 @@ from lego_arta.annotate.colours import RGB, lookup_colour, nearest_colour, to_la
 from lego_arta.annotate.phrases import PartPhrase, parse_phrase
 from lego_arta.boxes import PixelBox, union_box
 
-
 #: Gaps inside one part (edge lines, stud shadows) up to this share of the image width are closed.
 CLOSE_SHARE = 0.004
 #: Blobs smaller than this share of the image are specks, not parts.
@@ -182,9 +181,7 @@ def _shape_costs(blobs: Sequence[Blob], phrases: Sequence[PartPhrase]) -> np.nda
             continue
         area, stretch = shape
         for i, blob in enumerate(blobs):
-            costs[i, j] = SIZE_WEIGHT * abs(np.log(blob.area / (area * scale))) + SHAPE_WEIGHT * abs(
-                np.log(blob.elongation / stretch)
-            )
+            costs[i, j] = SIZE_WEIGHT * abs(np.log(blob.area / (area * scale))) + SHAPE_WEIGHT * abs(np.log(blob.elongation / stretch))
     return costs
 
 

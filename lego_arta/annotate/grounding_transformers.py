@@ -23,7 +23,6 @@ from lego_arta.annotate.background import as_rgb
 from lego_arta.annotate.phrases import parse_phrase
 from lego_arta.boxes import PixelBox, union_box
 
-
 #: Default score threshold of a detection (the processors' own default).
 DEFAULT_THRESHOLD = 0.1
 #: Grounding DINO's threshold on the text match of a detection's label.
@@ -63,9 +62,7 @@ def clip_box(box: PixelBox, width: int, height: int) -> PixelBox:
     )
 
 
-def pick_boxes(
-    detections: Sequence[tuple[int, float, PixelBox]], phrases: Sequence[str], width: int, height: int
-) -> list[PixelBox | None]:
+def pick_boxes(detections: Sequence[tuple[int, float, PixelBox]], phrases: Sequence[str], width: int, height: int) -> list[PixelBox | None]:
     """Per phrase, the union of its ``count`` highest-scoring detections, clipped to the image."""
     result: list[PixelBox | None] = []
     for j, phrase in enumerate(phrases):
@@ -108,9 +105,7 @@ class TransformersGrounder:
         picture = Image.fromarray(np.ascontiguousarray(rgb))
         sentence = self.model_type in SENTENCE_QUERY
         text: Any = ". ".join(phrases) + "." if sentence else [list(phrases)]
-        inputs = self.processor(
-            text=text, images=picture, padding=True, truncation=True, return_tensors="pt"
-        ).to(self.device)
+        inputs = self.processor(text=text, images=picture, padding=True, truncation=True, return_tensors="pt").to(self.device)
         with torch.no_grad():
             outputs = self.model(**inputs)
         side = max(width, height)
@@ -121,9 +116,7 @@ class TransformersGrounder:
             )[0]
             labels = results.get("text_labels", results.get("labels"))
         else:
-            results = self.processor.post_process_grounded_object_detection(
-                outputs, threshold=self.threshold, target_sizes=target
-            )[0]
+            results = self.processor.post_process_grounded_object_detection(outputs, threshold=self.threshold, target_sizes=target)[0]
             labels = results["labels"]
         detections: list[tuple[int, float, PixelBox]] = []
         for label, score, box in zip(labels, results["scores"].tolist(), results["boxes"].tolist(), strict=True):

@@ -27,8 +27,20 @@ PHRASE_CLASSES = ("det", "colorinfo", "theme")
 KIND_PLATES: dict[str, int] = {"brick": 3, "plate": 1, "tile": 1}
 DEFAULT_PLATES = 3
 
-_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-                 "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+_NUMBER_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
 _SIZE = re.compile(r"(\d+)\s*x\s*(\d+)")
 _SEPARATOR = re.compile(r"^\s*(?:,\s*and\s+|,\s*|and\s+|/\s*)")
 _NAMES_LONGEST_FIRST = sorted(LEGO_COLOURS, key=len, reverse=True)

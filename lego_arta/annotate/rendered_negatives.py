@@ -134,7 +134,12 @@ def _truth(path: Path, stamp: tuple[int, int]) -> dict[str, StepScene]:
             for step in session["steps"]:
                 placed = tuple(int(i) for i in step["placed"])
                 scenes[unquote(step["step"]["file"])] = StepScene(
-                    placements, tuple(int(i) for i in step["step"]["present"]), placed, previous, boundary, view  # type: ignore[arg-type]
+                    placements,
+                    tuple(int(i) for i in step["step"]["present"]),
+                    placed,
+                    previous,
+                    boundary,
+                    view,  # type: ignore[arg-type]
                 )
                 previous = placed
     except (KeyError, TypeError, ValueError) as error:
@@ -284,7 +289,9 @@ def _valid_layouts(scene: StepScene, kind: str, replacements: Sequence[Placement
         yield placements, highlight
 
 
-def iter_negatives(scene: StepScene, kind: str, rng: np.random.Generator, *, positive: np.ndarray | None = None) -> Iterator[RenderedNegative] | str:
+def iter_negatives(
+    scene: StepScene, kind: str, rng: np.random.Generator, *, positive: np.ndarray | None = None
+) -> Iterator[RenderedNegative] | str:
     """The negatives of ``kind`` for one step, nearest error first, rendered as they are consumed;
     or why the kind cannot be made for this step.
 

@@ -43,8 +43,9 @@ class StateNegatives:
     rejected: Counter[str]
 
 
-def _pasted(step_image: np.ndarray, previous_image: np.ndarray, boundary: Any, rng: np.random.Generator,
-            count: int, min_displacement: float) -> Iterator[Any] | str:  # fmt: skip
+def _pasted(
+    step_image: np.ndarray, previous_image: np.ndarray, boundary: Any, rng: np.random.Generator, count: int, min_displacement: float
+) -> Iterator[Any] | str:
     result = make_negatives(step_image, previous_image, boundary, rng, count=count, min_displacement=min_displacement)
     if not result.negatives:
         return next(iter(result.rejected)) if result.rejected else "no room to displace"

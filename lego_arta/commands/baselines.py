@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
     parser.add_argument("--out", type=Path, required=True, help=f"folder for {RESULTS_NAME}, {REPORT_STEM}.md and the charts")
-    parser.add_argument("--runs", type=Path, default=None, help="folder for predictions and per-sample logs (default: <out>/baselines-runs)")
+    parser.add_argument(
+        "--runs", type=Path, default=None, help="folder for predictions and per-sample logs (default: <out>/baselines-runs)"
+    )
     parser.add_argument("--split", default=DEFAULT_SPLIT, help="default: %(default)s")
     parser.add_argument("--seed", type=SEED, default=0, help="seed of the random baseline and of the bootstrap")
     parser.add_argument("--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: %(default)s)")
@@ -41,10 +43,15 @@ def run(args: argparse.Namespace) -> int:
     console.print(baselines_table(results))
     for run_ in results.runs:
         if run_["missing"] or run_["unknown"]:
-            console.print(f"[yellow]{escape(str(run_['task']))}/{escape(str(run_['system']))}: {run_['missing']} missing, "
-                          f"{run_['unknown']} unknown ids[/yellow]", highlight=False)  # fmt: skip
+            console.print(
+                f"[yellow]{escape(str(run_['task']))}/{escape(str(run_['system']))}: {run_['missing']} missing, "
+                f"{run_['unknown']} unknown ids[/yellow]",
+                highlight=False,
+            )
     write_results(out / RESULTS_NAME, results.rows, results.runs)
     command = f"lego-arta baselines --data {args.data} --split {args.split} --seed {args.seed} --resamples {args.resamples}"
     written = write_report(results.rows, out, stem=REPORT_STEM, title="LEGO-ARTA baselines", preamble=baselines_preamble(results, command))
-    console.print(escape(f"wrote {out / RESULTS_NAME}, {len(written)} report files under {out}, predictions under {runs_dir}"), highlight=False)
+    console.print(
+        escape(f"wrote {out / RESULTS_NAME}, {len(written)} report files under {out}, predictions under {runs_dir}"), highlight=False
+    )
     return 0

@@ -21,16 +21,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=SEED, default=None, help="override the recipe's seeds")
     parser.add_argument("--raw", type=Path, default=None, help="use this raw-manuals folder instead of the recipe's source")
     add_executor_arguments(parser)
-    parser.add_argument("--stats", type=Path, default=None,
-                        help="write what the run cost (wall, PNG-encode ratio, peak memory per worker) to this JSON file")  # fmt: skip
+    parser.add_argument(
+        "--stats",
+        type=Path,
+        default=None,
+        help="write what the run cost (wall, PNG-encode ratio, peak memory per worker) to this JSON file",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier build in --out")
     parser.add_argument("--strict", action="store_true", help="fail on the first unreadable manual or row")
     parser.add_argument("--exclude", type=Path, default=None, help="flagged.json of `lego-arta qa score`: leave those pair ids out")
-    parser.add_argument("--resume", action="store_true",
-                        help="reuse the manuals an interrupted build of the same recipe finished (its staging area beside --out)")  # fmt: skip
-    parser.add_argument("--staging", default=None,
-                        help="where workers write the rows before they are moved into --out: a folder or fsspec URL this "
-                             "machine can rename from (default: .NAME.staging beside --out NAME)")  # fmt: skip
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the manuals an interrupted build of the same recipe finished (its staging area beside --out)",
+    )
+    parser.add_argument(
+        "--staging",
+        default=None,
+        help="where workers write the rows before they are moved into --out: a folder or fsspec URL this "
+        "machine can rename from (default: .NAME.staging beside --out NAME)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,8 +56,18 @@ def run(args: argparse.Namespace) -> int:
         from lego_arta.qa.scoring import read_flagged
 
         exclude = read_flagged(args.exclude)
-    result = build(recipe, args.out, raw=args.raw, workers=args.workers, overwrite=args.overwrite, strict=args.strict, exclude=exclude,
-                   executor=executor_from(args), resume=args.resume, staging=args.staging)  # fmt: skip
+    result = build(
+        recipe,
+        args.out,
+        raw=args.raw,
+        workers=args.workers,
+        overwrite=args.overwrite,
+        strict=args.strict,
+        exclude=exclude,
+        executor=executor_from(args),
+        resume=args.resume,
+        staging=args.staging,
+    )
     if exclude is not None:
         console.print(f"removed by quality assurance: {result.manifest['removed_by_qa']['removed']} of {len(exclude)} flagged pairs")
     console.print(build_table(result))

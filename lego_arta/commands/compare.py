@@ -26,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", choices=list(TASKS), default=None, help="the task (default: the config whose split holds the ids)")
     parser.add_argument("--split", default=DEFAULT_SPLIT, help="default: %(default)s")
     parser.add_argument("--out", type=Path, default=None, help="write the comparison as JSON to this file")
-    parser.add_argument("--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples and permutations (default: %(default)s)")
+    parser.add_argument(
+        "--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples and permutations (default: %(default)s)"
+    )
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--alpha", type=ALPHA, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="compare runs even when they were computed on different benchmark versions")
@@ -39,9 +41,18 @@ def run(args: argparse.Namespace) -> int:
     from lego_arta.evaluation.compare import compare_runs, compare_table
 
     console = Console(soft_wrap=True)
-    result = compare_runs(args.run_a, args.run_b, args.data, task=args.task, split=args.split,
-                          n_resamples=args.resamples, seed=args.seed, alpha=args.alpha, force=args.force,
-                          box_format=args.box_format)  # fmt: skip
+    result = compare_runs(
+        args.run_a,
+        args.run_b,
+        args.data,
+        task=args.task,
+        split=args.split,
+        n_resamples=args.resamples,
+        seed=args.seed,
+        alpha=args.alpha,
+        force=args.force,
+        box_format=args.box_format,
+    )
     name_a, name_b = Path(args.run_a).stem, Path(args.run_b).stem
     console.print(compare_table(result, name_a, name_b))
     for name, missing in ((name_a, result.missing_a), (name_b, result.missing_b)):

@@ -20,17 +20,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--out", type=Path, required=True, help="folder that receives one folder per manual")
     parser.add_argument("--base-url", default=SITE_URL, help="site to crawl (default: %(default)s)")
-    parser.add_argument("--discover", choices=DISCOVER_MODES, default="listing",
-                        help="find manuals through the listing pages (default) or the WordPress page index")  # fmt: skip
+    parser.add_argument(
+        "--discover",
+        choices=DISCOVER_MODES,
+        default="listing",
+        help="find manuals through the listing pages (default) or the WordPress page index",
+    )
     parser.add_argument("--manual", action="append", metavar="ID", help="crawl only this manual id (repeatable); skips discovery")
-    parser.add_argument("--delay", type=number(float, low=0, high=3600), default=1.0, help="seconds between requests (default: %(default)s)")
+    parser.add_argument(
+        "--delay", type=number(float, low=0, high=3600), default=1.0, help="seconds between requests (default: %(default)s)"
+    )
     parser.add_argument("--limit", type=POSITIVE_INT, help="crawl only the first N manuals found")
     parser.add_argument("--retries", type=number(int, low=0, high=100), default=4, help="retries per request (default: %(default)s)")
     parser.add_argument("--timeout", type=SECONDS, default=30.0, help="seconds per read (default: %(default)s)")
-    parser.add_argument("--deadline", type=SECONDS, default=None,
-                        help="seconds one request may take in all, redirects and body included (default: 4 x --timeout)")  # fmt: skip
-    parser.add_argument("--allow-host", action="append", default=[], metavar="HOST",
-                        help="also fetch images from this host (repeatable); other hosts are skipped")  # fmt: skip
+    parser.add_argument(
+        "--deadline",
+        type=SECONDS,
+        default=None,
+        help="seconds one request may take in all, redirects and body included (default: 4 x --timeout)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also fetch images from this host (repeatable); other hosts are skipped",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

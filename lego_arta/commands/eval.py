@@ -27,10 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for results JSON, samples and the log")
     parser.add_argument("--limit", type=POSITIVE_INT, default=None, help="first N test rows per task (smoke runs only)")
     parser.add_argument("--batch-size", type=POSITIVE_INT, default=1, help="default: %(default)s")
-    parser.add_argument("--tasks-dir", type=Path, default=None, help=f"task YAML folder (default: ${TASKS_DIR_ENV}, else rendered from the task specs)")
+    parser.add_argument(
+        "--tasks-dir", type=Path, default=None, help=f"task YAML folder (default: ${TASKS_DIR_ENV}, else rendered from the task specs)"
+    )
     parser.add_argument("--online", action="store_true", help="allow Hugging Face Hub downloads (models or a Hub dataset)")
-    parser.add_argument("--adapter", type=Path, default=None,
-                        help="LoRA adapter (or `lego-arta finetune` output folder): merged into pretrained= under OUT/model first")  # fmt: skip
+    parser.add_argument(
+        "--adapter",
+        type=Path,
+        default=None,
+        help="LoRA adapter (or `lego-arta finetune` output folder): merged into pretrained= under OUT/model first",
+    )
     add_box_format_argument(parser)
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: extra lmms-eval arguments")
 
@@ -68,10 +74,18 @@ def run(args: argparse.Namespace) -> int:
     extra = [item for item in args.extra if item != "--"]
     try:
         path = run_lmms_eval(
-            data=args.data, model=args.model, model_args=model_args, tasks=args.tasks, output=args.out,
-            limit=args.limit, batch_size=args.batch_size, extra=extra, tasks_dir=args.tasks_dir, offline=not args.online,
+            data=args.data,
+            model=args.model,
+            model_args=model_args,
+            tasks=args.tasks,
+            output=args.out,
+            limit=args.limit,
+            batch_size=args.batch_size,
+            extra=extra,
+            tasks_dir=args.tasks_dir,
+            offline=not args.online,
             box_format=args.box_format,
-        )  # fmt: skip
+        )
     except LmmsEvalError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -35,12 +35,17 @@ def run(args: argparse.Namespace) -> int:
         from lego_arta.harness.vlmevalkit import export_vlmevalkit
 
         written = export_vlmevalkit(built, args.out, overwrite=args.overwrite)
-        console.print(f"wrote VLMEvalKit's layout of {escape(str(built))} to {escape(str(args.out))}: "
-                      + ", ".join(path.name for path in written), highlight=False)  # fmt: skip
+        console.print(
+            f"wrote VLMEvalKit's layout of {escape(str(built))} to {escape(str(args.out))}: " + ", ".join(path.name for path in written),
+            highlight=False,
+        )
         return 0
     from lego_arta.dataset.export import export_llava
 
     counts = export_llava(built, args.out, overwrite=args.overwrite)
-    console.print(f"wrote the LLaVA layout of {escape(str(built))} to {escape(str(args.out))}: "
-                  + ", ".join(f"{split} {n:,} conversations" for split, n in counts.items()), highlight=False)  # fmt: skip
+    console.print(
+        f"wrote the LLaVA layout of {escape(str(built))} to {escape(str(args.out))}: "
+        + ", ".join(f"{split} {n:,} conversations" for split, n in counts.items()),
+        highlight=False,
+    )
     return 0

@@ -32,15 +32,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lego_arta.finetune.train import DEFAULT_EVAL_SAMPLES, SCHEDULERS
 
     parser.add_argument("--model", required=True, help="Hub id or local folder of an image-text-to-text model")
-    parser.add_argument("--data", type=Path, required=True, help="a built folder (its LLaVA export is made on first use, beside it in .lego-arta-llava/), a `lego-arta export llava` folder, or a conversations JSON file")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="a built folder (its LLaVA export is made on first use, beside it in .lego-arta-llava/), a `lego-arta export llava` folder, or a conversations JSON file",
+    )
     parser.add_argument("--out", type=Path, required=True, help="run folder: adapter/, checkpoints/, log, plot, config")
     parser.add_argument("--tasks", type=_tasks, default=TASKS, help=f"comma-separated subset of {','.join(TASKS)} (default: all of them)")
     lora = parser.add_argument_group("LoRA")
     lora.add_argument("--lora-rank", type=POSITIVE_INT, default=DEFAULT_RANK, help="default: %(default)s")
     lora.add_argument("--lora-alpha", type=POSITIVE_INT, default=DEFAULT_ALPHA, help="default: %(default)s")
-    lora.add_argument("--lora-dropout", type=number(float, low=0, high=1, high_open=True), default=DEFAULT_DROPOUT, help="default: %(default)s")
-    lora.add_argument("--target-modules", default=None,
-                      help="regex (full match) or comma-separated names; default: the language model's q/k/v/o projections")  # fmt: skip
+    lora.add_argument(
+        "--lora-dropout", type=number(float, low=0, high=1, high_open=True), default=DEFAULT_DROPOUT, help="default: %(default)s"
+    )
+    lora.add_argument(
+        "--target-modules",
+        default=None,
+        help="regex (full match) or comma-separated names; default: the language model's q/k/v/o projections",
+    )
     optim = parser.add_argument_group("optimisation")
     optim.add_argument("--learning-rate", type=number(float, low=0, low_open=True), default=2e-4, help="default: %(default)s")
     optim.add_argument("--epochs", type=POSITIVE_INT, default=1, help="default: %(default)s")
@@ -56,17 +66,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--seed", type=SEED, default=0)
     run_group = parser.add_argument_group("run")
     run_group.add_argument("--eval-every", type=NON_NEGATIVE_INT, default=0, help="held-out loss every N steps (always at the end)")
-    run_group.add_argument("--eval-samples", type=NON_NEGATIVE_INT, default=DEFAULT_EVAL_SAMPLES, help="train samples held out for that loss (at most a tenth)")
+    run_group.add_argument(
+        "--eval-samples", type=NON_NEGATIVE_INT, default=DEFAULT_EVAL_SAMPLES, help="train samples held out for that loss (at most a tenth)"
+    )
     run_group.add_argument("--save-every", type=NON_NEGATIVE_INT, default=0, help="checkpoint every N steps (0: no checkpoints)")
-    run_group.add_argument("--resume", nargs="?", const="latest", default=None, metavar="CKPT",
-                     help="continue from CKPT, or from the newest checkpoint in --out")  # fmt: skip
+    run_group.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        default=None,
+        metavar="CKPT",
+        help="continue from CKPT, or from the newest checkpoint in --out",
+    )
     run_group.add_argument("--overwrite", action="store_true", help="replace a finished or abandoned run in --out")
     run_group.add_argument("--max-samples", type=POSITIVE_INT, default=None, help="train on N samples (seeded choice), for smoke runs")
     run_group.add_argument("--augment", choices=sorted(AUGMENTERS), default="none", help="training-time text augmentation")
-    run_group.add_argument("--synonym-prob", type=number(float, low=0, high=1), default=0.5, help="--augment synonyms: share of exchanges whose verbs are replaced")
-    run_group.add_argument("--synonym-depth", type=int, choices=(1, 2), default=2, help="--augment synonyms: first- or second-order synonyms")
-    run_group.add_argument("--augment-negatives", nargs="?", type=number(float, low=0, high=1), const=0.25, default=0.0, metavar="P",
-                     help="--augment synonyms: turn a share P (default 0.25) of state Yes samples into antonym No samples")  # fmt: skip
+    run_group.add_argument(
+        "--synonym-prob",
+        type=number(float, low=0, high=1),
+        default=0.5,
+        help="--augment synonyms: share of exchanges whose verbs are replaced",
+    )
+    run_group.add_argument(
+        "--synonym-depth", type=int, choices=(1, 2), default=2, help="--augment synonyms: first- or second-order synonyms"
+    )
+    run_group.add_argument(
+        "--augment-negatives",
+        nargs="?",
+        type=number(float, low=0, high=1),
+        const=0.25,
+        default=0.0,
+        metavar="P",
+        help="--augment synonyms: turn a share P (default 0.25) of state Yes samples into antonym No samples",
+    )
     run_group.add_argument("--chat-template", type=Path, default=None, help="Jinja file replacing the model's chat template")
     run_group.add_argument("--dataloader-workers", type=NON_NEGATIVE_INT, default=0)
     run_group.add_argument("--log-every", type=POSITIVE_INT, default=1, help="log every N optimizer steps")
@@ -79,17 +111,38 @@ def config_from_args(args: argparse.Namespace):
     from lego_arta.finetune.train import FinetuneConfig
 
     return FinetuneConfig(
-        model=str(args.model), data=str(args.data), output=str(args.out), tasks=tuple(args.tasks),
+        model=str(args.model),
+        data=str(args.data),
+        output=str(args.out),
+        tasks=tuple(args.tasks),
         lora=LoraSettings(rank=args.lora_rank, alpha=args.lora_alpha, dropout=args.lora_dropout, target_modules=args.target_modules),
-        learning_rate=args.learning_rate, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
-        grad_accum=args.grad_accum, precision=args.precision, seed=args.seed, eval_every=args.eval_every,
-        eval_samples=args.eval_samples, save_every=args.save_every, resume=args.resume, max_samples=args.max_samples,
-        lr_scheduler=args.lr_scheduler, warmup_ratio=args.warmup_ratio, weight_decay=args.weight_decay,
-        max_grad_norm=args.max_grad_norm, gradient_checkpointing=args.gradient_checkpointing, augment=args.augment,
-        synonym_prob=args.synonym_prob, synonym_depth=args.synonym_depth, augment_negatives=args.augment_negatives,
+        learning_rate=args.learning_rate,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        batch_size=args.batch_size,
+        grad_accum=args.grad_accum,
+        precision=args.precision,
+        seed=args.seed,
+        eval_every=args.eval_every,
+        eval_samples=args.eval_samples,
+        save_every=args.save_every,
+        resume=args.resume,
+        max_samples=args.max_samples,
+        lr_scheduler=args.lr_scheduler,
+        warmup_ratio=args.warmup_ratio,
+        weight_decay=args.weight_decay,
+        max_grad_norm=args.max_grad_norm,
+        gradient_checkpointing=args.gradient_checkpointing,
+        augment=args.augment,
+        synonym_prob=args.synonym_prob,
+        synonym_depth=args.synonym_depth,
+        augment_negatives=args.augment_negatives,
         chat_template=str(args.chat_template) if args.chat_template else None,
-        dataloader_workers=args.dataloader_workers, log_every=args.log_every, overwrite=args.overwrite, progress=args.progress,
-    )  # fmt: skip
+        dataloader_workers=args.dataloader_workers,
+        log_every=args.log_every,
+        overwrite=args.overwrite,
+        progress=args.progress,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,7 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adapter", type=Path, required=True, help="adapter folder or `lego-arta finetune` output folder")
     parser.add_argument("--out", type=Path, required=True, help="folder for the merged model and its processor")
     parser.add_argument("--base", default=None, help="base model (default: the one the adapter names)")
-    parser.add_argument("--dtype", default="auto", help="dtype to merge and save in: auto (as the base is stored), bfloat16, float16, float32")
+    parser.add_argument(
+        "--dtype", default="auto", help="dtype to merge and save in: auto (as the base is stored), bfloat16, float16, float32"
+    )
     parser.add_argument("--overwrite", action="store_true")
 
 

@@ -59,9 +59,18 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     """``--workers``, ``--executor`` and ``--ray-address``: where per-manual work runs (synth, build)."""
     from lego_arta.executor import EXECUTORS
 
-    parser.add_argument("--workers", type=POSITIVE_INT, default=default_workers(), help="worker processes (ray: tasks in flight per CPU slot; default: %(default)s)")
-    parser.add_argument("--executor", choices=EXECUTORS, default="local",
-                        help="where the per-manual work runs: local processes, or Ray (pip install 'lego-arta[scale]')")  # fmt: skip
+    parser.add_argument(
+        "--workers",
+        type=POSITIVE_INT,
+        default=default_workers(),
+        help="worker processes (ray: tasks in flight per CPU slot; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="where the per-manual work runs: local processes, or Ray (pip install 'lego-arta[scale]')",
+    )
     parser.add_argument("--ray-address", default=None, help="Ray cluster to join (ray.init(address=...)); default: a local Ray instance")
 
 
@@ -85,8 +94,9 @@ def _range_text(low: float | None, high: float | None, low_open: bool, high_open
     return " and ".join(parts)
 
 
-def number(kind: type[int] | type[float], *, low: float | None = None, high: float | None = None, low_open: bool = False,
-           high_open: bool = False) -> Callable[[str], int | float]:  # fmt: skip
+def number(
+    kind: type[int] | type[float], *, low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False
+) -> Callable[[str], int | float]:
     """An ``argparse`` ``type=`` that reads a finite ``kind`` in ``[low, high]`` (``*_open``: bound excluded).
 
     ``argparse`` turns the :class:`argparse.ArgumentTypeError` into ``error: argument --x: …`` and exit 2.
@@ -128,6 +138,10 @@ def add_box_format_argument(parser: argparse.ArgumentParser) -> None:
     """``--box-format``: the convention object answers' box numbers are read in (:data:`lego_arta.answers.BOX_FORMATS`)."""
     from lego_arta.answers import BOX_FORMATS
 
-    parser.add_argument("--box-format", choices=BOX_FORMATS, default="auto",
-                        help="how object answers' boxes are read: auto (the documented rules), 0-100, 0-1000 (Qwen2/3-VL), "
-                             "pixels (Qwen2.5-VL, absolute), gemini ([ymin, xmin, ymax, xmax] in 0-1000) (default: %(default)s)")  # fmt: skip
+    parser.add_argument(
+        "--box-format",
+        choices=BOX_FORMATS,
+        default="auto",
+        help="how object answers' boxes are read: auto (the documented rules), 0-100, 0-1000 (Qwen2/3-VL), "
+        "pixels (Qwen2.5-VL, absolute), gemini ([ymin, xmin, ymax, xmax] in 0-1000) (default: %(default)s)",
+    )

@@ -32,17 +32,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="built dataset folder (lego-arta build) or Hub id")
     parser.add_argument("--task", default="order", help=f"comma-separated probe tasks from {', '.join(PROBE_TASKS)} (default: order)")
     parser.add_argument("--probe", default="linear,attentive,step", help="comma-separated probes: linear, attentive, step (default: all)")
-    parser.add_argument("--epochs", type=POSITIVE_INT, default=None,
-                        help="most training epochs; the count used is chosen on held-out train manuals (default 200)")
-    parser.add_argument("--patience", type=POSITIVE_INT, default=None, help="stop choosing after this many epochs without a better held-out loss (default 20)")
-    parser.add_argument("--holdout", type=number(float, low=0, high=1), default=None,
-                        help="share of the train manuals held out to choose the epochs; 0 trains exactly --epochs (default 0.25)")  # fmt: skip
+    parser.add_argument(
+        "--epochs",
+        type=POSITIVE_INT,
+        default=None,
+        help="most training epochs; the count used is chosen on held-out train manuals (default 200)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=POSITIVE_INT,
+        default=None,
+        help="stop choosing after this many epochs without a better held-out loss (default 20)",
+    )
+    parser.add_argument(
+        "--holdout",
+        type=number(float, low=0, high=1),
+        default=None,
+        help="share of the train manuals held out to choose the epochs; 0 trains exactly --epochs (default 0.25)",
+    )
     parser.add_argument("--lr", type=number(float, low=0, low_open=True), default=None, help="AdamW learning rate (default 1e-3)")
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--batch-size", type=POSITIVE_INT, default=None, help="probe minibatch size (default 32)")
     parser.add_argument("--backbone-batch", type=POSITIVE_INT, default=16, help="images per backbone forward pass")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, … (auto: cuda when available)")
-    parser.add_argument("--cache", type=Path, default=None, help=f"feature cache folder (default ${CACHE_ENV} or ~/.cache/lego-arta/probe-features)")
+    parser.add_argument(
+        "--cache", type=Path, default=None, help=f"feature cache folder (default ${CACHE_ENV} or ~/.cache/lego-arta/probe-features)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for results.json and the report")
 
 
@@ -61,19 +76,30 @@ def run(args: argparse.Namespace) -> int:
     flags = ("epochs", "lr", "batch_size", "patience", "holdout")
     given = {flag: getattr(args, flag) for flag in flags if getattr(args, flag) is not None}
     request = ProbeRequest(
-        backbone=args.backbone, data=args.data, tasks=parse_names(args.task, PROBE_TASKS, "probe task"),
-        probes=parse_names(args.probe, PROBES, "probe"), settings=TrainSettings(seed=args.seed, **given),
-        cache=args.cache or default_cache(), device=resolve_device(args.device), batch_size=args.backbone_batch,
-    )  # fmt: skip
+        backbone=args.backbone,
+        data=args.data,
+        tasks=parse_names(args.task, PROBE_TASKS, "probe task"),
+        probes=parse_names(args.probe, PROBES, "probe"),
+        settings=TrainSettings(seed=args.seed, **given),
+        cache=args.cache or default_cache(),
+        device=resolve_device(args.device),
+        batch_size=args.backbone_batch,
+    )
     document = probe_run(request)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / RESULTS_NAME, json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")
     rows = result_rows(document)
     write_results(out / f"{REPORT_STEM}.results.json", rows)
-    preamble = [f"Frozen backbone `{document['backbone']['id']}`, probes trained on the train split, scored on test.", "", *probe_table(document),
-                "", "Epochs chosen on held-out train manuals (lowest held-out loss; the probe is then retrained on the whole train split):",
-                "", *epochs_table(document)]  # fmt: skip
+    preamble = [
+        f"Frozen backbone `{document['backbone']['id']}`, probes trained on the train split, scored on test.",
+        "",
+        *probe_table(document),
+        "",
+        "Epochs chosen on held-out train manuals (lowest held-out loss; the probe is then retrained on the whole train split):",
+        "",
+        *epochs_table(document),
+    ]
     chart = heldout_chart(document)
     if chart is not None:
         atomic_write_bytes(out / CHART_NAME, chart)
@@ -84,10 +110,20 @@ def run(args: argparse.Namespace) -> int:
     for column in ("task", "probe", "accuracy", "reversed", "flip rate", "epochs", "parameters"):
         table.add_column(column)
     for r in document["results"]:
-        table.add_row(r["task"], r["probe"], f"{r['accuracy']:.1f}", f"{r['accuracy_reversed']:.1f}", f"{r['flip_rate']:.1f}",
-                      f"{r['epochs']['chosen']} of {r['epochs']['max']}", f"{r['trainable_parameters']:,}")  # fmt: skip
+        table.add_row(
+            r["task"],
+            r["probe"],
+            f"{r['accuracy']:.1f}",
+            f"{r['accuracy_reversed']:.1f}",
+            f"{r['flip_rate']:.1f}",
+            f"{r['epochs']['chosen']} of {r['epochs']['max']}",
+            f"{r['trainable_parameters']:,}",
+        )
     console.print(table)
     run = document["run"]
-    console.print(f"features: {run['cache']['encoded']} images encoded, {run['cache']['cached']} from the cache {escape(run['cache']['folder'])}", highlight=False)
+    console.print(
+        f"features: {run['cache']['encoded']} images encoded, {run['cache']['cached']} from the cache {escape(run['cache']['folder'])}",
+        highlight=False,
+    )
     console.print(f"wrote {escape(str(out / RESULTS_NAME))}, {escape(str(written[0]))} and {len(written) - 1} charts", highlight=False)
     return 0

@@ -30,8 +30,10 @@ def summary_lines(result) -> list[str]:
     from lego_arta.dataset.layout import MANIFEST
 
     if result.commits:
-        lines = [f"pushed {result.files_uploaded} file(s), {result.bytes_uploaded:,} bytes, to {result.repo_url} "
-                 f"in {result.commits} commit(s): {result.commit_url}"]  # fmt: skip
+        lines = [
+            f"pushed {result.files_uploaded} file(s), {result.bytes_uploaded:,} bytes, to {result.repo_url} "
+            f"in {result.commits} commit(s): {result.commit_url}"
+        ]
     else:
         lines = [f"{result.repo_url} already holds this build: nothing to commit"]
     if result.unchanged:
@@ -62,8 +64,16 @@ def run(args: argparse.Namespace) -> int:
 
     console, errors = Console(), Console(stderr=True)
     try:
-        result = push_dataset(args.folder, args.repo, token=args.token, endpoint=args.endpoint, private=args.private,
-                              revision=args.revision, commit_message=args.message, progress=args.progress)  # fmt: skip
+        result = push_dataset(
+            args.folder,
+            args.repo,
+            token=args.token,
+            endpoint=args.endpoint,
+            private=args.private,
+            revision=args.revision,
+            commit_message=args.message,
+            progress=args.progress,
+        )
     except BuiltFolderError as error:
         errors.print(f"[red]refused:[/red] {escape(str(error))}", highlight=False)
         return 2

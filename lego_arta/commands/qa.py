@@ -1,9 +1,9 @@
 """``lego-arta qa``: dataset quality assurance, the study's rating questionnaire and its agreement statistics.
 
-    lego-arta qa make --data out/quickstart/lego-arta --out out/qa --per-task 100 --seed 0
-    lego-arta qa score ratings-*.json --items out/qa/items.json --out out/qa-scores
-    lego-arta qa make --mode answer --data out/quickstart/lego-arta --out out/human --per-task 50
-    lego-arta qa score answers-*.json --items out/human/items.json --out out/human-predictions
+lego-arta qa make --data out/quickstart/lego-arta --out out/qa --per-task 100 --seed 0
+lego-arta qa score ratings-*.json --items out/qa/items.json --out out/qa-scores
+lego-arta qa make --mode answer --data out/quickstart/lego-arta --out out/human --per-task 50
+lego-arta qa score answers-*.json --items out/human/items.json --out out/human-predictions
 """
 
 from __future__ import annotations
@@ -31,24 +31,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     make.add_argument("--per-task", type=POSITIVE_INT, default=QA_PAIRS_PER_TASK, help="pairs rated per task (the study: 100)")
     make.add_argument("--seed", type=SEED, default=0)
     make.add_argument("--split", default="test")
-    make.add_argument("--mode", choices=("rate", "answer"), default="rate",
-                      help="rate: people rate the dataset's pairs (the study); answer: people do the tasks (a human baseline)")  # fmt: skip
-    make.add_argument("--tasks", type=comma_list, default=None, help="comma-separated (default: object,state to rate; object,state,scene to answer)")
+    make.add_argument(
+        "--mode",
+        choices=("rate", "answer"),
+        default="rate",
+        help="rate: people rate the dataset's pairs (the study); answer: people do the tasks (a human baseline)",
+    )
+    make.add_argument(
+        "--tasks", type=comma_list, default=None, help="comma-separated (default: object,state to rate; object,state,scene to answer)"
+    )
     make.add_argument("--overwrite", action="store_true", help="replace an existing questionnaire folder")
     make.set_defaults(qa_run=_make)
     score = sub.add_parser("score", help="validate ratings files, compute agreement, flag bad pairs, write the report")
     score.add_argument("ratings", nargs="+", type=Path, help="ratings (or, for --mode answer, answers) files downloaded from the page")
     score.add_argument("--items", type=Path, required=True, help="the questionnaire's items.json")
-    score.add_argument("--out", type=Path, required=True,
-                       help="folder for qa_scores.json, flagged.json, report.md and charts (answer mode: predictions per person and task)")  # fmt: skip
+    score.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder for qa_scores.json, flagged.json, report.md and charts (answer mode: predictions per person and task)",
+    )
     score.add_argument("--seed", type=SEED, default=0, help="seed of the bootstrap intervals")
-    score.add_argument("--min-check-pass", type=number(float, low=0, high=1), default=None,
-                       help="exclude a rater from a task below this check pass rate (default: the documented rule, 2/3)")  # fmt: skip
+    score.add_argument(
+        "--min-check-pass",
+        type=number(float, low=0, high=1),
+        default=None,
+        help="exclude a rater from a task below this check pass rate (default: the documented rule, 2/3)",
+    )
     score.set_defaults(qa_run=_score)
     export = sub.add_parser("labelstudio-export", help="a questionnaire as Label Studio projects: a labeling config and tasks per task")
     export.add_argument("questionnaire", type=Path, help="folder written by qa make (rate mode)")
     export.add_argument("--out", type=Path, required=True, help="folder for labelstudio-<task>.xml and labelstudio-<task>-tasks.json")
-    export.add_argument("--image-url", default=None, help="URL the questionnaire folder is served at (default: images embedded as data: URLs)")
+    export.add_argument(
+        "--image-url", default=None, help="URL the questionnaire folder is served at (default: images embedded as data: URLs)"
+    )
     export.set_defaults(qa_run=_labelstudio_export)
     imported = sub.add_parser("labelstudio-import", help="Label Studio JSON exports → one ratings file per annotator")
     imported.add_argument("exports", nargs="+", type=Path, help="Label Studio JSON exports (one per project)")

@@ -16,14 +16,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lego_arta.evaluation.hub_results import DEFAULT_DATASET_ID, DEFAULT_FRAMEWORK
     from lego_arta.evaluation.report import DEFAULT_STEM
 
-    parser.add_argument("--results", type=Path, nargs="+", required=True,
-                        help="results files or folders: lego-arta score/baselines JSON, lmms-eval *_results.json")  # fmt: skip
+    parser.add_argument(
+        "--results",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="results files or folders: lego-arta score/baselines JSON, lmms-eval *_results.json",
+    )
     parser.add_argument("--out", type=Path, default=None, help=f"folder for {DEFAULT_STEM}.md and the PNG charts")
     parser.add_argument("--title", default="LEGO-ARTA results")
     parser.add_argument("--no-study", dest="include_study", action="store_false", help="leave out the study's published rows")
-    parser.add_argument("--eval-results", type=Path, default=None,
-                        help="folder for the Hub's result files: <system>/.eval_results/*.yaml per model and task, and the benchmark's eval.yaml")  # fmt: skip
-    parser.add_argument("--dataset-id", default=DEFAULT_DATASET_ID, help="the benchmark's Hub dataset id in the result files (default: %(default)s)")
+    parser.add_argument(
+        "--eval-results",
+        type=Path,
+        default=None,
+        help="folder for the Hub's result files: <system>/.eval_results/*.yaml per model and task, and the benchmark's eval.yaml",
+    )
+    parser.add_argument(
+        "--dataset-id", default=DEFAULT_DATASET_ID, help="the benchmark's Hub dataset id in the result files (default: %(default)s)"
+    )
     parser.add_argument("--revision", default=None, help="the dataset revision (commit hash) the results were computed on")
     parser.add_argument("--framework", default=DEFAULT_FRAMEWORK, help="eval.yaml evaluation_framework (default: %(default)s)")
 
@@ -44,8 +55,14 @@ def run(args: argparse.Namespace) -> int:
     if args.eval_results is not None:
         from lego_arta.evaluation.hub_results import write_eval_results
 
-        hub = write_eval_results(loaded.rows, args.eval_results, versions=loaded.versions, dataset_id=args.dataset_id,
-                                 revision=args.revision, framework=args.framework)  # fmt: skip
+        hub = write_eval_results(
+            loaded.rows,
+            args.eval_results,
+            versions=loaded.versions,
+            dataset_id=args.dataset_id,
+            revision=args.revision,
+            framework=args.framework,
+        )
         console.print(f"wrote {len(hub) - 1} Hub result files and eval.yaml under {escape(str(args.eval_results))}", highlight=False)
     if args.out is None:
         return 0
@@ -54,8 +71,11 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[yellow]{escape(preamble[0])}[/yellow]", highlight=False)
     if loaded.box_formats:
         preamble += ["", "Object boxes read as (`--box-format`):", "", *(f"- {system}: `{fmt}`" for system, fmt in loaded.box_formats)]
-    written = write_report(loaded.rows, args.out, title=args.title, preamble=preamble, include_study=args.include_study,
-                           robustness=loaded.robustness)  # fmt: skip
-    console.print(f"read {len(loaded.rows)} rows from {len(loaded.files)} files; wrote {escape(str(written[0]))} and {len(written) - 1} charts",
-                  highlight=False)  # fmt: skip
+    written = write_report(
+        loaded.rows, args.out, title=args.title, preamble=preamble, include_study=args.include_study, robustness=loaded.robustness
+    )
+    console.print(
+        f"read {len(loaded.rows)} rows from {len(loaded.files)} files; wrote {escape(str(written[0]))} and {len(written) - 1} charts",
+        highlight=False,
+    )
     return 0

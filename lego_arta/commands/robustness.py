@@ -33,8 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from lego_arta.atomic import atomic_write_text
     from lego_arta.evaluation.robustness import robustness, robustness_markdown, robustness_table
 
-    result = robustness(args.task, args.original, args.variant, args.data, split=args.split, n_resamples=args.resamples, seed=args.seed,
-                        system=args.name)  # fmt: skip
+    result = robustness(
+        args.task, args.original, args.variant, args.data, split=args.split, n_resamples=args.resamples, seed=args.seed, system=args.name
+    )
     Console(soft_wrap=True).print(robustness_table(result))
     if args.out is not None:
         stem = Path(args.out) / f"robustness-{args.task}"

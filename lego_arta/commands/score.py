@@ -20,10 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lego_arta.tasks import TASKS
 
     parser.add_argument("--task", required=True, choices=list(TASKS))
-    parser.add_argument("--predictions", type=Path, required=True, help='JSON lines {"id": ..., "answer": ...} or an lmms-eval *_samples_*.jsonl')
+    parser.add_argument(
+        "--predictions", type=Path, required=True, help='JSON lines {"id": ..., "answer": ...} or an lmms-eval *_samples_*.jsonl'
+    )
     parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
     parser.add_argument("--split", default=DEFAULT_SPLIT, help="default: %(default)s")
-    parser.add_argument("--ids", type=Path, default=None, help="score only these rows (one id per line), e.g. a human baseline's ids-<task>.txt")
+    parser.add_argument(
+        "--ids", type=Path, default=None, help="score only these rows (one id per line), e.g. a human baseline's ids-<task>.txt"
+    )
     parser.add_argument("--out", type=Path, default=None, help="folder for <name>-<task>.results.json and .samples.jsonl")
     parser.add_argument("--name", default=None, help="system name in results and reports (default: the predictions file name)")
     parser.add_argument("--setting", default=DEFAULT_SETTING, help="query setting recorded in the results (default: %(default)s)")
@@ -40,9 +44,17 @@ def run(args: argparse.Namespace) -> int:
     from lego_arta.evaluation.scoring import leftover_lines, score_predictions, score_table, write_sample_log
 
     console = Console(soft_wrap=True)
-    result = score_predictions(args.task, args.predictions, args.data, split=args.split,
-                               n_resamples=args.resamples, seed=args.seed, alpha=args.alpha, ids=args.ids,
-                               box_format=args.box_format)  # fmt: skip
+    result = score_predictions(
+        args.task,
+        args.predictions,
+        args.data,
+        split=args.split,
+        n_resamples=args.resamples,
+        seed=args.seed,
+        alpha=args.alpha,
+        ids=args.ids,
+        box_format=args.box_format,
+    )
     name = args.name or Path(args.predictions).stem
     console.print(score_table(result, f"{name}: {args.task} ({args.split}, {result.n_rows} rows, boxes read as {args.box_format})"))
     for line in leftover_lines(result):

@@ -17,13 +17,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lego_arta.models.tiny_vlm import DEFAULT_HIDDEN_SIZE, DEFAULT_IMAGE_SIZE
 
     parser.add_argument("--out", type=Path, required=True, help="folder to write the model and processor to")
-    parser.add_argument("--kind", choices=KINDS, default="llava",
-                        help="llava: a tiny VLM for eval and finetune (default); vit or dinov2: a tiny vision encoder, a probe backbone")  # fmt: skip
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="llava",
+        help="llava: a tiny VLM for eval and finetune (default); vit or dinov2: a tiny vision encoder, a probe backbone",
+    )
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--hidden-size", type=POSITIVE_INT, default=DEFAULT_HIDDEN_SIZE, help="default: %(default)s")
     parser.add_argument("--image-size", type=POSITIVE_INT, default=DEFAULT_IMAGE_SIZE, help="default: %(default)s")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace a folder an earlier tiny-model of the same kind wrote (one holding tiny_vlm.json or tiny_vision.json)")  # fmt: skip
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a folder an earlier tiny-model of the same kind wrote (one holding tiny_vlm.json or tiny_vision.json)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

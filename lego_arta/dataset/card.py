@@ -20,31 +20,39 @@ import datasets
 import yaml
 
 from lego_arta import CITATION, __version__
-from lego_arta.tasks import get_task
 from lego_arta.dataset.benchmark import BENCHMARK_VERSION, recipe_digest
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.study import study_statistics
+from lego_arta.tasks import get_task
+
 
 def config_description(config: str, fingerprint: str) -> str:
     """The ``dataset_info`` description of a config, naming the digest of its data files."""
     return f"LEGO-ARTA {config} task; data fingerprint sha256:{fingerprint}"
 
 
-def card_yaml(counts: Mapping[str, Mapping[str, int]], num_bytes: Mapping[str, Mapping[str, int]],
-              fingerprints: Mapping[str, str]) -> str:
+def card_yaml(counts: Mapping[str, Mapping[str, int]], num_bytes: Mapping[str, Mapping[str, int]], fingerprints: Mapping[str, str]) -> str:
     """``configs`` (data_files per split) and ``dataset_info`` (features, split sizes, data digest) for every config."""
     configs = []
     infos = []
     for config in sorted(counts):
-        configs.append(
-            {"config_name": config, "data_files": [{"split": split, "path": f"{config}/{split}-*"} for split in counts[config]]}
-        )
+        configs.append({"config_name": config, "data_files": [{"split": split, "path": f"{config}/{split}-*"} for split in counts[config]]})
         splits = datasets.SplitDict()
         for split in counts[config]:
             splits.add(datasets.SplitInfo(split, num_bytes=int(num_bytes[config][split]), num_examples=int(counts[config][split])))
         info = datasets.DatasetInfo(features=get_task(config).all_features(), config_name=config, splits=splits)._to_yaml_dict()
         infos.append({"config_name": info.pop("config_name"), "description": config_description(config, fingerprints[config]), **info})
-    return yaml.safe_dump({"configs": configs, "dataset_info": infos, "license": "other", "task_categories": ["visual-question-answering"], "language": ["en"], "pretty_name": "LEGO-ARTA"}, sort_keys=False).strip()
+    return yaml.safe_dump(
+        {
+            "configs": configs,
+            "dataset_info": infos,
+            "license": "other",
+            "task_categories": ["visual-question-answering"],
+            "language": ["en"],
+            "pretty_name": "LEGO-ARTA",
+        },
+        sort_keys=False,
+    ).strip()
 
 
 def absent_markdown(absent: Mapping[str, Sequence[str]]) -> str:
@@ -56,8 +64,10 @@ def absent_markdown(absent: Mapping[str, Sequence[str]]) -> str:
     if not absent:
         return ""
     named = "; ".join(f"`{config}` (no {', '.join(splits)} rows)" for config, splits in sorted(absent.items()))
-    return (f"\n\nLeft out, because a split has no rows (datasets cannot load it): {named}. "
-            "The skips below say why; manifest.json lists them under `absent_configs`.")  # fmt: skip
+    return (
+        f"\n\nLeft out, because a split has no rows (datasets cannot load it): {named}. "
+        "The skips below say why; manifest.json lists them under `absent_configs`."
+    )
 
 
 def statistics_markdown(counts: Mapping[str, Mapping[str, int]], units: Mapping[str, int]) -> str:
@@ -76,8 +86,10 @@ def statistics_markdown(counts: Mapping[str, Mapping[str, int]], units: Mapping[
             f"{_count(study_units)} | {_count(study_pairs)} |"
         )
     total = sum(sum(c.values()) for c in counts.values())
-    lines.append(f"| **all** | {sum(c.get('train', 0) for c in counts.values()):,} | {sum(c.get('test', 0) for c in counts.values()):,} | "
-                 f"{total:,} | | | {study[('overall', 'vqa_pairs')]:,.0f} |")
+    lines.append(
+        f"| **all** | {sum(c.get('train', 0) for c in counts.values()):,} | {sum(c.get('test', 0) for c in counts.values()):,} | "
+        f"{total:,} | | | {study[('overall', 'vqa_pairs')]:,.0f} |"
+    )
     return "\n".join(lines)
 
 

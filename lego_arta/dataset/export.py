@@ -69,13 +69,16 @@ def _image_names(row_id: str, image_columns: tuple[str, ...]) -> list[str]:
     return [f"{LLAVA_IMAGES_DIR}/{llava_image_name(row_id if column == 'image' else f'{row_id}-{column}')}" for column in image_columns]
 
 
-def _conversation(config: str, row_id: str, query: str, answer: str, images: list[str],
-                  history: Sequence[Mapping[str, str]] = ()) -> dict[str, Any]:  # fmt: skip
+def _conversation(
+    config: str, row_id: str, query: str, answer: str, images: list[str], history: Sequence[Mapping[str, str]] = ()
+) -> dict[str, Any]:
     """One row as a conversation; a row of a conversation task (a ``history`` column) carries its
     earlier turns first, the images with the first question."""
     turns = [(str(t["query"]), str(t["answer"])) for t in history] + [(query, answer)]
-    exchanges = [[{"from": "human", "value": ("<image>\n" * len(images) if i == 0 else "") + q}, {"from": "gpt", "value": a}]
-                 for i, (q, a) in enumerate(turns)]  # fmt: skip
+    exchanges = [
+        [{"from": "human", "value": ("<image>\n" * len(images) if i == 0 else "") + q}, {"from": "gpt", "value": a}]
+        for i, (q, a) in enumerate(turns)
+    ]
     return {
         "id": row_id,
         "task": config,
@@ -112,12 +115,16 @@ def _export_llava(built: Path, out: Path, manifest: dict[str, Any], *, overwrite
             for split in sorted(manifest["counts"][config]):
                 shards = sorted((built / config).glob(f"{split}-*-of-*.parquet"))
                 if not shards:
-                    raise FileNotFoundError(f"{built / config}: no {split} shards, though {MANIFEST} counts {manifest['counts'][config][split]} rows")
+                    raise FileNotFoundError(
+                        f"{built / config}: no {split} shards, though {MANIFEST} counts {manifest['counts'][config][split]} rows"
+                    )
                 rows = entries.setdefault(split, [])
                 image_columns = get_task(config).image_columns
                 history = [HISTORY_COLUMN] if HISTORY_COLUMN in get_task(config).features else []
                 for shard in shards:
-                    for batch in pq.ParquetFile(shard).iter_batches(batch_size=ROW_GROUP_SIZE, columns=[*_LLAVA_COLUMNS, *image_columns, *history]):
+                    for batch in pq.ParquetFile(shard).iter_batches(
+                        batch_size=ROW_GROUP_SIZE, columns=[*_LLAVA_COLUMNS, *image_columns, *history]
+                    ):
                         columns = batch.to_pydict()
                         for index, (row_id, query, answer) in enumerate(zip(*(columns[c] for c in _LLAVA_COLUMNS), strict=True)):
                             names = _image_names(row_id, image_columns)
@@ -127,11 +134,13 @@ def _export_llava(built: Path, out: Path, manifest: dict[str, Any], *, overwrite
                             rows.append(_conversation(config, row_id, query, answer, names, earlier))
         for split, rows in sorted(entries.items()):
             atomic_write_text(tmp / LLAVA_DIR / llava_json_name(split), json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
-        record = EXPORT_OUTPUT.stamp({
-            "exported_from": {"manifest_sha256": sha256_file(built / MANIFEST), "fingerprints": manifest.get("fingerprints", {})},
-            "conversations": {split: len(rows) for split, rows in sorted(entries.items())},
-            "files": file_checksums(tmp),
-        })
+        record = EXPORT_OUTPUT.stamp(
+            {
+                "exported_from": {"manifest_sha256": sha256_file(built / MANIFEST), "fingerprints": manifest.get("fingerprints", {})},
+                "conversations": {split: len(rows) for split, rows in sorted(entries.items())},
+                "files": file_checksums(tmp),
+            }
+        )
         atomic_write_text(tmp / MANIFEST, json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record["conversations"]
 

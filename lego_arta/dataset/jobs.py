@@ -87,8 +87,15 @@ def job_size(job: PairsJob | VotesJob | StageJob) -> float:
 def pairs_job(job: PairsJob) -> ManualPairs:
     """A manual's rows of every task, handed back whole (the ``datasets`` loading script's route)."""
     with JobMeter() as meter:
-        pairs = build_manual_pairs(job.manual, job.recipe, _grounder(job.recipe.grounder, job.raw_root), strict=job.strict,
-                                   split=job.split, votes=job.votes, clocks=meter.clocks)  # fmt: skip
+        pairs = build_manual_pairs(
+            job.manual,
+            job.recipe,
+            _grounder(job.recipe.grounder, job.raw_root),
+            strict=job.strict,
+            split=job.split,
+            votes=job.votes,
+            clocks=meter.clocks,
+        )
     pairs.cost = meter.cost
     return pairs
 
@@ -109,16 +116,18 @@ def stage_manual(job: StageJob) -> tuple[ManualRecord, JobCost]:
         if job.vote:
             pairs = vote_and_build_pairs(job.manual, job.recipe, grounder, strict=job.strict, clocks=meter.clocks)
         else:
-            pairs = build_manual_pairs(job.manual, job.recipe, grounder, strict=job.strict, split=job.split, votes=job.votes,
-                                       clocks=meter.clocks)  # fmt: skip
+            pairs = build_manual_pairs(
+                job.manual, job.recipe, grounder, strict=job.strict, split=job.split, votes=job.votes, clocks=meter.clocks
+            )
         record = write_rows(pairs, job.recipe.configs, job.staging, strict=job.strict, exclude=job.exclude)
         job.staging.write_record(record)
     assert meter.cost is not None
     return record, meter.cost
 
 
-def write_rows(pairs: ManualPairs, configs: Collection[str], staging: Staging, *, strict: bool,
-               exclude: Collection[str] | None) -> ManualRecord:  # fmt: skip
+def write_rows(
+    pairs: ManualPairs, configs: Collection[str], staging: Staging, *, strict: bool, exclude: Collection[str] | None
+) -> ManualRecord:
     """A manual's rows into ``staging``, one file per config with rows: flagged rows left out,
     repeated ids skipped (ids hash the manual's id, so a repeat can only come from this manual),
     units counted. The record of what was written."""

@@ -89,8 +89,17 @@ def clamp_box(box: Sequence[float], width: int, height: int) -> tuple[float, flo
 class ManualContext:
     """The :class:`~lego_arta.tasks.spec.PairContext` of one manual and one task."""
 
-    def __init__(self, manual: Manual, recipe: BuildRecipe, grounder: Grounder, spec: TaskSpec,
-                 out: ManualPairs, images: ManualImages, votes: dict[str, BoundaryVote | None], skip_prefix: str = "") -> None:  # fmt: skip
+    def __init__(
+        self,
+        manual: Manual,
+        recipe: BuildRecipe,
+        grounder: Grounder,
+        spec: TaskSpec,
+        out: ManualPairs,
+        images: ManualImages,
+        votes: dict[str, BoundaryVote | None],
+        skip_prefix: str = "",
+    ) -> None:
         self.manual, self.recipe, self.spec = manual, recipe, spec
         self.rng = manual_rng(manual.manual_id, recipe.seed, spec.name)
         self._grounder, self._out, self._images, self._votes = grounder, out, images, votes
@@ -99,8 +108,16 @@ class ManualContext:
     def for_task(self, name: str) -> ManualContext:
         """The context another task's pair maker would get for this manual (the same seeded
         generator, so the same rows), its skips counted under this task's name."""
-        return ManualContext(self.manual, self.recipe, self._grounder, get_task(name), self._out, self._images,
-                             self._votes, skip_prefix=f"{self._skip_prefix}{self.spec.name} via ")  # fmt: skip
+        return ManualContext(
+            self.manual,
+            self.recipe,
+            self._grounder,
+            get_task(name),
+            self._out,
+            self._images,
+            self._votes,
+            skip_prefix=f"{self._skip_prefix}{self.spec.name} via ",
+        )
 
     def image(self, row: Row) -> np.ndarray:
         return self._images.get(row)
@@ -119,7 +136,9 @@ class ManualContext:
 
     def assembly_rows(self) -> list[tuple[Row, Row | None]]:
         manual = self.manual
-        return [(row, manual.eop_row(row.session, row.step_num)) for row in manual.rows if row.step_class == "step" and row.step_num is not None]
+        return [
+            (row, manual.eop_row(row.session, row.step_num)) for row in manual.rows if row.step_class == "step" and row.step_num is not None
+        ]
 
     def row(self, step: Row, query: Query, answer: str, variant: str, image: bytes, **columns: Any) -> dict[str, Any]:
         task, manual = self.spec.name, self.manual
@@ -174,10 +193,17 @@ class ManualContext:
 
     def negatives(self, step: Row, before: Row, colour: Any) -> StateNegatives:
         """The state's negatives of the recipe's kinds (:mod:`lego_arta.annotate.state_negatives`)."""
-        return state_negatives(self.recipe.negatives, self.recipe.negatives_per_state, self.rng,
-                               manual_folder=self.manual.folder, step_file=step.image.file,
-                               step_image=self.image(step), previous_image=self.image(before),
-                               boundary=colour, min_displacement=self.recipe.min_displacement)  # fmt: skip
+        return state_negatives(
+            self.recipe.negatives,
+            self.recipe.negatives_per_state,
+            self.rng,
+            manual_folder=self.manual.folder,
+            step_file=step.image.file,
+            step_image=self.image(step),
+            previous_image=self.image(before),
+            boundary=colour,
+            min_displacement=self.recipe.min_displacement,
+        )
 
     def error_truth(self, step: Row, negative: Any) -> ErrorTruth | str:
         """What a negative of :meth:`negatives` got wrong (:func:`error_truth`)."""
@@ -188,8 +214,18 @@ class ManualContext:
 def truth_part(placement: Placement) -> Part:
     """A placement of the generator as a task sees it (plain values, :class:`~lego_arta.tasks.spec.Part`)."""
     shape = placement.shape
-    return Part(shape.kind, shape.short, shape.long, placement.colour.name, placement.x, placement.y, placement.z,
-                placement.along_x, shape.name, shape.height)  # fmt: skip
+    return Part(
+        shape.kind,
+        shape.short,
+        shape.long,
+        placement.colour.name,
+        placement.x,
+        placement.y,
+        placement.z,
+        placement.along_x,
+        shape.name,
+        shape.height,
+    )
 
 
 def frame_box_of(placements: Sequence[Placement], view: View) -> tuple[float, float, float, float]:
@@ -222,8 +258,9 @@ def error_truth(manual_folder: Path, step_file: str, negative: Any, image_size: 
     return ErrorTruth(negative.kind, truth_part(wrong), (truth_part(last),), frame_box_of([wrong], scene.view))
 
 
-def session_votes(manual: Manual, recipe: BuildRecipe, images: ManualImages | None = None, *,
-                  clocks: JobClocks | None = None) -> dict[str, BoundaryVote | None]:  # fmt: skip
+def session_votes(
+    manual: Manual, recipe: BuildRecipe, images: ManualImages | None = None, *, clocks: JobClocks | None = None
+) -> dict[str, BoundaryVote | None]:
     """Boundary colour vote of every session, over the assembly images that decode.
 
     One undecodable image costs only its own pairs (it is listed in the image errors): the
@@ -248,8 +285,9 @@ def boundary_annotations(votes: dict[str, BoundaryVote | None]) -> dict[str, Any
     """The manifest's record of the votes: candidate colours and the voted colour per session."""
     return {
         s: {"color_list": [list(c) for c in v.color_list], "bound_color": None if v.bound_color is None else list(v.bound_color)}
-        for s, v in votes.items() if v is not None
-    }  # fmt: skip
+        for s, v in votes.items()
+        if v is not None
+    }
 
 
 #: Stratum of a manual with at least one highlighted session: the state task needs one.
@@ -265,8 +303,9 @@ def manual_strata(votes: dict[str, BoundaryVote | None]) -> frozenset[str]:
     return frozenset({HIGHLIGHT}) if any(v is not None and v.bound_color is not None for v in votes.values()) else frozenset()
 
 
-def vote_and_build_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, *, strict: bool = False,
-                         clocks: JobClocks | None = None) -> ManualPairs:  # fmt: skip
+def vote_and_build_pairs(
+    manual: Manual, recipe: BuildRecipe, grounder: Grounder, *, strict: bool = False, clocks: JobClocks | None = None
+) -> ManualPairs:
     """The sessions' votes, then every task's rows (for every split), from one decode of each image.
 
     The same rows as :func:`build_manual_pairs` given the votes :func:`session_votes` makes in a
@@ -281,9 +320,17 @@ def vote_and_build_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder
     return pairs
 
 
-def build_manual_pairs(manual: Manual, recipe: BuildRecipe, grounder: Grounder, *, strict: bool = False,
-                       split: str | None = None, votes: dict[str, BoundaryVote | None] | None = None,
-                       images: ManualImages | None = None, clocks: JobClocks | None = None) -> ManualPairs:
+def build_manual_pairs(
+    manual: Manual,
+    recipe: BuildRecipe,
+    grounder: Grounder,
+    *,
+    strict: bool = False,
+    split: str | None = None,
+    votes: dict[str, BoundaryVote | None] | None = None,
+    images: ManualImages | None = None,
+    clocks: JobClocks | None = None,
+) -> ManualPairs:
     """All rows of every task the recipe names for one manual, shuffled within the manual (seeded).
 
     With the manual's ``split``, a task without that split makes no rows for it (by design, not a skip).

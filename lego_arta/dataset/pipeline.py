@@ -78,8 +78,9 @@ def raw_location(recipe: BuildRecipe, out: Path, raw: Path | None = None) -> Pat
     return default_raw_dir(recipe, out)
 
 
-def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, workers: int = 1, progress: bool = True,
-                executor: Executor | None = None) -> Path:  # fmt: skip
+def resolve_raw(
+    recipe: BuildRecipe, out: Path, raw: Path | None = None, *, workers: int = 1, progress: bool = True, executor: Executor | None = None
+) -> Path:
     """The raw-manuals folder of a recipe, generating synthetic manuals once if they are not there
     (or were written by another PNG encoder: their scene images would not be this one's bytes)."""
     folder = raw_location(recipe, out, raw)
@@ -89,8 +90,14 @@ def resolve_raw(recipe: BuildRecipe, out: Path, raw: Path | None = None, *, work
     with output_lock(folder, wait=True):  # a cache several builds share: the second waits for the first's synthesis
         if _synthesized(folder) == (s.manuals, s.seed, s.width, s.height, ENCODER):  # another encoder wrote other bytes
             return folder
-        synthesize(folder, SynthConfig(manuals=s.manuals, seed=s.seed, width=s.width, height=s.height), workers=workers,
-                   overwrite=True, progress=progress, executor=executor)  # fmt: skip
+        synthesize(
+            folder,
+            SynthConfig(manuals=s.manuals, seed=s.seed, width=s.width, height=s.height),
+            workers=workers,
+            overwrite=True,
+            progress=progress,
+            executor=executor,
+        )
     return folder
 
 
@@ -105,9 +112,17 @@ def _synthesized(folder: Path) -> tuple[Any, ...] | None:
         return None
 
 
-def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int = 1, progress: bool = True,
-                strict: bool = False, splits: Mapping[str, str] | None = None, votes: Mapping[str, Any] | None = None,
-                executor: Executor | None = None) -> Iterator[ManualPairs]:  # fmt: skip
+def build_pairs(
+    manuals: Sequence[Manual],
+    recipe: BuildRecipe,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+    strict: bool = False,
+    splits: Mapping[str, str] | None = None,
+    votes: Mapping[str, Any] | None = None,
+    executor: Executor | None = None,
+) -> Iterator[ManualPairs]:
     """Pairs of every manual, in the manuals' order (also with several workers, on any executor).
 
     With ``splits`` (manual id → split), a task makes no pairs for a manual in a split it does not
@@ -115,8 +130,17 @@ def build_pairs(manuals: Sequence[Manual], recipe: BuildRecipe, *, workers: int 
     sessions' boundary votes, from :func:`read_and_split`) spares voting a second time.
     ``executor`` runs the manuals (default: ``workers`` local processes).
     """
-    jobs = [PairsJob(manual, recipe, str(manual.folder.parent), strict, splits.get(manual.manual_id) if splits else None,
-                     (votes or {}).get(manual.manual_id)) for manual in manuals]  # fmt: skip
+    jobs = [
+        PairsJob(
+            manual,
+            recipe,
+            str(manual.folder.parent),
+            strict,
+            splits.get(manual.manual_id) if splits else None,
+            (votes or {}).get(manual.manual_id),
+        )
+        for manual in manuals
+    ]
     executor = executor or LocalExecutor(workers)
     bar = tqdm(total=len(jobs), desc="building pairs", unit="manual", disable=not progress)
     try:
@@ -303,11 +327,18 @@ class _Receiving:
 def _build_key(recipe: BuildRecipe, raw_dir: Path, *, strict: bool, exclude: Collection[str] | None) -> str:
     """What a staged manual's files depend on: the recipe, the raw folder, the flags that change
     rows, and the versions that write them (a resume with anything else builds afresh)."""
-    return build_key({
-        "recipe": recipe.to_dict(), "raw": str(raw_dir.resolve()), "strict": strict,
-        "exclude": None if exclude is None else sorted(set(exclude)), "lego_arta": __version__,
-        "datasets": datasets.__version__, "pyarrow": pyarrow.__version__, "png": ENCODER,
-    })  # fmt: skip
+    return build_key(
+        {
+            "recipe": recipe.to_dict(),
+            "raw": str(raw_dir.resolve()),
+            "strict": strict,
+            "exclude": None if exclude is None else sorted(set(exclude)),
+            "lego_arta": __version__,
+            "datasets": datasets.__version__,
+            "pyarrow": pyarrow.__version__,
+            "png": ENCODER,
+        }
+    )
 
 
 def open_staging(url: str, key: str, *, resume: bool, overwrite: bool) -> tuple[Staging, dict[str, ManualRecord]]:
@@ -324,24 +355,50 @@ def open_staging(url: str, key: str, *, resume: bool, overwrite: bool) -> tuple[
     if resume and found.key == key:
         return found, found.complete_records()
     if resume:
-        raise StagingError(f"{url}: left by a build of another recipe, raw folder or version; "
-                           "rerun it with --overwrite to discard it, or remove it")  # fmt: skip
+        raise StagingError(
+            f"{url}: left by a build of another recipe, raw folder or version; rerun it with --overwrite to discard it, or remove it"
+        )
     if overwrite:
         found.remove()
         return Staging.create(url, key=key), {}
-    raise StagingError(f"{url}: left by an interrupted build; rerun the same command with --resume to reuse its finished "
-                       "manuals, or with --overwrite to discard it")  # fmt: skip
+    raise StagingError(
+        f"{url}: left by an interrupted build; rerun the same command with --resume to reuse its finished "
+        "manuals, or with --overwrite to discard it"
+    )
 
 
-def _stage(manuals: ManualSet, recipe: BuildRecipe, staging: Staging, done: dict[str, ManualRecord], run: RunStats, executor: Executor,
-           *, strict: bool, exclude: Collection[str] | None, progress: bool,
-           splits: Mapping[str, str] | None = None, votes: Mapping[str, Any] | None = None) -> dict[str, ManualRecord]:  # fmt: skip
+def _stage(
+    manuals: ManualSet,
+    recipe: BuildRecipe,
+    staging: Staging,
+    done: dict[str, ManualRecord],
+    run: RunStats,
+    executor: Executor,
+    *,
+    strict: bool,
+    exclude: Collection[str] | None,
+    progress: bool,
+    splits: Mapping[str, str] | None = None,
+    votes: Mapping[str, Any] | None = None,
+) -> dict[str, ManualRecord]:
     """Every manual's record: the ones ``done`` holds, and the others from jobs writing their rows
     into ``staging`` (voting themselves without ``splits``)."""
     frozen = None if exclude is None else frozenset(exclude)
-    jobs = [StageJob(m, recipe, str(m.folder.parent), strict, staging, splits is None, None if splits is None else splits[m.manual_id],
-                     None if votes is None else votes.get(m.manual_id), frozen)
-            for m in manuals if m.manual_id not in done]  # fmt: skip
+    jobs = [
+        StageJob(
+            m,
+            recipe,
+            str(m.folder.parent),
+            strict,
+            staging,
+            splits is None,
+            None if splits is None else splits[m.manual_id],
+            None if votes is None else votes.get(m.manual_id),
+            frozen,
+        )
+        for m in manuals
+        if m.manual_id not in done
+    ]
     records = dict(done)
     bar = tqdm(total=len(manuals), initial=len(done), desc="building pairs", unit="manual", disable=not progress)
     try:
@@ -354,15 +411,18 @@ def _stage(manuals: ManualSet, recipe: BuildRecipe, staging: Staging, done: dict
     return records
 
 
-def _lay_out(tmp: Path, staging: Staging, records: Mapping[str, ManualRecord], manuals: ManualSet, splits: Mapping[str, str],
-             configs: Sequence[str]) -> dict[str, dict[str, Any]]:  # fmt: skip
+def _lay_out(
+    tmp: Path, staging: Staging, records: Mapping[str, ManualRecord], manuals: ManualSet, splits: Mapping[str, str], configs: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     """Move each manual's staged files into ``tmp`` as ``<config>/<split>-NNNNN-of-NNNNN.parquet``,
     numbered in the manuals' order within each split: renames only, no row is read. Returns the
     moved files' checksums as the workers recorded them."""
     checksums: dict[str, dict[str, Any]] = {}
     for config in configs:
         for split in SPLITS:
-            staged = [records[m.manual_id].files[config] for m in manuals if splits[m.manual_id] == split and config in records[m.manual_id].files]
+            staged = [
+                records[m.manual_id].files[config] for m in manuals if splits[m.manual_id] == split and config in records[m.manual_id].files
+            ]
             if staged:
                 (tmp / config).mkdir(parents=True, exist_ok=True)
             for index, found in enumerate(staged):
@@ -382,9 +442,20 @@ def _move(source: Path, target: Path) -> None:
         shutil.move(source, target)
 
 
-def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: int = 1, overwrite: bool = False,
-          progress: bool = True, strict: bool = False, exclude: Collection[str] | None = None,
-          executor: Executor | None = None, resume: bool = False, staging: str | None = None) -> BuildResult:  # fmt: skip
+def build(
+    recipe: BuildRecipe,
+    out: Path,
+    *,
+    raw: Path | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
+    strict: bool = False,
+    exclude: Collection[str] | None = None,
+    executor: Executor | None = None,
+    resume: bool = False,
+    staging: str | None = None,
+) -> BuildResult:
     """Build every configured task into ``out`` (written atomically: all or nothing).
 
     Unreadable manuals, rows and images are counted skips in the manifest, card and result, or
@@ -409,12 +480,35 @@ def build(recipe: BuildRecipe, out: Path, *, raw: Path | None = None, workers: i
     """
     out = Path(out)
     with output_lock(out):  # one writer per --out, for the whole run
-        return _build(recipe, out, raw=raw, workers=workers, overwrite=overwrite, progress=progress, strict=strict, exclude=exclude,
-                      executor=executor, resume=resume, staging=staging)  # fmt: skip
+        return _build(
+            recipe,
+            out,
+            raw=raw,
+            workers=workers,
+            overwrite=overwrite,
+            progress=progress,
+            strict=strict,
+            exclude=exclude,
+            executor=executor,
+            resume=resume,
+            staging=staging,
+        )
 
 
-def _build(recipe: BuildRecipe, out: Path, *, raw: Path | None, workers: int, overwrite: bool, progress: bool, strict: bool,
-           exclude: Collection[str] | None, executor: Executor | None, resume: bool, staging: str | None) -> BuildResult:  # fmt: skip
+def _build(
+    recipe: BuildRecipe,
+    out: Path,
+    *,
+    raw: Path | None,
+    workers: int,
+    overwrite: bool,
+    progress: bool,
+    strict: bool,
+    exclude: Collection[str] | None,
+    executor: Executor | None,
+    resume: bool,
+    staging: str | None,
+) -> BuildResult:
     receiving = _Receiving(executor or LocalExecutor(workers))
     refuse_overlap(out, raw_location(recipe, out, raw))
     check_output_folder(out, overwrite=overwrite, owner=BUILD_OUTPUT)  # before any synthesis
@@ -424,8 +518,9 @@ def _build(recipe: BuildRecipe, out: Path, *, raw: Path | None, workers: int, ov
     url = staging or staging_url(out)
     area, done = open_staging(url, _build_key(recipe, raw_dir, strict=strict, exclude=exclude), resume=resume, overwrite=overwrite)
     try:
-        result = _build_staged(recipe, out, raw_dir, area, done, run, receiving, overwrite=overwrite, strict=strict, exclude=exclude,
-                               progress=progress)  # fmt: skip
+        result = _build_staged(
+            recipe, out, raw_dir, area, done, run, receiving, overwrite=overwrite, strict=strict, exclude=exclude, progress=progress
+        )
     except Exception:
         area.remove()  # a build that failed (an error, not a kill) leaves nothing to resume: its error names the cause
         raise
@@ -436,9 +531,20 @@ def _build(recipe: BuildRecipe, out: Path, *, raw: Path | None, workers: int, ov
     return result
 
 
-def _build_staged(recipe: BuildRecipe, out: Path, raw_dir: Path, area: Staging, done: dict[str, ManualRecord], run: RunStats,
-                  receiving: _Receiving, *, overwrite: bool, strict: bool, exclude: Collection[str] | None,
-                  progress: bool) -> BuildResult:  # fmt: skip
+def _build_staged(
+    recipe: BuildRecipe,
+    out: Path,
+    raw_dir: Path,
+    area: Staging,
+    done: dict[str, ManualRecord],
+    run: RunStats,
+    receiving: _Receiving,
+    *,
+    overwrite: bool,
+    strict: bool,
+    exclude: Collection[str] | None,
+    progress: bool,
+) -> BuildResult:
     """The build after its staging area is open: rows staged by the jobs, the books kept here, the layout moved into place."""
     config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
     options = {"strict": strict, "exclude": exclude, "progress": progress}
@@ -475,13 +581,26 @@ def _build_staged(recipe: BuildRecipe, out: Path, raw_dir: Path, area: Staging, 
     with atomic_directory(out, overwrite=overwrite, owner=BUILD_OUTPUT) as tmp:
         data_files = _lay_out(tmp, area, records, manuals, splits, written)
         fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in written}
-        card = render_card(recipe, counts, {c: num_bytes[c] for c in written}, tally.units, tally.skips, load_path=recipe.hub_repo,
-                           fingerprints=fingerprints, manuals=len(manuals), absent=absent)  # fmt: skip
+        card = render_card(
+            recipe,
+            counts,
+            {c: num_bytes[c] for c in written},
+            tally.units,
+            tally.skips,
+            load_path=recipe.hub_repo,
+            fingerprints=fingerprints,
+            manuals=len(manuals),
+            absent=absent,
+        )
         atomic_write_text(tmp / README, card)
         manifest = BUILD_OUTPUT.stamp(tally.manifest(recipe, counts, fingerprints))
         manifest["absent_configs"] = {c: {"empty_splits": absent[c], "rows": all_counts[c]} for c in absent}
         if exclude is not None:
-            manifest["removed_by_qa"] = {"excluded_ids": len(set(exclude)), "removed": sum(removed.values()), "per_split": dict(sorted(removed.items()))}
+            manifest["removed_by_qa"] = {
+                "excluded_ids": len(set(exclude)),
+                "removed": sum(removed.values()),
+                "per_split": dict(sorted(removed.items())),
+            }
         # The workers hashed the data files; the card is the only file the driver wrote.
         manifest["files"] = dict(sorted({**data_files, **file_checksums(tmp, only=[README])}.items()))
         manifest_text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-
 from lego_arta.annotate.grounding import GroundingError, grounder_spec
 from lego_arta.annotate.rendered_negatives import RENDER_KINDS
 from lego_arta.annotate.state_negatives import KINDS as NEGATIVE_KINDS
@@ -169,7 +168,9 @@ def _check_recipe(recipe: BuildRecipe, where: str) -> None:
     if not isinstance(require, tuple) or not all(isinstance(c, str) for c in require):
         raise RecipeError(f"{where}: field 'require' must be a list of configs from {list(configs)}, got {brief(require)}")
     if set(require) - set(configs):
-        raise RecipeError(f"{where}: field 'require' names {sorted(set(require) - set(configs))}, which the recipe does not build ({list(configs)})")
+        raise RecipeError(
+            f"{where}: field 'require' names {sorted(set(require) - set(configs))}, which the recipe does not build ({list(configs)})"
+        )
     if not isinstance(recipe.grounder, str):
         raise RecipeError(f"{where}: field 'grounder' must be a string, got {brief(recipe.grounder)}")
     try:
@@ -280,7 +281,9 @@ def recipe_from_dict(data: dict[str, Any], *, where: str = "<recipe>") -> BuildR
     if "negatives" in data:
         negatives = data["negatives"]
         if not isinstance(negatives, (list, tuple)):
-            raise RecipeError(f"{where}: field 'negatives' must be a non-empty list of state negative kinds from {list(NEGATIVE_KINDS)}, got {brief(negatives)}")
+            raise RecipeError(
+                f"{where}: field 'negatives' must be a non-empty list of state negative kinds from {list(NEGATIVE_KINDS)}, got {brief(negatives)}"
+            )
         data["negatives"] = tuple(negatives)
     require = data.pop("require", []) or []
     if not isinstance(require, (list, tuple)):

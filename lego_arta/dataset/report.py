@@ -22,11 +22,19 @@ def build_table(result: BuildResult) -> Table:
     for config, counts in result.counts.items():
         total = sum(counts.values())
         reference = study.get((config, "vqa_pairs"))  # a task the study did not have gives none
-        table.add_row(escape(config), f"{counts.get('train', 0):,}", f"{counts.get('test', 0):,}", f"{total:,}", f"{units.get(config, 0):,}",
-                      "–" if reference is None else f"{reference:,.0f}", "–" if reference is None else f"{total / reference:.2f}")
+        table.add_row(
+            escape(config),
+            f"{counts.get('train', 0):,}",
+            f"{counts.get('test', 0):,}",
+            f"{total:,}",
+            f"{units.get(config, 0):,}",
+            "–" if reference is None else f"{reference:,.0f}",
+            "–" if reference is None else f"{total / reference:.2f}",
+        )
     for config, splits in sorted(result.absent.items()):
-        table.add_row(escape(config), *("absent" if split in splits else "–" for split in ("train", "test")),
-                      "left out", "", "", "", style="yellow")  # fmt: skip
+        table.add_row(
+            escape(config), *("absent" if split in splits else "–" for split in ("train", "test")), "left out", "", "", "", style="yellow"
+        )
     skipped = sum(result.skips.values())
     table.caption = f"{skipped:,} items skipped" + "".join(f"\n  {n:,} × {escape(reason)}" for reason, n in sorted(result.skips.items()))
     return table
@@ -47,10 +55,12 @@ def run_line(stats: dict[str, Any]) -> str:
         return "no pairs"
     ratio = stats.get("encode_ratio")
     shown = f"{ratio:.2f} x one PNG encode" if ratio is not None else "no PNG encoded"
-    return (f"{stats['pairs']:,} pairs in {stats['wall_s']:.1f} s ({stats['executor']}, {stats['workers']} workers): "
-            f"{stats['ms_per_pair_per_worker']:.1f} ms per pair per worker = {shown} "
-            f"({stats['encode_ms_per_image']:.1f} ms, {stats['encodes']:,} encodes); {_cpu_part(stats)}{_driver_part(stats)}"
-            f"peak RSS per worker <= {stats['peak_rss_mib_max']:,.0f} MiB")
+    return (
+        f"{stats['pairs']:,} pairs in {stats['wall_s']:.1f} s ({stats['executor']}, {stats['workers']} workers): "
+        f"{stats['ms_per_pair_per_worker']:.1f} ms per pair per worker = {shown} "
+        f"({stats['encode_ms_per_image']:.1f} ms, {stats['encodes']:,} encodes); {_cpu_part(stats)}{_driver_part(stats)}"
+        f"peak RSS per worker <= {stats['peak_rss_mib_max']:,.0f} MiB"
+    )
 
 
 def _driver_part(stats: dict[str, Any]) -> str:
@@ -61,7 +71,9 @@ def _driver_part(stats: dict[str, Any]) -> str:
     """
     if stats.get("driver_received_share") is None or stats.get("driver_cpu_share") is None:
         return ""
-    return f"driver: {100 * stats['driver_received_share']:.2f} % of the output received, {100 * stats['driver_cpu_share']:.1f} % of the CPU; "
+    return (
+        f"driver: {100 * stats['driver_received_share']:.2f} % of the output received, {100 * stats['driver_cpu_share']:.1f} % of the CPU; "
+    )
 
 
 def _cpu_part(stats: dict[str, Any]) -> str:

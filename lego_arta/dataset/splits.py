@@ -20,8 +20,9 @@ from sklearn.model_selection import GroupShuffleSplit
 SPLITS: tuple[str, ...] = ("train", "test")
 
 
-def split_manuals(manual_ids: Sequence[str], *, test_fraction: float, seed: int,
-                  strata: Mapping[str, Collection[str]] | None = None) -> dict[str, str]:  # fmt: skip
+def split_manuals(
+    manual_ids: Sequence[str], *, test_fraction: float, seed: int, strata: Mapping[str, Collection[str]] | None = None
+) -> dict[str, str]:
     """Map every manual id to ``"train"`` or ``"test"``; at least one manual in each when possible,
     and one of every ``strata`` label in each when at least two manuals carry it.
 

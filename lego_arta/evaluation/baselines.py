@@ -220,8 +220,11 @@ def evaluate_baselines(
             result = score_predictions(task, predictions, data, split=split, n_resamples=n_resamples, seed=seed, alpha=alpha)
             write_sample_log(samples, result)
             rows.extend(result.rows(baseline.name, BASELINE_SETTING))
-            runs.append(result.run_summary(baseline.name, BASELINE_SETTING, description=baseline.description,
-                                           predictions=predictions.name, **counters))  # fmt: skip
+            runs.append(
+                result.run_summary(
+                    baseline.name, BASELINE_SETTING, description=baseline.description, predictions=predictions.name, **counters
+                )
+            )
             files += [predictions, samples]
     return BaselineResults(tuple(rows), tuple(runs), tuple(files))
 
@@ -235,14 +238,20 @@ def baselines_table(results: BaselineResults) -> Table:
     for column in ("task", "baseline", "metric", "score [95% interval]"):
         table.add_column(column, justify="right" if column.startswith("score") else "left")
     for row in results.rows:
-        table.add_row(escape(row.task), escape(row.system), escape(metric_label(row.metric)), escape(format_interval(row.value, row.low, row.high)))
+        table.add_row(
+            escape(row.task), escape(row.system), escape(metric_label(row.metric)), escape(format_interval(row.value, row.low, row.high))
+        )
     return table
 
 
 def baselines_preamble(results: BaselineResults, command: str) -> list[str]:
     """What the baselines report says before its tables: the command, each baseline, how to read them."""
-    lines = [f"Produced by `{command}`.", "",
-             "No baseline needs model weights; each answers from the query, the image or the train split only:", ""]  # fmt: skip
+    lines = [
+        f"Produced by `{command}`.",
+        "",
+        "No baseline needs model weights; each answers from the query, the image or the train split only:",
+        "",
+    ]
     for run in results.runs:
         counters = {k: v for k, v in run.items() if k in ("centre_box_fallbacks", "train_rows")}
         counted = "".join(f"; {k.replace('_', ' ')}: {v}" for k, v in sorted(counters.items()))

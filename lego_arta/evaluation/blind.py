@@ -76,8 +76,13 @@ def image_statistics(image: np.ndarray) -> np.ndarray:
         for c in cols:
             cells_edges.append(float(edges[np.ix_(r, c)].mean()) if r.size and c.size else 0.0)
             cells_blur.append(float(laplacian[np.ix_(r, c)].var()) if r.size and c.size else 0.0)
-    global_stats = [float(edges.mean()), float(magnitude.mean()), float(magnitude.std()),
-                    float(np.percentile(magnitude, 90)), float(laplacian.var())]  # fmt: skip
+    global_stats = [
+        float(edges.mean()),
+        float(magnitude.mean()),
+        float(magnitude.std()),
+        float(np.percentile(magnitude, 90)),
+        float(laplacian.var()),
+    ]
     return np.concatenate([histogram, pixels.mean(axis=0), pixels.std(axis=0), global_stats, cells_edges, cells_blur]).astype(np.float64)
 
 
@@ -126,8 +131,17 @@ _TRAIN_COLUMNS = {"object": ["box", "object"]}
 def load_split(data: Path | str, task: str, split: str, *, train: bool) -> Split:
     names = ["id", "query", "session", "step_num"] + (["answer", *_TRAIN_COLUMNS.get(task, [])] if train else [])
     columns = read_columns(data, task, split, names)
-    return Split([str(v) for v in columns["id"]], [str(v) for v in columns["query"]], [str(v) for v in columns["session"]],
-                 [int(v) for v in columns["step_num"]], [str(v) for v in columns.get("answer", [])], columns, data, task, split)  # fmt: skip
+    return Split(
+        [str(v) for v in columns["id"]],
+        [str(v) for v in columns["query"]],
+        [str(v) for v in columns["session"]],
+        [int(v) for v in columns["step_num"]],
+        [str(v) for v in columns.get("answer", [])],
+        columns,
+        data,
+        task,
+        split,
+    )
 
 
 def _fit_transform(channel: str, train: Split, test: Split) -> tuple[Any, Any]:

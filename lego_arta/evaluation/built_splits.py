@@ -58,7 +58,9 @@ def _hub_split(data: Path | str, config: str, split: str) -> Any:
     try:
         return datasets.load_dataset(str(data), config, split=split)
     except (OSError, ValueError, ConnectionError) as error:
-        raise ValueError(f"{data}: no local folder of that name, and the Hub dataset cannot be loaded ({config}, {split}): {error}") from error
+        raise ValueError(
+            f"{data}: no local folder of that name, and the Hub dataset cannot be loaded ({config}, {split}): {error}"
+        ) from error
 
 
 def _card_configs(folder: Path) -> list[dict[str, Any]]:

@@ -65,13 +65,25 @@ class Comparison:
     def to_dict(self, run_a: str, run_b: str) -> dict[str, Any]:
         return {
             "benchmark_version": dict(self.benchmark_versions),
-            "task": self.task, "split": self.split, "rows": self.rows, "manuals": self.manuals,
-            "run_a": run_a, "run_b": run_b, "missing_a": self.missing_a, "missing_b": self.missing_b,
-            "metrics": self.metrics, "absent": list(self.absent), "box_format": self.box_format,
+            "task": self.task,
+            "split": self.split,
+            "rows": self.rows,
+            "manuals": self.manuals,
+            "run_a": run_a,
+            "run_b": run_b,
+            "missing_a": self.missing_a,
+            "missing_b": self.missing_b,
+            "metrics": self.metrics,
+            "absent": list(self.absent),
+            "box_format": self.box_format,
             "bootstrap": {"resamples": self.n_resamples, "seed": self.seed, "alpha": self.alpha, "resample_unit": RESAMPLE_UNIT},
-            "permutation": {"resamples": self.n_resamples, "seed": self.seed, "unit": RESAMPLE_UNIT,
-                            "exact": 2**self.manuals <= self.n_resamples},
-        }  # fmt: skip
+            "permutation": {
+                "resamples": self.n_resamples,
+                "seed": self.seed,
+                "unit": RESAMPLE_UNIT,
+                "exact": 2**self.manuals <= self.n_resamples,
+            },
+        }
 
 
 def infer_task(data: Path | str, answers: Mapping[str, str], split: str = DEFAULT_SPLIT) -> str:
@@ -124,7 +136,9 @@ def check_versions(versions: Mapping[str, str], *, force: bool) -> None:
     known = {value for value in versions.values() if value != UNKNOWN}
     if len(known) > 1 and not force:
         listed = ", ".join(f"{name} {value}" for name, value in versions.items())
-        raise ValueError(f"runs on different benchmark versions ({listed}); their numbers are not comparable (pass --force to compare anyway)")
+        raise ValueError(
+            f"runs on different benchmark versions ({listed}); their numbers are not comparable (pass --force to compare anyway)"
+        )
 
 
 def compare_runs(
@@ -166,21 +180,45 @@ def compare_runs(
         low, high = paired_cluster_gap_ci(stats_a[name], stats_b[name], manuals, n_resamples=n_resamples, seed=seed, alpha=alpha)
         p_value = paired_cluster_permutation_p(stats_a[name], stats_b[name], manuals, n_resamples=n_resamples, seed=seed)
         metrics[name] = {"a": a, "b": b, "gap": b - a, "gap_low": low, "gap_high": high, "p_value": p_value}
-    return Comparison(task=task, split=split, rows=len(references), manuals=len(set(manuals)), metrics=metrics,
-                      missing_a=len(first.missing), missing_b=len(second.missing), n_resamples=n_resamples, seed=seed,
-                      alpha=alpha, benchmark_versions=versions, box_format=box_format,
-                      absent=tuple(name for name in spec.metrics if name not in metrics))  # fmt: skip
+    return Comparison(
+        task=task,
+        split=split,
+        rows=len(references),
+        manuals=len(set(manuals)),
+        metrics=metrics,
+        missing_a=len(first.missing),
+        missing_b=len(second.missing),
+        n_resamples=n_resamples,
+        seed=seed,
+        alpha=alpha,
+        benchmark_versions=versions,
+        box_format=box_format,
+        absent=tuple(name for name in spec.metrics if name not in metrics),
+    )
 
 
 def compare_table(result: Comparison, name_a: str, name_b: str) -> Table:
     """A rich table: metric, A, B, gap, its interval by manual, p-value."""
     title = f"{name_b} vs {name_a}: {result.task} ({result.split}, {result.rows} rows, {result.manuals} manuals)"
     table = Table(title=escape(title))
-    for column in ("metric", escape(name_a), escape(name_b), "gap (B − A)", f"{100 * (1 - result.alpha):.0f}% interval (by manual)", "p (by manual)"):
+    for column in (
+        "metric",
+        escape(name_a),
+        escape(name_b),
+        "gap (B − A)",
+        f"{100 * (1 - result.alpha):.0f}% interval (by manual)",
+        "p (by manual)",
+    ):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name, row in result.metrics.items():
-        table.add_row(escape(metric_label(name)), f"{row['a']:.2f}", f"{row['b']:.2f}", f"{row['gap']:+.2f}",
-                      f"[{row['gap_low']:+.2f}, {row['gap_high']:+.2f}]", f"{row['p_value']:.3f}")  # fmt: skip
+        table.add_row(
+            escape(metric_label(name)),
+            f"{row['a']:.2f}",
+            f"{row['b']:.2f}",
+            f"{row['gap']:+.2f}",
+            f"[{row['gap_low']:+.2f}, {row['gap_high']:+.2f}]",
+            f"{row['p_value']:.3f}",
+        )
     for name in result.absent:
         table.add_row(escape(metric_label(name)), *[ABSENT] * 5)
     return table

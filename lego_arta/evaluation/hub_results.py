@@ -85,8 +85,15 @@ def result_entries(rows: Sequence[ResultRow], *, dataset_id: str, revision: str 
     return entries
 
 
-def write_eval_results(rows: Sequence[ResultRow], out: Path, *, versions: Mapping[str, str] | None = None, dataset_id: str = DEFAULT_DATASET_ID,
-                       revision: str | None = None, framework: str = DEFAULT_FRAMEWORK) -> list[Path]:  # fmt: skip
+def write_eval_results(
+    rows: Sequence[ResultRow],
+    out: Path,
+    *,
+    versions: Mapping[str, str] | None = None,
+    dataset_id: str = DEFAULT_DATASET_ID,
+    revision: str | None = None,
+    framework: str = DEFAULT_FRAMEWORK,
+) -> list[Path]:
     """Write ``<out>/eval.yaml`` and ``<out>/<system>/.eval_results/lego_arta_<task>[_<setting>].yaml`` for our rows.
 
     ``versions`` are the benchmark versions the rows' files name (:class:`~lego_arta.evaluation.results.LoadedResults`);

@@ -128,8 +128,9 @@ def chart_png(task: str, metric: str, rows: Sequence[ResultRow]) -> bytes:
     if ranged:
         # A percentile interval need not hold the point estimate (few manuals, float noise of shares): no whisker then.
         errors = [[max(0.0, row.value - row.low) for _, row in ranged], [max(0.0, row.high - row.value) for _, row in ranged]]  # type: ignore[operator]
-        axes.errorbar([row.value for _, row in ranged], [p for p, _ in ranged], xerr=errors, fmt="none",
-                      ecolor="black", capsize=2, elinewidth=0.8)  # fmt: skip
+        axes.errorbar(
+            [row.value for _, row in ranged], [p for p, _ in ranged], xerr=errors, fmt="none", ecolor="black", capsize=2, elinewidth=0.8
+        )
     axes.set_yticks(positions, labels, fontsize=8)
     axes.invert_yaxis()
     axes.set_xlim(0, 105)
@@ -141,8 +142,11 @@ def chart_png(task: str, metric: str, rows: Sequence[ResultRow]) -> bytes:
         end = max(row.value, row.high if row.high is not None else row.value)
         axes.text(min(end, 100.0) + 1.0, position, f"{row.value:.1f}", va="center", fontsize=7)
     legend = [Patch(color=OUR_COLOUR, label="ours (95% interval)")]
-    legend += [Patch(color=colour, label=f"study, {setting}") for setting, colour in STUDY_COLOURS.items()
-               if any(row.source == STUDY and row.setting == setting for row in chosen)]  # fmt: skip
+    legend += [
+        Patch(color=colour, label=f"study, {setting}")
+        for setting, colour in STUDY_COLOURS.items()
+        if any(row.source == STUDY and row.setting == setting for row in chosen)
+    ]
     figure.legend(handles=legend, loc="lower center", ncol=len(legend), fontsize=7, frameon=False)
     figure.tight_layout(rect=(0.0, LEGEND_HEIGHT_IN / height, 1.0, 1.0))
     buffer = io.BytesIO()
@@ -160,8 +164,15 @@ def _query_setting_rows(ours: Sequence[ResultRow]) -> list[ResultRow]:
     return chosen + list(study_query_settings()) if chosen else []
 
 
-def render_markdown(ours: Sequence[ResultRow], *, stem: str, title: str, preamble: Sequence[str] = (),
-                    include_study: bool = True, robustness: Sequence[Mapping[str, Any]] = ()) -> str:  # fmt: skip
+def render_markdown(
+    ours: Sequence[ResultRow],
+    *,
+    stem: str,
+    title: str,
+    preamble: Sequence[str] = (),
+    include_study: bool = True,
+    robustness: Sequence[Mapping[str, Any]] = (),
+) -> str:
     """The report text; ``preamble`` (Markdown lines) follows the title; charts are ``<stem>-<task>-<metric>.png``."""
     tasks = [task for task in TASKS if any(row.task == task for row in ours)]
     lines = [f"# {title}", ""]
@@ -184,31 +195,51 @@ def render_markdown(ours: Sequence[ResultRow], *, stem: str, title: str, preambl
     query_rows = _query_setting_rows(ours) if include_study else []
     if query_rows:
         metrics = [metric for task in TASKS for metric in task_metrics(task) if any(row.metric == metric for row in query_rows)]
-        lines += ["## Query settings", "",
-                  "With and without the manual instruction in the query, with and without in-context examples "
-                  "(the study: Qwen-VL, Table 8.4, two examples).", "",
-                  *markdown_table(query_rows, metrics), ""]  # fmt: skip
+        lines += [
+            "## Query settings",
+            "",
+            "With and without the manual instruction in the query, with and without in-context examples "
+            "(the study: Qwen-VL, Table 8.4, two examples).",
+            "",
+            *markdown_table(query_rows, metrics),
+            "",
+        ]
     if robustness:
-        lines += ["## Synonym robustness", "",
-                  "Each task asked again with its verbs replaced by synonyms held out of training (`<task>_syn`, "
-                  "after ACE): the gap is variant − original with a paired bootstrap interval over manuals; answer "
-                  "agreement is the per-sample consistency of the two answers (`lego-arta robustness`).", "",
-                  robustness_markdown(robustness, title=None).rstrip("\n"), ""]  # fmt: skip
+        lines += [
+            "## Synonym robustness",
+            "",
+            "Each task asked again with its verbs replaced by synonyms held out of training (`<task>_syn`, "
+            "after ACE): the gap is variant − original with a paired bootstrap interval over manuals; answer "
+            "agreement is the per-sample consistency of the two answers (`lego-arta robustness`).",
+            "",
+            robustness_markdown(robustness, title=None).rstrip("\n"),
+            "",
+        ]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_report(ours: Sequence[ResultRow], out: Path, *, stem: str = DEFAULT_STEM, title: str = "LEGO-ARTA results",
-                 preamble: Sequence[str] = (), include_study: bool = True,
-                 robustness: Sequence[Mapping[str, Any]] = ()) -> list[Path]:  # fmt: skip
+def write_report(
+    ours: Sequence[ResultRow],
+    out: Path,
+    *,
+    stem: str = DEFAULT_STEM,
+    title: str = "LEGO-ARTA results",
+    preamble: Sequence[str] = (),
+    include_study: bool = True,
+    robustness: Sequence[Mapping[str, Any]] = (),
+) -> list[Path]:
     """Write ``<stem>.md`` and one ``<stem>-<task>-<metric>.png`` per metric with results of ours."""
     mine = [row for row in ours if row.source == OURS]
     if not mine and not robustness:
-        raise ValueError("no results of ours to report (expected rows from lego-arta score/baselines or lmms-eval, or lego-arta robustness JSON)")
+        raise ValueError(
+            "no results of ours to report (expected rows from lego-arta score/baselines or lmms-eval, or lego-arta robustness JSON)"
+        )
     out = Path(out)
     written: list[Path] = []
     markdown = out / f"{stem}.md"
-    atomic_write_text(markdown, render_markdown(mine, stem=stem, title=title, preamble=preamble, include_study=include_study,
-                                                     robustness=robustness))  # fmt: skip
+    atomic_write_text(
+        markdown, render_markdown(mine, stem=stem, title=title, preamble=preamble, include_study=include_study, robustness=robustness)
+    )
     written.append(markdown)
     for task in TASKS:
         chart_rows = [row for row in mine if row.task == task] + (_ordered_study(task) if include_study else [])
@@ -228,14 +259,21 @@ def version_lines(loaded: LoadedResults) -> list[str]:
     """
     known = loaded.known_versions()
     if len(known) > 1:
-        return [f"**Warning: these results were computed on different benchmark versions ({', '.join(known)}); "
-                "numbers across versions are not comparable.**", ""]  # fmt: skip
+        return [
+            f"**Warning: these results were computed on different benchmark versions ({', '.join(known)}); "
+            "numbers across versions are not comparable.**",
+            "",
+        ]
     return [f"Benchmark version: {known[0] if known else UNKNOWN} (of the data the results were computed on; CHANGELOG.md).", ""]
 
 
 def report_preamble(loaded: LoadedResults) -> list[str]:
     """The lines under the report's title: the benchmark version (or a warning on a mix), then each file read with its version."""
-    lines = version_lines(loaded) + ["Results read from:", "", *(f"- `{path}` (benchmark {loaded.versions.get(path, UNKNOWN)})" for path in loaded.files)]
+    lines = version_lines(loaded) + [
+        "Results read from:",
+        "",
+        *(f"- `{path}` (benchmark {loaded.versions.get(path, UNKNOWN)})" for path in loaded.files),
+    ]
     for path, usage in loaded.usage:  # what a served or API model's run cost
         lines += ["", f"API usage of `{path}`:", "", *(f"- {line}" for line in usage_lines(usage))]
     return lines

@@ -209,8 +209,16 @@ def lmms_eval_rows(document: Mapping[str, Any], *, where: str) -> tuple[list[Res
                 continue
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise ValueError(f"{where}: results.{task}.{metric}{LMMS_FILTER} is {value!r}, expected a number")
-            rows.append(ResultRow(config, system, query_setting_label(with_instruction, examples), metric, float(value),
-                                  n=int(n) if isinstance(n, int) else None))  # fmt: skip
+            rows.append(
+                ResultRow(
+                    config,
+                    system,
+                    query_setting_label(with_instruction, examples),
+                    metric,
+                    float(value),
+                    n=int(n) if isinstance(n, int) else None,
+                )
+            )
     return rows, skipped
 
 
@@ -371,8 +379,16 @@ def load_results(paths: Iterable[Path]) -> LoadedResults:
             except ValueError as error:
                 raise ValueError(f"{path}: {error}") from error
             box_formats.extend(document_box_formats(document))
-    return LoadedResults(tuple(rows), tuple(files), tuple(skipped_files), tuple(skipped_tasks), tuple(robustness), versions,
-                         tuple(usage), tuple(dict.fromkeys(box_formats)))  # fmt: skip
+    return LoadedResults(
+        tuple(rows),
+        tuple(files),
+        tuple(skipped_files),
+        tuple(skipped_tasks),
+        tuple(robustness),
+        versions,
+        tuple(usage),
+        tuple(dict.fromkeys(box_formats)),
+    )
 
 
 # --- the study's published numbers --------------------------------------------------------------

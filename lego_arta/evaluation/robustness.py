@@ -50,12 +50,26 @@ class RobustnessResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": ROBUSTNESS_FORMAT, "task": self.task, "variant": self.variant, "system": self.system, "rows": self.n_rows,
-            "metrics": {name: {"original": self.original[name], "variant": self.varied[name], "gap": self.gaps[name],
-                               "gap_low": self.intervals[name].low, "gap_high": self.intervals[name].high}
-                        for name in self.original},
-            "consistency": self.consistency, "missing": list(self.missing), "paired": self.paired, "resample_unit": RESAMPLE_UNIT,
-        }  # fmt: skip
+            "format": ROBUSTNESS_FORMAT,
+            "task": self.task,
+            "variant": self.variant,
+            "system": self.system,
+            "rows": self.n_rows,
+            "metrics": {
+                name: {
+                    "original": self.original[name],
+                    "variant": self.varied[name],
+                    "gap": self.gaps[name],
+                    "gap_low": self.intervals[name].low,
+                    "gap_high": self.intervals[name].high,
+                }
+                for name in self.original
+            },
+            "consistency": self.consistency,
+            "missing": list(self.missing),
+            "paired": self.paired,
+            "resample_unit": RESAMPLE_UNIT,
+        }
 
 
 def robustness(
@@ -87,22 +101,33 @@ def robustness(
     unanswered = set(first.missing) | {row_id[: -len(SUFFIX)] for row_id in second.missing}
     both = len(paired) - len(unanswered)
     if both == 0:
-        raise ValueError(f"{original} and {variant}: no {task} row of the {split} split has an answer in both files "
-                         f"({len(first.missing)} of {len(paired)} missing in --original, {len(second.missing)} in --variant): "
-                         "are they answers of another split or task?")  # fmt: skip
+        raise ValueError(
+            f"{original} and {variant}: no {task} row of the {split} split has an answer in both files "
+            f"({len(first.missing)} of {len(paired)} missing in --original, {len(second.missing)} in --variant): "
+            "are they answers of another split or task?"
+        )
     columns = reference_columns(task, paired)
     stats_a, stats_b = spec.stats(first.answers, columns), variant_spec.stats(second.answers, reference_columns(variant_task, variant_refs))
     manuals = [reference.manual_id for reference in variant_refs]
-    intervals = {name: paired_cluster_gap_ci(stats_a[name], stats_b[name], manuals, n_resamples=n_resamples, seed=seed, alpha=alpha)
-                 for name in spec.metrics}  # fmt: skip
+    intervals = {
+        name: paired_cluster_gap_ci(stats_a[name], stats_b[name], manuals, n_resamples=n_resamples, seed=seed, alpha=alpha)
+        for name in spec.metrics
+    }
     original_scores = {name: stats_a[name].score() for name in spec.metrics}
     varied_scores = {name: stats_b[name].score() for name in spec.metrics}
     return RobustnessResult(
-        task=task, variant=variant_task, system=system or Path(original).stem, n_rows=len(paired), original=original_scores, varied=varied_scores,
-        gaps={name: varied_scores[name] - original_scores[name] for name in spec.metrics}, intervals=intervals,
+        task=task,
+        variant=variant_task,
+        system=system or Path(original).stem,
+        n_rows=len(paired),
+        original=original_scores,
+        varied=varied_scores,
+        gaps={name: varied_scores[name] - original_scores[name] for name in spec.metrics},
+        intervals=intervals,
         consistency=float(np.mean(spec.consistency(first.answers, second.answers))),
-        missing=first.missing + second.missing, paired=both,
-    )  # fmt: skip
+        missing=first.missing + second.missing,
+        paired=both,
+    )
 
 
 def robustness_table(result: RobustnessResult) -> Table:
@@ -111,19 +136,28 @@ def robustness_table(result: RobustnessResult) -> Table:
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name in result.original:
         low, high = result.intervals[name]
-        table.add_row(metric_label(name), f"{result.original[name]:.2f}", f"{result.varied[name]:.2f}", f"{result.gaps[name]:+.2f}",
-                      f"[{low:+.2f}, {high:+.2f}]")  # fmt: skip
+        table.add_row(
+            metric_label(name),
+            f"{result.original[name]:.2f}",
+            f"{result.varied[name]:.2f}",
+            f"{result.gaps[name]:+.2f}",
+            f"[{low:+.2f}, {high:+.2f}]",
+        )
     return table
 
 
 def robustness_markdown(documents: Sequence[Mapping[str, Any]], *, title: str | None = "# Synonym robustness") -> str:
     """A Markdown table of robustness results (``RobustnessResult.to_dict()`` documents); ``report`` uses it too."""
     lines = [title, ""] if title else []
-    lines += ["| system | task | metric | original | unseen synonyms | gap | gap interval (by manual) | answer agreement |",
-              "|---|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines += [
+        "| system | task | metric | original | unseen synonyms | gap | gap interval (by manual) | answer agreement |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
     for document in documents:
         for name, numbers in document["metrics"].items():
-            lines.append(f"| {document['system']} | {document['task']} | {metric_label(name)} | {numbers['original']:.2f} | "
-                         f"{numbers['variant']:.2f} | {numbers['gap']:+.2f} | [{numbers['gap_low']:+.2f}, {numbers['gap_high']:+.2f}] | "
-                         f"{document['consistency']:.2f} |")  # fmt: skip
+            lines.append(
+                f"| {document['system']} | {document['task']} | {metric_label(name)} | {numbers['original']:.2f} | "
+                f"{numbers['variant']:.2f} | {numbers['gap']:+.2f} | [{numbers['gap_low']:+.2f}, {numbers['gap_high']:+.2f}] | "
+                f"{document['consistency']:.2f} |"
+            )
     return "\n".join(lines) + "\n"

@@ -217,12 +217,16 @@ def _prediction_lines(path: Path) -> Iterator[tuple[int, str]]:
         while line := handle.readline(MAX_PREDICTION_LINE_BYTES + 1):
             number += 1
             if len(line) > MAX_PREDICTION_LINE_BYTES:
-                raise ValueError(f"{path}:{number}: line over {MAX_PREDICTION_LINE_BYTES:,} bytes; a predictions line holds one "
-                                 "answer of a few kB (is this the right file?)")  # fmt: skip
+                raise ValueError(
+                    f"{path}:{number}: line over {MAX_PREDICTION_LINE_BYTES:,} bytes; a predictions line holds one "
+                    "answer of a few kB (is this the right file?)"
+                )
             try:
                 yield number, line.decode("utf-8")
             except UnicodeDecodeError as error:
-                raise ValueError(f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start}); save the file as UTF-8") from None
+                raise ValueError(
+                    f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start}); save the file as UTF-8"
+                ) from None
 
 
 def prediction_p_yes(record: Mapping[str, Any], kind: str, *, where: str) -> float | None:
@@ -293,8 +297,9 @@ def join_answers(references: Sequence[Reference], answers: Mapping[str, str]) ->
     return Joined(paired, missing, unknown)
 
 
-def reference_columns(task: str, references: Sequence[Reference], *, box_format: str = "auto",
-                      p_yes: Mapping[str, float] | None = None) -> dict[str, list[Any]]:  # fmt: skip
+def reference_columns(
+    task: str, references: Sequence[Reference], *, box_format: str = "auto", p_yes: Mapping[str, float] | None = None
+) -> dict[str, list[Any]]:
     """Column → values of the references: what a task's metrics read (``answer`` and its own
     columns), and the run columns (:data:`~lego_arta.tasks.spec.RUN_COLUMNS`): the run's
     ``box_format`` and each row's ``p_yes`` (``None`` where the run gave none)."""
@@ -317,8 +322,9 @@ def task_stats(task: str, answers: Sequence[str], references: Sequence[Reference
     return get_task(task).stats(answers, reference_columns(task, references, **run))
 
 
-def sample_records(task: str, answers: Sequence[str], references: Sequence[Reference], missing: Sequence[str] = (),
-                   **run: Any) -> list[dict[str, Any]]:  # fmt: skip
+def sample_records(
+    task: str, answers: Sequence[str], references: Sequence[Reference], missing: Sequence[str] = (), **run: Any
+) -> list[dict[str, Any]]:
     """The per-sample log: id, answer, reference, whether it was missing, the task's reference
     columns, and each metric's per-sample value (scene ``t_acc`` (None without entities),
     ``rouge1``, sentence ``bleu``; object ``e_acc``, ``iou``, ``valid_box``; state the confusion ``outcome``).
@@ -329,8 +335,13 @@ def sample_records(task: str, answers: Sequence[str], references: Sequence[Refer
     logged.update(get_task(task).per_sample(answers, columns))
     records = []
     for i, (reference, answer) in enumerate(zip(references, answers)):
-        record = {"id": reference.id, "answer": answer, "reference": reference.answer, "missing": reference.id in gaps,
-                  "manual_id": reference.manual_id}  # fmt: skip
+        record = {
+            "id": reference.id,
+            "answer": answer,
+            "reference": reference.answer,
+            "missing": reference.id in gaps,
+            "manual_id": reference.manual_id,
+        }
         record.update({name: values[i] for name, values in logged.items()})
         records.append(record)
     return records
@@ -367,16 +378,28 @@ class ScoreResult:
     def run_summary(self, system: str, setting: str = DEFAULT_SETTING, **extra: Any) -> dict[str, Any]:
         """What the run counted, for the ``runs`` list of a results file."""
         return {
-            "task": self.task, "system": system, "setting": setting, "split": self.split,
-            "rows": self.n_rows, "predictions": self.n_predictions,
-            "missing": len(self.missing), "missing_ids": list(self.missing),
-            "unknown": len(self.unknown), "unknown_ids": list(self.unknown),
-            "bootstrap": {"resamples": self.n_resamples, "seed": self.seed, "alpha": self.alpha,
-                          "resample_unit": RESAMPLE_UNIT, "manuals": len({r["manual_id"] for r in self.samples})},
+            "task": self.task,
+            "system": system,
+            "setting": setting,
+            "split": self.split,
+            "rows": self.n_rows,
+            "predictions": self.n_predictions,
+            "missing": len(self.missing),
+            "missing_ids": list(self.missing),
+            "unknown": len(self.unknown),
+            "unknown_ids": list(self.unknown),
+            "bootstrap": {
+                "resamples": self.n_resamples,
+                "seed": self.seed,
+                "alpha": self.alpha,
+                "resample_unit": RESAMPLE_UNIT,
+                "manuals": len({r["manual_id"] for r in self.samples}),
+            },
             "benchmark_version": self.benchmark_version,
-            "box_format": self.box_format, "probabilities": self.probabilities,
+            "box_format": self.box_format,
+            "probabilities": self.probabilities,
             **extra,
-        }  # fmt: skip
+        }
 
 
 def score_answers(
@@ -439,8 +462,17 @@ def score_predictions(
     references = load_references(task, data, split=split)
     if ids is not None:
         references = select_references(references, read_ids(ids), where=str(ids))
-    result = score_answers(task, references, read.answers, split=split, n_resamples=n_resamples, seed=seed, alpha=alpha,
-                           box_format=box_format, p_yes=read.p_yes)  # fmt: skip
+    result = score_answers(
+        task,
+        references,
+        read.answers,
+        split=split,
+        n_resamples=n_resamples,
+        seed=seed,
+        alpha=alpha,
+        box_format=box_format,
+        p_yes=read.p_yes,
+    )
     return replace(result, benchmark_version=data_benchmark_version(data))
 
 

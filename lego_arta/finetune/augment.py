@@ -88,7 +88,13 @@ class SynonymAugmenter:
     def rewrite(self, query: str, answer: str, *, task: str, rng: np.random.Generator) -> Rewrite:
         vocabulary, split = load_trees(), synonym_split(self.split_seed)
         spec = get_task(task)
-        if spec.verdict_follows_instruction and spec.verdicts and answer == spec.verdicts[1] and self.negatives and rng.random() < self.negatives:
+        if (
+            spec.verdict_follows_instruction
+            and spec.verdicts
+            and answer == spec.verdicts[1]
+            and self.negatives
+            and rng.random() < self.negatives
+        ):
             flipped = _antonym_query(query, vocabulary)
             if flipped is not None:
                 return Rewrite(flipped, spec.verdicts[0], 1, True)

@@ -128,9 +128,7 @@ def _exchanges(entry: Mapping[str, Any], where: str) -> tuple[Exchange, ...]:
         pair = turns[index : index + 2]
         for offset, (turn, role) in enumerate(zip(pair, (HUMAN, GPT))):
             if not isinstance(turn, Mapping) or turn.get("from") != role or not isinstance(turn.get("value"), str):
-                raise ValueError(
-                    f"{where}: conversations[{index + offset}] must be {{'from': {role!r}, 'value': <text>}}, got {turn!r}"
-                )
+                raise ValueError(f"{where}: conversations[{index + offset}] must be {{'from': {role!r}, 'value': <text>}}, got {turn!r}")
         if IMAGE_PLACEHOLDER in pair[1]["value"]:
             raise ValueError(f"{where}: conversations[{index + 1}] (an answer) contains {IMAGE_PLACEHOLDER}")
         exchanges.append(Exchange(query=pair[0]["value"], answer=pair[1]["value"]))
@@ -193,7 +191,9 @@ def load_conversations(
     return ConversationSet(source=path, samples=tuple(samples), left_out=dict(sorted(left_out.items())))
 
 
-def split_holdout(samples: Sequence[ConversationSample], count: int, seed: int) -> tuple[list[ConversationSample], list[ConversationSample]]:
+def split_holdout(
+    samples: Sequence[ConversationSample], count: int, seed: int
+) -> tuple[list[ConversationSample], list[ConversationSample]]:
     """(train, held-out): ``count`` samples set aside (seeded) to watch the loss on unseen data."""
     if count <= 0:
         return list(samples), []
@@ -289,7 +289,9 @@ def _template(processor: Any) -> str:
     if isinstance(template, Mapping):
         template = template.get("default")
     if not isinstance(template, str) or not template:
-        raise ValueError(f"{type(processor).__name__} has no chat template: fine-tuning renders conversations with the model's own template")
+        raise ValueError(
+            f"{type(processor).__name__} has no chat template: fine-tuning renders conversations with the model's own template"
+        )
     return template
 
 
@@ -346,7 +348,9 @@ class ConversationCollator:
         self.template = _template(processor)
         self.uses_generation_blocks = has_generation_blocks(self.template)
         self.eos_token = self.tokenizer.eos_token
-        self.stop_token_ids = frozenset(stop_token_ids) | ({self.tokenizer.convert_tokens_to_ids(self.eos_token)} if self.eos_token else set())
+        self.stop_token_ids = frozenset(stop_token_ids) | (
+            {self.tokenizer.convert_tokens_to_ids(self.eos_token)} if self.eos_token else set()
+        )
         self.append_eos = (not self._template_ends_answers_with_eos()) if append_eos is None else append_eos
         if self.append_eos and self.eos_token is None:
             raise ValueError(f"{type(self.tokenizer).__name__} has no eos_token to end answers with")
@@ -372,9 +376,13 @@ class ConversationCollator:
         processor_kwargs = {"padding": True, "padding_side": "right"}
         if self.uses_generation_blocks:
             encoded = self.processor.apply_chat_template(
-                conversations, tokenize=True, return_dict=True, return_tensors="pt",
-                return_assistant_tokens_mask=True, processor_kwargs=processor_kwargs,
-            )  # fmt: skip
+                conversations,
+                tokenize=True,
+                return_dict=True,
+                return_tensors="pt",
+                return_assistant_tokens_mask=True,
+                processor_kwargs=processor_kwargs,
+            )
             return encoded, encoded.pop("assistant_masks").tolist()
         texts, spans = [], []
         for messages, sample_id in zip(conversations, ids):
@@ -383,10 +391,14 @@ class ConversationCollator:
             spans.append(sample_spans)
         images = [[item["image"] for m in messages for item in m["content"] if item["type"] == "image"] for messages in conversations]
         encoded = self.processor(
-            text=texts, images=images if any(images) else None, return_tensors="pt",
-            return_offsets_mapping=True, return_text_replacement_offsets=True,
-            add_special_tokens=not texts[0].startswith(self.tokenizer.bos_token or "\0"), **processor_kwargs,
-        )  # fmt: skip
+            text=texts,
+            images=images if any(images) else None,
+            return_tensors="pt",
+            return_offsets_mapping=True,
+            return_text_replacement_offsets=True,
+            add_special_tokens=not texts[0].startswith(self.tokenizer.bos_token or "\0"),
+            **processor_kwargs,
+        )
         offsets = encoded.pop("offset_mapping").tolist()
         replacements = encoded.pop("text_replacement_offsets", None) or [[] for _ in texts]
         masks = [spans_to_token_mask(s, o, r) for s, o, r in zip(spans, offsets, replacements)]

@@ -24,7 +24,6 @@ from lego_arta.dataset.layout import LLAVA_DIR, MANIFEST
 from lego_arta.finetune.data import ConversationSet
 
 
-
 def _digest(lines: list[str]) -> str:
     return hashlib.sha256("".join(f"{line}\n" for line in lines).encode("utf-8")).hexdigest()
 
@@ -41,9 +40,7 @@ def _manifest_checksums(source: Path, json_sha256: str) -> dict[str, str] | None
         return None
     prefix = f"{LLAVA_DIR}/"
     checksums = {
-        name[len(prefix):]: entry.get("sha256")
-        for name, entry in files.items()
-        if name.startswith(prefix) and isinstance(entry, dict)
+        name[len(prefix) :]: entry.get("sha256") for name, entry in files.items() if name.startswith(prefix) and isinstance(entry, dict)
     }
     return checksums if checksums.get(source.name) == json_sha256 else None
 
@@ -65,7 +62,12 @@ def data_fingerprint(conversations: ConversationSet) -> dict[str, Any]:
     fingerprint: dict[str, Any] = {
         "conversations": {"file": source.name, "sha256": json_sha256},
         "images": {"count": len(names), "sha256": _digest([f"{name}\t{checksums[name]}" for name in names])},
-        "samples": {"count": len(ids), "ids_sha256": _digest(ids), "tasks": conversations.task_counts(), "left_out": conversations.left_out},
+        "samples": {
+            "count": len(ids),
+            "ids_sha256": _digest(ids),
+            "tasks": conversations.task_counts(),
+            "left_out": conversations.left_out,
+        },
     }
     fingerprint["fingerprint"] = _digest([json.dumps(fingerprint, sort_keys=True)])
     fingerprint["images"]["checksums_from"] = MANIFEST if recorded is not None else "files"

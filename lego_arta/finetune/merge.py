@@ -77,7 +77,12 @@ def merge_adapter(adapter: Path, out_dir: Path, *, base: str | None = None, dtyp
         model = load_model(base, dtype=dtype)
         merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
         processor = load_processor(adapter if _has_processor(adapter) else base)
-        record = {"base": base, "adapter": str(adapter.resolve()), "adapter_sha256": _adapter_digest(adapter), "dtype": str(next(merged.parameters()).dtype)}
+        record = {
+            "base": base,
+            "adapter": str(adapter.resolve()),
+            "adapter_sha256": _adapter_digest(adapter),
+            "dtype": str(next(merged.parameters()).dtype),
+        }
         with atomic_directory(Path(out_dir), overwrite=overwrite, owner=MERGE_OUTPUT) as tmp, torch.no_grad():
             merged.save_pretrained(tmp)
             processor.save_pretrained(tmp)

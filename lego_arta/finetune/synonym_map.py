@@ -131,9 +131,11 @@ class SynonymMap:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": FORMAT, "models": {label: {"source": self.sources[label], **numbers.to_dict()} for label, numbers in self.models.items()},
-            "concepts": {root: list(words) for root, words in self.concepts.items()}, "unseen": sorted(self.unseen),
-        }  # fmt: skip
+            "format": FORMAT,
+            "models": {label: {"source": self.sources[label], **numbers.to_dict()} for label, numbers in self.models.items()},
+            "concepts": {root: list(words) for root, words in self.concepts.items()},
+            "unseen": sorted(self.unseen),
+        }
 
 
 def synonym_map(
@@ -162,9 +164,12 @@ def synonym_map(
         vectors["adapter"] = embed_words(PeftModel.from_pretrained(base, str(adapter)), tokenizer, words, frame=frame)
         sources["adapter"] = str(adapter)
     return SynonymMap(
-        concepts=concepts, unseen=unseen_words(SynonymSplit.make(vocabulary, seed=split_seed)), vectors=vectors,
-        models={label: concept_similarity(found, concepts) for label, found in vectors.items()}, sources=sources,
-    )  # fmt: skip
+        concepts=concepts,
+        unseen=unseen_words(SynonymSplit.make(vocabulary, seed=split_seed)),
+        vectors=vectors,
+        models={label: concept_similarity(found, concepts) for label, found in vectors.items()},
+        sources=sources,
+    )
 
 
 def map_png(result: SynonymMap) -> bytes:
@@ -189,7 +194,9 @@ def map_png(result: SynonymMap) -> bytes:
             axis.scatter(*panel[index], s=36, edgecolors=[colour], facecolors="none" if hollow else [colour], linewidths=1.2)
             axis.annotate(word, panel[index], fontsize=6, xytext=(2, 2), textcoords="offset points", color=colour)
         numbers = result.models[label]
-        axis.set_title(f"{label}: within {numbers.within:.2f}, between {numbers.between:.2f}, separation {numbers.separation:+.2f}", fontsize=9)
+        axis.set_title(
+            f"{label}: within {numbers.within:.2f}, between {numbers.between:.2f}, separation {numbers.separation:+.2f}", fontsize=9
+        )
         axis.set_xlabel("PC 1")
         axis.set_ylabel("PC 2")
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=colour, label=root) for root, colour in colours.items()]
@@ -207,5 +214,7 @@ def similarity_table(result: SynonymMap) -> Table:
     for column in ("model", "within concept", "between concepts", "separation"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for label, numbers in result.models.items():
-        table.add_row(escape(f"{label} ({result.sources[label]})"), f"{numbers.within:.3f}", f"{numbers.between:.3f}", f"{numbers.separation:+.3f}")
+        table.add_row(
+            escape(f"{label} ({result.sources[label]})"), f"{numbers.within:.3f}", f"{numbers.between:.3f}", f"{numbers.separation:+.3f}"
+        )
     return table

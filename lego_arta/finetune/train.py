@@ -203,8 +203,13 @@ def environment_versions() -> dict[str, str]:
 
     from lego_arta import __version__
 
-    return {"lego_arta": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
-            "peft": peft.__version__, "accelerate": accelerate.__version__}  # fmt: skip
+    return {
+        "lego_arta": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "accelerate": accelerate.__version__,
+    }
 
 
 def checkpoint_dirs(output: Path) -> list[Path]:
@@ -213,7 +218,7 @@ def checkpoint_dirs(output: Path) -> list[Path]:
     if not root.is_dir():
         return []
     found = [path for path in root.glob(f"{CHECKPOINT_PREFIX}*") if (path / PROGRESS_FILE).is_file()]
-    return sorted(found, key=lambda path: int(path.name[len(CHECKPOINT_PREFIX):]))
+    return sorted(found, key=lambda path: int(path.name[len(CHECKPOINT_PREFIX) :]))
 
 
 def resolve_resume(output: Path, resume: str | None) -> Path | None:
@@ -343,10 +348,16 @@ class _Run:
         outcome = self._train(training, total_steps)
         adapter = self._save_adapter(training.model, processor)
         return FinetuneResult(
-            output=self.output, adapter=adapter, global_step=self.progress.global_step, train_loss=outcome.train_loss,
-            eval_loss=outcome.eval_loss, train_samples=outcome.train_samples, train_seconds=outcome.train_seconds,
-            model=self.accelerator.unwrap_model(training.model), is_main_process=self.accelerator.is_main_process,
-        )  # fmt: skip
+            output=self.output,
+            adapter=adapter,
+            global_step=self.progress.global_step,
+            train_loss=outcome.train_loss,
+            eval_loss=outcome.eval_loss,
+            train_samples=outcome.train_samples,
+            train_seconds=outcome.train_seconds,
+            model=self.accelerator.unwrap_model(training.model),
+            is_main_process=self.accelerator.is_main_process,
+        )
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -368,7 +379,9 @@ class _Run:
                 )
         if existing and self.checkpoint is None:
             if not self.config.overwrite:
-                raise FileExistsError(f"{self.output} already holds a run ({RUN_CONFIG}); pass --resume to continue it or --overwrite to start over")
+                raise FileExistsError(
+                    f"{self.output} already holds a run ({RUN_CONFIG}); pass --resume to continue it or --overwrite to start over"
+                )
             if accelerator.is_main_process:
                 shutil.rmtree(self.output)
         accelerator.wait_for_everyone()
@@ -403,15 +416,22 @@ class _Run:
         # Its own generator: creating a loader iterator draws a seed, which must not come from the
         # global stream (dropout), or a resumed run would see other dropout masks than the original.
         train_loader = torch.utils.data.DataLoader(
-            dataset, batch_size=config.batch_size, sampler=sampler, collate_fn=collator,
-            num_workers=config.dataloader_workers, generator=torch.Generator().manual_seed(config.seed),
-        )  # fmt: skip
+            dataset,
+            batch_size=config.batch_size,
+            sampler=sampler,
+            collate_fn=collator,
+            num_workers=config.dataloader_workers,
+            generator=torch.Generator().manual_seed(config.seed),
+        )
         eval_loader = None
         if data.held_out:
             eval_loader = torch.utils.data.DataLoader(
-                ConversationDataset(data.held_out, seed=config.seed), batch_size=config.batch_size,
-                collate_fn=collator, num_workers=config.dataloader_workers, generator=torch.Generator().manual_seed(config.seed),
-            )  # fmt: skip
+                ConversationDataset(data.held_out, seed=config.seed),
+                batch_size=config.batch_size,
+                collate_fn=collator,
+                num_workers=config.dataloader_workers,
+                generator=torch.Generator().manual_seed(config.seed),
+            )
         return _Loaders(train_loader=train_loader, eval_loader=eval_loader, dataset=dataset, sampler=sampler, collator=collator)
 
     def _augmenter(self) -> TextAugmenter:
@@ -420,8 +440,13 @@ class _Run:
         if config.augment != "synonyms":
             return make_augmenter(config.augment)
         manifest = json.loads((Path(config.data) / MANIFEST).read_text(encoding="utf-8"))
-        return make_augmenter("synonyms", split_seed=int(manifest["seed"]), prob=config.synonym_prob,
-                              depth=config.synonym_depth, negatives=config.augment_negatives)  # fmt: skip
+        return make_augmenter(
+            "synonyms",
+            split_seed=int(manifest["seed"]),
+            prob=config.synonym_prob,
+            depth=config.synonym_depth,
+            negatives=config.augment_negatives,
+        )
 
     def _total_steps(self, batches_per_epoch: int) -> int:
         """Optimizer steps of the run: ``max_steps``, else every epoch's batches split over processes and accumulation.
@@ -442,10 +467,11 @@ class _Run:
         # The prepared scheduler steps once per process per optimizer step (Accelerate's convention).
         processes = self.accelerator.num_processes
         scheduler = get_scheduler(
-            config.lr_scheduler, optimizer,
+            config.lr_scheduler,
+            optimizer,
             num_warmup_steps=math.ceil(config.warmup_ratio * total_steps) * processes,
             num_training_steps=total_steps * processes,
-        )  # fmt: skip
+        )
         return optimizer, scheduler
 
     def _write_run_files(self, data: _Data, model: Any, collator: ConversationCollator, total_steps: int) -> None:
@@ -483,7 +509,9 @@ class _Run:
         current = json.loads(json.dumps(self.config.identity()))
         differences = sorted(key for key, value in current.items() if saved.get(key) != value)
         if differences:
-            raise ValueError(f"{self.checkpoint} was written by a run with other settings ({', '.join(differences)}); resume with the same ones")
+            raise ValueError(
+                f"{self.checkpoint} was written by a run with other settings ({', '.join(differences)}); resume with the same ones"
+            )
         saved_fingerprint = json.loads((self.output / FINGERPRINT).read_text(encoding="utf-8"))["fingerprint"]
         if saved_fingerprint != fingerprint["fingerprint"]:
             raise ValueError(f"{self.checkpoint}: the training data changed since the checkpoint (data fingerprint differs)")
@@ -494,9 +522,14 @@ class _Run:
         prepared = self.accelerator.prepare(model, optimizer, loaders.train_loader, scheduler, *extra)
         model, optimizer, train_loader, scheduler = prepared[:4]
         return _Training(
-            model=model, optimizer=optimizer, scheduler=scheduler, train_loader=train_loader,
-            eval_loader=prepared[4] if extra else None, dataset=loaders.dataset, sampler=loaders.sampler,
-        )  # fmt: skip
+            model=model,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            train_loader=train_loader,
+            eval_loader=prepared[4] if extra else None,
+            dataset=loaders.dataset,
+            sampler=loaders.sampler,
+        )
 
     # --- checkpoints -------------------------------------------------------------------------
 
@@ -560,8 +593,13 @@ class _Run:
 
         config, accelerator, progress = self.config, self.accelerator, self.progress
         training.model.train()
-        bar = tqdm(total=total_steps, initial=progress.global_step, desc="fine-tune", unit="step",
-                   disable=not (config.progress and accelerator.is_local_main_process))  # fmt: skip
+        bar = tqdm(
+            total=total_steps,
+            initial=progress.global_step,
+            desc="fine-tune",
+            unit="step",
+            disable=not (config.progress and accelerator.is_local_main_process),
+        )
         micro_losses: list[Any] = []
         last_loss = last_eval = None
         train_seconds, train_samples = 0.0, 0

@@ -60,8 +60,10 @@ def usage_lines(usage: dict[str, Any]) -> list[str]:
         f"tokens in {run.get('input_tokens', 0)}, out {run.get('output_tokens', 0)}; {float(run.get('seconds', 0.0)):.1f} s",
     ]
     if total:
-        lines.append(f"all answers of this output folder: {total.get('answered', 0)}, tokens in {total.get('input_tokens', 0)}, "
-                     f"out {total.get('output_tokens', 0)}")  # fmt: skip
+        lines.append(
+            f"all answers of this output folder: {total.get('answered', 0)}, tokens in {total.get('input_tokens', 0)}, "
+            f"out {total.get('output_tokens', 0)}"
+        )
     if run.get("failed"):
         lines.append(f"{run['failed']} samples failed after every retry (scored as missing); rerun the same command to ask only them")
     if run.get("budget_exhausted"):

@@ -50,8 +50,9 @@ def hf_chat(model_dir: Path | str, *, max_new_tokens: int = 64, device: str = "c
     model = AutoModelForImageTextToText.from_pretrained(model_dir).to(device).eval()
 
     def respond(images: Sequence[Any], history: Sequence[tuple[str, str]], query: str) -> str:
-        inputs = processor.apply_chat_template(chat_messages(images, history, query), add_generation_prompt=True, tokenize=True,
-                                               return_dict=True, return_tensors="pt").to(device)  # fmt: skip
+        inputs = processor.apply_chat_template(
+            chat_messages(images, history, query), add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
+        ).to(device)
         with torch.no_grad():
             output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         return processor.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()

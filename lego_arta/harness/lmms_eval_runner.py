@@ -180,8 +180,10 @@ def _absent_note(data: Path, config: str) -> str:
         absent = {}
     if config in absent:
         empty = ", ".join(absent[config].get("empty_splits") or ()) or "some"
-        return (f"the build left {config} out (no rows in its {empty} split; {MANIFEST} absent_configs), "
-                f"so build from manuals that give {config} rows")  # fmt: skip
+        return (
+            f"the build left {config} out (no rows in its {empty} split; {MANIFEST} absent_configs), "
+            f"so build from manuals that give {config} rows"
+        )
     return f"add {config} to the recipe's `{RECIPE_CONFIGS_FIELD}:` list and rebuild"
 
 
@@ -211,7 +213,9 @@ def plan_tasks(requested: str, index: TaskIndex, data: Path | str) -> TaskPlan:
     for name in names:
         config = index.config_of(name)
         if name not in index.tags and config is not None and config not in have:
-            raise EvalSetupError(f"task {name} needs config {config!r}, which {local} lacks (it has: {listed}); {_absent_note(local, config)}")
+            raise EvalSetupError(
+                f"task {name} needs config {config!r}, which {local} lacks (it has: {listed}); {_absent_note(local, config)}"
+            )
     left_out = {task: index.config_of(task) or "" for task in expected if index.config_of(task) not in (None, *have)}
     kept = {task: metrics for task, metrics in expected.items() if task not in left_out}
     if not kept:
@@ -264,16 +268,25 @@ def lmms_eval_command(
 ) -> list[str]:
     """The CLI call: DEBUG verbosity (errors raise instead of exiting 0), UTC names, samples logged."""
     command = [
-        sys.executable, "-m", "lmms_eval",
-        "--model", model,
-        "--tasks", tasks,
-        "--include_path", str(include_path),
-        "--output_path", str(output),
-        "--batch_size", str(batch_size),
+        sys.executable,
+        "-m",
+        "lmms_eval",
+        "--model",
+        model,
+        "--tasks",
+        tasks,
+        "--include_path",
+        str(include_path),
+        "--output_path",
+        str(output),
+        "--batch_size",
+        str(batch_size),
         "--log_samples",
-        "--timezone", "UTC",
-        "--verbosity", "DEBUG",
-    ]  # fmt: skip
+        "--timezone",
+        "UTC",
+        "--verbosity",
+        "DEBUG",
+    ]
     if model_args:
         command += ["--model_args", model_args]
     if limit is not None:
@@ -335,8 +348,9 @@ def _redact_outputs(output: Path, secrets: Sequence[str]) -> None:
             atomic_write_text(path, cleaned)
 
 
-def lmms_eval_environment(data: str, *, offline: bool, base: Mapping[str, str] | None = None, run_dir: Path | None = None,
-                          box_format: str = "auto") -> dict[str, str]:  # fmt: skip
+def lmms_eval_environment(
+    data: str, *, offline: bool, base: Mapping[str, str] | None = None, run_dir: Path | None = None, box_format: str = "auto"
+) -> dict[str, str]:
     """The child's environment: the dataset location, the run's folder, the box convention, quiet tokenizers, offline unless told otherwise."""
     environment = dict(os.environ if base is None else base)
     environment[DATA_ENV] = data
@@ -434,7 +448,10 @@ def run_lmms_eval(
     dataset = resolve_data(data, offline=offline)
     built_with = data_benchmark_version(dataset)
     if built_with not in (UNKNOWN, BENCHMARK_VERSION):
-        print(f"warning: {dataset} was built with benchmark version {built_with}; these task files are version {BENCHMARK_VERSION}", file=sys.stderr)
+        print(
+            f"warning: {dataset} was built with benchmark version {built_with}; these task files are version {BENCHMARK_VERSION}",
+            file=sys.stderr,
+        )
     check_model_offline(model_args, offline=offline)
     output = Path(output).resolve()
     secrets = secret_values(model_args)
@@ -446,9 +463,15 @@ def run_lmms_eval(
         log = output / LOG_NAME
         (output / USAGE_NAME).unlink(missing_ok=True)  # a served model writes this run's usage afresh
         command = lmms_eval_command(
-            model=model, model_args=model_args, tasks=plan.tasks, include_path=task_dir, output=output,
-            limit=limit, batch_size=batch_size, extra=extra,
-        )  # fmt: skip
+            model=model,
+            model_args=model_args,
+            tasks=plan.tasks,
+            include_path=task_dir,
+            output=output,
+            limit=limit,
+            batch_size=batch_size,
+            extra=extra,
+        )
         left_out = "".join(f"left out {task}: the build has no {config!r} config\n" for task, config in plan.left_out.items())
         if left_out:
             print(left_out, end="", file=sys.stderr)
@@ -458,9 +481,15 @@ def run_lmms_eval(
             sink.write(left_out + redact("$ " + " ".join(command), secrets) + "\n")
             sink.flush()
             child = subprocess.Popen(
-                command, cwd=workdir, env=lmms_eval_environment(dataset, offline=offline, run_dir=output, box_format=box_format),
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
-            )  # fmt: skip
+                command,
+                cwd=workdir,
+                env=lmms_eval_environment(dataset, offline=offline, run_dir=output, box_format=box_format),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+            )
             assert child.stdout is not None
             for line in child.stdout:  # the child may echo model_args (its DEBUG log does): redact line by line
                 sink.write(redact(line, secrets))

@@ -87,8 +87,15 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
             raise ValueError(f"{MODEL_NAME}: set the API key in ${api_key_env} (any non-empty value for a local server)")
         if "api_key" in kwargs:
             raise ValueError(f"{MODEL_NAME}: keys are read from ${api_key_env}, not from model_args (they would be logged)")
-        super().__init__(model=str(model), base_url=base_url, api_key=key, timeout=int(timeout), num_cpus=int(concurrency),
-                         prefix_aware_queue=False, **kwargs)  # fmt: skip
+        super().__init__(
+            model=str(model),
+            base_url=base_url,
+            api_key=key,
+            timeout=int(timeout),
+            num_cpus=int(concurrency),
+            prefix_aware_queue=False,
+            **kwargs,
+        )
         # One client per generate_until call (an httpx client belongs to one event loop); retries are ours.
         self._client_args = {"api_key": key, "base_url": base_url, "timeout": float(timeout), "max_retries": 0}
         self.concurrency = max(1, int(concurrency))
@@ -165,15 +172,22 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
             return None
         except openai.OpenAIError as error:
             self.usage.failed += 1
-            logger.warning(f"{MODEL_NAME}: {task} sample {doc_id} unanswered after {self.policy.max_attempts} attempts: {type(error).__name__}")
+            logger.warning(
+                f"{MODEL_NAME}: {task} sample {doc_id} unanswered after {self.policy.max_attempts} attempts: {type(error).__name__}"
+            )
             return None
         choice = response.choices[0]
         usage = response.usage
         answer = Answer(
-            key=key, task=str(task), doc_id=int(doc_id), text=choice.message.content or "",
-            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0), output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            seconds=round(time.monotonic() - started, 3), p_yes=_p_yes(choice, verdict_words(str(task))),
-        )  # fmt: skip
+            key=key,
+            task=str(task),
+            doc_id=int(doc_id),
+            text=choice.message.content or "",
+            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            seconds=round(time.monotonic() - started, 3),
+            p_yes=_p_yes(choice, verdict_words(str(task))),
+        )
         self.usage.answered += 1
         self.usage.input_tokens += answer.input_tokens
         self.usage.output_tokens += answer.output_tokens
@@ -197,8 +211,11 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
             _, _, _, doc_id, task, split = request.args
             if answer.p_yes is not None:
                 probabilities.record(probabilities.sample_key(str(self.task_dict[task][split][doc_id]["id"]), answer.text), answer.p_yes)
-            results.append(GenerationResult(text=answer.text, token_counts=TokenCounts(input_tokens=answer.input_tokens,
-                                                                                       output_tokens=answer.output_tokens)))  # fmt: skip
+            results.append(
+                GenerationResult(
+                    text=answer.text, token_counts=TokenCounts(input_tokens=answer.input_tokens, output_tokens=answer.output_tokens)
+                )
+            )
         self.usage.seconds = round(self.usage.seconds + time.monotonic() - started, 3)
         self._write_usage()
         if self.usage.budget_exhausted:

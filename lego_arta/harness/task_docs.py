@@ -110,8 +110,10 @@ QUERY_SETTINGS: tuple[QuerySettingVariant, ...] = (
     QuerySettingVariant("", True, 0, "with the manual instruction, no in-context examples (the main setting)"),
     QuerySettingVariant("_noctx", False, 0, "without the manual instruction, no in-context examples"),
     QuerySettingVariant("_icl", True, IN_CONTEXT_EXAMPLES, "with the manual instruction and two in-context examples from the train split"),
-    QuerySettingVariant("_noctx_icl", False, IN_CONTEXT_EXAMPLES, "without the manual instruction, with two in-context examples from the train split"),
-)  # fmt: skip
+    QuerySettingVariant(
+        "_noctx_icl", False, IN_CONTEXT_EXAMPLES, "without the manual instruction, with two in-context examples from the train split"
+    ),
+)
 
 
 def query_text(doc: Mapping[str, Any], *, with_instruction: bool) -> str:
@@ -160,7 +162,9 @@ def choose_in_context_rows(ids: Sequence[str], labels: Sequence[bool] | None, *,
 
 
 @cache
-def in_context_examples(data: str, config: str, count: int, with_instruction: bool, seed: int = IN_CONTEXT_SEED) -> tuple[InContextExample, ...]:
+def in_context_examples(
+    data: str, config: str, count: int, with_instruction: bool, seed: int = IN_CONTEXT_SEED
+) -> tuple[InContextExample, ...]:
     """Load ``count`` examples of ``config`` from the train split of ``data`` (cached per process)."""
     if count == 0:
         return ()
@@ -171,8 +175,12 @@ def in_context_examples(data: str, config: str, count: int, with_instruction: bo
     balance = spec.in_context_balance
     labels = train[balance] if balance else None
     rows = [train[i] for i in choose_in_context_rows(list(train["id"]), labels, count=count, seed=seed)]
-    return tuple(InContextExample(tuple(doc_images(row, spec.examples_from or config)), query_text(row, with_instruction=with_instruction),
-                                  str(row["answer"])) for row in rows)  # fmt: skip
+    return tuple(
+        InContextExample(
+            tuple(doc_images(row, spec.examples_from or config)), query_text(row, with_instruction=with_instruction), str(row["answer"])
+        )
+        for row in rows
+    )
 
 
 def _examples(setting: QuerySetting) -> tuple[InContextExample, ...]:

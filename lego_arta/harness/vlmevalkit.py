@@ -81,16 +81,18 @@ def task_frame(data: Path | str, task: str, split: str = DEFAULT_SPLIT) -> pd.Da
     columns = read_columns(data, task, split, wanted)
     rows = len(columns["id"])
     images = [[_base64(columns[name][i]) for name in spec.image_columns] for i in range(rows)]
-    frame = pd.DataFrame({
-        "index": list(range(rows)),
-        "image": [shots[0] if len(shots) == 1 else repr(shots) for shots in images],
-        "question": [str(q) for q in columns["query"]],
-        "answer": [str(a) for a in columns["answer"]],
-        "id": [str(i) for i in columns["id"]],
-        "manual_id": [str(m) for m in columns["manual_id"]],
-        "task": [task] * rows,
-        **{name: [json.dumps(_plain(v), sort_keys=True) for v in columns[name]] for name in references},
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "index": list(range(rows)),
+            "image": [shots[0] if len(shots) == 1 else repr(shots) for shots in images],
+            "question": [str(q) for q in columns["query"]],
+            "answer": [str(a) for a in columns["answer"]],
+            "id": [str(i) for i in columns["id"]],
+            "manual_id": [str(m) for m in columns["manual_id"]],
+            "task": [task] * rows,
+            **{name: [json.dumps(_plain(v), sort_keys=True) for v in columns[name]] for name in references},
+        }
+    )
     if len(spec.image_columns) > 1:
         frame.insert(2, "image_path", [repr([f"{row_id}-{n}.png" for n in range(len(spec.image_columns))]) for row_id in frame["id"]])
     return frame
@@ -207,10 +209,14 @@ def evaluate_predictions(task: str, frame: pd.DataFrame, *, n_resamples: int = D
             f"VLMEvalKit predictions for {task}: no {', '.join(missing)} column(s) (expected the exported TSV's rows plus {PREDICTION})"
         )
     records = [
-        {"id": str(row["id"]), "manual_id": str(row["manual_id"]), "answer": str(row["answer"]),
-         **{name: _cell(row[name]) for name in spec.reference_columns}}
+        {
+            "id": str(row["id"]),
+            "manual_id": str(row["manual_id"]),
+            "answer": str(row["answer"]),
+            **{name: _cell(row[name]) for name in spec.reference_columns},
+        }
         for _, row in frame.iterrows()
-    ]  # fmt: skip
+    ]
     references = references_from_records(task, records, where=f"VLMEvalKit predictions ({task})")
     answers = {str(row["id"]): _text(row[PREDICTION]) for _, row in frame.iterrows()}
     result = score_answers(task, references, answers, n_resamples=n_resamples, seed=seed)

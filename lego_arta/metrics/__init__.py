@@ -58,6 +58,7 @@ from lego_arta.metrics.entities import (
     t_acc_per_sample,
     t_acc_stats,
 )
+from lego_arta.metrics.registry import METRICS, Metric, get_metric, register_metric
 from lego_arta.metrics.text import (
     bleu,
     bleu_per_sample,
@@ -67,7 +68,6 @@ from lego_arta.metrics.text import (
     rouge1_per_sample,
     rouge1_stats,
 )
-from lego_arta.metrics.registry import METRICS, Metric, get_metric, register_metric
 from lego_arta.metrics.yesno import STATE_METRICS, state_outcomes, state_scores, state_stats
 
 #: Folder of the ``evaluate`` metric modules shipped as package data, one ``lego_arta_<task>/`` per task.

@@ -196,9 +196,7 @@ def intervals(
 ) -> dict[str, Interval]:
     """Bootstrap interval of every metric in ``stats`` (each from the same seed, so the
     metrics of one task are resampled over the same draws; over ``clusters`` when given)."""
-    return {
-        name: bootstrap_ci(table, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=clusters) for name, table in stats.items()
-    }
+    return {name: bootstrap_ci(table, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=clusters) for name, table in stats.items()}
 
 
 def add_intervals(

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lego_arta.metrics.bootstrap import SampleStats, mean_stats, ratio
 from lego_arta.answers import BoxFrame
+from lego_arta.metrics.bootstrap import SampleStats, mean_stats, ratio
 from lego_arta.metrics.boxes import answer_frames, first_box
 from lego_arta.metrics.text import check_same_length
 
@@ -73,8 +73,9 @@ def quadrant_acc(answers: Sequence[str], quadrants: Sequence[int], frames: Seque
     return quadrant_acc_stats(answers, quadrants, frames).score()
 
 
-def quadrant_acc_in_stats(quadrant: int, answers: Sequence[str], quadrants: Sequence[int],
-                          frames: Sequence[BoxFrame] | None = None) -> SampleStats:  # fmt: skip
+def quadrant_acc_in_stats(
+    quadrant: int, answers: Sequence[str], quadrants: Sequence[int], frames: Sequence[BoxFrame] | None = None
+) -> SampleStats:
     """Bootstrap statistics of the accuracy over the rows whose true quadrant is ``quadrant``."""
     hits = quadrant_hits(answers, quadrants, frames)
     mine = np.array([t == quadrant for t in _true(quadrants)], dtype=np.float64)

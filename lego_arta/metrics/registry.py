@@ -47,14 +47,6 @@ from lego_arta.metrics.order import (
     order_pair_accuracy_stats,
     order_pair_per_sample,
 )
-from lego_arta.metrics.ranking import (
-    auroc,
-    auroc_stats,
-    average_precision,
-    average_precision_stats,
-    has_probabilities,
-    probability_per_sample,
-)
 from lego_arta.metrics.quadrants import (
     QUADRANT_NAMES,
     predicted_quadrants,
@@ -63,6 +55,14 @@ from lego_arta.metrics.quadrants import (
     quadrant_acc_in_stats,
     quadrant_acc_stats,
     quadrant_hits,
+)
+from lego_arta.metrics.ranking import (
+    auroc,
+    auroc_stats,
+    average_precision,
+    average_precision_stats,
+    has_probabilities,
+    probability_per_sample,
 )
 from lego_arta.metrics.text import bleu, bleu_per_sample, bleu_stats, rouge1, rouge1_per_sample, rouge1_stats
 from lego_arta.metrics.yesno import state_outcomes, state_scores, state_stats, tnr_of_kind, tnr_of_kind_per_sample, tnr_of_kind_stats
@@ -186,17 +186,38 @@ for _metric in (
     Metric("rouge1", "ROUGE-1", True, rouge1, rouge1_stats, rouge1_per_sample, "rouge1"),
     Metric("e_acc", "E_ACC", True, e_acc, e_acc_stats, e_acc_per_sample, "e_acc"),
     Metric("iou", "IoU", True, _framed(iou), _framed(iou_stats), _framed(iou_per_sample), "iou"),
-    Metric("valid_box_rate", "valid box rate", True, _framed(valid_box_rate, with_value=False), _framed(valid_box_stats, with_value=False),
-           _framed(valid_box_per_sample, with_value=False), "valid_box"),  # fmt: skip
+    Metric(
+        "valid_box_rate",
+        "valid box rate",
+        True,
+        _framed(valid_box_rate, with_value=False),
+        _framed(valid_box_stats, with_value=False),
+        _framed(valid_box_per_sample, with_value=False),
+        "valid_box",
+    ),
     Metric("f1", "F1", True, *_state("f1"), state_outcomes, "outcome"),
     Metric("tnr", "TNR", True, *_state("tnr"), state_outcomes, "outcome"),
     Metric("fpr", "FPR", False, *_state("fpr"), state_outcomes, "outcome"),
     Metric("invalid_rate", "invalid rate", False, *_state("invalid_rate"), state_outcomes, "outcome"),
     Metric("order_accuracy", "accuracy", True, order_accuracy, order_accuracy_stats, order_correct, "order_correct"),
-    Metric("order_pair_accuracy", "symmetric-pair accuracy", True, order_pair_accuracy, order_pair_accuracy_stats,
-           order_pair_per_sample, "order_pair_correct"),  # fmt: skip
-    Metric("order_flip_consistency", "flip consistency", True, order_flip_consistency, order_flip_consistency_stats,
-           order_flip_per_sample, "order_flipped"),  # fmt: skip
+    Metric(
+        "order_pair_accuracy",
+        "symmetric-pair accuracy",
+        True,
+        order_pair_accuracy,
+        order_pair_accuracy_stats,
+        order_pair_per_sample,
+        "order_pair_correct",
+    ),
+    Metric(
+        "order_flip_consistency",
+        "flip consistency",
+        True,
+        order_flip_consistency,
+        order_flip_consistency_stats,
+        order_flip_per_sample,
+        "order_flipped",
+    ),
     Metric("balanced_acc", "balanced acc", True, *_state("balanced_acc"), state_outcomes, "outcome"),
     Metric("mcc", "MCC", True, *_state("mcc"), state_outcomes, "outcome"),
     Metric("group_acc", "group acc", True, group_acc, group_acc_stats, group_acc_per_sample, "group_right"),
@@ -207,13 +228,15 @@ for _metric in (
 def _tnr_of_kind(kind: str) -> Metric:
     """TNR over the state negatives of one ``negative_kind`` (targets: the rows' kinds)."""
     return Metric(
-        f"tnr_{kind}", f"TNR {kind}", True,
+        f"tnr_{kind}",
+        f"TNR {kind}",
+        True,
         lambda answers, kinds: tnr_of_kind(kind, answers, kinds),
         lambda answers, kinds: tnr_of_kind_stats(kind, answers, kinds),
         lambda answers, kinds: tnr_of_kind_per_sample(kind, answers, kinds),
         f"rejected_{kind}",
         lambda kinds: kind in kinds,
-    )  # fmt: skip
+    )
 
 
 FAMILIES["tnr"] = _tnr_of_kind
@@ -227,15 +250,37 @@ def _score_of(stats: Stats) -> Score:
 #: The order task's are their own names so each task keeps its own metric set.
 for _prefix in ("", "order_"):
     register_metric(Metric(f"{_prefix}auroc", "AUROC", True, auroc, auroc_stats, probability_per_sample, "p_yes", has_probabilities))
-    register_metric(Metric(f"{_prefix}average_precision", "average precision", True, average_precision, average_precision_stats,
-                           probability_per_sample, "p_yes", has_probabilities))  # fmt: skip
+    register_metric(
+        Metric(
+            f"{_prefix}average_precision",
+            "average precision",
+            True,
+            average_precision,
+            average_precision_stats,
+            probability_per_sample,
+            "p_yes",
+            has_probabilities,
+        )
+    )
 
 register_metric(Metric("echo_rate", "echo rate", False, echo_rate, echo_stats, echo_per_sample, "echo"))
-register_metric(Metric("quadrant_acc", "quadrant acc", True, _framed(quadrant_acc), _framed(quadrant_acc_stats), _framed(quadrant_hits),
-                       "quadrant_hit"))  # fmt: skip
+register_metric(
+    Metric("quadrant_acc", "quadrant acc", True, _framed(quadrant_acc), _framed(quadrant_acc_stats), _framed(quadrant_hits), "quadrant_hit")
+)
 for _index, _name in enumerate(QUADRANT_NAMES):
     _in = _framed((lambda q: lambda answers, quadrants, frames: quadrant_acc_in_stats(q, answers, quadrants, frames))(_index))
     _share = _framed((lambda q: lambda answers, _quadrants, frames: predicted_share_stats(q, answers, frames))(_index))
-    register_metric(Metric(f"quadrant_acc_{_name}", f"quadrant acc {_name}", True, _score_of(_in), _in, _framed(quadrant_hits), "quadrant_hit"))
-    register_metric(Metric(f"predicted_{_name}", f"boxes in {_name}", True, _score_of(_share), _share,
-                           _framed(lambda answers, _quadrants, frames: predicted_quadrants(answers, frames)), "predicted_quadrant"))  # fmt: skip
+    register_metric(
+        Metric(f"quadrant_acc_{_name}", f"quadrant acc {_name}", True, _score_of(_in), _in, _framed(quadrant_hits), "quadrant_hit")
+    )
+    register_metric(
+        Metric(
+            f"predicted_{_name}",
+            f"boxes in {_name}",
+            True,
+            _score_of(_share),
+            _share,
+            _framed(lambda answers, _quadrants, frames: predicted_quadrants(answers, frames)),
+            "predicted_quadrant",
+        )
+    )

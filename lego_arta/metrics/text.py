@@ -144,9 +144,7 @@ def rouge1_per_sample(
     return [100.0 * scorer.score(target, prediction)["rouge1"].fmeasure for target, prediction in pairs]
 
 
-def rouge1(
-    answers: Sequence[str], references: Sequence[str], *, normalise: bool = True, use_stemmer: bool = False
-) -> float:
+def rouge1(answers: Sequence[str], references: Sequence[str], *, normalise: bool = True, use_stemmer: bool = False) -> float:
     """Mean ROUGE-1 F1 in percent.
 
     >>> round(rouge1(["the red brick"], ["Put the red brick on top."]), 2)
@@ -155,8 +153,6 @@ def rouge1(
     return float(np.mean(rouge1_per_sample(answers, references, normalise=normalise, use_stemmer=use_stemmer)))
 
 
-def rouge1_stats(
-    answers: Sequence[str], references: Sequence[str], *, normalise: bool = True, use_stemmer: bool = False
-) -> SampleStats:
+def rouge1_stats(answers: Sequence[str], references: Sequence[str], *, normalise: bool = True, use_stemmer: bool = False) -> SampleStats:
     """Bootstrap statistics of the mean ROUGE-1."""
     return mean_stats(rouge1_per_sample(answers, references, normalise=normalise, use_stemmer=use_stemmer))

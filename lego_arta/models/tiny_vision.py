@@ -65,8 +65,14 @@ def build_model(spec: TinyVisionSpec):
     import torch
     import transformers as tf
 
-    shape = {"hidden_size": spec.hidden_size, "intermediate_size": 2 * spec.hidden_size, "num_hidden_layers": spec.layers,
-             "num_attention_heads": spec.heads, "image_size": spec.image_size, "patch_size": spec.patch_size}  # fmt: skip
+    shape = {
+        "hidden_size": spec.hidden_size,
+        "intermediate_size": 2 * spec.hidden_size,
+        "num_hidden_layers": spec.layers,
+        "num_attention_heads": spec.heads,
+        "image_size": spec.image_size,
+        "patch_size": spec.patch_size,
+    }
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed)
         model = tf.ViTModel(tf.ViTConfig(**shape)) if spec.kind == "vit" else tf.Dinov2Model(tf.Dinov2Config(**shape))

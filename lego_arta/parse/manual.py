@@ -194,8 +194,11 @@ def read_manual(folder: Path, *, strict: bool = False, skips: list[Skip] | None 
         key = (name.step_class, name.session, name.step_num)
         if name.step_class != "start" and key in seen:
             # Two rows for one step would give two dataset rows with one id; the first one is kept.
-            read[index] = ("duplicate row", f"{name.step_class} image of session {name.session!r} step {name.step_num} "
-                           f"is already on row {seen[key]} (src {page_row.src!r})")
+            read[index] = (
+                "duplicate row",
+                f"{name.step_class} image of session {name.session!r} step {name.step_num} "
+                f"is already on row {seen[key]} (src {page_row.src!r})",
+            )
             continue
         seen[key] = index
         read[index] = Row(index=index, image=ImageRef(file, path, page_row.src, name), lines=page_row.lines)

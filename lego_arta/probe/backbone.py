@@ -25,8 +25,10 @@ import torch
 #: Files fetched for a Hub id: configs, the image processor and safetensors weights.
 HUB_PATTERNS = ("*.json", "*.safetensors", "*.txt")
 #: What a backbone may be, for the errors that refuse one.
-BACKBONE_KINDS = ("a transformers vision encoder (ViT, DINOv2, or the vision tower of CLIP or SigLIP) by Hub id or folder; "
-                  "offline, `lego-arta tiny-model --kind vit --out DIR` writes a tiny random one")  # fmt: skip
+BACKBONE_KINDS = (
+    "a transformers vision encoder (ViT, DINOv2, or the vision tower of CLIP or SigLIP) by Hub id or folder; "
+    "offline, `lego-arta tiny-model --kind vit --out DIR` writes a tiny random one"
+)
 
 
 def resolve_device(name: str) -> str:
@@ -62,7 +64,9 @@ def _refuse_non_encoder(model_id: str, config: Any) -> None:
         raise ValueError(f"backbone {model_id!r} is a {kind} vision-language model, not a vision encoder; the probe needs {BACKBONE_KINDS}")
     vision = getattr(config, "vision_config", None)
     if getattr(config, "hidden_size", None) is None and getattr(vision, "hidden_size", None) is None:
-        raise ValueError(f"backbone {model_id!r} ({kind}) has no hidden_size, so it is not a vision encoder; the probe needs {BACKBONE_KINDS}")
+        raise ValueError(
+            f"backbone {model_id!r} ({kind}) has no hidden_size, so it is not a vision encoder; the probe needs {BACKBONE_KINDS}"
+        )
 
 
 def resolve_model(model_id: str) -> Path:

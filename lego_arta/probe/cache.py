@@ -82,7 +82,9 @@ class FeatureCache:
     def save(self, key: str, tokens: torch.Tensor) -> None:
         """Store ``(1 + patches, dim)`` tokens (token 0 the CLS token)."""
         stored = tokens.to(self.dtype).contiguous()
-        atomic_write_bytes(self.path(key), save_tensors({"cls": stored[0].clone(), "patches": stored[1:].clone()}, metadata={"image_sha256": key}))
+        atomic_write_bytes(
+            self.path(key), save_tensors({"cls": stored[0].clone(), "patches": stored[1:].clone()}, metadata={"image_sha256": key})
+        )
 
     def load(self, key: str) -> torch.Tensor:
         """The image's ``(1 + patches, dim)`` tokens as float32; a damaged file is an error naming it."""
@@ -104,8 +106,13 @@ class Extraction:
     backbone_seconds: float = 0.0
 
 
-def ensure_features(images: Iterable[tuple[str, bytes]], cache: FeatureCache, encode: Callable[[list[np.ndarray]], torch.Tensor], *,
-                    batch_size: int = DEFAULT_BATCH) -> Extraction:  # fmt: skip
+def ensure_features(
+    images: Iterable[tuple[str, bytes]],
+    cache: FeatureCache,
+    encode: Callable[[list[np.ndarray]], torch.Tensor],
+    *,
+    batch_size: int = DEFAULT_BATCH,
+) -> Extraction:
     """Encode every ``(key, encoded image)`` not yet cached, ``batch_size`` at a time; repeats count once.
 
     ``encode`` is called only for images missing from the cache, so a rerun calls it never (and

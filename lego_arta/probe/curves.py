@@ -37,8 +37,10 @@ def epochs_table(document: Mapping[str, Any]) -> list[str]:
             lines.append(f"| {r['task']} · {r['probe']} | none | {epochs['chosen']} of {epochs['max']} (fixed) | {epochs['chosen']} | | |")
             continue
         best = epochs["curve"][epochs["chosen"] - 1]
-        lines.append(f"| {r['task']} · {r['probe']} | {len(epochs['held_out_manuals'])} ({epochs['held_out_items']} items) | {epochs['chosen']} of {epochs['max']} "
-                     f"| {len(epochs['curve'])} | {best['loss']:.3f} | {best['accuracy']:.1f} |")  # fmt: skip
+        lines.append(
+            f"| {r['task']} · {r['probe']} | {len(epochs['held_out_manuals'])} ({epochs['held_out_items']} items) | {epochs['chosen']} of {epochs['max']} "
+            f"| {len(epochs['curve'])} | {best['loss']:.3f} | {best['accuracy']:.1f} |"
+        )
     return lines
 
 

@@ -117,7 +117,9 @@ class StepProbe(nn.Module):
         return self.head(attended.mean(dim=1))
 
 
-def make_probe(name: str, *, dim: int, classes: int = 2, seed: int = 0, heads: int = DEFAULT_HEADS, frames: int = DEFAULT_FRAMES) -> nn.Module:
+def make_probe(
+    name: str, *, dim: int, classes: int = 2, seed: int = 0, heads: int = DEFAULT_HEADS, frames: int = DEFAULT_FRAMES
+) -> nn.Module:
     """A freshly initialised probe ``name`` (one of :data:`PROBES`), its weights drawn from ``seed``."""
     if name not in PROBES:
         raise ValueError(f"unknown probe {name!r}; expected one of {', '.join(PROBES)}")

@@ -103,7 +103,9 @@ def order_split(data: Path | str, split: str) -> ProbeSplit:
         where = f"{data} order/{split} row {row_id}"
         frames = (_add(out, rows["image"][i], where), _add(out, rows["second_image"][i], where))
         attached, pair = int(bool(rows["label"][i])), rows["pair"][i]
-        out.items.append(ProbeItem(row_id, frames, attached, 1 - attached, "attached" if attached else "removed", str(rows["manual_id"][i])))
+        out.items.append(
+            ProbeItem(row_id, frames, attached, 1 - attached, "attached" if attached else "removed", str(rows["manual_id"][i]))
+        )
         out.references.setdefault("label", []).append(bool(attached))
         out.references.setdefault("pair", []).append(dict(pair))
     return out

@@ -59,7 +59,9 @@ class ProbeRequest:
     def __post_init__(self) -> None:
         bad = [t for t in self.tasks if t not in PROBE_TASKS] + [p for p in self.probes if p not in PROBES]
         if bad or not self.tasks or not self.probes:
-            raise ValueError(f"probe tasks must come from {', '.join(PROBE_TASKS)} and probes from {', '.join(PROBES)}; got {bad or 'none'}")
+            raise ValueError(
+                f"probe tasks must come from {', '.join(PROBE_TASKS)} and probes from {', '.join(PROBES)}; got {bad or 'none'}"
+            )
 
 
 def _scores(task: str, predictions: np.ndarray, split: ProbeSplit) -> dict[str, float]:
@@ -114,14 +116,27 @@ def probe_run(request: ProbeRequest) -> dict[str, Any]:
             forward = predict(trained.module, test_bank, device=request.device)
             backward = predict(trained.module, test_bank.reversed(), device=request.device)
             inference = time.perf_counter() - start
-            results.append({
-                "task": task, "probe": name, "train_items": len(train.items), "test_items": len(test.items),
-                "trainable_parameters": trained.parameters, "epochs": choice.as_dict(), **score_probe(task, test, forward, backward),
-                "skipped": dict(sorted((train.skips + test.skips).items())),
-            })  # fmt: skip
-            timing.append({"task": task, "probe": name, "train_seconds": trained.seconds,
-                           "probe_seconds_per_train_item_epoch": trained.seconds / (len(train.items) * choice.chosen),
-                           "probe_seconds_per_test_item": inference / (2 * len(test.items))})  # fmt: skip
+            results.append(
+                {
+                    "task": task,
+                    "probe": name,
+                    "train_items": len(train.items),
+                    "test_items": len(test.items),
+                    "trainable_parameters": trained.parameters,
+                    "epochs": choice.as_dict(),
+                    **score_probe(task, test, forward, backward),
+                    "skipped": dict(sorted((train.skips + test.skips).items())),
+                }
+            )
+            timing.append(
+                {
+                    "task": task,
+                    "probe": name,
+                    "train_seconds": trained.seconds,
+                    "probe_seconds_per_train_item_epoch": trained.seconds / (len(train.items) * choice.chosen),
+                    "probe_seconds_per_test_item": inference / (2 * len(test.items)),
+                }
+            )
     return {
         "format": PROBE_RESULTS_FORMAT,
         "backbone": {"id": request.backbone, "fingerprint": fingerprint, "tokens_per_image": int(shape[0]), "dim": int(shape[1])},
@@ -129,10 +144,13 @@ def probe_run(request: ProbeRequest) -> dict[str, Any]:
         "settings": asdict(request.settings),
         "features": {
             "images_per_task": per_task,
-            "shared_pass": {"images_if_separate": separate, "images_encoded_once": extraction.images,
-                            "forwards_saved": separate - extraction.images,
-                            "compute_saved_percent": round(100.0 * (separate - extraction.images) / separate, 6)},
-        },  # fmt: skip
+            "shared_pass": {
+                "images_if_separate": separate,
+                "images_encoded_once": extraction.images,
+                "forwards_saved": separate - extraction.images,
+                "compute_saved_percent": round(100.0 * (separate - extraction.images) / separate, 6),
+            },
+        },
         "results": results,
         "run": {
             "cache": {"folder": str(cache.folder), "cached": extraction.cached, "encoded": extraction.encoded},

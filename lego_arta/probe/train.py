@@ -108,8 +108,13 @@ class EpochChoice:
     curve: tuple[tuple[int, float, float], ...] = ()  # (epoch, held-out loss, held-out accuracy %)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"chosen": self.chosen, "max": self.maximum, "held_out_manuals": list(self.held_out_manuals),
-                "held_out_items": self.held_out_items, "curve": [{"epoch": e, "loss": loss, "accuracy": accuracy} for e, loss, accuracy in self.curve]}  # fmt: skip
+        return {
+            "chosen": self.chosen,
+            "max": self.maximum,
+            "held_out_manuals": list(self.held_out_manuals),
+            "held_out_items": self.held_out_items,
+            "curve": [{"epoch": e, "loss": loss, "accuracy": accuracy} for e, loss, accuracy in self.curve],
+        }
 
 
 def _epochs(name: str, bank: FrameBank, labels: Sequence[int], settings: TrainSettings, device: str) -> Iterator[nn.Module]:
@@ -131,8 +136,9 @@ def _epochs(name: str, bank: FrameBank, labels: Sequence[int], settings: TrainSe
         yield module
 
 
-def train_probe(name: str, bank: FrameBank, labels: Sequence[int], settings: TrainSettings, *, device: str = "cpu",
-                epochs: int | None = None) -> TrainedProbe:  # fmt: skip
+def train_probe(
+    name: str, bank: FrameBank, labels: Sequence[int], settings: TrainSettings, *, device: str = "cpu", epochs: int | None = None
+) -> TrainedProbe:
     """A probe ``name`` fitted to ``bank``'s items and their 0/1 ``labels`` for ``epochs`` (default ``settings.epochs``)."""
     start = time.perf_counter()
     module: nn.Module | None = None
@@ -166,8 +172,9 @@ def _held_out_scores(probe: nn.Module, bank: FrameBank, targets: torch.Tensor, d
     return round(loss, 6), round(100.0 * float((logits.argmax(dim=1) == targets).float().mean()), 6)
 
 
-def choose_epochs(name: str, bank: FrameBank, labels: Sequence[int], manuals: Sequence[str], settings: TrainSettings, *,
-                  device: str = "cpu") -> EpochChoice:  # fmt: skip
+def choose_epochs(
+    name: str, bank: FrameBank, labels: Sequence[int], manuals: Sequence[str], settings: TrainSettings, *, device: str = "cpu"
+) -> EpochChoice:
     """Train ``name`` on the items of the manuals not held out (:func:`held_out_manuals`) and choose
     the epoch with the lowest held-out loss (the earliest on a tie); stop ``patience`` epochs after it."""
     held = held_out_manuals(manuals, settings.holdout, settings.seed)
@@ -188,8 +195,9 @@ def choose_epochs(name: str, bank: FrameBank, labels: Sequence[int], manuals: Se
     return EpochChoice(best[1], settings.epochs, held, len(outside), tuple(curve))
 
 
-def fit_probe(name: str, bank: FrameBank, labels: Sequence[int], manuals: Sequence[str], settings: TrainSettings, *,
-              device: str = "cpu") -> tuple[TrainedProbe, EpochChoice]:  # fmt: skip
+def fit_probe(
+    name: str, bank: FrameBank, labels: Sequence[int], manuals: Sequence[str], settings: TrainSettings, *, device: str = "cpu"
+) -> tuple[TrainedProbe, EpochChoice]:
     """The probe retrained on every item for the epochs :func:`choose_epochs` chose, and that choice."""
     choice = choose_epochs(name, bank, labels, manuals, settings, device=device)
     return train_probe(name, bank, labels, settings, device=device, epochs=choice.chosen), choice

@@ -47,8 +47,9 @@ def krippendorff_alpha(matrix: np.ndarray, levels: int, *, ordinal: bool) -> flo
     try:
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
-            value = krippendorff.alpha(reliability_data=data, value_domain=list(range(levels)),
-                                       level_of_measurement="ordinal" if ordinal else "nominal")  # fmt: skip
+            value = krippendorff.alpha(
+                reliability_data=data, value_domain=list(range(levels)), level_of_measurement="ordinal" if ordinal else "nominal"
+            )
     except ValueError:
         return None
     return _defined(value)

@@ -89,7 +89,7 @@ def prompt_text(task: str, row: dict[str, Any]) -> str:
         return str(row["object"])
     query = str(row["query"]).strip()
     token = get_task(task).task_token
-    return query[len(token):].strip() if query.startswith(token) else query
+    return query[len(token) :].strip() if query.startswith(token) else query
 
 
 def _columns(task: str) -> tuple[str, ...]:
@@ -148,9 +148,17 @@ def make_answer_questionnaire(data: Path | str, out: Path, config: MakeConfig, *
             item_id = f"{task}-{number:03d}"
             name = f"{IMAGES_DIR}/{item_id}.png"
             files[name] = png_bytes(images[index])
-            items.append({"item": item_id, "task": task, "pair_id": row["id"], "manual_id": row["manual_id"],
-                          "phrase": row["object"] if task == "object" else None, "text": prompt_text(task, row),
-                          "images": [{"src": name, "role": "object" if task == "object" else "image"}]})  # fmt: skip
+            items.append(
+                {
+                    "item": item_id,
+                    "task": task,
+                    "pair_id": row["id"],
+                    "manual_id": row["manual_id"],
+                    "phrase": row["object"] if task == "object" else None,
+                    "text": prompt_text(task, row),
+                    "images": [{"src": name, "role": "object" if task == "object" else "image"}],
+                }
+            )
     identity = json.dumps({"mode": ANSWER_MODE, "seed": config.seed, "split": config.split, "items": items}, sort_keys=True)
     document = {
         "format": FORMAT_VERSION,
@@ -197,8 +205,13 @@ def prediction_text(item: AnswerItem, answer: Answer) -> str:
 def _person_summary(items: list[AnswerItem], answers: Answers, predictions: str | None) -> dict[str, Any]:
     answered = [item for item in items if item.item in answers.answers]
     spent = [answers.seconds[item.item] for item in answered]
-    return {"items": len(items), "answered": len(answered), "unanswered": [item.item for item in items if item.item not in answers.answers],
-            "median_seconds": round(median(spent), 2) if spent else None, "predictions": predictions}  # fmt: skip
+    return {
+        "items": len(items),
+        "answered": len(answered),
+        "unanswered": [item.item for item in items if item.item not in answers.answers],
+        "median_seconds": round(median(spent), 2) if spent else None,
+        "predictions": predictions,
+    }
 
 
 def answers_to_predictions(items_path: Path, paths: list[Path], out: Path) -> dict[str, Any]:
@@ -217,24 +230,55 @@ def answers_to_predictions(items_path: Path, paths: list[Path], out: Path) -> di
             raise ValueError(f"{answers.path}: person {answers.person!r} gets the same file name as {names[first]!r}; rename one")
         names[first] = answers.person
     out = Path(out)
-    summary: dict[str, Any] = {"questionnaire": items.questionnaire, "data": items.data, "split": items.split,
-                               "ids": {task: ids_name(task) for task in items.tasks}, "people": {}, "commands": []}  # fmt: skip
+    summary: dict[str, Any] = {
+        "questionnaire": items.questionnaire,
+        "data": items.data,
+        "split": items.split,
+        "ids": {task: ids_name(task) for task in items.tasks},
+        "people": {},
+        "commands": [],
+    }
     for task in items.tasks:
         atomic_write_text(out / ids_name(task), "".join(item.pair_id + "\n" for item in items.of_task(task)))
     for answers in people:
-        summary["people"][answers.person] = {"file": str(answers.path), "started": answers.started, "finished": answers.finished, "tasks": {}}
+        summary["people"][answers.person] = {
+            "file": str(answers.path),
+            "started": answers.started,
+            "finished": answers.finished,
+            "tasks": {},
+        }
         system = "human" if len(people) == 1 else f"human-{answers.person}"
         for task in items.tasks:
             asked = items.of_task(task)
-            predicted = [(item.pair_id, prediction_text(item, answers.answers[item.item])) for item in asked if item.item in answers.answers]
+            predicted = [
+                (item.pair_id, prediction_text(item, answers.answers[item.item])) for item in asked if item.item in answers.answers
+            ]
             name = predictions_name(answers.person, task) if predicted else None
             summary["people"][answers.person]["tasks"][task] = _person_summary(asked, answers, name)
             if name is None:  # nothing answered: no file (score refuses an empty one), and the summary says so
                 continue
             write_predictions(out / name, predicted)
-            summary["commands"].append(shlex.join([
-                "lego-arta", "score", "--task", task, "--predictions", str(out / name), "--ids", str(out / ids_name(task)),
-                "--data", items.data or "BUILT", "--split", items.split, "--name", system, "--out", str(out / "results"),
-            ]))  # fmt: skip
+            summary["commands"].append(
+                shlex.join(
+                    [
+                        "lego-arta",
+                        "score",
+                        "--task",
+                        task,
+                        "--predictions",
+                        str(out / name),
+                        "--ids",
+                        str(out / ids_name(task)),
+                        "--data",
+                        items.data or "BUILT",
+                        "--split",
+                        items.split,
+                        "--name",
+                        system,
+                        "--out",
+                        str(out / "results"),
+                    ]
+                )
+            )
     atomic_write_text(out / SUMMARY_NAME, json.dumps(summary, indent=1, sort_keys=True) + "\n")
     return summary

@@ -38,8 +38,14 @@ class Criterion:
 
     def describe(self) -> dict[str, object]:
         """The JSON form written into items.json and the page."""
-        return {"name": self.name, "title": self.title, "question": self.question, "labels": list(self.labels),
-                "rules": list(self.rules), "bad": self.bad}  # fmt: skip
+        return {
+            "name": self.name,
+            "title": self.title,
+            "question": self.question,
+            "labels": list(self.labels),
+            "rules": list(self.rules),
+            "bad": self.bad,
+        }
 
 
 CRITERIA: dict[str, tuple[Criterion, ...]] = {

@@ -101,8 +101,12 @@ def _criteria(document: dict[str, Any], where: str) -> dict[str, dict[str, tuple
             raise ValueError(f"{where}: criteria of task {task!r} must be a non-empty list")
         out[task] = {}
         for entry in criteria:
-            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("labels"), list) \
-                    or len(entry["labels"]) < 2:  # fmt: skip
+            if (
+                not isinstance(entry, dict)
+                or not isinstance(entry.get("name"), str)
+                or not isinstance(entry.get("labels"), list)
+                or len(entry["labels"]) < 2
+            ):
                 raise ValueError(f"{where}: a criterion of task {task!r} needs a 'name' and at least two 'labels': {entry!r}")
             out[task][entry["name"]] = tuple(str(label) for label in entry["labels"])
     return out
@@ -225,7 +229,11 @@ def parse_ratings(document: Any, items: Items, path: Path) -> Ratings:
 
 
 #: Items of the answer mode per task, and what an answer to one is.
-ANSWER_KINDS: dict[str, str] = {"state": '"yes" or "no"', "object": "a box [x1, y1, x2, y2] in the 0–100 frame", "scene": "the typed instruction"}
+ANSWER_KINDS: dict[str, str] = {
+    "state": '"yes" or "no"',
+    "object": "a box [x1, y1, x2, y2] in the 0–100 frame",
+    "scene": "the typed instruction",
+}
 ANSWER_MODE = "answer"
 
 
@@ -284,7 +292,7 @@ def parse_answer_items(document: Any, where: str) -> AnswerItems:
     ['state']
     """
     if not is_answer_mode(document) or not isinstance(document.get("questionnaire"), str):
-        raise ValueError(f"{where}: expected an answer-mode items.json (\"mode\": \"answer\") with a 'questionnaire' id")
+        raise ValueError(f'{where}: expected an answer-mode items.json ("mode": "answer") with a \'questionnaire\' id')
     if not isinstance(document.get("items"), list) or not document["items"]:
         raise ValueError(f"{where}: 'items' must be a non-empty list")
     items: dict[str, AnswerItem] = {}
@@ -334,7 +342,9 @@ def parse_answers(document: Any, items: AnswerItems, path: Path) -> Answers:
     if "rater" in document and "person" not in document:
         raise ValueError(f"{where}: this is a ratings file (it has 'rater'), but the items are an answer-mode questionnaire")
     if document.get("mode") != ANSWER_MODE:
-        raise ValueError(f"{where}: 'mode' must be {ANSWER_MODE!r} (an answers file of `qa make --mode answer`), got {document.get('mode')!r}")
+        raise ValueError(
+            f"{where}: 'mode' must be {ANSWER_MODE!r} (an answers file of `qa make --mode answer`), got {document.get('mode')!r}"
+        )
     person, started, finished, entries = _header(document, items.questionnaire, "person", where)
     answers: dict[str, Answer] = {}
     seconds: dict[str, float] = {}

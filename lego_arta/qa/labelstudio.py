@@ -70,7 +70,9 @@ def labeling_config(task: str, criteria: list[dict[str, Any]], roles: list[str])
     ET.SubElement(view, "Text", name="text", value="$text")
     for criterion in criteria:
         ET.SubElement(view, "Header", value=f"{criterion['title']}: {criterion['question']}")
-        choices = ET.SubElement(view, "Choices", name=criterion["name"], toName=roles[0], choice="single", required="true", showInline="true")
+        choices = ET.SubElement(
+            view, "Choices", name=criterion["name"], toName=roles[0], choice="single", required="true", showInline="true"
+        )
         for score, label in enumerate(criterion["labels"]):
             ET.SubElement(choices, "Choice", value=choice_value(score, label))
     ET.indent(view)
@@ -99,7 +101,12 @@ def export_labelstudio(questionnaire: Path, out: Path, *, image_url: str | None 
             if [image["role"] for image in entry["images"]] != roles:
                 raise ValueError(f"{questionnaire / ITEMS_NAME}: item {entry['item']!r} shows other images than the other {task} items")
             data = {"item": entry["item"], "task": task, "text": entry["text"]}
-            data.update({IMAGE_FIELDS.get(image["role"], image["role"]): _image_value(questionnaire, image["src"], image_url) for image in entry["images"]})
+            data.update(
+                {
+                    IMAGE_FIELDS.get(image["role"], image["role"]): _image_value(questionnaire, image["src"], image_url)
+                    for image in entry["images"]
+                }
+            )
             tasks.append({"data": data})
         config, tasks_file = Path(out) / config_name(task), Path(out) / tasks_name(task)
         atomic_write_text(config, labeling_config(task, document["criteria"][task], roles))
@@ -172,7 +179,9 @@ def import_labelstudio(exports: list[Path], items_path: Path, out: Path) -> tupl
             data = task.get("data") if isinstance(task, dict) else None
             label = f"{path}: task {task.get('id', number) if isinstance(task, dict) else number}"
             if not isinstance(data, dict) or data.get("item") not in items.items:
-                raise ValueError(f"{label}: data.item {data.get('item') if isinstance(data, dict) else None!r} is not an item of questionnaire {items.questionnaire}")
+                raise ValueError(
+                    f"{label}: data.item {data.get('item') if isinstance(data, dict) else None!r} is not an item of questionnaire {items.questionnaire}"
+                )
             item = data["item"]
             for annotation in task.get("annotations") or []:
                 if not isinstance(annotation, dict):
@@ -188,7 +197,9 @@ def import_labelstudio(exports: list[Path], items_path: Path, out: Path) -> tupl
                     raise ValueError(f"{label}: {rater} annotated item {item!r} twice (also in {seen[rater, item]})")
                 seen[rater, item] = label
                 spent = annotation.get("lead_time", 0.0)
-                if isinstance(spent, bool) or not isinstance(spent, (int, float)) or not math.isfinite(spent) or spent < 0:  # NaN: not JSON for other tools
+                if (
+                    isinstance(spent, bool) or not isinstance(spent, (int, float)) or not math.isfinite(spent) or spent < 0
+                ):  # NaN: not JSON for other tools
                     raise ValueError(f"{label}: lead_time must be a non-negative number (and finite), got {brief(spent)}")
                 created, updated = annotation.get("created_at"), annotation.get("updated_at", annotation.get("created_at"))
                 if not isinstance(created, str) or not isinstance(updated, str):
@@ -202,8 +213,13 @@ def import_labelstudio(exports: list[Path], items_path: Path, out: Path) -> tupl
     order = {name: index for index, name in enumerate(items.items)}
     documents: dict[Path, dict[str, Any]] = {}
     for rater, entry in sorted(annotators.items()):
-        ratings = {"questionnaire": items.questionnaire, "rater": rater, "started": entry.started, "finished": entry.finished,
-                   "answers": sorted(entry.answers, key=lambda a: (order[a["item"]], a["criterion"]))}  # fmt: skip
+        ratings = {
+            "questionnaire": items.questionnaire,
+            "rater": rater,
+            "started": entry.started,
+            "finished": entry.finished,
+            "answers": sorted(entry.answers, key=lambda a: (order[a["item"]], a["criterion"])),
+        }
         target = Path(out) / f"ratings-{name_part(rater)}.json"
         if target in documents:
             raise ValueError(f"annotators {documents[target]['rater']!r} and {rater!r} get the same file name {target.name}")

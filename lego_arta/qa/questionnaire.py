@@ -160,42 +160,76 @@ def _kinds(kinds: Sequence[str], count: int, rng: np.random.Generator) -> list[s
     return [kinds[(start + i) % len(kinds)] for i in range(count)]
 
 
-def _object_drafts(data: Path | str, config: MakeConfig, rng: np.random.Generator) -> tuple[list[_Draft], list[_Draft], list[dict[str, Any]]]:
+def _object_drafts(
+    data: Path | str, config: MakeConfig, rng: np.random.Generator
+) -> tuple[list[_Draft], list[_Draft], list[dict[str, Any]]]:
     rows = split_rows(data, "object", config.split, OBJECT_COLUMNS)
     sample = stratified_sample([r["manual_id"] for r in rows], config.per_task, rng)
     n_checks = config.checks.get("object", 0)
     spare = _spare(len(rows), set(sample), n_checks + 1, rng)
     checks_at, tutorial_at = spare[:n_checks], spare[n_checks]
     images = images_at(data, "object", config.split, {*sample, *checks_at, tutorial_at})
-    regular = [_Draft("object", r["id"], r["manual_id"], r["object"], [("collage", draw_box(images[i], r["box"]))])
-               for i, r in ((i, rows[i]) for i in sample)]  # fmt: skip
+    regular = [
+        _Draft("object", r["id"], r["manual_id"], r["object"], [("collage", draw_box(images[i], r["box"]))])
+        for i, r in ((i, rows[i]) for i in sample)
+    ]
     checks = []
     for index, kind in zip(checks_at, _kinds(("box_moved", "phrase_swapped"), n_checks, rng)):
         row = rows[index]
         if kind == "box_moved":
-            draft = _Draft("object", None, row["manual_id"], row["object"], [("collage", draw_box(images[index], moved_box(row["box"])))],
-                           True, kind, {"boundary_precision": 0})  # fmt: skip
+            draft = _Draft(
+                "object",
+                None,
+                row["manual_id"],
+                row["object"],
+                [("collage", draw_box(images[index], moved_box(row["box"])))],
+                True,
+                kind,
+                {"boundary_precision": 0},
+            )
         else:
             phrase = IRRELEVANT_PHRASES[int(rng.integers(len(IRRELEVANT_PHRASES)))]
-            draft = _Draft("object", None, row["manual_id"], phrase, [("collage", draw_box(images[index], row["box"]))],
-                           True, kind, {"entity_disambiguity": 0})  # fmt: skip
+            draft = _Draft(
+                "object",
+                None,
+                row["manual_id"],
+                phrase,
+                [("collage", draw_box(images[index], row["box"]))],
+                True,
+                kind,
+                {"entity_disambiguity": 0},
+            )
         checks.append(draft)
     example = rows[tutorial_at]
     image = images[tutorial_at]
     tutorial = [
-        {"text": example["object"], "image": draw_box(image, example["box"]), "scores": None,
-         "note": "The dataset's own box and phrase, as every item shows them: judge how tightly the red box "
-                 "encloses the parts the phrase names, and whether the phrase names them unambiguously."},
-        {"text": example["object"], "image": draw_box(image, moved_box(example["box"])), "scores": {"boundary_precision": 0},
-         "note": "The same collage with the box moved to another tile: it encloses none of the named parts, "
-                 "so box precision is 0 (Inaccurate), whatever the phrase."},
-        {"text": IRRELEVANT_PHRASES[0], "image": draw_box(image, example["box"]), "scores": {"entity_disambiguity": 0},
-         "note": "The phrase names nothing a parts collage holds: entity clarity is 0 (Irrelevant)."},
-    ]  # fmt: skip
+        {
+            "text": example["object"],
+            "image": draw_box(image, example["box"]),
+            "scores": None,
+            "note": "The dataset's own box and phrase, as every item shows them: judge how tightly the red box "
+            "encloses the parts the phrase names, and whether the phrase names them unambiguously.",
+        },
+        {
+            "text": example["object"],
+            "image": draw_box(image, moved_box(example["box"])),
+            "scores": {"boundary_precision": 0},
+            "note": "The same collage with the box moved to another tile: it encloses none of the named parts, "
+            "so box precision is 0 (Inaccurate), whatever the phrase.",
+        },
+        {
+            "text": IRRELEVANT_PHRASES[0],
+            "image": draw_box(image, example["box"]),
+            "scores": {"entity_disambiguity": 0},
+            "note": "The phrase names nothing a parts collage holds: entity clarity is 0 (Irrelevant).",
+        },
+    ]
     return regular, checks, tutorial
 
 
-def _state_drafts(data: Path | str, config: MakeConfig, rng: np.random.Generator) -> tuple[list[_Draft], list[_Draft], list[dict[str, Any]]]:
+def _state_drafts(
+    data: Path | str, config: MakeConfig, rng: np.random.Generator
+) -> tuple[list[_Draft], list[_Draft], list[dict[str, Any]]]:
     rows = split_rows(data, "state", config.split, STATE_COLUMNS)
     positive: dict[tuple[str, str, int], int] = {}
     for index, row in enumerate(rows):
@@ -204,7 +238,9 @@ def _state_drafts(data: Path | str, config: MakeConfig, rng: np.random.Generator
     step = [(r["manual_id"], r["session"], r["step_num"]) for r in rows]
     orphans = [rows[i]["id"] for i in range(len(rows)) if step[i] not in positive]
     if orphans:
-        raise ValueError(f"{data}: state/{config.split} rows {orphans[:3]} have no positive (real step image) of their step to show as the reference")
+        raise ValueError(
+            f"{data}: state/{config.split} rows {orphans[:3]} have no positive (real step image) of their step to show as the reference"
+        )
     sample = stratified_sample([r["manual_id"] for r in rows], config.per_task, rng)
     positives = sorted(set(positive.values()))
     n_checks = config.checks.get("state", 0)
@@ -219,36 +255,72 @@ def _state_drafts(data: Path | str, config: MakeConfig, rng: np.random.Generator
     def pair(evaluating: np.ndarray, reference_index: int) -> list[tuple[str, np.ndarray]]:
         return [("evaluating", evaluating), ("reference", images[reference_index])]
 
-    regular = [_Draft("state", rows[i]["id"], rows[i]["manual_id"], rows[i]["instruction"], pair(images[i], positive[step[i]]))
-               for i in sample]  # fmt: skip
+    regular = [
+        _Draft("state", rows[i]["id"], rows[i]["manual_id"], rows[i]["instruction"], pair(images[i], positive[step[i]])) for i in sample
+    ]
     checks = []
     for index, kind, other in zip(references, kinds, others):
         row = rows[index]
         if kind == "identical":
-            checks.append(_Draft("state", None, row["manual_id"], row["instruction"], pair(images[index], index),
-                                 True, kind, {"relevance": 1, "similarity": 1}))  # fmt: skip
+            checks.append(
+                _Draft(
+                    "state",
+                    None,
+                    row["manual_id"],
+                    row["instruction"],
+                    pair(images[index], index),
+                    True,
+                    kind,
+                    {"relevance": 1, "similarity": 1},
+                )
+            )
         else:
-            checks.append(_Draft("state", None, row["manual_id"], row["instruction"], pair(other_images[other], index),
-                                 True, kind, {"relevance": 0, "similarity": 0}))  # fmt: skip
+            checks.append(
+                _Draft(
+                    "state",
+                    None,
+                    row["manual_id"],
+                    row["instruction"],
+                    pair(other_images[other], index),
+                    True,
+                    kind,
+                    {"relevance": 0, "similarity": 0},
+                )
+            )
     example, negative = references[-1], tutorial_negative
     reference = positive[step[negative]]
     tutorial = [
-        {"text": rows[reference]["instruction"], "image": images[reference], "reference": images[reference],
-         "scores": {"relevance": 1, "similarity": 1},
-         "note": "The reference beside itself: the same step of the same model (relevance 1 High), and alike "
-                 "everywhere (similarity 1 High)."},
-        {"text": rows[negative]["instruction"], "image": images[negative], "reference": images[reference], "scores": None,
-         "note": "An evaluating image as the dataset made it (the new part may be displaced): is it this step of "
-                 "this model, and does it match the reference apart from where the new part sits?"},
-        {"text": rows[example]["instruction"], "image": other_images[others[-1]] if others else images[example],
-         "reference": images[example], "scores": {"relevance": 0, "similarity": 0} if others else None,
-         "note": "A step image of another manual beside the reference: another model, so relevance is 0 (Low), and "
-                 "it looks nothing like the reference, so similarity is 0 (Low)."},
-    ]  # fmt: skip
+        {
+            "text": rows[reference]["instruction"],
+            "image": images[reference],
+            "reference": images[reference],
+            "scores": {"relevance": 1, "similarity": 1},
+            "note": "The reference beside itself: the same step of the same model (relevance 1 High), and alike "
+            "everywhere (similarity 1 High).",
+        },
+        {
+            "text": rows[negative]["instruction"],
+            "image": images[negative],
+            "reference": images[reference],
+            "scores": None,
+            "note": "An evaluating image as the dataset made it (the new part may be displaced): is it this step of "
+            "this model, and does it match the reference apart from where the new part sits?",
+        },
+        {
+            "text": rows[example]["instruction"],
+            "image": other_images[others[-1]] if others else images[example],
+            "reference": images[example],
+            "scores": {"relevance": 0, "similarity": 0} if others else None,
+            "note": "A step image of another manual beside the reference: another model, so relevance is 0 (Low), and "
+            "it looks nothing like the reference, so similarity is 0 (Low).",
+        },
+    ]
     return regular, checks, tutorial
 
 
-def _other_manual_images(data: Path | str, split: str, manuals: Sequence[str], rng: np.random.Generator) -> tuple[list[int], dict[int, np.ndarray]]:
+def _other_manual_images(
+    data: Path | str, split: str, manuals: Sequence[str], rng: np.random.Generator
+) -> tuple[list[int], dict[int, np.ndarray]]:
     """For each manual in ``manuals``, a real step image of another manual (from this split first,
     then the others): its key, and the images by key (position across the splits read in turn)."""
     picks: dict[int, int] = {}
@@ -309,9 +381,19 @@ def make_questionnaire(data: Path | str, out: Path, config: MakeConfig = MakeCon
                 name = f"{IMAGES_DIR}/{item_id}-{role}.png"
                 files[name] = png_bytes(image)
                 shown.append({"src": name, "role": role})
-            items.append({"item": item_id, "task": task, "pair_id": draft.pair_id, "manual_id": draft.manual_id,
-                          "check": draft.check, "check_kind": draft.check_kind, "expected": draft.expected,
-                          "text": draft.text, "images": shown})  # fmt: skip
+            items.append(
+                {
+                    "item": item_id,
+                    "task": task,
+                    "pair_id": draft.pair_id,
+                    "manual_id": draft.manual_id,
+                    "check": draft.check,
+                    "check_kind": draft.check_kind,
+                    "expected": draft.expected,
+                    "text": draft.text,
+                    "images": shown,
+                }
+            )
         tutorials[task] = []
         for number, example in enumerate(tutorial, start=1):
             shown = []

@@ -22,7 +22,11 @@ if TYPE_CHECKING:
     from lego_arta.qa.scoring import QAResult
 
 CHART_DPI = 100
-AGREEMENT_LABELS = {"fleiss_kappa": "Fleiss' kappa", "krippendorff_alpha": "Krippendorff's alpha", "cohen_kappa_mean": "Cohen's kappa (pairwise mean)"}
+AGREEMENT_LABELS = {
+    "fleiss_kappa": "Fleiss' kappa",
+    "krippendorff_alpha": "Krippendorff's alpha",
+    "cohen_kappa_mean": "Cohen's kappa (pairwise mean)",
+}
 AGREEMENT_COLOURS = {"fleiss_kappa": "#2a7ae2", "krippendorff_alpha": "#e2892a", "cohen_kappa_mean": "#3a9d5d"}
 
 
@@ -86,31 +90,58 @@ def render_report(result: QAResult, distribution_chart: str, agreement_chart: st
     """The report: scores beside the study, raters and their checks, the flagged pairs, the charts."""
     scores = result.scores
     study = scores["study"]["means"]
-    lines = [f"# Quality assurance: questionnaire {scores['questionnaire']}", "",
-             "Means over the non-check items and the kept raters, with 95% bootstrap intervals over items; "
-             f"agreement on the same scores. The study reports kappa ≈ {scores['study']['kappa']}.", "",
-             "| task | criterion | mean [95% CI] | study mean | Fleiss' kappa | Krippendorff's alpha | Cohen's kappa (mean) | items | raters |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"# Quality assurance: questionnaire {scores['questionnaire']}",
+        "",
+        "Means over the non-check items and the kept raters, with 95% bootstrap intervals over items; "
+        f"agreement on the same scores. The study reports kappa ≈ {scores['study']['kappa']}.",
+        "",
+        "| task | criterion | mean [95% CI] | study mean | Fleiss' kappa | Krippendorff's alpha | Cohen's kappa (mean) | items | raters |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for task, criteria in scores["tasks"].items():
         for criterion, s in criteria.items():
             interval = f"{_number(s['mean'])} [{_number(s['ci_low'])}, {_number(s['ci_high'])}]"
-            lines.append(f"| {task} | {criterion} | {interval} | {_number(study.get(task, {}).get(criterion))} | "
-                         f"{_number(s['fleiss_kappa'])} | {_number(s['krippendorff_alpha'])} | {_number(s['cohen_kappa_mean'])} | "
-                         f"{s['n_items']} | {s['n_raters']} |")  # fmt: skip
+            lines.append(
+                f"| {task} | {criterion} | {interval} | {_number(study.get(task, {}).get(criterion))} | "
+                f"{_number(s['fleiss_kappa'])} | {_number(s['krippendorff_alpha'])} | {_number(s['cohen_kappa_mean'])} | "
+                f"{s['n_items']} | {s['n_raters']} |"
+            )
     tasks = list(scores["tasks"])
-    lines += ["", "## Raters and comprehension checks", "", scores["exclusion_rule"], "",
-              "| rater | file | " + " | ".join(f"{t} checks passed" for t in tasks) + " | excluded from | median seconds per item |",
-              "|---|---|" + "---|" * len(tasks) + "---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Raters and comprehension checks",
+        "",
+        scores["exclusion_rule"],
+        "",
+        "| rater | file | " + " | ".join(f"{t} checks passed" for t in tasks) + " | excluded from | median seconds per item |",
+        "|---|---|" + "---|" * len(tasks) + "---|---|",
+    ]
     for rater, info in scores["raters"].items():
         passed = " | ".join(_number(info["check_pass_rate"].get(t)) for t in tasks)
-        lines.append(f"| {rater} | {info['file']} | {passed} | {', '.join(info['excluded_from']) or '–'} | {_number(info['median_seconds'], 1)} |")
+        lines.append(
+            f"| {rater} | {info['file']} | {passed} | {', '.join(info['excluded_from']) or '–'} | {_number(info['median_seconds'], 1)} |"
+        )
     pairs = result.flagged["pairs"]
-    lines += ["", "## Flagged pairs", "", f"{len(pairs)} pair(s): {result.flagged['rule']}. "
-              "`lego-arta build … --exclude flagged.json` drops them.", ""]  # fmt: skip
+    lines += [
+        "",
+        "## Flagged pairs",
+        "",
+        f"{len(pairs)} pair(s): {result.flagged['rule']}. `lego-arta build … --exclude flagged.json` drops them.",
+        "",
+    ]
     if pairs:
         lines += ["| task | item | pair id | why |", "|---|---|---|---|"]
         for pair in pairs:
             why = "; ".join(f"{r['criterion']} {r['score']} {r['label']} ({r['votes']}/{r['raters']})" for r in pair["reasons"])
             lines.append(f"| {pair['task']} | {pair['item']} | `{pair['pair_id']}` | {why} |")
-    lines += ["", "## Charts", "", f"![score distributions]({distribution_chart})", "", f"![agreement per criterion]({agreement_chart})", ""]
+    lines += [
+        "",
+        "## Charts",
+        "",
+        f"![score distributions]({distribution_chart})",
+        "",
+        f"![agreement per criterion]({agreement_chart})",
+        "",
+    ]
     return "\n".join(lines)

@@ -76,8 +76,9 @@ def check_pass_rates(items: Items, ratings: Ratings) -> dict[str, float | None]:
     return rates
 
 
-def criterion_stats(matrix: np.ndarray, levels: int, *, seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES,
-                    alpha: float = DEFAULT_ALPHA) -> dict[str, Any]:  # fmt: skip
+def criterion_stats(
+    matrix: np.ndarray, levels: int, *, seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES, alpha: float = DEFAULT_ALPHA
+) -> dict[str, Any]:
     """The flat object of one criterion from its items × raters matrix.
 
     >>> criterion_stats(np.array([[1, 1], [0, 0], [1, 1]]), 2, n_resamples=50)["mean"]
@@ -89,8 +90,14 @@ def criterion_stats(matrix: np.ndarray, levels: int, *, seed: int = 0, n_resampl
     per_item = matrix.mean(axis=1)
     low, high = bootstrap_ci(list(per_item), n_resamples=n_resamples, seed=seed, alpha=alpha)
     stats = agreement(matrix, levels) if n_raters > 1 else dict.fromkeys(AGREEMENT_KEYS)
-    return {"mean": _rounded(per_item.mean()), "ci_low": _rounded(low), "ci_high": _rounded(high),
-            **{key: _rounded(stats[key]) for key in AGREEMENT_KEYS}, "n_items": n_items, "n_raters": n_raters}  # fmt: skip
+    return {
+        "mean": _rounded(per_item.mean()),
+        "ci_low": _rounded(low),
+        "ci_high": _rounded(high),
+        **{key: _rounded(stats[key]) for key in AGREEMENT_KEYS},
+        "n_items": n_items,
+        "n_raters": n_raters,
+    }
 
 
 def _bad_levels(items: Items, task: str) -> dict[str, int]:
@@ -99,21 +106,31 @@ def _bad_levels(items: Items, task: str) -> dict[str, int]:
     return {name: level for name, level in known.items() if name in items.criteria[task]}
 
 
-def score_ratings(items_path: Path, ratings_paths: list[Path], *, min_check_pass: float = DEFAULT_MIN_CHECK_PASS, seed: int = 0,
-                  n_resamples: int = DEFAULT_RESAMPLES) -> QAResult:  # fmt: skip
+def score_ratings(
+    items_path: Path,
+    ratings_paths: list[Path],
+    *,
+    min_check_pass: float = DEFAULT_MIN_CHECK_PASS,
+    seed: int = 0,
+    n_resamples: int = DEFAULT_RESAMPLES,
+) -> QAResult:
     """Validate every file, apply the exclusion rule, and compute the statistics and flags."""
     if not 0.0 <= min_check_pass <= 1.0:
         raise ValueError(f"qa score: --min-check-pass must lie in [0, 1], got {min_check_pass}")
     items = load_items(items_path)
     raters = load_ratings(list(ratings_paths), items)
     rates = {r.rater: check_pass_rates(items, r) for r in raters}
-    kept = {task: [r for r in raters if rates[r.rater][task] is None or rates[r.rater][task] >= min_check_pass - 1e-12]  # type: ignore[operator]
-            for task in items.tasks}  # fmt: skip
+    kept = {
+        task: [r for r in raters if rates[r.rater][task] is None or rates[r.rater][task] >= min_check_pass - 1e-12]  # type: ignore[operator]
+        for task in items.tasks
+    }
     empty = [task for task in items.tasks if not kept[task]]
     if empty:  # no statistic can be computed from nobody: say so before anything is written
         rates_shown = "; ".join(f"{r.rater}: {', '.join(f'{t} {_rounded(v)}' for t, v in rates[r.rater].items())}" for r in raters[:10])
-        raise ValueError(f"qa score: every rater is excluded from {', '.join(empty)} (check pass rate below {min_check_pass:g}; {rates_shown}); "
-                         "nothing written. Collect more ratings or lower --min-check-pass")  # fmt: skip
+        raise ValueError(
+            f"qa score: every rater is excluded from {', '.join(empty)} (check pass rate below {min_check_pass:g}; {rates_shown}); "
+            "nothing written. Collect more ratings or lower --min-check-pass"
+        )
     tasks: dict[str, dict[str, Any]] = {}
     matrices: dict[tuple[str, str], np.ndarray] = {}
     levels: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -122,7 +139,9 @@ def score_ratings(items_path: Path, ratings_paths: list[Path], *, min_check_pass
         rated = [item for item in items.of_task(task) if not item.check]
         tasks[task] = {}
         for criterion, labels in items.criteria[task].items():
-            matrix = np.array([[r.scores[item.item, criterion] for r in kept[task]] for item in rated], dtype=int).reshape(len(rated), len(kept[task]))
+            matrix = np.array([[r.scores[item.item, criterion] for r in kept[task]] for item in rated], dtype=int).reshape(
+                len(rated), len(kept[task])
+            )
             matrices[task, criterion], levels[task, criterion] = matrix, labels
             tasks[task][criterion] = criterion_stats(matrix, len(labels), seed=seed, n_resamples=n_resamples)
         bad = _bad_levels(items, task)
@@ -131,8 +150,15 @@ def score_ratings(items_path: Path, ratings_paths: list[Path], *, min_check_pass
             for criterion, level in bad.items():
                 votes = int(np.count_nonzero(matrices[task, criterion][row] == level))
                 if kept[task] and 2 * votes > len(kept[task]):
-                    reasons.append({"criterion": criterion, "score": level, "label": levels[task, criterion][level],
-                                    "votes": votes, "raters": len(kept[task])})  # fmt: skip
+                    reasons.append(
+                        {
+                            "criterion": criterion,
+                            "score": level,
+                            "label": levels[task, criterion][level],
+                            "votes": votes,
+                            "raters": len(kept[task]),
+                        }
+                    )
             if reasons and item.pair_id is not None:
                 flagged.append({"pair_id": item.pair_id, "task": task, "item": item.item, "reasons": reasons})
     study = study_qa_means()
@@ -155,8 +181,12 @@ def score_ratings(items_path: Path, ratings_paths: list[Path], *, min_check_pass
             "kappa": QA_KAPPA,
         },
     }
-    document = {"questionnaire": items.questionnaire, "rule": "pair ids a strict majority of kept raters gave a criterion's bad level: "
-                + ", ".join(f"{t}/{c} = {lv}" for t in items.tasks for c, lv in _bad_levels(items, t).items()), "pairs": flagged}  # fmt: skip
+    document = {
+        "questionnaire": items.questionnaire,
+        "rule": "pair ids a strict majority of kept raters gave a criterion's bad level: "
+        + ", ".join(f"{t}/{c} = {lv}" for t in items.tasks for c, lv in _bad_levels(items, t).items()),
+        "pairs": flagged,
+    }
     return QAResult(scores, document, matrices, levels)
 
 

@@ -152,6 +152,7 @@ def manual_images(html: str | bytes, page_url: str) -> tuple[ImageRef, ...]:
 
 def missing_images(folder: Path, images: Sequence[ImageRef]) -> tuple[ImageRef, ...]:
     """The images of a manual not yet saved in its folder (a 0-byte file counts as not saved)."""
+
     def saved(image: ImageRef) -> bool:
         path = images_dir(folder) / image.file_name
         return path.is_file() and path.stat().st_size > 0
@@ -285,13 +286,21 @@ def crawl(
         raise ValueError(f"limit must be at least 1; got {limit}")
     for name, value, low in (("delay", delay, 0.0), ("timeout", timeout, 0.0), ("deadline", deadline, 0.0)):
         if value is not None and not (math.isfinite(value) and value >= low and (name == "delay" or value > 0)):
-            raise ValueError(f"{name} must be a finite number of seconds above 0 (delay: 0 or more); got {value}")  # nan: the deadline was off
+            raise ValueError(
+                f"{name} must be a finite number of seconds above 0 (delay: 0 or more); got {value}"
+            )  # nan: the deadline was off
     for manual in manuals or ():
         split_manual_id(manual)
     out.mkdir(parents=True, exist_ok=True)
     with PoliteClient(
-        base_url, delay=delay, retries=retries, backoff=backoff, timeout=timeout, user_agent=user_agent,
-        deadline=deadline, allow_hosts=allow_hosts,
+        base_url,
+        delay=delay,
+        retries=retries,
+        backoff=backoff,
+        timeout=timeout,
+        user_agent=user_agent,
+        deadline=deadline,
+        allow_hosts=allow_hosts,
     ) as client:
         try:
             client.load_robots()
@@ -313,9 +322,7 @@ def _manuals_to_crawl(
 ) -> tuple[list[ManualRef], list[ManualOutcome]]:
     """The manuals to crawl (first ``limit``, no repeats) and the set pages that yielded none."""
     if manuals:
-        found: Iterable[ManualRef | SetPageProblem] = (
-            ManualRef(manual, site_url(base_url, f"/{manual}/")) for manual in manuals
-        )
+        found: Iterable[ManualRef | SetPageProblem] = (ManualRef(manual, site_url(base_url, f"/{manual}/")) for manual in manuals)
     elif discover == "index":
         found = discover_index(client, base_url)
     else:

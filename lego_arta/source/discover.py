@@ -221,9 +221,7 @@ def _manual_of_set_page(client: PoliteClient, set_url: str) -> ManualRef | SetPa
         return SetPageProblem(set_url, f"set page: HTTP {response.status}")
     page_url = manual_page_link(response.content, set_url)
     if page_url is None:
-        return SetPageProblem(
-            set_url, f"set page has no {MANUAL_BUTTON_SELECTOR} linking to a manual page (lego-<set>-<name>)"
-        )
+        return SetPageProblem(set_url, f"set page has no {MANUAL_BUTTON_SELECTOR} linking to a manual page (lego-<set>-<name>)")
     manual_id = manual_id_from_url(page_url)
     assert manual_id is not None  # manual_page_link only returns manual URLs
     return ManualRef(manual_id=manual_id, page_url=page_url)

@@ -29,9 +29,7 @@ import urllib3
 
 from lego_arta import __version__
 
-DEFAULT_USER_AGENT = (
-    f"lego-arta/{__version__} (+https://huggingface.co/datasets/lego-arta/lego-arta; research crawler)"
-)
+DEFAULT_USER_AGENT = f"lego-arta/{__version__} (+https://huggingface.co/datasets/lego-arta/lego-arta; research crawler)"
 #: Statuses worth asking again for: rate limiting and server-side hiccups.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 #: A server asking us to come back later than this is treated as a hard failure, not waited out.
@@ -176,9 +174,7 @@ class PoliteClient:
     def __enter__(self) -> PoliteClient:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     def close(self) -> None:
@@ -259,9 +255,7 @@ class PoliteClient:
                 reason = f"HTTP {status} {response.reason}"
                 retry_after = parse_retry_after(headers.get("Retry-After"))
                 if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
-                    raise FetchError(
-                        url, f"{reason} with Retry-After {retry_after:.0f} s (> {MAX_RETRY_AFTER_S:.0f} s)"
-                    )
+                    raise FetchError(url, f"{reason} with Retry-After {retry_after:.0f} s (> {MAX_RETRY_AFTER_S:.0f} s)")
                 continue
             mismatch = content_length_mismatch(headers, body)
             if mismatch is not None:

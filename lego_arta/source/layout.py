@@ -93,8 +93,7 @@ def parse_image_name(file_name: str) -> ImageName:
     if match:
         return ImageName(session=match["session"], step_class="start")
     raise UnknownImageName(
-        f"image file name {file_name!r} matches neither '<session>-Start.<ext>' nor "
-        "'<session>-NNNN_(eop|step)[_<code>].<ext>'"
+        f"image file name {file_name!r} matches neither '<session>-Start.<ext>' nor '<session>-NNNN_(eop|step)[_<code>].<ext>'"
     )
 
 

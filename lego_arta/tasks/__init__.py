@@ -32,7 +32,6 @@ BUILTIN_MODULES: tuple[str, ...] = (
 )
 
 
-
 class _Registry(Mapping[str, TaskSpec]):
     """Registered tasks in registration order; the ``LEGO_ARTA_TASK_MODULES`` modules are imported on first
     use, so a task module may itself import :mod:`lego_arta.tasks` (its import finishes first)."""

@@ -116,20 +116,59 @@ OPERATIONS: dict[str, str] = {
 KIND_NAMES: dict[str, str] = {"brick": "brick", "plate": "plate", "tile": "flat tile"}
 KIND_HEIGHTS: dict[str, int] = {"brick": 3, "plate": 1, "tile": 1}
 NUMBER_WORDS: dict[str, int] = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a single": 1,
-}  # fmt: skip
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "a single": 1,
+}
 #: Direction words → unit move (x right, y back, z up).
 DIRECTIONS: dict[str, tuple[int, int, int]] = {
-    "left": (-1, 0, 0), "leftwards": (-1, 0, 0), "right": (1, 0, 0), "rightwards": (1, 0, 0),
-    "front": (0, -1, 0), "forward": (0, -1, 0), "forwards": (0, -1, 0), "towards you": (0, -1, 0), "toward you": (0, -1, 0),
-    "back": (0, 1, 0), "backward": (0, 1, 0), "backwards": (0, 1, 0), "away from you": (0, 1, 0), "rear": (0, 1, 0),
-    "up": (0, 0, 1), "upward": (0, 0, 1), "upwards": (0, 0, 1), "higher": (0, 0, 1), "raise": (0, 0, 1),
-    "down": (0, 0, -1), "downward": (0, 0, -1), "downwards": (0, 0, -1), "lower": (0, 0, -1),
-}  # fmt: skip
+    "left": (-1, 0, 0),
+    "leftwards": (-1, 0, 0),
+    "right": (1, 0, 0),
+    "rightwards": (1, 0, 0),
+    "front": (0, -1, 0),
+    "forward": (0, -1, 0),
+    "forwards": (0, -1, 0),
+    "towards you": (0, -1, 0),
+    "toward you": (0, -1, 0),
+    "back": (0, 1, 0),
+    "backward": (0, 1, 0),
+    "backwards": (0, 1, 0),
+    "away from you": (0, 1, 0),
+    "rear": (0, 1, 0),
+    "up": (0, 0, 1),
+    "upward": (0, 0, 1),
+    "upwards": (0, 0, 1),
+    "higher": (0, 0, 1),
+    "raise": (0, 0, 1),
+    "down": (0, 0, -1),
+    "downward": (0, 0, -1),
+    "downwards": (0, 0, -1),
+    "lower": (0, 0, -1),
+}
 #: Units: studs move along x/y; plates, bricks (3 plates) and levels (the part's own height) along z.
-UNITS: dict[str, str] = {"stud": "stud", "studs": "stud", "plate": "plate", "plates": "plate", "brick": "brick",
-                         "bricks": "brick", "level": "level", "levels": "level", "layer": "level", "layers": "level"}  # fmt: skip
+UNITS: dict[str, str] = {
+    "stud": "stud",
+    "studs": "stud",
+    "plate": "plate",
+    "plates": "plate",
+    "brick": "brick",
+    "bricks": "brick",
+    "level": "level",
+    "levels": "level",
+    "layer": "level",
+    "layers": "level",
+}
 ADD_VERBS = ("add", "put", "place", "attach", "mount", "press", "insert", "stack", "fit")
 REPLACE_VERBS = ("replace", "swap", "exchange", "change", "switch", "use")
 
@@ -137,9 +176,21 @@ _NUMBER = r"(?P<n{i}>\d+|a single|a|an|one|two|three|four|five|six|seven|eight|n
 _UNIT = r"(?P<u{i}>studs?|plates?|bricks?|levels?|layers?)"
 _DIR = r"(?P<d{i}>" + "|".join(sorted((re.escape(d) for d in DIRECTIONS), key=len, reverse=True)) + r")"
 _MOVE = re.compile(
-    r"\b" + _NUMBER.format(i=1) + r"\s+" + _UNIT.format(i=1) + r"\s+(?:(?:to|towards?)\s+the\s+|to\s+|further\s+|more\s+)?" + _DIR.format(i=1) + r"\b"
-    + r"|\b" + _DIR.format(i=2) + r"\s+(?:(?:it|the piece|the part)\s+)?(?:by\s+)?" + _NUMBER.format(i=2) + r"\s+" + _UNIT.format(i=2) + r"\b"
-)  # fmt: skip
+    r"\b"
+    + _NUMBER.format(i=1)
+    + r"\s+"
+    + _UNIT.format(i=1)
+    + r"\s+(?:(?:to|towards?)\s+the\s+|to\s+|further\s+|more\s+)?"
+    + _DIR.format(i=1)
+    + r"\b"
+    + r"|\b"
+    + _DIR.format(i=2)
+    + r"\s+(?:(?:it|the piece|the part)\s+)?(?:by\s+)?"
+    + _NUMBER.format(i=2)
+    + r"\s+"
+    + _UNIT.format(i=2)
+    + r"\b"
+)
 _TURN = re.compile(r"\b(?:turn|turning|rotate|rotating|twist)\b|quarter[- ]turn|\b90\s*(?:°|degrees?)")
 _SHAPE = re.compile(r"\b(brick|plate|flat tile|tile)s?\s+(\d+)\s*x\s*(\d+)\b")
 _COLOUR = re.compile(r"\b(" + "|".join(sorted((re.escape(c.name) for c in COLOURS), key=len, reverse=True)) + r")\b")
@@ -242,8 +293,16 @@ def parse_fix(text: str) -> Fix | None:
         rest = _MOVE.split(rest, maxsplit=1)[0] if _MOVE.search(rest) else rest
         colour, shape = _COLOUR.search(rest), _SHAPE.search(rest)
         if colour or shape:
-            return Fix("replace" if shape else "recolour", dx, dy, dz, levels, turned,
-                       colour.group(1) if colour else None, _shape(shape) if shape else None)  # fmt: skip
+            return Fix(
+                "replace" if shape else "recolour",
+                dx,
+                dy,
+                dz,
+                levels,
+                turned,
+                colour.group(1) if colour else None,
+                _shape(shape) if shape else None,
+            )
     if turned or (dx, dy, dz, levels) != (0, 0, 0, 0):
         return Fix("turn" if turned else "move", dx, dy, dz, levels, turned)
     parts = _added_parts(text)
@@ -262,8 +321,18 @@ def apply_fix(fix: Fix, wrong: Part) -> Part:
     kind, short, long = fix.shape or (wrong.kind, wrong.short, wrong.long)
     height = KIND_HEIGHTS[kind]
     along_x = not wrong.along_x if fix.turn else wrong.along_x
-    return Part(kind, short, long, fix.colour or wrong.colour, wrong.x + fix.dx, wrong.y + fix.dy,
-                wrong.z + fix.dz + fix.levels * height, along_x, f"{KIND_NAMES[kind]} {short}x{long}", height)  # fmt: skip
+    return Part(
+        kind,
+        short,
+        long,
+        fix.colour or wrong.colour,
+        wrong.x + fix.dx,
+        wrong.y + fix.dy,
+        wrong.z + fix.dz + fix.levels * height,
+        along_x,
+        f"{KIND_NAMES[kind]} {short}x{long}",
+        height,
+    )
 
 
 def names_parts(named: Sequence[NamedPart], true: Sequence[Part]) -> bool:
@@ -354,10 +423,17 @@ def correction(kind: str, wrong: Part | None, true: Sequence[Part], step_lines: 
 # --- the episodes ---------------------------------------------------------------------------------
 
 PART_FEATURE: dict[str, Any] = {
-    "kind": Value("string"), "short": Value("int32"), "long": Value("int32"), "colour": Value("string"),
-    "x": Value("int32"), "y": Value("int32"), "z": Value("int32"), "along_x": Value("bool"),
-    "name": Value("string"), "height": Value("int32"),
-}  # fmt: skip
+    "kind": Value("string"),
+    "short": Value("int32"),
+    "long": Value("int32"),
+    "colour": Value("string"),
+    "x": Value("int32"),
+    "y": Value("int32"),
+    "z": Value("int32"),
+    "along_x": Value("bool"),
+    "name": Value("string"),
+    "height": Value("int32"),
+}
 
 
 def _part_record(part: Part) -> dict[str, Any]:
@@ -386,8 +462,9 @@ class Turn:
     columns: Mapping[str, Any]
 
 
-def _episode_rows(ctx: PairContext, step: Any, first: Query, image: bytes, variant: str, turns: Sequence[Turn],
-                  common: Mapping[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+def _episode_rows(
+    ctx: PairContext, step: Any, first: Query, image: bytes, variant: str, turns: Sequence[Turn], common: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """The rows of one episode: turn 1 asks ``first``; each later turn carries the gold history."""
     history: list[dict[str, str]] = []
     rows = []
@@ -428,10 +505,12 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
         previous[step.session] = step
         colour, decoded = ctx.boundary_colour(step.session)
         line = finding_line(eop.lines) if eop is not None else None
-        reason = (None if decoded else "guide: step of a session with an undecodable assembly image") \
-            or (None if colour is not None else "guide: session without a highlight (boundary) colour") \
-            or (None if line is not None else "guide: assembly step without a preceding object-finding step") \
-            or (None if before is not None else "guide: first assembly step of a session (no previous assembly image)")  # fmt: skip
+        reason = (
+            (None if decoded else "guide: step of a session with an undecodable assembly image")
+            or (None if colour is not None else "guide: session without a highlight (boundary) colour")
+            or (None if line is not None else "guide: assembly step without a preceding object-finding step")
+            or (None if before is not None else "guide: first assembly step of a session (no previous assembly image)")
+        )
         if reason:
             ctx.skip(reason)
             continue
@@ -665,19 +744,31 @@ def template_fix(rows: FloorRows, train: FloorRows, seed: int = 0) -> tuple[list
             rng = np.random.default_rng([seed, int(hashlib.sha256(str(row_id).encode()).hexdigest()[:8], 16)])
             template = FIX_TEMPLATES[int(rng.integers(len(FIX_TEMPLATES)))]
             short, long = sorted(int(v) for v in rng.integers(1, 9, size=2))
-            answers[i] = template.format(direction=("left", "right", "front", "back")[int(rng.integers(4))],
-                                         vertical=("up", "down")[int(rng.integers(2))], colour=COLOURS[int(rng.integers(len(COLOURS)))].name,
-                                         kind=("brick", "plate", "flat tile")[int(rng.integers(3))], size=f"{short}x{long}")  # fmt: skip
+            answers[i] = template.format(
+                direction=("left", "right", "front", "back")[int(rng.integers(4))],
+                vertical=("up", "down")[int(rng.integers(2))],
+                colour=COLOURS[int(rng.integers(len(COLOURS)))].name,
+                kind=("brick", "plate", "flat tile")[int(rng.integers(3))],
+                size=f"{short}x{long}",
+            )
     return answers, {}
 
 
 FLOORS: tuple[Floor, ...] = (
     Floor("always-yes", 'answers "Yes." to every turn', constant(PROMPTS.answer("yes"))),
-    Floor("verdict-right-no-box", "the right verdict at turn 1, nothing after it (an oracle on the label)", verdict_only,
-          reads=("turn", "label")),
-    Floor("template-fix", "the right verdict, no box, a fix template with a random operation and filling (seeded per row)",
-          template_fix, reads=("turn", "label")),
-)  # fmt: skip
+    Floor(
+        "verdict-right-no-box",
+        "the right verdict at turn 1, nothing after it (an oracle on the label)",
+        verdict_only,
+        reads=("turn", "label"),
+    ),
+    Floor(
+        "template-fix",
+        "the right verdict, no box, a fix template with a random operation and filling (seeded per row)",
+        template_fix,
+        reads=("turn", "label"),
+    ),
+)
 TURN_ORDER = {VERDICT: 0, WHERE: 1, NEXT: 1, FIX: 2}
 #: Answer history modes: gold (each turn sees the true earlier turns) and own (the model's own).
 GOLD_HISTORY, OWN_HISTORY = "gold_history", "own_history"

@@ -92,9 +92,20 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
             collage, collage_box = ctx.collage(tiles, quadrant, box)
             frame_box = tuple(float(v) for v in answer_box(collage_box))
             height, width = collage.shape[:2]
-            rows.append(ctx.row(row, query, object_answer(phrase, frame_box), f"object-{quadrant}", ctx.png(collage),
-                                object=phrase, box=list(frame_box), entities=entities, quadrant=quadrant,
-                                image_size=[int(width), int(height)]))  # fmt: skip
+            rows.append(
+                ctx.row(
+                    row,
+                    query,
+                    object_answer(phrase, frame_box),
+                    f"object-{quadrant}",
+                    ctx.png(collage),
+                    object=phrase,
+                    box=list(frame_box),
+                    entities=entities,
+                    quadrant=quadrant,
+                    image_size=[int(width), int(height)],
+                )
+            )
     return rows
 
 
@@ -172,9 +183,15 @@ SPEC = TaskSpec(
         "image_size": List(Value("int32"), length=2),
     },
     make_pairs=make_pairs,
-    metrics={"e_acc": "entities", "echo_rate": "object", "iou": ("box", *_FRAMED), "valid_box_rate": _FRAMED,
-             "quadrant_acc": ("quadrant", *_FRAMED), **{f"quadrant_acc_{q}": ("quadrant", *_FRAMED) for q in QUADRANT_NAMES},
-             **{f"predicted_{q}": ("quadrant", *_FRAMED) for q in QUADRANT_NAMES}},  # fmt: skip
+    metrics={
+        "e_acc": "entities",
+        "echo_rate": "object",
+        "iou": ("box", *_FRAMED),
+        "valid_box_rate": _FRAMED,
+        "quadrant_acc": ("quadrant", *_FRAMED),
+        **{f"quadrant_acc_{q}": ("quadrant", *_FRAMED) for q in QUADRANT_NAMES},
+        **{f"predicted_{q}": ("quadrant", *_FRAMED) for q in QUADRANT_NAMES},
+    },
     reference_columns=("entities", "box", "quadrant", "object", "image_size"),
     baselines=FLOORS,
     description="where are the parts: the named parts' box in a 2x2 collage of parts images",

@@ -82,8 +82,18 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
             query = PROMPTS.query(parts=" and ".join(found_phrase(line) for line in lines))
             pair = _pair_key(ctx.manual.manual_id, step.session, step.step_num, ctx.recipe.seed)
             for attached, first, second in ((True, before, after), (False, after, before)):
-                rows.append(ctx.row(step, query, order_answer(attached), "attached" if attached else "removed", first,
-                                    second_image=second, label=attached, pair={"id": pair, "attached": attached}))  # fmt: skip
+                rows.append(
+                    ctx.row(
+                        step,
+                        query,
+                        order_answer(attached),
+                        "attached" if attached else "removed",
+                        first,
+                        second_image=second,
+                        label=attached,
+                        pair={"id": pair, "attached": attached},
+                    )
+                )
     return rows
 
 
@@ -96,8 +106,13 @@ SPEC = TaskSpec(
         "pair": {"id": Value("string"), "attached": Value("bool")},
     },
     make_pairs=make_pairs,
-    metrics={"order_accuracy": "label", "order_pair_accuracy": "pair", "order_flip_consistency": "pair",
-             "order_auroc": ("label", "p_yes"), "order_average_precision": ("label", "p_yes")},  # fmt: skip
+    metrics={
+        "order_accuracy": "label",
+        "order_pair_accuracy": "pair",
+        "order_flip_consistency": "pair",
+        "order_auroc": ("label", "p_yes"),
+        "order_average_precision": ("label", "p_yes"),
+    },
     reference_columns=("label", "pair"),
     verdicts=(order_answer(False), order_answer(True)),
     description="attached or removed: two assembly images of one session, in order (t-2 then t) or reversed",

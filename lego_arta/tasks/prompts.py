@@ -104,6 +104,6 @@ def found_phrase(line: TextLine) -> str:
     verb = line.first("verb") or ""
     text = line.text
     start = text.find(verb) if verb else -1
-    rest = text[start + len(verb):] if start >= 0 else text
+    rest = text[start + len(verb) :] if start >= 0 else text
     rest = _COLLECT_PREAMBLE.sub("", rest.strip())
     return " ".join(strip_final_punctuation(rest).split())

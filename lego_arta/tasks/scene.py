@@ -57,8 +57,7 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
         elif every_step:
             line = latest.get(step.session)
         if line is None:
-            ctx.skip("scene: assembly step without a preceding object-finding step"
-                     + (" in its session" if every_step else ""))  # fmt: skip
+            ctx.skip("scene: assembly step without a preceding object-finding step" + (" in its session" if every_step else ""))
             continue
         try:
             data = ctx.file_png(step)
@@ -77,7 +76,9 @@ SPEC = TaskSpec(
     make_pairs=make_pairs,
     metrics={"t_acc": "entities", "bleu": "answer", "rouge1": "answer"},
     reference_columns=("entities",),
-    baselines=(Floor("tfidf-nearest", "instruction of the most similar train query (TF-IDF cosine)", nearest_train_answer, needs_train=True),),
+    baselines=(
+        Floor("tfidf-nearest", "instruction of the most similar train query (TF-IDF cosine)", nearest_train_answer, needs_train=True),
+    ),
     instruction_answer=True,
     description="what to do now: the instruction of the current step, from its image and the parts just found",
     study_unit="scenes",

@@ -304,8 +304,11 @@ class TaskSpec:
         """The metrics reported on rows with these reference ``columns``: :attr:`metrics`, then
         the breakdown's metric per value the rows carry; a metric that does not exist on these rows
         (its ``applies`` fails: AUROC without probabilities) is left out, **absent**, never 0."""
-        return {name: source for name, source in self._declared(columns).items()
-                if get_metric(name).applies_to(self._targets_of(source, columns))}  # fmt: skip
+        return {
+            name: source
+            for name, source in self._declared(columns).items()
+            if get_metric(name).applies_to(self._targets_of(source, columns))
+        }
 
     @property
     def harness_metrics(self) -> dict[str, Columns]:
@@ -339,12 +342,16 @@ class TaskSpec:
     def _chosen(self, columns: Mapping[str, Sequence[Any]], metrics: Sequence[str] | None) -> Sequence[str]:
         return tuple(self.metrics_for(columns)) if metrics is None else metrics
 
-    def scores(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]], metrics: Sequence[str] | None = None) -> dict[str, float]:
+    def scores(
+        self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]], metrics: Sequence[str] | None = None
+    ) -> dict[str, float]:
         """Every reported metric (or those named) in percent, against the reference ``columns``
         (``answer`` and :attr:`reference_columns`)."""
         return {name: get_metric(name).score(answers, self.targets(name, columns)) for name in self._chosen(columns, metrics)}
 
-    def stats(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]], metrics: Sequence[str] | None = None) -> dict[str, SampleStats]:
+    def stats(
+        self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]], metrics: Sequence[str] | None = None
+    ) -> dict[str, SampleStats]:
         """Per-sample sufficient statistics of every metric (or those named), for bootstrap intervals."""
         return {name: get_metric(name).stats(answers, self.targets(name, columns)) for name in self._chosen(columns, metrics)}
 
@@ -357,9 +364,17 @@ class TaskSpec:
                 logged[metric.sample_key] = metric.per_sample(answers, self.targets(name, columns))
         return logged
 
-    def scores_with_intervals(self, answers: Sequence[str], columns: Mapping[str, Sequence[Any]], *, n_resamples: int = 0,
-                              seed: int = 0, alpha: float = DEFAULT_ALPHA, metrics: Sequence[str] | None = None,
-                              clusters: Sequence[str] | None = None) -> dict[str, float]:  # fmt: skip
+    def scores_with_intervals(
+        self,
+        answers: Sequence[str],
+        columns: Mapping[str, Sequence[Any]],
+        *,
+        n_resamples: int = 0,
+        seed: int = 0,
+        alpha: float = DEFAULT_ALPHA,
+        metrics: Sequence[str] | None = None,
+        clusters: Sequence[str] | None = None,
+    ) -> dict[str, float]:
         """The scores; with ``n_resamples`` > 0 also flat ``<metric>_low`` / ``<metric>_high`` keys
         (resampling ``clusters``, the rows' manuals, when given; else rows)."""
         scores = self.scores(answers, columns, metrics)

@@ -93,11 +93,31 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
             ctx.skip("state: fewer valid negatives than negatives_per_state")
             continue
         query = PROMPTS.query(found=found_phrase(line), instruction=strip_final_punctuation(step.text))
-        rows.append(ctx.row(step, query, state_answer(True), "positive", ctx.png(ctx.image(step)),
-                            label=True, negative_kind=POSITIVE_KIND, displacement=0.0))  # fmt: skip
+        rows.append(
+            ctx.row(
+                step,
+                query,
+                state_answer(True),
+                "positive",
+                ctx.png(ctx.image(step)),
+                label=True,
+                negative_kind=POSITIVE_KIND,
+                displacement=0.0,
+            )
+        )
         for index, negative in enumerate(result.negatives):
-            rows.append(ctx.row(step, query, state_answer(False), _variant(negative.kind, index), ctx.png(negative.image, like=step),
-                                label=False, negative_kind=negative.kind, displacement=float(round(negative.displacement, 4))))  # fmt: skip
+            rows.append(
+                ctx.row(
+                    step,
+                    query,
+                    state_answer(False),
+                    _variant(negative.kind, index),
+                    ctx.png(negative.image, like=step),
+                    label=False,
+                    negative_kind=negative.kind,
+                    displacement=float(round(negative.displacement, 4)),
+                )
+            )
     return rows
 
 
@@ -108,9 +128,12 @@ RANDOM_YES_PROBABILITY = 0.5
 FLOORS: tuple[Floor, ...] = (
     Floor("always-yes", 'answers "Yes." to every row', constant(state_answer(True))),
     Floor("always-no", 'answers "No." to every row', constant(state_answer(False))),
-    Floor("random", f'"Yes." with probability {RANDOM_YES_PROBABILITY}, seeded per row id',
-          seeded_choice((state_answer(False), state_answer(True)), RANDOM_YES_PROBABILITY)),
-)  # fmt: skip
+    Floor(
+        "random",
+        f'"Yes." with probability {RANDOM_YES_PROBABILITY}, seeded per row id',
+        seeded_choice((state_answer(False), state_answer(True)), RANDOM_YES_PROBABILITY),
+    ),
+)
 
 
 SPEC = TaskSpec(
@@ -118,9 +141,17 @@ SPEC = TaskSpec(
     prompts=PROMPTS,
     features={"label": Value("bool"), "negative_kind": Value("string"), "displacement": Value("float32")},
     make_pairs=make_pairs,
-    metrics={"f1": "label", "tnr": "label", "fpr": "label", "invalid_rate": "label", "balanced_acc": "label",
-             "mcc": "label", "group_acc": ("label", *STATE_KEY), "auroc": ("label", "p_yes"),
-             "average_precision": ("label", "p_yes")},  # fmt: skip
+    metrics={
+        "f1": "label",
+        "tnr": "label",
+        "fpr": "label",
+        "invalid_rate": "label",
+        "balanced_acc": "label",
+        "mcc": "label",
+        "group_acc": ("label", *STATE_KEY),
+        "auroc": ("label", "p_yes"),
+        "average_precision": ("label", "p_yes"),
+    },
     reference_columns=("label", "negative_kind", *STATE_KEY),
     baselines=FLOORS,
     verdicts=(state_answer(False), state_answer(True)),

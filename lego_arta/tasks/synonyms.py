@@ -125,7 +125,11 @@ class SynonymSplit:
         return cls(seed, seen, unseen)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seed": self.seed, "seen": {k: list(v) for k, v in self.seen.items()}, "unseen": {k: list(v) for k, v in self.unseen.items()}}
+        return {
+            "seed": self.seed,
+            "seen": {k: list(v) for k, v in self.seen.items()},
+            "unseen": {k: list(v) for k, v in self.unseen.items()},
+        }
 
 
 def row_rng(row_id: str, seed: int) -> np.random.Generator:

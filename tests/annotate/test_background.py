@@ -15,7 +15,10 @@ from tests.annotate.drawing import draw_block, gradient_backdrop, parts_backdrop
 
 @settings(max_examples=40, deadline=None)
 @given(
-    x=st.integers(10, 120), y=st.integers(10, 60), w=st.integers(3, 60), h=st.integers(3, 30),
+    x=st.integers(10, 120),
+    y=st.integers(10, 60),
+    w=st.integers(3, 60),
+    h=st.integers(3, 30),
     grey=st.integers(0, 255),
 )
 def test_box_of_a_block_on_the_gradient_is_exact(x: int, y: int, w: int, h: int, grey: int) -> None:

@@ -169,7 +169,9 @@ def _outlines(draw: st.DrawFn) -> np.ndarray:
             cv2.rectangle(canvas, (x1, y1), (x2, y2), 1, draw(st.integers(1, 2)))
         else:
             cv2.line(canvas, (x1, y1), (x2, y2), 1, 1)
-    specks = draw(hnp.arrays(bool, (height, width), elements=st.booleans())) & draw(hnp.arrays(bool, (height, width), elements=st.booleans()))
+    specks = draw(hnp.arrays(bool, (height, width), elements=st.booleans())) & draw(
+        hnp.arrays(bool, (height, width), elements=st.booleans())
+    )
     return (canvas > 0) | (specks & draw(st.booleans()))
 
 

@@ -48,9 +48,7 @@ def _parts_image() -> np.ndarray:
 
 
 def test_opencv_finds_drawn_parts_by_colour_count_and_size() -> None:
-    boxes = OpenCVGrounder().ground(
-        None, _parts_image(), ["2 bright red bricks 2x4", "1 bright blue brick 2x6", "1 bright blue plate 1x1"]
-    )
+    boxes = OpenCVGrounder().ground(None, _parts_image(), ["2 bright red bricks 2x4", "1 bright blue brick 2x6", "1 bright blue plate 1x1"])
     assert boxes == [(250, 20, 330, 100), (300, 120, 390, 180), (250, 130, 280, 160)]
 
 

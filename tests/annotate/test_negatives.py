@@ -92,9 +92,7 @@ def test_degenerate_states_are_rejected_and_counted() -> None:
     assert make_negatives(step, previous, LIME, rng).rejected == Counter({"item larger than background box": 3})
     step, previous, _ = _state()
     assert make_negatives(step, previous[:100], LIME, rng).rejected == Counter({"image sizes differ": 3})
-    assert make_negatives(step, gradient_backdrop(200, 320), LIME, rng).rejected == Counter(
-        {"previous image has no model": 3}
-    )
+    assert make_negatives(step, gradient_backdrop(200, 320), LIME, rng).rejected == Counter({"previous image has no model": 3})
     # An item almost as large as the model box has room for at most a few distinct places.
     step, previous, _ = _state(item=(46, 66, 270, 140))
     crowded = make_negatives(step, previous, LIME, rng, count=5, min_displacement=0.04)

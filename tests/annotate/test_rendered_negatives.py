@@ -159,7 +159,10 @@ def test_every_negative_is_valid_differs_from_the_truth_and_shows_its_error(made
         (kind, short, long, colour, x, y, z, along_x), (tk, ts, tl, tc, tx, ty, tz, ta) = wrong[0], last
         if negative.kind in ("shifted", "wrong_layer"):
             true_part = Placement(Shape(last[0], last[1], last[2]), colour_by_name(last[3]), *last[4:])
-            assert not instruction_allows(negative.placements[-1], true_part, list(negative.placements[:-1])), (negative.kind, step["step"]["file"])
+            assert not instruction_allows(negative.placements[-1], true_part, list(negative.placements[:-1])), (
+                negative.kind,
+                step["step"]["file"],
+            )
         if negative.kind == "shifted":
             assert (kind, short, long, colour, z, along_x) == (tk, ts, tl, tc, tz, ta) and max(abs(x - tx), abs(y - ty)) >= 1
         elif negative.kind == "rotated":
@@ -183,10 +186,17 @@ def test_the_same_seed_gives_the_same_bytes(synthetic_raw: Path) -> None:
     folder, session, step, previous = _steps(synthetic_raw)[3]
 
     def run() -> list[tuple[str, bytes]]:
-        result = state_negatives(("displaced", *RENDER_KINDS), 3, np.random.default_rng(11), manual_folder=folder,
-                                 step_file=step["step"]["file"], step_image=_image(folder, step["step"]["file"]),
-                                 previous_image=_image(folder, previous["step"]["file"]), boundary=tuple(session["boundary"]["rgb"]),
-                                 min_displacement=0.05)  # fmt: skip
+        result = state_negatives(
+            ("displaced", *RENDER_KINDS),
+            3,
+            np.random.default_rng(11),
+            manual_folder=folder,
+            step_file=step["step"]["file"],
+            step_image=_image(folder, step["step"]["file"]),
+            previous_image=_image(folder, previous["step"]["file"]),
+            boundary=tuple(session["boundary"]["rgb"]),
+            min_displacement=0.05,
+        )
         return [(n.kind, n.image.tobytes()) for n in result.negatives]
 
     first = run()
@@ -198,8 +208,14 @@ def test_a_manual_without_3d_truth_counts_render_kinds_as_skips_and_still_pastes
     folder, session, step, previous = _steps(synthetic_raw)[0]
     copy = tmp_path / folder.name
     shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("truth.json", "truth-labels"))
-    args = dict(manual_folder=copy, step_file=step["step"]["file"], step_image=_image(copy, step["step"]["file"]),
-                previous_image=_image(copy, previous["step"]["file"]), boundary=tuple(session["boundary"]["rgb"]), min_displacement=0.05)  # fmt: skip
+    args = dict(
+        manual_folder=copy,
+        step_file=step["step"]["file"],
+        step_image=_image(copy, step["step"]["file"]),
+        previous_image=_image(copy, previous["step"]["file"]),
+        boundary=tuple(session["boundary"]["rgb"]),
+        min_displacement=0.05,
+    )
     only_render = state_negatives(("shifted", "undo"), 3, np.random.default_rng(0), **args)
     assert only_render.negatives == () and only_render.rejected == Counter({f"shifted: {NO_TRUTH}": 1, f"undo: {NO_TRUTH}": 1})
     mixed = state_negatives(("shifted", "displaced"), 3, np.random.default_rng(0), **args)
@@ -212,8 +228,14 @@ def _planned_scene(seed: int, index: int, pick: int) -> StepScene:
     session = plan.sessions[pick % len(plan.sessions)]
     number = 1 + pick % (len(session.steps) - 1)
     present = tuple(sorted(i for s in session.steps[: number + 1] for i in s.placed))
-    return StepScene(session.placements, present, session.steps[number].placed, session.steps[number - 1].placed,
-                     session.boundary.rgb if session.boundary else None, fit_view(session.placements, 160, 74))  # fmt: skip
+    return StepScene(
+        session.placements,
+        present,
+        session.steps[number].placed,
+        session.steps[number - 1].placed,
+        session.boundary.rgb if session.boundary else None,
+        fit_view(session.placements, 160, 74),
+    )
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -230,7 +252,6 @@ def test_any_plan_gives_physically_valid_negatives_that_differ(seed: int, index:
         assert not np.array_equal(negative.image, scene.positive)
         if kind != "undo":
             assert not physical_problems(negative.placements), physical_problems(negative.placements)
-
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])

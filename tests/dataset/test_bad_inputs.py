@@ -76,7 +76,9 @@ def test_one_manual_cannot_fill_both_splits(synthetic_raw: Path, built_recipe, t
 
 
 @pytest.mark.slow
-def test_a_config_without_rows_in_a_split_is_left_out_and_reported_unless_required(synthetic_raw: Path, built_recipe, tmp_path: Path) -> None:
+def test_a_config_without_rows_in_a_split_is_left_out_and_reported_unless_required(
+    synthetic_raw: Path, built_recipe, tmp_path: Path
+) -> None:
     """With two manuals, one without highlighted parts, one split gets no state pair: state is left
     out and named; ``--strict`` or ``require: [state]`` refuse the build by name."""
     raw = _copy(synthetic_raw, tmp_path / "raw", keep=[0, UNHIGHLIGHTED])

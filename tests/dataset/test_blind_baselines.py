@@ -35,8 +35,10 @@ def _floors(data: Path) -> dict[str, dict[str, float]]:
     scene = nearest_train_answers([train[i]["query"] for i in order], [train[i]["answer"] for i in order], [r["query"] for r in test])
     objects = read_rows(data, "object", "test")
     floors = {}
-    for task, ids, answers in (("scene", [r["id"] for r in test], scene),
-                               ("object", [r["id"] for r in objects], [centre_box_answer(r["query"]) for r in objects])):  # fmt: skip
+    for task, ids, answers in (
+        ("scene", [r["id"] for r in test], scene),
+        ("object", [r["id"] for r in objects], [centre_box_answer(r["query"]) for r in objects]),
+    ):
         references = load_references(task, data)
         floors[task] = task_scores(task, join_answers(references, dict(zip(ids, answers))).answers, references)
     return floors
@@ -88,7 +90,9 @@ def test_the_guard_catches_a_leak(built_dataset: Path, tmp_path: Path) -> None:
     shutil.copytree(built_dataset, leaky)
     for shard in sorted((leaky / "state").glob("*.parquet")):
         table = pq.read_table(shard)
-        steps = pa.array([1000 * int(label) + step for label, step in zip(table["label"].to_pylist(), table["step_num"].to_pylist())], pa.int32())
+        steps = pa.array(
+            [1000 * int(label) + step for label, step in zip(table["label"].to_pylist(), table["step_num"].to_pylist())], pa.int32()
+        )
         pq.write_table(table.set_column(table.schema.get_field_index("step_num"), "step_num", steps), shard)
     assert _state_balanced_accuracy(leaky, "meta") > 0.9
 

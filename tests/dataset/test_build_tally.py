@@ -39,14 +39,29 @@ def test_start_keeps_the_reading_order_and_the_parse_skips_without_the_raw_folde
 
 def test_manuals_merge_into_one_tally() -> None:
     tally = _started()
-    tally.add(ManualPairs("m2", rows={"scene": _rows(("a", 1), ("a", 1), ("a", 2))}, skips=Counter({"state: no highlight": 2}),
-                          image_errors={"images/z.png": "truncated", "images/b.png": "not an image"}), ("scene", "state"))
-    tally.add(ManualPairs("m1", rows={"scene": _rows(("b", 1)), "state": _rows(("b", 1), ("b", 1))},
-                          skips=Counter({"state: no highlight": 1, "scene: no step image": 1})), ("scene", "state"))
+    tally.add(
+        ManualPairs(
+            "m2",
+            rows={"scene": _rows(("a", 1), ("a", 1), ("a", 2))},
+            skips=Counter({"state: no highlight": 2}),
+            image_errors={"images/z.png": "truncated", "images/b.png": "not an image"},
+        ),
+        ("scene", "state"),
+    )
+    tally.add(
+        ManualPairs(
+            "m1",
+            rows={"scene": _rows(("b", 1)), "state": _rows(("b", 1), ("b", 1))},
+            skips=Counter({"state: no highlight": 1, "scene: no step image": 1}),
+        ),
+        ("scene", "state"),
+    )
     tally.add(ManualPairs("m4", rows={"scene": _rows(("c", 1))}), ("scene", "state"))
     assert tally.units == Counter({"scene": 4, "state": 1})
     assert list(tally.units) == ["scene", "state"], "a config without units is still counted (as 0) in config order"
-    assert tally.skips == Counter({"parse: unreadable manual": 1, "parse: missing image": 1, "state: no highlight": 3, "scene: no step image": 1})
+    assert tally.skips == Counter(
+        {"parse: unreadable manual": 1, "parse: missing image": 1, "state: no highlight": 3, "scene: no step image": 1}
+    )
     assert tally.skips_per_manual == {"m2": {"state: no highlight": 2}, "m1": {"scene: no step image": 1, "state: no highlight": 1}}
     assert list(tally.skips_per_manual["m1"]) == ["scene: no step image", "state: no highlight"], "reasons sorted"
     assert list(tally.image_errors["m2"].items()) == [("images/b.png", "not an image"), ("images/z.png", "truncated")]
@@ -61,8 +76,12 @@ def test_a_manual_without_rows_of_a_config_adds_a_zero() -> None:
 
 def test_the_manifest_is_read_from_the_tally() -> None:
     tally = _started()
-    tally.add(ManualPairs("m2", rows={"scene": _rows(("a", 1))}, skips=Counter({"scene: no step image": 1}),
-                          image_errors={"images/x.png": "truncated"}), ("scene",))
+    tally.add(
+        ManualPairs(
+            "m2", rows={"scene": _rows(("a", 1))}, skips=Counter({"scene: no step image": 1}), image_errors={"images/x.png": "truncated"}
+        ),
+        ("scene",),
+    )
     recipe = BuildRecipe()
     counts = {"scene": {"train": 1, "test": 0}}
     manifest = tally.manifest(recipe, counts, {"scene": "abc"})

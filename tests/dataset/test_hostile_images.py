@@ -74,8 +74,12 @@ def test_alpha_is_composited_onto_the_background_and_full_transparency_is_an_err
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(mode=st.sampled_from(["RGB", "RGBA", "RGBA-clear", "P", "L", "LA", "I;16", "RGB;16"]), seed=st.integers(0, 2**16),
-       width=st.integers(16, 70), height=st.integers(16, 40))  # fmt: skip
+@given(
+    mode=st.sampled_from(["RGB", "RGBA", "RGBA-clear", "P", "L", "LA", "I;16", "RGB;16"]),
+    seed=st.integers(0, 2**16),
+    width=st.integers(16, 70),
+    height=st.integers(16, 40),
+)
 def test_every_mode_decodes_to_the_pixels_pillow_shows(tmp_path: Path, mode: str, seed: int, width: int, height: int) -> None:
     """Plain RGB and opaque RGBA PNGs take libspng's decoder, everything else Pillow's: the pixels
     are the same either way (the reference is Pillow's own RGB view, composited onto white)."""

@@ -79,12 +79,16 @@ def _import_loading_script() -> ModuleType:
 
 
 @pytest.mark.slow
-def test_loading_script_builds_the_same_rows_as_lego_arta_build(built_dataset: Path, built_recipe, synthetic_raw: Path, tmp_path: Path) -> None:
+def test_loading_script_builds_the_same_rows_as_lego_arta_build(
+    built_dataset: Path, built_recipe, synthetic_raw: Path, tmp_path: Path
+) -> None:
     recipe_file = tmp_path / "recipe.yaml"
     recipe_file.write_text(yaml.safe_dump(built_recipe.to_dict()), encoding="utf-8")
     module = _import_loading_script()
     for config in CONFIGS:
-        builder = module.LegoArta(config_name=config, data_dir=str(synthetic_raw), recipe=str(recipe_file), cache_dir=str(tmp_path / "cache"))
+        builder = module.LegoArta(
+            config_name=config, data_dir=str(synthetic_raw), recipe=str(recipe_file), cache_dir=str(tmp_path / "cache")
+        )
         builder.download_and_prepare()
         for split in SPLITS:
             generated = _undecoded(builder.as_dataset(split=split))
@@ -109,7 +113,9 @@ def test_a_rebuild_into_the_same_folder_is_loaded_fresh(synthetic_raw: Path, bui
     recipe = replace(built_recipe, configs=("scene",))
     manuals = sorted(p.name for p in synthetic_raw.iterdir() if p.is_dir())
     first = split_manuals(manuals, test_fraction=recipe.test_fraction, seed=recipe.seed)
-    other = next(s for s in range(recipe.seed + 1, recipe.seed + 100) if split_manuals(manuals, test_fraction=recipe.test_fraction, seed=s) == first)
+    other = next(
+        s for s in range(recipe.seed + 1, recipe.seed + 100) if split_manuals(manuals, test_fraction=recipe.test_fraction, seed=s) == first
+    )
     folder, cache = tmp_path / "lego-arta", str(tmp_path / "cache")
     build(recipe, folder, raw=synthetic_raw, progress=False)
     before = datasets.load_dataset(str(folder), "scene", split="train", cache_dir=cache)["id"]

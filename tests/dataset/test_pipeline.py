@@ -102,7 +102,10 @@ def test_object_boxes_are_the_true_part_boxes_in_the_target_quadrant(built_datas
         assert row["box"] == pytest.approx(expected, abs=BOX_TOLERANCE), row["id"]
         frame = (100 * x / COLLAGE[0], 100 * y / COLLAGE[1], 100 * (x + w) / COLLAGE[0], 100 * (y + h) / COLLAGE[1])
         x1, y1, x2, y2 = row["box"]
-        assert frame[0] - BOX_TOLERANCE <= x1 < x2 <= frame[2] + BOX_TOLERANCE and frame[1] - BOX_TOLERANCE <= y1 < y2 <= frame[3] + BOX_TOLERANCE
+        assert (
+            frame[0] - BOX_TOLERANCE <= x1 < x2 <= frame[2] + BOX_TOLERANCE
+            and frame[1] - BOX_TOLERANCE <= y1 < y2 <= frame[3] + BOX_TOLERANCE
+        )
         numbers = [int(v) for v in re.findall(r"<(\d+)>", row["answer"])]
         assert numbers == row["box"] and row["answer"].startswith(f"<p>{row['object']}</p>{{"), "the box column is the answer's box"
         # The target parts image really is in that quadrant (and in no other).
@@ -252,7 +255,12 @@ def test_ids_and_image_names_are_opaque(built_dataset: Path, llava_export: Path)
         for entry in json.loads((llava_export / "llava" / f"{split}.json").read_text()):
             assert entry["image"] == f"images/{entry['id']}.png" and ID_PATTERN.fullmatch(entry["id"])
     names = [p.name.lower() for p in [*built_dataset.rglob("*"), *llava_export.rglob("*")]]
-    assert not [n for n in names if n.endswith(".png") and any(word in n.removesuffix(".png") for word in REVEALING if not ID_PATTERN.fullmatch(n.removesuffix(".png")))]
+    assert not [
+        n
+        for n in names
+        if n.endswith(".png")
+        and any(word in n.removesuffix(".png") for word in REVEALING if not ID_PATTERN.fullmatch(n.removesuffix(".png")))
+    ]
 
 
 def _png_metadata(data: bytes) -> tuple:
@@ -313,8 +321,13 @@ def test_voting_in_the_pair_jobs_gives_the_two_pass_build(built_dataset: Path, b
 
     from lego_arta.dataset.pipeline import build
 
-    two_pass = build(replace(built_recipe, configs=(*built_recipe.configs, "state_syn")), tmp_path / "two-pass",
-                     raw=synthetic_raw, progress=False, workers=2).out  # fmt: skip
+    two_pass = build(
+        replace(built_recipe, configs=(*built_recipe.configs, "state_syn")),
+        tmp_path / "two-pass",
+        raw=synthetic_raw,
+        progress=False,
+        workers=2,
+    ).out
     fused, separate = folder_files(built_dataset), folder_files(two_pass)
     shards = sorted(name for name in fused if name.endswith(".parquet"))
     assert shards and {name.split("/")[0] for name in shards} == set(built_recipe.configs)
@@ -346,8 +359,9 @@ def test_state_positives_are_their_step_files_and_negatives_are_stored_alike(bui
 
 
 @pytest.mark.slow
-def test_files_the_record_vouches_for_are_the_bytes_encoding_them_gives(built_dataset: Path, built_recipe, synthetic_raw: Path,
-                                                                       tmp_path: Path) -> None:  # fmt: skip
+def test_files_the_record_vouches_for_are_the_bytes_encoding_them_gives(
+    built_dataset: Path, built_recipe, synthetic_raw: Path, tmp_path: Path
+) -> None:
     """Without the encoding records every positive is encoded again, and the build is the same
     byte for byte; a file edited after its record was written (the same pixels saved at zlib level
     9) is encoded again too, never embedded: only the scene rows, which embed any plain PNG, change."""
@@ -406,12 +420,15 @@ def test_a_split_the_votes_change_is_rewritten_as_the_two_pass_build_writes_it(b
     assert seed is not None, f"no seed below 100 makes the votes change the split of {strata}"
     recipe = replace(built_recipe, seed=seed)
     fused = build(recipe, tmp_path / "fused", raw=synthetic_raw, progress=False, workers=2).out
-    two_pass = build(replace(recipe, configs=(*recipe.configs, "state_syn")), tmp_path / "two-pass", raw=synthetic_raw,
-                     progress=False, workers=2).out  # fmt: skip
+    two_pass = build(
+        replace(recipe, configs=(*recipe.configs, "state_syn")), tmp_path / "two-pass", raw=synthetic_raw, progress=False, workers=2
+    ).out
     first, second = folder_files(fused), folder_files(two_pass)
     shards = sorted(name for name in first if name.endswith(".parquet"))
     assert {name.split("/")[0] for name in shards} == set(recipe.configs)
     assert [name for name in shards if first[name] != second.get(name)] == []
     assert json.loads(first["manifest.json"])["manuals"] == split(seed, strata=strata) != split(seed)
-    assert json.loads(first["manifest.json"])["counts"] == {c: n for c, n in json.loads(second["manifest.json"])["counts"].items() if c in recipe.configs}
+    assert json.loads(first["manifest.json"])["counts"] == {
+        c: n for c, n in json.loads(second["manifest.json"])["counts"].items() if c in recipe.configs
+    }
     assert not [name for name in first if "taken" in name or "/." in name]

@@ -66,8 +66,11 @@ def _checksums(root: Path) -> dict[str, dict[str, object]]:
 def _write_card(root: Path) -> None:
     configs = [{"config_name": c, "data_files": [{"split": s, "path": f"{c}/{s}-*"} for s in SPLITS]} for c in CONFIGS]
     info = [
-        {"config_name": c, "features": [{"name": n, "dtype": "image" if n == "image" else "string"} for n in ("id", "image", "query", "answer")],
-         "splits": [{"name": s, "num_examples": ROWS_PER_SPLIT[s]} for s in SPLITS]}
+        {
+            "config_name": c,
+            "features": [{"name": n, "dtype": "image" if n == "image" else "string"} for n in ("id", "image", "query", "answer")],
+            "splits": [{"name": s, "num_examples": ROWS_PER_SPLIT[s]} for s in SPLITS],
+        }
         for c in CONFIGS
     ]
     front = yaml.safe_dump({"configs": configs, "dataset_info": info}, sort_keys=False)
@@ -93,12 +96,23 @@ def write_built_folder(root: Path, seed: int = 0) -> Path:
         for split in SPLITS:
             ids = [f"{config}{split}{i}" for i in range(ROWS_PER_SPLIT[split])]
             images = [_png(rng) for _ in ids]
-            rows = {"id": ids, "image": [{"bytes": b, "path": None} for b in images], "query": [f"[{config}] q{i}" for i in range(len(ids))], "answer": ["Yes."] * len(ids)}
+            rows = {
+                "id": ids,
+                "image": [{"bytes": b, "path": None} for b in images],
+                "query": [f"[{config}] q{i}" for i in range(len(ids))],
+                "answer": ["Yes."] * len(ids),
+            }
             (root / config).mkdir(exist_ok=True)
             Dataset.from_dict(rows, features=features).to_parquet(str(root / config / f"{split}-00000-of-00001.parquet"))
             for row_id, image in zip(ids, images):
                 (root / "llava" / "images" / f"{row_id}.png").write_bytes(image)
-                llava[split].append({"id": row_id, "image": f"images/{row_id}.png", "conversations": [{"from": "human", "value": "<image>\nq"}, {"from": "gpt", "value": "Yes."}]})
+                llava[split].append(
+                    {
+                        "id": row_id,
+                        "image": f"images/{row_id}.png",
+                        "conversations": [{"from": "human", "value": "<image>\nq"}, {"from": "gpt", "value": "Yes."}],
+                    }
+                )
     for split, entries in llava.items():
         (root / "llava" / f"{split}.json").write_text(json.dumps(entries, indent=1) + "\n")
     _write_card(root)
@@ -220,7 +234,9 @@ def _assert_pushed_repo_loads_offline(built_folder: Path, hub: HubStandIn, tmp_p
     )
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf_home"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     configs = sorted(json.loads((built_folder / "manifest.json").read_text())["counts"])
-    done = subprocess.run([sys.executable, "-c", script, str(hub.repo_folder(REPO)), *configs], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(hub.repo_folder(REPO)), *configs], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     counts = json.loads((built_folder / "manifest.json").read_text())["counts"]
@@ -449,7 +465,9 @@ def run_parsed(args: argparse.Namespace) -> int:
     return args.run(args)
 
 
-def test_cli_takes_the_token_from_hf_token(built_folder: Path, hub: HubStandIn, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_takes_the_token_from_hf_token(
+    built_folder: Path, hub: HubStandIn, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     assert run_parsed(_cli(str(built_folder), "--repo", REPO, "--endpoint", hub.endpoint, "--no-progress")) == 0
     assert {request.authorization for request in hub.requests} == {f"Bearer {TOKEN}"}
@@ -486,7 +504,7 @@ def test_commit_plans_send_each_file_once_and_the_card_last(
 ) -> None:
     paths = sorted(data_paths | (set(CARD_FILES) if with_card else set()))
     files = [LocalFile(path, "0" * 64, sizes[i]) for i, path in enumerate(paths)]
-    unchanged = set(paths[::unchanged_share + 1]) if unchanged_share else set()
+    unchanged = set(paths[:: unchanged_share + 1]) if unchanged_share else set()
     plan = plan_commits(files, remote, unchanged, max_files=max_files, max_bytes=max_bytes)
 
     sent = [f.path for batch in plan.batches for f in batch.files]
@@ -525,5 +543,7 @@ def test_card_configs_read_back_what_was_written(configs: dict[str, list[str]], 
         }[form]
         entries.append({"config_name": name, "data_files": data_files})
     card = f"---\n{yaml.safe_dump({'configs': entries}, sort_keys=False)}---\nbody\n"
-    expected = {name: tuple(f"{name}/{split}-*" for split in (splits[:1] if form == "string" else splits)) for name, splits in configs.items()}
+    expected = {
+        name: tuple(f"{name}/{split}-*" for split in (splits[:1] if form == "string" else splits)) for name, splits in configs.items()
+    }
     assert read_card_configs(card) == expected

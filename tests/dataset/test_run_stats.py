@@ -24,8 +24,9 @@ def _embedded_images(folder: Path) -> list[bytes]:
     return found
 
 
-def test_two_workers_report_their_codec_work_and_every_cpu_second(built_recipe, synthetic_raw: Path, built_dataset: Path,
-                                                                   tmp_path: Path) -> None:  # fmt: skip
+def test_two_workers_report_their_codec_work_and_every_cpu_second(
+    built_recipe, synthetic_raw: Path, built_dataset: Path, tmp_path: Path
+) -> None:
     result = build(built_recipe, tmp_path / "built", raw=synthetic_raw, workers=2, progress=False)
     stats = result.stats
     assert folder_files(result.out) == folder_files(built_dataset)  # run facts differ between runs, the build does not
@@ -55,8 +56,9 @@ def test_a_build_that_splits_first_counts_its_vote_jobs(built_recipe, synthetic_
     """An evaluation-only config needs each manual's split before its pairs: the votes run as jobs of their own, and count."""
     from dataclasses import replace
 
-    stats = build(replace(built_recipe, configs=("state", "state_syn")), tmp_path / "built", raw=synthetic_raw, workers=2,
-                  progress=False).stats  # fmt: skip
+    stats = build(
+        replace(built_recipe, configs=("state", "state_syn")), tmp_path / "built", raw=synthetic_raw, workers=2, progress=False
+    ).stats
     assert stats["vote_cpu_s"] > 0 and stats["driver_cpu_s"] >= 0
     floor = stats["pairs"] * stats["encode_cpu_ms_per_image"] / 1000
     assert stats["all_cpu_ratio"] == pytest.approx((stats["worker_cpu_s"] + stats["vote_cpu_s"] + stats["driver_cpu_s"]) / floor, rel=2e-3)
@@ -65,12 +67,29 @@ def test_a_build_that_splits_first_counts_its_vote_jobs(built_recipe, synthetic_
 
 def test_one_worker_does_not_count_its_jobs_as_the_driver_s(built_recipe, synthetic_raw: Path, tmp_path: Path) -> None:
     stats_file = tmp_path / "stats.json"
-    assert main(["build", "builders/quickstart.yaml", "--raw", str(synthetic_raw), "--out", str(tmp_path / "built"),
-                 "--workers", "1", "--stats", str(stats_file)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "build",
+                "builders/quickstart.yaml",
+                "--raw",
+                str(synthetic_raw),
+                "--out",
+                str(tmp_path / "built"),
+                "--workers",
+                "1",
+                "--stats",
+                str(stats_file),
+            ]
+        )
+        == 0
+    )
     stats = json.loads(stats_file.read_text(encoding="utf-8"))
     jobs = stats["worker_cpu_s"] + stats["vote_cpu_s"]
     # In one process the jobs are most of the work; the driver's own share is reading and writing.
     assert 0 <= stats["driver_cpu_s"] < jobs
     # Both sides are rounded to 3 decimals from inputs rounded to 3 decimals: equal to within one in the last place.
-    assert stats["all_cpu_ratio"] == pytest.approx((jobs + stats["driver_cpu_s"]) / (stats["pairs"] * stats["encode_cpu_ms_per_image"] / 1000), abs=1e-3)
+    assert stats["all_cpu_ratio"] == pytest.approx(
+        (jobs + stats["driver_cpu_s"]) / (stats["pairs"] * stats["encode_cpu_ms_per_image"] / 1000), abs=1e-3
+    )
     assert list(stats["peak_rss_mib_per_worker"]) == [list(stats["peak_rss_mib_per_worker"])[0]]

@@ -19,8 +19,9 @@ from tests.support.folders import folder_files
 
 
 @pytest.mark.slow
-def test_ray_synthesis_and_build_are_byte_identical_to_local(ray_address: str, synth_config, synthetic_raw: Path,
-                                                              built_recipe, built_dataset: Path, tmp_path: Path) -> None:  # fmt: skip
+def test_ray_synthesis_and_build_are_byte_identical_to_local(
+    ray_address: str, synth_config, synthetic_raw: Path, built_recipe, built_dataset: Path, tmp_path: Path
+) -> None:
     from lego_arta.dataset.pipeline import build
     from lego_arta.source.synth.generator import synthesize
 
@@ -57,20 +58,24 @@ def test_ray_tasks_run_on_both_nodes_of_a_two_node_cluster(ray_two_nodes: str) -
 
 
 @pytest.mark.slow
-def test_two_node_ray_build_is_byte_identical_to_local(ray_two_nodes: str, built_recipe, synthetic_raw: Path,
-                                                       built_dataset: Path, tmp_path: Path) -> None:  # fmt: skip
+def test_two_node_ray_build_is_byte_identical_to_local(
+    ray_two_nodes: str, built_recipe, synthetic_raw: Path, built_dataset: Path, tmp_path: Path
+) -> None:
     from lego_arta.dataset.pipeline import build
 
-    result = build(built_recipe, tmp_path / "built", raw=synthetic_raw, progress=False,
-                   executor=RayExecutor(workers=2, address=ray_two_nodes))  # fmt: skip
+    result = build(
+        built_recipe, tmp_path / "built", raw=synthetic_raw, progress=False, executor=RayExecutor(workers=2, address=ray_two_nodes)
+    )
     local_build, ray_build = folder_files(built_dataset), folder_files(result.out)
     assert sorted(ray_build) == sorted(local_build)
     assert [name for name in local_build if local_build[name] != ray_build[name]] == []
     assert result.stats["executor"] == "ray"
     # The workers wrote the rows; the driver received records, votes and parsed manuals only.
     stats = result.stats
-    print(f"two-node build: driver received {stats['driver_received_bytes']:,} of {stats['output_bytes']:,} bytes "
-          f"({stats['driver_received_share']:.3%}); driver CPU {stats['driver_cpu_s']:.2f} s = {stats['driver_cpu_share']:.2%}")
+    print(
+        f"two-node build: driver received {stats['driver_received_bytes']:,} of {stats['output_bytes']:,} bytes "
+        f"({stats['driver_received_share']:.3%}); driver CPU {stats['driver_cpu_s']:.2f} s = {stats['driver_cpu_share']:.2%}"
+    )
     # Measured 1.04 % here (2026-12-07): the fixture's 384x178 images make its rows about 7x smaller
     # than the study's, while what the driver receives (mostly the parsed manuals) is the same;
     # a study-size build receives 0.22 % (docs/scale.md).

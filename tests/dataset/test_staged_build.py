@@ -58,8 +58,9 @@ def _study_recipe(built_recipe):  # noqa: ANN001, ANN202
     return replace(load_recipe(STUDY_RECIPE), collage_width=built_recipe.collage_width, collage_height=built_recipe.collage_height)
 
 
-def test_two_workers_write_the_bytes_one_worker_writes_and_the_driver_gets_records(built_recipe, synthetic_raw: Path,
-                                                                                    built_dataset: Path, tmp_path: Path) -> None:  # fmt: skip
+def test_two_workers_write_the_bytes_one_worker_writes_and_the_driver_gets_records(
+    built_recipe, synthetic_raw: Path, built_dataset: Path, tmp_path: Path
+) -> None:
     result = build(built_recipe, tmp_path / "built", raw=synthetic_raw, workers=2, progress=False)
     assert folder_files(result.out) == folder_files(built_dataset)
     stats = result.stats
@@ -73,8 +74,9 @@ def test_two_workers_write_the_bytes_one_worker_writes_and_the_driver_gets_recor
 
 
 @pytest.mark.slow
-def test_a_split_the_votes_change_moves_files_and_reads_no_row(built_recipe, synthetic_raw: Path, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_a_split_the_votes_change_moves_files_and_reads_no_row(
+    built_recipe, synthetic_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A study-recipe build whose votes swap manuals between the splits: staged on a filesystem that
     refuses to read a Parquet file back, with every Parquet reader of this process refusing too
     (one worker: the jobs run here), it completes, and gives the two-pass build's bytes."""
@@ -93,8 +95,9 @@ def test_a_split_the_votes_change_moves_files_and_reads_no_row(built_recipe, syn
     seed = next((s for s in range(100) if split(s) != split(s, strata=strata)), None)
     assert seed is not None, f"no seed below 100 makes the votes change the split of {strata}"
     recipe = replace(study, seed=seed)
-    two_pass = build(replace(recipe, configs=(*recipe.configs, "state_syn")), tmp_path / "two-pass", raw=synthetic_raw,
-                     progress=False, workers=2).out  # fmt: skip
+    two_pass = build(
+        replace(recipe, configs=(*recipe.configs, "state_syn")), tmp_path / "two-pass", raw=synthetic_raw, progress=False, workers=2
+    ).out
 
     def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("a Parquet file was read during the build")
@@ -103,8 +106,9 @@ def test_a_split_the_votes_change_moves_files_and_reads_no_row(built_recipe, syn
     with monkeypatch.context() as patched:
         patched.setattr(pq, "ParquetFile", refuse)
         patched.setattr(pq, "read_table", refuse)
-        fused = build(recipe, tmp_path / "fused", raw=synthetic_raw, progress=False, workers=1,
-                      staging=f"writeonly://{tmp_path / 'staging'}").out  # fmt: skip
+        fused = build(
+            recipe, tmp_path / "fused", raw=synthetic_raw, progress=False, workers=1, staging=f"writeonly://{tmp_path / 'staging'}"
+        ).out
     assert _WriteOnlyFileSystem.reads == []
     first, second = folder_files(fused), folder_files(two_pass)
     assert json.loads(first["manifest.json"])["manuals"] == split(seed, strata=strata) != split(seed)
@@ -112,8 +116,7 @@ def test_a_split_the_votes_change_moves_files_and_reads_no_row(built_recipe, syn
     assert [name for name in shards if first[name] != second.get(name)] == []
 
 
-def test_a_leftover_staging_area_is_refused_named_or_cleaned_when_it_is_a_builds(built_recipe, synthetic_raw: Path,
-                                                                                 tmp_path: Path) -> None:  # fmt: skip
+def test_a_leftover_staging_area_is_refused_named_or_cleaned_when_it_is_a_builds(built_recipe, synthetic_raw: Path, tmp_path: Path) -> None:
     out = tmp_path / "built"
     leftover = Staging.create(staging_url(out), key="another build")
     with pytest.raises(StagingError, match=f"{staging_url(out)}: left by an interrupted build.*--resume"):
@@ -130,8 +133,9 @@ def test_a_leftover_staging_area_is_refused_named_or_cleaned_when_it_is_a_builds
 
 
 @pytest.mark.slow
-def test_a_build_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_one(built_recipe, synthetic_raw: Path, built_dataset: Path,
-                                                                               tmp_path: Path) -> None:  # fmt: skip
+def test_a_build_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_one(
+    built_recipe, synthetic_raw: Path, built_dataset: Path, tmp_path: Path
+) -> None:
     """``lego-arta build`` runs as its own process, killed (SIGKILL) once half of the manuals are
     recorded; the same command with ``--resume`` reuses those and builds the rest, to the bytes of
     the uninterrupted build (the ``built_dataset`` fixture, the same recipe)."""
@@ -145,8 +149,12 @@ def test_a_build_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_one(bu
     out = tmp_path / "built"
     argv = ["build", str(recipe_file), "--out", str(out), "--raw", str(synthetic_raw), "--workers", "1"]
     records = Path(staging_url(out)) / RECORDS
-    process = subprocess.Popen([sys.executable, "-m", "lego_arta", *argv], cwd=Path(__file__).resolve().parents[2],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lego_arta", *argv],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 900
     while process.poll() is None and len(list(records.glob("*.json"))) < TEST_MANUALS // 2 and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -71,7 +71,11 @@ def test_tfidf_answers_are_train_answers(baseline_run, built_data: Path) -> None
 
 
 def test_tfidf_returns_the_answer_of_an_identical_train_query() -> None:
-    train = ["[grounding] After I find 2 red bricks 2x4.", "[grounding] After I find 1 blue plate 1x2.", "[grounding] After I find 4 tan tiles."]
+    train = [
+        "[grounding] After I find 2 red bricks 2x4.",
+        "[grounding] After I find 1 blue plate 1x2.",
+        "[grounding] After I find 4 tan tiles.",
+    ]
     answers = ["Put the bricks on the base.", "Put the plate on top.", "Put the tiles at the back."]
     assert nearest_train_answers(train, answers, [train[2], train[0], "1 blue plate"]) == [answers[2], answers[0], answers[1]]
 
@@ -95,7 +99,7 @@ def test_colour_detector_finds_a_part_of_the_named_colour() -> None:
     image[70:100, 20:60] = (13, 105, 171)  # bright blue
     guess = colour_detector_answer(OBJECT_PROMPTS.query(object="2 bright red bricks 2x4").text, image)
     assert guess.found
-    (label, box), = parse_boxes(guess.answer)
+    ((label, box),) = parse_boxes(guess.answer)
     assert label == "2 bright red bricks 2x4"
     assert _iou(box, [60.0, 25.0, 85.0, 50.0]) > 0.9
     nothing = colour_detector_answer(OBJECT_PROMPTS.query(object="2 bright yellow bricks").text, image)

@@ -18,8 +18,12 @@ def _score(built: Path, answers: dict[str, str], out: Path, name: str) -> Path:
     predictions = out / f"{name}.jsonl"
     out.mkdir(parents=True, exist_ok=True)
     predictions.write_text("".join(json.dumps({"id": k, "answer": v}) + "\n" for k, v in answers.items()), encoding="utf-8")
-    assert run_command("score", ["--task", "state", "--predictions", str(predictions), "--data", str(built), "--out", str(out),
-                                 "--resamples", "20"]) == 0  # fmt: skip
+    assert (
+        run_command(
+            "score", ["--task", "state", "--predictions", str(predictions), "--data", str(built), "--out", str(out), "--resamples", "20"]
+        )
+        == 0
+    )
     return out / f"{name}-state.samples.jsonl"
 
 
@@ -34,8 +38,9 @@ def older_build(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return copy
 
 
-def test_score_compare_and_report_carry_the_data_version_and_compare_refuses_a_mix(built_data: Path, older_build: Path, tmp_path: Path,
-                                                                                 capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+def test_score_compare_and_report_carry_the_data_version_and_compare_refuses_a_mix(
+    built_data: Path, older_build: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     rows = split_rows(built_data, "state")
     answers = {r["id"]: r["answer"] for r in rows}
     new = _score(built_data, answers, tmp_path / "new", "base")

@@ -12,8 +12,27 @@ import pytest
 from lego_arta.cli import build_parser, main
 from lego_arta.evaluation.built_splits import read_columns
 
-SUBCOMMANDS = ("quickstart", "synth", "parse", "crawl", "build", "push", "tiny-model", "eval",
-               "score", "robustness", "compare", "baselines", "report", "qa", "finetune", "merge", "export", "probe", "synonym-map")  # fmt: skip
+SUBCOMMANDS = (
+    "quickstart",
+    "synth",
+    "parse",
+    "crawl",
+    "build",
+    "push",
+    "tiny-model",
+    "eval",
+    "score",
+    "robustness",
+    "compare",
+    "baselines",
+    "report",
+    "qa",
+    "finetune",
+    "merge",
+    "export",
+    "probe",
+    "synonym-map",
+)
 
 
 def test_every_documented_subcommand_is_wired() -> None:
@@ -36,8 +55,24 @@ def test_score_then_report_from_the_command_line(built_data: Path, tmp_path: Pat
     predictions = tmp_path / "flip-first.jsonl"
     predictions.write_text("".join(json.dumps({"id": i, "answer": a}) + "\n" for i, a in zip(truth["id"], answers)))
 
-    assert main(["score", "--task", "state", "--predictions", str(predictions), "--data", str(built_data),
-                 "--out", str(tmp_path / "scores"), "--resamples", "50"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "score",
+                "--task",
+                "state",
+                "--predictions",
+                str(predictions),
+                "--data",
+                str(built_data),
+                "--out",
+                str(tmp_path / "scores"),
+                "--resamples",
+                "50",
+            ]
+        )
+        == 0
+    )
     samples = (tmp_path / "scores" / "flip-first-state.samples.jsonl").read_text().splitlines()
     assert len(samples) == len(truth["id"])
     results = json.loads((tmp_path / "scores" / "flip-first-state.results.json").read_text())

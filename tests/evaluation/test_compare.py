@@ -35,7 +35,7 @@ def test_a_known_set_of_broken_answers_gives_the_known_gaps(built_data: Path, tm
     assert result.metrics["invalid_rate"]["gap"] == 0.0
     # two train manuals: the exact permutation test has 4 swap patterns, and both "no swap" and
     # "swap all" are as extreme as the observed gap
-    assert 2 / 2 ** result.manuals <= tnr["p_value"] <= 1.0
+    assert 2 / 2**result.manuals <= tnr["p_value"] <= 1.0
     same = compare_runs(perfect, perfect, built_data, split="train", n_resamples=200)
     assert all(m["gap"] == 0.0 and m["p_value"] == 1.0 and m["gap_low"] == m["gap_high"] == 0.0 for m in same.metrics.values())
 

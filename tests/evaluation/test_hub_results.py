@@ -28,8 +28,28 @@ def _score(built: Path, task: str, answers: dict[str, str], root: Path, name: st
     out.mkdir(exist_ok=True)
     predictions = out / f"{name}-{task}.jsonl"
     predictions.write_text("".join(json.dumps({"id": k, "answer": v}) + "\n" for k, v in answers.items()), encoding="utf-8")
-    assert run_command("score", ["--task", task, "--predictions", str(predictions), "--data", str(built), "--out", str(out),
-                                 "--name", name, "--setting", setting, "--resamples", "20"]) == 0  # fmt: skip
+    assert (
+        run_command(
+            "score",
+            [
+                "--task",
+                task,
+                "--predictions",
+                str(predictions),
+                "--data",
+                str(built),
+                "--out",
+                str(out),
+                "--name",
+                name,
+                "--setting",
+                setting,
+                "--resamples",
+                "20",
+            ],
+        )
+        == 0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +73,16 @@ def test_result_files_follow_the_hub_contract_and_equal_the_scores(scored: Path,
     assert all(task["split"] == "test" and task["id"].startswith(task["config"] + "_") for task in benchmark["tasks"])
 
     files = sorted(str(p.relative_to(hub)) for p in hub.rglob("*.yaml") if p.name != "eval.yaml")
-    assert files == ["model-a/.eval_results/lego_arta_state.yaml", "model-a/.eval_results/lego_arta_state_no-instruction.yaml",
-                     "model-b/.eval_results/lego_arta_scene.yaml"]  # fmt: skip
-    rows = {(r["system"], r["setting"], r["metric"]): r["value"]
-            for path in scored.rglob("*.results.json") for r in json.loads(path.read_text())["rows"]}  # fmt: skip
+    assert files == [
+        "model-a/.eval_results/lego_arta_state.yaml",
+        "model-a/.eval_results/lego_arta_state_no-instruction.yaml",
+        "model-b/.eval_results/lego_arta_scene.yaml",
+    ]
+    rows = {
+        (r["system"], r["setting"], r["metric"]): r["value"]
+        for path in scored.rglob("*.results.json")
+        for r in json.loads(path.read_text())["rows"]
+    }
     for name in files:
         entries = yaml.safe_load((hub / name).read_text())
         system = name.split("/")[0]

@@ -37,13 +37,17 @@ def _lmms_results(model_args: str, tasks: dict[str, dict[str, float]]) -> dict:
     for task, scores in tasks.items():
         results[task] = {"alias": task, **{f"{m},none": v for m, v in scores.items()}, **{f"{m}_stderr,none": "N/A" for m in scores}}
         if task.startswith("lego_arta_"):
-            config, _, variant = task[len("lego_arta_"):].partition("_")
+            config, _, variant = task[len("lego_arta_") :].partition("_")
             kwargs = {"config": config, "with_instruction": "noctx" not in variant, "in_context_examples": 2 if "icl" in variant else 0}
             configs[task] = {"task": task, "dataset_name": config, "lmms_eval_specific_kwargs": {"default": kwargs, **kwargs}}
         else:
             configs[task] = {"task": task}
-    return {"results": results, "configs": configs, "config": {"model": "llava_hf", "model_args": model_args},
-            "n-samples": {task: {"original": 10, "effective": 10} for task in tasks}}  # fmt: skip
+    return {
+        "results": results,
+        "configs": configs,
+        "config": {"model": "llava_hf", "model_args": model_args},
+        "n-samples": {task: {"original": 10, "effective": 10} for task in tasks},
+    }
 
 
 def _published() -> list[dict[str, str]]:
@@ -84,8 +88,13 @@ def test_markdown_has_our_rows_and_every_study_row_of_each_task(tmp_path: Path) 
 def test_charts_are_valid_pngs_without_a_software_stamp(tmp_path: Path) -> None:
     written = write_report(OURS, tmp_path, stem="run")
     charts = [path for path in written if path.suffix == ".png"]
-    assert {path.name for path in charts} == {"run-state-f1.png", "run-state-tnr.png", "run-state-fpr.png",
-                                              "run-state-invalid_rate.png", "run-object-iou.png"}  # fmt: skip
+    assert {path.name for path in charts} == {
+        "run-state-f1.png",
+        "run-state-tnr.png",
+        "run-state-fpr.png",
+        "run-state-invalid_rate.png",
+        "run-object-iou.png",
+    }
     for path in charts:
         with Image.open(path) as image:
             image.verify()
@@ -102,26 +111,39 @@ def test_same_rows_give_byte_identical_outputs(tmp_path: Path) -> None:
 
 
 def test_lmms_eval_results_become_rows_with_their_query_setting() -> None:
-    document = _lmms_results("pretrained=/models/tiny-llava,device=cpu", {
-        "lego_arta_state": {"f1": 25.0, "tnr": 10.0, "fpr": 90.0, "invalid_rate": 5.0},
-        "lego_arta_state_noctx_icl": {"f1": 20.0, "tnr": 12.0, "fpr": 88.0, "invalid_rate": 6.0},
-        "mmmu_val": {"mmmu_acc": 30.0},
-    })  # fmt: skip
+    document = _lmms_results(
+        "pretrained=/models/tiny-llava,device=cpu",
+        {
+            "lego_arta_state": {"f1": 25.0, "tnr": 10.0, "fpr": 90.0, "invalid_rate": 5.0},
+            "lego_arta_state_noctx_icl": {"f1": 20.0, "tnr": 12.0, "fpr": 88.0, "invalid_rate": 6.0},
+            "mmmu_val": {"mmmu_acc": 30.0},
+        },
+    )
     rows, skipped = lmms_eval_rows(document, where="r.json")
     assert skipped == ["mmmu_val"]
-    assert {(r.system, r.setting) for r in rows} == {("llava_hf tiny-llava", "with instruction"),
-                                                     ("llava_hf tiny-llava", "no instruction, 2 examples")}  # fmt: skip
-    assert {r.metric: r.value for r in rows if r.setting == "with instruction"} == {"f1": 25.0, "tnr": 10.0, "fpr": 90.0, "invalid_rate": 5.0}
+    assert {(r.system, r.setting) for r in rows} == {
+        ("llava_hf tiny-llava", "with instruction"),
+        ("llava_hf tiny-llava", "no instruction, 2 examples"),
+    }
+    assert {r.metric: r.value for r in rows if r.setting == "with instruction"} == {
+        "f1": 25.0,
+        "tnr": 10.0,
+        "fpr": 90.0,
+        "invalid_rate": 5.0,
+    }
     assert all(r.n == 10 and r.low is None for r in rows)
 
 
 def test_cli_reads_folders_of_mixed_results_and_adds_a_query_setting_table(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     results = tmp_path / "results"
     (results / "eval").mkdir(parents=True)
-    document = _lmms_results("pretrained=/m/tiny", {
-        "lego_arta_state": {"f1": 25.0, "tnr": 10.0, "fpr": 90.0, "invalid_rate": 5.0},
-        "lego_arta_state_noctx": {"f1": 21.0, "tnr": 11.0, "fpr": 89.0, "invalid_rate": 5.0},
-    })  # fmt: skip
+    document = _lmms_results(
+        "pretrained=/m/tiny",
+        {
+            "lego_arta_state": {"f1": 25.0, "tnr": 10.0, "fpr": 90.0, "invalid_rate": 5.0},
+            "lego_arta_state_noctx": {"f1": 21.0, "tnr": 11.0, "fpr": 89.0, "invalid_rate": 5.0},
+        },
+    )
     (results / "eval" / "20261123_000000_results.json").write_text(json.dumps(document), encoding="utf-8")
     (results / "eval" / "manifest.json").write_text(json.dumps({"files": {}}), encoding="utf-8")
     write_results(results / "baselines.json", OURS)

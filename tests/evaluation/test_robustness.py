@@ -78,7 +78,9 @@ def test_robustness_reports_the_known_gap_and_agreement(with_variants: Path, tmp
 
 @pytest.mark.slow
 def test_dummy_model_scores_the_variant_exactly_as_the_original(with_variants: Path, tmp_path: Path) -> None:
-    path = run_lmms_eval(data=with_variants, model="dummy", model_args="response=Yes", tasks="lego_arta_state,lego_arta_syn", output=tmp_path)
+    path = run_lmms_eval(
+        data=with_variants, model="dummy", model_args="response=Yes", tasks="lego_arta_state,lego_arta_syn", output=tmp_path
+    )
     results = json.loads(path.read_text())["results"]
     for metric in ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "tnr_displaced"):
         assert results["lego_arta_state_syn"][f"{metric},none"] == results["lego_arta_state"][f"{metric},none"]
@@ -91,13 +93,51 @@ def test_report_shows_the_robustness_gap_beside_the_scores(with_variants: Path, 
 
     yes, no_on_variant, f1 = _yes_then_no(with_variants, tmp_path)
     runs = tmp_path / "runs"
-    assert main(["robustness", "--task", "state", "--original", str(yes), "--variant", str(no_on_variant), "--data", str(with_variants),
-                 "--out", str(runs), "--name", "always-yes-then-no", "--resamples", "100"]) == 0  # fmt: skip
-    assert main(["score", "--data", str(with_variants), "--task", "state", "--predictions", str(yes), "--name", "always-yes",
-                 "--out", str(runs), "--resamples", "100"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "robustness",
+                "--task",
+                "state",
+                "--original",
+                str(yes),
+                "--variant",
+                str(no_on_variant),
+                "--data",
+                str(with_variants),
+                "--out",
+                str(runs),
+                "--name",
+                "always-yes-then-no",
+                "--resamples",
+                "100",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "score",
+                "--data",
+                str(with_variants),
+                "--task",
+                "state",
+                "--predictions",
+                str(yes),
+                "--name",
+                "always-yes",
+                "--out",
+                str(runs),
+                "--resamples",
+                "100",
+            ]
+        )
+        == 0
+    )
     assert main(["report", "--results", str(runs), "--out", str(tmp_path / "report"), "--no-study"]) == 0
     report = (tmp_path / "report" / "report.md").read_text()
-    section = report[report.index("## Synonym robustness"):]
+    section = report[report.index("## Synonym robustness") :]
     row = next(line for line in section.splitlines() if line.startswith("| always-yes-then-no | state | F1 |"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[3:6] == [f"{f1:.2f}", "0.00", f"{-f1:+.2f}"] and cells[-1] == "0.00"
@@ -113,8 +153,26 @@ def test_answers_that_pair_no_row_are_an_error(with_variants: Path, tmp_path: Pa
     original = _write(tmp_path / "train.jsonl", {r["id"]: "Yes." for r in train})
     variant = _write(tmp_path / "train-syn.jsonl", {r["id"] + SUFFIX: "Yes." for r in train})
     runs = tmp_path / "runs"
-    assert main(["robustness", "--task", "state", "--original", str(original), "--variant", str(variant), "--data", str(with_variants),
-                 "--out", str(runs), "--resamples", "10"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "robustness",
+                "--task",
+                "state",
+                "--original",
+                str(original),
+                "--variant",
+                str(variant),
+                "--data",
+                str(with_variants),
+                "--out",
+                str(runs),
+                "--resamples",
+                "10",
+            ]
+        )
+        == 2
+    )
     message = " ".join(capsys.readouterr().out.split())
     assert "no state row of the test split has an answer in both files" in message and "train.jsonl" in message
     assert not runs.exists()
@@ -123,9 +181,16 @@ def test_answers_that_pair_no_row_are_an_error(with_variants: Path, tmp_path: Pa
 def test_report_leaves_out_a_robustness_result_with_no_paired_rows(tmp_path: Path) -> None:
     from lego_arta.evaluation.results import load_results
 
-    document = {"format": "lego-arta-robustness/1", "task": "state", "variant": "state_syn", "system": "x", "rows": 2,
-                "metrics": {"f1": {"original": 0.0, "variant": 0.0, "gap": 0.0, "gap_low": 0.0, "gap_high": 0.0}},
-                "consistency": 0.0, "missing": ["a", "b", "a" + SUFFIX, "b" + SUFFIX]}  # fmt: skip
+    document = {
+        "format": "lego-arta-robustness/1",
+        "task": "state",
+        "variant": "state_syn",
+        "system": "x",
+        "rows": 2,
+        "metrics": {"f1": {"original": 0.0, "variant": 0.0, "gap": 0.0, "gap_low": 0.0, "gap_high": 0.0}},
+        "consistency": 0.0,
+        "missing": ["a", "b", "a" + SUFFIX, "b" + SUFFIX],
+    }
     (tmp_path / "robustness-state.json").write_text(json.dumps(document))
     loaded = load_results([tmp_path])
     assert loaded.robustness == () and loaded.skipped_files == (f"{tmp_path / 'robustness-state.json'} (robustness with no paired rows)",)

@@ -43,11 +43,28 @@ def test_answers_equal_to_the_references_score_perfectly(task: str, built_data: 
     result = score_predictions(task, predictions, built_data, n_resamples=50)
     expected = {
         "scene": {"t_acc": 100.0, "bleu": 100.0, "rouge1": 100.0},
-        "object": {"e_acc": 100.0, "echo_rate": 100.0, "iou": 100.0, "valid_box_rate": 100.0, "quadrant_acc": 100.0,
-                   **{f"quadrant_acc_{q}": 100.0 for q in ("tl", "tr", "bl", "br")},
-                   **{f"predicted_{q}": 100 * sum(r.get("quadrant") == i for r in rows) / len(rows) for i, q in enumerate(("tl", "tr", "bl", "br"))}},
-        "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0, "balanced_acc": 100.0, "mcc": 100.0,
-                  "group_acc": 100.0, **{f"tnr_{r['negative_kind']}": 100.0 for r in rows if task == "state" and not r["label"]}},
+        "object": {
+            "e_acc": 100.0,
+            "echo_rate": 100.0,
+            "iou": 100.0,
+            "valid_box_rate": 100.0,
+            "quadrant_acc": 100.0,
+            **{f"quadrant_acc_{q}": 100.0 for q in ("tl", "tr", "bl", "br")},
+            **{
+                f"predicted_{q}": 100 * sum(r.get("quadrant") == i for r in rows) / len(rows)
+                for i, q in enumerate(("tl", "tr", "bl", "br"))
+            },
+        },
+        "state": {
+            "f1": 100.0,
+            "tnr": 100.0,
+            "fpr": 0.0,
+            "invalid_rate": 0.0,
+            "balanced_acc": 100.0,
+            "mcc": 100.0,
+            "group_acc": 100.0,
+            **{f"tnr_{r['negative_kind']}": 100.0 for r in rows if task == "state" and not r["label"]},
+        },
     }[task]
     assert result.scores == pytest.approx(expected)
     assert result.n_rows == len(rows) and not result.missing and not result.unknown
@@ -119,8 +136,19 @@ def test_lmms_eval_sample_log_scores_like_the_same_answers_as_jsonl(built_data: 
     samples = []
     for i, (row, answer) in enumerate(zip(rows, answers)):
         record = {"id": row["id"], "answer": answer, "label": row["label"], "outcome": "tp"}
-        samples.append({"doc_id": i, "target": row["answer"], "filtered_resps": answer, "token_counts": [None],
-                        "f1": record, "tnr": record, "fpr": record, "invalid_rate": record, "input": "q"})
+        samples.append(
+            {
+                "doc_id": i,
+                "target": row["answer"],
+                "filtered_resps": answer,
+                "token_counts": [None],
+                "f1": record,
+                "tnr": record,
+                "fpr": record,
+                "invalid_rate": record,
+                "input": "q",
+            }
+        )
     from_log = score_predictions("state", _write_jsonl(tmp_path / "s.jsonl", samples), built_data, n_resamples=20)
     plain = [{"id": r["id"], "answer": a} for r, a in zip(rows, answers)]
     from_jsonl = score_predictions("state", _write_jsonl(tmp_path / "p.jsonl", plain), built_data, n_resamples=20)
@@ -171,8 +199,21 @@ def test_written_predictions_read_back_unchanged(tmp_path_factory: pytest.TempPa
 def test_cli_prints_the_table_and_writes_results_and_samples(built_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rows = split_rows(built_data, "state")
     predictions = _write_jsonl(tmp_path / "model.v1.jsonl", [{"id": r["id"], "answer": "Yes."} for r in rows[:-1]])
-    args = command("score", *["--task", "state", "--predictions", str(predictions), "--data", str(built_data),
-                              "--out", str(tmp_path / "scored"), "--resamples", "30"])  # fmt: skip
+    args = command(
+        "score",
+        *[
+            "--task",
+            "state",
+            "--predictions",
+            str(predictions),
+            "--data",
+            str(built_data),
+            "--out",
+            str(tmp_path / "scored"),
+            "--resamples",
+            "30",
+        ],
+    )
     assert args.run(args) == 0
     printed = capsys.readouterr().out
     assert "F1" in printed and "1 missing" in printed

@@ -32,15 +32,17 @@ def _write_pairs(exported: Path) -> Path:
     for index in range(PAIR_SAMPLES):
         first, second = entries[2 * index], entries[2 * index + 1]
         query = second["conversations"][0]["value"].replace("<image>\n", "")
-        pairs.append({
-            "id": f"pair-{index}",
-            "task": "state",
-            "image": [first["image"], second["image"]],
-            "conversations": [
-                {"from": "human", "value": f"<image>\n<image>\n{query} (the second image)"},
-                {"from": "gpt", "value": second["conversations"][1]["value"]},
-            ],
-        })  # fmt: skip
+        pairs.append(
+            {
+                "id": f"pair-{index}",
+                "task": "state",
+                "image": [first["image"], second["image"]],
+                "conversations": [
+                    {"from": "human", "value": f"<image>\n<image>\n{query} (the second image)"},
+                    {"from": "gpt", "value": second["conversations"][1]["value"]},
+                ],
+            }
+        )
     path = llava / PAIRS_JSON
     path.write_text(json.dumps(pairs, indent=1))
     return path

@@ -77,7 +77,9 @@ def test_built_folder_loads_every_task_with_absolute_existing_images(built_data:
     loaded = load_conversations(built_data, "train")
     assert loaded.task_counts() == {task: manifest_counts[task]["train"] for task in ("object", "scene", "state")}
     assert all(len(sample.images) == 1 and sample.images[0].is_absolute() and sample.images[0].is_file() for sample in loaded.samples)
-    assert load_conversations(built_data, "test").task_counts() == {task: manifest_counts[task]["test"] for task in ("object", "scene", "state")}
+    assert load_conversations(built_data, "test").task_counts() == {
+        task: manifest_counts[task]["test"] for task in ("object", "scene", "state")
+    }
     pairs = load_conversations(llava_view(built_data) / "llava" / PAIRS_JSON).samples
     assert len(pairs) == PAIR_SAMPLES and all(len(sample.images) == 2 for sample in pairs)
 
@@ -97,7 +99,10 @@ def test_task_filter_and_sample_cap_count_what_they_leave_out(built_data: Path, 
     [
         ({"image": ["FIRST", "FIRST"]}, r"2 image\(s\) but 1 <image> placeholder"),
         ({"image": "images/missing.png"}, "image 'images/missing.png' not found"),
-        ({"conversations": [{"from": "gpt", "value": "Yes."}, {"from": "human", "value": "<image>"}]}, r"conversations\[0\] must be \{'from': 'human'"),
+        (
+            {"conversations": [{"from": "gpt", "value": "Yes."}, {"from": "human", "value": "<image>"}]},
+            r"conversations\[0\] must be \{'from': 'human'",
+        ),
         ({"conversations": [{"from": "human", "value": "<image>\nDid I?"}]}, "human/gpt turn pairs"),
         ({"id": ""}, "field 'id' must be a non-empty string"),
         ({"image": 7}, "field 'image' must be a path or a list"),
@@ -240,8 +245,10 @@ def test_a_template_that_never_ends_answers_gets_eos_appended(processor) -> None
     stripped.chat_template = stripped.tokenizer.chat_template = template
     collator = ConversationCollator(stripped)
     assert collator.append_eos
-    messages = [{"role": "user", "content": [{"type": "text", "text": "Did I do it correctly?"}]},
-                {"role": "assistant", "content": [{"type": "text", "text": "No."}]}]  # fmt: skip
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": "Did I do it correctly?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "No."}]},
+    ]
     labels = collator([{"id": "q", "messages": messages}])["labels"][0]
     assert processor.tokenizer.decode(labels[labels != IGNORE_INDEX]) == "No." + processor.tokenizer.eos_token
 
@@ -255,7 +262,10 @@ def test_a_model_specific_end_of_turn_token_counts_as_the_answer_end(processor) 
     end_of_turn = processor.tokenizer.bos_token_id
     collator = ConversationCollator(stripped, stop_token_ids=[end_of_turn])
     assert not collator.append_eos
-    messages = [{"role": "user", "content": [{"type": "text", "text": "Did I?"}]}, {"role": "assistant", "content": [{"type": "text", "text": "Yes."}]}]
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": "Did I?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Yes."}]},
+    ]
     labels = collator([{"id": "q", "messages": messages}])["labels"][0]
     assert labels[labels != IGNORE_INDEX].tolist()[-1] == end_of_turn
 
@@ -264,7 +274,10 @@ def test_a_template_that_reorders_turns_is_a_clear_error(processor) -> None:
     reordering = _without_generation_blocks(processor)
     template = "{% for message in messages | reverse %}{{ message['role'] }}: {{ message['content'][0]['text'] }} {% endfor %}"
     reordering.chat_template = reordering.tokenizer.chat_template = template
-    messages = [{"role": "user", "content": [{"type": "text", "text": "q"}]}, {"role": "assistant", "content": [{"type": "text", "text": "a"}]}]
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": "q"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "a"}]},
+    ]
     with pytest.raises(ValueError, match=r"sample z: .*generation"):
         ConversationCollator(reordering, append_eos=False)([{"id": "z", "messages": messages}])
 

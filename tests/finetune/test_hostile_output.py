@@ -13,13 +13,26 @@ from tests.support.folders import folder_files
 
 
 @pytest.mark.parametrize("overwrite", [False, True])
-def test_finetune_refuses_a_folder_that_is_not_a_run(tiny_model: Path, tmp_path: Path, overwrite: bool, capsys: pytest.CaptureFixture[str]) -> None:
+def test_finetune_refuses_a_folder_that_is_not_a_run(
+    tiny_model: Path, tmp_path: Path, overwrite: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
     thesis = tmp_path / "thesis"
     (thesis / "adapter").mkdir(parents=True)
     (thesis / "chapter1.tex").write_text("precious")
     (thesis / "adapter" / "figure.png").write_bytes(b"\x89PNG")
     before = folder_files(thesis)
-    argv = ["finetune", "--model", str(tiny_model), "--data", str(tmp_path / "built"), "--output", str(thesis), "--max-steps", "1", "--no-progress"]
+    argv = [
+        "finetune",
+        "--model",
+        str(tiny_model),
+        "--data",
+        str(tmp_path / "built"),
+        "--output",
+        str(thesis),
+        "--max-steps",
+        "1",
+        "--no-progress",
+    ]
     assert main(argv + (["--overwrite"] if overwrite else [])) == 2
     assert RUN_CONFIG in "".join(capsys.readouterr().out.split()), "the message names the mark of a run"
     assert folder_files(thesis) == before
@@ -29,5 +42,20 @@ def test_finetune_refuses_a_folder_that_is_not_a_run(tiny_model: Path, tmp_path:
 def test_finetune_refuses_a_file_as_output(tiny_model: Path, tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
     target.write_text("keep")
-    assert main(["finetune", "--model", str(tiny_model), "--data", str(tmp_path / "built"), "--output", str(target), "--overwrite", "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "finetune",
+                "--model",
+                str(tiny_model),
+                "--data",
+                str(tmp_path / "built"),
+                "--output",
+                str(target),
+                "--overwrite",
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     assert target.read_text() == "keep"

@@ -19,16 +19,19 @@ def model(tiny_model: Path):
 def _attention_projections(model, prefix: str) -> list[str]:
     """Written from the LLaVA layout, not from lora.py: q/k/v/o projections under ``prefix``."""
     return sorted(
-        name for name, _ in model.named_modules()
+        name
+        for name, _ in model.named_modules()
         if name.startswith(prefix) and name.rsplit(".", 1)[-1] in {"q_proj", "k_proj", "v_proj", "o_proj"}
-    )  # fmt: skip
+    )
 
 
 def test_default_targets_are_the_language_model_attention_projections_only(model) -> None:
     target = resolve_target_modules(model, None)
     assert sorted(matched_modules(model, target)) == _attention_projections(model, "model.language_model.")
     peft_model = apply_lora(model, LoraSettings())
-    adapted = sorted({name.split(".lora_")[0].removeprefix("base_model.model.") for name, _ in peft_model.named_parameters() if ".lora_" in name})
+    adapted = sorted(
+        {name.split(".lora_")[0].removeprefix("base_model.model.") for name, _ in peft_model.named_parameters() if ".lora_" in name}
+    )
     assert adapted == _attention_projections(model, "model.language_model.")
     trainable = [name for name, parameter in peft_model.named_parameters() if parameter.requires_grad]
     assert trainable and all(".lora_A." in name or ".lora_B." in name for name in trainable)

@@ -22,9 +22,17 @@ STATE_METRICS = ("f1", "tnr", "fpr", "invalid_rate")
 def run(tiny_model: Path, built_data: Path, tmp_path_factory: pytest.TempPathFactory):
     """A short run whose adapter has moved away from zero (large steps), so merging changes outputs."""
     config = FinetuneConfig(
-        model=str(tiny_model), data=str(built_data), output=str(tmp_path_factory.mktemp("merge-runs") / "lora"),
-        precision="fp32", max_samples=8, batch_size=2, max_steps=3, learning_rate=5e-2, seed=1, progress=False,
-    )  # fmt: skip
+        model=str(tiny_model),
+        data=str(built_data),
+        output=str(tmp_path_factory.mktemp("merge-runs") / "lora"),
+        precision="fp32",
+        max_samples=8,
+        batch_size=2,
+        max_steps=3,
+        learning_rate=5e-2,
+        seed=1,
+        progress=False,
+    )
     return finetune(config)
 
 
@@ -126,10 +134,25 @@ def test_eval_with_an_adapter_runs_the_merged_model_through_lmms_eval(run, tiny_
     from lego_arta.cli import main
 
     output = tmp_path / "eval"
-    status = main([
-        "eval", "--data", str(built_data), "--model", "llava_hf", "--model-args", f"pretrained={tiny_model},device=cpu,device_map=cpu",
-        "--tasks", "lego_arta_state", "--out", str(output), "--limit", "2", "--adapter", str(run.output),
-    ])  # fmt: skip
+    status = main(
+        [
+            "eval",
+            "--data",
+            str(built_data),
+            "--model",
+            "llava_hf",
+            "--model-args",
+            f"pretrained={tiny_model},device=cpu,device_map=cpu",
+            "--tasks",
+            "lego_arta_state",
+            "--out",
+            str(output),
+            "--limit",
+            "2",
+            "--adapter",
+            str(run.output),
+        ]
+    )
     assert status == 0
     (path,) = sorted(output.rglob("*_results.json"))
     results = json.loads(path.read_text())

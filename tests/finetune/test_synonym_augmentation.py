@@ -57,9 +57,20 @@ def test_replayed_counts_are_reproducible_and_differ_between_epochs(samples) -> 
 
 @pytest.mark.slow
 def test_a_tiny_model_fine_tunes_with_synonyms_and_logs_the_replacements(tiny_model: Path, built_data: Path, tmp_path: Path) -> None:
-    config = FinetuneConfig(model=str(tiny_model), data=str(built_data), output=str(tmp_path / "lora"), precision="fp32",
-                            max_samples=8, batch_size=2, max_steps=2, seed=1, progress=False, augment="synonyms",
-                            synonym_prob=1.0, augment_negatives=0.5)  # fmt: skip
+    config = FinetuneConfig(
+        model=str(tiny_model),
+        data=str(built_data),
+        output=str(tmp_path / "lora"),
+        precision="fp32",
+        max_samples=8,
+        batch_size=2,
+        max_steps=2,
+        seed=1,
+        progress=False,
+        augment="synonyms",
+        synonym_prob=1.0,
+        augment_negatives=0.5,
+    )
     result = finetune(config)
     run_config = json.loads((tmp_path / "lora" / "run_config.json").read_text())
     counts = run_config["resolved"]["augmentation"]

@@ -24,9 +24,17 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: accumulation 2; 6 steps cross an epoch boundary; checkpoints every 2 steps (one mid-epoch).
 RUN_STEPS = 6
 RUN_SETTINGS = dict(
-    precision="fp32", max_samples=12, batch_size=2, grad_accum=2, max_steps=RUN_STEPS,
-    eval_every=3, save_every=2, learning_rate=1e-2, seed=3, progress=False,
-)  # fmt: skip
+    precision="fp32",
+    max_samples=12,
+    batch_size=2,
+    grad_accum=2,
+    max_steps=RUN_STEPS,
+    eval_every=3,
+    save_every=2,
+    learning_rate=1e-2,
+    seed=3,
+    progress=False,
+)
 
 
 def _config(model: Path, data: Path, output: Path, **changes) -> FinetuneConfig:
@@ -51,10 +59,20 @@ def _fresh_base(tiny_model: Path):
 
 def test_loss_falls_on_a_repeated_batch(tiny_model: Path, built_data: Path, tmp_path: Path) -> None:
     config = _config(
-        tiny_model, built_data, tmp_path / "repeat", max_samples=2, batch_size=2, grad_accum=1, max_steps=8,
-        eval_every=0, save_every=0, learning_rate=1e-2, lr_scheduler="constant_with_warmup", warmup_ratio=0.0,
+        tiny_model,
+        built_data,
+        tmp_path / "repeat",
+        max_samples=2,
+        batch_size=2,
+        grad_accum=1,
+        max_steps=8,
+        eval_every=0,
+        save_every=0,
+        learning_rate=1e-2,
+        lr_scheduler="constant_with_warmup",
+        warmup_ratio=0.0,
         lora=LoraSettings(dropout=0.0),
-    )  # fmt: skip
+    )
     result = finetune(config)
     losses = [entry["loss"] for entry in _log(result.output)]
     assert len(losses) == 8 and all(torch.isfinite(torch.tensor(losses)))
@@ -117,7 +135,13 @@ def test_the_run_folder_records_config_fingerprint_log_plot_and_checkpoints(run,
     assert (output / "loss.png").read_bytes().startswith(PNG_MAGIC)
     assert sorted(path.name for path in (output / "checkpoints").iterdir()) == ["step-000002", "step-000004", "step-000006"]
     names = {path.name for path in run.adapter.iterdir()}
-    assert {"adapter_config.json", "adapter_model.safetensors", "run_config.json", "data_fingerprint.json", "processor_config.json"} <= names
+    assert {
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "run_config.json",
+        "data_fingerprint.json",
+        "processor_config.json",
+    } <= names
 
 
 def test_fingerprint_follows_the_image_bytes(tmp_path: Path, built_data: Path, llava_data: Path) -> None:
@@ -165,8 +189,17 @@ def test_bad_settings_name_the_field(tiny_model: Path, built_data: Path, tmp_pat
 
 
 def test_several_images_per_sample_train_in_bf16(tiny_model: Path, llava_data: Path, tmp_path: Path) -> None:
-    config = _config(tiny_model, llava_data / "llava" / PAIRS_JSON, tmp_path / "pairs", precision="bf16",
-                     max_samples=None, max_steps=2, eval_every=0, save_every=0, grad_accum=1)  # fmt: skip
+    config = _config(
+        tiny_model,
+        llava_data / "llava" / PAIRS_JSON,
+        tmp_path / "pairs",
+        precision="bf16",
+        max_samples=None,
+        max_steps=2,
+        eval_every=0,
+        save_every=0,
+        grad_accum=1,
+    )
     result = finetune(config)
     assert result.global_step == 2 and torch.isfinite(torch.tensor(result.train_loss))
     from safetensors.torch import load_file
@@ -180,10 +213,32 @@ def test_the_command_runs_data_parallel_on_two_processes(tiny_model: Path, built
     """``torchrun`` (what ``accelerate launch --multi_gpu`` runs) with Accelerate told to use the CPU (gloo)."""
     output = tmp_path / "launched"
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "lego_arta.finetune",
-        "--model", str(tiny_model), "--data", str(built_data), "--out", str(output), "--precision", "fp32",
-        "--max-samples", "12", "--batch-size", "2", "--max-steps", "3", "--save-every", "3", "--no-progress",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "lego_arta.finetune",
+        "--model",
+        str(tiny_model),
+        "--data",
+        str(built_data),
+        "--out",
+        str(output),
+        "--precision",
+        "fp32",
+        "--max-samples",
+        "12",
+        "--batch-size",
+        "2",
+        "--max-steps",
+        "3",
+        "--save-every",
+        "3",
+        "--no-progress",
+    ]
     environment = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300, check=False)
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -197,5 +252,6 @@ def test_the_command_runs_data_parallel_on_two_processes(tiny_model: Path, built
     assert [entry["lr"] for entry in log if "lr" in entry] == pytest.approx([0.0, 2e-4, 1e-4])
     assert (output / "adapter" / "adapter_model.safetensors").is_file()
     assert sorted(path.name for path in (output / "checkpoints" / "step-000003").glob("random_states_*.pkl")) == [
-        "random_states_0.pkl", "random_states_1.pkl",
-    ]  # fmt: skip
+        "random_states_0.pkl",
+        "random_states_1.pkl",
+    ]

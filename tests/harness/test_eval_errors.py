@@ -20,8 +20,9 @@ def index(tmp_path_factory: pytest.TempPathFactory):
 @pytest.mark.parametrize(
     "task, config", [("lego_arta_order", "order"), ("lego_arta_state_syn", "state_syn"), ("lego_arta_object_syn_icl", "object_syn")]
 )
-def test_a_task_whose_config_the_build_lacks_is_one_line_naming_configs_and_the_recipe_field(index, built_dataset: Path, task: str,
-                                                                                            config: str) -> None:  # fmt: skip
+def test_a_task_whose_config_the_build_lacks_is_one_line_naming_configs_and_the_recipe_field(
+    index, built_dataset: Path, task: str, config: str
+) -> None:
     with pytest.raises(EvalSetupError) as error:
         plan_tasks(f"lego_arta_scene,{task}", index, built_dataset)
     message = str(error.value)
@@ -70,8 +71,19 @@ def test_an_uncached_hub_model_offline_names_the_flag(tmp_path: Path, monkeypatc
 def test_the_offline_error_is_what_lego_arta_eval_prints(built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from lego_arta.cli import main
 
-    code = main(["eval", "--data", str(built_dataset), "--model", "llava_hf", "--model-args", "pretrained=nobody/not-cached",
-                 "--out", str(tmp_path / "eval")])  # fmt: skip
+    code = main(
+        [
+            "eval",
+            "--data",
+            str(built_dataset),
+            "--model",
+            "llava_hf",
+            "--model-args",
+            "pretrained=nobody/not-cached",
+            "--out",
+            str(tmp_path / "eval"),
+        ]
+    )
     assert code == 1
     assert capsys.readouterr().err.strip() == "error: offline: pass --online to download nobody/not-cached"
     assert not (tmp_path / "eval").exists(), "nothing ran"
@@ -111,12 +123,26 @@ def stateless_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_the_default_group_runs_on_a_build_without_state_and_names_it(stateless_build: Path, tmp_path: Path,
-                                                                      capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+def test_the_default_group_runs_on_a_build_without_state_and_names_it(
+    stateless_build: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     from lego_arta.cli import main
 
-    code = main(["eval", "--data", str(stateless_build), "--model", "dummy", "--model-args", "response=Yes", "--limit", "2",
-                 "--out", str(tmp_path / "eval")])  # fmt: skip
+    code = main(
+        [
+            "eval",
+            "--data",
+            str(stateless_build),
+            "--model",
+            "dummy",
+            "--model-args",
+            "response=Yes",
+            "--limit",
+            "2",
+            "--out",
+            str(tmp_path / "eval"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "left out lego_arta_state: the build has no 'state' config" in captured.err

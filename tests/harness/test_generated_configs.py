@@ -64,8 +64,15 @@ def test_tasks_path_is_one_folder_per_task_set_written_whole(tmp_path: Path) -> 
 
 def test_a_plugin_task_is_rendered_without_a_generation_step(tmp_path: Path) -> None:
     """``LEGO_ARTA_TASK_MODULES`` alone puts a task into the printed folder (a fresh process reads the variable)."""
-    env = {**os.environ, "LEGO_ARTA_TASK_MODULES": "tests.tasks.extra_task_module", "PYTHONPATH": str(ROOT), "LEGO_ARTA_CACHE": str(tmp_path)}
-    printed = subprocess.run([sys.executable, "-m", "lego_arta", "tasks-path"], env=env, capture_output=True, text=True, check=True, cwd=tmp_path)
+    env = {
+        **os.environ,
+        "LEGO_ARTA_TASK_MODULES": "tests.tasks.extra_task_module",
+        "PYTHONPATH": str(ROOT),
+        "LEGO_ARTA_CACHE": str(tmp_path),
+    }
+    printed = subprocess.run(
+        [sys.executable, "-m", "lego_arta", "tasks-path"], env=env, capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     folder = Path(printed.stdout.strip())
     assert folder.is_relative_to(tmp_path) and (folder / "lego_arta_last_step_noctx_icl.yaml").is_file()
     assert folder != task_files.tasks_path(tmp_path), "another task set gets another folder"

@@ -96,5 +96,7 @@ SEPARATOR = st.sampled_from([" ", "=", ",", '"', "'", ":", "\n", ". ", "/", "(",
 def test_a_secret_standing_alone_is_always_hidden_and_other_words_stay(secret: str, words: list[str], separators: list[str]) -> None:
     tokens = [*words, secret, *words[:1]]
     text = "".join(sep + token for sep, token in zip(separators, tokens, strict=False)) + separators[-1]
-    expected = "".join(sep + (REDACTED if token == secret else token) for sep, token in zip(separators, tokens, strict=False)) + separators[-1]
+    expected = (
+        "".join(sep + (REDACTED if token == secret else token) for sep, token in zip(separators, tokens, strict=False)) + separators[-1]
+    )
     assert redact(text, [secret]) == expected

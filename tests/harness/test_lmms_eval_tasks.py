@@ -30,10 +30,40 @@ REPO_TASKS_DIR = Path(__file__).resolve().parents[2] / "eval_tasks" / "lego_arta
 # Written out here, not imported: the contract the task card promises.
 METRICS = {
     "scene": ("t_acc", "bleu", "rouge1"),
-    "object": ("e_acc", "echo_rate", "iou", "valid_box_rate", "quadrant_acc", "quadrant_acc_tl", "quadrant_acc_tr", "quadrant_acc_bl",
-               "quadrant_acc_br", "predicted_tl", "predicted_tr", "predicted_bl", "predicted_br"),
-    "state": ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", "auroc", "average_precision", "tnr_displaced",
-              "tnr_shifted", "tnr_rotated", "tnr_wrong_size", "tnr_wrong_colour", "tnr_missing", "tnr_wrong_layer", "tnr_undo"),
+    "object": (
+        "e_acc",
+        "echo_rate",
+        "iou",
+        "valid_box_rate",
+        "quadrant_acc",
+        "quadrant_acc_tl",
+        "quadrant_acc_tr",
+        "quadrant_acc_bl",
+        "quadrant_acc_br",
+        "predicted_tl",
+        "predicted_tr",
+        "predicted_bl",
+        "predicted_br",
+    ),
+    "state": (
+        "f1",
+        "tnr",
+        "fpr",
+        "invalid_rate",
+        "balanced_acc",
+        "mcc",
+        "group_acc",
+        "auroc",
+        "average_precision",
+        "tnr_displaced",
+        "tnr_shifted",
+        "tnr_rotated",
+        "tnr_wrong_size",
+        "tnr_wrong_colour",
+        "tnr_missing",
+        "tnr_wrong_layer",
+        "tnr_undo",
+    ),
 }
 #: Metrics that exist only where the model gives its P(Yes): absent (None) for a text-only run.
 PROBABILITY_METRICS = ("auroc", "average_precision")
@@ -42,9 +72,23 @@ KIND_METRICS = tuple(metric for metric in METRICS["state"] if metric.startswith(
 #: The opt-in order task (not in the default build), under its own tag.
 TEMPORAL = {"order": ("order_accuracy", "order_pair_accuracy", "order_flip_consistency", "order_auroc", "order_average_precision")}
 #: The opt-in guide task (the assistant's loop, one row per turn), under its own tag.
-ASSISTANT = {"guide": ("guide_verdict_bacc", "guide_iou", "guide_hit_rate", "guide_fix_acc", "guide_fix_bleu", "guide_fix_rouge1",
-                       "guide_next_t_acc", "guide_success", "guide_success_position", "guide_success_orientation",
-                       "guide_success_wrong_part", "guide_success_omission", "guide_success_correct")}  # fmt: skip
+ASSISTANT = {
+    "guide": (
+        "guide_verdict_bacc",
+        "guide_iou",
+        "guide_hit_rate",
+        "guide_fix_acc",
+        "guide_fix_bleu",
+        "guide_fix_rouge1",
+        "guide_next_t_acc",
+        "guide_success",
+        "guide_success_position",
+        "guide_success_orientation",
+        "guide_success_wrong_part",
+        "guide_success_omission",
+        "guide_success_correct",
+    )
+}
 SETTINGS = {"": (True, 0), "_noctx": (False, 0), "_icl": (True, 2), "_noctx_icl": (False, 2)}
 
 
@@ -86,7 +130,7 @@ VARIANT = "_syn"
 def _config_of(task: str) -> str:
     """``lego_arta_state_syn_icl`` → ``state_syn``; ``lego_arta_state_noctx`` → ``state``."""
     base = task.split("_")[2]
-    return base + VARIANT if task[len(f"lego_arta_{base}"):].startswith(VARIANT) else base
+    return base + VARIANT if task[len(f"lego_arta_{base}") :].startswith(VARIANT) else base
 
 
 def test_task_folder_has_every_config_and_query_setting() -> None:
@@ -114,7 +158,7 @@ def test_each_task_reads_its_own_config_with_the_setting_its_name_says() -> None
         config = _read_task_yaml(path)
         name = config["task"]
         dataset_config = _config_of(name)
-        suffix = name[len(f"lego_arta_{dataset_config}"):]
+        suffix = name[len(f"lego_arta_{dataset_config}") :]
         kwargs = config["lmms_eval_specific_kwargs"]["default"]
         assert name == path.stem
         assert config["dataset_name"] == kwargs["config"] == dataset_config
@@ -237,8 +281,14 @@ AGGREGATIONS = {
 PROCESS = {"scene": task_docs.process_scene_results, "object": task_docs.process_object_results, "state": task_docs.process_state_results}
 PERFECT = {
     "scene": {"t_acc": 100.0, "bleu": 100.0, "rouge1": 100.0},
-    "object": {"e_acc": 100.0, "echo_rate": 100.0, "iou": 100.0, "valid_box_rate": 100.0, "quadrant_acc": 100.0,
-               **{f"quadrant_acc_{q}": 100.0 for q in ("tl", "tr", "bl", "br")}},
+    "object": {
+        "e_acc": 100.0,
+        "echo_rate": 100.0,
+        "iou": 100.0,
+        "valid_box_rate": 100.0,
+        "quadrant_acc": 100.0,
+        **{f"quadrant_acc_{q}": 100.0 for q in ("tl", "tr", "bl", "br")},
+    },
     "state": {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0, "balanced_acc": 100.0, "mcc": 100.0, "group_acc": 100.0},
 }
 
@@ -256,7 +306,9 @@ def test_reference_answers_score_perfectly(data_dir: Path, config: str) -> None:
     docs = list(_split(data_dir, config))
     expected = dict(PERFECT[config])
     if config == "object":  # the true answers land where the objects are: the quadrant shares of the split
-        expected.update({f"predicted_{q}": 100 * sum(d["quadrant"] == i for d in docs) / len(docs) for i, q in enumerate(("tl", "tr", "bl", "br"))})
+        expected.update(
+            {f"predicted_{q}": 100 * sum(d["quadrant"] == i for d in docs) / len(docs) for i, q in enumerate(("tl", "tr", "bl", "br"))}
+        )
     if config == "state":  # every negative of a kind the build made is rejected; a listed kind it did not make is absent (None), not 0
         present = {doc["negative_kind"] for doc in docs if not doc["label"]}
         assert len(present) >= 2, "fixture must hold several negative kinds"
@@ -274,9 +326,17 @@ def test_state_scores_follow_the_confusion_counts(data_dir: Path) -> None:
     answers = ["No." if doc["label"] else "Maybe." for doc in docs]  # every positive missed, negatives unreadable
     present = {doc["negative_kind"] for doc in docs if not doc["label"]}
     kinds = {metric: 0.0 if metric.removeprefix("tnr_") in present else None for metric in KIND_METRICS}
-    assert _score(docs, answers, "state") == {"f1": 0.0, "tnr": 0.0, "fpr": 100.0, "invalid_rate": pytest.approx(100 * negatives / len(docs)),
-                                              "balanced_acc": 0.0, "mcc": -100.0, "group_acc": 0.0, **kinds,
-                                              **dict.fromkeys(PROBABILITY_METRICS)}
+    assert _score(docs, answers, "state") == {
+        "f1": 0.0,
+        "tnr": 0.0,
+        "fpr": 100.0,
+        "invalid_rate": pytest.approx(100 * negatives / len(docs)),
+        "balanced_acc": 0.0,
+        "mcc": -100.0,
+        "group_acc": 0.0,
+        **kinds,
+        **dict.fromkeys(PROBABILITY_METRICS),
+    }
 
 
 # --- runner checks ---------------------------------------------------------------------------
@@ -293,11 +353,19 @@ def test_check_results_lists_missing_tasks_and_non_numeric_metrics() -> None:
     assert "task other_task: missing from results" in problems
     assert check_results({}, expected) == ["results JSON has no 'results' table"]
     # a declared metric that is null is absent (our aggregation said so), not missing; a dropped key is missing
-    absent = {"results": {"lego_arta_state": {**complete["results"]["lego_arta_state"], "tnr_displaced,none": None, "auroc,none": None},
-                          "other_task": {"acc,none": 0.5}}}
+    absent = {
+        "results": {
+            "lego_arta_state": {**complete["results"]["lego_arta_state"], "tnr_displaced,none": None, "auroc,none": None},
+            "other_task": {"acc,none": 0.5},
+        }
+    }
     assert check_results(absent, expected) == []
-    dropped = {"results": {"lego_arta_state": {k: v for k, v in complete["results"]["lego_arta_state"].items() if k != "auroc,none"},
-                           "other_task": {"acc,none": 0.5}}}
+    dropped = {
+        "results": {
+            "lego_arta_state": {k: v for k, v in complete["results"]["lego_arta_state"].items() if k != "auroc,none"},
+            "other_task": {"acc,none": 0.5},
+        }
+    }
     assert check_results(dropped, expected) == ["task lego_arta_state: metric auroc is None, expected a number"]
 
 
@@ -310,7 +378,9 @@ def test_tags_expand_to_their_tasks() -> None:
 
 def test_swallowed_generation_errors_are_found_in_the_log() -> None:
     log = "INFO fine\n2026 | ERROR | lmms_eval.models.chat.llava_hf:generate_until:104 - Error shape mismatch in generating\n"
-    assert swallowed_errors(log) == ["2026 | ERROR | lmms_eval.models.chat.llava_hf:generate_until:104 - Error shape mismatch in generating"]
+    assert swallowed_errors(log) == [
+        "2026 | ERROR | lmms_eval.models.chat.llava_hf:generate_until:104 - Error shape mismatch in generating"
+    ]
     assert swallowed_errors("INFO all good\n") == []
 
 
@@ -358,9 +428,13 @@ def test_tiny_llava_runs_every_task_through_llava_hf(data_dir: Path, tmp_path: P
     model = build_tiny_vlm(tmp_path / "tiny-llava", seed=0)
     tasks = "lego_arta,lego_arta_state_noctx_icl"
     path = run_lmms_eval(
-        data=data_dir, model="llava_hf", model_args=f"pretrained={model},device=cpu,device_map=cpu",
-        tasks=tasks, output=tmp_path / "eval", limit=2,
-    )  # fmt: skip
+        data=data_dir,
+        model="llava_hf",
+        model_args=f"pretrained={model},device=cpu,device_map=cpu",
+        tasks=tasks,
+        output=tmp_path / "eval",
+        limit=2,
+    )
     results = json.loads(path.read_text())
     assert results["n-samples"]["lego_arta_state_noctx_icl"]["effective"] == 2
     for task in ("lego_arta_scene", "lego_arta_object", "lego_arta_state", "lego_arta_state_noctx_icl"):
@@ -376,8 +450,21 @@ def test_a_broken_dataset_fails_loudly_through_the_cli(data_dir: Path, tmp_path:
     shutil.copytree(data_dir, broken)
     for parquet in (broken / "state").glob("*.parquet"):
         parquet.write_bytes(b"not parquet")
-    args = command("eval", *["--data", str(broken), "--model", "dummy", "--model-args", "response=Yes",
-                              "--tasks", "lego_arta_state", "--out", str(tmp_path / "eval")])  # fmt: skip
+    args = command(
+        "eval",
+        *[
+            "--data",
+            str(broken),
+            "--model",
+            "dummy",
+            "--model-args",
+            "response=Yes",
+            "--tasks",
+            "lego_arta_state",
+            "--out",
+            str(tmp_path / "eval"),
+        ],
+    )
     assert args.run(args) == 1
     error = capsys.readouterr().err
     assert "lmms-eval exited with status" in error and "Traceback" in error
@@ -389,7 +476,9 @@ def test_cli_arguments_become_one_checked_lmms_eval_call(tmp_path: Path) -> None
 
     args = command("eval", *["--data", "d", "--model", "dummy", "--out", "o", "--limit", "2", "--", "--seed", "1,2,3,4"])
     assert (args.tasks, args.limit, args.online, args.extra) == ("lego_arta", 2, False, ["--", "--seed", "1,2,3,4"])
-    call = lmms_eval_command(model="dummy", model_args="", tasks="lego_arta", include_path=tmp_path, output=tmp_path / "o", limit=2, extra=["--seed", "1"])
+    call = lmms_eval_command(
+        model="dummy", model_args="", tasks="lego_arta", include_path=tmp_path, output=tmp_path / "o", limit=2, extra=["--seed", "1"]
+    )
     assert call[1:3] == ["-m", "lmms_eval"] and call[-2:] == ["--seed", "1"]
     for flag, value in (("--include_path", str(tmp_path)), ("--verbosity", "DEBUG"), ("--timezone", "UTC"), ("--limit", "2")):
         assert call[call.index(flag) + 1] == value

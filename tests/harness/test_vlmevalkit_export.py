@@ -62,8 +62,9 @@ def test_prompt_messages_write_lossless_images_then_the_query(exported: Path, tm
 
 
 @pytest.mark.parametrize("task", ["scene", "object", "state"])
-def test_scores_equal_lego_arta_score_on_the_same_answers(exported: Path, built_dataset: Path, tmp_path: Path, task: str,
-                                                          capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+def test_scores_equal_lego_arta_score_on_the_same_answers(
+    exported: Path, built_dataset: Path, tmp_path: Path, task: str, capsys: pytest.CaptureFixture
+) -> None:
     frame = pd.read_csv(exported / tsv_name(task), sep="\t").drop(columns=["image"])
     frame["prediction"] = [answer if i % 3 else "Yes." for i, answer in enumerate(frame["answer"])]
     frame.loc[1, "prediction"] = None  # an empty answer, as VLMEvalKit leaves a failed generation
@@ -75,8 +76,26 @@ def test_scores_equal_lego_arta_score_on_the_same_answers(exported: Path, built_
     answers.write_text(
         "".join(json.dumps({"id": i, "answer": "" if pd.isna(a) else a}) + "\n" for i, a in zip(frame["id"], frame["prediction"]))
     )
-    assert run_command("score", ["--task", task, "--predictions", str(answers), "--data", str(built_dataset), "--out", str(tmp_path / "s"),
-                                 "--resamples", "100", "--name", "run"]) == 0  # fmt: skip
+    assert (
+        run_command(
+            "score",
+            [
+                "--task",
+                task,
+                "--predictions",
+                str(answers),
+                "--data",
+                str(built_dataset),
+                "--out",
+                str(tmp_path / "s"),
+                "--resamples",
+                "100",
+                "--name",
+                "run",
+            ],
+        )
+        == 0
+    )
     capsys.readouterr()
     rows = json.loads((tmp_path / "s" / f"run-{task}.results.json").read_text())["rows"]
     expected = {}

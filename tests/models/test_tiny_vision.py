@@ -70,8 +70,23 @@ def test_probe_on_the_tiny_llava_names_the_backbone_in_one_line(
     llava = tmp_path / "tiny-llava"
     assert main(["tiny-model", "--out", str(llava)]) == 0
     capsys.readouterr()
-    args = ["probe", "--backbone", str(llava), "--data", str(built_dataset), "--task", "state", "--probe", "linear",
-            "--device", "cpu", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]  # fmt: skip
+    args = [
+        "probe",
+        "--backbone",
+        str(llava),
+        "--data",
+        str(built_dataset),
+        "--task",
+        "state",
+        "--probe",
+        "linear",
+        "--device",
+        "cpu",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert main(args) == 2
     printed = "".join(capsys.readouterr().out.split())  # the console wraps long lines (paths too) at its width
     assert printed.startswith("error:backbone") and "".join(str(llava).split()) in printed and "vision-languagemodel" in printed

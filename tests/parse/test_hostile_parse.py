@@ -74,7 +74,7 @@ def test_duplicated_rows_are_counted_skips_or_a_strict_error(raw: Path) -> None:
     page, _ = _first(raw)
     head, rows = _rows(page.read_text(encoding="utf-8"))
     eop = next(i for i, r in enumerate(rows) if "_eop_" in r)
-    rows[eop + 2:eop + 2] = [rows[eop], rows[eop + 1]]
+    rows[eop + 2 : eop + 2] = [rows[eop], rows[eop + 1]]
     page.write_text(_join(head, rows), encoding="utf-8")
     manuals = load_manuals(raw)
     assert manuals.skip_counts() == {"duplicate row": 2}

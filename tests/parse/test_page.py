@@ -71,7 +71,9 @@ def test_page_without_container_is_rejected() -> None:
         parse_page("<html><body><p>404 not found</p></body></html>", source="x.html")
 
 
-_words = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n\x00", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12)
+_words = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_characters="\r\n\x00", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12
+)
 _segment = st.tuples(st.one_of(st.none(), st.sampled_from(ENTITY_CLASSES)), _words)
 
 
@@ -121,7 +123,15 @@ def _render(cls: str, pieces: list[tuple[str, str, str]]) -> str:
 @given(st.lists(st.tuples(st.sampled_from(ENTITY_CLASSES), st.lists(_piece, min_size=1, max_size=5)), min_size=1, max_size=4))
 def test_spans_nested_in_an_entity_are_never_part_of_it(segments: list[tuple[str, list[tuple[str, str, str]]]]) -> None:
     box = " ".join(_render(cls, pieces) for cls, pieces in segments)
-    line = parse_page(_page(f'<div class="row"><div class="image"><img src="a-Start.png"></div><div class="text"><div class="txtbox">{box}</div></div></div>')).rows[0].lines[0]
+    line = (
+        parse_page(
+            _page(
+                f'<div class="row"><div class="image"><img src="a-Start.png"></div><div class="text"><div class="txtbox">{box}</div></div></div>'
+            )
+        )
+        .rows[0]
+        .lines[0]
+    )
     assert line.text == " ".join(word for _, pieces in segments for _, _, word in pieces), "every word stays in the line"
     expected: list[Entity] = []
     for cls, pieces in segments:

@@ -28,8 +28,11 @@ def order_bank(pairs: int, seed: int, *, dim: int = 16, patches: int = 8, shift:
         a, b = f"{seed}-early-{i}", f"{seed}-late-{i}"
         tokens[a], tokens[b] = early[i], late[i]
         for attached, frames in ((1, (a, b)), (0, (b, a))):
-            split.items.append(ProbeItem(f"{seed}-{i}-{attached}", frames, attached, 1 - attached, "attached" if attached else "removed",
-                                         f"manual-{i % 6}"))  # fmt: skip
+            split.items.append(
+                ProbeItem(
+                    f"{seed}-{i}-{attached}", frames, attached, 1 - attached, "attached" if attached else "removed", f"manual-{i % 6}"
+                )
+            )
             split.references.setdefault("label", []).append(bool(attached))
             split.references.setdefault("pair", []).append({"id": f"{seed}-{i}", "attached": bool(attached)})
     return FrameBank.of([item.frames for item in split.items], tokens), split
@@ -37,7 +40,9 @@ def order_bank(pairs: int, seed: int, *, dim: int = 16, patches: int = 8, shift:
 
 @settings(max_examples=25, deadline=None)
 @given(st.sampled_from(["linear", "attentive"]), st.integers(1, 4), st.integers(2, 7), st.sampled_from([8, 12, 16]), st.integers(0, 2**16))
-def test_order_blind_probes_give_identical_outputs_with_the_frames_reversed(name: str, batch: int, tokens: int, dim: int, seed: int) -> None:
+def test_order_blind_probes_give_identical_outputs_with_the_frames_reversed(
+    name: str, batch: int, tokens: int, dim: int, seed: int
+) -> None:
     probe = make_probe(name, dim=dim, seed=seed)
     frames = torch.randn(batch, 2, tokens, dim, generator=torch.Generator().manual_seed(seed)) * 3
     assert torch.equal(probe(frames), probe(frames.flip(1)))

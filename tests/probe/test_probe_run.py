@@ -31,8 +31,14 @@ def save_tiny(folder: Path, family: str) -> Path:
     import transformers as tf
 
     torch.manual_seed(0)
-    shape = {"image_size": IMAGE_SIZE, "patch_size": PATCH, "hidden_size": WIDTH, "num_hidden_layers": 1,
-             "num_attention_heads": 2, "intermediate_size": 64}  # fmt: skip
+    shape = {
+        "image_size": IMAGE_SIZE,
+        "patch_size": PATCH,
+        "hidden_size": WIDTH,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+    }
     models = {
         "vit": lambda: tf.ViTModel(tf.ViTConfig(**shape), add_pooling_layer=False),
         "dinov2": lambda: tf.Dinov2Model(tf.Dinov2Config(**shape)),
@@ -128,23 +134,43 @@ def _train_manuals(data: Path) -> dict[str, set[str]]:
     """Per probe task, the manuals of its built train split (read from the Parquet, not from the probe)."""
     import pyarrow.parquet as pq
 
-    return {task: set(pq.read_table(sorted((data / task).glob("train-*.parquet")), columns=["manual_id"]).column(0).to_pylist())
-            for task in ("state", "order")}  # fmt: skip
+    return {
+        task: set(pq.read_table(sorted((data / task).glob("train-*.parquet")), columns=["manual_id"]).column(0).to_pylist())
+        for task in ("state", "order")
+    }
 
 
-def check_schema(document: dict[str, Any], tasks: tuple[str, ...], probes: tuple[str, ...], state_kinds: set[str],
-                 train_manuals: dict[str, set[str]]) -> None:  # fmt: skip
+def check_schema(
+    document: dict[str, Any], tasks: tuple[str, ...], probes: tuple[str, ...], state_kinds: set[str], train_manuals: dict[str, set[str]]
+) -> None:
     """The results.json contract (docs/probe.md), written out rather than read from the code."""
     assert document["format"] == "lego-arta-probe/1"
     assert set(document) == {"format", "backbone", "data", "settings", "features", "results", "run"}
     assert set(document["backbone"]) == {"id", "fingerprint", "tokens_per_image", "dim"}
     assert set(document["settings"]) == {"epochs", "lr", "seed", "batch_size", "weight_decay", "patience", "holdout"}
     assert set(document["features"]["images_per_task"]) == set(tasks)
-    assert set(document["features"]["shared_pass"]) == {"images_if_separate", "images_encoded_once", "forwards_saved", "compute_saved_percent"}
+    assert set(document["features"]["shared_pass"]) == {
+        "images_if_separate",
+        "images_encoded_once",
+        "forwards_saved",
+        "compute_saved_percent",
+    }
     assert [(r["task"], r["probe"]) for r in document["results"]] == [(t, p) for t in tasks for p in probes]
     for result in document["results"]:
-        assert set(result) == {"task", "probe", "train_items", "test_items", "trainable_parameters", "accuracy",
-                               "accuracy_reversed", "flip_rate", "per_kind_accuracy", "scores", "skipped", "epochs"}  # fmt: skip
+        assert set(result) == {
+            "task",
+            "probe",
+            "train_items",
+            "test_items",
+            "trainable_parameters",
+            "accuracy",
+            "accuracy_reversed",
+            "flip_rate",
+            "per_kind_accuracy",
+            "scores",
+            "skipped",
+            "epochs",
+        }
         epochs = result["epochs"]
         assert set(epochs) == {"chosen", "max", "held_out_manuals", "held_out_items", "curve"}
         assert 1 <= epochs["chosen"] <= epochs["max"] == document["settings"]["epochs"]
@@ -162,15 +188,34 @@ def check_schema(document: dict[str, Any], tasks: tuple[str, ...], probes: tuple
             assert set(result["per_kind_accuracy"]) <= state_kinds
     run = document["run"]
     assert set(run) == {"cache", "backbone_seconds_per_image", "probes"}
-    assert all(set(t) == {"task", "probe", "train_seconds", "probe_seconds_per_train_item_epoch", "probe_seconds_per_test_item"} for t in run["probes"])
+    assert all(
+        set(t) == {"task", "probe", "train_seconds", "probe_seconds_per_train_item_epoch", "probe_seconds_per_test_item"}
+        for t in run["probes"]
+    )
 
 
 @pytest.mark.slow
-def test_lego_arta_probe_shares_one_backbone_pass_reuses_the_cache_and_reports(probe_data: Path, tmp_path: Path,
-                                                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_lego_arta_probe_shares_one_backbone_pass_reuses_the_cache_and_reports(
+    probe_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     backbone = save_tiny(tmp_path / "vit", "vit")
-    args = ["probe", "--backbone", str(backbone), "--data", str(probe_data), "--task", "state,order", "--probe", "linear,attentive,step",
-            "--epochs", "2", "--device", "cpu", "--cache", str(tmp_path / "cache")]  # fmt: skip
+    args = [
+        "probe",
+        "--backbone",
+        str(backbone),
+        "--data",
+        str(probe_data),
+        "--task",
+        "state,order",
+        "--probe",
+        "linear,attentive,step",
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+        "--cache",
+        str(tmp_path / "cache"),
+    ]
     assert main([*args, "--out", str(tmp_path / "first")]) == 0
     first = json.loads((tmp_path / "first" / "results.json").read_text())
     check_schema(first, ("state", "order"), ("linear", "attentive", "step"), _test_kinds(probe_data), _train_manuals(probe_data))

@@ -64,8 +64,13 @@ def ratings_document(items: dict[str, Any], rater: str, score: Callable[[dict[st
         for item in items["items"]
         for c in items["criteria"][item["task"]]
     ]
-    return {"questionnaire": items["questionnaire"], "rater": rater, "started": "2026-12-01T10:00:00.000Z",
-            "finished": "2026-12-01T10:20:00.000Z", "answers": answers}  # fmt: skip
+    return {
+        "questionnaire": items["questionnaire"],
+        "rater": rater,
+        "started": "2026-12-01T10:00:00.000Z",
+        "finished": "2026-12-01T10:20:00.000Z",
+        "answers": answers,
+    }
 
 
 def careful(item: dict[str, Any], criterion: str, levels: int) -> int:
@@ -144,9 +149,13 @@ def _start(name: str, binaries: tuple[str, str], downloads: Path) -> Any:
     firefox.binary_location = binaries[0]
     for argument in ("-headless", "--width=1280", "--height=1000"):
         firefox.add_argument(argument)
-    for key, value in {"browser.download.folderList": 2, "browser.download.dir": str(downloads), "browser.download.useDownloadDir": True,
-                       "browser.download.always_ask_before_handling_new_types": False,
-                       "browser.helperApps.neverAsk.saveToDisk": "application/json"}.items():  # fmt: skip
+    for key, value in {
+        "browser.download.folderList": 2,
+        "browser.download.dir": str(downloads),
+        "browser.download.useDownloadDir": True,
+        "browser.download.always_ask_before_handling_new_types": False,
+        "browser.helperApps.neverAsk.saveToDisk": "application/json",
+    }.items():
         firefox.set_preference(key, value)
     return webdriver.Firefox(options=firefox, service=FirefoxService(executable_path=binaries[1]))
 

@@ -45,8 +45,9 @@ def _drag_box(driver: Any, box: list[float]) -> None:
     # Offsets are from the element's centre (W3C actions).
     start = (round(box[0] / 100 * width - width / 2), round(box[1] / 100 * height - height / 2))
     end = (round(box[2] / 100 * width - width / 2), round(box[3] / 100 * height - height / 2))
-    ActionChains(driver).move_to_element_with_offset(image, *start).click_and_hold() \
-        .move_by_offset(end[0] - start[0], end[1] - start[1]).release().perform()  # fmt: skip
+    ActionChains(driver).move_to_element_with_offset(image, *start).click_and_hold().move_by_offset(
+        end[0] - start[0], end[1] - start[1]
+    ).release().perform()
 
 
 def _key_box(driver: Any, box: list[float]) -> None:
@@ -74,7 +75,11 @@ def _key_box(driver: Any, box: list[float]) -> None:
 
 @pytest.mark.slow
 def test_a_person_answers_every_kind_of_item_and_is_scored_like_a_model(
-    browser: tuple[Any, Path], answer_questionnaire: Path, built_dataset: Path, truth: dict[str, dict[str, Any]], tmp_path: Path  # noqa: F811
+    browser: tuple[Any, Path],
+    answer_questionnaire: Path,
+    built_dataset: Path,
+    truth: dict[str, dict[str, Any]],  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -123,8 +128,23 @@ def test_a_person_answers_every_kind_of_item_and_is_scored_like_a_model(
     assert main(["qa", "score", str(saved), "--items", str(answer_questionnaire / "items.json"), "--out", str(out)]) == 0
     scores = {}
     for task in ("state", "object", "scene"):
-        argv = ["score", "--task", task, "--predictions", str(out / predictions_name("pat", task)), "--ids", str(out / ids_name(task)),
-                "--data", str(built_dataset), "--name", "human", "--out", str(tmp_path / "results"), "--resamples", "50"]  # fmt: skip
+        argv = [
+            "score",
+            "--task",
+            task,
+            "--predictions",
+            str(out / predictions_name("pat", task)),
+            "--ids",
+            str(out / ids_name(task)),
+            "--data",
+            str(built_dataset),
+            "--name",
+            "human",
+            "--out",
+            str(tmp_path / "results"),
+            "--resamples",
+            "50",
+        ]
         assert main(argv) == 0
         rows = json.loads((tmp_path / "results" / f"human-{task}.results.json").read_text(encoding="utf-8"))["rows"]
         scores[task] = {row["metric"]: row["value"] for row in rows}

@@ -49,12 +49,19 @@ def correct(item: dict[str, Any], truth: dict[str, dict[str, Any]]) -> Any:
 def answers_document(items: dict[str, Any], person: str, answer: Any) -> dict[str, Any]:
     """An answers file as the page writes it; ``answer(item)`` gives each answer (None: left out)."""
     entries = [{"item": item["item"], "answer": answer(item), "seconds": 3.5} for item in items["items"] if answer(item) is not None]
-    return {"questionnaire": items["questionnaire"], "mode": "answer", "person": person,
-            "started": "2026-12-01T10:00:00.000Z", "finished": "2026-12-01T10:20:00.000Z", "answers": entries}  # fmt: skip
+    return {
+        "questionnaire": items["questionnaire"],
+        "mode": "answer",
+        "person": person,
+        "started": "2026-12-01T10:00:00.000Z",
+        "finished": "2026-12-01T10:20:00.000Z",
+        "answers": entries,
+    }
 
 
-def test_the_questionnaire_asks_one_row_per_step_and_never_shows_an_answer(answer_questionnaire: Path, answer_items: dict[str, Any],
-                                                                             truth: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+def test_the_questionnaire_asks_one_row_per_step_and_never_shows_an_answer(
+    answer_questionnaire: Path, answer_items: dict[str, Any], truth: dict[str, dict[str, Any]]
+) -> None:
     items = answer_items["items"]
     assert answer_items["mode"] == "answer" and answer_items["tasks"] == ["state", "object", "scene"]
     for task in answer_items["tasks"]:
@@ -85,25 +92,48 @@ def test_same_build_and_seed_give_the_same_folder(built_dataset: Path, answer_qu
 
 def _score(tmp_path: Path, built: Path, predictions: Path, ids: Path, task: str, name: str) -> dict[str, float]:
     out = tmp_path / "results"
-    argv = ["score", "--task", task, "--predictions", str(predictions), "--ids", str(ids), "--data", str(built), "--name", name,
-            "--out", str(out), "--resamples", "50"]  # fmt: skip
+    argv = [
+        "score",
+        "--task",
+        task,
+        "--predictions",
+        str(predictions),
+        "--ids",
+        str(ids),
+        "--data",
+        str(built),
+        "--name",
+        name,
+        "--out",
+        str(out),
+        "--resamples",
+        "50",
+    ]
     assert main(argv) == 0
     document = json.loads((out / f"{name}-{task}.results.json").read_text(encoding="utf-8"))
     assert document["runs"][0]["rows"] == ANSWER_PER_TASK, "only the asked rows are scored"
     return {row["metric"]: row["value"] for row in document["rows"]}
 
 
-def test_right_answers_score_full_marks_and_wrong_verdicts_none(answer_questionnaire: Path, answer_items: dict[str, Any], built_dataset: Path,
-                                                                truth: dict[str, dict[str, Any]], tmp_path: Path) -> None:  # fmt: skip
+def test_right_answers_score_full_marks_and_wrong_verdicts_none(
+    answer_questionnaire: Path, answer_items: dict[str, Any], built_dataset: Path, truth: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
     right = write_json(tmp_path / "answers-ann.json", answers_document(answer_items, "ann", lambda item: correct(item, truth)))
     flipped = {"yes": "no", "no": "yes"}
-    wrong = write_json(tmp_path / "answers-bo.json", answers_document(
-        answer_items, "bo", lambda item: flipped[correct(item, truth)] if item["task"] == "state" else None))
+    wrong = write_json(
+        tmp_path / "answers-bo.json",
+        answers_document(answer_items, "bo", lambda item: flipped[correct(item, truth)] if item["task"] == "state" else None),
+    )
     out = tmp_path / "human"
     assert main(["qa", "score", str(right), str(wrong), "--items", str(answer_questionnaire / "items.json"), "--out", str(out)]) == 0
     summary = json.loads((out / "human_baseline.json").read_text(encoding="utf-8"))
-    assert summary["people"]["bo"]["tasks"]["object"] == {"items": ANSWER_PER_TASK, "answered": 0, "median_seconds": None,
-        "predictions": None, "unanswered": [i["item"] for i in answer_items["items"] if i["task"] == "object"]}  # fmt: skip
+    assert summary["people"]["bo"]["tasks"]["object"] == {
+        "items": ANSWER_PER_TASK,
+        "answered": 0,
+        "median_seconds": None,
+        "predictions": None,
+        "unanswered": [i["item"] for i in answer_items["items"] if i["task"] == "object"],
+    }
     assert len(summary["commands"]) == 4, "three tasks of ann, state of bo"
     ids = (out / ids_name("state")).read_text(encoding="utf-8").split()
     assert ids == [i["pair_id"] for i in answer_items["items"] if i["task"] == "state"]
@@ -124,10 +154,13 @@ def test_right_answers_score_full_marks_and_wrong_verdicts_none(answer_questionn
     assert "human-ann" in report and "human-bo" in report, "the people are rows of the report"
 
 
-def test_an_unanswered_item_is_scored_as_a_wrong_answer(answer_questionnaire: Path, answer_items: dict[str, Any], built_dataset: Path,
-                                                        truth: dict[str, dict[str, Any]], tmp_path: Path) -> None:  # fmt: skip
+def test_an_unanswered_item_is_scored_as_a_wrong_answer(
+    answer_questionnaire: Path, answer_items: dict[str, Any], built_dataset: Path, truth: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
     skipped = next(i for i in answer_items["items"] if i["task"] == "scene")
-    path = write_json(tmp_path / "a.json", answers_document(answer_items, "cy", lambda item: None if item is skipped else correct(item, truth)))
+    path = write_json(
+        tmp_path / "a.json", answers_document(answer_items, "cy", lambda item: None if item is skipped else correct(item, truth))
+    )
     out = tmp_path / "human"
     assert main(["qa", "score", str(path), "--items", str(answer_questionnaire / "items.json"), "--out", str(out)]) == 0
     summary = json.loads((out / "human_baseline.json").read_text(encoding="utf-8"))
@@ -196,8 +229,9 @@ def _bad(document: dict[str, Any], change: str) -> dict[str, Any]:
         ("ratings file", "this is a ratings file"),
     ],
 )
-def test_malformed_answers_files_name_the_file_and_the_item(answer_questionnaire: Path, answer_items: dict[str, Any],
-                                                            truth: dict[str, dict[str, Any]], tmp_path: Path, change: str, message: str) -> None:  # fmt: skip
+def test_malformed_answers_files_name_the_file_and_the_item(
+    answer_questionnaire: Path, answer_items: dict[str, Any], truth: dict[str, dict[str, Any]], tmp_path: Path, change: str, message: str
+) -> None:
     path = write_json(tmp_path / "broken.json", _bad(answers_document(answer_items, "dee", lambda item: correct(item, truth)), change))
     items = parse_answer_items(answer_items, "items.json")
     with pytest.raises(ValueError, match=re.escape(message)) as error:
@@ -205,11 +239,19 @@ def test_malformed_answers_files_name_the_file_and_the_item(answer_questionnaire
     assert str(path) in str(error.value)
 
 
-def test_one_person_one_file_and_cli_errors_exit_2(answer_questionnaire: Path, answer_items: dict[str, Any], truth: dict[str, dict[str, Any]],
-                                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_one_person_one_file_and_cli_errors_exit_2(
+    answer_questionnaire: Path,
+    answer_items: dict[str, Any],
+    truth: dict[str, dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     document = answers_document(answer_items, "eve", lambda item: correct(item, truth))
     first, second = write_json(tmp_path / "1.json", document), write_json(tmp_path / "2.json", document)
-    assert main(["qa", "score", str(first), str(second), "--items", str(answer_questionnaire / "items.json"), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["qa", "score", str(first), str(second), "--items", str(answer_questionnaire / "items.json"), "--out", str(tmp_path / "o")])
+        == 2
+    )
     assert "alsoansweredin" in "".join(capsys.readouterr().out.split())
     assert not (tmp_path / "o").exists(), "nothing written"
 
@@ -227,8 +269,9 @@ def test_malformed_answer_items_are_errors(entry: dict[str, Any], message: str) 
         parse_answer_items({"mode": "answer", "questionnaire": "q", "items": [entry]}, "items.json")
 
 
-def test_score_ids_file_errors_name_the_line(answer_items: dict[str, Any], built_dataset: Path, truth: dict[str, dict[str, Any]], tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_score_ids_file_errors_name_the_line(
+    answer_items: dict[str, Any], built_dataset: Path, truth: dict[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     state = [i for i in answer_items["items"] if i["task"] == "state"]
     predictions = tmp_path / "p.jsonl"
     predictions.write_text("".join(json.dumps({"id": i["pair_id"], "answer": "Yes."}) + "\n" for i in state))
@@ -239,7 +282,9 @@ def test_score_ids_file_errors_name_the_line(answer_items: dict[str, Any], built
         assert message in "".join(capsys.readouterr().out.split())
 
 
-def test_qa_make_answer_refuses_a_foreign_folder_and_unknown_tasks(built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_qa_make_answer_refuses_a_foreign_folder_and_unknown_tasks(
+    built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "keep.txt").write_text("mine")

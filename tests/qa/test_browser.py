@@ -20,6 +20,8 @@ from lego_arta.cli import main
 from tests.qa.conftest import careful, downloaded, ratings_document, wait_for, write_json
 
 WHERE = re.compile(r"Item (\d+) of (\d+)")
+
+
 def _wait(condition: Any, what: str, driver: Any = None) -> Any:
     return wait_for(condition, what, None if driver is None else lambda: driver.execute_script(PAGE_STATE))
 
@@ -111,7 +113,9 @@ def test_a_rater_scores_everything_by_keyboard_resumes_after_reload_and_download
 
 
 @pytest.mark.slow
-def test_the_page_opened_from_disk_rates_and_downloads(browser: tuple[Any, Path], questionnaire: Path, items_document: dict[str, Any]) -> None:
+def test_the_page_opened_from_disk_rates_and_downloads(
+    browser: tuple[Any, Path], questionnaire: Path, items_document: dict[str, Any]
+) -> None:
     """From file:// (no server): the page runs, scores by keyboard, and the header button downloads a partial file."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

@@ -25,8 +25,9 @@ def _rejects_first_items(item: dict[str, Any], criterion: str, levels: int) -> i
 
 
 @pytest.mark.slow
-def test_flagged_pairs_are_dropped_by_the_build_and_counted(tmp_path: Path, questionnaire: Path, items_document: dict[str, Any],
-                                                           built_dataset: Path, synthetic_raw: Path, built_recipe: BuildRecipe) -> None:  # fmt: skip
+def test_flagged_pairs_are_dropped_by_the_build_and_counted(
+    tmp_path: Path, questionnaire: Path, items_document: dict[str, Any], built_dataset: Path, synthetic_raw: Path, built_recipe: BuildRecipe
+) -> None:
     files = [write_json(tmp_path / f"{name}.json", ratings_document(items_document, name, _rejects_first_items)) for name in ("a", "b")]
     write_outputs(score_ratings(questionnaire / "items.json", files), tmp_path / "scores")
     flagged = read_flagged(tmp_path / "scores" / "flagged.json")

@@ -61,18 +61,40 @@ def _export(exported: Path, items_document: dict[str, Any], raters: list[tuple[A
         item = entry["data"]["item"]
         annotations = []
         for n, (rater, given) in enumerate(scores):
-            result = [{"id": f"r{n}{name}", "from_name": name, "to_name": "image", "type": "choices", "origin": "manual",
-                       "value": {"choices": [f"{given[item, name]} {labels[name][given[item, name]]}"]}} for name in labels]  # fmt: skip
-            annotations.append({"id": 100 * number + n, "completed_by": rater, "result": result, "was_cancelled": False, "ground_truth": False,
-                                "created_at": f"2026-12-01T10:{number:02d}:00.000000Z", "updated_at": f"2026-12-01T10:{number:02d}:30.000000Z",
-                                "lead_time": 4.5, "task": number})  # fmt: skip
-        annotations.append({"id": 999, "completed_by": 3, "result": [], "was_cancelled": True, "created_at": "2026-12-01T11:00:00Z", "lead_time": 1})
+            result = [
+                {
+                    "id": f"r{n}{name}",
+                    "from_name": name,
+                    "to_name": "image",
+                    "type": "choices",
+                    "origin": "manual",
+                    "value": {"choices": [f"{given[item, name]} {labels[name][given[item, name]]}"]},
+                }
+                for name in labels
+            ]
+            annotations.append(
+                {
+                    "id": 100 * number + n,
+                    "completed_by": rater,
+                    "result": result,
+                    "was_cancelled": False,
+                    "ground_truth": False,
+                    "created_at": f"2026-12-01T10:{number:02d}:00.000000Z",
+                    "updated_at": f"2026-12-01T10:{number:02d}:30.000000Z",
+                    "lead_time": 4.5,
+                    "task": number,
+                }
+            )
+        annotations.append(
+            {"id": 999, "completed_by": 3, "result": [], "was_cancelled": True, "created_at": "2026-12-01T11:00:00Z", "lead_time": 1}
+        )
         exported_tasks.append({"id": number, "data": entry["data"], "annotations": annotations, "predictions": [], "project": 7})
     return exported_tasks
 
 
-def test_an_export_comes_back_as_ratings_that_qa_score_reads(exported: Path, questionnaire: Path, items_document: dict[str, Any],
-                                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_an_export_comes_back_as_ratings_that_qa_score_reads(
+    exported: Path, questionnaire: Path, items_document: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     def spread(item: dict[str, Any], criterion: str, levels: int) -> int:
         return (len(item["item"]) + len(criterion) + int(item["item"][-1])) % levels
 
@@ -85,7 +107,9 @@ def test_an_export_comes_back_as_ratings_that_qa_score_reads(exported: Path, que
     for name, source in (("labelstudio-user-1", first), ("bo@example.org", second)):
         ratings = json.loads((out / f"ratings-{name}.json").read_text(encoding="utf-8"))
         assert ratings["rater"] == name and ratings["questionnaire"] == items_document["questionnaire"]
-        assert {(a["item"], a["criterion"]): a["score"] for a in ratings["answers"]} == {(a["item"], a["criterion"]): a["score"] for a in source["answers"]}
+        assert {(a["item"], a["criterion"]): a["score"] for a in ratings["answers"]} == {
+            (a["item"], a["criterion"]): a["score"] for a in source["answers"]
+        }
     scores = tmp_path / "scores"
     assert main(["qa", "score", *map(str, sorted(out.iterdir())), "--items", str(questionnaire / "items.json"), "--out", str(scores)]) == 0
     result = json.loads((scores / "qa_scores.json").read_text(encoding="utf-8"))
@@ -100,11 +124,15 @@ def test_an_export_comes_back_as_ratings_that_qa_score_reads(exported: Path, que
         ("twice", "annotated item"),
         ("missing criterion", "is missing its"),
         ("not a list", "expected Label Studio's JSON export"),
-        ("nan lead time", "lead_time must be a non-negative number (and finite), got nan"),  # issue 28: "seconds": NaN is not JSON for other tools
+        (
+            "nan lead time",
+            "lead_time must be a non-negative number (and finite), got nan",
+        ),  # issue 28: "seconds": NaN is not JSON for other tools
     ],
 )
-def test_a_broken_export_is_an_error_naming_the_file_and_task(exported: Path, questionnaire: Path, items_document: dict[str, Any],
-                                                              tmp_path: Path, damage: str, message: str) -> None:  # fmt: skip
+def test_a_broken_export_is_an_error_naming_the_file_and_task(
+    exported: Path, questionnaire: Path, items_document: dict[str, Any], tmp_path: Path, damage: str, message: str
+) -> None:
     document: Any = _export(exported, items_document, [(5, ratings_document(items_document, "z", careful))], "object")
     if damage == "unknown item":
         document[0]["data"]["item"] = "object-999"

@@ -135,4 +135,3 @@ def test_qa_make_refuses_to_overwrite_a_foreign_folder_or_its_own_data(built_dat
     inside = built_dataset / "qa"
     assert main(["qa", "make", "--data", str(built_dataset), "--out", str(inside), "--per-task", "4"]) == 2
     assert not inside.exists()
-

@@ -55,8 +55,10 @@ def test_scores_flags_and_exclusion(tmp_path: Path, questionnaire: Path, items_d
     firsts = {task: [i["item"] for i in regular[task][:2]] for task in regular}
     assert ("object", firsts["object"][0]) in flagged and ("state", firsts["state"][0]) in flagged
     assert all(p["pair_id"] for p in result.flagged["pairs"])
-    assert result.scores["study"] == {"means": {t: {c: m for (tt, c), m in study_qa_means().items() if tt == t} for t in ("object", "state")},
-                                      "kappa": QA_KAPPA}  # fmt: skip
+    assert result.scores["study"] == {
+        "means": {t: {c: m for (tt, c), m in study_qa_means().items() if tt == t} for t in ("object", "state")},
+        "kappa": QA_KAPPA,
+    }
 
 
 def test_outputs_are_written_and_byte_identical_on_rerun(tmp_path: Path, questionnaire: Path, items_document: dict[str, Any]) -> None:
@@ -125,8 +127,9 @@ def _broken(items: dict[str, Any], change: str) -> dict[str, Any]:
         ("negative seconds", "item 'object-001': 'seconds' must be a non-negative number"),
     ],
 )
-def test_a_malformed_ratings_file_names_the_file_and_the_item(tmp_path: Path, questionnaire: Path, items_document: dict[str, Any],
-                                                              change: str, message: str) -> None:  # fmt: skip
+def test_a_malformed_ratings_file_names_the_file_and_the_item(
+    tmp_path: Path, questionnaire: Path, items_document: dict[str, Any], change: str, message: str
+) -> None:
     path = write_json(tmp_path / "zoe.json", _broken(items_document, change))
     with pytest.raises(ValueError) as error:
         score_ratings(questionnaire / "items.json", [path])
@@ -164,8 +167,9 @@ def test_a_malformed_items_file_is_refused(tmp_path: Path, items_document: dict[
         score_ratings(path, [ratings])
 
 
-def test_every_rater_excluded_is_an_error_and_nothing_is_written(tmp_path: Path, questionnaire: Path, items_document: dict[str, Any],
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_every_rater_excluded_is_an_error_and_nothing_is_written(
+    tmp_path: Path, questionnaire: Path, items_document: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 28: a TypeError after writing the outputs; now one line naming the tasks, exit 2, nothing written."""
     files = _files(tmp_path, items_document, {"dan": careless, "eve": careless})
     out = tmp_path / "scores"

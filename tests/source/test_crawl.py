@@ -41,9 +41,7 @@ RACE_CAR = "lego-60399-green-race-car-readscr"
 def raw_files(root: Path) -> dict[str, bytes]:
     """Every file of a raw-manual tree by relative path (synthetic ground truth excluded)."""
     return {
-        str(path.relative_to(root)): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file() and path.name != "truth.json"
+        str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file() and path.name != "truth.json"
     }
 
 
@@ -93,9 +91,7 @@ def test_listing_crawl_saves_the_served_folders_byte_for_byte(site: LegoSite, se
 
 @pytest.mark.parametrize("listing_end", ["empty", "404", "repeat"])
 @pytest.mark.parametrize("cards_per_page", [1, 2, 5])
-def test_listing_discovery_finds_every_manual_and_stops(
-    served: Path, tmp_path: Path, listing_end: str, cards_per_page: int
-) -> None:
+def test_listing_discovery_finds_every_manual_and_stops(served: Path, tmp_path: Path, listing_end: str, cards_per_page: int) -> None:
     for site in _site(served, listing_end=listing_end, cards_per_page=cards_per_page):
         report = crawl(tmp_path / "out", base_url=site.base_url, **FAST)
         listing_pages = [entry for entry in site.log if entry.path.startswith("/instructions/?")]
@@ -167,9 +163,7 @@ def test_second_run_skips_complete_manuals_without_a_request(site: LegoSite, ser
     assert third.skipped_complete == (done,) and third.crawled == ()
 
 
-def test_interrupted_crawl_is_finished_fetching_only_missing_images(
-    site: LegoSite, served: Path, tmp_path: Path
-) -> None:
+def test_interrupted_crawl_is_finished_fetching_only_missing_images(site: LegoSite, served: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     broken = site.image_paths(RACE_CAR)[1]
     site.fault(broken, Fault(status=500))
@@ -250,7 +244,9 @@ def test_truncated_image_is_retried(site: LegoSite, served: Path, tmp_path: Path
     [(0, Fault(truncate=True), "truncated body"), (1, Fault(corrupt=True), "not a valid image")],
     ids=["truncated", "does-not-verify"],
 )
-def test_a_bad_image_every_time_is_retried_then_fails_clearly(site: LegoSite, tmp_path: Path, index: int, fault: Fault, message: str) -> None:
+def test_a_bad_image_every_time_is_retried_then_fails_clearly(
+    site: LegoSite, tmp_path: Path, index: int, fault: Fault, message: str
+) -> None:
     target = site.image_paths(OCEAN)[index]
     site.fault(target, fault)
     out = tmp_path / "out"
@@ -450,9 +446,7 @@ FILE_CHARS = st.sampled_from(list("abcXYZ019-_ #%&+()'"))
 @given(names=st.lists(st.text(FILE_CHARS, min_size=1, max_size=12), min_size=1, max_size=6, unique=True))
 def test_image_names_survive_the_round_trip_through_a_page(names: list[str]) -> None:
     decoded = [f"{name}.png" for name in names]
-    html = page_html(
-        "lego-60263-ocean-mini-submarine-readscr", [(name, [[("verb", "Find")]]) for name in decoded]
-    )
+    html = page_html("lego-60263-ocean-mini-submarine-readscr", [(name, [[("verb", "Find")]]) for name in decoded])
     refs = manual_images(html, PAGE_URL)
     assert [ref.file_name for ref in refs] == [encode_file_name(name) for name in decoded]
     assert [unquote(urlsplit(ref.url).path.rsplit("/", 1)[-1]) for ref in refs] == decoded

@@ -172,8 +172,10 @@ class FaultProxy:
     async def _answer_fault(writer: asyncio.StreamWriter, fault: Fault) -> None:
         body = json.dumps({"error": {"message": f"injected {fault.status_code}", "type": "injected", "code": fault.status_code}}).encode()
         extra = f"Retry-After: {fault.retry_after}\r\n" if fault.retry_after is not None else ""
-        writer.write(f"HTTP/1.1 {fault.status_code} Injected\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode()
-                     + body)  # fmt: skip
+        writer.write(
+            f"HTTP/1.1 {fault.status_code} Injected\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode()
+            + body
+        )
         await writer.drain()
 
     async def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
@@ -182,8 +184,11 @@ class FaultProxy:
         try:
             kept = {k: v for k, v in headers.items() if k not in ("connection", "content-length", "host", "accept-encoding")}
             head = "".join(f"{k}: {v}\r\n" for k, v in kept.items())
-            writer.write(f"{method} {path} HTTP/1.1\r\nHost: {self.upstream[0]}:{self.upstream[1]}\r\n{head}"
-                         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)  # fmt: skip
+            writer.write(
+                f"{method} {path} HTTP/1.1\r\nHost: {self.upstream[0]}:{self.upstream[1]}\r\n{head}"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
             await writer.drain()
             raw = await reader.read()
         finally:

@@ -220,7 +220,9 @@ class HubStandIn:
 
     # ------------------------------------------------------------------ dispatch
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         """Answer one request: ``(status, headers, body)``."""
         authorization = headers.get("authorization")
         with self._lock:
@@ -434,7 +436,9 @@ class HubStandIn:
             url = f"{self.endpoint}/{URL_PREFIXES[repo.repo_type]}{repo.repo_id}/commit/{record.oid}"
         return _json(200, {"success": True, "commitOid": record.oid, "commitUrl": url, "hookOutput": "", "pullRequestUrl": None})
 
-    def _apply(self, repo: _Repo, summary: str, additions: dict[str, tuple[bytes, bool]], deletions: list[tuple[str, bool]]) -> CommitRecord:
+    def _apply(
+        self, repo: _Repo, summary: str, additions: dict[str, tuple[bytes, bool]], deletions: list[tuple[str, bool]]
+    ) -> CommitRecord:
         """Apply one commit (caller holds the lock): every deletion must hit something, or nothing changes."""
         deleted: list[str] = []
         for path, is_folder in deletions:

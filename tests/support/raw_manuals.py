@@ -73,9 +73,7 @@ def page_html(manual: str, rows: list[tuple[str, list[list[tuple[str, str]]]]]) 
         src = image_url_path(set_number, file_name)
         parts.append(f'<div class="row"><div class="image"><img src="{escape(src)}" alt=""></div><div class="text">')
         for runs in lines:
-            words = " ".join(
-                f'<span class="{cls}">{escape(text)}</span>' if cls else escape(text) for cls, text in runs
-            )
+            words = " ".join(f'<span class="{cls}">{escape(text)}</span>' if cls else escape(text) for cls, text in runs)
             parts.append(f'<div class="txtbox">{words}</div>')
         parts.append("</div></div>")
     parts.append("</div></main></body></html>")

@@ -262,20 +262,14 @@ class LegoSite:
         return 200, content_type, file.read_bytes()
 
     def _listing(self, number: int) -> tuple[int, str, bytes]:
-        pages = [
-            self.manual_ids[start : start + self.cards_per_page]
-            for start in range(0, len(self.manual_ids), self.cards_per_page)
-        ]
+        pages = [self.manual_ids[start : start + self.cards_per_page] for start in range(0, len(self.manual_ids), self.cards_per_page)]
         if number > len(pages):
             if self.listing_end == "404":
                 return 404, "text/html", b"<html><body>Not found</body></html>\n"
             cards: list[str] = pages[-1] if self.listing_end == "repeat" and pages else []
         else:
             cards = pages[number - 1]
-        links = "\n".join(
-            f'<a class="mtt-instruction-card" href="{self.set_page_path(m)}"><h3>{escape(m)}</h3></a>'
-            for m in cards
-        )
+        links = "\n".join(f'<a class="mtt-instruction-card" href="{self.set_page_path(m)}"><h3>{escape(m)}</h3></a>' for m in cards)
         nav = f'<nav><a href="/instructions/?pagenumber={number + 1}">next</a></nav>'
         return 200, "text/html; charset=UTF-8", f"<html><body>{nav}\n{links}\n</body></html>\n".encode()
 

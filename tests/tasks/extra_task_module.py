@@ -41,8 +41,17 @@ def _yes_share(answers, targets) -> list[float]:
 
 
 #: This task's own metric, registered from its module: the share of answers that say Yes.
-YES_RATE = register_metric(Metric("last_step_yes_rate", "Yes rate", False, lambda a, t: float(sum(_yes_share(a, t)) / max(len(a), 1)),
-                                  lambda a, t: mean_stats(_yes_share(a, t)), _yes_share, "said_yes"))  # fmt: skip
+YES_RATE = register_metric(
+    Metric(
+        "last_step_yes_rate",
+        "Yes rate",
+        False,
+        lambda a, t: float(sum(_yes_share(a, t)) / max(len(a), 1)),
+        lambda a, t: mean_stats(_yes_share(a, t)),
+        _yes_share,
+        "said_yes",
+    )
+)
 
 
 def alternate(rows: FloorRows, train: FloorRows, seed: int) -> tuple[list[str], dict[str, int]]:

@@ -56,11 +56,31 @@ def test_a_fourth_task_builds_scores_and_runs_through_lmms_eval(env: dict[str, s
 
     predictions = tmp_path / "preds.jsonl"
     predictions.write_text("".join(json.dumps({"id": row["id"], "answer": row["answer"]}) + "\n" for row in test))
-    _run("-m", "lego_arta", "score", "--task", "last_step", "--predictions", str(predictions), "--data", str(built),
-         "--out", str(tmp_path / "scores"), "--name", "oracle", env=env)  # fmt: skip
+    _run(
+        "-m",
+        "lego_arta",
+        "score",
+        "--task",
+        "last_step",
+        "--predictions",
+        str(predictions),
+        "--data",
+        str(built),
+        "--out",
+        str(tmp_path / "scores"),
+        "--name",
+        "oracle",
+        env=env,
+    )
     scores = json.loads((tmp_path / "scores" / "oracle-last_step.results.json").read_text())
     values = {row["metric"]: row["value"] for row in scores["rows"]}
-    assert values == {"f1": 100.0, "tnr": 100.0, "fpr": 0.0, "invalid_rate": 0.0, "last_step_yes_rate": pytest.approx(100 * positives / len(test))}
+    assert values == {
+        "f1": 100.0,
+        "tnr": 100.0,
+        "fpr": 0.0,
+        "invalid_rate": 0.0,
+        "last_step_yes_rate": pytest.approx(100 * positives / len(test)),
+    }
 
     # its own floor, declared in its module, runs in `baselines` beside the built-in tasks' floors
     _run("-m", "lego_arta", "baselines", "--data", str(built), "--out", str(tmp_path / "floors"), "--resamples", "20", env=env)
@@ -71,16 +91,45 @@ def test_a_fourth_task_builds_scores_and_runs_through_lmms_eval(env: dict[str, s
     assert {row["system"] for row in floors["rows"] if row["task"] == "state"} == {"always-yes", "always-no", "random"}
 
     # and the report shows its rows, its own metric labelled by its registration
-    _run("-m", "lego_arta", "report", "--results", str(tmp_path / "scores"), str(tmp_path / "floors"), "--out", str(tmp_path / "report"), env=env)
+    _run(
+        "-m",
+        "lego_arta",
+        "report",
+        "--results",
+        str(tmp_path / "scores"),
+        str(tmp_path / "floors"),
+        "--out",
+        str(tmp_path / "report"),
+        env=env,
+    )
     report = (tmp_path / "report" / "report.md").read_text()
     assert "last_step" in report and "Yes rate" in report and "alternate" in report
 
     # no generation step: eval renders the plugin's task files itself, and tasks-path prints them for raw lmms-eval
-    printed = subprocess.run([sys.executable, "-m", "lego_arta", "tasks-path"], env={**env, "LEGO_ARTA_CACHE": str(tmp_path / "cache")},
-                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+    printed = subprocess.run(
+        [sys.executable, "-m", "lego_arta", "tasks-path"],
+        env={**env, "LEGO_ARTA_CACHE": str(tmp_path / "cache")},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert (Path(printed.strip()) / "lego_arta_last_step_noctx_icl.yaml").is_file()
-    _run("-m", "lego_arta", "eval", "--data", str(built), "--model", "dummy", "--model-args", "response=Yes",
-         "--tasks", "lego_arta_last_step", "--out", str(tmp_path / "eval"), env=env)  # fmt: skip
+    _run(
+        "-m",
+        "lego_arta",
+        "eval",
+        "--data",
+        str(built),
+        "--model",
+        "dummy",
+        "--model-args",
+        "response=Yes",
+        "--tasks",
+        "lego_arta_last_step",
+        "--out",
+        str(tmp_path / "eval"),
+        env=env,
+    )
     results = json.loads(next((tmp_path / "eval").rglob("*_results.json")).read_text())["results"]["lego_arta_last_step"]
     negatives = len(test) - positives
     assert results["f1,none"] == pytest.approx(100 * 2 * positives / (2 * positives + negatives))

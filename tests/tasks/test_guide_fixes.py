@@ -24,8 +24,16 @@ def make_part(kind: str, size: tuple[int, int], colour: str, x: int, y: int, z: 
     return Part(kind, short, long, colour, x, y, z, along_x, f"{KIND_NAMES[kind]} {short}x{long}", KIND_HEIGHTS[kind])
 
 
-parts = st.builds(make_part, st.sampled_from(sorted(KIND_NAMES)), st.sampled_from(SIZES), st.sampled_from(NAMES),
-                  st.integers(0, 10), st.integers(0, 10), st.integers(0, 12), st.booleans())  # fmt: skip
+parts = st.builds(
+    make_part,
+    st.sampled_from(sorted(KIND_NAMES)),
+    st.sampled_from(SIZES),
+    st.sampled_from(NAMES),
+    st.integers(0, 10),
+    st.integers(0, 10),
+    st.integers(0, 12),
+    st.booleans(),
+)
 offsets = st.tuples(st.integers(-6, 6), st.integers(-6, 6))
 
 

@@ -94,8 +94,15 @@ def test_every_episode_is_asked_in_turn_order_with_the_gold_history(guide_data: 
 def test_every_correction_passes_the_geometry_check_and_says_its_operation(guide_data: Path) -> None:
     fixes = [row for split in ("train", "test") for row in _rows(guide_data, split) if row["turn"] == FIX]
     assert len(fixes) > 50
-    operations = {"shifted": "move", "wrong_layer": "move", "rotated": "turn", "wrong_colour": "recolour", "wrong_size": "replace",
-                  "missing": "add", "undo": "add"}  # fmt: skip
+    operations = {
+        "shifted": "move",
+        "wrong_layer": "move",
+        "rotated": "turn",
+        "wrong_colour": "recolour",
+        "wrong_size": "replace",
+        "missing": "add",
+        "undo": "add",
+    }
     for row in fixes:
         wrong = as_part(row["wrong"][0]) if row["wrong"] else None
         true = [as_part(p) for p in row["true_parts"]]
@@ -207,8 +214,9 @@ def test_own_history_runs_a_tiny_chat_model_in_process_and_score_reads_its_answe
 
 
 @pytest.mark.slow
-def test_gold_history_runs_through_lmms_eval_with_the_dummy_and_the_tiny_model(guide_data: Path, tmp_path: Path,
-                                                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_gold_history_runs_through_lmms_eval_with_the_dummy_and_the_tiny_model(
+    guide_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from lego_arta.harness.lmms_eval_runner import run_lmms_eval
     from lego_arta.models.tiny_vlm import build_tiny_vlm
 
@@ -218,8 +226,14 @@ def test_gold_history_runs_through_lmms_eval_with_the_dummy_and_the_tiny_model(g
     results = json.loads(path.read_text())["results"]["lego_arta_guide"]
     assert {m: results[f"{m},none"] for m in SPEC.metrics} == {**dict.fromkeys(SPEC.metrics, 0.0), "guide_verdict_bacc": 50.0}
     model = build_tiny_vlm(tmp_path / "tiny", seed=0)
-    path = run_lmms_eval(data=guide_data, model="llava_hf", model_args=f"pretrained={model},device=cpu,device_map=cpu",
-                         tasks="lego_arta_guide", output=tmp_path / "tiny-eval", limit=6)  # fmt: skip
+    path = run_lmms_eval(
+        data=guide_data,
+        model="llava_hf",
+        model_args=f"pretrained={model},device=cpu,device_map=cpu",
+        tasks="lego_arta_guide",
+        output=tmp_path / "tiny-eval",
+        limit=6,
+    )
     results = json.loads(path.read_text())
     assert results["n-samples"]["lego_arta_guide"]["effective"] == 6
     assert all(isinstance(results["results"]["lego_arta_guide"][f"{m},none"], float) for m in SPEC.metrics)

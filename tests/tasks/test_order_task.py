@@ -55,7 +55,9 @@ def test_every_pair_holds_both_orders_in_one_split_with_the_frames_swapped(order
             assert forward["image"]["bytes"] == backward["second_image"]["bytes"]
             assert forward["second_image"]["bytes"] == backward["image"]["bytes"]
             assert forward["image"]["bytes"] != forward["second_image"]["bytes"]
-            assert forward["query"] == backward["query"] and forward["query"].startswith("[order] The first image was taken before the second.")
+            assert forward["query"] == backward["query"] and forward["query"].startswith(
+                "[order] The first image was taken before the second."
+            )
             assert pair not in forward["id"] and forward["image"]["path"] == f"{forward['id']}.png"
 
 
@@ -95,8 +97,16 @@ def test_oracle_and_always_attached_answers_score_as_the_metrics_say(order_data:
     spec = get_task("order")
     rows = _rows(order_data, "test")
     columns = {"label": [r["label"] for r in rows], "pair": [r["pair"] for r in rows], "answer": [r["answer"] for r in rows]}
-    assert spec.scores([r["answer"] for r in rows], columns) == {"order_accuracy": 100.0, "order_pair_accuracy": 100.0, "order_flip_consistency": 100.0}
-    assert spec.scores(["Attached"] * len(rows), columns) == {"order_accuracy": 50.0, "order_pair_accuracy": 0.0, "order_flip_consistency": 0.0}
+    assert spec.scores([r["answer"] for r in rows], columns) == {
+        "order_accuracy": 100.0,
+        "order_pair_accuracy": 100.0,
+        "order_flip_consistency": 100.0,
+    }
+    assert spec.scores(["Attached"] * len(rows), columns) == {
+        "order_accuracy": 50.0,
+        "order_pair_accuracy": 0.0,
+        "order_flip_consistency": 0.0,
+    }
 
 
 @pytest.mark.slow
@@ -121,8 +131,9 @@ def test_the_loading_script_builds_the_same_order_rows(order_data: Path, built_r
 
     recipe_file = tmp_path / "recipe.yaml"
     recipe_file.write_text(yaml.safe_dump(replace(built_recipe, configs=("order",)).to_dict()), encoding="utf-8")
-    builder = _import_loading_script().LegoArta(config_name="order", data_dir=str(synthetic_raw), recipe=str(recipe_file),
-                                                cache_dir=str(tmp_path / "cache"))  # fmt: skip
+    builder = _import_loading_script().LegoArta(
+        config_name="order", data_dir=str(synthetic_raw), recipe=str(recipe_file), cache_dir=str(tmp_path / "cache")
+    )
     builder.download_and_prepare()
     for split in ("train", "test"):
         generated = builder.as_dataset(split=split)
@@ -140,8 +151,14 @@ def test_a_tiny_llava_reads_both_frames_through_llava_hf(order_data: Path, tmp_p
 
     monkeypatch.setenv(task_docs.DATA_ENV, str(order_data))
     model = build_tiny_vlm(tmp_path / "tiny-llava", seed=0)
-    path = run_lmms_eval(data=order_data, model="llava_hf", model_args=f"pretrained={model},device=cpu,device_map=cpu",
-                         tasks="lego_arta_order,lego_arta_order_icl", output=tmp_path / "eval", limit=2)  # fmt: skip
+    path = run_lmms_eval(
+        data=order_data,
+        model="llava_hf",
+        model_args=f"pretrained={model},device=cpu,device_map=cpu",
+        tasks="lego_arta_order,lego_arta_order_icl",
+        output=tmp_path / "eval",
+        limit=2,
+    )
     results = json.loads(path.read_text())
     for task in ("lego_arta_order", "lego_arta_order_icl"):
         assert results["n-samples"][task]["effective"] == 2

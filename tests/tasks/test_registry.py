@@ -52,11 +52,16 @@ def test_rows_with_missing_or_extra_columns_are_refused_where_they_are_made() ->
 def test_scores_follow_the_metric_functions_through_the_reference_columns() -> None:
     spec = get_task("object")
     answers = ["<p>2 red bricks</p>{<10><10><50><50>}", "nothing"]
-    columns = {"box": [[10.0, 10.0, 50.0, 50.0], [0.0, 0.0, 20.0, 20.0]], "entities": [["red"], ["blue"]],
-               "quadrant": [0, 3], "object": ["2 red bricks", "1 blue plate"]}  # fmt: skip
+    columns = {
+        "box": [[10.0, 10.0, 50.0, 50.0], [0.0, 0.0, 20.0, 20.0]],
+        "entities": [["red"], ["blue"]],
+        "quadrant": [0, 3],
+        "object": ["2 red bricks", "1 blue plate"],
+    }
     scores = spec.scores(answers, columns)
     assert {k: scores[k] for k in ("e_acc", "echo_rate", "iou", "valid_box_rate", "quadrant_acc")} == dict.fromkeys(
-        ("e_acc", "echo_rate", "iou", "valid_box_rate", "quadrant_acc"), 50.0)
+        ("e_acc", "echo_rate", "iou", "valid_box_rate", "quadrant_acc"), 50.0
+    )
     assert {name: stats.score() for name, stats in spec.stats(answers, columns).items()} == scores
     assert set(spec.per_sample(answers, columns)) == {"e_acc", "echo", "iou", "valid_box", "quadrant_hit", "predicted_quadrant"}
     assert spec.scores(answers, columns, ["iou"]) == {"iou": 50.0}

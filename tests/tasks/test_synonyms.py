@@ -52,8 +52,13 @@ def test_the_split_is_disjoint_keeps_every_root_seen_and_holds_out_something(see
 
 
 @settings(max_examples=200, deadline=None)
-@given(seed=st.integers(0, 2**31 - 1), draw=st.integers(0, 2**31 - 1), depth=st.sampled_from([1, 2]),
-       verb=st.sampled_from(sorted(VERB_WEIGHTS)), finder=st.sampled_from(["find", "collect"]))  # fmt: skip
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    draw=st.integers(0, 2**31 - 1),
+    depth=st.sampled_from([1, 2]),
+    verb=st.sampled_from(sorted(VERB_WEIGHTS)),
+    finder=st.sampled_from(["find", "collect"]),
+)
 def test_training_replacements_never_use_an_unseen_synonym(seed: int, draw: int, depth: int, verb: str, finder: str) -> None:
     split = SynonymSplit.make(VOCABULARY, seed=seed)
     text = f"After I {finder} 2 red bricks. Did I do it correctly for {verb} the brick 2x4 on the plate 6x8?"
@@ -66,12 +71,21 @@ def test_training_replacements_never_use_an_unseen_synonym(seed: int, draw: int,
 def test_a_variant_row_differs_from_its_original_only_in_the_replaced_verbs() -> None:
     split = SynonymSplit.make(VOCABULARY, seed=0)
     query = get_task("state").prompts.query(found="2 red bricks 2x4", instruction="Attach the brick 2x4 onto the plate 6x8")
-    row = {"id": "abc", "image": {"bytes": b"png", "path": "abc.png"}, "query": query.text, "answer": "Yes.", "task_token": query.task_token,
-           "instruction": query.instruction, "question": query.question, "label": True}  # fmt: skip
+    row = {
+        "id": "abc",
+        "image": {"bytes": b"png", "path": "abc.png"},
+        "query": query.text,
+        "answer": "Yes.",
+        "task_token": query.task_token,
+        "instruction": query.instruction,
+        "question": query.question,
+        "label": True,
+    }
     variant = variant_row(row, split)
     assert variant["id"] == "abc" + SUFFIX and variant["image"] == {"bytes": b"png", "path": f"abc{SUFFIX}.png"}
     assert {k: v for k, v in variant.items() if k not in ("id", "image", "query", "instruction", "question")} == {
-        k: v for k, v in row.items() if k not in ("id", "image", "query", "instruction", "question")}
+        k: v for k, v in row.items() if k not in ("id", "image", "query", "instruction", "question")
+    }
     before, after = row["query"].split(), variant["query"].split()
     changed = [(a, b) for a, b in zip(before, after) if a != b]
     assert len(before) == len(after) and [a for a, _ in changed] == ["find", "Attach"]
@@ -81,6 +95,7 @@ def test_a_variant_row_differs_from_its_original_only_in_the_replaced_verbs() ->
 
 def test_replacement_keeps_case_and_touches_only_verb_positions() -> None:
     assert replace_verbs("After I find 2 bricks. Put the brick in place.", {"find": "Spot", "Put": "Rest"}) == (
-        "After I spot 2 bricks. Rest the brick in place.")
+        "After I spot 2 bricks. Rest the brick in place."
+    )
     assert replace_verbs("Place the plate in place.", {"Place": "Set"}) == "Set the plate in place."
     assert unseen_choices("Nothing to do here.", VOCABULARY, SynonymSplit.make(VOCABULARY, seed=0), row_rng("x", 0)) == {}

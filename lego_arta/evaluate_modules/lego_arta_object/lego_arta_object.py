@@ -69,5 +69,11 @@ class LegoArtaObject(evaluate.Metric):
         available = {"box", "entities", *RUN_COLUMNS, *LATE_COLUMNS}  # run and late columns take their defaults (auto boxes)
         given = [name for name, column in spec.metrics.items() if set(column if isinstance(column, tuple) else (column,)) <= available]
         return spec.scores_with_intervals(
-            predictions, {"box": references, "entities": entities}, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=manuals, metrics=given
+            predictions,
+            {"box": references, "entities": entities},
+            n_resamples=n_resamples,
+            seed=seed,
+            alpha=alpha,
+            clusters=manuals,
+            metrics=given,
         )

@@ -95,9 +95,7 @@ def screen_extent(placements: Sequence[Placement]) -> tuple[float, float, float,
     return (float(left), float(top), float(right), float(bottom))
 
 
-def fit_extent(
-    extent: tuple[float, float, float, float], width: int, height: int, *, margin: float, region: Region
-) -> View:
+def fit_extent(extent: tuple[float, float, float, float], width: int, height: int, *, margin: float, region: Region) -> View:
     """The view that centres a scale-free screen box in ``region`` of a ``width``×``height`` frame."""
     rx0, ry0, rx1, ry1 = region
     if not (0.0 <= rx0 < rx1 <= 1.0 and 0.0 <= ry0 < ry1 <= 1.0):

@@ -23,7 +23,17 @@ from lego_arta.source.synth.model import Colour, Shape
 
 #: Footprints (short x long, in studs) of the parts placed on a base.
 PART_SIZES: tuple[tuple[int, int], ...] = (
-    (1, 1), (1, 2), (1, 3), (1, 4), (1, 6), (1, 8), (2, 2), (2, 3), (2, 4), (2, 6), (2, 8),
+    (1, 1),
+    (1, 2),
+    (1, 3),
+    (1, 4),
+    (1, 6),
+    (1, 8),
+    (2, 2),
+    (2, 3),
+    (2, 4),
+    (2, 6),
+    (2, 8),
 )
 #: Flat tiles exist in fewer sizes than bricks and plates.
 TILE_SIZES: tuple[tuple[int, int], ...] = ((1, 1), (1, 2), (1, 3), (1, 4), (1, 6), (1, 8), (2, 2), (2, 4))
@@ -45,11 +55,31 @@ BASE_SHAPES: tuple[Shape, ...] = (
 
 #: Base highlight hues (degrees) with a name; each session's highlight jitters one of them.
 BOUNDARY_HUES: tuple[tuple[str, float], ...] = (
-    ("red", 0.0), ("vermilion", 15.0), ("orange", 30.0), ("amber", 45.0), ("yellow", 60.0),
-    ("lemon", 72.0), ("chartreuse", 90.0), ("lime", 105.0), ("green", 120.0), ("spring green", 140.0),
-    ("mint", 155.0), ("aquamarine", 165.0), ("turquoise", 175.0), ("cyan", 185.0), ("sky", 200.0),
-    ("azure", 212.0), ("cobalt", 225.0), ("blue", 240.0), ("indigo", 255.0), ("violet", 270.0),
-    ("purple", 285.0), ("magenta", 300.0), ("fuchsia", 315.0), ("rose", 330.0), ("crimson", 345.0),
+    ("red", 0.0),
+    ("vermilion", 15.0),
+    ("orange", 30.0),
+    ("amber", 45.0),
+    ("yellow", 60.0),
+    ("lemon", 72.0),
+    ("chartreuse", 90.0),
+    ("lime", 105.0),
+    ("green", 120.0),
+    ("spring green", 140.0),
+    ("mint", 155.0),
+    ("aquamarine", 165.0),
+    ("turquoise", 175.0),
+    ("cyan", 185.0),
+    ("sky", 200.0),
+    ("azure", 212.0),
+    ("cobalt", 225.0),
+    ("blue", 240.0),
+    ("indigo", 255.0),
+    ("violet", 270.0),
+    ("purple", 285.0),
+    ("magenta", 300.0),
+    ("fuchsia", 315.0),
+    ("rose", 330.0),
+    ("crimson", 345.0),
 )
 #: Deterministic hue jitter of a highlight around its base hue (degrees), so sessions differ.
 BOUNDARY_HUE_JITTER = 6.0
@@ -142,6 +172,4 @@ def pick_boundary_colour(
         return rng.choice(roomy)
     if candidates:
         return max(candidates, key=lambda item: item[1])[0]
-    raise NoBoundaryColour(
-        f"no highlight hue is {MIN_PART_HUE_GAP}° from every part colour in {[c.name for c in avoid]}"
-    )
+    raise NoBoundaryColour(f"no highlight hue is {MIN_PART_HUE_GAP}° from every part colour in {[c.name for c in avoid]}")

@@ -20,15 +20,15 @@ from tqdm import tqdm
 
 from lego_arta.atomic import OutputKind, atomic_directory, atomic_write_bytes, atomic_write_text
 from lego_arta.boxes import PixelBox
-from lego_arta.png import ENCODER, RECORD_FILE, EncodingRecord, encode_png
 from lego_arta.executor import Executor, LocalExecutor
+from lego_arta.png import ENCODER, RECORD_FILE, EncodingRecord, encode_png
 from lego_arta.source.layout import (
     IMAGES_DIR,
     TRUTH_FILE,
     ImageName,
     encode_file_name,
 )
-from lego_arta.source.synth.model import ManualPlan, Placement, SessionPlan, Shape, Colour
+from lego_arta.source.synth.model import Colour, ManualPlan, Placement, SessionPlan, Shape
 from lego_arta.source.synth.page import RowSpec, page_html
 from lego_arta.source.synth.plan import plan_manual
 from lego_arta.source.synth.render import fit_view, render_assembly, render_parts, render_start
@@ -121,8 +121,7 @@ def _write_session(
             step_truth["eop"] = {
                 "file": encode_file_name(name),
                 "parts": [
-                    {"name": shape.name, "colour": colour.name, "box": _box(rendering.boxes[i])}
-                    for i, (shape, colour) in enumerate(parts)
+                    {"name": shape.name, "colour": colour.name, "box": _box(rendering.boxes[i])} for i, (shape, colour) in enumerate(parts)
                 ],
                 "assembly_box": _box(rendering.boxes[-1]) if -1 in rendering.boxes else None,
             }
@@ -193,7 +192,12 @@ def _synth_one(args: tuple[int, int, int, int, str]) -> str:
 
 
 def synthesize(
-    out: Path, config: SynthConfig = SynthConfig(), *, workers: int = 1, overwrite: bool = False, progress: bool = True,
+    out: Path,
+    config: SynthConfig = SynthConfig(),
+    *,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
     executor: Executor | None = None,
 ) -> list[str]:
     """Write ``config.manuals`` synthetic manuals into ``out`` (atomically); returns their ids in order.
@@ -212,7 +216,14 @@ def synthesize(
             ids.append(manual)
             bar.update()
         bar.close()
-        recipe = {"generator": "lego-arta synth", "manuals": config.manuals, "seed": config.seed,
-                  "width": config.width, "height": config.height, "png_encoder": ENCODER, "manual_ids": ids}
+        recipe = {
+            "generator": "lego-arta synth",
+            "manuals": config.manuals,
+            "seed": config.seed,
+            "width": config.width,
+            "height": config.height,
+            "png_encoder": ENCODER,
+            "manual_ids": ids,
+        }
         atomic_write_text(tmp / SYNTH_RECORD, json.dumps(SYNTH_OUTPUT.stamp(recipe), indent=1, sort_keys=True) + "\n")
     return ids

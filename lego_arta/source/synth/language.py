@@ -81,7 +81,7 @@ def _group_segments(group: PartGroup) -> list[Segment]:
 
 
 def find_line(groups: Sequence[PartGroup], opener: str | None = None) -> Line:
-    """"Find 2 bright red bricks 2x4." for one group, "Collect the following 3 pieces: 1 …, and 2 …."
+    """ "Find 2 bright red bricks 2x4." for one group, "Collect the following 3 pieces: 1 …, and 2 …."
     for several; ``opener`` ("Now, we will build the cabin.") is prefixed untagged."""
     if not groups:
         raise ValueError("an object-finding line needs at least one part group")
@@ -195,9 +195,7 @@ def determiner(remaining: int, group_total: int, placed_before: int) -> str:
     "the" (the only one), "1" (first of several), "another", "the other" (last of two), "the last".
     """
     if remaining < 1 or remaining > group_total or placed_before + remaining != group_total:
-        raise ValueError(
-            f"inconsistent hand: {remaining} remaining + {placed_before} placed != {group_total} found"
-        )
+        raise ValueError(f"inconsistent hand: {remaining} remaining + {placed_before} placed != {group_total} found")
     if remaining > 1:
         return "1" if placed_before == 0 else "another"
     if group_total == 1:
@@ -250,18 +248,80 @@ def assembly_line(
 # --- names, introduction and closing --------------------------------------------------------------
 
 SET_PLACES: tuple[str, ...] = (
-    "Harbour", "Mountain", "Desert", "Arctic", "City", "Forest", "Space", "Ocean", "Jungle", "Farm",
-    "Castle", "Rescue", "Racing", "Garden", "Island", "Volcano", "Village", "Canyon", "Lakeside", "Meadow",
+    "Harbour",
+    "Mountain",
+    "Desert",
+    "Arctic",
+    "City",
+    "Forest",
+    "Space",
+    "Ocean",
+    "Jungle",
+    "Farm",
+    "Castle",
+    "Rescue",
+    "Racing",
+    "Garden",
+    "Island",
+    "Volcano",
+    "Village",
+    "Canyon",
+    "Lakeside",
+    "Meadow",
 )
 SET_THINGS: tuple[str, ...] = (
-    "Tugboat", "Cabin", "Rover", "Bakery", "Tower", "Truck", "Station", "Bridge", "Market", "Helicopter",
-    "Lighthouse", "Workshop", "Windmill", "Treehouse", "Fire Engine", "Camper Van", "Train", "Observatory",
-    "Pizzeria", "Ice Cream Stand", "Post Office", "Excavator", "Sailboat", "Greenhouse",
+    "Tugboat",
+    "Cabin",
+    "Rover",
+    "Bakery",
+    "Tower",
+    "Truck",
+    "Station",
+    "Bridge",
+    "Market",
+    "Helicopter",
+    "Lighthouse",
+    "Workshop",
+    "Windmill",
+    "Treehouse",
+    "Fire Engine",
+    "Camper Van",
+    "Train",
+    "Observatory",
+    "Pizzeria",
+    "Ice Cream Stand",
+    "Post Office",
+    "Excavator",
+    "Sailboat",
+    "Greenhouse",
 )
 SUB_ASSEMBLIES: tuple[str, ...] = (
-    "base", "front section", "back section", "roof", "side wall", "cabin", "deck", "tower", "chimney",
-    "engine", "platform", "balcony", "staircase", "garden bed", "counter", "fence", "ramp", "lookout",
-    "storage rack", "workbench", "flower box", "signpost", "bench", "trailer", "canopy", "dock",
+    "base",
+    "front section",
+    "back section",
+    "roof",
+    "side wall",
+    "cabin",
+    "deck",
+    "tower",
+    "chimney",
+    "engine",
+    "platform",
+    "balcony",
+    "staircase",
+    "garden bed",
+    "counter",
+    "fence",
+    "ramp",
+    "lookout",
+    "storage rack",
+    "workbench",
+    "flower box",
+    "signpost",
+    "bench",
+    "trailer",
+    "canopy",
+    "dock",
 )
 _BLURBS: tuple[str, ...] = (
     "Get ready to build your very own {lower}! Every piece has its place, and step by step you will see it grow.",
@@ -329,8 +389,5 @@ def intro_line(rng: random.Random, name: str, bags: int, colours: Sequence[str])
 
 def closing_lines(rng: random.Random, name: str) -> tuple[Line, ...]:
     """The two closing lines: "You have finished building the entire set! …" and "Enjoy!"."""
-    done = (
-        f"You have finished building the entire set! {rng.choice(_PRAISES)} "
-        + rng.choice(_FAREWELLS).format(lower=name.lower())
-    )
+    done = f"You have finished building the entire set! {rng.choice(_PRAISES)} " + rng.choice(_FAREWELLS).format(lower=name.lower())
     return (((None, done),), ((None, "Enjoy!"),))

@@ -93,9 +93,7 @@ class Placement:
 
     def cells(self) -> frozenset[tuple[int, int]]:
         """The stud cells ``(x, y)`` of its footprint."""
-        return frozenset(
-            (x, y) for x in range(self.x, self.x + self.size_x) for y in range(self.y, self.y + self.size_y)
-        )
+        return frozenset((x, y) for x in range(self.x, self.x + self.size_x) for y in range(self.y, self.y + self.size_y))
 
     def occupies(self) -> frozenset[tuple[int, int, int]]:
         """Every unit voxel ``(x, y, z)`` the part fills, for overlap checks."""

@@ -13,9 +13,7 @@ RowSpec = tuple[str, Sequence[Sequence[Segment]]]
 
 
 def _line_html(segments: Sequence[Segment]) -> str:
-    body = "".join(
-        escape(text) if cls is None else f'<span class="{cls}">{escape(text)}</span>' for cls, text in segments
-    )
+    body = "".join(escape(text) if cls is None else f'<span class="{cls}">{escape(text)}</span>' for cls, text in segments)
     return body.replace("\n", "<br>")
 
 
@@ -32,9 +30,7 @@ def _row_html(set_number: str, file_name: str, lines: Sequence[Sequence[Segment]
 def page_html(plan: ManualPlan, rows: Sequence[RowSpec]) -> str:
     """The full HTML of a manual page, structured like the real site's screen-reader pages."""
     title = f"LEGO Audio &amp; Braille Building Instructions – {escape(plan.set_name)}"
-    body = "\n".join(
-        _row_html(plan.set_number, name, lines, alt=f"Step image {index}") for index, (name, lines) in enumerate(rows)
-    )
+    body = "\n".join(_row_html(plan.set_number, name, lines, alt=f"Step image {index}") for index, (name, lines) in enumerate(rows))
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'

@@ -70,9 +70,7 @@ PREVIOUS_PIECE_SHARE = 0.3
 EXTRA_COLOUR_SHARE = 0.1
 #: Part colours per session, and the popular colours drawn more often.
 PALETTE_SIZE = (3, 6)
-POPULAR_COLOURS = frozenset(
-    {"white", "black", "bright red", "bright blue", "bright yellow", "medium stone grey", "dark stone grey"}
-)
+POPULAR_COLOURS = frozenset({"white", "black", "bright red", "bright blue", "bright yellow", "medium stone grey", "dark stone grey"})
 POPULAR_WEIGHT = 3.0
 #: Tiles have no studs, so they come late: their weight grows with the session's progress.
 TILE_WEIGHT = (0.1, 1.2)
@@ -121,9 +119,7 @@ def plan_manual(
         boundary = pick_boundary_colour(rng, taken=boundaries) if highlighted else None
         if boundary is not None:
             boundaries.append(boundary)
-        planned.append(
-            _plan_session(rng, f"sm{number:02d}-Bag", title, boundary, rng.randint(*steps_per_session))
-        )
+        planned.append(_plan_session(rng, f"sm{number:02d}-Bag", title, boundary, rng.randint(*steps_per_session)))
     colours = Counter(p.colour.name for s in planned for p in s.placements)
     return ManualPlan(
         manual_id=manual_id(set_number, language.slug(name)),
@@ -152,9 +148,7 @@ def placements_after(session: SessionPlan, step: int) -> tuple[int, ...]:
 
 def presence_by_step(manual: ManualPlan) -> tuple[tuple[tuple[int, ...], ...], ...]:
     """``[session][step]`` → indices of the placements present after that step (see :func:`placements_after`)."""
-    return tuple(
-        tuple(placements_after(session, step) for step in range(len(session.steps))) for session in manual.sessions
-    )
+    return tuple(tuple(placements_after(session, step) for step in range(len(session.steps))) for session in manual.sessions)
 
 
 def eop_parts(session: SessionPlan, step: int) -> tuple[int, ...]:
@@ -217,9 +211,7 @@ def _composition(rng: random.Random, palette: Sequence[Colour], progress: float)
     return kinds
 
 
-def _target(
-    present: language.PresentParts, contacts: dict[int, int], *, prefer_previous: bool
-) -> tuple[int, str] | None:
+def _target(present: language.PresentParts, contacts: dict[int, int], *, prefer_previous: bool) -> tuple[int, str] | None:
     """(index, label) of the target: a support with the most contact that can be named unambiguously,
     or "the previous piece" when that support is the part placed last (preferred if asked, or when
     no name is unambiguous)."""
@@ -329,9 +321,7 @@ def _step_code(rng: random.Random, used: set[str]) -> str:
             return code
 
 
-def _plan_session(
-    rng: random.Random, name: str, title: str, boundary: Colour | None, n_steps: int
-) -> SessionPlan:
+def _plan_session(rng: random.Random, name: str, title: str, boundary: Colour | None, n_steps: int) -> SessionPlan:
     palette = _palette(rng, boundary)
     placements, contacts, steps = _geometry(rng, palette, n_steps)
     opener = language.session_opener(title) if rng.random() < OPENER_SHARE else None
@@ -364,9 +354,7 @@ def _plan_session(
                 if chosen is None:
                     raise AssertionError(f"{name}: part {index} has no nameable target")  # planner invariant
                 target, label = placements[chosen[0]], chosen[1]
-            step_lines.append(
-                language.assembly_line(rng, part, det=det, with_colour=with_colour, target=target, target_label=label)
-            )
+            step_lines.append(language.assembly_line(rng, part, det=det, with_colour=with_colour, target=target, target_label=label))
             hand[kind] -= 1
             present.add(part)
         last = number == len(steps) - 1

@@ -340,9 +340,7 @@ def _build_cluster(scale: float, cells: tuple[tuple[int, int], ...], rgb: RGB, t
         np.copyto(colours[zone], paint, where=on)
     for array in (mask, relief, face_offset, colours):
         array.flags.writeable = False
-    return Sprite(
-        dx=int(left), dy=int(top), mask=mask, relief=relief, face_offset=face_offset, colours=colours, faces=2 * len(cells)
-    )
+    return Sprite(dx=int(left), dy=int(top), mask=mask, relief=relief, face_offset=face_offset, colours=colours, faces=2 * len(cells))
 
 
 @dataclass(frozen=True)
@@ -390,9 +388,18 @@ def _face_corners(p: Placement) -> list[list[float]]:
     x0, y0, z0 = float(p.x), float(p.y), p.z * PLATE_HEIGHT
     x1, y1, z1 = x0 + p.size_x, y0 + p.size_y, p.top * PLATE_HEIGHT
     return [
-        [x0, y0, z1], [x1, y0, z1], [x1, y1, z1], [x0, y1, z1],
-        [x0, y0, z0], [x1, y0, z0], [x1, y0, z1], [x0, y0, z1],
-        [x0, y0, z0], [x0, y1, z0], [x0, y1, z1], [x0, y0, z1],
+        [x0, y0, z1],
+        [x1, y0, z1],
+        [x1, y1, z1],
+        [x0, y1, z1],
+        [x0, y0, z0],
+        [x1, y0, z0],
+        [x1, y0, z1],
+        [x0, y0, z1],
+        [x0, y0, z0],
+        [x0, y1, z0],
+        [x0, y1, z1],
+        [x0, y0, z1],
     ]
 
 

@@ -128,8 +128,6 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return owned
 
 
-
-
 def _drawn_zone(canvas: Canvas, pad: int) -> tuple[slice, slice] | None:
     if not canvas.windows:
         return None
@@ -216,8 +214,9 @@ def part_tint(colour: Colour, boundary: RGB) -> float:
     return next(t for t in HIGHLIGHT_TINTS if t == 0.0 or nearest_colour_name(base * (1 - t) + t * towards) == colour.name)
 
 
-def _highlight(canvas: Canvas, labels: np.ndarray, highlight: Collection[int], boundary: RGB, width: int,
-               tints: dict[int, float] | None = None) -> None:  # fmt: skip
+def _highlight(
+    canvas: Canvas, labels: np.ndarray, highlight: Collection[int], boundary: RGB, width: int, tints: dict[int, float] | None = None
+) -> None:
     """Tint highlighted labels toward ``boundary`` (by ``tints[index]``, else :data:`HIGHLIGHT_TINT`)
     and outline them (updating ``labels``).
 
@@ -376,9 +375,7 @@ def layout_columns(
     return ColumnLayout(scale=scale, offsets=tuple(offsets))
 
 
-def render_parts(
-    assembly: Sequence[Placement], new_parts: Sequence[tuple[Shape, Colour]], width: int, height: int
-) -> Rendering:
+def render_parts(assembly: Sequence[Placement], new_parts: Sequence[tuple[Shape, Colour]], width: int, height: int) -> Rendering:
     """Render a parts-to-find image (RGB, flat light blue).
 
     The sub-assembly so far is drawn small on the left (may be empty); the new parts, one instance

@@ -69,18 +69,34 @@ def _healthy(port: int) -> bool:
 def start_transformers_serve(model_dir: Path, log: Path) -> Server:
     """``transformers serve DIR --device cpu --host 127.0.0.1 --port P`` in its own session, once ``/health`` answers."""
     port = _free_port()
-    command = [str(Path(sys.executable).with_name("transformers")), "serve", str(model_dir), "--device", "cpu",
-               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    command = [
+        str(Path(sys.executable).with_name("transformers")),
+        "serve",
+        str(model_dir),
+        "--device",
+        "cpu",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-                                   env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"},
+        )
     deadline = time.monotonic() + START_TIMEOUT_S
     while not _healthy(port):
         if process.poll() is not None:
             pytest.fail(f"transformers serve exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
         if time.monotonic() > deadline:
             stop_server(process)
-            pytest.fail(f"transformers serve did not answer /health within {START_TIMEOUT_S:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
+            pytest.fail(
+                f"transformers serve did not answer /health within {START_TIMEOUT_S:.0f} s:\n{log.read_text(errors='replace')[-3000:]}"
+            )
         time.sleep(0.5)
     return Server(port=port, model=str(model_dir), process=process, log=log)
 

@@ -36,8 +36,24 @@ KILL_TIMEOUT_S = 900.0
 
 def _command(served: Server, proxy: FaultProxy, data: Path, out: Path, tasks: str, limit: int, extra_args: str = "") -> list[str]:
     model_args = f"model={served.model},base_url={proxy.url},concurrency=1{extra_args}"
-    return [sys.executable, "-m", "lego_arta", "eval", "--data", str(data), "--model", "lego_arta_openai", "--model-args", model_args,
-            "--tasks", tasks, "--out", str(out), "--limit", str(limit)]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "lego_arta",
+        "eval",
+        "--data",
+        str(data),
+        "--model",
+        "lego_arta_openai",
+        "--model-args",
+        model_args,
+        "--tasks",
+        tasks,
+        "--out",
+        str(out),
+        "--limit",
+        str(limit),
+    ]
 
 
 def _results(out: Path) -> dict:
@@ -74,7 +90,9 @@ def _run(command: list[str]) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
 
-def test_a_killed_run_resumes_without_asking_an_answered_sample_again(served: Server, proxy: FaultProxy, api_env: Path, tmp_path: Path) -> None:
+def test_a_killed_run_resumes_without_asking_an_answered_sample_again(
+    served: Server, proxy: FaultProxy, api_env: Path, tmp_path: Path
+) -> None:
     tasks, limit = "lego_arta_state,lego_arta_state_syn", 3
     total = 2 * limit
     half = total // 2
@@ -116,10 +134,29 @@ def test_faults_are_retried_with_the_waits_the_server_asks_and_a_refusal_is_not(
 ) -> None:
     out = tmp_path / "faults"
     # sample 0 meets every fault and is answered slowly on its 5th attempt; sample 1 passes; sample 2 is refused (401)
-    proxy.plan = [Fault.status(429, retry_after="1.5"), Fault.status(500), Fault.drop(), Fault.status(503), Fault.slow(3.0),
-                  Fault.passing(), Fault.status(401)]  # fmt: skip
-    argv = ["--data", str(api_env), "--model", "lego_arta_openai", "--out", str(out), "--tasks", "lego_arta_state", "--limit", "3",
-            "--model-args", f"model={served.model},base_url={proxy.url},concurrency=1,backoff_s=0.05"]  # fmt: skip
+    proxy.plan = [
+        Fault.status(429, retry_after="1.5"),
+        Fault.status(500),
+        Fault.drop(),
+        Fault.status(503),
+        Fault.slow(3.0),
+        Fault.passing(),
+        Fault.status(401),
+    ]
+    argv = [
+        "--data",
+        str(api_env),
+        "--model",
+        "lego_arta_openai",
+        "--out",
+        str(out),
+        "--tasks",
+        "lego_arta_state",
+        "--limit",
+        "3",
+        "--model-args",
+        f"model={served.model},base_url={proxy.url},concurrency=1,backoff_s=0.05",
+    ]
     assert run_command("eval", argv) == 1, "a sample left unanswered fails the command"
     assert "1 samples failed after every retry" in capsys.readouterr().out
     seen = proxy.requests()
@@ -133,10 +170,24 @@ def test_faults_are_retried_with_the_waits_the_server_asks_and_a_refusal_is_not(
     assert [bool(s["filtered_resps"]) for s in sorted(samples, key=lambda s: s["doc_id"])] == [True, True, False]
 
 
-def test_a_request_budget_stops_cleanly_and_scores_the_rest_as_missing(served: Server, proxy: FaultProxy, api_env: Path, tmp_path: Path) -> None:
+def test_a_request_budget_stops_cleanly_and_scores_the_rest_as_missing(
+    served: Server, proxy: FaultProxy, api_env: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "budget"
-    argv = ["--data", str(api_env), "--model", "lego_arta_openai", "--out", str(out), "--tasks", "lego_arta_state", "--limit", "5",
-            "--model-args", f"model={served.model},base_url={proxy.url},concurrency=2,max_requests=3"]  # fmt: skip
+    argv = [
+        "--data",
+        str(api_env),
+        "--model",
+        "lego_arta_openai",
+        "--out",
+        str(out),
+        "--tasks",
+        "lego_arta_state",
+        "--limit",
+        "5",
+        "--model-args",
+        f"model={served.model},base_url={proxy.url},concurrency=2,max_requests=3",
+    ]
     assert run_command("eval", argv) == 0
     assert len(proxy.requests()) == 3
     results = _results(out)

@@ -29,7 +29,7 @@ SECTION = "### Evaluate GPT-4o, Claude, Gemini, or a model you serve"
 def readme_commands() -> list[str]:
     """The first bash block of the README's served-model section, one string per command (continuations joined)."""
     text = README.read_text(encoding="utf-8")
-    block = re.search(r"```bash\n(.*?)```", text[text.index(SECTION):], re.S)
+    block = re.search(r"```bash\n(.*?)```", text[text.index(SECTION) :], re.S)
     assert block, f"README.md: no bash block under {SECTION!r}"
     joined = block.group(1).replace("\\\n", " ")
     return [line.strip() for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
@@ -58,8 +58,9 @@ def test_the_readme_commands_run_against_transformers_serve(served_data: Path, t
                 env[name] = value
             elif words[:2] == ["transformers", "serve"]:
                 assert words[-1] == "&", "the README starts the server in the background"
-                server = subprocess.Popen(words[:-1], cwd=tmp_path, env=env, start_new_session=True,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                server = subprocess.Popen(
+                    words[:-1], cwd=tmp_path, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
                 deadline = time.monotonic() + START_TIMEOUT_S
                 while not _healthy(int(port)):
                     assert server.poll() is None and time.monotonic() < deadline, "transformers serve did not come up"
@@ -71,6 +72,7 @@ def test_the_readme_commands_run_against_transformers_serve(served_data: Path, t
         if server is not None:
             stop_server(server)
     results = json.loads(next((tmp_path / "out" / "eval-served").rglob("*_results.json")).read_text())
-    assert {task: results["n-samples"][task]["effective"] for task in ("lego_arta_scene", "lego_arta_object", "lego_arta_state")} == dict.fromkeys(
-        ("lego_arta_scene", "lego_arta_object", "lego_arta_state"), 2)
+    assert {
+        task: results["n-samples"][task]["effective"] for task in ("lego_arta_scene", "lego_arta_object", "lego_arta_state")
+    } == dict.fromkeys(("lego_arta_scene", "lego_arta_object", "lego_arta_state"), 2)
     assert results["lego_arta_usage"]["this_run"]["requests"] == 6

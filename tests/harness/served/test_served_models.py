@@ -43,12 +43,30 @@ def _images(body: bytes) -> list[Image.Image]:
     ],
 )
 def test_lmms_eval_api_backends_run_the_tasks_against_transformers_serve(
-    backend: str, tasks: str, images_per_request: set[int], served: Server, proxy: FaultProxy, api_env: Path, tmp_path: Path,
+    backend: str,
+    tasks: str,
+    images_per_request: set[int],
+    served: Server,
+    proxy: FaultProxy,
+    api_env: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture,
 ) -> None:
     out = tmp_path / "eval"
-    argv = ["--data", str(api_env), "--model", backend, "--model-args", f"model={served.model},base_url={proxy.url}",
-            "--tasks", tasks, "--out", str(out), "--limit", str(LIMIT)]  # fmt: skip
+    argv = [
+        "--data",
+        str(api_env),
+        "--model",
+        backend,
+        "--model-args",
+        f"model={served.model},base_url={proxy.url}",
+        "--tasks",
+        tasks,
+        "--out",
+        str(out),
+        "--limit",
+        str(LIMIT),
+    ]
     assert run_command("eval", argv) == 0, capsys.readouterr().err
     results_path = next(out.rglob("*_results.json"))
     results = json.loads(results_path.read_text())

@@ -72,7 +72,9 @@ def test_every_image_is_recorded_as_the_project_s_encoding_of_its_pixels(synthet
         assert record is not None and record.encoder == ENCODER
         images = {f"images/{p.name}": p.read_bytes() for p in (folder / "images").iterdir()}
         assert sorted(record.sha256) == sorted(images)
-        assert json.loads((folder / RECORD_FILE).read_text())["sha256"] == {n: hashlib.sha256(d).hexdigest() for n, d in sorted(images.items())}
+        assert json.loads((folder / RECORD_FILE).read_text())["sha256"] == {
+            n: hashlib.sha256(d).hexdigest() for n, d in sorted(images.items())
+        }
         for name, data in images.items():
             assert record.holds(name, data)
             with Image.open(folder / name) as image:

@@ -24,8 +24,14 @@ BASE = Placement(Shape("plate", 6, 8), RED, 0, 0, 0, along_x=True)  # x 0..8, y 
 def test_find_line_tags_count_colour_and_plural_theme() -> None:
     line = language.find_line([PartGroup(Shape("brick", 2, 4), RED, 2)])
     assert line == (
-        ("verb", "Find"), (None, " "), ("det", "2"), (None, " "), ("colorinfo", "bright red"), (None, " "),
-        ("theme", "bricks 2x4"), ("suffix", "."),
+        ("verb", "Find"),
+        (None, " "),
+        ("det", "2"),
+        (None, " "),
+        ("colorinfo", "bright red"),
+        (None, " "),
+        ("theme", "bricks 2x4"),
+        ("suffix", "."),
     )
 
 
@@ -112,7 +118,10 @@ def _reference_third(start: int, size: int, ref_start: int, ref_size: int) -> in
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.integers(-3, 10), st.integers(1, 8), st.integers(-3, 10), st.integers(1, 10),
+    st.integers(-3, 10),
+    st.integers(1, 8),
+    st.integers(-3, 10),
+    st.integers(1, 10),
 )
 def test_thirds_agree_with_exact_fractions(start: int, size: int, ref_start: int, ref_size: int) -> None:
     part = Placement(Shape("plate", 1, size), RED, start, 0, 1, along_x=True)
@@ -189,13 +198,15 @@ def test_base_line_goes_on_the_table_without_target() -> None:
 
 def test_assembly_line_tags_and_reads_like_the_manuals() -> None:
     part = Placement(Shape("brick", 2, 4), BLUE, 0, 4, 1, True)
-    line = language.assembly_line(
-        random.Random(3), part, det="the", with_colour=True, target=BASE, target_label="plate 6x8"
-    )
+    line = language.assembly_line(random.Random(3), part, det="the", with_colour=True, target=BASE, target_label="plate 6x8")
     tags = {cls: text for cls, text in line if cls}
     assert tags == {
-        "verb": tags["verb"], "det": "the", "colorinfo": "bright blue", "theme": "brick 2x4",
-        "target": "plate 6x8", "suffix": ".",
+        "verb": tags["verb"],
+        "det": "the",
+        "colorinfo": "bright blue",
+        "theme": "brick 2x4",
+        "target": "plate 6x8",
+        "suffix": ".",
     }
     assert tags["verb"] in language.VERB_PREPOSITIONS
     text = language.line_text(line)
@@ -226,9 +237,7 @@ def test_find_lines_concatenate_and_tag_every_group(groups: list[PartGroup], ope
     dets = [int(t) for c, t in line if c == "det"]
     assert dets == [g.count for g in groups]
     assert [t for c, t in line if c == "colorinfo"] == [g.colour.name for g in groups]
-    assert [t for c, t in line if c == "theme"] == [
-        g.shape.name if g.count == 1 else g.shape.plural for g in groups
-    ]
+    assert [t for c, t in line if c == "theme"] == [g.shape.name if g.count == 1 else g.shape.plural for g in groups]
     body = text.removeprefix(f"{opener} ") if opener else text
     if len(groups) == 1:
         assert body.startswith("Find ")

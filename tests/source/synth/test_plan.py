@@ -176,9 +176,7 @@ def _check_build(session: SessionPlan) -> None:
         if i == 0:
             continue
         below = [
-            earlier
-            for earlier in session.placements[:i]
-            if earlier.z + earlier.shape.height == part.z and _overlap(part, earlier) > 0
+            earlier for earlier in session.placements[:i] if earlier.z + earlier.shape.height == part.z and _overlap(part, earlier) > 0
         ]
         assert below, f"{session.name}: part {i} floats"
         assert all(b.shape.kind != "tile" for b in below), f"{session.name}: part {i} rests on a tile"
@@ -280,15 +278,14 @@ def _check_session_text(session: SessionPlan) -> None:
                 target = parts[index - 1]
             else:
                 candidates = [
-                    p for p in parts[:index]
+                    p
+                    for p in parts[:index]
                     if p.shape.name == match["tshape"] and (match["tcolour"] is None or p.colour.name == match["tcolour"])
                 ]
                 assert len(candidates) == 1, f"{text!r}: target is ambiguous or absent"
                 target = candidates[0]
                 assert tags["target"] == match["target"]
-            contacts = [
-                _overlap(part, p) for p in parts[:index] if p.z + p.shape.height == part.z
-            ]
+            contacts = [_overlap(part, p) for p in parts[:index] if p.z + p.shape.height == part.z]
             mine = _overlap(part, target) if target.z + target.shape.height == part.z else 0
             assert mine > 0, f"{text!r}: the part does not rest on its target"
             assert mine == max(contacts), f"{text!r}: another part carries more of it"
@@ -374,8 +371,11 @@ def test_plans_do_not_depend_on_the_string_hash_salt() -> None:
     )
     digests = {
         subprocess.run(
-            [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": salt},
-            capture_output=True, text=True, check=True,
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": salt},
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         for salt in ("1", "2")
     }

@@ -51,9 +51,7 @@ def small_model() -> list[Placement]:
 
 
 def top_centre_pixel(placement: Placement, view: View) -> tuple[int, int]:
-    world = np.array(
-        [[placement.x + placement.size_x / 2, placement.y + placement.size_y / 2, placement.top * PLATE_HEIGHT]]
-    )
+    world = np.array([[placement.x + placement.size_x / 2, placement.y + placement.size_y / 2, placement.top * PLATE_HEIGHT]])
     px, py = project(world, view)[0]
     return int(round(px)), int(round(py))
 
@@ -153,6 +151,7 @@ def _eroded(mask: np.ndarray) -> np.ndarray:
 def _nearer(a: Placement, b: Placement) -> Placement | None:
     """The placement nearer the camera where both are seen, from a separating axis of their boxes
     with studs (the camera looks from low x, low y, high z); None when the boxes intersect."""
+
     def extent(p: Placement) -> tuple[np.ndarray, np.ndarray]:
         low = np.array([p.x, p.y, p.z * PLATE_HEIGHT])
         high = np.array([p.x + p.size_x, p.y + p.size_y, p.top * PLATE_HEIGHT + (STUD_HEIGHT if p.shape.studded else 0)])
@@ -201,8 +200,11 @@ def test_occlusion_follows_the_separating_axis(a: Placement, b: Placement) -> No
     _check_occlusion(a, b, nearer)
 
 
-@pytest.mark.xfail(strict=True, reason="renderer bug found by the property above (also on the code before 2026-12-01): a few "
-                   "pixels of a studded plate win the depth test over a flat tile in front of it on the same layer")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="renderer bug found by the property above (also on the code before 2026-12-01): a few "
+    "pixels of a studded plate win the depth test over a flat tile in front of it on the same layer",
+)
 def test_a_tile_in_front_of_a_studded_plate_on_one_layer_hides_it() -> None:
     plate = Placement(Shape("plate", 2, 4), RED, 2, 4, 0, along_x=True)
     tile = Placement(Shape("tile", 1, 2), RED, 5, 3, 0, along_x=True)
@@ -241,6 +243,7 @@ def test_fully_enclosed_part_gets_no_box() -> None:
 
 
 # --- labels and boxes -----------------------------------------------------------------------
+
 
 @st.composite
 def models(draw: st.DrawFn) -> list[Placement]:
@@ -381,9 +384,9 @@ def test_parts_image_layout(count: int, with_assembly: bool) -> None:
     assert {k: v for k, v in rendering.boxes.items() if k >= 0} == {label - 1: box for label, box in expected.items()}
 
 
-extents = st.tuples(
-    st.floats(-5, 5), st.floats(-5, 5), st.floats(0.5, 12), st.floats(0.5, 6)
-).map(lambda v: (v[0], v[1], v[0] + v[2], v[1] + v[3]))
+extents = st.tuples(st.floats(-5, 5), st.floats(-5, 5), st.floats(0.5, 12), st.floats(0.5, 6)).map(
+    lambda v: (v[0], v[1], v[0] + v[2], v[1] + v[3])
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -471,7 +474,9 @@ def test_empty_inputs_render_backgrounds() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from(COLOURS), st.floats(0, 359.9), st.floats(0.85, 1.0))
-def test_a_highlighted_part_keeps_the_name_of_its_colour_with_the_strongest_such_tint(colour: Colour, hue: float, saturation: float) -> None:
+def test_a_highlighted_part_keeps_the_name_of_its_colour_with_the_strongest_such_tint(
+    colour: Colour, hue: float, saturation: float
+) -> None:
     from lego_arta.source.synth.catalog import _boundary_from_hue
     from lego_arta.source.synth.render import HIGHLIGHT_TINTS, nearest_colour_name, part_tint
 
@@ -503,6 +508,8 @@ def test_a_rendered_part_is_tinted_by_its_own_share() -> None:
     assert share < 0.25
     inside = (plain.labels == 2) & (lit.labels == 2)
     share32 = np.float32(share)
-    expected = (np.asarray(plain.image)[..., :3][inside].astype(np.float32) * (1.0 - share32) + share32 * np.asarray(yellow, np.float32)).round()
+    expected = (
+        np.asarray(plain.image)[..., :3][inside].astype(np.float32) * (1.0 - share32) + share32 * np.asarray(yellow, np.float32)
+    ).round()
     assert np.array_equal(np.asarray(lit.image)[..., :3][inside], expected.astype(np.uint8))
     assert _colour_mask(lit, yellow).any()
