@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 # reproducible failure; explore other examples with e.g. `make test HYPOTHESIS_SEED=$$RANDOM`.
 HYPOTHESIS_SEED ?= 0
 
-.PHONY: run test test-fast test-latest lock install-gpu bench bench-quick clean
+.PHONY: run test test-fast lint format test-latest lock install-gpu bench bench-quick clean
 
 $(PY):
 	$(PYTHON) requirements/check_python.py
@@ -48,6 +48,15 @@ run: $(VENV)/.installed-core
 
 test: $(VENV)/.installed-all
 	$(PY) -m pytest -n 2 --durations=15 --hypothesis-seed=$(HYPOTHESIS_SEED) $(PYTEST_ARGS)
+
+# The formatter and linter (ruff, pinned in the lock; configured in pyproject.toml): `make lint` checks, `make format` rewrites.
+lint: $(VENV)/.installed-all
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: $(VENV)/.installed-all
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 test-fast: $(VENV)/.installed-all
 	$(PY) -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
