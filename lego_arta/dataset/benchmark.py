@@ -34,7 +34,7 @@ from lego_arta.study import IN_CONTEXT_EXAMPLES, MIN_DISPLACEMENT, NEGATIVES_PER
 from lego_arta.tasks import BUILTIN_MODULES, TaskSpec
 
 #: The benchmark definition's version (see the module docstring); raise it with an entry in CHANGELOG.md.
-BENCHMARK_VERSION = "1.0.0"
+BENCHMARK_VERSION = "2.0.0"
 #: The manifest and card key holding it.
 VERSION_KEY = "benchmark_version"
 #: Written where a built folder has no manifest or predates versioning.

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: The definition digest of BENCHMARK_VERSION. When a prompt, an answer format, a negative kind or the
 #: split rule changes, this test fails: raise BENCHMARK_VERSION (semver), add a CHANGELOG.md entry, then
 #: update both pins here.
-PINNED = ("1.0.0", "8122491c1a245d1df1f2aec53680ad83f70aaa55ccf4db888d44b7d76b958802")
+PINNED = ("2.0.0", "635a62fc5ece5d58f35c74028c1cc6f3b19be33381dcc300f8768f378dcbe532")
 
 
 def test_the_definition_digest_is_pinned_to_the_version() -> None:
