@@ -109,12 +109,14 @@ def robustness(
     columns = reference_columns(task, paired)
     stats_a, stats_b = spec.stats(first.answers, columns), variant_spec.stats(second.answers, reference_columns(variant_task, variant_refs))
     manuals = [reference.manual_id for reference in variant_refs]
+    # a metric the rows cannot have (AUROC without probabilities) is absent from the stats: compare the rest
+    names = [name for name in spec.metrics if name in stats_a and name in stats_b]
     intervals = {
         name: paired_cluster_gap_ci(stats_a[name], stats_b[name], manuals, n_resamples=n_resamples, seed=seed, alpha=alpha)
-        for name in spec.metrics
+        for name in names
     }
-    original_scores = {name: stats_a[name].score() for name in spec.metrics}
-    varied_scores = {name: stats_b[name].score() for name in spec.metrics}
+    original_scores = {name: stats_a[name].score() for name in names}
+    varied_scores = {name: stats_b[name].score() for name in names}
     return RobustnessResult(
         task=task,
         variant=variant_task,
@@ -122,7 +124,7 @@ def robustness(
         n_rows=len(paired),
         original=original_scores,
         varied=varied_scores,
-        gaps={name: varied_scores[name] - original_scores[name] for name in spec.metrics},
+        gaps={name: varied_scores[name] - original_scores[name] for name in names},
         intervals=intervals,
         consistency=float(np.mean(spec.consistency(first.answers, second.answers))),
         missing=first.missing + second.missing,

@@ -32,6 +32,7 @@ SUBCOMMANDS = (
     "export",
     "probe",
     "synonym-map",
+    "tasks-path",
 )
 
 
