@@ -114,7 +114,7 @@ def test_the_run_folder_records_config_fingerprint_log_plot_and_checkpoints(run,
     output = run.output
     recorded = json.loads((output / "run_config.json").read_text())
     assert recorded["config"]["learning_rate"] == 1e-2 and recorded["config"]["grad_accum"] == 2
-    assert recorded["config"]["model"] == str(tiny_model) and recorded["config"]["tasks"] == ["scene", "object", "state", "order"]
+    assert recorded["config"]["model"] == str(tiny_model) and recorded["config"]["tasks"] == ["scene", "object", "state", "order", "guide"]
     assert recorded["resolved"]["train_samples"] == 11 and recorded["resolved"]["eval_samples"] == 1
     assert recorded["resolved"]["effective_batch_size"] == 4 and recorded["resolved"]["total_steps"] == RUN_STEPS
     adapter_config = json.loads((run.adapter / "adapter_config.json").read_text())
@@ -220,7 +220,8 @@ def test_the_command_runs_data_parallel_on_two_processes(tiny_model: Path, built
         "--nproc_per_node",
         "2",
         "-m",
-        "lego_arta.finetune",
+        "lego_arta",
+        "finetune",
         "--model",
         str(tiny_model),
         "--data",

@@ -291,7 +291,7 @@ def test_qa_make_answer_refuses_a_foreign_folder_and_unknown_tasks(
     make = ["qa", "make", "--mode", "answer", "--data", str(built_dataset), "--per-task", "2"]
     assert main([*make, "--out", str(notes), "--overwrite"]) == 2
     assert (notes / "keep.txt").read_text() == "mine" and sorted(p.name for p in notes.iterdir()) == ["keep.txt"]
-    assert main([*make, "--out", str(tmp_path / "x"), "--tasks", "state", "rating"]) == 2
+    assert main([*make, "--out", str(tmp_path / "x"), "--tasks", "state,rating"]) == 2
     assert "noanswerpagefortask(s)['rating']" in "".join(capsys.readouterr().out.split())
     assert main([*make, "--out", str(tmp_path / "ok"), "--tasks", "scene"]) == 0
     assert [i["task"] for i in json.loads((tmp_path / "ok" / "items.json").read_text())["items"]] == ["scene", "scene"]
