@@ -279,14 +279,17 @@ def test_a_folder_created_at_out_during_a_build_survives_it(synthetic_raw: Path,
 
 @pytest.mark.slow  # a real build in a second process
 def test_kill_9_mid_build_then_a_plain_rerun_leaves_no_temporary(synthetic_raw: Path, recipe: Path, tmp_path: Path) -> None:
+    """Since issue 27 a killed build keeps its staging area for ``--resume``: a plain rerun refuses in one
+    line naming it (issue 28 ties the clean-up to ``--resume``), and the resumed build leaves nothing behind."""
     out = tmp_path / "built"
+    staging = out.parent / f".{out.name}.staging"
     first = _start_build(recipe, synthetic_raw, out)
-    _wait_for(_writing(out), first, "the build's temporary folder")
+    _wait_for(lambda: staging.is_dir() and any(staging.rglob("*.parquet")), first, "the build's first staged manual")
     first.kill()
     first.wait()
-    assert _temporaries(out)  # what issue 28 found: the dead writer's temporary
-    assert main(_build_args(recipe, synthetic_raw, out)) == 0
-    assert _temporaries(out) == []
+    assert main(_build_args(recipe, synthetic_raw, out)) == 2
+    assert main([*_build_args(recipe, synthetic_raw, out), "--resume"]) == 0
+    assert _temporaries(out) == [] and not staging.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith((".built", "built"))) == ["built"]
 
 

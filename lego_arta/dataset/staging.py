@@ -48,7 +48,7 @@ MARKER = "staging.json"
 RECORDS = "manuals"
 
 
-class StagingError(RuntimeError):
+class StagingError(ValueError):
     """A staging area that cannot be used as asked: left over without ``--resume``, or another build's."""
 
 

@@ -9,7 +9,7 @@ generator and hooks, scoring, baselines, reports, fine-tuning data — then incl
 >>> list(TASKS)[:3]
 ['scene', 'object', 'state']
 >>> get_task("state").metric_names
-('f1', 'tnr', 'fpr', 'invalid_rate', 'balanced_acc', 'mcc', 'group_acc')
+('f1', 'tnr', 'fpr', 'invalid_rate', 'balanced_acc', 'mcc', 'group_acc', 'auroc', 'average_precision')
 """
 
 from __future__ import annotations
