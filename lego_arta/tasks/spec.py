@@ -307,7 +307,7 @@ class TaskSpec:
         return {
             name: source
             for name, source in self._declared(columns).items()
-            if get_metric(name).applies_to(self._targets_of(source, columns))
+            if _available(source, columns) and get_metric(name).applies_to(self._targets_of(source, columns))
         }
 
     @property
@@ -382,6 +382,14 @@ class TaskSpec:
             return scores
         stats = self.stats(answers, columns, metrics)
         return add_intervals(scores, stats, n_resamples=n_resamples, seed=seed, alpha=alpha, clusters=clusters)
+
+
+def _available(source: Columns, columns: Mapping[str, Sequence[Any]]) -> bool:
+    """Whether the columns a metric reads are given (a run column may be left to its default)."""
+    return all(
+        column in columns or column in RUN_COLUMNS or column in LATE_COLUMNS
+        for column in ((source,) if isinstance(source, str) else source)
+    )
 
 
 def plain_value(value: Any) -> Any:
