@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import socket
 import stat
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -307,6 +310,26 @@ def test_a_real_pyarrow_enospc_becomes_one_line() -> None:
         pq.write_table(table, str(full))
     message = describe(caught.value)
     assert message is not None and message.startswith("no space left on the device") and "\n" not in message
+
+
+def test_synonym_map_with_an_unknown_model_offline_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    """Issue 28, case 11: a Hub id that is in no cache, with the Hub unreachable (offline mode), is one
+    line naming the cause and what to do (exit 2), through the real command in its own process."""
+    out = tmp_path / "map"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home"), "TRANSFORMERS_OFFLINE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-m", "lego_arta", "synonym-map", "--model", "nobody/no-such-model-0", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 2, output[-2000:]
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "not in the local cache" in errors[0] and "give a local folder" in errors[0], output[-2000:]
+    assert "Traceback" not in output and not out.exists()
 
 
 def test_pyarrows_enospc_without_an_errno_becomes_one_line() -> None:

@@ -28,6 +28,7 @@ from lego_arta.cli import main
 from lego_arta.dataset.layout import BUILD_OUTPUT, EXPORT_OUTPUT, MANIFEST
 from tests.conftest import TEST_HEIGHT, TEST_WIDTH
 from tests.support.folders import folder_files
+from tests.support.lock_holder import hold_output
 
 ROOT = Path(__file__).resolve().parents[1]
 #: A running build's start (imports, reading manuals) takes seconds on a loaded machine.
@@ -181,20 +182,10 @@ def test_a_corrupt_marker_is_refused_not_a_traceback(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------- one writer per output folder
 
-_HOLDER = "import sys; from pathlib import Path; from lego_arta.atomic import output_lock\nwith output_lock(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.read()\n"
-
-
-def _holder(out: Path) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(out)], cwd=ROOT, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    assert process.stdout is not None and process.stdout.readline().strip() == "held"
-    return process
-
 
 def test_a_second_writer_refuses_naming_the_holders_pid_and_a_killed_holder_frees_the_lock(tmp_path: Path) -> None:
     out = tmp_path / "built"
-    holder = _holder(out)
+    holder = hold_output(out)
     try:
         with pytest.raises(OutputBusyError, match=f"PID {holder.pid}"):
             with output_lock(out):
@@ -225,7 +216,7 @@ def test_the_lock_is_reentrant_and_sibling_names_are_not_touched(tmp_path: Path)
 
 def test_a_shared_cache_lock_waits_instead_of_refusing(tmp_path: Path) -> None:
     out = tmp_path / "cache"
-    holder = _holder(out)
+    holder = hold_output(out)
     try:
         started = time.monotonic()
         killer = subprocess.Popen(
@@ -313,3 +304,90 @@ def test_a_corrupt_synth_json_in_the_cache_is_a_message_naming_it(recipe: Path, 
     compact = "".join(capsys.readouterr().out.split())  # rich wraps long paths
     assert str(cache) in compact and "synth.jsonwaswrittenbyanunknownwriter" in compact
     assert (cache / "keep.txt").read_text() == "keep" and not out.exists()
+
+
+# ---------------------------------------------------------------------------- a full disk (case 11)
+
+#: Run in a new user and mount namespace on a small tmpfs: a real filesystem that fills up, no root needed.
+_SMALL_DISK = 'mount -t tmpfs -o size="$1" tmpfs "$2" && shift 2 && exec "$@"'
+
+_OVERWRITE_ON_A_FULL_DISK = """
+import hashlib, json, os, sys
+from pathlib import Path
+from lego_arta.cli import main
+recipe, raw, out = sys.argv[1:4]
+args = ["build", recipe, "--raw", raw, "--out", out, "--workers", "1"]
+def files():
+    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(out).rglob("*")) if p.is_file()}
+first = main(args)
+before = files()
+size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())
+disk = os.statvfs(out)
+ballast = Path(out).parents[1] / "ballast"
+ballast.write_bytes(bytes(disk.f_bavail * disk.f_frsize - size // 2))  # half a build's room is left
+second = main(args + ["--overwrite"])
+print("RESULT " + json.dumps({"first": first, "second": second, "kept": files() == before, "beside": sorted(p.name for p in Path(out).parent.iterdir())}))
+"""
+
+
+def _on_a_small_disk(size: str, mount: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    mount.mkdir(parents=True, exist_ok=True)
+    command = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", _SMALL_DISK, "sh", size, str(mount), *argv]
+    if shutil.which("unshare") is None or subprocess.run(command[: -len(argv)] + ["true"], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here: unshare or unprivileged user namespaces are unavailable")
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S * 2)
+
+
+def _errors(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("error:")]
+
+
+@pytest.mark.slow  # two real builds in a second process
+def test_a_full_disk_during_build_overwrite_is_one_line_and_the_old_build_is_kept(
+    synthetic_raw: Path, recipe: Path, tmp_path: Path
+) -> None:
+    """Issue 28, case 11: ENOSPC from pyarrow while ``build --overwrite`` writes. The disk is a real
+    tmpfs filled so that half a build fits; the command exits 2 with one line, the previous build is
+    byte-for-byte intact, and no temporary or staging area is left beside it."""
+    mount = tmp_path / "disk"
+    run = _on_a_small_disk(
+        "256m", mount, [sys.executable, "-c", _OVERWRITE_ON_A_FULL_DISK, str(recipe), str(synthetic_raw), str(mount / "out" / "built")]
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    result = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
+    assert result == {"first": 0, "second": 2, "kept": True, "beside": ["built"]}, output[-3000:]
+    assert _errors(output) == ["error: no space left on the device holding the output: free some space or choose another --out"]
+    assert "Traceback" not in output
+
+
+def test_a_full_disk_during_synth_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    """Issue 28, case 11: ``synth`` onto a 64 KiB tmpfs exits 2 with one line naming the cause, and the
+    disk is empty afterwards (no half-written manual, no temporary)."""
+    mount = tmp_path / "disk"
+    script = 'import os, sys; from lego_arta.cli import main; code = main(sys.argv[1:]); print("LEFT", sorted(os.listdir(os.path.dirname(sys.argv[-1])))); sys.exit(code)'
+    out = mount / "raw"
+    run = _on_a_small_disk(
+        "64k",
+        mount,
+        [
+            sys.executable,
+            "-c",
+            script,
+            "synth",
+            "--manuals",
+            "2",
+            "--seed",
+            "7",
+            "--width",
+            str(TEST_WIDTH),
+            "--height",
+            str(TEST_HEIGHT),
+            "--out",
+            str(out),
+        ],
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 2, output[-3000:]
+    assert _errors(output) == ["error: no space left on the device holding the output: free some space or choose another --out"]
+    assert "LEFT []" in output and "Traceback" not in output

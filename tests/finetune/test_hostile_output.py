@@ -10,6 +10,7 @@ import pytest
 from lego_arta.cli import main
 from lego_arta.finetune.train import RUN_CONFIG
 from tests.support.folders import folder_files
+from tests.support.lock_holder import hold_output
 
 
 @pytest.mark.parametrize("overwrite", [False, True])
@@ -59,3 +60,21 @@ def test_finetune_refuses_a_file_as_output(tiny_model: Path, tmp_path: Path) -> 
         == 2
     )
     assert target.read_text() == "keep"
+
+
+def test_finetune_into_a_folder_another_writer_holds_refuses_naming_its_pid(
+    tiny_model: Path, built_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 28: one writer per output folder. While another process holds ``--out`` (as a running
+    finetune does for its whole run), a second finetune exits 2 naming the holder, and writes nothing."""
+    out = tmp_path / "run"
+    argv = ["finetune", "--model", str(tiny_model), "--data", str(built_data), "--out", str(out), "--max-steps", "1", "--no-progress"]
+    holder = hold_output(out)
+    try:
+        for extra in ([], ["--overwrite"]):
+            assert main(argv + extra) == 2
+            assert f"PID {holder.pid}" in " ".join(capsys.readouterr().out.split())
+        assert not out.exists()
+    finally:
+        holder.kill()
+        holder.wait()

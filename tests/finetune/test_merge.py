@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from lego_arta.atomic import OutputBusyError
 from lego_arta.finetune.data import ConversationCollator, ConversationDataset, load_conversations
 from lego_arta.finetune.merge import MERGE_RECORD, find_adapter, merge_adapter, model_args_with_adapter, prepare_model_for_eval
 from lego_arta.finetune.train import FinetuneConfig, finetune
 from tests.support.cli import run_command
 from tests.support.folders import folder_files
+from tests.support.lock_holder import hold_output
 
 # Written out here: the state task's metrics as its task card promises them.
 STATE_METRICS = ("f1", "tnr", "fpr", "invalid_rate")
@@ -113,6 +115,23 @@ def test_merge_command_writes_a_from_pretrained_folder(run, tmp_path: Path, caps
     with pytest.raises(FileExistsError):
         merge_adapter(run.output, tmp_path / "merged")
     assert run_command("merge", ["--adapter", str(run.output), "--out", str(tmp_path / "merged"), "--overwrite"]) == 0
+
+
+def test_a_merge_into_a_folder_another_writer_holds_refuses_at_once_naming_it(run, tmp_path: Path) -> None:
+    """Issue 28: one writer per output folder. A second merge (here: any holder of the lock) running into
+    ``--out`` makes the merge refuse before it loads a model, and nothing is written there or beside it."""
+    out = tmp_path / "merged"
+    holder = hold_output(out)
+    try:
+        for extra in ([], ["--overwrite"]):
+            with pytest.raises(OutputBusyError, match=f"PID {holder.pid}"):
+                run_command("merge", ["--adapter", str(run.output), "--out", str(out), *extra])
+        assert not out.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run_command("merge", ["--adapter", str(run.output), "--out", str(out)]) == 0  # a killed holder frees it
+    assert (out / MERGE_RECORD).is_file()
 
 
 def test_merge_overwrite_refuses_a_folder_it_did_not_write(run, tiny_model: Path, tmp_path: Path) -> None:
