@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from lego_arta.commands.options import ALPHA, POSITIVE_INT, SEED
+from lego_arta.commands.options import add_interval_arguments
 
 HELP = "run the weight-free baselines on a built dataset and write their report"
 GROUP = "evaluate"
@@ -17,7 +17,6 @@ GROUP = "evaluate"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lego_arta.evaluation.baselines import REPORT_STEM, RESULTS_NAME
     from lego_arta.evaluation.scoring import DEFAULT_SPLIT
-    from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES
 
     parser.add_argument("--data", required=True, help="built dataset folder (Hub layout) or Hub dataset id")
     parser.add_argument("--out", type=Path, required=True, help=f"folder for {RESULTS_NAME}, {REPORT_STEM}.md and the charts")
@@ -25,9 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--runs", type=Path, default=None, help="folder for predictions and per-sample logs (default: <out>/baselines-runs)"
     )
     parser.add_argument("--split", default=DEFAULT_SPLIT, help="default: %(default)s")
-    parser.add_argument("--seed", type=SEED, default=0, help="seed of the random baseline and of the bootstrap")
-    parser.add_argument("--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: %(default)s)")
-    parser.add_argument("--alpha", type=ALPHA, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s, 95%% intervals)")
+    add_interval_arguments(parser, seed_help="seed of the random baselines and of the bootstrap")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from lego_arta.commands.options import ALPHA, POSITIVE_INT, SEED, add_box_format_argument
+from lego_arta.commands.options import add_box_format_argument, add_interval_arguments
 
 HELP = "compare two runs on the same split: gaps with intervals and p-values by manual"
 GROUP = "evaluate"
@@ -17,7 +17,6 @@ GROUP = "evaluate"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lego_arta.evaluation.scoring import DEFAULT_SPLIT
-    from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES
     from lego_arta.tasks import TASKS
 
     parser.add_argument("run_a", type=Path, help="answers of run A (JSONL or lmms-eval samples)")
@@ -26,11 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", choices=list(TASKS), default=None, help="the task (default: the config whose split holds the ids)")
     parser.add_argument("--split", default=DEFAULT_SPLIT, help="default: %(default)s")
     parser.add_argument("--out", type=Path, default=None, help="write the comparison as JSON to this file")
-    parser.add_argument(
-        "--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples and permutations (default: %(default)s)"
-    )
-    parser.add_argument("--seed", type=SEED, default=0)
-    parser.add_argument("--alpha", type=ALPHA, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s)")
+    add_interval_arguments(parser, seed_help="seed of the bootstrap and the permutations")
     parser.add_argument("--force", action="store_true", help="compare runs even when they were computed on different benchmark versions")
     add_box_format_argument(parser)
 

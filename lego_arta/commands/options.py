@@ -145,3 +145,26 @@ def add_box_format_argument(parser: argparse.ArgumentParser) -> None:
         help="how object answers' boxes are read: auto (the documented rules), 0-100, 0-1000 (Qwen2/3-VL), "
         "pixels (Qwen2.5-VL, absolute), gemini ([ymin, xmin, ymax, xmax] in 0-1000) (default: %(default)s)",
     )
+
+
+def add_interval_arguments(parser: argparse.ArgumentParser, *, seed_help: str = "bootstrap seed", alpha: bool = True) -> None:
+    """``--resamples``, ``--seed`` and (unless ``alpha=False``) ``--alpha``: how manual-clustered intervals are drawn.
+
+    One definition, so every command that reports intervals (score, compare, baselines, robustness)
+    spells, bounds and defaults them alike.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_interval_arguments(parser)
+    >>> vars(parser.parse_args(["--seed", "3"]))
+    {'resamples': 1000, 'seed': 3, 'alpha': 0.05}
+    """
+    from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES
+
+    parser.add_argument(
+        "--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples (and permutations) (default: %(default)s)"
+    )
+    parser.add_argument("--seed", type=SEED, default=0, help=f"{seed_help} (default: %(default)s)")
+    if alpha:
+        parser.add_argument(
+            "--alpha", type=ALPHA, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s, 95%% intervals)"
+        )

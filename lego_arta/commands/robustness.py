@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from lego_arta.commands.options import POSITIVE_INT, SEED
+from lego_arta.commands.options import add_interval_arguments
 
 HELP = "compare answers on a task and on its unseen-synonym variant (<task>_syn)"
 GROUP = "evaluate"
@@ -16,7 +16,6 @@ GROUP = "evaluate"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lego_arta.evaluation.scoring import DEFAULT_SPLIT
-    from lego_arta.metrics import DEFAULT_RESAMPLES
 
     parser.add_argument("--task", required=True, help="the original task (its variant <task>_syn must be built)")
     parser.add_argument("--original", type=Path, required=True, help="answers to the task (JSONL or lmms-eval samples)")
@@ -24,8 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="built dataset folder with both configs")
     parser.add_argument("--split", default=DEFAULT_SPLIT, help="default: %(default)s")
     parser.add_argument("--out", type=Path, default=None, help="folder for robustness-<task>.json and .md")
-    parser.add_argument("--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="default: %(default)s")
-    parser.add_argument("--seed", type=SEED, default=0)
+    add_interval_arguments(parser, alpha=False)
     parser.add_argument("--name", default=None, help="the system's name in reports (default: the --original file's stem)")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from lego_arta.commands.options import ALPHA, POSITIVE_INT, SEED, add_box_format_argument
+from lego_arta.commands.options import add_box_format_argument, add_interval_arguments
 
 HELP = "score a predictions file (id -> answer) against a built split, with CIs"
 GROUP = "evaluate"
@@ -16,7 +16,6 @@ GROUP = "evaluate"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lego_arta.evaluation.scoring import DEFAULT_SETTING, DEFAULT_SPLIT
-    from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES
     from lego_arta.tasks import TASKS
 
     parser.add_argument("--task", required=True, choices=list(TASKS))
@@ -31,9 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="folder for <name>-<task>.results.json and .samples.jsonl")
     parser.add_argument("--name", default=None, help="system name in results and reports (default: the predictions file name)")
     parser.add_argument("--setting", default=DEFAULT_SETTING, help="query setting recorded in the results (default: %(default)s)")
-    parser.add_argument("--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: %(default)s)")
-    parser.add_argument("--seed", type=SEED, default=0, help="bootstrap seed")
-    parser.add_argument("--alpha", type=ALPHA, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s, 95%% intervals)")
+    add_interval_arguments(parser)
     add_box_format_argument(parser)
 
 
