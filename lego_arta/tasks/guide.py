@@ -832,4 +832,5 @@ SPEC = TaskSpec(
     in_context_balance="label",
     in_default_build=False,
     group="lego_arta_assistant",
+    turn_column="turn",
 )

@@ -170,6 +170,8 @@ class ErrorTruth:
 
 
 PairMaker = Callable[[PairContext], list[dict[str, Any]]]
+
+
 #: Where a metric's targets come from: one reference column, or several zipped into tuples.
 Columns = str | tuple[str, ...]
 
@@ -245,6 +247,11 @@ class TaskSpec:
     (a model asked in two wordings should answer the same); ``extra_images`` names further image
     columns (:class:`datasets.Image` features) shown after ``image``, in order (the ``order`` task's
     second frame), so the harness, the LLaVA export and the probes see every frame of a row.
+    ``turn_column`` names the column saying which turn of an episode a row is, for a task asked
+    turn by turn (guide: verdict, where, fix, next; the query shows it, each turn asks its own
+    question): whatever copies or learns answers from train rows (the blind learners, a nearest-
+    train floor) fits per turn, so a verdict turn is answered only from the train rows' verdict
+    turns, never with a box or a fix.
     """
 
     name: str
@@ -269,6 +276,7 @@ class TaskSpec:
     examples_from: str | None = None
     consistency: Callable[[Sequence[str], Sequence[str]], list[float]] | None = None
     extra_images: tuple[str, ...] = ()
+    turn_column: str | None = None
 
     def __post_init__(self) -> None:
         missing = [name for name in self.extra_images if not isinstance(self.features.get(name), datasets.Image)]
@@ -277,6 +285,8 @@ class TaskSpec:
         names = [floor.name for floor in self.baselines]
         if len(set(names)) != len(names):
             raise ValueError(f"task {self.name!r}: baseline names must be distinct, got {names}")
+        if self.turn_column is not None and self.turn_column not in self.features:
+            raise ValueError(f"task {self.name!r}: turn_column {self.turn_column!r} must be one of the task's features")
         unread = sorted({column for floor in self.baselines for column in floor.reads} - set(self.reference_columns) - {"answer"})
         if unread:
             raise ValueError(f"task {self.name!r}: baselines read {unread}, which are not reference columns of the task")

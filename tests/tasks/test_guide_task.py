@@ -148,6 +148,31 @@ def test_the_verdict_alone_and_a_template_fix_stay_at_their_floors(guide_data: P
     assert template["guide_fix_acc"] < 10.0
 
 
+#: The band a blind learner's verdict balanced accuracy must stay in (chance is 50; docs/guide.md has the measured values).
+BLIND_VERDICT_BAND = (40.0, 60.0)
+#: Episode success a blind learner may reach (every floor's is 0).
+BLIND_MAX_SUCCESS = 5.0
+
+
+@pytest.mark.parametrize("channel", [pytest.param("image", marks=pytest.mark.slow), "text", "meta"])
+def test_a_blind_learner_answers_each_turn_from_its_own_turn_and_stays_near_chance(guide_data: Path, channel: str) -> None:
+    from lego_arta.evaluation.blind import blind_answers
+
+    ids, answers = blind_answers(guide_data, "guide", channel)
+    rows = {row["id"]: row for row in _rows(guide_data, "test")}
+    train_answers = defaultdict(set)
+    for row in _rows(guide_data, "train"):
+        train_answers[row["turn"]].add(row["answer"])
+    assert sorted(ids) == sorted(rows)
+    for row_id, answer in zip(ids, answers, strict=True):
+        assert answer in train_answers[rows[row_id]["turn"]], (channel, rows[row_id]["turn"], answer)
+    columns = _columns([rows[i] for i in ids])
+    scores = SPEC.scores(answers, columns)
+    low, high = BLIND_VERDICT_BAND
+    assert low <= scores["guide_verdict_bacc"] <= high, (channel, scores["guide_verdict_bacc"])
+    assert scores["guide_success"] <= BLIND_MAX_SUCCESS, (channel, scores["guide_success"])
+
+
 def test_a_turn_goes_to_a_chat_model_after_its_gold_history(guide_data: Path) -> None:
     row = next(r for r in pq.read_table(sorted((guide_data / "guide").glob("test-*.parquet"))).to_pylist() if r["turn"] == FIX)
     row["image"] = Image.open(io.BytesIO(row["image"]["bytes"]))
