@@ -72,7 +72,7 @@ from lego_arta.palette import COLOURS
 from lego_arta.tasks.floors import Floor, FloorRows, constant
 from lego_arta.tasks.prompts import NUMBER_WORDS, Query, answer_box, finding_line, found_phrase, load_prompts, strip_final_punctuation
 from lego_arta.tasks.scene import scored_entities
-from lego_arta.tasks.spec import ErrorTruth, ImageError, List, PairContext, Part, TaskSpec
+from lego_arta.tasks.spec import ErrorTruth, ImageError, List, OwnHistory, PairContext, Part, Respond, TaskSpec
 
 #: Turn 1 is the state question, word for word.
 PROMPTS = load_prompts("state")
@@ -758,9 +758,6 @@ TURN_ORDER = {VERDICT: 0, WHERE: 1, NEXT: 1, FIX: 2}
 #: Answer history modes: gold (each turn sees the true earlier turns) and own (the model's own).
 GOLD_HISTORY, OWN_HISTORY = "gold_history", "own_history"
 
-#: ``respond(images, history, query) -> answer``: one chat turn of a model; ``history`` as (query, answer).
-Respond = Callable[[Sequence[Any], Sequence[tuple[str, str]], str], str]
-
 
 def episodes(columns: Mapping[str, Sequence[Any]]) -> list[list[int]]:
     """Row indices per episode, each in turn order, episodes in order of first appearance.
@@ -833,4 +830,5 @@ SPEC = TaskSpec(
     in_default_build=False,
     group="lego_arta_assistant",
     turn_column="turn",
+    own_history=OwnHistory(("id", "episode", "turn", "label", "query"), "episode", own_history_answers, OWN_HISTORY),
 )

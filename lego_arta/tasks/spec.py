@@ -170,6 +170,26 @@ class ErrorTruth:
 
 
 PairMaker = Callable[[PairContext], list[dict[str, Any]]]
+#: ``respond(images, history, query) -> answer``: one chat turn of a model; ``history`` as (query, answer) pairs.
+Respond = Callable[[Sequence[Any], Sequence[tuple[str, str]], str], str]
+
+
+@dataclass(frozen=True)
+class OwnHistory:
+    """How a task asked turn by turn runs with the model's own earlier answers as the conversation
+    (``lego-arta converse``), where lmms-eval sends the gold ones.
+
+    ``columns`` are what ``answers`` reads of the split (``id`` and ``query`` among them; reference
+    columns too, where the loop stops at a wrong answer as an assistant in use would);
+    ``episode`` is the column grouping rows into one conversation (``--limit`` counts those);
+    ``answers(columns, images, respond)`` gives one answer per row, ``images(i)`` being row ``i``'s
+    images. ``mode`` is what the predictions and results record.
+    """
+
+    columns: tuple[str, ...]
+    episode: str
+    answers: Callable[[Mapping[str, Sequence[Any]], Callable[[int], Sequence[Any]], Respond], list[str]]
+    mode: str = "own_history"
 
 
 #: Where a metric's targets come from: one reference column, or several zipped into tuples.
@@ -277,6 +297,7 @@ class TaskSpec:
     consistency: Callable[[Sequence[str], Sequence[str]], list[float]] | None = None
     extra_images: tuple[str, ...] = ()
     turn_column: str | None = None
+    own_history: OwnHistory | None = None
 
     def __post_init__(self) -> None:
         missing = [name for name in self.extra_images if not isinstance(self.features.get(name), datasets.Image)]

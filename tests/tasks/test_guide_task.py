@@ -227,7 +227,7 @@ def test_own_history_runs_a_tiny_chat_model_in_process_and_score_reads_its_answe
     from lego_arta.models.tiny_vlm import build_tiny_vlm
 
     model = build_tiny_vlm(tmp_path / "tiny", seed=0)
-    path = run_own_history(guide_data, hf_chat(model, max_new_tokens=8), tmp_path / "own.jsonl", limit=4)
+    path = run_own_history(guide_data, "guide", hf_chat(model, max_new_tokens=8), tmp_path / "own.jsonl", limit=4)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines and all(line["mode"] == "own_history" for line in lines)
     episodes = {row["episode"] for row in _rows(guide_data, "test") if row["id"] in {line["id"] for line in lines}}
