@@ -831,4 +831,5 @@ SPEC = TaskSpec(
     group="lego_arta_assistant",
     turn_column="turn",
     own_history=OwnHistory(("id", "episode", "turn", "label", "query"), "episode", own_history_answers, OWN_HISTORY),
+    turn_answers={VERDICT: "verdict", WHERE: "box", FIX: "text", NEXT: "text"},
 )

@@ -170,6 +170,8 @@ class ErrorTruth:
 
 
 PairMaker = Callable[[PairContext], list[dict[str, Any]]]
+#: What a person can answer in the answer-mode questionnaire: Yes/No, a box, typed text.
+HUMAN_ANSWER_KINDS: tuple[str, ...] = ("verdict", "box", "text")
 #: ``respond(images, history, query) -> answer``: one chat turn of a model; ``history`` as (query, answer) pairs.
 Respond = Callable[[Sequence[Any], Sequence[tuple[str, str]], str], str]
 
@@ -298,6 +300,7 @@ class TaskSpec:
     extra_images: tuple[str, ...] = ()
     turn_column: str | None = None
     own_history: OwnHistory | None = None
+    turn_answers: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         missing = [name for name in self.extra_images if not isinstance(self.features.get(name), datasets.Image)]
@@ -308,6 +311,10 @@ class TaskSpec:
             raise ValueError(f"task {self.name!r}: baseline names must be distinct, got {names}")
         if self.turn_column is not None and self.turn_column not in self.features:
             raise ValueError(f"task {self.name!r}: turn_column {self.turn_column!r} must be one of the task's features")
+        if self.turn_answers is not None and (self.turn_column is None or self.own_history is None):
+            raise ValueError(f"task {self.name!r}: turn_answers needs a turn_column and an own_history (its episode column)")
+        if self.turn_answers is not None and not set(self.turn_answers.values()) <= set(HUMAN_ANSWER_KINDS):
+            raise ValueError(f"task {self.name!r}: turn_answers kinds must be among {HUMAN_ANSWER_KINDS}, got {dict(self.turn_answers)}")
         unread = sorted({column for floor in self.baselines for column in floor.reads} - set(self.reference_columns) - {"answer"})
         if unread:
             raise ValueError(f"task {self.name!r}: baselines read {unread}, which are not reference columns of the task")
