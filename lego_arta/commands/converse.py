@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from lego_arta.commands.options import ALPHA, POSITIVE_INT, SEED
+from lego_arta.commands.options import POSITIVE_INT, add_interval_arguments
 
 HELP = "ask a turn-by-turn task (guide) with the model's own answers as the history, then score it"
 GROUP = "evaluate"
@@ -29,7 +29,6 @@ KEY_ENV = "OPENAI_API_KEY"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lego_arta.evaluation.scoring import DEFAULT_SPLIT
-    from lego_arta.metrics import DEFAULT_ALPHA, DEFAULT_RESAMPLES
     from lego_arta.tasks import TASKS, get_task
 
     turned = [name for name in TASKS if get_task(name).own_history is not None]
@@ -47,9 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=POSITIVE_INT, default=None, help="first N episodes only (smoke runs); scored on their rows")
     parser.add_argument("--max-new-tokens", type=POSITIVE_INT, default=64, help="longest answer per turn (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device of an in-process model (default: %(default)s)")
-    parser.add_argument("--resamples", type=POSITIVE_INT, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: %(default)s)")
-    parser.add_argument("--seed", type=SEED, default=0, help="bootstrap seed")
-    parser.add_argument("--alpha", type=ALPHA, default=DEFAULT_ALPHA, help="two-sided error rate (default: %(default)s, 95%% intervals)")
+    add_interval_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
