@@ -197,6 +197,23 @@ def test_the_llava_export_carries_each_turn_after_its_history(guide_data: Path, 
         assert messages[0]["value"].startswith("<image>\n[state]") and all("<image>" not in m["value"] for m in messages[2::2])
 
 
+def test_finetune_reads_the_episodes_as_multi_turn_conversations_when_asked_for_them(guide_data: Path, tmp_path: Path) -> None:
+    """``finetune --tasks guide`` trains on each turn after its gold history; a task list without
+    guide leaves the episodes out of a build that holds them."""
+    from lego_arta.dataset.export import export_llava
+    from lego_arta.finetune.data import load_conversations
+
+    export_llava(guide_data, tmp_path / "llava")
+    samples = load_conversations(tmp_path / "llava", "train", tasks=("guide",)).samples
+    rows = {row["id"]: row for row in _rows(guide_data, "train")}
+    assert sorted(sample.id for sample in samples) == sorted(rows)
+    for sample in samples:
+        assert len(sample.exchanges) == len(rows[sample.id]["history"]) + 1 and len(sample.images) == 1
+    assert max(len(sample.exchanges) for sample in samples) == 3
+    with pytest.raises(ValueError, match="no conversations for tasks"):
+        load_conversations(tmp_path / "llava", "train", tasks=("scene", "object", "state"))
+
+
 def test_own_history_feeds_the_models_answers_and_ends_at_its_first_wrong_verdict(guide_data: Path) -> None:
     columns = _columns(_rows(guide_data, "test"))
     asked: list[tuple[list[tuple[str, str]], str]] = []
