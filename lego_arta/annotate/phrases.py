@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from lego_arta.annotate.colours import BASIC_COLOURS, LEGO_COLOURS, colour_names
 from lego_arta.parse.page import TextLine
+from lego_arta.tasks.prompts import NUMBER_WORDS
 
 #: Entity classes that make up a part phrase, in reading order.
 PHRASE_CLASSES = ("det", "colorinfo", "theme")
@@ -27,20 +28,6 @@ PHRASE_CLASSES = ("det", "colorinfo", "theme")
 KIND_PLATES: dict[str, int] = {"brick": 3, "plate": 1, "tile": 1}
 DEFAULT_PLATES = 3
 
-_NUMBER_WORDS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
 _SIZE = re.compile(r"(\d+)\s*x\s*(\d+)")
 _SEPARATOR = re.compile(r"^\s*(?:,\s*and\s+|,\s*|and\s+|/\s*)")
 _NAMES_LONGEST_FIRST = sorted(LEGO_COLOURS, key=len, reverse=True)
@@ -98,8 +85,8 @@ def _leading_count(text: str) -> tuple[int, str]:
     head, _, rest = text.strip().partition(" ")
     if head.isdigit():
         return int(head), rest
-    if head.lower() in _NUMBER_WORDS:
-        return _NUMBER_WORDS[head.lower()], rest
+    if head.lower() in NUMBER_WORDS:
+        return NUMBER_WORDS[head.lower()], rest
     return 1, text.strip()
 
 

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
         "push",
         "qa",
         "eval",
+        "converse",
         "tasks-path",
         "score",
         "compare",

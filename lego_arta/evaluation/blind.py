@@ -17,7 +17,9 @@ channel    features (fitted on the train split, scikit-learn)
 Per task, one learner per channel: ``state`` a classifier of the label (gradient-boosted trees,
 or logistic regression on TF-IDF), answering "Yes."/"No."; ``scene`` the answer of the nearest
 train row; ``object`` the mean box of the nearest train rows (with the query's own object phrase
-for ``text``, which sees it; the nearest train row's phrase otherwise). On a build whose
+for ``text``, which sees it; the nearest train row's phrase otherwise); a task asked turn by turn
+(``guide``, whose spec declares a ``turn_column``) the answer of the nearest train row *of the same
+turn*, so a verdict turn gets a train verdict, never a box or a fix. On a build whose
 negatives carry no shortcut, each stays near chance on state (balanced accuracy 0.5) and near the
 weight-free floors on scene and object; ``docs/negatives.md`` has the measured numbers.
 
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +131,9 @@ _TRAIN_COLUMNS = {"object": ["box", "object"]}
 
 
 def load_split(data: Path | str, task: str, split: str, *, train: bool) -> Split:
-    names = ["id", "query", "session", "step_num"] + (["answer", *_TRAIN_COLUMNS.get(task, [])] if train else [])
+    turn = get_task(task).turn_column
+    names = ["id", "query", "session", "step_num", *([turn] if turn else [])]
+    names += ["answer", *_TRAIN_COLUMNS.get(task, [])] if train else []
     columns = read_columns(data, task, split, names)
     return Split(
         [str(v) for v in columns["id"]],
@@ -155,16 +159,31 @@ def _fit_transform(channel: str, train: Split, test: Split) -> tuple[Any, Any]:
     return scaler.transform(x_train), scaler.transform(test.features(channel))
 
 
-def blind_answers(data: Path | str, task: str, channel: str, *, split: str = DEFAULT_SPLIT, seed: int = 0) -> tuple[list[str], list[str]]:
-    """(test ids, answers) of the ``channel`` learner of ``task``, fitted on the train split."""
+def turn_groups(train: Sequence[Any] | None, test: Sequence[Any] | None, n_train: int, n_test: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train rows, test rows) per turn: one group of all rows for a task without turns; else one
+    per turn the test rows have, each fitted only on train rows of that turn (a test turn no train
+    row has is an error: the learner would have nothing of its kind to copy).
+
+    >>> [(a.tolist(), b.tolist()) for a, b in turn_groups(["v", "f", "v"], ["f", "v"], 3, 2)]
+    [([1], [0]), ([0, 2], [1])]
+    """
+    if train is None or test is None:
+        return [(np.arange(n_train), np.arange(n_test))]
+    groups = []
+    for turn in sorted({str(t) for t in test}):
+        train_rows = np.flatnonzero(np.asarray([str(t) == turn for t in train], dtype=bool))
+        if not train_rows.size:
+            raise ValueError(f"no train row of turn {turn!r} to fit a blind learner on")
+        groups.append((train_rows, np.flatnonzero(np.asarray([str(t) == turn for t in test], dtype=bool))))
+    return groups
+
+
+def _group_answers(task: str, channel: str, train: Split, test: Split, x_train: Any, x_test: Any, seed: int) -> list[str]:
+    """Answers of the test rows ``x_test`` from a learner fitted on the train rows ``x_train`` (row subsets of the splits)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import NearestNeighbors
 
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}; expected one of {list(CHANNELS)}")
-    train, test = load_split(data, task, TRAIN_SPLIT, train=True), load_split(data, task, split, train=False)
-    x_train, x_test = _fit_transform(channel, train, test)
     verdicts = get_task(task).verdicts
     if verdicts is not None:
         labels = np.asarray([answer == verdicts[1] for answer in train.answers], dtype=bool)
@@ -172,8 +191,7 @@ def blind_answers(data: Path | str, task: str, channel: str, *, split: str = DEF
             model = LogisticRegression(max_iter=2000, class_weight="balanced", random_state=seed)
         else:
             model = HistGradientBoostingClassifier(random_state=seed, class_weight="balanced")
-        predicted = model.fit(x_train, labels).predict(x_test)
-        return test.ids, [verdicts[int(p)] for p in predicted]
+        return [verdicts[int(p)] for p in model.fit(x_train, labels).predict(x_test)]
     neighbours = BOX_NEIGHBOURS if task == "object" else 1
     index = NearestNeighbors(n_neighbors=min(neighbours, len(train.ids))).fit(x_train)
     _, nearest = index.kneighbors(x_test)
@@ -183,8 +201,41 @@ def blind_answers(data: Path | str, task: str, channel: str, *, split: str = DEF
         for query, near in zip(test.queries, nearest):
             phrase = object_phrase(query) if channel == "text" else str(train.columns["object"][near[0]])
             answers.append(object_answer(phrase, tuple(boxes[near].mean(axis=0))))
-        return test.ids, answers
-    return test.ids, [train.answers[near[0]] for near in nearest]
+        return answers
+    return [train.answers[near[0]] for near in nearest]
+
+
+def _rows(split: Split, rows: np.ndarray) -> Split:
+    """The split restricted to ``rows`` (the columns a learner reads)."""
+    pick = rows.tolist()
+    return replace(
+        split,
+        ids=[split.ids[i] for i in pick],
+        queries=[split.queries[i] for i in pick],
+        sessions=[split.sessions[i] for i in pick],
+        steps=[split.steps[i] for i in pick],
+        answers=[split.answers[i] for i in pick] if split.answers else [],
+        columns={name: [values[i] for i in pick] for name, values in split.columns.items()},
+    )
+
+
+def blind_answers(data: Path | str, task: str, channel: str, *, split: str = DEFAULT_SPLIT, seed: int = 0) -> tuple[list[str], list[str]]:
+    """(test ids, answers) of the ``channel`` learner of ``task``, fitted on the train split; per
+    turn for a task asked turn by turn (:attr:`~lego_arta.tasks.spec.TaskSpec.turn_column`)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}; expected one of {list(CHANNELS)}")
+    train, test = load_split(data, task, TRAIN_SPLIT, train=True), load_split(data, task, split, train=False)
+    x_train, x_test = _fit_transform(channel, train, test)
+    turn = get_task(task).turn_column
+    answers = [""] * len(test.ids)
+    groups = turn_groups(train.columns.get(turn) if turn else None, test.columns.get(turn) if turn else None, len(train.ids), len(test.ids))
+    for train_rows, test_rows in groups:
+        found = _group_answers(
+            task, channel, _rows(train, train_rows), _rows(test, test_rows), x_train[train_rows], x_test[test_rows], seed
+        )
+        for i, answer in zip(test_rows.tolist(), found, strict=True):
+            answers[i] = answer
+    return test.ids, answers
 
 
 def score_blind(data: Path | str, task: str, channel: str, *, split: str = DEFAULT_SPLIT, seed: int = 0) -> dict[str, float]:

@@ -1,12 +1,13 @@
-"""Own-history runs of the guide episodes: the model's own earlier answers are the conversation so far.
+"""Own-history runs of a task asked turn by turn: the model's own earlier answers are the conversation so far.
 
 lmms-eval asks each row once, so a conversation row there carries the gold history (the true
 earlier turns). An assistant in use hears its own answers instead, and stops at a wrong verdict;
-:func:`lego_arta.tasks.guide.own_history_answers` runs that loop over a ``respond`` callable, and
-this module supplies one for an in-process Hugging Face chat model (a Hub folder such as the tiny
-LLaVA of :mod:`lego_arta.models.tiny_vlm`) and one for an OpenAI-compatible chat endpoint (a served
-model: ``transformers serve``, vLLM, a paid API), and writes the answers as a predictions file that
-``lego-arta score`` reads; every line records ``"mode": "own_history"``.
+the task declares that loop (:attr:`~lego_arta.tasks.spec.TaskSpec.own_history`, guide's is
+:func:`lego_arta.tasks.guide.own_history_answers`) over a ``respond`` callable. This module supplies
+one for an in-process Hugging Face chat model (a Hub folder such as the tiny LLaVA of
+:mod:`lego_arta.models.tiny_vlm`) and one for an OpenAI-compatible chat endpoint (a served model:
+``transformers serve``, vLLM, a paid API), and writes the answers as a predictions file that
+``lego-arta score`` reads; every line records the mode (``"mode": "own_history"``).
 
 >>> chat_messages([], [("Is it right?", "No.")], "Which piece?")[-1]
 {'role': 'user', 'content': [{'type': 'text', 'text': 'Which piece?'}]}
@@ -25,7 +26,8 @@ from typing import Any
 
 from lego_arta.atomic import atomic_write_text
 from lego_arta.evaluation.built_splits import iter_images, read_columns
-from lego_arta.tasks.guide import OWN_HISTORY, Respond, own_history_answers
+from lego_arta.tasks import get_task
+from lego_arta.tasks.spec import OwnHistory, Respond
 
 
 def chat_messages(images: Sequence[Any], history: Sequence[tuple[str, str]], query: str) -> list[dict[str, Any]]:
@@ -88,24 +90,47 @@ def openai_chat(base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY
     return respond
 
 
-def run_own_history(data: Path | str, respond: Respond, out: Path, *, split: str = "test", limit: int | None = None) -> Path:
-    """Ask every guide episode of ``split`` in own-history mode (the first ``limit`` episodes' rows
-    only, when given) and write the predictions JSONL ``out`` (each line with its ``mode``)."""
+def own_history_of(task: str) -> OwnHistory:
+    """The task's own-history declaration; a clear error for a task without turns.
+
+    >>> own_history_of("guide").mode
+    'own_history'
+    >>> own_history_of("scene")
+    Traceback (most recent call last):
+    ...
+    ValueError: task 'scene' is not asked turn by turn (its spec declares no own_history); tasks that are: guide
+    """
+    from lego_arta.tasks import TASKS
+
+    declared = get_task(task).own_history
+    if declared is None:
+        turned = ", ".join(name for name in TASKS if get_task(name).own_history is not None)
+        raise ValueError(f"task {task!r} is not asked turn by turn (its spec declares no own_history); tasks that are: {turned}")
+    return declared
+
+
+def run_own_history(
+    data: Path | str, task: str, respond: Respond, out: Path | str, *, split: str = "test", limit: int | None = None
+) -> Path:
+    """Ask every episode of ``task``'s ``split`` in own-history mode (the first ``limit`` episodes'
+    rows only, when given) and write the predictions JSONL ``out``: every row of the asked episodes,
+    each line with its ``mode`` (a turn the loop did not reach has the answer ``""``)."""
     from PIL import Image
 
-    columns = read_columns(data, "guide", split, ["id", "episode", "turn", "label", "query"])
+    declared = own_history_of(task)
+    columns = read_columns(data, task, split, list(dict.fromkeys(["id", "query", declared.episode, *declared.columns])))
     if limit is not None:
-        keep = list(dict.fromkeys(columns["episode"]))[:limit]
-        rows = [i for i, episode in enumerate(columns["episode"]) if episode in set(keep)]
+        keep = set(list(dict.fromkeys(columns[declared.episode]))[:limit])
+        rows = [i for i, episode in enumerate(columns[declared.episode]) if episode in keep]
         columns = {name: [values[i] for i in rows] for name, values in columns.items()}
     else:
         rows = list(range(len(columns["id"])))
     wanted = set(rows)
-    decoded = {index: Image.fromarray(image) for index, image in enumerate(iter_images(data, "guide", split)) if index in wanted}
-    answers = own_history_answers(columns, lambda i: [decoded[rows[i]]], respond)
+    decoded = {index: Image.fromarray(image) for index, image in enumerate(iter_images(data, task, split)) if index in wanted}
+    answers = declared.answers(columns, lambda i: [decoded[rows[i]]], respond)
     lines = [
-        json.dumps({"id": row_id, "answer": answer, "mode": OWN_HISTORY}, ensure_ascii=False)
-        for row_id, answer in zip(columns["id"], answers)
+        json.dumps({"id": row_id, "answer": answer, "mode": declared.mode}, ensure_ascii=False)
+        for row_id, answer in zip(columns["id"], answers, strict=True)
     ]
     atomic_write_text(Path(out), "".join(line + "\n" for line in lines))
     return Path(out)

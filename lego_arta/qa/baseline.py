@@ -37,7 +37,18 @@ import numpy as np
 
 from lego_arta.atomic import atomic_write_text, check_output_folder, name_part, refuse_overlap
 from lego_arta.evaluation.scoring import write_predictions
-from lego_arta.qa.formats import ANSWER_KINDS, ANSWER_MODE, Answer, AnswerItem, Answers, load_answers, parse_answer_items, read_json
+from lego_arta.qa.formats import (
+    ANSWER_KINDS,
+    ANSWER_MODE,
+    TASK_KINDS,
+    Answer,
+    AnswerItem,
+    Answers,
+    load_answers,
+    parse_answer_items,
+    read_json,
+    turn_kinds,
+)
 from lego_arta.qa.questionnaire import (
     FORMAT_VERSION,
     IMAGES_DIR,
@@ -60,12 +71,36 @@ ANSWER_TEMPLATE = "data/qa_answer.html"
 DATA_MARKER = "/*QA_DATA*/"
 #: Tasks the answer mode asks, in page order by default.
 ANSWER_TASKS: tuple[str, ...] = tuple(ANSWER_KINDS)
+
+
+def answer_pages() -> tuple[str, ...]:
+    """Every task the answer page can ask: :data:`ANSWER_TASKS`, then the tasks asked turn by turn
+    (``TaskSpec.turn_answers``: guide), which a build holds only when its recipe names them.
+
+    >>> answer_pages()
+    ('state', 'object', 'scene', 'guide')
+    """
+    from lego_arta.tasks import TASKS
+
+    return ANSWER_TASKS + tuple(task for task in TASKS if turn_kinds(task) is not None)
+
+
 #: What the page asks a person to do, per task.
 INSTRUCTIONS = {
     "state": "Is the step in the image done correctly, as the instruction says? Answer Yes or No.",
     "object": "Drag a box around the parts the phrase names, as tightly as you can: one box around all of them.",
     "scene": "Type what to do now, as the manual's instruction would say it.",
 }
+#: What the page asks a person to do for one turn of an episode, per answer kind.
+TURN_INSTRUCTIONS = {
+    "verdict": "Read the conversation and answer its last question: is the step in the image done correctly? Yes or No.",
+    "box": "Read the conversation and answer its last question: drag a box around the wrong piece (a missing one: where it belongs).",
+    "text": "Read the conversation and answer its last question: type it as the manual's instructions would say it.",
+}
+#: What the intro lists for a task asked turn by turn.
+EPISODE_INSTRUCTION = "A conversation about one image, turn by turn: answer each turn's last question (Yes/No, a box, or typed)."
+#: Who says what in an episode's conversation as the page shows it.
+SPEAKERS = ("You", "Assistant")
 SUMMARY_NAME = "human_baseline.json"
 
 
@@ -93,7 +128,46 @@ def prompt_text(task: str, row: dict[str, Any]) -> str:
 
 
 def _columns(task: str) -> tuple[str, ...]:
+    turns = get_task(task)
+    if turns.turn_answers is not None:
+        assert turns.own_history is not None and turns.turn_column is not None  # the spec checks it
+        return ("id", "manual_id", "session", "step_num", "query", "history", turns.turn_column, turns.own_history.episode)
     return ("id", "manual_id", "session", "step_num", "query", *(("object",) if task == "object" else ()))
+
+
+def conversation_text(task: str, row: dict[str, Any]) -> str:
+    r"""One turn of an episode as the page shows it: the gold earlier turns, then its question.
+
+    >>> conversation_text("guide", {"history": [{"query": "[state] Is it right?", "answer": "No."}], "query": "Which piece?"})
+    'You: Is it right?\nAssistant: No.\nYou: Which piece?'
+    """
+    said = [(turn["query"], turn["answer"]) for turn in row.get("history") or []]
+    lines: list[str] = []
+    for number, (query, answer) in enumerate([*said, (row["query"], None)]):
+        shown = prompt_text(task, {"query": query}) if number == 0 else str(query).strip()
+        lines.append(f"{SPEAKERS[0]}: {shown}")
+        if answer is not None:
+            lines.append(f"{SPEAKERS[1]}: {str(answer).strip()}")
+    return "\n".join(lines)
+
+
+def episode_sample(
+    rows: list[dict[str, Any]], task: str, per_task: int, rng: np.random.Generator, exclude: Set[tuple[str, str, int]]
+) -> list[int]:
+    """Row indices of ``per_task`` whole episodes (one per step, stratified by manual), each in turn order.
+
+    Turn order is the gold history's length; one episode per step for the reason :func:`one_per_step` gives.
+    """
+    declared = get_task(task).own_history
+    assert declared is not None
+    members: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        members.setdefault(str(row[declared.episode]), []).append(index)
+    ordered = [sorted(found, key=lambda i: len(rows[i]["history"] or [])) for found in members.values()]
+    firsts = [rows[found[0]] for found in ordered]
+    pool = one_per_step(firsts, rng, exclude)
+    chosen = [pool[i] for i in stratified_sample([firsts[i]["manual_id"] for i in pool], per_task, rng)]
+    return [index for episode in chosen for index in ordered[episode]]
 
 
 def _step(row: dict[str, Any]) -> tuple[str, str, int]:
@@ -123,40 +197,49 @@ def make_answer_questionnaire(data: Path | str, out: Path, config: MakeConfig, *
 
     Same build, options and seed give a byte-identical folder.
     """
-    check_make_config(data, config, ANSWER_TASKS, "answer page")
+    check_make_config(data, config, answer_pages(), "answer page")
     if Path(data).exists():
         refuse_overlap(Path(out), Path(data), source_name="--data")
     check_output_folder(Path(out), overwrite=overwrite, owner=ITEMS_NAME)  # before any image is read
     files: dict[str, bytes] = {}
     items: list[dict[str, Any]] = []
     samples: dict[str, tuple[list[dict[str, Any]], list[int]]] = {}
-    for task in sorted(config.tasks, key=lambda t: t != "state"):  # state first: scene leaves out its steps
+    # state first, episodes last: scene leaves out state's steps, an episode (which asks the state question) both
+    for task in sorted(config.tasks, key=lambda t: (t != "state", turn_kinds(t) is not None)):
         rows = split_rows(data, task, config.split, _columns(task))
         rng = task_rng(config.seed, task)
         asked: set[tuple[str, str, int]] = set()
-        if task == "scene" and "state" in samples:
+        if (task == "scene" or turn_kinds(task) is not None) and "state" in samples:
             state_rows, state_sample = samples["state"]
             asked = {_step(state_rows[i]) for i in state_sample}
+        if turn_kinds(task) is not None:
+            asked |= {_step(rows_[i]) for other, (rows_, sample_) in samples.items() if other != "state" for i in sample_}
+            samples[task] = (rows, episode_sample(rows, task, config.per_task, rng, asked))
+            continue
         pool = one_per_step(rows, rng, asked)
         sample = [pool[i] for i in stratified_sample([rows[i]["manual_id"] for i in pool], config.per_task, rng)]
         samples[task] = (rows, sample)
     for task in config.tasks:
         rows, sample = samples[task]
         images = images_at(data, task, config.split, set(sample))
+        turns = turn_kinds(task)
         for number, index in enumerate(sample, start=1):
             row = rows[index]
             item_id = f"{task}-{number:03d}"
             name = f"{IMAGES_DIR}/{item_id}.png"
             files[name] = png_bytes(images[index])
+            kind = turns[str(row[get_task(task).turn_column])] if turns else TASK_KINDS[task]
             items.append(
                 {
                     "item": item_id,
                     "task": task,
+                    "kind": kind,
                     "pair_id": row["id"],
                     "manual_id": row["manual_id"],
                     "phrase": row["object"] if task == "object" else None,
-                    "text": prompt_text(task, row),
-                    "images": [{"src": name, "role": "object" if task == "object" else "image"}],
+                    "text": conversation_text(task, row) if turns else prompt_text(task, row),
+                    "instruction": TURN_INSTRUCTIONS[kind] if turns else INSTRUCTIONS[task],
+                    "images": [{"src": name, "role": "object" if kind == "box" else "image"}],
                 }
             )
     identity = json.dumps({"mode": ANSWER_MODE, "seed": config.seed, "split": config.split, "items": items}, sort_keys=True)
@@ -182,8 +265,8 @@ def render_answer_page(document: dict[str, Any]) -> str:
 
     ``</`` is escaped in the embedded JSON so no phrase can close the ``<script>`` element.
     """
-    shown = [{key: item[key] for key in ("item", "task", "text", "images")} for item in document["items"]]
-    instructions = {task: INSTRUCTIONS[task] for task in document["tasks"]}
+    shown = [{key: item[key] for key in ("item", "task", "kind", "text", "instruction", "images")} for item in document["items"]]
+    instructions = {task: EPISODE_INSTRUCTION if turn_kinds(task) else INSTRUCTIONS[task] for task in document["tasks"]}
     payload = {"questionnaire": document["questionnaire"], "instructions": instructions, "items": shown}
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False).replace("</", "<\\/")
     template = resources.files("lego_arta").joinpath(ANSWER_TEMPLATE).read_text(encoding="utf-8")
@@ -193,12 +276,13 @@ def render_answer_page(document: dict[str, Any]) -> str:
 
 
 def prediction_text(item: AnswerItem, answer: Answer) -> str:
-    """A person's answer as the text a model would have answered (the task's own answer format)."""
-    if item.task == "state":
+    """A person's answer as the text a model would have answered (the task's own answer format; a
+    box of an episode's turn names the piece generically, as its metrics read the box only)."""
+    if item.answer_kind == "verdict":
         return state_answer(answer == "yes")
-    if item.task == "object":
-        assert isinstance(answer, tuple) and item.phrase is not None
-        return object_answer(item.phrase, answer)
+    if item.answer_kind == "box":
+        assert isinstance(answer, tuple)
+        return object_answer(item.phrase or "the piece", answer)
     return str(answer)
 
 

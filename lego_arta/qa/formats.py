@@ -234,17 +234,39 @@ ANSWER_KINDS: dict[str, str] = {
     "object": "a box [x1, y1, x2, y2] in the 0–100 frame",
     "scene": "the typed instruction",
 }
+#: The kind of answer (:data:`~lego_arta.tasks.spec.HUMAN_ANSWER_KINDS`) each single-turn task's item asks.
+TASK_KINDS: dict[str, str] = {"state": "verdict", "object": "box", "scene": "text"}
+#: What an answer of each kind is.
+KIND_ANSWERS: dict[str, str] = {kind: ANSWER_KINDS[task] for task, kind in TASK_KINDS.items()}
 ANSWER_MODE = "answer"
+
+
+def turn_kinds(task: str) -> dict[str, str] | None:
+    """A task asked turn by turn: its turn → answer kind (``TaskSpec.turn_answers``); ``None`` for any other or unknown task.
+
+    >>> turn_kinds("guide")["where"], turn_kinds("state")
+    ('box', None)
+    """
+    from lego_arta.tasks import TASKS, get_task
+
+    return dict(get_task(task).turn_answers or {}) or None if task in TASKS else None
 
 
 @dataclass(frozen=True)
 class AnswerItem:
-    """One item of an answer-mode questionnaire: the dataset row it asks, and the object phrase."""
+    """One item of an answer-mode questionnaire: the dataset row it asks, the object phrase, and the
+    kind of answer it asks (``kind``; by default its task's, :data:`TASK_KINDS`; a turn of an episode
+    names its own)."""
 
     item: str
     task: str
     pair_id: str
     phrase: str | None
+    kind: str = ""
+
+    @property
+    def answer_kind(self) -> str:
+        return self.kind or TASK_KINDS[self.task]
 
 
 @dataclass(frozen=True)
@@ -303,26 +325,30 @@ def parse_answer_items(document: Any, where: str) -> AnswerItems:
         if name in items:
             raise ValueError(f"{where}: item {name!r} appears twice")
         task = entry.get("task")
-        if task not in ANSWER_KINDS:
-            raise ValueError(f"{where}: item {name!r} has task {task!r}, not one of {sorted(ANSWER_KINDS)}")
+        turns = turn_kinds(task) if isinstance(task, str) else None
+        if task not in ANSWER_KINDS and turns is None:
+            raise ValueError(f"{where}: item {name!r} has task {task!r}, not one of {sorted(ANSWER_KINDS)} or a task asked turn by turn")
         if not isinstance(entry.get("pair_id"), str) or not entry["pair_id"]:
             raise ValueError(f"{where}: item {name!r}: 'pair_id' must be the dataset row id the item asks")
         phrase = entry.get("phrase")
         if task == "object" and (not isinstance(phrase, str) or not phrase.strip()):
             raise ValueError(f"{where}: object item {name!r} needs the object 'phrase' its box answer names")
-        items[name] = AnswerItem(name, task, entry["pair_id"], phrase if task == "object" else None)
+        kind = entry.get("kind")
+        if turns is not None and kind not in set(turns.values()):
+            raise ValueError(f"{where}: item {name!r} of {task} needs a 'kind' among {sorted(set(turns.values()))}, got {kind!r}")
+        items[name] = AnswerItem(name, task, entry["pair_id"], phrase if task == "object" else None, kind if turns is not None else "")
     data = document.get("data")
     return AnswerItems(document["questionnaire"], items, data if isinstance(data, str) else None, str(document.get("split", "test")))
 
 
 def _answer(item: AnswerItem, value: Any, where: str) -> Answer:
-    """One answer, checked against its item's task (see :data:`ANSWER_KINDS`)."""
-    wanted = f"a {item.task} answer must be {ANSWER_KINDS[item.task]}"
-    if item.task == "state":
+    """One answer, checked against its item's kind (see :data:`KIND_ANSWERS`)."""
+    wanted = f"a {item.task} answer must be {KIND_ANSWERS[item.answer_kind]}"
+    if item.answer_kind == "verdict":
         if value not in ("yes", "no"):
             raise ValueError(f"{where}: {wanted}, got {value!r}")
         return str(value)
-    if item.task == "object":
+    if item.answer_kind == "box":
         if not isinstance(value, list) or len(value) != 4 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
             raise ValueError(f"{where}: {wanted}, got {value!r}")
         x1, y1, x2, y2 = (float(v) for v in value)

@@ -70,9 +70,9 @@ from lego_arta.metrics.registry import Metric, register_metric
 from lego_arta.metrics.text import bleu_stats, rouge1_per_sample
 from lego_arta.palette import COLOURS
 from lego_arta.tasks.floors import Floor, FloorRows, constant
-from lego_arta.tasks.prompts import Query, answer_box, finding_line, found_phrase, load_prompts, strip_final_punctuation
+from lego_arta.tasks.prompts import NUMBER_WORDS, Query, answer_box, finding_line, found_phrase, load_prompts, strip_final_punctuation
 from lego_arta.tasks.scene import scored_entities
-from lego_arta.tasks.spec import ErrorTruth, ImageError, List, PairContext, Part, TaskSpec
+from lego_arta.tasks.spec import ErrorTruth, ImageError, List, OwnHistory, PairContext, Part, Respond, TaskSpec
 
 #: Turn 1 is the state question, word for word.
 PROMPTS = load_prompts("state")
@@ -115,21 +115,6 @@ OPERATIONS: dict[str, str] = {
 #: The manuals' names of the part kinds and their heights in plates (the generator's world frame).
 KIND_NAMES: dict[str, str] = {"brick": "brick", "plate": "plate", "tile": "flat tile"}
 KIND_HEIGHTS: dict[str, int] = {"brick": 3, "plate": 1, "tile": 1}
-NUMBER_WORDS: dict[str, int] = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "a single": 1,
-}
 #: Direction words → unit move (x right, y back, z up).
 DIRECTIONS: dict[str, tuple[int, int, int]] = {
     "left": (-1, 0, 0),
@@ -773,9 +758,6 @@ TURN_ORDER = {VERDICT: 0, WHERE: 1, NEXT: 1, FIX: 2}
 #: Answer history modes: gold (each turn sees the true earlier turns) and own (the model's own).
 GOLD_HISTORY, OWN_HISTORY = "gold_history", "own_history"
 
-#: ``respond(images, history, query) -> answer``: one chat turn of a model; ``history`` as (query, answer).
-Respond = Callable[[Sequence[Any], Sequence[tuple[str, str]], str], str]
-
 
 def episodes(columns: Mapping[str, Sequence[Any]]) -> list[list[int]]:
     """Row indices per episode, each in turn order, episodes in order of first appearance.
@@ -847,4 +829,7 @@ SPEC = TaskSpec(
     in_context_balance="label",
     in_default_build=False,
     group="lego_arta_assistant",
+    turn_column="turn",
+    own_history=OwnHistory(("id", "episode", "turn", "label", "query"), "episode", own_history_answers, OWN_HISTORY),
+    turn_answers={VERDICT: "verdict", WHERE: "box", FIX: "text", NEXT: "text"},
 )

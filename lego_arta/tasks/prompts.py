@@ -26,6 +26,23 @@ if TYPE_CHECKING:
 
 #: Verbs that open an object-finding line (SPEC §1).
 FINDING_VERBS: tuple[str, ...] = ("Find", "Collect")
+#: Counts the manuals and a fix may spell out ("two studs", "a single plate"): read by the part
+#: phrases (annotate) and the guide task's fix parser, one copy for both.
+NUMBER_WORDS: dict[str, int] = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "a single": 1,
+}
 _COLLECT_PREAMBLE = re.compile(r"^the following \d+ pieces?:\s*", re.IGNORECASE)
 
 

@@ -170,6 +170,30 @@ class ErrorTruth:
 
 
 PairMaker = Callable[[PairContext], list[dict[str, Any]]]
+#: What a person can answer in the answer-mode questionnaire: Yes/No, a box, typed text.
+HUMAN_ANSWER_KINDS: tuple[str, ...] = ("verdict", "box", "text")
+#: ``respond(images, history, query) -> answer``: one chat turn of a model; ``history`` as (query, answer) pairs.
+Respond = Callable[[Sequence[Any], Sequence[tuple[str, str]], str], str]
+
+
+@dataclass(frozen=True)
+class OwnHistory:
+    """How a task asked turn by turn runs with the model's own earlier answers as the conversation
+    (``lego-arta converse``), where lmms-eval sends the gold ones.
+
+    ``columns`` are what ``answers`` reads of the split (``id`` and ``query`` among them; reference
+    columns too, where the loop stops at a wrong answer as an assistant in use would);
+    ``episode`` is the column grouping rows into one conversation (``--limit`` counts those);
+    ``answers(columns, images, respond)`` gives one answer per row, ``images(i)`` being row ``i``'s
+    images. ``mode`` is what the predictions and results record.
+    """
+
+    columns: tuple[str, ...]
+    episode: str
+    answers: Callable[[Mapping[str, Sequence[Any]], Callable[[int], Sequence[Any]], Respond], list[str]]
+    mode: str = "own_history"
+
+
 #: Where a metric's targets come from: one reference column, or several zipped into tuples.
 Columns = str | tuple[str, ...]
 
@@ -245,6 +269,11 @@ class TaskSpec:
     (a model asked in two wordings should answer the same); ``extra_images`` names further image
     columns (:class:`datasets.Image` features) shown after ``image``, in order (the ``order`` task's
     second frame), so the harness, the LLaVA export and the probes see every frame of a row.
+    ``turn_column`` names the column saying which turn of an episode a row is, for a task asked
+    turn by turn (guide: verdict, where, fix, next; the query shows it, each turn asks its own
+    question): whatever copies or learns answers from train rows (the blind learners, a nearest-
+    train floor) fits per turn, so a verdict turn is answered only from the train rows' verdict
+    turns, never with a box or a fix.
     """
 
     name: str
@@ -269,6 +298,9 @@ class TaskSpec:
     examples_from: str | None = None
     consistency: Callable[[Sequence[str], Sequence[str]], list[float]] | None = None
     extra_images: tuple[str, ...] = ()
+    turn_column: str | None = None
+    own_history: OwnHistory | None = None
+    turn_answers: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         missing = [name for name in self.extra_images if not isinstance(self.features.get(name), datasets.Image)]
@@ -277,6 +309,12 @@ class TaskSpec:
         names = [floor.name for floor in self.baselines]
         if len(set(names)) != len(names):
             raise ValueError(f"task {self.name!r}: baseline names must be distinct, got {names}")
+        if self.turn_column is not None and self.turn_column not in self.features:
+            raise ValueError(f"task {self.name!r}: turn_column {self.turn_column!r} must be one of the task's features")
+        if self.turn_answers is not None and (self.turn_column is None or self.own_history is None):
+            raise ValueError(f"task {self.name!r}: turn_answers needs a turn_column and an own_history (its episode column)")
+        if self.turn_answers is not None and not set(self.turn_answers.values()) <= set(HUMAN_ANSWER_KINDS):
+            raise ValueError(f"task {self.name!r}: turn_answers kinds must be among {HUMAN_ANSWER_KINDS}, got {dict(self.turn_answers)}")
         unread = sorted({column for floor in self.baselines for column in floor.reads} - set(self.reference_columns) - {"answer"})
         if unread:
             raise ValueError(f"task {self.name!r}: baselines read {unread}, which are not reference columns of the task")

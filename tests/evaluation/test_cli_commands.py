@@ -33,6 +33,7 @@ SUBCOMMANDS = (
     "probe",
     "synonym-map",
     "tasks-path",
+    "converse",
 )
 
 

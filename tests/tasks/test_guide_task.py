@@ -148,6 +148,31 @@ def test_the_verdict_alone_and_a_template_fix_stay_at_their_floors(guide_data: P
     assert template["guide_fix_acc"] < 10.0
 
 
+#: The band a blind learner's verdict balanced accuracy must stay in (chance is 50; docs/guide.md has the measured values).
+BLIND_VERDICT_BAND = (40.0, 60.0)
+#: Episode success a blind learner may reach (every floor's is 0).
+BLIND_MAX_SUCCESS = 5.0
+
+
+@pytest.mark.parametrize("channel", [pytest.param("image", marks=pytest.mark.slow), "text", "meta"])
+def test_a_blind_learner_answers_each_turn_from_its_own_turn_and_stays_near_chance(guide_data: Path, channel: str) -> None:
+    from lego_arta.evaluation.blind import blind_answers
+
+    ids, answers = blind_answers(guide_data, "guide", channel)
+    rows = {row["id"]: row for row in _rows(guide_data, "test")}
+    train_answers = defaultdict(set)
+    for row in _rows(guide_data, "train"):
+        train_answers[row["turn"]].add(row["answer"])
+    assert sorted(ids) == sorted(rows)
+    for row_id, answer in zip(ids, answers, strict=True):
+        assert answer in train_answers[rows[row_id]["turn"]], (channel, rows[row_id]["turn"], answer)
+    columns = _columns([rows[i] for i in ids])
+    scores = SPEC.scores(answers, columns)
+    low, high = BLIND_VERDICT_BAND
+    assert low <= scores["guide_verdict_bacc"] <= high, (channel, scores["guide_verdict_bacc"])
+    assert scores["guide_success"] <= BLIND_MAX_SUCCESS, (channel, scores["guide_success"])
+
+
 def test_a_turn_goes_to_a_chat_model_after_its_gold_history(guide_data: Path) -> None:
     row = next(r for r in pq.read_table(sorted((guide_data / "guide").glob("test-*.parquet"))).to_pylist() if r["turn"] == FIX)
     row["image"] = Image.open(io.BytesIO(row["image"]["bytes"]))
@@ -170,6 +195,23 @@ def test_the_llava_export_carries_each_turn_after_its_history(guide_data: Path, 
         messages = rows[row["id"]]["conversations"]
         assert [m["value"] for m in messages[1::2]] == [*(t["answer"] for t in row["history"]), row["answer"]]
         assert messages[0]["value"].startswith("<image>\n[state]") and all("<image>" not in m["value"] for m in messages[2::2])
+
+
+def test_finetune_reads_the_episodes_as_multi_turn_conversations_when_asked_for_them(guide_data: Path, tmp_path: Path) -> None:
+    """``finetune --tasks guide`` trains on each turn after its gold history; a task list without
+    guide leaves the episodes out of a build that holds them."""
+    from lego_arta.dataset.export import export_llava
+    from lego_arta.finetune.data import load_conversations
+
+    export_llava(guide_data, tmp_path / "llava")
+    samples = load_conversations(tmp_path / "llava", "train", tasks=("guide",)).samples
+    rows = {row["id"]: row for row in _rows(guide_data, "train")}
+    assert sorted(sample.id for sample in samples) == sorted(rows)
+    for sample in samples:
+        assert len(sample.exchanges) == len(rows[sample.id]["history"]) + 1 and len(sample.images) == 1
+    assert max(len(sample.exchanges) for sample in samples) == 3
+    with pytest.raises(ValueError, match="no conversations for tasks"):
+        load_conversations(tmp_path / "llava", "train", tasks=("scene", "object", "state"))
 
 
 def test_own_history_feeds_the_models_answers_and_ends_at_its_first_wrong_verdict(guide_data: Path) -> None:
@@ -202,7 +244,7 @@ def test_own_history_runs_a_tiny_chat_model_in_process_and_score_reads_its_answe
     from lego_arta.models.tiny_vlm import build_tiny_vlm
 
     model = build_tiny_vlm(tmp_path / "tiny", seed=0)
-    path = run_own_history(guide_data, hf_chat(model, max_new_tokens=8), tmp_path / "own.jsonl", limit=4)
+    path = run_own_history(guide_data, "guide", hf_chat(model, max_new_tokens=8), tmp_path / "own.jsonl", limit=4)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines and all(line["mode"] == "own_history" for line in lines)
     episodes = {row["episode"] for row in _rows(guide_data, "test") if row["id"] in {line["id"] for line in lines}}
