@@ -139,6 +139,20 @@ def test_reference_answers_score_perfectly_and_always_yes_scores_its_floor(guide
     assert floor == {**dict.fromkeys(SPEC.metrics, 0.0), "guide_verdict_bacc": 50.0}
 
 
+def test_a_metric_of_a_turn_or_error_type_the_rows_do_not_hold_is_absent_not_zero(guide_data: Path) -> None:
+    rows = _rows(guide_data, "test")
+    positives = _columns([row for row in rows if row["label"]])
+    assert {*positives["turn"]} == {VERDICT, NEXT}
+    scores = SPEC.scores(positives["answer"], positives)
+    assert set(scores) == {"guide_verdict_bacc", "guide_next_t_acc", "guide_success", "guide_success_correct"}
+    assert scores["guide_success"] == scores["guide_success_correct"] == 100.0
+    shifted = _columns([row for row in rows if row["error_kind"] == "shifted"])
+    assert set(SPEC.scores(shifted["answer"], shifted)) == {
+        "guide_verdict_bacc", "guide_iou", "guide_hit_rate", "guide_fix_acc", "guide_fix_bleu", "guide_fix_rouge1",
+        "guide_success", "guide_success_position",
+    }  # fmt: skip
+
+
 def test_the_verdict_alone_and_a_template_fix_stay_at_their_floors(guide_data: Path) -> None:
     columns = _columns(_rows(guide_data, "test"))
     verdict = SPEC.scores(_floor("verdict-right-no-box", columns), columns)
@@ -252,7 +266,14 @@ def test_own_history_runs_a_tiny_chat_model_in_process_and_score_reads_its_answe
     ids = tmp_path / "ids.txt"
     ids.write_text("".join(line["id"] + "\n" for line in lines))
     result = score_predictions("guide", path, guide_data, n_resamples=20, ids=ids)
-    assert result.missing == () and set(SPEC.metrics) <= set(result.scores)
+    assert result.missing == () and {"guide_verdict_bacc", "guide_success"} <= set(result.scores)
+    asked = [row for row in _rows(guide_data, "test") if row["id"] in {line["id"] for line in lines}]
+    turns = {row["turn"] for row in asked}
+    assert ("guide_fix_acc" in result.scores) == (FIX in turns) and ("guide_next_t_acc" in result.scores) == (NEXT in turns)
+    types = {row["error_type"] for row in asked if row["turn"] == VERDICT}
+    assert {m for m in result.scores if m.startswith("guide_success_") and m[-4:] not in ("_low", "high")} == {
+        f"guide_success_{t}" for t in types
+    }
 
 
 @pytest.mark.slow
@@ -278,7 +299,10 @@ def test_gold_history_runs_through_lmms_eval_with_the_dummy_and_the_tiny_model(
     )
     results = json.loads(path.read_text())
     assert results["n-samples"]["lego_arta_guide"]["effective"] == 6
-    assert all(isinstance(results["results"]["lego_arta_guide"][f"{m},none"], float) for m in SPEC.metrics)
+    values = {m: results["results"]["lego_arta_guide"][f"{m},none"] for m in SPEC.metrics}
+    # A metric of a turn or error type the 6 rows do not hold is null (absent), every other one a number.
+    assert all(v is None or isinstance(v, float) for v in values.values()) and isinstance(values["guide_verdict_bacc"], float)
+    assert isinstance(values["guide_success"], float)
 
 
 @pytest.mark.slow
