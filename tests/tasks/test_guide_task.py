@@ -112,6 +112,23 @@ def test_every_correction_passes_the_geometry_check_and_says_its_operation(guide
             assert wrong is not None and wrong != true[0]
 
 
+@pytest.mark.slow
+def test_the_guide_recipe_builds_from_the_command_line_and_every_correction_passes(synthetic_raw: Path, tmp_path: Path) -> None:
+    """``lego-arta build builders/guide.yaml`` (on the test manuals) exits 0, no correction failed
+    the geometry check, and every fix row of the build passes it again here."""
+    from lego_arta.cli import main
+
+    out = tmp_path / "guide-built"
+    assert main(["build", "builders/guide.yaml", "--raw", str(synthetic_raw), "--out", str(out), "--workers", "1"]) == 0
+    skips = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["skips"]
+    assert not [reason for reason in skips if "geometry check" in reason], skips
+    fixes = [row for split in ("train", "test") for row in _rows(out, split) if row["turn"] == FIX]
+    assert {row["error_kind"] for row in fixes} == {"shifted", "rotated", "wrong_size", "wrong_colour", "missing", "wrong_layer", "undo"}
+    for row in fixes:
+        wrong = as_part(row["wrong"][0]) if row["wrong"] else None
+        assert fix_is_right(row["answer"], row["error_kind"], wrong, [as_part(p) for p in row["true_parts"]]), row["answer"]
+
+
 def test_the_marked_box_is_where_the_negative_differs_from_the_real_image(guide_data: Path) -> None:
     rows = _rows(guide_data, "test", images=True)
     positives = {(r["manual_id"], r["session"], r["step_num"]): r for r in rows if r["turn"] == VERDICT and r["label"]}
