@@ -129,6 +129,22 @@ def test_the_guide_recipe_builds_from_the_command_line_and_every_correction_pass
         assert fix_is_right(row["answer"], row["error_kind"], wrong, [as_part(p) for p in row["true_parts"]]), row["answer"]
 
 
+def test_the_docs_example_episode_is_drawn_from_a_real_build_the_same_each_time(guide_data: Path, tmp_path: Path) -> None:
+    """``python docs/guide_example.py BUILT OUT`` (docs/guide.md's picture) draws a positive and a
+    negative episode of the build, byte-identical on a rerun."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "docs" / "guide_example.py"
+    drawn = []
+    for name in ("a.png", "b.png"):
+        subprocess.run([sys.executable, str(script), str(guide_data), str(tmp_path / name)], check=True, capture_output=True)
+        drawn.append((tmp_path / name).read_bytes())
+    assert drawn[0] == drawn[1] and drawn[0].startswith(b"\x89PNG")
+    width, height = Image.open(io.BytesIO(drawn[0])).size
+    assert (width, height) == (1500, 840)
+
+
 def test_the_marked_box_is_where_the_negative_differs_from_the_real_image(guide_data: Path) -> None:
     rows = _rows(guide_data, "test", images=True)
     positives = {(r["manual_id"], r["session"], r["step_num"]): r for r in rows if r["turn"] == VERDICT and r["label"]}
