@@ -69,7 +69,7 @@ from lego_arta.metrics.entities import t_acc_stats
 from lego_arta.metrics.registry import Metric, register_metric
 from lego_arta.metrics.text import bleu_stats, rouge1_per_sample
 from lego_arta.palette import COLOURS
-from lego_arta.tasks.floors import Floor, FloorRows, constant
+from lego_arta.tasks.floors import Floor, FloorRows, constant, nearest_train_answer
 from lego_arta.tasks.prompts import NUMBER_WORDS, Query, answer_box, finding_line, found_phrase, load_prompts, strip_final_punctuation
 from lego_arta.tasks.scene import scored_entities
 from lego_arta.tasks.spec import ErrorTruth, ImageError, List, OwnHistory, PairContext, Part, Respond, TaskSpec
@@ -780,6 +780,12 @@ FLOORS: tuple[Floor, ...] = (
         "the right verdict, no box, a fix template with a random operation and filling (seeded per row)",
         template_fix,
         reads=("turn", "label"),
+    ),
+    Floor(
+        "tfidf-nearest",
+        "the answer of the most similar train query of the same turn (TF-IDF cosine): the text-only blind learner",
+        nearest_train_answer,
+        needs_train=True,
     ),
 )
 TURN_ORDER = {VERDICT: 0, WHERE: 1, NEXT: 1, FIX: 2}

@@ -220,6 +220,23 @@ def test_a_blind_learner_answers_each_turn_from_its_own_turn_and_stays_near_chan
     assert scores["guide_success"] <= BLIND_MAX_SUCCESS, (channel, scores["guide_success"])
 
 
+def test_baselines_run_every_guide_floor_and_the_nearest_train_answer_stays_near_chance(guide_data: Path, tmp_path: Path) -> None:
+    from lego_arta.evaluation.baselines import evaluate_baselines
+
+    results = evaluate_baselines(guide_data, tmp_path, tasks=("guide",), n_resamples=20)
+    scores = defaultdict(dict)
+    for row in results.rows:
+        scores[row.system][row.metric] = row.value
+    assert set(scores) == {floor.name for floor in SPEC.baselines}
+    assert scores["always-yes"]["guide_verdict_bacc"] == 50.0 and scores["always-yes"]["guide_success"] == 0.0
+    nearest = scores["tfidf-nearest"]
+    low, high = BLIND_VERDICT_BAND
+    assert low <= nearest["guide_verdict_bacc"] <= high and nearest["guide_success"] <= BLIND_MAX_SUCCESS, nearest
+    rows = {row["id"]: row for row in _rows(guide_data, "test")}
+    lines = [json.loads(line) for line in (tmp_path / "guide-tfidf-nearest.predictions.jsonl").read_text().splitlines()]
+    assert {line["answer"] for line in lines if rows[line["id"]]["turn"] == VERDICT} <= {"Yes.", "No."}
+
+
 def test_a_turn_goes_to_a_chat_model_after_its_gold_history(guide_data: Path) -> None:
     row = next(r for r in pq.read_table(sorted((guide_data / "guide").glob("test-*.parquet"))).to_pylist() if r["turn"] == FIX)
     row["image"] = Image.open(io.BytesIO(row["image"]["bytes"]))
