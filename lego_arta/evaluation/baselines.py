@@ -15,6 +15,7 @@ baseline               task    answer
 ``colour-detector``    object  the query's colour names found in the collage (OpenCV): box of the
                                largest matching blob; the centre box when nothing matches
 ``tfidf-nearest``      scene   the instruction of the most similar train query (TF-IDF cosine)
+``tfidf-nearest``      guide   the answer of the most similar train query of the same turn
 =====================  ======  ============================================================
 
 Each baseline's answers are written as a predictions JSONL and scored by
@@ -165,10 +166,14 @@ class BaselineResults:
 
 def load_floor_rows(data: Path | str, task: str, split: str, floors: Sequence[Floor], *, train: bool = False) -> FloorRows:
     """What ``floors`` may read of one split: ids and queries; on the train split its answers; the
-    reference columns they declare (``Floor.reads``); the lazy image column and the colour detector
-    when one needs images."""
+    reference columns they declare (``Floor.reads``); the turn of each row for a task asked turn by
+    turn (``TaskSpec.turn_column``: the query shows it); the lazy image column and the colour
+    detector when one needs images."""
     reads = sorted({column for floor in floors for column in floor.reads})
-    text = read_columns(data, task, split, ["id", "query", *(["answer"] if train else []), *reads])
+    turn = get_task(task).turn_column
+    text = read_columns(
+        data, task, split, list(dict.fromkeys(["id", "query", *(["answer"] if train else []), *reads, *([turn] if turn else [])]))
+    )
     return FloorRows(
         ids=tuple(str(v) for v in text["id"]),
         queries=tuple(str(v) for v in text["query"]),
@@ -176,6 +181,7 @@ def load_floor_rows(data: Path | str, task: str, split: str, floors: Sequence[Fl
         columns={column: text[column] for column in reads},
         images=(lambda: iter_images(data, task, split)) if any(f.needs_images for f in floors) else None,
         colour_box=colour_box,
+        turns=tuple(str(v) for v in text[turn]) if turn else (),
     )
 
 

@@ -30,8 +30,10 @@ class FloorRows:
     """What a floor may read of one split: ids, queries, answers (train only), reference columns
     the floor declares it reads, images on demand, and the evaluation layer's colour detector.
 
-    ``images`` starts a fresh pass over the split's images (decoded as they are consumed, so a
-    study-scale split never sits in memory decoded). ``colour_box(image, phrase)`` is the box of
+    ``turns`` says which turn of an episode each row is, for a task asked turn by turn (its
+    :attr:`~lego_arta.tasks.spec.TaskSpec.turn_column`; empty otherwise): a floor that copies train
+    answers copies them from train rows of the same turn. ``images`` starts a fresh pass over the
+    split's images (decoded as they are consumed, so a study-scale split never sits in memory decoded). ``colour_box(image, phrase)`` is the box of
     the largest blob of the colours ``phrase`` names (OpenCV, from the layer above), ``None`` when
     nothing matches.
     """
@@ -42,6 +44,7 @@ class FloorRows:
     columns: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     images: Callable[[], Iterator[np.ndarray]] | None = None
     colour_box: Callable[[np.ndarray, str], Box | None] | None = None
+    turns: tuple[str, ...] = ()
 
     def iter_images(self) -> Iterator[np.ndarray]:
         """The rows' images as RGB arrays, in row order, decoded as they are consumed."""
@@ -108,7 +111,30 @@ def nearest_train_answers(train_queries: Sequence[str], train_answers: Sequence[
 
 
 def nearest_train_answer(rows: FloorRows, train: FloorRows, seed: int) -> tuple[list[str], dict[str, int]]:
-    """The answer of the most similar train query, train rows taken in id order (stable across storage order)."""
+    """The answer of the most similar train query, train rows taken in id order (stable across
+    storage order); for a task asked turn by turn, the most similar train query *of the same turn*
+    (a verdict turn never gets a box or a fix).
+
+    >>> test = FloorRows(("t1", "t2"), ("is it right", "is it right"), turns=("verdict", "fix"))
+    >>> train = FloorRows(("a", "b"), ("is it right", "how to fix"), ("No.", "Move it."), turns=("verdict", "fix"))
+    >>> nearest_train_answer(test, train, 0)
+    (['No.', 'Move it.'], {'train_rows': 2})
+    """
     order = sorted(range(len(train.ids)), key=lambda i: train.ids[i])
-    answers = nearest_train_answers([train.queries[i] for i in order], [train.answers[i] for i in order], rows.queries)
-    return answers, {"train_rows": len(order)}
+    if not rows.turns:
+        answers = nearest_train_answers([train.queries[i] for i in order], [train.answers[i] for i in order], rows.queries)
+        return answers, {"train_rows": len(order)}
+    if len(rows.turns) != len(rows.ids) or len(train.turns) != len(train.ids):
+        raise ValueError("a task asked turn by turn needs the turn of every test and train row")
+    found = [""] * len(rows.ids)
+    for turn in sorted(set(rows.turns)):
+        fitted = [i for i in order if train.turns[i] == turn]
+        if not fitted:
+            raise ValueError(f"no train row of turn {turn!r} to copy an answer from")
+        asked = [i for i, t in enumerate(rows.turns) if t == turn]
+        copied = nearest_train_answers(
+            [train.queries[i] for i in fitted], [train.answers[i] for i in fitted], [rows.queries[i] for i in asked]
+        )
+        for i, answer in zip(asked, copied, strict=True):
+            found[i] = answer
+    return found, {"train_rows": len(order)}

@@ -69,7 +69,7 @@ from lego_arta.metrics.entities import t_acc_stats
 from lego_arta.metrics.registry import Metric, register_metric
 from lego_arta.metrics.text import bleu_stats, rouge1_per_sample
 from lego_arta.palette import COLOURS
-from lego_arta.tasks.floors import Floor, FloorRows, constant
+from lego_arta.tasks.floors import Floor, FloorRows, constant, nearest_train_answer
 from lego_arta.tasks.prompts import NUMBER_WORDS, Query, answer_box, finding_line, found_phrase, load_prompts, strip_final_punctuation
 from lego_arta.tasks.scene import scored_entities
 from lego_arta.tasks.spec import ErrorTruth, ImageError, List, OwnHistory, PairContext, Part, Respond, TaskSpec
@@ -667,10 +667,31 @@ def _per_sample_turn(answers: Sequence[str], targets: Sequence[Any]) -> list[boo
 
 
 def _metric(
-    name: str, label: str, stats: Callable[[Sequence[str], Sequence[Any]], SampleStats], per_sample: Any = None, key: str | None = None
+    name: str,
+    label: str,
+    stats: Callable[[Sequence[str], Sequence[Any]], SampleStats],
+    per_sample: Any = None,
+    key: str | None = None,
+    applies: Callable[[Sequence[Any]], bool] | None = None,
 ) -> Metric:
     per = per_sample or (lambda answers, targets: [float(v) for v in stats(answers, targets).values[:, 0]])
-    return register_metric(Metric(name, label, True, lambda a, t: stats(a, t).score(), stats, per, key or name))
+    return register_metric(Metric(name, label, True, lambda a, t: stats(a, t).score(), stats, per, key or name, applies))
+
+
+def _asks(turn: str) -> Callable[[Sequence[Any]], bool]:
+    """Whether the rows hold a ``turn`` (every metric's targets start with the turn): a metric of a
+    turn the rows do not ask (no fix turn on a crawled build; a few rows of an lmms-eval ``--limit``)
+    is absent, never 0.
+
+    >>> _asks(FIX)([("verdict", True), ("where", (1, 2, 3, 4))])
+    False
+    """
+    return lambda targets: any(target[0] == turn for target in targets)
+
+
+def _has_episodes_of(error_type: str) -> Callable[[Sequence[Any]], bool]:
+    """Whether the rows hold an episode of ``error_type`` (its verdict row): else its success is absent."""
+    return lambda targets: any(target[0] == VERDICT and target[4] == error_type for target in targets)
 
 
 def _success_of(error_type: str) -> Callable[[Sequence[str], Sequence[Any]], SampleStats]:
@@ -688,16 +709,23 @@ METRIC_COLUMNS: dict[str, Any] = {
     "guide_success": EPISODE_COLUMNS,
     **{f"guide_success_{t}": EPISODE_COLUMNS for t in TAXONOMY},
 }
-_metric("guide_verdict_bacc", "verdict balanced acc", _verdict_stats)
-_metric("guide_iou", "where IoU", _iou_stats)
-_metric("guide_hit_rate", "where hit rate (IoU>=0.5)", _hit_stats)
-_metric("guide_fix_acc", "fix acc", _fix_stats)
-_metric("guide_fix_bleu", "fix BLEU", _bleu_stats)
-_metric("guide_fix_rouge1", "fix ROUGE-1", _rouge_stats)
-_metric("guide_next_t_acc", "next-step T_ACC", _next_stats)
-_metric("guide_success", "episode success", _success_stats, _per_sample_turn, "guide_turn_right")
+_metric("guide_verdict_bacc", "verdict balanced acc", _verdict_stats, applies=_asks(VERDICT))
+_metric("guide_iou", "where IoU", _iou_stats, applies=_asks(WHERE))
+_metric("guide_hit_rate", "where hit rate (IoU>=0.5)", _hit_stats, applies=_asks(WHERE))
+_metric("guide_fix_acc", "fix acc", _fix_stats, applies=_asks(FIX))
+_metric("guide_fix_bleu", "fix BLEU", _bleu_stats, applies=_asks(FIX))
+_metric("guide_fix_rouge1", "fix ROUGE-1", _rouge_stats, applies=_asks(FIX))
+_metric("guide_next_t_acc", "next-step T_ACC", _next_stats, applies=_asks(NEXT))
+_metric("guide_success", "episode success", _success_stats, _per_sample_turn, "guide_turn_right", applies=_asks(VERDICT))
 for _type in TAXONOMY:
-    _metric(f"guide_success_{_type}", f"episode success {_type}", _success_of(_type), _per_sample_turn, "guide_turn_right")
+    _metric(
+        f"guide_success_{_type}",
+        f"episode success {_type}",
+        _success_of(_type),
+        _per_sample_turn,
+        "guide_turn_right",
+        applies=_has_episodes_of(_type),
+    )
 
 
 # --- floors and the own-history loop --------------------------------------------------------------
@@ -752,6 +780,12 @@ FLOORS: tuple[Floor, ...] = (
         "the right verdict, no box, a fix template with a random operation and filling (seeded per row)",
         template_fix,
         reads=("turn", "label"),
+    ),
+    Floor(
+        "tfidf-nearest",
+        "the answer of the most similar train query of the same turn (TF-IDF cosine): the text-only blind learner",
+        nearest_train_answer,
+        needs_train=True,
     ),
 )
 TURN_ORDER = {VERDICT: 0, WHERE: 1, NEXT: 1, FIX: 2}

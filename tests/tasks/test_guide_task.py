@@ -112,6 +112,39 @@ def test_every_correction_passes_the_geometry_check_and_says_its_operation(guide
             assert wrong is not None and wrong != true[0]
 
 
+@pytest.mark.slow
+def test_the_guide_recipe_builds_from_the_command_line_and_every_correction_passes(synthetic_raw: Path, tmp_path: Path) -> None:
+    """``lego-arta build builders/guide.yaml`` (on the test manuals) exits 0, no correction failed
+    the geometry check, and every fix row of the build passes it again here."""
+    from lego_arta.cli import main
+
+    out = tmp_path / "guide-built"
+    assert main(["build", "builders/guide.yaml", "--raw", str(synthetic_raw), "--out", str(out), "--workers", "1"]) == 0
+    skips = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["skips"]
+    assert not [reason for reason in skips if "geometry check" in reason], skips
+    fixes = [row for split in ("train", "test") for row in _rows(out, split) if row["turn"] == FIX]
+    assert {row["error_kind"] for row in fixes} == {"shifted", "rotated", "wrong_size", "wrong_colour", "missing", "wrong_layer", "undo"}
+    for row in fixes:
+        wrong = as_part(row["wrong"][0]) if row["wrong"] else None
+        assert fix_is_right(row["answer"], row["error_kind"], wrong, [as_part(p) for p in row["true_parts"]]), row["answer"]
+
+
+def test_the_docs_example_episode_is_drawn_from_a_real_build_the_same_each_time(guide_data: Path, tmp_path: Path) -> None:
+    """``python docs/guide_example.py BUILT OUT`` (docs/guide.md's picture) draws a positive and a
+    negative episode of the build, byte-identical on a rerun."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "docs" / "guide_example.py"
+    drawn = []
+    for name in ("a.png", "b.png"):
+        subprocess.run([sys.executable, str(script), str(guide_data), str(tmp_path / name)], check=True, capture_output=True)
+        drawn.append((tmp_path / name).read_bytes())
+    assert drawn[0] == drawn[1] and drawn[0].startswith(b"\x89PNG")
+    width, height = Image.open(io.BytesIO(drawn[0])).size
+    assert (width, height) == (1500, 840)
+
+
 def test_the_marked_box_is_where_the_negative_differs_from_the_real_image(guide_data: Path) -> None:
     rows = _rows(guide_data, "test", images=True)
     positives = {(r["manual_id"], r["session"], r["step_num"]): r for r in rows if r["turn"] == VERDICT and r["label"]}
@@ -137,6 +170,20 @@ def test_reference_answers_score_perfectly_and_always_yes_scores_its_floor(guide
     assert perfect == pytest.approx(dict.fromkeys(SPEC.metrics, 100.0))
     floor = SPEC.scores(_floor("always-yes", columns), columns)
     assert floor == {**dict.fromkeys(SPEC.metrics, 0.0), "guide_verdict_bacc": 50.0}
+
+
+def test_a_metric_of_a_turn_or_error_type_the_rows_do_not_hold_is_absent_not_zero(guide_data: Path) -> None:
+    rows = _rows(guide_data, "test")
+    positives = _columns([row for row in rows if row["label"]])
+    assert {*positives["turn"]} == {VERDICT, NEXT}
+    scores = SPEC.scores(positives["answer"], positives)
+    assert set(scores) == {"guide_verdict_bacc", "guide_next_t_acc", "guide_success", "guide_success_correct"}
+    assert scores["guide_success"] == scores["guide_success_correct"] == 100.0
+    shifted = _columns([row for row in rows if row["error_kind"] == "shifted"])
+    assert set(SPEC.scores(shifted["answer"], shifted)) == {
+        "guide_verdict_bacc", "guide_iou", "guide_hit_rate", "guide_fix_acc", "guide_fix_bleu", "guide_fix_rouge1",
+        "guide_success", "guide_success_position",
+    }  # fmt: skip
 
 
 def test_the_verdict_alone_and_a_template_fix_stay_at_their_floors(guide_data: Path) -> None:
@@ -171,6 +218,23 @@ def test_a_blind_learner_answers_each_turn_from_its_own_turn_and_stays_near_chan
     low, high = BLIND_VERDICT_BAND
     assert low <= scores["guide_verdict_bacc"] <= high, (channel, scores["guide_verdict_bacc"])
     assert scores["guide_success"] <= BLIND_MAX_SUCCESS, (channel, scores["guide_success"])
+
+
+def test_baselines_run_every_guide_floor_and_the_nearest_train_answer_stays_near_chance(guide_data: Path, tmp_path: Path) -> None:
+    from lego_arta.evaluation.baselines import evaluate_baselines
+
+    results = evaluate_baselines(guide_data, tmp_path, tasks=("guide",), n_resamples=20)
+    scores = defaultdict(dict)
+    for row in results.rows:
+        scores[row.system][row.metric] = row.value
+    assert set(scores) == {floor.name for floor in SPEC.baselines}
+    assert scores["always-yes"]["guide_verdict_bacc"] == 50.0 and scores["always-yes"]["guide_success"] == 0.0
+    nearest = scores["tfidf-nearest"]
+    low, high = BLIND_VERDICT_BAND
+    assert low <= nearest["guide_verdict_bacc"] <= high and nearest["guide_success"] <= BLIND_MAX_SUCCESS, nearest
+    rows = {row["id"]: row for row in _rows(guide_data, "test")}
+    lines = [json.loads(line) for line in (tmp_path / "guide-tfidf-nearest.predictions.jsonl").read_text().splitlines()]
+    assert {line["answer"] for line in lines if rows[line["id"]]["turn"] == VERDICT} <= {"Yes.", "No."}
 
 
 def test_a_turn_goes_to_a_chat_model_after_its_gold_history(guide_data: Path) -> None:
@@ -252,7 +316,14 @@ def test_own_history_runs_a_tiny_chat_model_in_process_and_score_reads_its_answe
     ids = tmp_path / "ids.txt"
     ids.write_text("".join(line["id"] + "\n" for line in lines))
     result = score_predictions("guide", path, guide_data, n_resamples=20, ids=ids)
-    assert result.missing == () and set(SPEC.metrics) <= set(result.scores)
+    assert result.missing == () and {"guide_verdict_bacc", "guide_success"} <= set(result.scores)
+    asked = [row for row in _rows(guide_data, "test") if row["id"] in {line["id"] for line in lines}]
+    turns = {row["turn"] for row in asked}
+    assert ("guide_fix_acc" in result.scores) == (FIX in turns) and ("guide_next_t_acc" in result.scores) == (NEXT in turns)
+    types = {row["error_type"] for row in asked if row["turn"] == VERDICT}
+    assert {m for m in result.scores if m.startswith("guide_success_") and m[-4:] not in ("_low", "high")} == {
+        f"guide_success_{t}" for t in types
+    }
 
 
 @pytest.mark.slow
@@ -278,7 +349,10 @@ def test_gold_history_runs_through_lmms_eval_with_the_dummy_and_the_tiny_model(
     )
     results = json.loads(path.read_text())
     assert results["n-samples"]["lego_arta_guide"]["effective"] == 6
-    assert all(isinstance(results["results"]["lego_arta_guide"][f"{m},none"], float) for m in SPEC.metrics)
+    values = {m: results["results"]["lego_arta_guide"][f"{m},none"] for m in SPEC.metrics}
+    # A metric of a turn or error type the 6 rows do not hold is null (absent), every other one a number.
+    assert all(v is None or isinstance(v, float) for v in values.values()) and isinstance(values["guide_verdict_bacc"], float)
+    assert isinstance(values["guide_success"], float)
 
 
 @pytest.mark.slow
