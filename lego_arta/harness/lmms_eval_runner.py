@@ -243,6 +243,25 @@ def check_model_offline(model_args: str, *, offline: bool) -> None:
     raise EvalSetupError(f"offline: pass --online to download {model}")
 
 
+def absolute_model_path(model_args: str) -> str:
+    """``model_args`` with a ``pretrained=`` local folder made absolute: lmms-eval runs in a scratch folder, where a relative one would read as a Hub id.
+
+    A Hub id, or a folder that does not exist here, is left as written; the other arguments keep their text and order:
+
+    >>> absolute_model_path("pretrained=llava-hf/llava-1.5-7b-hf,device=cpu")
+    'pretrained=llava-hf/llava-1.5-7b-hf,device=cpu'
+    >>> absolute_model_path("response=Yes")
+    'response=Yes'
+    """
+    parts = model_args.split(",")
+    for index, part in enumerate(parts):
+        key, _, value = part.partition("=")
+        local = Path(value.strip()).expanduser()
+        if key.strip() == PRETRAINED_KEY and value.strip() and local.exists():
+            parts[index] = f"{key}={local.resolve()}"
+    return ",".join(parts)
+
+
 def resolve_data(data: Path | str, *, offline: bool) -> str:
     """A local dataset folder as an absolute path (lmms-eval runs elsewhere); a Hub id only online."""
     local = Path(data).expanduser()
@@ -453,6 +472,7 @@ def run_lmms_eval(
             file=sys.stderr,
         )
     check_model_offline(model_args, offline=offline)
+    model_args = absolute_model_path(model_args)
     output = Path(output).resolve()
     secrets = secret_values(model_args)
     with tempfile.TemporaryDirectory(prefix="lego-arta-lmms-eval-") as scratch:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from lego_arta.harness.lmms_eval_runner import EvalSetupError, check_model_offline, plan_tasks, read_task_index, run_lmms_eval
+from lego_arta.harness.lmms_eval_runner import (
+    EvalSetupError,
+    absolute_model_path,
+    check_model_offline,
+    plan_tasks,
+    read_task_index,
+    run_lmms_eval,
+)
 from lego_arta.harness.task_files import write_task_dir
 
 
@@ -87,6 +94,34 @@ def test_the_offline_error_is_what_lego_arta_eval_prints(built_dataset: Path, tm
     assert code == 1
     assert capsys.readouterr().err.strip() == "error: offline: pass --online to download nobody/not-cached"
     assert not (tmp_path / "eval").exists(), "nothing ran"
+
+
+def test_a_relative_model_folder_is_made_absolute_and_a_hub_id_is_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lmms-eval runs in a scratch folder: ``pretrained=out/tiny`` (README) must reach it as an absolute path."""
+    (tmp_path / "out" / "tiny").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert (
+        absolute_model_path("device=cpu,pretrained=out/tiny,device_map=cpu")
+        == f"device=cpu,pretrained={tmp_path / 'out' / 'tiny'},device_map=cpu"
+    )
+    assert absolute_model_path("pretrained=org/model,device=cpu") == "pretrained=org/model,device=cpu"
+    assert absolute_model_path("response=out/tiny") == "response=out/tiny", "only pretrained= names the weights"
+
+
+@pytest.mark.slow
+def test_lego_arta_eval_runs_a_tiny_model_named_by_a_relative_folder(
+    built_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's no-GPU run: ``--model-args pretrained=out/tiny`` from the folder holding ``out/``."""
+    from lego_arta.cli import main
+    from lego_arta.models.tiny_vlm import build_tiny_vlm
+
+    build_tiny_vlm(tmp_path / "out" / "tiny", seed=0)
+    monkeypatch.chdir(tmp_path)
+    argv = ["eval", "--data", str(built_dataset), "--model", "llava_hf", "--tasks", "lego_arta_state", "--limit", "1"]
+    code = main([*argv, "--model-args", "pretrained=out/tiny,device=cpu,device_map=cpu", "--out", "out/eval-tiny"])
+    assert code == 0, (tmp_path / "out" / "eval-tiny" / "lmms_eval.log").read_text()[-3000:]
+    assert list((tmp_path / "out" / "eval-tiny").rglob("*_results.json"))
 
 
 @pytest.mark.slow
