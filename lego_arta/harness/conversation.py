@@ -19,6 +19,7 @@ import base64
 import io
 import json
 import os
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,9 +84,15 @@ def openai_chat(base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY
         headers = {"Content-Type": "application/json"}
         if os.environ.get(api_key_env):
             headers["Authorization"] = f"Bearer {os.environ[api_key_env]}"
-        request = urllib.request.Request(base_url.rstrip("/") + "/chat/completions", data=body, headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return str(json.loads(answer.read())["choices"][0]["message"].get("content") or "").strip()
+        url = base_url.rstrip("/") + "/chat/completions"
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return str(json.loads(answer.read())["choices"][0]["message"].get("content") or "").strip()
+        except urllib.error.HTTPError as error:
+            raise OSError(f"POST {url}: HTTP {error.code} {error.reason}") from error
+        except urllib.error.URLError as error:
+            raise OSError(f"POST {url}: cannot reach the chat endpoint ({error.reason})") from error
 
     return respond
 

@@ -237,6 +237,23 @@ def test_baselines_run_every_guide_floor_and_the_nearest_train_answer_stays_near
     assert {line["answer"] for line in lines if rows[line["id"]]["turn"] == VERDICT} <= {"Yes.", "No."}
 
 
+def test_converse_names_an_endpoint_it_cannot_reach_and_writes_nothing(
+    guide_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    from lego_arta.cli import main
+
+    with socket.socket() as sock:  # a loopback port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    argv = ["converse", "--data", str(guide_data), "--model", "m", "--base-url", url, "--out", str(tmp_path / "out"), "--limit", "1"]
+    assert main(argv) != 0
+    assert f"POST {url}/chat/completions: cannot reach the chat endpoint" in "".join(capsys.readouterr())
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_turn_goes_to_a_chat_model_after_its_gold_history(guide_data: Path) -> None:
     row = next(r for r in pq.read_table(sorted((guide_data / "guide").glob("test-*.parquet"))).to_pylist() if r["turn"] == FIX)
     row["image"] = Image.open(io.BytesIO(row["image"]["bytes"]))
