@@ -41,6 +41,7 @@ def test_a_packed_build_reads_as_the_build_and_passes_push_verification(built_da
     scene_train = _shards(built_dataset, "scene", "train")
     assert len(scene_train) >= 2, "the fixture must give the packing something to join"
     limit = sum(shard.stat().st_size for shard in scene_train)  # scene/train fits in one shard; larger configs do not
+    original = folder_files(built_dataset)
     out = tmp_path / "packed"
     packed = pack_build(built_dataset, out, max_shard_bytes=limit)
     assert packed["scene"]["train"] == 1 and len(_shards(out, "scene", "train")) == 1
@@ -62,7 +63,7 @@ def test_a_packed_build_reads_as_the_build_and_passes_push_verification(built_da
     assert written["fingerprints"]["scene"] in (out / "README.md").read_text()
     loaded = datasets.load_dataset(str(out), "scene", split="train", cache_dir=str(tmp_path / "cache"))
     assert loaded["id"] == _rows(built_dataset, "scene", "train").column("id").to_pylist()
-    assert folder_files(built_dataset) == folder_files(built_dataset)  # read only
+    assert folder_files(built_dataset) == original, "packing changed the build it read"
     pack_build(built_dataset, tmp_path / "again", max_shard_bytes=limit)
     assert folder_files(tmp_path / "again") == folder_files(out)
 
