@@ -2,12 +2,14 @@
 
 Every job is a module-level function of one :class:`~typing.NamedTuple` (picklable for process
 pools and Ray), measured by a :class:`~lego_arta.dataset.costs.JobMeter` whose clocks its image
-work is charged to. :func:`stage_manual` is the build's job: it makes the manual's pairs, leaves
-out the rows quality assurance flagged and repeated ids, writes each config's rows as one Parquet
-file into the build's :class:`~lego_arta.dataset.staging.Staging` and hands back only a
-:class:`~lego_arta.dataset.staging.ManualRecord` (names, counts, checksums, votes): the rows never
-travel to the driver. :func:`pairs_job` hands the rows back instead, for the ``datasets`` loading
-script, which builds in its own process.
+work is charged to. :func:`stage_manual` is the build's job: it reads the manual's page, makes its
+pairs, leaves out the rows quality assurance flagged and repeated ids, writes each config's rows
+as one Parquet file into the build's :class:`~lego_arta.dataset.staging.Staging` and hands back
+only a :class:`~lego_arta.dataset.staging.ManualRecord` (names, counts, checksums, votes, what
+reading skipped): neither the rows nor the parsed page travel to the driver, which sends a
+folder's path and receives metadata. :func:`folder_votes_job` is its counterpart for a build
+whose split comes before the pairs. :func:`pairs_job` hands the rows back instead, for the
+``datasets`` loading script, which builds in its own process.
 
 >>> pairs = ManualPairs("m1", rows={"state": [{"id": "a"}, {"id": "b"}], "state_syn": [{"id": "b-syn"}]})
 >>> drop_excluded(pairs, {"b"}), pairs.rows
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from lego_arta.annotate.boundary import BoundaryVote
@@ -27,7 +30,8 @@ from lego_arta.dataset.export import encode_rows
 from lego_arta.dataset.pairs import ManualPairs, build_manual_pairs, session_votes, vote_and_build_pairs
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.dataset.staging import ManualRecord, Staging, manual_key
-from lego_arta.parse.manual import Manual
+from lego_arta.parse.manual import Manual, Skip, read_folder
+from lego_arta.source.layout import page_path
 from lego_arta.tasks import get_task
 from lego_arta.tasks.synonym_variants import SUFFIX as SYNONYM_SUFFIX
 
@@ -60,17 +64,35 @@ class VotesJob(NamedTuple):
     recipe: BuildRecipe
 
 
+class FolderVotesJob(NamedTuple):
+    """One manual folder of a build whose split comes first: read it and vote (nothing parsed goes back)."""
+
+    folder: Path
+    recipe: BuildRecipe
+    strict: bool
+
+
+class FolderVotes(NamedTuple):
+    """A manual folder's votes, whether it was readable, what reading it skipped, and what it cost."""
+
+    manual_id: str
+    readable: bool
+    parse_skips: list[Skip]
+    votes: dict[str, BoundaryVote | None]
+    cost: JobCost
+
+
 class StageJob(NamedTuple):
-    """One manual of ``lego-arta build``: its pairs written into ``staging``.
+    """One manual of ``lego-arta build``: its folder read and its pairs written into ``staging``.
 
     ``vote`` says the job votes itself (every task has both splits, so the split waits for all
     votes); otherwise ``split`` and ``votes`` come from the votes made before. ``exclude`` holds
-    the ids quality assurance flagged (``None``: no list given).
+    the ids quality assurance flagged (``None``: no list given). The job carries the folder, not
+    the parsed manual: the driver never holds a manual's rows.
     """
 
-    manual: Manual
+    folder: Path
     recipe: BuildRecipe
-    raw_root: str
     strict: bool
     staging: Staging
     vote: bool
@@ -79,9 +101,22 @@ class StageJob(NamedTuple):
     exclude: frozenset[str] | None = None
 
 
-def job_size(job: PairsJob | VotesJob | StageJob) -> float:
+def job_size(job: PairsJob | VotesJob) -> float:
     """A manual's expected cost: its page rows (each an image to decode, most a pair or four)."""
     return float(len(job.manual.rows))
+
+
+def folder_size(job: StageJob | FolderVotesJob) -> float:
+    """A manual folder's expected cost, known without parsing it: the size of its page, which
+    grows with its rows (0 for a folder without a page: its job only records the skip).
+
+    >>> folder_size(FolderVotesJob(Path("no/such/manual"), BuildRecipe(), False))
+    0.0
+    """
+    try:
+        return float(page_path(job.folder).stat().st_size)
+    except OSError:
+        return 0.0
 
 
 def pairs_job(job: PairsJob) -> ManualPairs:
@@ -108,18 +143,33 @@ def votes_job(job: VotesJob) -> tuple[dict[str, BoundaryVote | None], JobCost]:
     return votes, meter.cost
 
 
-def stage_manual(job: StageJob) -> tuple[ManualRecord, JobCost]:
-    """The build's job for one manual: its rows written as one file per config, its record written
-    last (so a resumed build trusts only finished manuals), and the record and its cost handed back."""
+def folder_votes_job(job: FolderVotesJob) -> FolderVotes:
+    """A manual folder read and its sessions' boundary votes made (none for an unreadable one)."""
     with JobMeter() as meter:
-        grounder = _grounder(job.recipe.grounder, job.raw_root)
-        if job.vote:
-            pairs = vote_and_build_pairs(job.manual, job.recipe, grounder, strict=job.strict, clocks=meter.clocks)
+        manual, skips = read_folder(job.folder, strict=job.strict)
+        votes = {} if manual is None else session_votes(manual, job.recipe, clocks=meter.clocks)
+    assert meter.cost is not None
+    return FolderVotes(job.folder.name, manual is not None, skips, votes, meter.cost)
+
+
+def stage_manual(job: StageJob) -> tuple[ManualRecord, JobCost]:
+    """The build's job for one manual folder: its page read, its rows written as one file per config,
+    its record written last (so a resumed build trusts only finished manuals), and the record and
+    its cost handed back. An unreadable manual's record holds only what reading it skipped."""
+    with JobMeter() as meter:
+        manual, skips = read_folder(job.folder, strict=job.strict)
+        if manual is None:
+            record = ManualRecord(job.folder.name, readable=False)
         else:
-            pairs = build_manual_pairs(
-                job.manual, job.recipe, grounder, strict=job.strict, split=job.split, votes=job.votes, clocks=meter.clocks
-            )
-        record = write_rows(pairs, job.recipe.configs, job.staging, strict=job.strict, exclude=job.exclude)
+            grounder = _grounder(job.recipe.grounder, str(job.folder.parent))
+            if job.vote:
+                pairs = vote_and_build_pairs(manual, job.recipe, grounder, strict=job.strict, clocks=meter.clocks)
+            else:
+                pairs = build_manual_pairs(
+                    manual, job.recipe, grounder, strict=job.strict, split=job.split, votes=job.votes, clocks=meter.clocks
+                )
+            record = write_rows(pairs, job.recipe.configs, job.staging, strict=job.strict, exclude=job.exclude)
+        record.parse_skips = skips
         job.staging.write_record(record)
     assert meter.cost is not None
     return record, meter.cost

@@ -4,11 +4,12 @@ The folder holds the Hub layout (Parquet per config and split + dataset card) an
 ``manifest.json`` (recipe, seed, counts, skips with reasons, a checksum per file). The
 ``datasets`` loading script (``lego_arta.py``) calls :func:`read_and_split` and :func:`build_pairs`
 too: one implementation. :func:`build` is the driver: each manual's job
-(:func:`~lego_arta.dataset.jobs.stage_manual`) writes its rows into the staging area and hands
-back a record; the driver keeps the books and moves the files into place. It takes one of two
-routes to the same files: vote, split, then make each manual's pairs for its split; or, when
-every task has both splits, vote inside each pair job (one decode of every image) and split
-after the last job, which only decides the names the files are moved to.
+(:func:`~lego_arta.dataset.jobs.stage_manual`) is handed the manual's folder, reads its page,
+writes its rows into the staging area and hands back a record; the driver keeps the books and
+moves the files into place. It takes one of two routes to the same files: vote, split, then make
+each manual's pairs for its split; or, when every task has both splits, vote inside each pair job
+(one decode of every image) and split after the last job, which only decides the names the files
+are moved to.
 """
 
 from __future__ import annotations
@@ -37,14 +38,25 @@ from lego_arta.dataset.benchmark import BENCHMARK_VERSION, VERSION_KEY, recipe_d
 from lego_arta.dataset.card import render_card, task_notes
 from lego_arta.dataset.costs import JobCost, RunStats
 from lego_arta.dataset.export import EmptySplitError, content_fingerprint, file_checksums
-from lego_arta.dataset.jobs import PairsJob, StageJob, VotesJob, job_size, pairs_job, stage_manual, votes_job
+from lego_arta.dataset.jobs import (
+    FolderVotesJob,
+    PairsJob,
+    StageJob,
+    VotesJob,
+    folder_size,
+    folder_votes_job,
+    job_size,
+    pairs_job,
+    stage_manual,
+    votes_job,
+)
 from lego_arta.dataset.layout import BUILD_OUTPUT, MANIFEST, README, shard_name
 from lego_arta.dataset.pairs import ManualPairs, manual_strata
 from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.dataset.splits import SPLITS, split_manuals
 from lego_arta.dataset.staging import ManualRecord, Staging, StagingError, build_key, staging_url
 from lego_arta.executor import Executor, LocalExecutor
-from lego_arta.parse.manual import Manual, ManualSet, load_manuals
+from lego_arta.parse.manual import Manual, ManualSet, Skip, load_manuals, manual_folders, skip_counts
 from lego_arta.png import ENCODER
 from lego_arta.source.synth.generator import SYNTH_RECORD, SynthConfig, synthesize
 from lego_arta.tasks import get_task
@@ -161,12 +173,10 @@ class BuildTally:
     """Everything a build counts while it reads manuals, in one place; the manifest is made from it.
 
     The build, the card and :class:`BuildResult` read the same tally, so a skip counted once shows
-    up in all of them. It starts from the parsed manuals (their splits and parse skips) and takes
-    each manual's :class:`ManualPairs` in turn:
+    up in all of them. It starts from the readable manuals' ids, their splits and what reading
+    skipped, and takes each manual's :class:`ManualPairs` (or its job's record) in turn:
 
-    >>> from lego_arta.parse.manual import Manual, Skip
-    >>> read = ManualSet((Manual("m1", "1", "", Path("raw/m1"), ()),), skips=(Skip("m2", "unreadable manual: no table"),))
-    >>> tally = BuildTally.start(read, {"m1": "train"}, Path("raw"))
+    >>> tally = BuildTally.start(["m1"], [Skip("m2", "unreadable manual: no table")], {"m1": "train"}, Path("raw"))
     >>> tally.add(ManualPairs("m1", rows={"scene": [{"session": "a", "step_num": 1}] * 2},
     ...                       skips=Counter({"scene: no step image": 1})), ("scene", "state"))
     >>> dict(tally.skips), dict(tally.units), tally.skips_per_manual
@@ -187,15 +197,16 @@ class BuildTally:
     units: Counter[str] = field(default_factory=Counter)
 
     @classmethod
-    def start(cls, manuals: ManualSet, splits: Mapping[str, str] | None, raw_dir: Path) -> BuildTally:
-        """The tally before any pairs: the manuals' splits and what parsing skipped (``splits`` is
-        None when the split is made after the pairs; :meth:`assign_splits` records it then)."""
+    def start(cls, manual_ids: Sequence[str], skips: Sequence[Skip], splits: Mapping[str, str] | None, raw_dir: Path) -> BuildTally:
+        """The tally before any pairs: the readable manuals' splits, in reading order, and what
+        parsing skipped (``splits`` is None when the split is made after the pairs;
+        :meth:`assign_splits` records it then)."""
         tally = cls(
-            parse_skips=[_relative_to_raw(str(skip), raw_dir) for skip in manuals.skips],
-            skips=Counter({f"parse: {k}": v for k, v in manuals.skip_counts().items()}),
+            parse_skips=[_relative_to_raw(str(skip), raw_dir) for skip in skips],
+            skips=Counter({f"parse: {k}": v for k, v in skip_counts(skips).items()}),
         )
         if splits is not None:
-            tally.assign_splits([m.manual_id for m in manuals], splits)
+            tally.assign_splits(manual_ids, splits)
         return tally
 
     def assign_splits(self, manual_ids: Sequence[str], splits: Mapping[str, str]) -> None:
@@ -262,11 +273,16 @@ class SplitManuals(NamedTuple):
     vote_costs: dict[str, JobCost]
 
 
+def _check_readable(raw_dir: Path, readable: int, skipped: int) -> None:
+    """Refuse a raw folder without a readable manual (every config would be empty)."""
+    if not readable:
+        raise ValueError(f"{raw_dir}: no readable manuals ({skipped} skipped)")
+
+
 def _readable_manuals(raw_dir: Path, *, strict: bool, executor: Executor) -> ManualSet:
     """The manuals of ``raw_dir`` that parse; raises when there is none (every config would be empty)."""
     manuals = load_manuals(raw_dir, strict=strict, executor=executor)
-    if not len(manuals):
-        raise ValueError(f"{raw_dir}: no readable manuals ({len(manuals.skips)} skipped)")
+    _check_readable(raw_dir, len(manuals), len(manuals.skips))
     return manuals
 
 
@@ -368,7 +384,7 @@ def open_staging(url: str, key: str, *, resume: bool, overwrite: bool) -> tuple[
 
 
 def _stage(
-    manuals: ManualSet,
+    folders: Sequence[Path],
     recipe: BuildRecipe,
     staging: Staging,
     done: dict[str, ManualRecord],
@@ -381,28 +397,28 @@ def _stage(
     splits: Mapping[str, str] | None = None,
     votes: Mapping[str, Any] | None = None,
 ) -> dict[str, ManualRecord]:
-    """Every manual's record: the ones ``done`` holds, and the others from jobs writing their rows
-    into ``staging`` (voting themselves without ``splits``)."""
+    """Every manual folder's record: the ones ``done`` holds, and the others from jobs that read the
+    folder and write its rows into ``staging`` (voting themselves without ``splits``). A job is
+    handed the folder's path, never its parsed page, and hands back the record only."""
     frozen = None if exclude is None else frozenset(exclude)
     jobs = [
         StageJob(
-            m,
+            folder,
             recipe,
-            str(m.folder.parent),
             strict,
             staging,
             splits is None,
-            None if splits is None else splits[m.manual_id],
-            None if votes is None else votes.get(m.manual_id),
+            None if splits is None else splits[folder.name],
+            None if votes is None else votes.get(folder.name),
             frozen,
         )
-        for m in manuals
-        if m.manual_id not in done
+        for folder in folders
+        if folder.name not in done
     ]
     records = dict(done)
-    bar = tqdm(total=len(manuals), initial=len(done), desc="building pairs", unit="manual", disable=not progress)
+    bar = tqdm(total=len(folders), initial=len(folders) - len(jobs), desc="building pairs", unit="manual", disable=not progress)
     try:
-        for record, cost in executor.map(stage_manual, jobs, cost=job_size):
+        for record, cost in executor.map(stage_manual, jobs, cost=folder_size):
             bar.update()
             records[record.manual_id] = record
             run.add(cost)
@@ -412,7 +428,12 @@ def _stage(
 
 
 def _lay_out(
-    tmp: Path, staging: Staging, records: Mapping[str, ManualRecord], manuals: ManualSet, splits: Mapping[str, str], configs: Sequence[str]
+    tmp: Path,
+    staging: Staging,
+    records: Mapping[str, ManualRecord],
+    manual_ids: Sequence[str],
+    splits: Mapping[str, str],
+    configs: Sequence[str],
 ) -> dict[str, dict[str, Any]]:
     """Move each manual's staged files into ``tmp`` as ``<config>/<split>-NNNNN-of-NNNNN.parquet``,
     numbered in the manuals' order within each split: renames only, no row is read. Returns the
@@ -420,9 +441,7 @@ def _lay_out(
     checksums: dict[str, dict[str, Any]] = {}
     for config in configs:
         for split in SPLITS:
-            staged = [
-                records[m.manual_id].files[config] for m in manuals if splits[m.manual_id] == split and config in records[m.manual_id].files
-            ]
+            staged = [records[m].files[config] for m in manual_ids if splits[m] == split and config in records[m].files]
             if staged:
                 (tmp / config).mkdir(parents=True, exist_ok=True)
             for index, found in enumerate(staged):
@@ -531,6 +550,68 @@ def _build(
     return result
 
 
+class Staged(NamedTuple):
+    """The manuals a build staged: the readable ones' ids in reading order, what reading skipped,
+    each manual's split and each folder's record."""
+
+    ids: list[str]
+    skips: list[Skip]
+    splits: dict[str, str]
+    records: dict[str, ManualRecord]
+
+
+def _stage_then_split(
+    folders: Sequence[Path],
+    recipe: BuildRecipe,
+    raw_dir: Path,
+    area: Staging,
+    done: dict[str, ManualRecord],
+    run: RunStats,
+    executor: Executor,
+    **options: Any,
+) -> Staged:
+    """Every task has both splits: each job reads its folder and votes itself (one decode of every
+    image), and the split follows the votes, deciding only the names the files are moved to."""
+    records = _stage(folders, recipe, area, done, run, executor, **options)
+    read = [records[folder.name] for folder in folders]
+    ids = [record.manual_id for record in read if record.readable]
+    skips = [skip for record in read for skip in record.parse_skips]
+    _check_readable(raw_dir, len(ids), len(skips))
+    strata = {manual_id: manual_strata(records[manual_id].votes or {}) for manual_id in ids}
+    splits = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
+    _check_splits(splits, raw_dir)
+    return Staged(ids, skips, splits, records)
+
+
+def _split_then_stage(
+    folders: Sequence[Path],
+    recipe: BuildRecipe,
+    raw_dir: Path,
+    area: Staging,
+    done: dict[str, ManualRecord],
+    run: RunStats,
+    executor: Executor,
+    **options: Any,
+) -> Staged:
+    """A task lacks a split (an evaluation-only variant): jobs read the folders and vote, the split
+    is made, then each readable manual's job reads its folder again and makes its pairs for its
+    split (a page is read twice, so no parsed page travels to the driver and back)."""
+    found = list(
+        executor.map(folder_votes_job, [FolderVotesJob(folder, recipe, options["strict"]) for folder in folders], cost=folder_size)
+    )
+    for voted in found:
+        run.add_vote(voted.cost)
+    ids = [voted.manual_id for voted in found if voted.readable]
+    skips = [skip for voted in found for skip in voted.parse_skips]
+    _check_readable(raw_dir, len(ids), len(skips))
+    votes = {voted.manual_id: voted.votes for voted in found if voted.readable}
+    splits = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed, strata={m: manual_strata(votes[m]) for m in ids})
+    _check_splits(splits, raw_dir)
+    readable = set(ids)
+    records = _stage([f for f in folders if f.name in readable], recipe, area, done, run, executor, splits=splits, votes=votes, **options)
+    return Staged(ids, skips, splits, records)
+
+
 def _build_staged(
     recipe: BuildRecipe,
     out: Path,
@@ -548,38 +629,30 @@ def _build_staged(
     """The build after its staging area is open: rows staged by the jobs, the books kept here, the layout moved into place."""
     config_splits = {c: tuple(s for s in SPLITS if s in get_task(c).splits) for c in recipe.configs}
     options = {"strict": strict, "exclude": exclude, "progress": progress}
+    folders = manual_folders(raw_dir)
     if all(split in config_splits[c] for c in recipe.configs for split in SPLITS):
-        # Every task has both splits: each job votes itself (one decode of every image); the split follows the votes.
-        manuals = _readable_manuals(raw_dir, strict=strict, executor=receiving)
-        ids = [m.manual_id for m in manuals]
-        _check_splits(split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed), raw_dir)  # stratifying only swaps
-        records = _stage(manuals, recipe, area, done, run, receiving, **options)
-        strata = {manual_id: manual_strata(records[manual_id].votes or {}) for manual_id in ids}
-        splits = split_manuals(ids, test_fraction=recipe.test_fraction, seed=recipe.seed, strata=strata)
+        ids, skips, splits, records = _stage_then_split(folders, recipe, raw_dir, area, done, run, receiving, **options)
     else:
-        manuals, splits, votes, vote_costs = read_and_split(raw_dir, recipe, strict=strict, executor=receiving)
-        for cost in vote_costs.values():
-            run.add_vote(cost)
-        records = _stage(manuals, recipe, area, done, run, receiving, splits=splits, votes=votes, **options)
-    tally = BuildTally.start(manuals, splits, raw_dir)
+        ids, skips, splits, records = _split_then_stage(folders, recipe, raw_dir, area, done, run, receiving, **options)
+    tally = BuildTally.start(ids, skips, splits, raw_dir)
     removed: Counter[str] = Counter()
-    for manual in manuals:
-        record = records[manual.manual_id]
+    for manual_id in ids:
+        record = records[manual_id]
         tally.add_record(record, recipe.configs)
-        removed.update({f"{config}/{splits[manual.manual_id]}": n for config, n in record.removed.items()})
+        removed.update({f"{config}/{splits[manual_id]}": n for config, n in record.removed.items()})
     all_counts = {c: {s: 0 for s in config_splits[c]} for c in recipe.configs}
     num_bytes = {c: {s: 0 for s in config_splits[c]} for c in recipe.configs}
-    for manual in manuals:
-        for config, staged in records[manual.manual_id].files.items():
-            all_counts[config][splits[manual.manual_id]] += staged.rows
-            num_bytes[config][splits[manual.manual_id]] += staged.nbytes
+    for manual_id in ids:
+        for config, staged in records[manual_id].files.items():
+            all_counts[config][splits[manual_id]] += staged.rows
+            num_bytes[config][splits[manual_id]] += staged.nbytes
     absent = empty_splits(all_counts)
     required = set(recipe.configs) if strict or len(absent) == len(recipe.configs) else set(recipe.require)
     _check_rows({c: all_counts[c] for c in recipe.configs if c in required}, splits, tally.skips)
     written = [c for c in recipe.configs if c not in absent]
     counts = {c: all_counts[c] for c in written}
     with atomic_directory(out, overwrite=overwrite, owner=BUILD_OUTPUT) as tmp:
-        data_files = _lay_out(tmp, area, records, manuals, splits, written)
+        data_files = _lay_out(tmp, area, records, ids, splits, written)
         fingerprints = {c: content_fingerprint(data_files, f"{c}/") for c in written}
         card = render_card(
             recipe,
@@ -589,7 +662,7 @@ def _build_staged(
             tally.skips,
             load_path=recipe.hub_repo,
             fingerprints=fingerprints,
-            manuals=len(manuals),
+            manuals=len(ids),
             absent=absent,
         )
         atomic_write_text(tmp / README, card)

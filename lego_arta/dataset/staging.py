@@ -41,6 +41,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from lego_arta.annotate.boundary import BoundaryVote
 from lego_arta.dataset.export import ROW_GROUP_SIZE
+from lego_arta.parse.manual import Skip
 
 #: The file that names the build a staging area belongs to.
 MARKER = "staging.json"
@@ -100,9 +101,15 @@ class StagedFile:
 
 @dataclass
 class ManualRecord:
-    """What a manual's job hands back to the driver instead of its rows."""
+    """What a manual's job hands back to the driver instead of its rows (and its parsed page: the
+    job reads its manual itself, so the driver learns only whether it was readable and what its
+    reading skipped)."""
 
     manual_id: str
+    #: Whether the manual's page could be read (an unreadable manual has no files, only its skips).
+    readable: bool = True
+    #: What reading the manual's page skipped (its rows, or the whole manual), in row order.
+    parse_skips: list[Skip] = field(default_factory=list)
     #: Config → the manual's file of that config (a config without rows for it has none).
     files: dict[str, StagedFile] = field(default_factory=dict)
     #: Config → distinct (session, step) units its rows come from (0 included).
@@ -126,6 +133,8 @@ class ManualRecord:
             votes = {s: None if v is None else _vote(v) for s, v in votes.items()}
         return ManualRecord(
             manual_id=found["manual_id"],
+            readable=found["readable"],
+            parse_skips=[Skip(**skip) for skip in found["parse_skips"]],
             files={config: StagedFile(**staged) for config, staged in found["files"].items()},
             units=found["units"],
             removed=found["removed"],

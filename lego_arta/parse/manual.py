@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -153,7 +153,16 @@ class ManualSet(Sequence[Manual]):
 
     def skip_counts(self) -> Counter[str]:
         """Skips per kind of reason (the text before the first colon)."""
-        return Counter(skip.reason.split(":", 1)[0] for skip in self.skips)
+        return skip_counts(self.skips)
+
+
+def skip_counts(skips: Iterable[Skip]) -> Counter[str]:
+    """Skips per kind of reason (the text before the first colon).
+
+    >>> skip_counts([Skip("m1", "missing image: a.png", row=3), Skip("m2", "unreadable manual: no table")])
+    Counter({'missing image': 1, 'unreadable manual': 1})
+    """
+    return Counter(skip.reason.split(":", 1)[0] for skip in skips)
 
 
 def read_manual(folder: Path, *, strict: bool = False, skips: list[Skip] | None = None) -> Manual:
@@ -225,9 +234,18 @@ def manual_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _read_folder(job: tuple[Path, bool]) -> tuple[Manual | None, list[Skip]]:
-    """One manual folder read on its own (an executor job): the manual, or ``None`` and why, and its row skips."""
-    folder, strict = job
+def read_folder(folder: Path, *, strict: bool = False) -> tuple[Manual | None, list[Skip]]:
+    """One manual folder read on its own: the manual, or ``None`` and why, and its row skips (in row
+    order, the manual's own skip last). A build's job reads its manual itself, so only these skips,
+    never the parsed rows, travel back to the driver.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     (Path(root) / "60001-m1").mkdir()
+    ...     manual, skips = read_folder(Path(root) / "60001-m1")
+    >>> manual, [str(skip).split(":")[:2] for skip in skips]
+    (None, [['60001-m1', ' unreadable manual']])
+    """
     skips: list[Skip] = []
     try:
         return read_manual(folder, strict=strict, skips=skips), skips
@@ -236,6 +254,12 @@ def _read_folder(job: tuple[Path, bool]) -> tuple[Manual | None, list[Skip]]:
             raise
         log.warning("manual %s skipped: %s", folder.name, error)
         return None, [*skips, Skip(folder.name, f"unreadable manual: {error}")]
+
+
+def _read_folder(job: tuple[Path, bool]) -> tuple[Manual | None, list[Skip]]:
+    """:func:`read_folder` as an executor job."""
+    folder, strict = job
+    return read_folder(folder, strict=strict)
 
 
 def load_manuals(root: Path | str, *, strict: bool = False, executor: Executor | None = None) -> ManualSet:

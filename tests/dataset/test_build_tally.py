@@ -8,13 +8,9 @@ from pathlib import Path
 from lego_arta.dataset.pairs import ManualPairs
 from lego_arta.dataset.pipeline import BuildTally
 from lego_arta.dataset.recipe import BuildRecipe
-from lego_arta.parse.manual import Manual, ManualSet, Skip
+from lego_arta.parse.manual import Skip
 
 RAW = Path("/data/raw")
-
-
-def _manual(manual_id: str) -> Manual:
-    return Manual(manual_id, manual_id[1:], "", RAW / manual_id, ())
 
 
 def _rows(*units: tuple[str, int]) -> list[dict[str, object]]:
@@ -22,11 +18,8 @@ def _rows(*units: tuple[str, int]) -> list[dict[str, object]]:
 
 
 def _started() -> BuildTally:
-    read = ManualSet(
-        (_manual("m2"), _manual("m1")),
-        skips=(Skip("m3", f"unreadable manual: {RAW}/m3/m3.html has no table"), Skip("m1", f"missing image: {RAW}/m1/images/a.png", row=4)),
-    )
-    return BuildTally.start(read, {"m1": "test", "m2": "train"}, RAW)
+    skips = [Skip("m3", f"unreadable manual: {RAW}/m3/m3.html has no table"), Skip("m1", f"missing image: {RAW}/m1/images/a.png", row=4)]
+    return BuildTally.start(["m2", "m1"], skips, {"m1": "test", "m2": "train"}, RAW)
 
 
 def test_start_keeps_the_reading_order_and_the_parse_skips_without_the_raw_folder() -> None:

@@ -22,7 +22,7 @@ import pytest
 from fsspec.implementations.local import LocalFileSystem
 
 from lego_arta.dataset.pipeline import build
-from lego_arta.dataset.staging import MARKER, RECORDS, Staging, StagingError, staging_url
+from lego_arta.dataset.staging import MARKER, RECORDS, ManualRecord, Staging, StagingError, manual_key, staging_url
 from tests.support.folders import folder_files
 
 STUDY_RECIPE = Path(__file__).resolve().parents[2] / "builders" / "study.yaml"
@@ -65,8 +65,9 @@ def test_two_workers_write_the_bytes_one_worker_writes_and_the_driver_gets_recor
     assert folder_files(result.out) == folder_files(built_dataset)
     stats = result.stats
     assert stats["output_bytes"] == sum(p.stat().st_size for p in result.out.rglob("*") if p.is_file())
-    # Records, votes and parsed manuals only: a sliver of what was written, not the images.
-    assert 0 < stats["driver_received_bytes"] < 0.05 * stats["output_bytes"]
+    # Records and votes only (each job reads its own page): under the 1 % of issue 27 even at the
+    # fixture's small images (parsed pages shipped back made it 1.04 %).
+    assert 0 < stats["driver_received_bytes"] < 0.01 * stats["output_bytes"]
     assert 0 < stats["driver_cpu_share"] < 1
     assert not Path(staging_url(result.out)).exists()  # the staging area goes once the layout is in place
     shards = sorted(name for name in folder_files(result.out) if name.endswith(".parquet"))
@@ -171,3 +172,23 @@ def test_a_build_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_one(
     assert folder_files(out) == folder_files(built_dataset)
     assert json.loads(stats.read_text(encoding="utf-8"))["manuals"] == TEST_MANUALS - len(finished)  # only the unfinished ran again
     assert not Path(staging_url(out)).exists()
+
+
+def test_a_record_keeps_what_reading_its_manual_skipped_and_one_without_it_is_not_resumed() -> None:
+    """The jobs read the pages, so the record is where the manifest's parse skips come from, on a resume too."""
+    from lego_arta.parse.manual import Skip
+
+    unreadable = ManualRecord(
+        "m1", readable=False, parse_skips=[Skip("m1", "missing image: a.png", row=3), Skip("m1", "unreadable manual: x")]
+    )
+    assert ManualRecord.from_json(unreadable.to_json()) == unreadable
+    staging = Staging.create("memory://lego-arta-test-records/.built.staging", key="k")
+    try:
+        staging.write_record(unreadable)
+        assert staging.complete_records() == {"m1": unreadable}
+        older = json.loads(unreadable.to_json())
+        del older["parse_skips"]  # a record from before the jobs read their pages
+        staging.fs.pipe_file(f"{staging.root}/{RECORDS}/{manual_key('m1')}.json", json.dumps(older).encode())
+        assert staging.complete_records() == {}
+    finally:
+        staging.remove()
