@@ -28,6 +28,7 @@ import json
 import os
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +223,8 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
         self.usage.output_tokens += answer.output_tokens
         log_usage(model_name=self.model_version, task_name=str(task), input_tokens=answer.input_tokens, output_tokens=answer.output_tokens)
         if self.journal is not None:
-            self.journal.add(answer)
+            # fsynced in one writer thread (in order): the event loop keeps sending and receiving while the disk syncs
+            await asyncio.get_running_loop().run_in_executor(self._journal_writer, self.journal.add, answer)
         return answer
 
     # --- lmms-eval's entry ----------------------------------------------------------------
@@ -253,6 +255,7 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
 
     async def _answer_all(self, requests: list[Instance]) -> list[Answer | None]:
         self.client = openai.AsyncOpenAI(**self._client_args)
+        self._journal_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(request: Instance) -> Answer | None:
@@ -263,6 +266,7 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
             return list(await asyncio.gather(*(one(request) for request in requests)))
         finally:
             await self.client.close()
+            self._journal_writer.shutdown(wait=True)
 
     def _write_usage(self) -> None:
         if self.run_dir is None:
