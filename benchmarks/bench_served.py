@@ -8,9 +8,11 @@ harness sent, already encoded. The bare client is the server's own limit; the ra
 says what the harness costs. Every request passes a pass-through proxy on 127.0.0.1 that stamps
 its arrival and the end of its answer, so each rate is N over the window from the first request's
 arrival to the last answer's end: lmms-eval's start-up, dataset loading and scoring are outside it.
+The three clients take turns, ``--rounds`` times, and each rate is the median of its rounds, so a
+burst of load from other jobs on a shared machine does not fall on one client only.
 
-    .venv/bin/python benchmarks/bench_served.py --out out/bench-served                 # 64 requests, concurrency 4
-    .venv/bin/python benchmarks/bench_served.py --out out/bench-served --requests 16   # quick
+    .venv/bin/python benchmarks/bench_served.py --out out/bench-served                 # 64 requests, concurrency 4, 3 rounds
+    .venv/bin/python benchmarks/bench_served.py --out out/bench-served --requests 16 --rounds 1   # quick
 
 Writes ``results.json`` into ``--out``. Exits 1 when the harness ratio is below the 0.9 target.
 """
@@ -21,54 +23,19 @@ import argparse
 import asyncio
 import json
 import os
-import signal
+import shutil
+import statistics
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from lego_arta.harness.local_server import start_transformers_serve  # noqa: E402
 from tests.support.fault_proxy import FaultProxy, Seen  # noqa: E402
 
 TARGET_RATIO = 0.9
-START_TIMEOUT_S = 300.0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve(model_dir: Path, log: Path) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
-    command = [
-        str(Path(sys.executable).with_name("transformers")),
-        "serve",
-        str(model_dir),
-        "--device",
-        "cpu",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"transformers serve exited with {process.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                return process, port
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"transformers serve did not answer /health within {START_TIMEOUT_S:.0f} s")
 
 
 def _window(seen: list[Seen]) -> float:
@@ -99,8 +66,15 @@ def _dataset(out: Path, requests: int) -> Path:
         manuals *= 2
 
 
-def _eval(data: Path, model: str, model_args: str, out: Path, requests: int) -> None:
+def _eval(data: Path, model: str, model_args: str, out: Path, requests: int, py_spy: str | None) -> None:
+    """One fresh ``lego-arta eval`` (its output folder emptied first: a journal left there would answer everything).
+
+    With ``py_spy``, py-spy samples it and its lmms-eval subprocess into ``out``.prof.txt (collapsed stacks).
+    """
+    shutil.rmtree(out, ignore_errors=True)
+    spy = [py_spy, "record", "--subprocesses", "--format", "raw", "--rate", "200", "-o", f"{out}.prof.txt", "--"] if py_spy else []
     command = [
+        *spy,
         sys.executable,
         "-m",
         "lego_arta",
@@ -140,6 +114,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the three clients; each rate is the median")
+    parser.add_argument("--py-spy", help="a py-spy executable: sample each harness run (eval-NAME-rROUND.prof.txt in --out)")
     args = parser.parse_args()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -149,34 +125,39 @@ def main() -> int:
     model_dir = out / "tiny"
     if not (model_dir / "tiny_vlm.json").is_file():
         build_tiny_vlm(model_dir, seed=0)
-    server, port = _serve(model_dir, out / "serve.log")
-    rates: dict[str, float] = {}
+    server = start_transformers_serve(model_dir, out / "serve.log")
+    rounds: dict[str, list[float]] = {"lego_arta_openai": [], "async_openai": [], "bare": []}
     try:
-        with FaultProxy(port) as proxy:
+        with FaultProxy(server.port) as proxy:
             runs = {
                 "lego_arta_openai": ("lego_arta_openai", f"concurrency={args.concurrency},logprobs=false"),
                 "async_openai": ("async_openai", f"num_cpus={args.concurrency}"),
             }
             harness_bodies: list[bytes] = []
-            for name, (model, extra) in runs.items():
+            for round_ in range(args.rounds):
+                for name, (model, extra) in runs.items():
+                    before = len(proxy.requests())
+                    model_args = f"model={model_dir},base_url={proxy.url},{extra}"
+                    _eval(data, model, model_args, out / f"eval-{name}-r{round_}", args.requests, args.py_spy)
+                    seen = proxy.requests()[before:]
+                    assert len(seen) == args.requests and all(s.status == 200 for s in seen), f"{name}: {len(seen)} requests"
+                    rounds[name].append(args.requests / _window(seen))
+                    harness_bodies = harness_bodies or [s.body for s in seen]
                 before = len(proxy.requests())
-                _eval(data, model, f"model={model_dir},base_url={proxy.url},{extra}", out / f"eval-{name}", args.requests)
-                seen = proxy.requests()[before:]
-                assert len(seen) == args.requests and all(s.status == 200 for s in seen), f"{name}: {len(seen)} requests"
-                rates[name] = args.requests / _window(seen)
-                harness_bodies = harness_bodies or [s.body for s in seen]
-            before = len(proxy.requests())
-            asyncio.run(_bare(proxy.url, harness_bodies, args.concurrency))
-            rates["bare"] = args.requests / _window(proxy.requests()[before:])
+                asyncio.run(_bare(proxy.url, harness_bodies, args.concurrency))
+                rounds["bare"].append(args.requests / _window(proxy.requests()[before:]))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
+        server.stop()
+    rates = {name: statistics.median(values) for name, values in rounds.items()}
     result = {
         "requests": args.requests,
         "concurrency": args.concurrency,
+        "rounds": args.rounds,
         "requests_per_s": rates,
+        "requests_per_s_each_round": rounds,
         "ratio_lego_arta_openai": rates["lego_arta_openai"] / rates["bare"],
         "ratio_async_openai": rates["async_openai"] / rates["bare"],
+        "load_average_1min_at_end": os.getloadavg()[0],
         "target": TARGET_RATIO,
     }
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -48,7 +48,8 @@ def verdict_words(lmms_task: str) -> tuple[str, str] | None:
     return None
 
 
-def _reads_as(token: str, word: str) -> bool:
+def reads_as(token: str, word: str) -> bool:
+    """Whether a token reads as ``word`` or a prefix of it of two letters or more, ignoring case, spaces and markup."""
     letters = _letters(token)
     return bool(letters) and word.startswith(letters) and (len(letters) >= 2 or letters == word)
 
@@ -58,8 +59,8 @@ def p_yes_from_logprobs(positions: Sequence[Mapping[str, Any]] | None, words: tu
     positive, negative = words
     for position in positions or ():
         candidates = _candidates(position)
-        if any(_reads_as(token, positive) or _reads_as(token, negative) for token, _ in candidates):
-            mass = sum(math.exp(logprob) for token, logprob in candidates if _reads_as(token, positive))
+        if any(reads_as(token, positive) or reads_as(token, negative) for token, _ in candidates):
+            mass = sum(math.exp(logprob) for token, logprob in candidates if reads_as(token, positive))
             return round(min(1.0, mass), 12)
     return None
 

@@ -28,9 +28,12 @@ import json
 import os
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import datasets
+import httpx
 import openai
 from lmms_eval.api.instance import GenerationResult, Instance, TokenCounts
 from lmms_eval.models.chat.async_openai import AsyncOpenAIChat
@@ -45,6 +48,7 @@ from lego_arta.harness.api_usage import USAGE_NAME, Usage
 from lego_arta.harness.lmms_eval_runner import RUN_DIR_ENV
 from lego_arta.harness.logprobs import p_yes_from_logprobs, verdict_words
 from lego_arta.harness.request_journal import JOURNAL_NAME, Answer, RequestJournal, request_key
+from lego_arta.harness.stored_images import openai_messages, stand_in_images
 
 #: The name lmms-eval knows this model by.
 MODEL_NAME = "lego_arta_openai"
@@ -109,13 +113,16 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
         self.journal = RequestJournal(self.run_dir / JOURNAL_NAME) if self.run_dir else None
         self.usage = Usage()
         self._rng = random.Random(0)
+        self._undecoded: dict[tuple[str, str], tuple[Any, list[str]] | None] = {}
 
     # --- one request ----------------------------------------------------------------------
 
     def _payload(self, request: Instance) -> dict[str, Any]:
         """The chat request of one sample: the task's messages (images as PNG data URLs) and settings."""
         _, doc_to_messages, gen_kwargs, doc_id, task, split = request.args
-        messages = ChatMessages(messages=doc_to_messages(self.task_dict[task][split][doc_id])).to_openai_messages()
+        messages = self._stored_messages(doc_to_messages, task, split, doc_id)
+        if messages is None:
+            messages = ChatMessages(messages=doc_to_messages(self.task_dict[task][split][doc_id])).to_openai_messages()
         return {
             "model": self.model_version,
             "messages": messages,
@@ -123,20 +130,43 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
             "temperature": float(gen_kwargs.get("temperature", 0) or 0),
         }
 
+    def _stored_messages(self, doc_to_messages: Any, task: str, split: str, doc_id: int) -> list[dict[str, Any]] | None:
+        """The messages with the row's stored PNG bytes as its images (:mod:`~lego_arta.harness.stored_images`), no
+        decode and re-encode; ``None`` where the dataset has no image column or a row or hook does not allow it."""
+        if (task, split) not in self._undecoded:
+            dataset = self.task_dict[task][split]
+            columns = [name for name, feature in getattr(dataset, "features", {}).items() if isinstance(feature, datasets.Image)]
+            for name in columns:
+                dataset = dataset.cast_column(name, datasets.Image(decode=False))
+            self._undecoded[task, split] = (dataset, columns) if columns else None
+        if self._undecoded[task, split] is None:
+            return None
+        dataset, columns = self._undecoded[task, split]
+        row = stand_in_images(dataset[doc_id], columns)
+        if row is None:
+            return None
+        try:
+            return openai_messages(doc_to_messages(row))
+        except (AttributeError, ValueError) as error:
+            logger.debug(f"{MODEL_NAME}: {task} sample {doc_id}: stored images not usable ({error}); encoding decoded images")
+            return None
+
     def _spend_check(self) -> None:
         if self.max_requests is not None and self.usage.requests >= self.max_requests:
             raise BudgetExhausted
         if self.max_tokens_budget is not None and self.usage.input_tokens + self.usage.output_tokens >= self.max_tokens_budget:
             raise BudgetExhausted
 
-    async def _ask(self, payload: dict[str, Any]) -> Any:
+    async def _ask(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Send ``payload`` until it is answered, retrying what is worth retrying; raise the last error."""
         for attempt in range(self.policy.max_attempts):
             self._spend_check()
             self.usage.requests += 1
             body = {**payload, "logprobs": True, "top_logprobs": self.top_logprobs} if self.logprobs else payload
             try:
-                return await self.client.chat.completions.create(**body)
+                # The raw answer, read as JSON: the SDK's typed request and response models cost more CPU than the
+                # request's own encoding, on the machine that may run the server too; its errors stay the same.
+                return _chat_answer(await self.client.post("/chat/completions", body=body, cast_to=httpx.Response))
             except openai.APIStatusError as error:
                 status, retry_after = error.status_code, error.response.headers.get("retry-after")
                 if status == 400 and self.logprobs and "logprob" in str(error).lower():
@@ -176,15 +206,15 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
                 f"{MODEL_NAME}: {task} sample {doc_id} unanswered after {self.policy.max_attempts} attempts: {type(error).__name__}"
             )
             return None
-        choice = response.choices[0]
-        usage = response.usage
+        choice = response["choices"][0]
+        usage = response.get("usage") or {}
         answer = Answer(
             key=key,
             task=str(task),
             doc_id=int(doc_id),
-            text=choice.message.content or "",
-            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            text=(choice.get("message") or {}).get("content") or "",
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            output_tokens=int(usage.get("completion_tokens") or 0),
             seconds=round(time.monotonic() - started, 3),
             p_yes=_p_yes(choice, verdict_words(str(task))),
         )
@@ -193,7 +223,8 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
         self.usage.output_tokens += answer.output_tokens
         log_usage(model_name=self.model_version, task_name=str(task), input_tokens=answer.input_tokens, output_tokens=answer.output_tokens)
         if self.journal is not None:
-            self.journal.add(answer)
+            # fsynced in one writer thread (in order): the event loop keeps sending and receiving while the disk syncs
+            await asyncio.get_running_loop().run_in_executor(self._journal_writer, self.journal.add, answer)
         return answer
 
     # --- lmms-eval's entry ----------------------------------------------------------------
@@ -224,6 +255,7 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
 
     async def _answer_all(self, requests: list[Instance]) -> list[Answer | None]:
         self.client = openai.AsyncOpenAI(**self._client_args)
+        self._journal_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(request: Instance) -> Answer | None:
@@ -234,6 +266,7 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
             return list(await asyncio.gather(*(one(request) for request in requests)))
         finally:
             await self.client.close()
+            self._journal_writer.shutdown(wait=True)
 
     def _write_usage(self) -> None:
         if self.run_dir is None:
@@ -247,9 +280,20 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
         atomic_write_text(self.run_dir / USAGE_NAME, json.dumps({"this_run": self.usage.to_dict(), "total": total}, indent=2) + "\n")
 
 
-def _p_yes(choice: Any, words: tuple[str, str] | None) -> float | None:
-    """P(positive verdict) of a chat choice with ``logprobs``; ``None`` for a task without a verdict or a server that sent none."""
-    content = getattr(getattr(choice, "logprobs", None), "content", None)
+def _chat_answer(response: httpx.Response) -> dict[str, Any]:
+    """The JSON of a chat completion; an answer without ``choices`` is an error of the OpenAI client's kind (the sample stays unanswered)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not answer.get("choices"):
+        raise openai.APIResponseValidationError(response, answer, message=f"{MODEL_NAME}: a chat answer without choices")
+    return answer
+
+
+def _p_yes(choice: dict[str, Any], words: tuple[str, str] | None) -> float | None:
+    """P(positive verdict) of a chat choice (JSON) with ``logprobs``; ``None`` for a task without a verdict or a server that sent none."""
+    content = (choice.get("logprobs") or {}).get("content")
     if not content or words is None:
         return None
-    return p_yes_from_logprobs([position.model_dump() for position in content], words)
+    return p_yes_from_logprobs(content, words)

@@ -131,6 +131,17 @@ def synonym_words() -> tuple[str, ...]:
     return tuple(sorted({part for phrase in phrases for part in phrase.lower().split()}))
 
 
+def verdict_words() -> tuple[str, ...]:
+    """The words of every two-way task's declared verdicts (``Yes``/``No``, ``Attached``/``Removed``), lowercase:
+    the first answer token's logits give P(Yes) only if each verdict word has a token of its own.
+
+    >>> "attached" in verdict_words() and "removed" in verdict_words()
+    True
+    """
+    answers = [answer for spec in TASKS.values() if spec.verdicts for answer in spec.verdicts]
+    return tuple(sorted({word for answer in answers for word in "".join(c if c.isalpha() else " " for c in answer).lower().split()}))
+
+
 def tiny_vocabulary() -> list[str]:
     """Ordered token list: specials, markup, characters and words, each bare and word-initial.
 
@@ -139,7 +150,7 @@ def tiny_vocabulary() -> list[str]:
     """
     characters = list(string.ascii_letters + string.digits + string.punctuation)
     words: list[str] = []
-    for word in BUILTIN_WORDS + synonym_words():
+    for word in BUILTIN_WORDS + synonym_words() + verdict_words():
         words.extend((word, word.capitalize()))
     vocabulary = list(SPECIAL_TOKENS) + list(MARKUP_TOKENS) + [WORD_START]
     for piece in characters + words:

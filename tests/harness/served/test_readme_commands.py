@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.served.conftest import START_TIMEOUT_S, _free_port, _healthy, stop_server
+from lego_arta.harness.local_server import START_TIMEOUT_S, free_port, healthy, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def test_the_readme_section_names_each_step() -> None:
 
 
 def test_the_readme_commands_run_against_transformers_serve(served_data: Path, tmp_path: Path) -> None:
-    port = str(_free_port())
+    port = str(free_port())
     (tmp_path / "out" / "quickstart").mkdir(parents=True)
     (tmp_path / "out" / "quickstart" / "lego-arta").symlink_to(served_data)
     bin_dir = str(Path(sys.executable).parent)
@@ -62,7 +62,7 @@ def test_the_readme_commands_run_against_transformers_serve(served_data: Path, t
                     words[:-1], cwd=tmp_path, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
                 )
                 deadline = time.monotonic() + START_TIMEOUT_S
-                while not _healthy(int(port)):
+                while not healthy(int(port)):
                     assert server.poll() is None and time.monotonic() < deadline, "transformers serve did not come up"
                     time.sleep(0.5)
             else:
@@ -70,7 +70,7 @@ def test_the_readme_commands_run_against_transformers_serve(served_data: Path, t
                 assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     finally:
         if server is not None:
-            stop_server(server)
+            stop_process(server)
     results = json.loads(next((tmp_path / "out" / "eval-served").rglob("*_results.json")).read_text())
     assert {
         task: results["n-samples"][task]["effective"] for task in ("lego_arta_scene", "lego_arta_object", "lego_arta_state")
