@@ -1,8 +1,9 @@
-"""The README's served-model commands run as written: a tiny model, ``transformers serve``, a smoke ``lego-arta eval``.
+"""The README's served-model commands run as written: ``transformers serve``, a smoke ``lego-arta eval``, ``kill $!``.
 
-Only the port changes (a free one instead of 8000), and the quick-start build the commands read
-is the session's build. The server is started from the README's own command line and ended by
-its PID.
+Only the port changes (a free one instead of 8000); the quick-start build the commands read is
+the session's build, and ``out/tiny`` the session's tiny model (the README's no-GPU block makes
+it). The server is started from the README's own command line and stopped where the block says
+``kill $!``, by its PID.
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ def readme_commands() -> list[str]:
 def test_the_readme_section_names_each_step() -> None:
     commands = readme_commands()
     starts = [" ".join(shlex.split(c, comments=True)[:2]) for c in commands]
-    assert starts == ["lego-arta tiny-model", "transformers serve", "curl --retry", "export OPENAI_API_KEY=unused", "lego-arta eval"]
+    assert starts == ["transformers serve", "curl --retry", "export OPENAI_API_KEY=unused", "lego-arta eval", "kill $!"]
 
 
-def test_the_readme_commands_run_against_transformers_serve(served_data: Path, tmp_path: Path) -> None:
+def test_the_readme_commands_run_against_transformers_serve(served_data: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
     port = str(free_port())
     (tmp_path / "out" / "quickstart").mkdir(parents=True)
     (tmp_path / "out" / "quickstart" / "lego-arta").symlink_to(served_data)
+    (tmp_path / "out" / "tiny").symlink_to(tiny_model_dir)  # the block serves the tiny model the no-GPU block made
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     env.pop("OPENAI_API_KEY", None)
@@ -65,6 +67,10 @@ def test_the_readme_commands_run_against_transformers_serve(served_data: Path, t
                 while not healthy(int(port)):
                     assert server.poll() is None and time.monotonic() < deadline, "transformers serve did not come up"
                     time.sleep(0.5)
+            elif words[0] == "kill":
+                assert words[1:] == ["$!"] and server is not None, "the block stops the server it started"
+                stop_process(server)
+                server = None
             else:
                 done = subprocess.run(words, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
                 assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
