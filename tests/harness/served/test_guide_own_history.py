@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from tests.harness.served.conftest import START_TIMEOUT_S, _free_port, _healthy, stop_server
+from lego_arta.harness.local_server import START_TIMEOUT_S, free_port, healthy, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,7 @@ def test_own_history_runs_in_process_and_against_a_served_endpoint_as_the_docs_w
 
     data = tmp_path / "guide-build"
     build(replace(built_recipe, configs=("guide",)), data, raw=synthetic_raw, progress=False)
-    port = str(_free_port())
+    port = str(free_port())
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "HF_HUB_OFFLINE": "1"}
     env.pop("OPENAI_API_KEY", None)
     commands = doc_commands()
@@ -69,7 +69,7 @@ def test_own_history_runs_in_process_and_against_a_served_endpoint_as_the_docs_w
                 assert words[-1] == "&", "the docs start the server in the background"
                 server = subprocess.Popen(words[:-1], env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 deadline = time.monotonic() + START_TIMEOUT_S
-                while not _healthy(int(port)):
+                while not healthy(int(port)):
                     assert server.poll() is None and time.monotonic() < deadline, "transformers serve did not come up"
                     time.sleep(0.5)
             else:
@@ -77,7 +77,7 @@ def test_own_history_runs_in_process_and_against_a_served_endpoint_as_the_docs_w
                 assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     finally:
         if server is not None:
-            stop_server(server)
+            stop_process(server)
     rows = {row["id"]: row for row in pq.read_table(sorted((data / "guide").glob("test-*.parquet"))).drop(["image"]).to_pylist()}
     for out, where in (
         ("guide-own", {"model_dir": f"{tmp_path}/tiny-llava"}),
