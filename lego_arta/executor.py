@@ -146,7 +146,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError as error:
-            raise RuntimeError("--executor ray needs Ray: pip install 'lego-arta[scale]'") from error
+            raise RuntimeError("--executor ray needs Ray: pip install -e '.[scale]' in a clone, or pip install 'ray>=2.40,<3'") from error
         if ray.is_initialized() and self.address and ray.get_runtime_context().gcs_address != self.address:
             ray.shutdown()
         if not ray.is_initialized():

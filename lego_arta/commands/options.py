@@ -69,7 +69,7 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
         "--executor",
         choices=EXECUTORS,
         default="local",
-        help="where the per-manual work runs: local processes, or Ray (pip install 'lego-arta[scale]')",
+        help="where the per-manual work runs: local processes, or Ray (pip install -e '.[scale]' in a clone, or pip install 'ray>=2.40,<3')",
     )
     parser.add_argument("--ray-address", default=None, help="Ray cluster to join (ray.init(address=...)); default: a local Ray instance")
 
