@@ -28,8 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lego_arta.atomic import atomic_directory, atomic_write_text, check_output_folder, output_lock, refuse_overlap
-from lego_arta.checksum import sha256_file
-from lego_arta.dataset.export import ROW_GROUP_SIZE, content_fingerprint, read_build_manifest
+from lego_arta.dataset.export import ROW_GROUP_SIZE, content_fingerprint, file_checksums, read_build_manifest
 from lego_arta.dataset.layout import BUILD_OUTPUT, MANIFEST, README, shard_name
 
 #: Largest packed shard: what ``datasets``' ``push_to_hub`` cuts its shards at (``config.MAX_SHARD_SIZE``).
@@ -108,7 +107,6 @@ def _pack(built: Path, out: Path, manifest: dict[str, Any], max_shard_bytes: int
     card = _read_text_verified(built, README, files[README]["sha256"])
     prefixes = tuple(f"{config}/{split}-" for config, splits in manifest["counts"].items() for split in splits)
     packed: dict[str, dict[str, int]] = {}
-    new_files: dict[str, Any] = {}
     with atomic_directory(out, overwrite=overwrite, owner=BUILD_OUTPUT) as tmp:
         for config in sorted(manifest["counts"]):
             (tmp / config).mkdir()
@@ -118,20 +116,19 @@ def _pack(built: Path, out: Path, manifest: dict[str, Any], max_shard_bytes: int
                 for index, group in enumerate(groups):
                     name = f"{config}/{shard_name(split, index, len(groups))}"
                     _write_packed(built, group, files, tmp / name)
-                    new_files[name] = _checksum(tmp / name)
                 packed.setdefault(config, {})[split] = len(groups)
         for name in sorted(set(files) - {README, MANIFEST}):
             if not name.startswith(prefixes):  # anything else of the build travels as it is
                 (tmp / name).parent.mkdir(parents=True, exist_ok=True)
                 (tmp / name).write_bytes(_read_bytes_verified(built, name, files[name]["sha256"]))
-                new_files[name] = _checksum(tmp / name)
+        new_files = file_checksums(tmp)  # the shards and the build's other files: all tmp holds so far
         fingerprints = {config: content_fingerprint(new_files, f"{config}/") for config in manifest["counts"]}
         for config, before in manifest["fingerprints"].items():
             if card.count(before) != 1:
                 raise PackError(f"{built / README}: names {config}'s data fingerprint {card.count(before)} times, expected once")
             card = card.replace(before, fingerprints[config])
         atomic_write_text(tmp / README, card)
-        new_files[README] = _checksum(tmp / README)
+        new_files.update(file_checksums(tmp, only=[README]))
         result = {
             **manifest,
             "fingerprints": fingerprints,
@@ -140,7 +137,3 @@ def _pack(built: Path, out: Path, manifest: dict[str, Any], max_shard_bytes: int
         }
         atomic_write_text(tmp / MANIFEST, json.dumps(result, indent=1, sort_keys=True) + "\n")
     return packed
-
-
-def _checksum(path: Path) -> dict[str, Any]:
-    return {"sha256": sha256_file(path), "bytes": path.stat().st_size}

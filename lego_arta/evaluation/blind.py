@@ -42,6 +42,7 @@ import numpy as np
 from lego_arta.evaluation.built_splits import iter_images, read_columns
 from lego_arta.evaluation.scoring import DEFAULT_SPLIT, join_answers, load_references, task_scores
 from lego_arta.tasks import get_task
+from lego_arta.tasks.floors import turn_groups
 from lego_arta.tasks.object import object_answer, object_phrase
 
 CHANNELS: tuple[str, ...] = ("image", "text", "meta")
@@ -157,25 +158,6 @@ def _fit_transform(channel: str, train: Split, test: Split) -> tuple[Any, Any]:
         return train.features(channel, vectorizer), test.features(channel, vectorizer)
     scaler = StandardScaler().fit(x_train := train.features(channel))
     return scaler.transform(x_train), scaler.transform(test.features(channel))
-
-
-def turn_groups(train: Sequence[Any] | None, test: Sequence[Any] | None, n_train: int, n_test: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train rows, test rows) per turn: one group of all rows for a task without turns; else one
-    per turn the test rows have, each fitted only on train rows of that turn (a test turn no train
-    row has is an error: the learner would have nothing of its kind to copy).
-
-    >>> [(a.tolist(), b.tolist()) for a, b in turn_groups(["v", "f", "v"], ["f", "v"], 3, 2)]
-    [([1], [0]), ([0, 2], [1])]
-    """
-    if train is None or test is None:
-        return [(np.arange(n_train), np.arange(n_test))]
-    groups = []
-    for turn in sorted({str(t) for t in test}):
-        train_rows = np.flatnonzero(np.asarray([str(t) == turn for t in train], dtype=bool))
-        if not train_rows.size:
-            raise ValueError(f"no train row of turn {turn!r} to fit a blind learner on")
-        groups.append((train_rows, np.flatnonzero(np.asarray([str(t) == turn for t in test], dtype=bool))))
-    return groups
 
 
 def _group_answers(task: str, channel: str, train: Split, test: Split, x_train: Any, x_test: Any, seed: int) -> list[str]:

@@ -15,7 +15,6 @@ one for an in-process Hugging Face chat model (a Hub folder such as the tiny LLa
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
@@ -27,6 +26,7 @@ from typing import Any
 
 from lego_arta.atomic import atomic_write_text
 from lego_arta.evaluation.built_splits import iter_images, read_columns
+from lego_arta.harness.stored_images import png_data_url
 from lego_arta.tasks import get_task
 from lego_arta.tasks.spec import OwnHistory, Respond
 
@@ -66,7 +66,7 @@ def hf_chat(model_dir: Path | str, *, max_new_tokens: int = 64, device: str = "c
 def _data_url(image: Any) -> str:
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_data_url(buffer.getvalue())
 
 
 def openai_chat(base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY", max_tokens: int = 64, timeout: float = 300.0) -> Respond:

@@ -3,7 +3,7 @@
 lmms-eval's chat path decodes every row image to PIL (``datasets``), converts it to RGB, and
 encodes it again as PNG + base64 for each request: about 20 ms of CPU per 384x178 image, more
 for full-size ones, spent by the client on the machine that may also run the server. A build
-stores RGB PNGs already, so the served model (:mod:`~lego_arta.harness.served_model`) reads the
+stores PNGs already (RGB, or RGBA where its source files are opaque RGBA), so the served model (:mod:`~lego_arta.harness.served_model`) reads the
 row undecoded and hands the task's ``doc_to_messages`` a :class:`StoredImage` in place of each
 image: ``convert("RGB")`` keeps the stored bytes where they are an 8-bit RGB PNG, or an RGBA one
 with every pixel opaque (the same pixels the converted image has), and decodes otherwise. :func:`openai_messages` writes the OpenAI messages,
@@ -71,7 +71,12 @@ class StoredImage:
         return image
 
     def data_url(self) -> str:
-        return f"data:image/png;base64,{base64.b64encode(self.data).decode('ascii')}"
+        return png_data_url(self.data)
+
+
+def png_data_url(data: bytes) -> str:
+    """PNG bytes as the ``data:`` URL an OpenAI-compatible chat request carries an image in."""
+    return f"data:image/png;base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def stand_in_images(row: Mapping[str, Any], image_columns: Sequence[str]) -> dict[str, Any] | None:

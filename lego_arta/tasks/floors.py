@@ -110,6 +110,26 @@ def nearest_train_answers(train_queries: Sequence[str], train_answers: Sequence[
     return [train_answers[int(i)] for i in similarity.argmax(axis=1)]
 
 
+def turn_groups(train: Sequence[Any] | None, test: Sequence[Any] | None, n_train: int, n_test: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train rows, test rows) per turn: one group of all rows for a task without turns; else one
+    per turn the test rows have, each answered only from train rows of that turn (a test turn no
+    train row has is an error: there is nothing of its kind to copy). The blind learners
+    (:mod:`lego_arta.evaluation.blind`) and :func:`nearest_train_answer` group rows by it.
+
+    >>> [(a.tolist(), b.tolist()) for a, b in turn_groups(["v", "f", "v"], ["f", "v"], 3, 2)]
+    [([1], [0]), ([0, 2], [1])]
+    """
+    if train is None or test is None:
+        return [(np.arange(n_train), np.arange(n_test))]
+    groups = []
+    for turn in sorted({str(t) for t in test}):
+        train_rows = np.flatnonzero(np.asarray([str(t) == turn for t in train], dtype=bool))
+        if not train_rows.size:
+            raise ValueError(f"no train row of turn {turn!r}: nothing of that turn to fit on or copy from")
+        groups.append((train_rows, np.flatnonzero(np.asarray([str(t) == turn for t in test], dtype=bool))))
+    return groups
+
+
 def nearest_train_answer(rows: FloorRows, train: FloorRows, seed: int) -> tuple[list[str], dict[str, int]]:
     """The answer of the most similar train query, train rows taken in id order (stable across
     storage order); for a task asked turn by turn, the most similar train query *of the same turn*
@@ -127,14 +147,11 @@ def nearest_train_answer(rows: FloorRows, train: FloorRows, seed: int) -> tuple[
     if len(rows.turns) != len(rows.ids) or len(train.turns) != len(train.ids):
         raise ValueError("a task asked turn by turn needs the turn of every test and train row")
     found = [""] * len(rows.ids)
-    for turn in sorted(set(rows.turns)):
-        fitted = [i for i in order if train.turns[i] == turn]
-        if not fitted:
-            raise ValueError(f"no train row of turn {turn!r} to copy an answer from")
-        asked = [i for i, t in enumerate(rows.turns) if t == turn]
+    for fitted, asked in turn_groups([train.turns[i] for i in order], rows.turns, len(order), len(rows.ids)):
+        chosen = [order[i] for i in fitted]
         copied = nearest_train_answers(
-            [train.queries[i] for i in fitted], [train.answers[i] for i in fitted], [rows.queries[i] for i in asked]
+            [train.queries[i] for i in chosen], [train.answers[i] for i in chosen], [rows.queries[i] for i in asked]
         )
-        for i, answer in zip(asked, copied, strict=True):
+        for i, answer in zip(asked.tolist(), copied, strict=True):
             found[i] = answer
     return found, {"train_rows": len(order)}

@@ -72,7 +72,8 @@ from lego_arta.palette import COLOURS
 from lego_arta.tasks.floors import Floor, FloorRows, constant, nearest_train_answer
 from lego_arta.tasks.prompts import NUMBER_WORDS, Query, answer_box, finding_line, found_phrase, load_prompts, strip_final_punctuation
 from lego_arta.tasks.scene import scored_entities
-from lego_arta.tasks.spec import ErrorTruth, ImageError, List, OwnHistory, PairContext, Part, Respond, TaskSpec
+from lego_arta.tasks.spec import ErrorTruth, List, OwnHistory, PairContext, Part, Respond, TaskSpec
+from lego_arta.tasks.state import state_negatives
 
 #: Turn 1 is the state question, word for word.
 PROMPTS = load_prompts("state")
@@ -483,7 +484,6 @@ def _negative_turns(ctx: PairContext, step: Any, line: Any, truth: ErrorTruth) -
 def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     previous: dict[str, Any] = {}
-    count = ctx.recipe.negatives_per_state
     assembly = ctx.assembly_rows()
     for index, (step, eop) in enumerate(assembly):
         before = previous.get(step.session)
@@ -499,18 +499,10 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
         if reason:
             ctx.skip(reason)
             continue
-        try:
-            image = ctx.png(ctx.image(step))
-            ctx.image(before)
-        except ImageError:
-            ctx.skip("guide: undecodable assembly image (this step's or the previous step's)")
+        result = state_negatives(ctx, step, before, colour, "guide")
+        if result is None:
             continue
-        result = ctx.negatives(step, before, colour)
-        for why, number in result.rejected.items():
-            ctx.skip(f"guide negative rejected: {why}", number)
-        if len(result.negatives) < count:
-            ctx.skip("guide: fewer valid negatives than negatives_per_state")
-            continue
+        image = ctx.png(ctx.image(step))
         query = PROMPTS.query(found=found_phrase(line), instruction=strip_final_punctuation(step.text))
         common = {"label": True, "error_kind": NO_ERROR, "error_type": ERROR_TYPES[NO_ERROR]}
         seed = ctx.recipe.seed

@@ -60,10 +60,30 @@ def _variant(kind: str, index: int) -> str:
     return f"{kind}-{index}"
 
 
+def state_negatives(ctx: PairContext, step: Any, before: Any, colour: Any, task: str) -> Any | None:
+    """The negatives of an assembly step that qualifies as a state (``ctx.negatives``'s result), or ``None``.
+
+    Both images must decode, and the recipe's ``negatives_per_state`` valid negatives must be made;
+    otherwise the step is a counted skip under ``task``'s name, as is every rejected candidate.
+    ``state`` and ``guide`` (which asks about the same states) share this one rule.
+    """
+    try:
+        ctx.image(step), ctx.image(before)
+    except ImageError:
+        ctx.skip(f"{task}: undecodable assembly image (this step's or the previous step's)")
+        return None
+    result = ctx.negatives(step, before, colour)
+    for reason, number in result.rejected.items():
+        ctx.skip(f"{task} negative rejected: {reason}", number)
+    if len(result.negatives) < ctx.recipe.negatives_per_state:
+        ctx.skip(f"{task}: fewer valid negatives than negatives_per_state")
+        return None
+    return result
+
+
 def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     previous: dict[str, Any] = {}
-    count = ctx.recipe.negatives_per_state
     for step, eop in ctx.assembly_rows():
         before = previous.get(step.session)
         previous[step.session] = step
@@ -81,16 +101,8 @@ def make_pairs(ctx: PairContext) -> list[dict[str, Any]]:
         if before is None:
             ctx.skip("state: first assembly step of a session (no previous assembly image)")
             continue
-        try:
-            ctx.image(step), ctx.image(before)
-        except ImageError:
-            ctx.skip("state: undecodable assembly image (this step's or the previous step's)")
-            continue
-        result = ctx.negatives(step, before, colour)
-        for reason, number in result.rejected.items():
-            ctx.skip(f"state negative rejected: {reason}", number)
-        if len(result.negatives) < count:
-            ctx.skip("state: fewer valid negatives than negatives_per_state")
+        result = state_negatives(ctx, step, before, colour, "state")
+        if result is None:
             continue
         query = PROMPTS.query(found=found_phrase(line), instruction=strip_final_punctuation(step.text))
         rows.append(
