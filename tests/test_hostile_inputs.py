@@ -14,7 +14,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ from lego_arta.errors import EXIT_USAGE, describe, guard
 from lego_arta.evaluation.scoring import MAX_ANSWER_CHARS, MAX_PREDICTION_LINE_BYTES, read_predictions
 from lego_arta.inputs import brief, load_yaml, read_json_file
 from lego_arta.tasks.synonyms import load_trees
+from tests.support.growth import growth_per_unit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,15 +97,6 @@ def test_long_names_stay_apart() -> None:
 # ---------------------------------------------------------------------------- bounded work (cases 5, 6)
 
 
-def _best_time(work: Callable[[], object], repeats: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 #: Inputs that made the parsers superlinear (a box then a long run of spaces backtracked quadratically).
 GROWING: dict[str, Callable[[int], str]] = {
     "box then spaces": lambda n: "<1><2><3><4>" + " " * n + "x",
@@ -118,18 +109,19 @@ GROWING: dict[str, Callable[[int], str]] = {
 }
 
 
-@pytest.mark.slow  # 256k-character answers, timed five times each
+@pytest.mark.slow  # 256k-character answers, three rounds each
 @pytest.mark.parametrize("shape", sorted(GROWING))
 def test_answer_parsers_are_linear(shape: str) -> None:
-    """Sixteen times the input costs about sixteen times the work (quadratic would be 256 times)."""
+    """Sixteen times the input costs about sixteen times the work: at most four times the work per character
+    (quadratic would be sixteen times)."""
     make = GROWING[shape]
     small, large = make(16_000), make(256_000)
 
     def parse(text: str) -> Callable[[], object]:
         return lambda: (parse_boxes(text), parse_yes_no(text), parse_object_label(text))
 
-    ratio = _best_time(parse(large)) / max(_best_time(parse(small)), 1e-4)
-    assert ratio < 64, f"{shape}: 16x the input took {ratio:.0f}x the time"
+    growth = growth_per_unit(parse(small), parse(large), times=16)
+    assert growth < 4, f"{shape}: 16x the input took {growth:.1f}x the work per character"
 
 
 def test_a_huge_answer_line_is_refused_with_bounded_memory(tmp_path: Path) -> None:

@@ -180,7 +180,7 @@ def test_augmenter_sees_every_exchange_seeded_by_epoch_and_index(built_data: Pat
 def test_an_augmenter_that_loses_a_placeholder_is_refused() -> None:
     with pytest.raises(ValueError, match=r"sample-7.*changed the number of <image> placeholders \(1 → 0\)"):
         augment_exchange(_DropImages(), "<image>\nq", "a", task="state", rng=np.random.default_rng(0), where="sample-7")
-    with pytest.raises(ValueError, match="unknown augmenter 'shout'; expected one of \['none', 'synonyms'\]"):
+    with pytest.raises(ValueError, match=r"unknown augmenter 'shout'; expected one of \['none', 'synonyms'\]"):
         make_augmenter("shout")
 
 
