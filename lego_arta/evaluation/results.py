@@ -157,19 +157,32 @@ def is_lmms_eval_results(document: Mapping[str, Any]) -> bool:
     return isinstance(document.get("results"), Mapping) and isinstance(document.get("config"), Mapping)
 
 
+#: The model-argument keys that name the checkpoint: lmms-eval's in-process models (``pretrained``), its
+#: OpenAI backends (``model_version``) and ours (``model``), in that order.
+CHECKPOINT_ARGUMENTS = ("pretrained", "model_version", "model")
+
+
 def lmms_eval_system(config: Mapping[str, Any]) -> str:
     """A readable system name from a results file's ``config``: the model, and its checkpoint name.
 
+    The rest of the model arguments (an endpoint, a journal path, a budget) say how a run went, not
+    what was evaluated; they are in the results file and would make a chart label a paragraph.
+
     >>> lmms_eval_system({"model": "llava_hf", "model_args": "pretrained=/m/tiny-llava,device=cpu"})
     'llava_hf tiny-llava'
+    >>> lmms_eval_system({"model": "lego_arta_openai", "model_args": "model=gpt-4o,base_url=https://api.openai.com/v1,concurrency=8"})
+    'lego_arta_openai gpt-4o'
+    >>> lmms_eval_system({"model": "async_openai", "model_args": "model_version=/srv/models/Qwen2.5-VL-7B,base_url=http://h:8000/v1"})
+    'async_openai Qwen2.5-VL-7B'
     >>> lmms_eval_system({"model": "dummy", "model_args": "response=Yes"})
     'dummy (response=Yes)'
     """
     model = str(config.get("model") or "unknown model")
     model_args = str(config.get("model_args") or "")
     arguments = dict(part.split("=", 1) for part in model_args.split(",") if "=" in part)
-    if arguments.get("pretrained"):
-        return f"{model} {Path(arguments['pretrained'].rstrip('/')).name}"
+    for key in CHECKPOINT_ARGUMENTS:
+        if arguments.get(key):
+            return f"{model} {Path(arguments[key].rstrip('/')).name}"
     return f"{model} ({model_args})" if model_args else model
 
 
