@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         for line in usage_lines(where["usage"]):
             console.print(escape(line), highlight=False)
     summary = result.run_summary(
-        name, mode, mode=mode, predictions=predictions.name, data=str(args.data), **where, **({"ids": ids.name} if ids else {})
+        name, mode, predictions=predictions.name, data=str(args.data), **where, **({"ids": ids.name} if ids else {})
     )
     write_results(Path(f"{stem}.results.json"), result.rows(name, mode), [summary])
     write_sample_log(Path(f"{stem}.samples.jsonl"), result)
