@@ -65,6 +65,16 @@ def built_dataset(tmp_path_factory: pytest.TempPathFactory, synthetic_raw: Path,
     return out
 
 
+@pytest.fixture(scope="session")
+def guide_data(tmp_path_factory: pytest.TempPathFactory, synthetic_raw: Path, built_recipe: BuildRecipe) -> Path:
+    """A real build of :func:`synthetic_raw` with the ``guide`` config only (it is not in the default build); read-only."""
+    from lego_arta.dataset.pipeline import build
+
+    out = tmp_path_factory.mktemp("guide-built") / "lego-arta"
+    build(replace(built_recipe, configs=("guide",)), out, raw=synthetic_raw, progress=False)
+    return out
+
+
 def _free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     for sock in sockets:

@@ -29,7 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", type=Path, default=None, help="folder for <name>-<task>.results.json and .samples.jsonl")
     parser.add_argument("--name", default=None, help="system name in results and reports (default: the predictions file name)")
-    parser.add_argument("--setting", default=DEFAULT_SETTING, help="query setting recorded in the results (default: %(default)s)")
+    parser.add_argument(
+        "--setting",
+        default=None,
+        help=f"query setting recorded in the results (default: {DEFAULT_SETTING!r}; for predictions in own-history mode, the mode)",
+    )
     add_interval_arguments(parser)
     add_box_format_argument(parser)
 
@@ -38,7 +42,14 @@ def run(args: argparse.Namespace) -> int:
     """Print the score table; with ``--out`` write the results file and the per-sample log."""
     from lego_arta.atomic import name_part
     from lego_arta.evaluation.results import write_results
-    from lego_arta.evaluation.scoring import leftover_lines, score_predictions, score_table, write_sample_log
+    from lego_arta.evaluation.scoring import (
+        DEFAULT_SETTING,
+        GOLD_HISTORY,
+        leftover_lines,
+        score_predictions,
+        score_table,
+        write_sample_log,
+    )
 
     console = Console(soft_wrap=True)
     result = score_predictions(
@@ -53,14 +64,18 @@ def run(args: argparse.Namespace) -> int:
         box_format=args.box_format,
     )
     name = args.name or Path(args.predictions).stem
-    console.print(score_table(result, f"{name}: {args.task} ({args.split}, {result.n_rows} rows, boxes read as {args.box_format})"))
+    history = f", {result.mode}" if result.mode is not None else ""
+    console.print(
+        score_table(result, f"{name}: {args.task} ({args.split}, {result.n_rows} rows, boxes read as {args.box_format}{history})")
+    )
     for line in leftover_lines(result):
         console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
     if args.out is not None:
         stem = Path(args.out) / f"{name_part(name)}-{args.task}"  # the name is text: it never leaves --out
         extra = {"ids": str(args.ids)} if args.ids is not None else {}
-        summary = result.run_summary(name, args.setting, predictions=str(args.predictions), data=str(args.data), **extra)
-        write_results(Path(f"{stem}.results.json"), result.rows(name, args.setting), [summary])
+        setting = args.setting or (result.mode if result.mode not in (None, GOLD_HISTORY) else DEFAULT_SETTING)
+        summary = result.run_summary(name, setting, predictions=str(args.predictions), data=str(args.data), **extra)
+        write_results(Path(f"{stem}.results.json"), result.rows(name, setting), [summary])
         write_sample_log(Path(f"{stem}.samples.jsonl"), result)
         console.print(f"wrote {escape(str(stem))}.results.json and {escape(str(stem))}.samples.jsonl", highlight=False)
     return 0

@@ -8,6 +8,12 @@ one) in the per-metric records and the answer in ``filtered_resps``. Object answ
 the run's box convention (``box_format``, :data:`lego_arta.answers.BOX_FORMATS`), recorded in
 the results.
 
+A task asked turn by turn (guide) has two history modes: each turn after the true earlier turns
+(:data:`GOLD_HISTORY`: lmms-eval's samples, and a JSONL without ``"mode"``) or after the model's
+own answers (``lego-arta converse`` writes ``"mode": "own_history"`` on every line). The file's
+mode is what was scored, recorded in the results (``mode``); a file that mixes modes is refused,
+and so is a mode the task does not have.
+
 Joining on ``id`` is strict about what it cannot pair, and counts it:
 
 - a data row without a prediction is **scored as an empty answer** — wrong on every metric
@@ -53,6 +59,8 @@ DEFAULT_SPLIT = "test"
 DEFAULT_SETTING = "with instruction"
 #: Ids listed in printed warnings (all of them are in the results file).
 SHOWN_IDS = 5
+#: The history mode of predictions that name none: each turn was asked after the true earlier turns.
+GOLD_HISTORY = "gold_history"
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,8 @@ class Predictions:
     source: str
     kind: str
     p_yes: dict[str, float] = field(default_factory=dict)
+    #: The history mode the answers were asked in (every line's ``"mode"``, :data:`GOLD_HISTORY` where none is named).
+    mode: str = GOLD_HISTORY
 
 
 def _p_yes(value: Any, *, where: str) -> float | None:
@@ -229,6 +239,23 @@ def _prediction_lines(path: Path) -> Iterator[tuple[int, str]]:
                 ) from None
 
 
+def prediction_mode(record: Mapping[str, Any], kind: str, *, where: str) -> str:
+    """The history mode of one prediction line: its ``"mode"``, :data:`GOLD_HISTORY` where it names none
+    (an lmms-eval sample is always asked after the gold history).
+
+    >>> prediction_mode({"id": "a", "answer": "No.", "mode": "own_history"}, "jsonl", where="p.jsonl:1")
+    'own_history'
+    >>> prediction_mode({"id": "a", "answer": "No."}, "jsonl", where="p.jsonl:1")
+    'gold_history'
+    """
+    mode = record.get("mode") if kind == "jsonl" else None
+    if mode is None:
+        return GOLD_HISTORY
+    if not isinstance(mode, str) or not mode.strip():
+        raise ValueError(f"{where}: mode must be a history mode such as {GOLD_HISTORY!r} or 'own_history', got {mode!r}")
+    return mode
+
+
 def prediction_p_yes(record: Mapping[str, Any], kind: str, *, where: str) -> float | None:
     """The ``p_yes`` of one prediction line of ``kind`` (``None`` where it has none)."""
     return _p_yes(record.get("p_yes") if kind == "jsonl" else _lmms_eval_p_yes(record), where=where)
@@ -247,6 +274,7 @@ def read_predictions(path: Path) -> Predictions:
     p_yes: dict[str, float] = {}
     lines: dict[str, int] = {}
     kinds: set[str] = set()
+    modes: dict[str, int] = {}
     for number, line in _prediction_lines(path):
         if not line.strip():
             continue
@@ -265,9 +293,37 @@ def read_predictions(path: Path) -> Predictions:
         if probability is not None:
             p_yes[row_id] = probability
         kinds.add(kind)
+        mode = prediction_mode(record, kind, where=where)
+        modes.setdefault(mode, number)
+        if len(modes) > 1:
+            first, line = next(iter(modes.items()))
+            raise ValueError(
+                f"{where}: mode {_mode_text(mode)}, but line {line} is {_mode_text(first)}: a predictions file holds one history "
+                "mode (scores of the two modes mean different things); score each mode's predictions as a file of its own"
+            )
     if not answers:
         raise ValueError(f"{path}: no predictions (expected JSON lines with id and answer)")
-    return Predictions(answers, str(path), " + ".join(sorted(kinds)), p_yes)
+    return Predictions(answers, str(path), " + ".join(sorted(kinds)), p_yes, next(iter(modes)))
+
+
+def _mode_text(mode: str) -> str:
+    return f"{mode} (no mode field)" if mode == GOLD_HISTORY else mode
+
+
+def history_modes(task: str) -> tuple[str, ...]:
+    """The history modes predictions of ``task`` may be in: gold history, and the task's own-history mode where it declares one.
+
+    >>> history_modes("guide"), history_modes("state")
+    (('gold_history', 'own_history'), ('gold_history',))
+    """
+    declared = get_task(task).own_history
+    return (GOLD_HISTORY,) if declared is None else (GOLD_HISTORY, declared.mode)
+
+
+def turned(task: str) -> bool:
+    """Whether ``task`` is asked turn by turn, so that its results say which history mode was scored."""
+    spec = get_task(task)
+    return spec.turn_column is not None or spec.own_history is not None
 
 
 def write_predictions(path: Path, answers: Sequence[tuple[str, str]]) -> None:
@@ -367,6 +423,8 @@ class ScoreResult:
     benchmark_version: str = UNKNOWN
     box_format: str = "auto"
     probabilities: int = 0
+    #: The history mode scored (:func:`history_modes`), for a task asked turn by turn; ``None`` for any other.
+    mode: str | None = None
 
     def rows(self, system: str, setting: str = DEFAULT_SETTING) -> list[ResultRow]:
         """The scores as result rows (table order, breakdown metrics last), for results files and reports."""
@@ -398,6 +456,7 @@ class ScoreResult:
             "benchmark_version": self.benchmark_version,
             "box_format": self.box_format,
             "probabilities": self.probabilities,
+            **({"mode": self.mode} if self.mode is not None else {}),
             **extra,
         }
 
@@ -459,6 +518,10 @@ def score_predictions(
     the rows a human baseline answered, so a model can be compared on the same rows.
     """
     read = read_predictions(Path(predictions))
+    if read.mode not in history_modes(task):
+        raise ValueError(
+            f"{predictions}: predictions in {read.mode} mode, which task {task} does not have (its modes: {', '.join(history_modes(task))})"
+        )
     references = load_references(task, data, split=split)
     if ids is not None:
         references = select_references(references, read_ids(ids), where=str(ids))
@@ -473,7 +536,7 @@ def score_predictions(
         box_format=box_format,
         p_yes=read.p_yes,
     )
-    return replace(result, benchmark_version=data_benchmark_version(data))
+    return replace(result, benchmark_version=data_benchmark_version(data), mode=read.mode if turned(task) else None)
 
 
 def _json_value(value: Any) -> Any:

@@ -15,9 +15,13 @@ one for an in-process Hugging Face chat model (a Hub folder such as the tiny LLa
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
+import logging
 import os
+import random
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -26,9 +30,16 @@ from typing import Any
 
 from lego_arta.atomic import atomic_write_text
 from lego_arta.evaluation.built_splits import iter_images, read_columns
+from lego_arta.harness.api_retry import Failure, RetryPolicy, call_with_retries
+from lego_arta.harness.api_usage import Usage
+from lego_arta.harness.request_journal import Answer, RequestJournal, request_key
 from lego_arta.harness.stored_images import png_data_url
 from lego_arta.tasks import get_task
 from lego_arta.tasks.spec import OwnHistory, Respond
+
+logger = logging.getLogger(__name__)
+#: The journal of a converse run's answered turns, beside its predictions: ``OUT/<name>-<task>`` + this.
+JOURNAL_SUFFIX = ".requests.jsonl"
 
 
 def chat_messages(images: Sequence[Any], history: Sequence[tuple[str, str]], query: str) -> list[dict[str, Any]]:
@@ -69,9 +80,52 @@ def _data_url(image: Any) -> str:
     return png_data_url(buffer.getvalue())
 
 
-def openai_chat(base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY", max_tokens: int = 64, timeout: float = 300.0) -> Respond:
+def openai_chat(
+    base_url: str,
+    model: str,
+    *,
+    api_key_env: str = "OPENAI_API_KEY",
+    max_tokens: int = 64,
+    timeout: float = 300.0,
+    policy: RetryPolicy | None = None,
+    journal: RequestJournal | None = None,
+    usage: Usage | None = None,
+    task: str = "",
+) -> Respond:
     """A greedy chat turn of an OpenAI-compatible endpoint (``POST <base_url>/chat/completions``, images as
-    PNG data URLs), such as ``transformers serve``; the key, if any, comes from ``api_key_env``."""
+    PNG data URLs), such as ``transformers serve`` or a paid API; the key, if any, comes from ``api_key_env``.
+
+    Each turn goes through the retry loop the served model uses (:func:`~lego_arta.harness.api_retry.call_with_retries`
+    under ``policy``: 429, 5xx and dropped connections are retried, waiting what ``Retry-After`` asks;
+    any other 4xx fails at once). With a ``journal``, every answered turn is appended to it (fsynced)
+    before the next turn is asked, under :func:`~lego_arta.harness.request_journal.request_key` of the
+    request body (model, messages with their images, settings; never the key), and a turn whose
+    request is journalled is answered from there without a request: a killed run, run again, asks
+    only the turns it had not been answered. ``usage`` counts requests, retries, resumed turns and tokens.
+    """
+    policy = policy or RetryPolicy()
+    usage = usage if usage is not None else Usage()
+    url = base_url.rstrip("/") + "/chat/completions"
+    rng = random.Random(0)
+
+    def post(body: bytes) -> dict[str, Any]:
+        usage.requests += 1
+        headers = {"Content-Type": "application/json"}
+        if os.environ.get(api_key_env):
+            headers["Authorization"] = f"Bearer {os.environ[api_key_env]}"
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers, method="POST"), timeout=timeout) as answer:
+            raw = answer.read()
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or not parsed.get("choices"):
+            raise ValueError(f"POST {url}: an answer that is not a chat completion (no choices): {_shown(raw)}")
+        return parsed
+
+    def retrying(attempt: int, failure: Failure, wait: float) -> None:
+        usage.retries += 1
+        logger.info("POST %s: attempt %d got %s; retrying in %.2f s", url, attempt + 1, failure.status or "no answer", wait)
 
     def respond(images: Sequence[Any], history: Sequence[tuple[str, str]], query: str) -> str:
         messages = chat_messages(images, history, query)
@@ -80,21 +134,72 @@ def openai_chat(base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY
                 {"type": "image_url", "image_url": {"url": _data_url(part["image"])}} if part["type"] == "image" else part
                 for part in message["content"]
             ]
-        body = json.dumps({"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0}).encode("utf-8")
-        headers = {"Content-Type": "application/json"}
-        if os.environ.get(api_key_env):
-            headers["Authorization"] = f"Bearer {os.environ[api_key_env]}"
-        url = base_url.rstrip("/") + "/chat/completions"
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        payload = {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0}
+        key = request_key(payload)
+        known = journal.get(key) if journal is not None else None
+        if known is not None:
+            usage.resumed += 1
+            return known.text.strip()
+        body = json.dumps(payload).encode("utf-8")
+        started, before = time.monotonic(), usage.requests
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:
-                return str(json.loads(answer.read())["choices"][0]["message"].get("content") or "").strip()
-        except urllib.error.HTTPError as error:
-            raise OSError(f"POST {url}: HTTP {error.code} {error.reason}") from error
-        except urllib.error.URLError as error:
-            raise OSError(f"POST {url}: cannot reach the chat endpoint ({error.reason})") from error
+            answer = call_with_retries(lambda: post(body), policy, _failure, rng=rng, on_retry=retrying)
+        except OSError as error:
+            raise OSError(_failed(url, error, usage.requests - before)) from error
+        content = str((answer["choices"][0].get("message") or {}).get("content") or "")
+        tokens = answer.get("usage") or {}
+        usage.answered += 1
+        usage.input_tokens += int(tokens.get("prompt_tokens") or 0)
+        usage.output_tokens += int(tokens.get("completion_tokens") or 0)
+        if journal is not None:
+            journal.add(
+                Answer(
+                    key=key,
+                    task=task,
+                    doc_id=len(history),  # the turn's place in its conversation; the key says which request it was
+                    text=content,
+                    input_tokens=int(tokens.get("prompt_tokens") or 0),
+                    output_tokens=int(tokens.get("completion_tokens") or 0),
+                    seconds=round(time.monotonic() - started, 3),
+                )
+            )
+        return content.strip()
 
     return respond
+
+
+#: Longest part of a server's error answer quoted in a message (the message stays one line).
+SHOWN_ANSWER_CHARS = 200
+
+
+def _shown(raw: bytes) -> str:
+    """A server's answer as one short line (whitespace folded, cut at :data:`SHOWN_ANSWER_CHARS`).
+
+    >>> _shown(b'{"error":  "bad image"}' + bytes([10]))
+    '{"error": "bad image"}'
+    """
+    text = " ".join(raw.decode("utf-8", "replace").split())
+    return text if len(text) <= SHOWN_ANSWER_CHARS else f"{text[:SHOWN_ANSWER_CHARS]}…"
+
+
+def _failure(error: Exception) -> Failure | None:
+    """A urllib error as a failed attempt: an HTTP status with its ``Retry-After``, or no answer at all
+    (refused or dropped connection, timeout, a cut answer); ``None`` for anything else."""
+    if isinstance(error, urllib.error.HTTPError):
+        return Failure(error.code, error.headers.get("Retry-After") if error.headers else None)
+    if isinstance(error, (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException)):
+        return Failure(None)
+    return None
+
+
+def _failed(url: str, error: OSError, attempts: int) -> str:
+    """The one-line message of a turn that got no answer: what the server said and how often it was asked."""
+    tries = "at once (not worth another try)" if attempts == 1 else f"after {attempts} attempts"
+    if isinstance(error, urllib.error.HTTPError):
+        said = _shown(error.read() or b"") if error.fp is not None else ""
+        return f"POST {url}: HTTP {error.code} {error.reason}{f' ({said})' if said else ''}, {tries}"
+    reason = error.reason if isinstance(error, urllib.error.URLError) else error
+    return f"POST {url}: cannot reach the chat endpoint ({reason}), {tries}"
 
 
 def own_history_of(task: str) -> OwnHistory:

@@ -104,5 +104,14 @@ class RequestJournal:
         """Every journalled answer, in the order first written."""
         return list(self._answers.values())
 
+    def total(self) -> dict[str, int]:
+        """What every journalled answer cost (answers, input and output tokens): the same after a resumed run as after an uninterrupted one."""
+        answers = self.answers()
+        return {
+            "answered": len(answers),
+            "input_tokens": sum(a.input_tokens for a in answers),
+            "output_tokens": sum(a.output_tokens for a in answers),
+        }
+
     def __len__(self) -> int:
         return len(self._answers)

@@ -43,7 +43,7 @@ from loguru import logger
 
 from lego_arta.atomic import atomic_write_text
 from lego_arta.harness import probabilities
-from lego_arta.harness.api_retry import RetryPolicy
+from lego_arta.harness.api_retry import Failure, RetryPolicy, with_retries
 from lego_arta.harness.api_usage import USAGE_NAME, Usage
 from lego_arta.harness.lmms_eval_runner import RUN_DIR_ENV
 from lego_arta.harness.logprobs import p_yes_from_logprobs, verdict_words
@@ -158,8 +158,10 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
             raise BudgetExhausted
 
     async def _ask(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Send ``payload`` until it is answered, retrying what is worth retrying; raise the last error."""
-        for attempt in range(self.policy.max_attempts):
+        """Send ``payload`` until it is answered, retrying what is worth retrying (:func:`~lego_arta.harness.api_retry.with_retries`,
+        the loop ``lego-arta converse`` shares); raise the last error."""
+
+        async def send() -> dict[str, Any]:
             self._spend_check()
             self.usage.requests += 1
             body = {**payload, "logprobs": True, "top_logprobs": self.top_logprobs} if self.logprobs else payload
@@ -168,22 +170,17 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
                 # request's own encoding, on the machine that may run the server too; its errors stay the same.
                 return _chat_answer(await self.client.post("/chat/completions", body=body, cast_to=httpx.Response))
             except openai.APIStatusError as error:
-                status, retry_after = error.status_code, error.response.headers.get("retry-after")
-                if status == 400 and self.logprobs and "logprob" in str(error).lower():
+                if error.status_code == 400 and self.logprobs and "logprob" in str(error).lower():
                     logger.warning(f"{MODEL_NAME}: the server refuses logprobs; asking without them (no P(Yes) in this run)")
                     self.logprobs = False
-                    continue
-                if not self.policy.retryable(status) or attempt + 1 == self.policy.max_attempts:
-                    raise
-            except (openai.APIConnectionError, openai.APITimeoutError):
-                status, retry_after = None, None
-                if attempt + 1 == self.policy.max_attempts:
-                    raise
-            wait = self.policy.delay(attempt, retry_after, self._rng)
-            self.usage.retries += 1
-            logger.info(f"{MODEL_NAME}: attempt {attempt + 1} got {status or 'no answer'}; retrying in {wait:.2f} s")
-            await asyncio.sleep(wait)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                    return await send()
+                raise
+
+        return await with_retries(send, self.policy, _failure, rng=self._rng, on_retry=self._retrying)
+
+    def _retrying(self, attempt: int, failure: Failure, wait: float) -> None:
+        self.usage.retries += 1
+        logger.info(f"{MODEL_NAME}: attempt {attempt + 1} got {failure.status or 'no answer'}; retrying in {wait:.2f} s")
 
     async def _answer(self, request: Instance) -> Answer | None:
         """The sample's answer: from the journal, else from the endpoint; ``None`` when it stays unanswered."""
@@ -271,12 +268,7 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
     def _write_usage(self) -> None:
         if self.run_dir is None:
             return
-        journalled = self.journal.answers() if self.journal is not None else []
-        total = {
-            "answered": len(journalled),
-            "input_tokens": sum(a.input_tokens for a in journalled),
-            "output_tokens": sum(a.output_tokens for a in journalled),
-        }
+        total = self.journal.total() if self.journal is not None else {"answered": 0, "input_tokens": 0, "output_tokens": 0}
         atomic_write_text(self.run_dir / USAGE_NAME, json.dumps({"this_run": self.usage.to_dict(), "total": total}, indent=2) + "\n")
 
 
@@ -289,6 +281,16 @@ def _chat_answer(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(answer, dict) or not answer.get("choices"):
         raise openai.APIResponseValidationError(response, answer, message=f"{MODEL_NAME}: a chat answer without choices")
     return answer
+
+
+def _failure(error: Exception) -> Failure | None:
+    """An OpenAI client error as a failed attempt (status and ``Retry-After``; no answer at all for a
+    dropped connection or a timeout), or ``None`` for an error that is no failed attempt."""
+    if isinstance(error, openai.APIStatusError):
+        return Failure(error.status_code, error.response.headers.get("retry-after"))
+    if isinstance(error, openai.APIConnectionError):  # APITimeoutError among them
+        return Failure(None)
+    return None
 
 
 def _p_yes(choice: dict[str, Any], words: tuple[str, str] | None) -> float | None:

@@ -36,15 +36,6 @@ from lego_arta.tasks.guide import (
 SPEC = get_task("guide")
 
 
-@pytest.fixture(scope="module")
-def guide_data(tmp_path_factory: pytest.TempPathFactory, synthetic_raw: Path, built_recipe: Any) -> Path:
-    from lego_arta.dataset.pipeline import build
-
-    out = tmp_path_factory.mktemp("guide-built") / "lego-arta"
-    build(replace(built_recipe, configs=("guide",)), out, raw=synthetic_raw, progress=False)
-    return out
-
-
 def _rows(data: Path, split: str, images: bool = False) -> list[dict[str, Any]]:
     table = pq.read_table(sorted((data / "guide").glob(f"{split}-*.parquet")))
     return (table if images else table.drop(["image"])).to_pylist()
@@ -249,8 +240,9 @@ def test_converse_names_an_endpoint_it_cannot_reach_and_writes_nothing(
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/v1"
     argv = ["converse", "--data", str(guide_data), "--model", "m", "--base-url", url, "--out", str(tmp_path / "out"), "--limit", "1"]
-    assert main(argv) != 0
-    assert f"POST {url}/chat/completions: cannot reach the chat endpoint" in "".join(capsys.readouterr())
+    assert main([*argv, "--max-attempts", "2", "--backoff-s", "0"]) != 0  # a refused connection is retried, as a dropped one
+    assert f"POST {url}/chat/completions: cannot reach the chat endpoint" in (said := "".join(capsys.readouterr()))
+    assert "after 2 attempts" in said
     assert not (tmp_path / "out").exists()
 
 
