@@ -41,3 +41,15 @@ def _examples_in_tmp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     writes into the checkout (the suite's own tests keep their working directory)."""
     if Path(request.node.path).is_relative_to(PACKAGE):
         monkeypatch.chdir(request.getfixturevalue("tmp_path"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files that hold a ``slow`` test run first, each file's tests in their own order (so a module
+    fixture is still made once), the rest after them in collection order.
+
+    ``make test`` runs on two workers: a test of minutes that starts near the end of the collection
+    (``tests/test_wheel.py`` sorts after every folder) keeps one worker busy while the other has
+    nothing left, so the long ones go first and the many short ones fill in behind them.
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)

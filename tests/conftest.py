@@ -22,6 +22,7 @@ import pytest
 from lego_arta.source.synth.generator import SynthConfig, synthesize
 
 if TYPE_CHECKING:  # the build imports datasets (seconds): only sessions that build pay for it
+    from lego_arta.dataset.pipeline import BuildResult
     from lego_arta.dataset.recipe import BuildRecipe
 
 #: Small images keep the suite fast; every algorithm scales with image size.
@@ -56,13 +57,18 @@ def built_recipe() -> BuildRecipe:
 
 
 @pytest.fixture(scope="session")
-def built_dataset(tmp_path_factory: pytest.TempPathFactory, synthetic_raw: Path, built_recipe: BuildRecipe) -> Path:
-    """A real ``lego-arta build`` of :func:`synthetic_raw` (Hub layout, LLaVA, manifest); read-only."""
+def built_dataset_result(tmp_path_factory: pytest.TempPathFactory, synthetic_raw: Path, built_recipe: BuildRecipe) -> BuildResult:
+    """What the build of :func:`built_dataset` returned (its run stats among it), for a test that would
+    otherwise build the same recipe on the same manuals again, one worker, only to read them."""
     from lego_arta.dataset.pipeline import build
 
-    out = tmp_path_factory.mktemp("built") / "lego-arta"
-    build(built_recipe, out, raw=synthetic_raw, progress=False)
-    return out
+    return build(built_recipe, tmp_path_factory.mktemp("built") / "lego-arta", raw=synthetic_raw, progress=False, workers=1)
+
+
+@pytest.fixture(scope="session")
+def built_dataset(built_dataset_result: BuildResult) -> Path:
+    """A real ``lego-arta build`` of :func:`synthetic_raw` (Hub layout, LLaVA, manifest); read-only."""
+    return built_dataset_result.out
 
 
 @pytest.fixture(scope="session")

@@ -360,7 +360,7 @@ def test_state_positives_are_their_step_files_and_negatives_are_stored_alike(bui
 
 @pytest.mark.slow
 def test_files_the_record_vouches_for_are_the_bytes_encoding_them_gives(
-    built_dataset: Path, built_recipe, synthetic_raw: Path, tmp_path: Path
+    built_dataset: Path, built_dataset_result, built_recipe, synthetic_raw: Path, tmp_path: Path
 ) -> None:
     """Without the encoding records every positive is encoded again, and the build is the same
     byte for byte; a file edited after its record was written (the same pixels saved at zlib level
@@ -375,7 +375,7 @@ def test_files_the_record_vouches_for_are_the_bytes_encoding_them_gives(
     for record in unrecorded.glob(f"*/{RECORD_FILE}"):
         record.unlink()
     again = build(built_recipe, tmp_path / "encoded", raw=unrecorded, progress=False, workers=2)
-    shared = build(built_recipe, tmp_path / "shared", raw=synthetic_raw, progress=False, workers=1)
+    shared = built_dataset_result  # the same recipe and recorded manuals, one worker
     first, second = folder_files(built_dataset), folder_files(again.out)
     assert [name for name in first if name.endswith(".parquet") and first[name] != second[name]] == []
     assert again.stats["encodes_spared"] == 0 and shared.stats["encodes_spared"] > 0

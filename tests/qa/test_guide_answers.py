@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,9 @@ SPEC = get_task("guide")
 
 
 @pytest.fixture(scope="module")
-def guide_build(tmp_path_factory: pytest.TempPathFactory, synthetic_raw: Path, built_recipe: Any) -> Path:
-    from lego_arta.dataset.pipeline import build
-
-    out = tmp_path_factory.mktemp("qa-guide-built") / "lego-arta"
-    build(replace(built_recipe, configs=("guide",)), out, raw=synthetic_raw, progress=False)
-    return out
+def guide_build(guide_data: Path) -> Path:
+    """The session's guide build (tests/conftest.py), which this module built again as its own; read-only here."""
+    return guide_data
 
 
 @pytest.fixture(scope="module")

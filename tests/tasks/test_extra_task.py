@@ -18,6 +18,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import TEST_HEIGHT, TEST_MANUALS, TEST_WIDTH
+
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "tests.tasks.extra_task_module"
 
@@ -41,11 +43,15 @@ def test_an_unknown_task_module_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_fourth_task_builds_scores_and_runs_through_lmms_eval(env: dict[str, str], tmp_path: Path) -> None:
+def test_a_fourth_task_builds_scores_and_runs_through_lmms_eval(env: dict[str, str], synthetic_raw: Path, tmp_path: Path) -> None:
+    # the session's test-sized manuals (tests/conftest.py): every step scales with the image size
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("name: extra\nsource: {kind: synthetic, manuals: 4, seed: 0}\nconfigs: [state, last_step]\n")
+    recipe.write_text(
+        f"name: extra\nsource: {{kind: synthetic, manuals: {TEST_MANUALS}, seed: 7, width: {TEST_WIDTH}, height: {TEST_HEIGHT}}}\n"
+        f"collage_width: {TEST_WIDTH}\ncollage_height: {TEST_HEIGHT}\nconfigs: [state, last_step]\n"
+    )
     built = tmp_path / "built"
-    _run("-m", "lego_arta", "build", str(recipe), "--out", str(built), env=env)
+    _run("-m", "lego_arta", "build", str(recipe), "--raw", str(synthetic_raw), "--out", str(built), env=env)
 
     test = pq.read_table(sorted((built / "last_step").glob("test-*.parquet"))).to_pylist()
     assert test and {row["task_token"] for row in test} == {"[last]"}
