@@ -45,7 +45,7 @@ def _verb_list() -> str:
 
 
 def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
-    """The ``lego-arta`` parser with every verb listed; arguments of ``verb`` only (all verbs when ``None``)."""
+    """The ``lego-arta`` parser with every verb listed; arguments of ``verb`` only (all verbs when ``None``, none for ``""``)."""
     parser = argparse.ArgumentParser(
         prog="lego-arta", description=DESCRIPTION, epilog=_verb_list(), formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -73,7 +73,7 @@ def _verb_of(argv: Sequence[str]) -> str | None:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse a ``lego-arta`` command line (without the program name); old flag spellings are accepted."""
     argv = canonical_argv(argv)
-    return build_parser(_verb_of(argv)).parse_args(argv)
+    return build_parser(_verb_of(argv) or "").parse_args(argv)  # no verb (``--help``, a typo): no verb's arguments either
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,7 +25,6 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
-from sklearn.cluster import KMeans
 from threadpoolctl import ThreadpoolController
 
 from lego_arta.annotate.background import as_rgb
@@ -131,6 +130,8 @@ def image_candidates(image: np.ndarray | SaturatedPixels, *, clusters: int = CLU
     stride = max(1, len(pixels) // MAX_SAMPLES)
     colours, counts = _unique_colours(pixels[::stride])
     k = min(clusters, len(colours))
+    from sklearn.cluster import KMeans  # seconds to import: a command that never clusters (eval, score, --help) skips it
+
     model = KMeans(n_clusters=k, n_init=KMEANS_INIT, random_state=seed)
     labels = model.fit_predict(to_lab(colours).astype(np.float64), sample_weight=counts.astype(np.float64))
     candidates: list[RGB] = []

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
-from sklearn.model_selection import GroupShuffleSplit
 
 SPLITS: tuple[str, ...] = ("train", "test")
 
@@ -36,6 +35,8 @@ def split_manuals(
     if len(ids) < 2:
         return dict.fromkeys(ids, "train")
     n_test = min(len(ids) - 1, max(1, round(len(ids) * test_fraction)))
+    from sklearn.model_selection import GroupShuffleSplit  # seconds to import: only a build splits
+
     splitter = GroupShuffleSplit(n_splits=1, test_size=n_test, random_state=seed)
     groups = np.arange(len(ids))
     _, test_index = next(splitter.split(groups, groups=groups))

@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from lego_arta.metrics.bootstrap import SampleStats
 from lego_arta.metrics.text import check_same_length
@@ -74,11 +73,15 @@ def _weighted(function: Any) -> Any:
 
 def auroc_stats(answers: Sequence[str], targets: Sequence[Any]) -> SampleStats:
     """Bootstrap statistics of the AUROC (weighted rows: a resample is scored with sample weights)."""
+    from sklearn.metrics import roc_auc_score  # seconds to import: only a run with probabilities scores these
+
     return SampleStats(_rows(answers, targets), lambda _sums: math.nan, weighted_rows=_weighted(roc_auc_score))
 
 
 def average_precision_stats(answers: Sequence[str], targets: Sequence[Any]) -> SampleStats:
     """Bootstrap statistics of the average precision (positive class: the task's positive verdict)."""
+    from sklearn.metrics import average_precision_score
+
     return SampleStats(_rows(answers, targets), lambda _sums: math.nan, weighted_rows=_weighted(average_precision_score))
 
 
