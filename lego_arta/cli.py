@@ -18,12 +18,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from rich.console import Console
-
 from lego_arta.commands import COMMANDS, GROUPS
 from lego_arta.commands.options import canonical_argv
 
-console = Console()
 DESCRIPTION = "LEGO-ARTA: build the benchmark from step-by-step LEGO manuals, then evaluate, probe and fine-tune VLMs on it."
 
 
@@ -81,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from lego_arta.errors import guard
 
-    return guard(lambda: args.run(args), console=console)  # expected failures: one line, exit 2; a bug keeps its traceback
+    return guard(lambda: args.run(args))  # expected failures: one line on stderr, exit 2; a bug keeps its traceback
 
 
 if __name__ == "__main__":

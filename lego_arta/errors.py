@@ -7,6 +7,10 @@ or recursion, or a model id that is not in the local cache while offline. Each b
 naming the file or option and what to do, with exit status 2. Anything else is a bug in
 lego-arta: it keeps its traceback (exit 1), so it gets reported rather than hidden.
 
+The line goes to stderr, through :data:`stderr_console`, the one console every verb prints its
+errors and warnings on: results (tables, summaries, the paths written) stay alone on stdout, so
+``lego-arta score … > table.txt`` keeps the table in the file and shows the problem on the terminal.
+
 >>> guard(lambda: 0)
 0
 >>> import errno
@@ -16,6 +20,10 @@ lego-arta: it keeps its traceback (exit 1), so it gets reported rather than hidd
 'no space left on the device holding out/x.parquet: free some space or choose another --out'
 >>> guard(full, console=None)
 2
+>>> guard(full)  # prints "error: no space left …" on stderr; stdout, which this example reads, stays empty
+2
+>>> stderr_console.file is sys.stderr  # looked up at each print: a redirected or captured stderr gets the lines
+True
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from __future__ import annotations
 import errno
 import sys
 from collections.abc import Callable
-from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
 
 #: Exit status of an expected failure (argparse uses it too).
 EXIT_USAGE = 2
@@ -31,6 +41,10 @@ EXIT_USAGE = 2
 MAX_MESSAGE_CHARS = 2000
 
 _NO_SPACE = "No space left on device"
+
+#: The console for error and warning lines: stderr, never wrapped (a message stays one line for grep),
+#: no highlighting or ``:emoji:`` codes (a path or an answer is shown as it is).
+stderr_console = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
 
 
 def _first_line(text: str) -> str:
@@ -91,10 +105,10 @@ def describe(error: BaseException) -> str | None:
     return None
 
 
-def guard(run: Callable[[], int], *, console: Any = "stderr") -> int:
-    """Run a command: its exit status, or :data:`EXIT_USAGE` with one line for an expected failure.
+def guard(run: Callable[[], int], *, console: Console | None = stderr_console) -> int:
+    """Run a command: its exit status, or :data:`EXIT_USAGE` with one ``error:`` line for an expected failure.
 
-    ``console`` prints the line (a rich ``Console``; ``"stderr"``: a new one on stderr; ``None``: silent).
+    ``console`` prints the line (default :data:`stderr_console`; ``None``: silent).
     A bug (any exception :func:`describe` does not know) propagates with its traceback.
     """
     try:
@@ -104,9 +118,5 @@ def guard(run: Callable[[], int], *, console: Any = "stderr") -> int:
         if message is None:
             raise
         if console is not None:
-            from rich.console import Console
-            from rich.markup import escape
-
-            printer = Console(stderr=True) if console == "stderr" else console
-            printer.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+            console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
         return EXIT_USAGE

@@ -32,6 +32,7 @@ from lego_arta.errors import EXIT_USAGE, describe, guard
 from lego_arta.evaluation.scoring import MAX_ANSWER_CHARS, MAX_PREDICTION_LINE_BYTES, read_predictions
 from lego_arta.inputs import brief, load_yaml, read_json_file
 from lego_arta.tasks.synonyms import load_trees
+from tests.support.cli import error_printed
 from tests.support.growth import growth_per_unit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,13 +162,13 @@ def test_bad_predictions_files_are_one_line_errors_naming_the_file(
     path = tmp_path / "bad.jsonl"
     path.write_bytes(content)
     assert main(["score", "--task", "state", "--predictions", str(path), "--data", str(built_dataset)]) == 2
-    out = _one_line(capsys.readouterr().out)
+    out = _one_line(error_printed(capsys))
     assert message in out and "bad.jsonl" in out and len(out) < 400
 
 
 def test_a_folder_as_predictions_is_an_error(built_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["score", "--task", "state", "--predictions", str(tmp_path), "--data", str(built_dataset)]) == 2
-    assert "it is a folder" in _one_line(capsys.readouterr().out)
+    assert "it is a folder" in _one_line(error_printed(capsys))
 
 
 def _laughs(levels: int = 9) -> str:
@@ -180,7 +181,7 @@ def test_a_yaml_billion_laughs_recipe_is_refused_at_once(tmp_path: Path, capsys:
     recipe = tmp_path / "laughs.yaml"
     recipe.write_text(_laughs())
     assert main(["build", str(recipe), "--out", str(tmp_path / "out")]) == 2
-    out = _one_line(capsys.readouterr().out)
+    out = _one_line(error_printed(capsys))
     assert "laughs.yaml:2: YAML aliases (*a0) are not accepted" in out and len(out) < 300
     assert not (tmp_path / "out").exists()
     tracemalloc.start()  # the reader alone, after the imports: it stops at the first alias
@@ -284,8 +285,7 @@ def test_crawl_against_a_dead_host_is_an_error_not_disallowed(tmp_path: Path, ca
             "--no-progress",
         ]
     )
-    captured = capsys.readouterr()
-    message = _one_line(captured.err + captured.out)
+    message = _one_line(error_printed(capsys))
     assert code == 2
     assert f"cannot reach {url}" in message and "disallowed" not in message
 
@@ -319,7 +319,8 @@ def test_synonym_map_with_an_unknown_model_offline_is_one_line_and_writes_nothin
     )
     output = run.stdout + run.stderr
     assert run.returncode == 2, output[-2000:]
-    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert "error:" not in run.stdout, "the error goes to stderr; stdout is for results"
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "not in the local cache" in errors[0] and "give a local folder" in errors[0], output[-2000:]
     assert "Traceback" not in output and not out.exists()
 
@@ -386,5 +387,5 @@ def test_build_exclude_that_is_deep_or_a_folder_is_an_error(
         exclude.mkdir()
     recipe = ROOT / "builders" / "quickstart.yaml"
     assert main(["build", str(recipe), "--out", str(tmp_path / "out"), "--exclude", str(exclude)]) == 2
-    assert "flagged.json" in _one_line(capsys.readouterr().out)
+    assert "flagged.json" in _one_line(error_printed(capsys))
     assert not (tmp_path / "out").exists()

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from lego_arta.cli import main
 from lego_arta.source.crawl import CrawlReport, render_report
+from tests.support.cli import error_printed
 from tests.support.raw_manuals import write_raw_manuals
 
 HOSTILE = "x[/red]y[bold]z[src]"
@@ -41,15 +42,19 @@ def _raw_with_hostile_rows(root: Path) -> tuple[Path, str]:
 def test_parse_prints_sources_and_reasons_with_brackets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     raw, _ = _raw_with_hostile_rows(tmp_path / "raw")
     assert main(["parse", str(raw), "--out", str(tmp_path / "records.jsonl")]) == 0
-    out = "".join(capsys.readouterr().out.split())
-    assert "[bold]z[src]-Start.png?v=[/red]" in out
-    assert "'.imageimg[src]'" in out
+    captured = capsys.readouterr()
+    skips = "".join(captured.err.split())  # skips are warnings: stderr
+    assert "[bold]z[src]-Start.png?v=[/red]" in skips
+    assert "'.imageimg[src]'" in skips
+    assert "?v=[/red]" not in captured.out and "wrote" in captured.out, (
+        "stdout holds the results (the skip count in the table), not the skips"
+    )
 
 
 def test_strict_parse_error_keeps_its_brackets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     raw, _ = _raw_with_hostile_rows(tmp_path / "raw")
     assert main(["parse", str(raw), "--out", str(tmp_path / "records.jsonl"), "--strict"]) == 2
-    out = "".join(capsys.readouterr().out.split())
+    out = "".join(error_printed(capsys).split())
     assert "error:" in out and "?v=[/red]" in out
 
 
@@ -58,7 +63,7 @@ def test_strict_build_shows_the_real_error(tmp_path: Path, capsys: pytest.Captur
     recipe = Path(__file__).resolve().parents[1] / "builders" / "quickstart.yaml"
     code = main(["build", str(recipe), "--raw", str(raw), "--out", str(tmp_path / "out"), "--strict", "--workers", "1"])
     assert code == 2
-    out = "".join(capsys.readouterr().out.split())
+    out = "".join(error_printed(capsys).split())
     assert "?v=[/red]" in out
     assert not (tmp_path / "out").exists()
 

@@ -27,6 +27,7 @@ from lego_arta.atomic import WRITTEN_BY, OutputBusyError, OutputKind, atomic_dir
 from lego_arta.cli import main
 from lego_arta.dataset.layout import BUILD_OUTPUT, EXPORT_OUTPUT, MANIFEST
 from tests.conftest import TEST_HEIGHT, TEST_WIDTH
+from tests.support.cli import error_printed
 from tests.support.folders import folder_files
 from tests.support.lock_holder import hold_output
 
@@ -111,7 +112,7 @@ def test_export_overwrite_onto_a_build_is_refused_naming_both_kinds(
     other = Path(shutil.copytree(built_dataset, tmp_path / "other-build"))
     before = folder_files(other)
     assert main(["export", "llava", str(built_dataset), "--out", str(other), "--overwrite"]) == 2
-    message = " ".join(capsys.readouterr().out.split())
+    message = " ".join(error_printed(capsys).split())
     assert "lego-arta build" in message and "lego-arta export llava" in message
     assert folder_files(other) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other-build"]
@@ -136,7 +137,7 @@ def test_build_overwrite_onto_an_export_is_refused(
     assert main(["export", "llava", str(built_dataset), "--out", str(exported)]) == 0
     before = folder_files(exported)
     assert main(_build_args(recipe, synthetic_raw, exported, "--overwrite")) == 2
-    message = " ".join(capsys.readouterr().out.split())
+    message = " ".join(error_printed(capsys).split())
     assert "`lego-arta export llava`" in message and "`lego-arta build`" in message
     assert folder_files(exported) == before
 
@@ -240,7 +241,7 @@ def test_two_builds_into_one_folder_the_second_refuses_the_first_completes(
     os.kill(first.pid, signal.SIGSTOP)
     try:
         assert main(_build_args(recipe, synthetic_raw, out)) == 2
-        assert f"PID {first.pid}" in " ".join(capsys.readouterr().out.split())
+        assert f"PID {first.pid}" in " ".join(error_printed(capsys).split())
         assert main(_build_args(recipe, synthetic_raw, out, "--overwrite")) == 2
     finally:
         os.kill(first.pid, signal.SIGCONT)
@@ -301,7 +302,7 @@ def test_a_corrupt_synth_json_in_the_cache_is_a_message_naming_it(recipe: Path, 
     (cache / "synth.json").write_text('{"manuals": 4}')
     (cache / "keep.txt").write_text("keep")
     assert main(["build", str(recipe), "--out", str(out), "--workers", "1"]) == 2
-    compact = "".join(capsys.readouterr().out.split())  # rich wraps long paths
+    compact = "".join(error_printed(capsys).split())
     assert str(cache) in compact and "synth.jsonwaswrittenbyanunknownwriter" in compact
     assert (cache / "keep.txt").read_text() == "keep" and not out.exists()
 
@@ -357,7 +358,8 @@ def test_a_full_disk_during_build_overwrite_is_one_line_and_the_old_build_is_kep
     assert run.returncode == 0, output[-3000:]
     result = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
     assert result == {"first": 0, "second": 2, "kept": True, "beside": ["built"]}, output[-3000:]
-    assert _errors(output) == ["error: no space left on the device holding the output: free some space or choose another --out"]
+    assert _errors(run.stderr) == ["error: no space left on the device holding the output: free some space or choose another --out"]
+    assert _errors(run.stdout) == [], "the error goes to stderr; stdout is for results"
     assert "Traceback" not in output
 
 
@@ -389,5 +391,6 @@ def test_a_full_disk_during_synth_is_one_line_and_leaves_nothing(tmp_path: Path)
     )
     output = run.stdout + run.stderr
     assert run.returncode == 2, output[-3000:]
-    assert _errors(output) == ["error: no space left on the device holding the output: free some space or choose another --out"]
+    assert _errors(run.stderr) == ["error: no space left on the device holding the output: free some space or choose another --out"]
+    assert _errors(run.stdout) == [], "the error goes to stderr; stdout is for results"
     assert "LEFT []" in output and "Traceback" not in output

@@ -12,6 +12,7 @@ import pytest
 
 from lego_arta.atomic import atomic_directory, refuse_overlap
 from lego_arta.cli import main
+from tests.support.cli import error_printed
 from tests.support.folders import folder_files
 from tests.support.raw_manuals import write_raw_manuals
 
@@ -32,7 +33,7 @@ def _build(raw: Path, out: Path) -> int:
 def test_build_onto_its_raw_folder_is_refused(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = folder_files(raw)
     assert _build(raw, raw) == 2
-    assert "is--raw" in "".join(capsys.readouterr().out.split())
+    assert "is--raw" in "".join(error_printed(capsys).split())
     assert folder_files(raw) == before
 
 
@@ -56,7 +57,7 @@ def test_build_overwrite_of_an_unrelated_folder_is_refused(raw: Path, tmp_path: 
     mine.mkdir()
     (mine / "chapter1.tex").write_text("precious")
     assert _build(raw, mine) == 2
-    assert "manifest.json" in capsys.readouterr().out
+    assert "manifest.json" in error_printed(capsys)
     assert (mine / "chapter1.tex").read_text() == "precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw", "thesis"]
 

@@ -15,6 +15,7 @@ from lego_arta.harness import probabilities
 from lego_arta.harness.task_docs import BOX_FORMAT_ENV, aggregate, process_results
 from lego_arta.metrics import bootstrap_ci, get_metric
 from lego_arta.tasks import get_task
+from tests.support.cli import error_printed
 
 #: A collage of 1344 x 1008 pixels and a true box in the 0–100 frame.
 WIDTH, HEIGHT = 1344, 1008
@@ -246,5 +247,4 @@ def test_score_reads_p_yes_from_predictions_and_leaves_auroc_absent_without_it(b
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": truth["id"][0], "answer": "Yes.", "p_yes": 7}) + "\n")
     assert main(["score", "--task", "state", "--predictions", str(bad), "--data", str(built_dataset)]) == 2
-    captured = capsys.readouterr()
-    assert "p_yes" in captured.out + captured.err
+    assert "p_yes" in error_printed(capsys)

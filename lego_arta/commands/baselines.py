@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lego_arta.commands.options import add_interval_arguments
+from lego_arta.errors import stderr_console
 
 HELP = "run the weight-free baselines on a built dataset and write their report"
 GROUP = "evaluate"
@@ -40,10 +41,9 @@ def run(args: argparse.Namespace) -> int:
     console.print(baselines_table(results))
     for run_ in results.runs:
         if run_["missing"] or run_["unknown"]:
-            console.print(
+            stderr_console.print(  # a warning: stderr, beside errors
                 f"[yellow]{escape(str(run_['task']))}/{escape(str(run_['system']))}: {run_['missing']} missing, "
-                f"{run_['unknown']} unknown ids[/yellow]",
-                highlight=False,
+                f"{run_['unknown']} unknown ids[/yellow]"
             )
     write_results(out / RESULTS_NAME, results.rows, results.runs)
     command = f"lego-arta baselines --data {args.data} --split {args.split} --seed {args.seed} --resamples {args.resamples}"

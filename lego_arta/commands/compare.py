@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lego_arta.commands.options import add_box_format_argument, add_interval_arguments
+from lego_arta.errors import stderr_console
 
 HELP = "compare two runs on the same split: gaps with intervals and p-values by manual"
 GROUP = "evaluate"
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(compare_table(result, name_a, name_b))
     for name, missing in ((name_a, result.missing_a), (name_b, result.missing_b)):
         if missing:
-            console.print(f"[yellow]{escape(name)}: {missing} rows without an answer, scored as wrong[/yellow]", highlight=False)
+            stderr_console.print(f"[yellow]{escape(name)}: {missing} rows without an answer, scored as wrong[/yellow]")  # a warning: stderr
     if args.out is not None:
         document = result.to_dict(str(args.run_a), str(args.run_b))
         atomic_write_text(Path(args.out), json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")

@@ -78,10 +78,9 @@ def run(args: argparse.Namespace) -> int:
     from lego_arta.harness.conversation import JOURNAL_SUFFIX, hf_chat, openai_chat, own_history_of, run_own_history
     from lego_arta.harness.request_journal import RequestJournal
 
-    console = Console(soft_wrap=True)
     if args.task is None:
-        console.print("error: no task declares an own-history mode", style="red")
-        return 2
+        raise ValueError("converse: no task declares an own-history mode (TaskSpec.own_history)")
+    console = Console(soft_wrap=True)
     mode = own_history_of(args.task).mode
     name = args.name or Path(str(args.model).rstrip("/")).name
     stem = Path(args.out) / f"{name_part(name)}-{args.task}"

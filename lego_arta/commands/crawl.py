@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lego_arta.commands.options import POSITIVE_INT, SECONDS, number
+from lego_arta.errors import stderr_console
 
 HELP = "crawl the LEGO Audio & Braille site into the raw layout"
 GROUP = "source"
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
     except (CrawlError, ValueError) as error:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+        stderr_console.print(f"[red]error:[/red] {escape(str(error))}")
         return 2
     Console().print(render_report(report))
     return 0 if report.ok else 1

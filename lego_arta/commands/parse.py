@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from lego_arta.errors import stderr_console
+
 HELP = "parse a folder of raw manuals into the study's per-row JSON lines"
 GROUP = "parse"
 
@@ -29,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
     manuals = load_manuals(args.folder, strict=args.strict)
     console.print(statistics_table(corpus_statistics(manuals), title=f"Parsed {args.folder}"))
     for kind, number in sorted(manuals.skip_counts().items()):
-        console.print(f"[yellow]skipped {number} × {escape(kind)}[/yellow]", highlight=False)
+        stderr_console.print(f"[yellow]skipped {number} × {escape(kind)}[/yellow]")  # warnings: stderr, beside errors
     for skip in manuals.skips:
-        console.print(f"  {escape(str(skip))}", highlight=False)
+        stderr_console.print(f"  {escape(str(skip))}")
     count = write_records(manuals, args.out)
     console.print(f"wrote {count} records to {escape(str(args.out))}")
     return 0

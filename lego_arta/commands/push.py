@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from lego_arta.errors import stderr_console
+
 HELP = "upload a built dataset folder to the Hugging Face Hub"
 GROUP = "dataset"
 
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     """0 pushed, 2 folder refused (nothing uploaded), 1 the Hub refused or could not be reached."""
     from lego_arta.dataset.push import BuiltFolderError, push_dataset
 
-    console, errors = Console(), Console(stderr=True)
+    console = Console()
     try:
         result = push_dataset(
             args.folder,
@@ -75,10 +77,10 @@ def run(args: argparse.Namespace) -> int:
             progress=args.progress,
         )
     except BuiltFolderError as error:
-        errors.print(f"[red]refused:[/red] {escape(str(error))}", highlight=False)
+        stderr_console.print(f"[red]refused:[/red] {escape(str(error))}")
         return 2
     except _push_errors() as error:
-        errors.print(f"[red]push failed:[/red] {type(error).__name__}: {escape(str(error))}", highlight=False)
+        stderr_console.print(f"[red]push failed:[/red] {type(error).__name__}: {escape(str(error))}")
         return 1
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)

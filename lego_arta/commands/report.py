@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from lego_arta.errors import stderr_console
+
 HELP = "Markdown table and PNG charts of results beside the study's rows"
 GROUP = "evaluate"
 
@@ -49,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True)
     loaded = load_results(args.results)
     for path in loaded.skipped_files:
-        console.print(f"[yellow]skipped {escape(str(path))}: not a results file[/yellow]", highlight=False)
+        stderr_console.print(f"[yellow]skipped {escape(str(path))}: not a results file[/yellow]")  # warnings: stderr, beside errors
     for task in loaded.skipped_tasks:
-        console.print(f"[yellow]skipped lmms-eval task {escape(str(task))}: not a LEGO-ARTA task[/yellow]", highlight=False)
+        stderr_console.print(f"[yellow]skipped lmms-eval task {escape(str(task))}: not a LEGO-ARTA task[/yellow]")
     if args.eval_results is not None:
         from lego_arta.evaluation.hub_results import write_eval_results
 
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     preamble = report_preamble(loaded)
     if len(loaded.known_versions()) > 1:
-        console.print(f"[yellow]{escape(preamble[0])}[/yellow]", highlight=False)
+        stderr_console.print(f"[yellow]{escape(preamble[0])}[/yellow]")
     if loaded.box_formats:
         preamble += ["", "Object boxes read as (`--box-format`):", "", *(f"- {system}: `{fmt}`" for system, fmt in loaded.box_formats)]
     written = write_report(

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lego_arta.commands.options import add_box_format_argument, add_interval_arguments
+from lego_arta.errors import stderr_console
 
 HELP = "score a predictions file (id -> answer) against a built split, with CIs"
 GROUP = "evaluate"
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         score_table(result, f"{name}: {args.task} ({args.split}, {result.n_rows} rows, boxes read as {args.box_format}{history})")
     )
     for line in leftover_lines(result):
-        console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
+        stderr_console.print(f"[yellow]{escape(line)}[/yellow]")  # warnings: stderr, beside errors; the table alone on stdout
     if args.out is not None:
         stem = Path(args.out) / f"{name_part(name)}-{args.task}"  # the name is text: it never leaves --out
         extra = {"ids": str(args.ids)} if args.ids is not None else {}

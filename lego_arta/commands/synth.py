@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lego_arta.commands.options import POSITIVE_INT, SEED, add_executor_arguments, executor_from, number
+from lego_arta.errors import stderr_console
 
 HELP = "generate synthetic raw manuals (HTML + images + truth)"
 GROUP = "source"
@@ -33,7 +34,7 @@ def print_summary(console: Console, folder: Path, *, strict: bool) -> None:
     manuals = load_manuals(folder, strict=strict)
     console.print(statistics_table(corpus_statistics(manuals), title=f"Raw manuals in {folder}"))
     for skip in manuals.skips:
-        console.print(f"[yellow]skipped[/yellow] {escape(str(skip))}", highlight=False)
+        stderr_console.print(f"[yellow]skipped[/yellow] {escape(str(skip))}")  # warnings: stderr, beside errors
 
 
 def run(args: argparse.Namespace) -> int:

@@ -203,12 +203,13 @@ def crawl_manual(client: PoliteClient, ref: ManualRef, out: Path, *, progress: b
         return ManualOutcome(ref.manual_id, "complete")
     resuming = page_bytes is None or len(missing) < len(images)
     downloaded, written = 0, 0
-    for image in tqdm(missing, desc=ref.manual_id, unit="image", leave=False, disable=not progress, file=sys.stderr):
-        saved = _download_image(client, image, images_dir(folder) / image.file_name)
-        if isinstance(saved, _Problem):
-            return ManualOutcome(ref.manual_id, saved.outcome, saved.reason, downloaded, written)
-        downloaded += 1
-        written += saved
+    with tqdm(missing, desc=ref.manual_id, unit="image", leave=False, disable=not progress, file=sys.stderr) as bar:  # closed on error too
+        for image in bar:
+            saved = _download_image(client, image, images_dir(folder) / image.file_name)
+            if isinstance(saved, _Problem):
+                return ManualOutcome(ref.manual_id, saved.outcome, saved.reason, downloaded, written)
+            downloaded += 1
+            written += saved
     if page_bytes is not None:
         atomic_write_bytes(saved_page, page_bytes)
         written += len(page_bytes)
@@ -307,8 +308,9 @@ def crawl(
         except FetchError as error:
             raise CrawlError(f"cannot reach {base_url}: {error.reason}; check --base-url and the network") from None
         refs, outcomes = _manuals_to_crawl(client, base_url, discover, manuals, limit, progress)
-        for ref in tqdm(refs, desc="crawl", unit="manual", disable=not progress, file=sys.stderr):
-            outcomes.append(crawl_manual(client, ref, out, progress=progress))
+        with tqdm(refs, desc="crawl", unit="manual", disable=not progress, file=sys.stderr) as bar:  # closed on error too
+            for ref in bar:
+                outcomes.append(crawl_manual(client, ref, out, progress=progress))
     return CrawlReport.from_outcomes(outcomes)
 
 

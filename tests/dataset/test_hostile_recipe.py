@@ -15,6 +15,7 @@ import yaml
 
 from lego_arta.cli import main
 from lego_arta.dataset.recipe import BuildRecipe, RecipeError, SourceSpec, load_recipe
+from tests.support.cli import error_printed
 
 BUILDERS = Path(__file__).resolve().parents[2] / "builders"
 
@@ -120,7 +121,7 @@ def test_build_with_a_bad_recipe_writes_nothing(tmp_path: Path, capsys: pytest.C
     path = _write(tmp_path, "name", "../../escape")
     out = tmp_path / "out" / "built"
     assert main(["build", str(path), "--out", str(out)]) == 2
-    assert "field 'name'" in capsys.readouterr().out
+    assert "field 'name'" in error_printed(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
     with pytest.raises(SystemExit) as refused:  # refused by the option's own type, before any work
         main(["build", str(BUILDERS / "quickstart.yaml"), "--out", str(out), "--manuals", "-1"])

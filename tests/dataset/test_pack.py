@@ -19,6 +19,7 @@ import pytest
 from lego_arta.cli import main
 from lego_arta.dataset.pack import PackError, pack_build, pack_groups
 from lego_arta.dataset.push import verify_built_folder
+from tests.support.cli import error_printed
 from tests.support.folders import folder_files
 
 
@@ -84,3 +85,4 @@ def test_export_packed_runs_from_the_command_line(built_dataset: Path, tmp_path:
     assert main(["export", "packed", "--data", str(built_dataset), "--out", str(tmp_path / "packed"), "--max-shard-mb", "500"]) == 0
     assert "scene: 1 test, 1 train;" in " ".join(capsys.readouterr().out.split())
     assert main(["export", "llava", "--data", str(built_dataset), "--out", str(tmp_path / "llava"), "--max-shard-mb", "1"]) == 2
+    assert "--max-shard-mb is for the packed layout only" in error_printed(capsys)

@@ -66,7 +66,8 @@ def test_score_compare_and_report_carry_the_data_version_and_compare_refuses_a_m
     assert run_command("report", ["--results", str(tmp_path / "new"), str(tmp_path / "old"), "--out", str(tmp_path / "mixed")]) == 0
     mixed = (tmp_path / "mixed" / "report.md").read_text()
     assert f"different benchmark versions (0.9.0, {BENCHMARK_VERSION})" in mixed
-    assert "different benchmark versions" in capsys.readouterr().out
+    warned = capsys.readouterr()
+    assert "different benchmark versions" in warned.err and "different benchmark versions" not in warned.out, "a warning: stderr"
 
 
 def test_lmms_eval_results_carry_the_version_of_the_rendered_task_files() -> None:

@@ -46,8 +46,9 @@ def test_the_command_prints_a_table_and_writes_json(built_data: Path, tmp_path: 
     b = _write(tmp_path / "lora.jsonl", {r["id"]: r["answer"] for r in rows[1:]})
     out = tmp_path / "compare.json"
     assert run_command("compare", [str(a), str(b), "--data", str(built_data), "--out", str(out), "--resamples", "50"]) == 0
-    printed = capsys.readouterr().out
-    assert "lora vs base: object" in printed and "1 manuals" in printed and "1 rows without an answer" in printed
+    printed = capsys.readouterr()
+    assert "lora vs base: object" in printed.out and "1 manuals" in printed.out and "without an answer" not in printed.out
+    assert "1 rows without an answer" in printed.err, "the warning on stderr"
     document = json.loads(out.read_text())
     assert document["bootstrap"]["resample_unit"] == "manual" and document["permutation"]["unit"] == "manual"
     assert document["task"] == "object" and document["missing_b"] == 1 and document["metrics"]["valid_box_rate"]["gap"] < 0

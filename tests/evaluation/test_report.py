@@ -148,8 +148,9 @@ def test_cli_reads_folders_of_mixed_results_and_adds_a_query_setting_table(tmp_p
     (results / "eval" / "manifest.json").write_text(json.dumps({"files": {}}), encoding="utf-8")
     write_results(results / "baselines.json", OURS)
     assert run_command("report", ["--results", str(results), "--out", str(tmp_path / "report")]) == 0
-    printed = capsys.readouterr().out
-    assert "manifest.json" in printed and "not a results file" in printed
+    printed = capsys.readouterr()
+    assert "manifest.json" in printed.err and "not a results file" in printed.err, "a skip is a warning: stderr"
+    assert "not a results file" not in printed.out and "wrote" in printed.out
     text = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
     assert "| llava_hf tiny | ours | with instruction | 10 | 25.00 | 10.00 | 90.00 | 5.00 |" in text
     query = text.split("## Query settings")[1]

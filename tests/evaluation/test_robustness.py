@@ -14,6 +14,7 @@ from lego_arta.dataset.recipe import BuildRecipe
 from lego_arta.evaluation.robustness import robustness
 from lego_arta.harness.lmms_eval_runner import run_lmms_eval
 from lego_arta.tasks.synonym_variants import SUFFIX, synonym_split
+from tests.support.cli import error_printed
 
 CONFIGS = ("scene", "object", "state", "scene_syn", "object_syn", "state_syn")
 
@@ -173,7 +174,7 @@ def test_answers_that_pair_no_row_are_an_error(with_variants: Path, tmp_path: Pa
         )
         == 2
     )
-    message = " ".join(capsys.readouterr().out.split())
+    message = " ".join(error_printed(capsys).split())
     assert "no state row of the test split has an answer in both files" in message and "train.jsonl" in message
     assert not runs.exists()
 

@@ -15,6 +15,7 @@ import pytest
 
 from lego_arta.cli import main
 from lego_arta.evaluation.scoring import load_references, score_answers
+from tests.support.cli import error_printed
 
 RESAMPLES = "20"
 
@@ -79,9 +80,9 @@ def test_a_file_mixing_history_modes_is_refused_naming_both_lines(
     modes = [first] * 3 + [later] * (len(answers) - 3)
     predictions = _write(tmp_path / "mixed.jsonl", answers, modes)
     assert _score(guide_data, predictions, tmp_path / "out") == 2
-    printed = capsys.readouterr()
-    assert f"{predictions}:4: {said}" in printed.out + printed.err
-    assert "score each mode's predictions as a file of its own" in printed.out + printed.err
+    printed = error_printed(capsys)
+    assert f"{predictions}:4: {said}" in printed
+    assert "score each mode's predictions as a file of its own" in printed
     assert not (tmp_path / "out").exists()
 
 

@@ -215,8 +215,9 @@ def test_cli_prints_the_table_and_writes_results_and_samples(built_data: Path, t
         ],
     )
     assert args.run(args) == 0
-    printed = capsys.readouterr().out
-    assert "F1" in printed and "1 missing" in printed
+    printed = capsys.readouterr()
+    assert "F1" in printed.out and "1 missing" not in printed.out, "the table alone on stdout"
+    assert "1 missing" in printed.err, "the warning on stderr"
     loaded = load_results([tmp_path / "scored"])
     kinds = sorted({r["negative_kind"] for r in rows if not r["label"]})
     state_metrics = ("f1", "tnr", "fpr", "invalid_rate", "balanced_acc", "mcc", "group_acc", *(f"tnr_{kind}" for kind in kinds))

@@ -9,6 +9,7 @@ import pytest
 
 from lego_arta.cli import main
 from lego_arta.finetune.train import RUN_CONFIG
+from tests.support.cli import error_printed
 from tests.support.folders import folder_files
 from tests.support.lock_holder import hold_output
 
@@ -35,7 +36,7 @@ def test_finetune_refuses_a_folder_that_is_not_a_run(
         "--no-progress",
     ]
     assert main(argv + (["--overwrite"] if overwrite else [])) == 2
-    assert RUN_CONFIG in "".join(capsys.readouterr().out.split()), "the message names the mark of a run"
+    assert RUN_CONFIG in "".join(error_printed(capsys).split()), "the message names the mark of a run"
     assert folder_files(thesis) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
 
@@ -73,7 +74,7 @@ def test_finetune_into_a_folder_another_writer_holds_refuses_naming_its_pid(
     try:
         for extra in ([], ["--overwrite"]):
             assert main(argv + extra) == 2
-            assert f"PID {holder.pid}" in " ".join(capsys.readouterr().out.split())
+            assert f"PID {holder.pid}" in " ".join(error_printed(capsys).split())
         assert not out.exists()
     finally:
         holder.kill()

@@ -24,6 +24,7 @@ from lego_arta.harness.api_retry import RetryPolicy
 from lego_arta.harness.api_usage import Usage
 from lego_arta.harness.conversation import JOURNAL_SUFFIX, openai_chat
 from tests.support.chat_server import ChatServer, Fault
+from tests.support.cli import error_printed
 
 #: The key the runs send: it must reach the server and appear in no file or output.
 SECRET = "sk-test-9f3c2a71e0b54d86"
@@ -82,7 +83,8 @@ def test_a_turn_that_stays_unanswered_ends_the_run_with_one_line_naming_the_stat
         status = main(_argv(guide_data, server.url, tmp_path / "out", "--max-attempts", "3", "--backoff-s", "0"))
     out, err = capsys.readouterr()
     assert status == 2 and len(server.requests) == attempts
-    (line,) = [line for line in (out + err).splitlines() if line.strip()]
+    assert not out.strip(), "the error goes to stderr; stdout is for results"
+    (line,) = [line for line in err.splitlines() if line.strip()]
     assert f"POST {server.url}/chat/completions: {said}" in line
     assert ("at once" if attempts == 1 else f"after {attempts} attempts") in line
     assert plan[0].message in line, "the server's own error message is quoted"
@@ -96,8 +98,8 @@ def test_a_failed_run_keeps_its_answered_turns_and_the_same_command_asks_only_th
     out = tmp_path / "out"
     with ChatServer(plan=[None, None, Fault(400, message="refused")]) as server:
         assert main(_argv(guide_data, server.url, out, "--max-attempts", "1")) == 2
-        told = capsys.readouterr()
-        assert "2 answered turns are journalled in" in told.out + told.err and "run the same command again" in told.out + told.err
+        told = error_printed(capsys)
+        assert "2 answered turns are journalled in" in told and "run the same command again" in told
         first = [r.digest for r in server.answered()]
         assert main(_argv(guide_data, server.url, out)) == 0
         again = [r.digest for r in server.requests[3:]]

@@ -13,6 +13,7 @@ import torch
 from lego_arta.cli import main
 from lego_arta.models.tiny_vision import TINY_VISION_RECORD, TinyVisionSpec, build_tiny_vision
 from lego_arta.probe.backbone import Backbone, resolve_device
+from tests.support.cli import error_printed
 from tests.support.folders import folder_files
 
 
@@ -88,7 +89,7 @@ def test_probe_on_the_tiny_llava_names_the_backbone_in_one_line(
         str(tmp_path / "out"),
     ]
     assert main(args) == 2
-    printed = "".join(capsys.readouterr().out.split())  # the console wraps long lines (paths too) at its width
+    printed = "".join(error_printed(capsys).split())
     assert printed.startswith("error:backbone") and "".join(str(llava).split()) in printed and "vision-languagemodel" in printed
     assert printed.count("error:") == 1 and "Traceback" not in printed and not (tmp_path / "out").exists()
 
@@ -99,7 +100,7 @@ def test_device_cuda_on_cpu_torch_is_a_one_line_error_before_any_work(tmp_path: 
         resolve_device("cuda")
     args = ["probe", "--backbone", str(tmp_path), "--data", str(tmp_path), "--device", "cuda", "--out", str(tmp_path / "out")]
     assert main(args) == 2
-    printed = " ".join(capsys.readouterr().out.split())  # the console wraps long lines at its width
+    printed = " ".join(error_printed(capsys).split())
     assert printed.startswith("error: device 'cuda'") and printed.endswith("use --device cpu (or auto)") and not (tmp_path / "out").exists()
 
 

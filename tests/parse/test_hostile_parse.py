@@ -15,6 +15,7 @@ from lego_arta.parse.manual import ImageRef, Manual, ManualError, Row, load_manu
 from lego_arta.parse.page import PageFormatError, parse_page
 from lego_arta.parse.records import NoRecordsError, manual_records, write_records
 from lego_arta.source.layout import parse_image_name
+from tests.support.cli import error_printed
 from tests.support.growth import growth_per_unit
 
 ROW = '\n    <div class="row">'
@@ -93,7 +94,7 @@ def test_parse_with_nothing_parsed_says_so_and_fails(raw: Path, tmp_path: Path, 
             (folder / f"{folder.name}.html").write_text("<html><body>maintenance</body></html>")
     out = tmp_path / "records.jsonl"
     assert main(["parse", str(raw), "--out", str(out)]) == 2
-    assert "no records parsed" in capsys.readouterr().out
+    assert "no records parsed" in error_printed(capsys)
     assert not out.exists()
     with pytest.raises(NoRecordsError):
         write_records(load_manuals(raw), out)

@@ -16,6 +16,7 @@ from lego_arta.evaluation.built_splits import read_columns
 from lego_arta.qa.baseline import ids_name, make_answer_questionnaire, predictions_name
 from lego_arta.qa.formats import load_answers, parse_answer_items
 from tests.qa.conftest import ANSWER_CONFIG, ANSWER_PER_TASK, write_json
+from tests.support.cli import error_printed
 
 BOX = re.compile(r"\{<(\d+)><(\d+)><(\d+)><(\d+)>\}")
 
@@ -252,7 +253,7 @@ def test_one_person_one_file_and_cli_errors_exit_2(
         main(["qa", "score", str(first), str(second), "--items", str(answer_questionnaire / "items.json"), "--out", str(tmp_path / "o")])
         == 2
     )
-    assert "alsoansweredin" in "".join(capsys.readouterr().out.split())
+    assert "alsoansweredin" in "".join(error_printed(capsys).split())
     assert not (tmp_path / "o").exists(), "nothing written"
 
 
@@ -279,7 +280,7 @@ def test_score_ids_file_errors_name_the_line(
         ids = tmp_path / "ids"
         ids.write_text(text)
         assert main(["score", "--task", "state", "--predictions", str(predictions), "--ids", str(ids), "--data", str(built_dataset)]) == 2
-        assert message in "".join(capsys.readouterr().out.split())
+        assert message in "".join(error_printed(capsys).split())
 
 
 def test_qa_make_answer_refuses_a_foreign_folder_and_unknown_tasks(
@@ -292,6 +293,6 @@ def test_qa_make_answer_refuses_a_foreign_folder_and_unknown_tasks(
     assert main([*make, "--out", str(notes), "--overwrite"]) == 2
     assert (notes / "keep.txt").read_text() == "mine" and sorted(p.name for p in notes.iterdir()) == ["keep.txt"]
     assert main([*make, "--out", str(tmp_path / "x"), "--tasks", "state,rating"]) == 2
-    assert "noanswerpagefortask(s)['rating']" in "".join(capsys.readouterr().out.split())
+    assert "noanswerpagefortask(s)['rating']" in "".join(error_printed(capsys).split())
     assert main([*make, "--out", str(tmp_path / "ok"), "--tasks", "scene"]) == 0
     assert [i["task"] for i in json.loads((tmp_path / "ok" / "items.json").read_text())["items"]] == ["scene", "scene"]

@@ -19,6 +19,7 @@ from lego_arta.tasks import get_task
 from tests.qa.conftest import downloaded, serve, wait_for
 from tests.qa.test_answer_browser import _key_box, _keys, _position
 from tests.qa.test_baseline import answers_document
+from tests.support.cli import error_printed
 
 BOX = re.compile(r"\{<(\d+)><(\d+)><(\d+)><(\d+)>\}")
 EPISODES = 3
@@ -117,7 +118,7 @@ def test_right_answers_score_a_perfect_human_row_and_a_wrong_kind_is_refused(
     typed = answers_document(document, "bob", lambda item: "Yes, it is." if item is verdict else None)
     wrong.write_text(json.dumps(typed), encoding="utf-8")
     assert main(["qa", "score", str(wrong), "--items", str(guide_questionnaire / "items.json"), "--out", str(tmp_path / "bob")]) == 2
-    assert "item 'guide-001': a guide answer must be \"yes\" or \"no\", got 'Yes, it is.'" in capsys.readouterr().out
+    assert "item 'guide-001': a guide answer must be \"yes\" or \"no\", got 'Yes, it is.'" in error_printed(capsys)
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from lego_arta.cli import main
 from lego_arta.qa.scoring import DEFAULT_MIN_CHECK_PASS, score_ratings, write_outputs
 from lego_arta.study import QA_KAPPA, study_qa_means
 from tests.qa.conftest import careful, ratings_document, write_json
+from tests.support.cli import error_printed
 
 FLAT_KEYS = {"mean", "ci_low", "ci_high", "fleiss_kappa", "krippendorff_alpha", "cohen_kappa_mean", "n_items", "n_raters"}
 
@@ -147,7 +148,7 @@ def test_the_cli_reports_a_bad_file_and_exits_2(tmp_path: Path, questionnaire: P
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
     assert main(["qa", "score", str(bad), "--items", str(questionnaire / "items.json"), "--out", str(tmp_path / "out")]) == 2
-    assert "bad.json:notvalidJSON" in "".join(capsys.readouterr().out.split())  # rich wraps long lines anywhere
+    assert "bad.json:notvalidJSON" in "".join(error_printed(capsys).split())
 
 
 @pytest.mark.parametrize(
@@ -174,6 +175,6 @@ def test_every_rater_excluded_is_an_error_and_nothing_is_written(
     files = _files(tmp_path, items_document, {"dan": careless, "eve": careless})
     out = tmp_path / "scores"
     assert main(["qa", "score", *map(str, files), "--items", str(questionnaire / "items.json"), "--out", str(out)]) == 2
-    message = " ".join(capsys.readouterr().out.split())
+    message = " ".join(error_printed(capsys).split())
     assert "every rater is excluded from object, state" in message and "dan: object 0.0, state 0.0" in message
     assert not out.exists()

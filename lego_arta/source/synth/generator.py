@@ -210,12 +210,11 @@ def synthesize(
     """
     with atomic_directory(Path(out), overwrite=overwrite, owner=SYNTH_OUTPUT) as tmp:
         jobs = [(i, config.seed, config.width, config.height, str(tmp)) for i in range(config.manuals)]
-        bar = tqdm(total=len(jobs), desc="synthesizing manuals", unit="manual", disable=not progress)
         ids: list[str] = []
-        for manual in (executor or LocalExecutor(workers)).map(_synth_one, jobs):
-            ids.append(manual)
-            bar.update()
-        bar.close()
+        with tqdm(total=len(jobs), desc="synthesizing manuals", unit="manual", disable=not progress) as bar:  # closed on error too
+            for manual in (executor or LocalExecutor(workers)).map(_synth_one, jobs):
+                ids.append(manual)
+                bar.update()
         recipe = {
             "generator": "lego-arta synth",
             "manuals": config.manuals,
