@@ -13,7 +13,10 @@ beside the results (:data:`USAGE_NAME`); ``lego-arta eval`` copies it into the r
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lego_arta.harness.request_journal import Answer
 
 #: The usage file a served-model run writes into its output folder.
 USAGE_NAME = "lego_arta_usage.json"
@@ -35,6 +38,12 @@ class Usage:
     output_tokens: int = 0
     seconds: float = 0.0
     budget_exhausted: bool = False
+
+    def count(self, answer: Answer) -> None:
+        """Count one request answered by the endpoint (not one resumed from the journal) and its tokens."""
+        self.answered += 1
+        self.input_tokens += answer.input_tokens
+        self.output_tokens += answer.output_tokens
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -146,24 +146,20 @@ def openai_chat(
             answer = call_with_retries(lambda: post(body), policy, _failure, rng=rng, on_retry=retrying)
         except OSError as error:
             raise OSError(_failed(url, error, usage.requests - before)) from error
-        content = str((answer["choices"][0].get("message") or {}).get("content") or "")
         tokens = answer.get("usage") or {}
-        usage.answered += 1
-        usage.input_tokens += int(tokens.get("prompt_tokens") or 0)
-        usage.output_tokens += int(tokens.get("completion_tokens") or 0)
+        answered = Answer(
+            key=key,
+            task=task,
+            doc_id=len(history),  # the turn's place in its conversation; the key says which request it was
+            text=str((answer["choices"][0].get("message") or {}).get("content") or ""),
+            input_tokens=int(tokens.get("prompt_tokens") or 0),
+            output_tokens=int(tokens.get("completion_tokens") or 0),
+            seconds=round(time.monotonic() - started, 3),
+        )
+        usage.count(answered)
         if journal is not None:
-            journal.add(
-                Answer(
-                    key=key,
-                    task=task,
-                    doc_id=len(history),  # the turn's place in its conversation; the key says which request it was
-                    text=content,
-                    input_tokens=int(tokens.get("prompt_tokens") or 0),
-                    output_tokens=int(tokens.get("completion_tokens") or 0),
-                    seconds=round(time.monotonic() - started, 3),
-                )
-            )
-        return content.strip()
+            journal.add(answered)
+        return answered.text.strip()
 
     return respond
 

@@ -215,9 +215,7 @@ class LegoArtaOpenAI(AsyncOpenAIChat):
             seconds=round(time.monotonic() - started, 3),
             p_yes=_p_yes(choice, verdict_words(str(task))),
         )
-        self.usage.answered += 1
-        self.usage.input_tokens += answer.input_tokens
-        self.usage.output_tokens += answer.output_tokens
+        self.usage.count(answer)
         log_usage(model_name=self.model_version, task_name=str(task), input_tokens=answer.input_tokens, output_tokens=answer.output_tokens)
         if self.journal is not None:
             # fsynced in one writer thread (in order): the event loop keeps sending and receiving while the disk syncs
