@@ -105,6 +105,15 @@ def describe(error: BaseException) -> str | None:
     return None
 
 
+def print_error(message: str, console: Console = stderr_console) -> None:
+    """Print ``message`` as the one ``error:`` line every verb shows (markup in the message is printed as text).
+
+    >>> print_error("[x] is not a file", Console(file=sys.stdout, width=80, color_system=None))
+    error: [x] is not a file
+    """
+    console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def guard(run: Callable[[], int], *, console: Console | None = stderr_console) -> int:
     """Run a command: its exit status, or :data:`EXIT_USAGE` with one ``error:`` line for an expected failure.
 
@@ -118,5 +127,5 @@ def guard(run: Callable[[], int], *, console: Console | None = stderr_console) -
         if message is None:
             raise
         if console is not None:
-            console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+            print_error(message, console)
         return EXIT_USAGE

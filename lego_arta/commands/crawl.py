@@ -6,10 +6,9 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from lego_arta.commands.options import POSITIVE_INT, SECONDS, number
-from lego_arta.errors import stderr_console
+from lego_arta.errors import print_error
 
 HELP = "crawl the LEGO Audio & Braille site into the raw layout"
 GROUP = "source"
@@ -70,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
     except (CrawlError, ValueError) as error:
-        stderr_console.print(f"[red]error:[/red] {escape(str(error))}")
+        print_error(str(error))
         return 2
     Console().print(render_report(report))
     return 0 if report.ok else 1

@@ -10,10 +10,8 @@ import argparse
 import os
 from pathlib import Path
 
-from rich.markup import escape
-
 from lego_arta.commands.options import POSITIVE_INT, add_box_format_argument
-from lego_arta.errors import stderr_console
+from lego_arta.errors import print_error
 
 HELP = "run lmms-eval on the LEGO-ARTA tasks and check every metric came out"
 GROUP = "evaluate"
@@ -89,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             box_format=args.box_format,
         )
     except LmmsEvalError as error:
-        stderr_console.print(f"[red]error:[/red] {escape(str(error))}")
+        print_error(str(error))
         return 1
     for task, metric, value in metric_rows(path):
         print(f"{task:32s} {metric:16s} {ABSENT if value is None else f'{value:.2f}':>8s}")
